@@ -1,0 +1,180 @@
+// Package handlers is kehou's HTTP edge: request and response DTOs, the auth
+// middleware and the one error handler. Handlers parse and check the shape of
+// a request, call a models operation, and map its result to JSON.
+package handlers
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"kehou/models"
+)
+
+// API holds what the handlers depend on.
+type API struct {
+	DB     *models.DB
+	Tokens *Tokens
+	Log    *slog.Logger
+	// Now is the clock (tests move it).
+	Now func() time.Time
+}
+
+func (h *API) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+const actorKey = "kehou.actor"
+
+// CurrentActor returns the caller set by RequireAuth.
+func CurrentActor(c *fiber.Ctx) models.Actor {
+	a, _ := c.Locals(actorKey).(models.Actor)
+	return a
+}
+
+// RequestID returns the request's id.
+func RequestID(c *fiber.Ctx) string {
+	if id, ok := c.Locals("requestid").(string); ok {
+		return id
+	}
+	return ""
+}
+
+// routePath is the matched route template ("/api/v1/schools/:id"), which
+// keeps metrics and logs free of ids and query strings.
+func routePath(c *fiber.Ctx) string {
+	if r := c.Route(); r != nil && r.Path != "" && r.Path != "/" {
+		return r.Path
+	}
+	return "unmatched"
+}
+
+// decodeJSON reads the body into dst (a DTO, never a GORM model). Bad JSON is
+// a 400; a wrong type is a 422 naming the field (see ErrorHandler).
+func decodeJSON(c *fiber.Ctx, dst any) error {
+	body := c.Body()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return BadRequest("empty_body", "请求体不能为空")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(dst); err != nil {
+		var ute *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case asErr(err, &ute), asErr(err, &se):
+			return err
+		}
+		return BadRequest("bad_json", "JSON 格式错误")
+	}
+	if dec.More() {
+		return BadRequest("bad_json", "JSON 格式错误：多余的内容")
+	}
+	return nil
+}
+
+// idParam parses a positive integer path parameter.
+func idParam(c *fiber.Ctx, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Params(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, BadRequest("bad_param", "路径参数 "+name+" 须为正整数")
+	}
+	return id, nil
+}
+
+// queryID parses an optional positive integer query parameter (0 if absent).
+func queryID(c *fiber.Ctx, name string) (int64, error) {
+	s := c.Query(name)
+	if s == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, BadRequest("bad_param", "查询参数 "+name+" 须为正整数")
+	}
+	return id, nil
+}
+
+// Page is a page of a cursor-paged list.
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// pageParams reads ?cursor&limit. The cursor is opaque to clients: the last
+// id of the previous page.
+func pageParams(c *fiber.Ctx) (after int64, limit int, err error) {
+	limit = 50
+	if s := c.Query("limit"); s != "" {
+		limit, err = strconv.Atoi(s)
+		if err != nil || limit < 1 || limit > 500 {
+			return 0, 0, BadRequest("bad_param", "limit 须为 1-500 的整数")
+		}
+	}
+	if s := c.Query("cursor"); s != "" {
+		b, derr := base64.RawURLEncoding.DecodeString(s)
+		if derr == nil {
+			after, derr = strconv.ParseInt(string(b), 10, 64)
+		}
+		if derr != nil || after < 0 {
+			return 0, 0, BadRequest("bad_cursor", "cursor 无效")
+		}
+	}
+	return after, limit, nil
+}
+
+// nextCursor encodes lastID when the page was full.
+func nextCursor(n, limit int, lastID int64) string {
+	if n < limit {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(lastID, 10)))
+}
+
+// bearer extracts the token of an "Authorization: Bearer" header.
+func bearer(c *fiber.Ctx) string {
+	h := c.Get(fiber.HeaderAuthorization)
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// RequireAuth admits requests with a valid access token and stores the actor.
+func (h *API) RequireAuth(c *fiber.Ctx) error {
+	tok := bearer(c)
+	if tok == "" {
+		return models.ErrUnauthorized
+	}
+	a, err := h.Tokens.Verify(tok)
+	if err != nil {
+		return err
+	}
+	c.Locals(actorKey, a)
+	return c.Next()
+}
+
+// RequireRoles admits only the given roles (403 otherwise); use after RequireAuth.
+func RequireRoles(roles ...models.Role) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		r := CurrentActor(c).Role
+		for _, want := range roles {
+			if r == want {
+				return c.Next()
+			}
+		}
+		return models.ErrForbidden
+	}
+}
+
+// Staff is every staff role.
+var Staff = []models.Role{models.RoleTeacher, models.RoleSchoolAdmin, models.RoleBureauAdmin, models.RolePlatformAdmin}

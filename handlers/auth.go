@@ -1,0 +1,157 @@
+package handlers
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"kehou/models"
+)
+
+// TokenPair is the answer of every login and refresh.
+type TokenPair struct {
+	AccessToken  string   `json:"access_token"`
+	RefreshToken string   `json:"refresh_token"`
+	TokenType    string   `json:"token_type"`
+	ExpiresIn    int      `json:"expires_in"`
+	User         *UserDTO `json:"user,omitempty"`
+}
+
+// UserDTO is a user in API answers; the phone appears only masked.
+type UserDTO struct {
+	ID          int64       `json:"id"`
+	Role        models.Role `json:"role"`
+	Username    string      `json:"username,omitempty"`
+	DisplayName string      `json:"display_name"`
+	SchoolID    *int64      `json:"school_id,omitempty"`
+	RegionID    *int64      `json:"region_id,omitempty"`
+	PhoneMasked string      `json:"phone_masked,omitempty"`
+	CreatedAt   string      `json:"created_at"`
+}
+
+// NewUserDTO maps a user to its DTO.
+func NewUserDTO(u models.User) UserDTO {
+	d := UserDTO{ID: u.ID, Role: u.Role, Username: deref(u.Username), DisplayName: u.DisplayName,
+		SchoolID: u.SchoolID, RegionID: u.RegionID, CreatedAt: rfc3339(u.CreatedAt)}
+	if u.Phone != "" {
+		d.PhoneMasked = models.MaskPhone(u.Phone)
+	}
+	return d
+}
+
+// IssuePair signs an access token for u and starts a refresh-token family.
+func (h *API) IssuePair(c *fiber.Ctx, u models.User) (TokenPair, error) {
+	rt, err := models.IssueRefreshToken(c.UserContext(), h.DB, u.ID)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return h.pair(u, rt)
+}
+
+func (h *API) pair(u models.User, refresh string) (TokenPair, error) {
+	at, err := h.Tokens.Sign(u.Actor(), h.now())
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return TokenPair{AccessToken: at, RefreshToken: refresh, TokenType: "Bearer",
+		ExpiresIn: int(h.Tokens.TTL.Seconds())}, nil
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// Login is POST /api/v1/auth/login: staff username + password → tokens.
+func (h *API) Login(c *fiber.Ctx) error {
+	var in loginRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	var v models.Validator
+	in.Username = strings.TrimSpace(in.Username)
+	v.Check(in.Username != "" && len(in.Username) <= 64, "username", "用户名必填")
+	v.Check(in.Password != "" && len(in.Password) <= 128, "password", "密码必填")
+	if err := v.Err(); err != nil {
+		return err
+	}
+	u, err := models.Authenticate(c.UserContext(), h.DB, in.Username, in.Password)
+	if err != nil {
+		return err
+	}
+	p, err := h.IssuePair(c, u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// Refresh is POST /api/v1/auth/refresh: spends a refresh token for a new pair.
+func (h *API) Refresh(c *fiber.Ctx) error {
+	var in refreshRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.RefreshToken == "" || len(in.RefreshToken) > 256 {
+		return &models.ValidationError{Fields: map[string]string{"refresh_token": "刷新令牌必填"}}
+	}
+	u, next, err := models.RotateRefreshToken(c.UserContext(), h.DB, in.RefreshToken)
+	if err != nil {
+		return err
+	}
+	p, err := h.pair(u, next)
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}
+
+// ChildDTO is a parent's view of a linked child.
+type ChildDTO struct {
+	StudentDTO
+	SchoolName string `json:"school_name"`
+}
+
+// MeDTO is GET /api/v1/me.
+type MeDTO struct {
+	UserDTO
+	Children []ChildDTO `json:"children,omitempty"`
+}
+
+// Me is GET /api/v1/me: the caller, and a parent's children.
+func (h *API) Me(c *fiber.Ctx) error {
+	a := CurrentActor(c)
+	u, err := models.FindUserByID(c.UserContext(), h.DB, a.UserID)
+	if err != nil {
+		if err == models.ErrNotFound {
+			return models.ErrInvalidToken
+		}
+		return err
+	}
+	out := MeDTO{UserDTO: NewUserDTO(u)}
+	if u.Role == models.RoleParent {
+		kids, err := h.children(c, u.ID)
+		if err != nil {
+			return err
+		}
+		out.Children = kids
+	}
+	return c.JSON(out)
+}
+
+// children lists a parent's children as DTOs (never nil).
+func (h *API) children(c *fiber.Ctx, userID int64) ([]ChildDTO, error) {
+	kids, err := models.ChildrenOf(c.UserContext(), h.DB, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ChildDTO, 0, len(kids))
+	for _, k := range kids {
+		out = append(out, ChildDTO{StudentDTO: NewStudentDTO(k.Student), SchoolName: k.SchoolName})
+	}
+	return out, nil
+}

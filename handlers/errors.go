@@ -1,0 +1,111 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"kehou/models"
+)
+
+// ErrorBody is the JSON body of every error answer.
+type ErrorBody struct {
+	Code      string            `json:"code"`
+	Message   string            `json:"message"`
+	RequestID string            `json:"request_id"`
+	Fields    map[string]string `json:"fields,omitempty"`
+	Errors    []models.RowError `json:"errors,omitempty"`
+}
+
+var kindStatus = map[models.Kind]int{
+	models.KindInvalid:      fiber.StatusUnprocessableEntity,
+	models.KindNotFound:     fiber.StatusNotFound,
+	models.KindConflict:     fiber.StatusConflict,
+	models.KindForbidden:    fiber.StatusForbidden,
+	models.KindUnauthorized: fiber.StatusUnauthorized,
+	models.KindRateLimited:  fiber.StatusTooManyRequests,
+	models.KindUnavailable:  fiber.StatusServiceUnavailable,
+	models.KindBadRequest:   fiber.StatusBadRequest,
+	models.KindTooLarge:     fiber.StatusRequestEntityTooLarge,
+}
+
+// fiberCodes names Fiber's own errors (routing, body limit, bad requests).
+var fiberCodes = map[int]ErrorBody{
+	fiber.StatusBadRequest:            {Code: "bad_request", Message: "请求格式错误"},
+	fiber.StatusUnauthorized:          {Code: "unauthorized", Message: "未登录或登录已过期"},
+	fiber.StatusForbidden:             {Code: "forbidden", Message: "没有权限执行此操作"},
+	fiber.StatusNotFound:              {Code: "not_found", Message: "资源不存在"},
+	fiber.StatusMethodNotAllowed:      {Code: "method_not_allowed", Message: "不支持该请求方法"},
+	fiber.StatusRequestEntityTooLarge: {Code: "too_large", Message: "请求体过大"},
+	fiber.StatusUnsupportedMediaType:  {Code: "unsupported_media_type", Message: "不支持的内容类型"},
+	fiber.StatusTooManyRequests:       {Code: "rate_limited", Message: "请求过于频繁，请稍后再试"},
+	fiber.StatusRequestTimeout:        {Code: "timeout", Message: "请求超时"},
+	fiber.StatusServiceUnavailable:    {Code: "unavailable", Message: "服务暂时不可用，请稍后再试"},
+}
+
+// BadRequest is a 400 with a stable code.
+func BadRequest(code, message string) error {
+	return models.E(models.KindBadRequest, code, message)
+}
+
+// ErrorHandler is the one place errors become answers: models' named errors
+// map to their status and code, Fiber's to theirs, and anything else is
+// logged with the request id and answered 500 without detail.
+func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		body := ErrorBody{RequestID: RequestID(c)}
+		status := fiber.StatusInternalServerError
+		var (
+			me  *models.Error
+			ve  *models.ValidationError
+			ie  *models.ImportError
+			fe  *fiber.Error
+			se  *json.SyntaxError
+			ute *json.UnmarshalTypeError
+		)
+		switch {
+		case errors.As(err, &ve):
+			status, body.Code, body.Message, body.Fields = fiber.StatusUnprocessableEntity, "invalid_field", "字段校验失败", ve.Fields
+		case errors.As(err, &ie):
+			status, body.Code, body.Message, body.Errors = fiber.StatusUnprocessableEntity, "invalid_rows", "文件中有无效数据，未写入任何记录", ie.Errors
+		case errors.As(err, &me):
+			status, body.Code, body.Message = kindStatus[me.Kind], me.Code, me.Message
+			if status == 0 {
+				status = fiber.StatusInternalServerError
+			}
+			if me.RetryAfter > 0 {
+				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(me.RetryAfter))
+			}
+		case errors.As(err, &ute):
+			field := ute.Field
+			if field == "" {
+				field = "body"
+			}
+			status, body.Code, body.Message = fiber.StatusUnprocessableEntity, "invalid_field", "字段类型错误"
+			body.Fields = map[string]string{field: "类型错误，应为 " + ute.Type.String()}
+		case errors.As(err, &se):
+			status, body.Code, body.Message = fiber.StatusBadRequest, "bad_json", "JSON 格式错误"
+		case errors.As(err, &fe):
+			status = fe.Code
+			if known, ok := fiberCodes[fe.Code]; ok {
+				body.Code, body.Message = known.Code, known.Message
+			} else if fe.Code < 500 {
+				body.Code, body.Message = "bad_request", "请求无效"
+			}
+		}
+		if status == fiber.StatusServiceUnavailable || status == fiber.StatusTooManyRequests {
+			if len(c.Response().Header.Peek(fiber.HeaderRetryAfter)) == 0 {
+				c.Set(fiber.HeaderRetryAfter, "1")
+			}
+		}
+		if status >= 500 && body.Code == "" {
+			status, body.Code, body.Message = fiber.StatusInternalServerError, "internal", "服务器内部错误"
+			log.ErrorContext(c.UserContext(), "request failed", "request_id", body.RequestID,
+				"method", c.Method(), "route", routePath(c), "error", err.Error())
+		}
+		return c.Status(status).JSON(body)
+	}
+}

@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the HTTP Prometheus collectors.
+type Metrics struct {
+	Requests *prometheus.CounterVec
+	Latency  *prometheus.HistogramVec
+}
+
+// NewMetrics registers the HTTP collectors with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kehou_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "kehou_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method"}),
+	}
+	reg.MustRegister(m.Requests, m.Latency)
+	return m
+}
+
+// Observe logs each request (no query strings, tokens or bodies) and records
+// its metrics. It runs outside the error handler's answer, so it sees the
+// final status.
+func Observe(log *slog.Logger, m *Metrics) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		c.SetUserContext(context.WithValue(c.UserContext(), requestIDKey{}, RequestID(c)))
+		err := c.Next()
+		if err != nil {
+			// Let the app's error handler write the answer now, so the
+			// status below is the one the client gets.
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				_ = c.SendStatus(fiber.StatusInternalServerError)
+			}
+		}
+		status := c.Response().StatusCode()
+		route := routePath(c)
+		d := time.Since(start)
+		if m != nil {
+			m.Requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
+			m.Latency.WithLabelValues(route, c.Method()).Observe(d.Seconds())
+		}
+		lvl := slog.LevelInfo
+		if status >= 500 {
+			lvl = slog.LevelError
+		}
+		if log.Enabled(c.UserContext(), lvl) {
+			log.LogAttrs(c.UserContext(), lvl, "http",
+				slog.String("request_id", RequestID(c)), slog.String("method", c.Method()),
+				slog.String("route", route), slog.Int("status", status),
+				slog.Float64("ms", float64(d.Microseconds())/1000), slog.String("ip", c.IP()))
+		}
+		return nil
+	}
+}
+
+type requestIDKey struct{}
+
+// RequestIDFrom returns the request id carried by ctx (for models/jobs logs).
+func RequestIDFrom(ctx context.Context) string {
+	s, _ := ctx.Value(requestIDKey{}).(string)
+	return s
+}

@@ -1,0 +1,85 @@
+package handlers
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"kehou/models"
+)
+
+// AccessTTL is the life of an access token (short: a stolen one is of little
+// use, and role changes take effect within it).
+const AccessTTL = 15 * time.Minute
+
+// Tokens signs and verifies access tokens: HS256 only, with kid, iss, aud and
+// exp required.
+type Tokens struct {
+	Secret   []byte
+	KeyID    string
+	Issuer   string
+	Audience string
+	TTL      time.Duration
+	parser   *jwt.Parser
+}
+
+// Claims are kehou's access-token claims.
+type Claims struct {
+	Role     models.Role `json:"role"`
+	SchoolID int64       `json:"sid,omitempty"`
+	RegionID int64       `json:"rid,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// NewTokens builds a Tokens.
+func NewTokens(secret []byte, keyID string) *Tokens {
+	t := &Tokens{Secret: secret, KeyID: keyID, Issuer: "kehou", Audience: "kehou-api", TTL: AccessTTL}
+	t.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(t.Issuer),
+		jwt.WithAudience(t.Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(30*time.Second),
+	)
+	return t
+}
+
+// Sign issues an access token for a.
+func (t *Tokens) Sign(a models.Actor, now time.Time) (string, error) {
+	c := Claims{Role: a.Role, SchoolID: a.SchoolID, RegionID: a.RegionID,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   strconv.FormatInt(a.UserID, 10),
+			Issuer:    t.Issuer,
+			Audience:  jwt.ClaimStrings{t.Audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(t.TTL)),
+		}}
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+	tok.Header["kid"] = t.KeyID
+	return tok.SignedString(t.Secret)
+}
+
+var errBadKID = errors.New("unknown kid")
+
+// Verify parses an access token and returns its actor, or
+// models.ErrInvalidToken for anything wrong with it.
+func (t *Tokens) Verify(s string) (models.Actor, error) {
+	var c Claims
+	_, err := t.parser.ParseWithClaims(s, &c, func(tok *jwt.Token) (any, error) {
+		if kid, _ := tok.Header["kid"].(string); kid != t.KeyID {
+			return nil, errBadKID
+		}
+		return t.Secret, nil
+	})
+	if err != nil {
+		return models.Actor{}, models.ErrInvalidToken
+	}
+	id, err := strconv.ParseInt(c.Subject, 10, 64)
+	if err != nil || id <= 0 || !c.Role.Valid() {
+		return models.Actor{}, models.ErrInvalidToken
+	}
+	return models.Actor{UserID: id, Role: c.Role, SchoolID: c.SchoolID, RegionID: c.RegionID}, nil
+}

@@ -1,0 +1,166 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+// The two engines kehou runs on.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is kehou's handle on its database. W is the writer: on SQLite a single
+// connection whose transactions begin IMMEDIATE, so writers queue in Go instead
+// of failing with SQLITE_BUSY; R is a pool of read-only connections that never
+// wait on the writer (WAL). On PostgreSQL both point at the same pool.
+type DB struct {
+	W       *gorm.DB
+	R       *gorm.DB
+	Dialect Dialect
+	// Path is the SQLite file (empty on PostgreSQL); used by backup.
+	Path string
+}
+
+// Options tunes Open.
+type Options struct {
+	// MaxReaders bounds the SQLite reader pool (default 8).
+	MaxReaders int
+	// MaxConns bounds the PostgreSQL pool (default 20).
+	MaxConns int
+	// Logger receives GORM's SQL logs; nil silences them.
+	Logger logger.Interface
+}
+
+// ErrBadDatabaseURL is returned by Open for a DATABASE_URL it cannot use.
+var ErrBadDatabaseURL = errors.New("models: DATABASE_URL must be sqlite:PATH or postgres://…")
+
+// Open connects to the database named by url: "sqlite:PATH" or "postgres://…".
+// It does not migrate; call Migrate.
+func Open(rawURL string, opt Options) (*DB, error) {
+	if opt.Logger == nil {
+		opt.Logger = logger.Discard
+	}
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		return openSQLite(strings.TrimPrefix(rawURL, "sqlite:"), opt)
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		return openPostgres(rawURL, opt)
+	}
+	return nil, ErrBadDatabaseURL
+}
+
+func gormConfig(opt Options) *gorm.Config {
+	return &gorm.Config{
+		Logger:                 opt.Logger,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+		TranslateError:         true,
+	}
+}
+
+func openSQLite(path string, opt Options) (*DB, error) {
+	if path == "" {
+		return nil, ErrBadDatabaseURL
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("models: create data dir: %w", err)
+		}
+	}
+	// WAL lets readers run beside the writer; busy_timeout covers the rare
+	// checkpoint; synchronous=NORMAL is durable across process crashes in WAL.
+	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_cache_size=-32000"
+	wdsn := "file:" + url.PathEscape(path) + "?" + common + "&_txlock=immediate"
+	rdsn := "file:" + url.PathEscape(path) + "?" + common + "&_query_only=true"
+
+	w, err := gorm.Open(sqlite.Open(wdsn), gormConfig(opt))
+	if err != nil {
+		return nil, fmt.Errorf("models: open sqlite writer: %w", err)
+	}
+	wsql, _ := w.DB()
+	wsql.SetMaxOpenConns(1)
+	wsql.SetMaxIdleConns(1)
+	wsql.SetConnMaxLifetime(0)
+	if err := wsql.Ping(); err != nil {
+		return nil, fmt.Errorf("models: ping sqlite: %w", err)
+	}
+
+	r, err := gorm.Open(sqlite.Open(rdsn), gormConfig(opt))
+	if err != nil {
+		return nil, fmt.Errorf("models: open sqlite readers: %w", err)
+	}
+	n := opt.MaxReaders
+	if n <= 0 {
+		n = 8
+	}
+	rsql, _ := r.DB()
+	rsql.SetMaxOpenConns(n)
+	rsql.SetMaxIdleConns(n)
+	return &DB{W: w, R: r, Dialect: SQLite, Path: path}, nil
+}
+
+func openPostgres(dsn string, opt Options) (*DB, error) {
+	g, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn}), gormConfig(opt))
+	if err != nil {
+		return nil, fmt.Errorf("models: open postgres: %w", err)
+	}
+	s, _ := g.DB()
+	n := opt.MaxConns
+	if n <= 0 {
+		n = 20
+	}
+	s.SetMaxOpenConns(n)
+	s.SetMaxIdleConns(n)
+	s.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{W: g, R: g, Dialect: Postgres}, nil
+}
+
+// Ping checks that the database answers (used by /readyz).
+func (db *DB) Ping(ctx context.Context) error {
+	s, err := db.R.DB()
+	if err != nil {
+		return err
+	}
+	return s.PingContext(ctx)
+}
+
+// Close closes every pool.
+func (db *DB) Close() error {
+	var errs []error
+	for _, g := range []*gorm.DB{db.R, db.W} {
+		if s, err := g.DB(); err == nil {
+			errs = append(errs, s.Close())
+		}
+		if db.Dialect == Postgres {
+			break // R and W share one pool
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Tx runs fn in a write transaction on the writer. On SQLite it begins
+// IMMEDIATE, so the write lock is taken up front and the transaction cannot
+// fail half-way on a lock upgrade.
+func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return db.W.WithContext(ctx).Transaction(fn)
+}
+
+// Read returns the reader pool bound to ctx.
+func (db *DB) Read(ctx context.Context) *gorm.DB { return db.R.WithContext(ctx) }

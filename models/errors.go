@@ -1,0 +1,157 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// Kind classifies an Error for the edges: handlers map it to an HTTP status,
+// jobs to a run status. models itself knows nothing of HTTP.
+type Kind int
+
+// The kinds of failure a caller can act on.
+const (
+	KindInvalid      Kind = iota + 1 // the input breaks a rule (422)
+	KindNotFound                     // no such object, or not in the caller's tenant (404)
+	KindConflict                     // the state forbids it (409)
+	KindForbidden                    // the caller may not (403)
+	KindUnauthorized                 // not authenticated (401)
+	KindRateLimited                  // too many attempts (429)
+	KindUnavailable                  // a dependency is down; retry later (503)
+	KindBadRequest                   // malformed request (400)
+	KindTooLarge                     // body or file too large (413)
+)
+
+// Error is the one error type models returns for outcomes a caller can act
+// on: a stable snake_case Code, a zh-CN Message, and a Kind.
+type Error struct {
+	Kind    Kind
+	Code    string
+	Message string
+	// RetryAfter, in seconds, for KindRateLimited and KindUnavailable.
+	RetryAfter int
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Is makes errors.Is match on Code, so a sentinel matches a copy with a
+// different message.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// E builds an Error.
+func E(kind Kind, code, message string) *Error {
+	return &Error{Kind: kind, Code: code, Message: message}
+}
+
+// WithMessage returns a copy of e with another message.
+func (e *Error) WithMessage(format string, args ...any) *Error {
+	c := *e
+	c.Message = fmt.Sprintf(format, args...)
+	return &c
+}
+
+// Named errors shared across the domain.
+var (
+	ErrNotFound         = E(KindNotFound, "not_found", "资源不存在")
+	ErrForbidden        = E(KindForbidden, "forbidden", "没有权限执行此操作")
+	ErrUnauthorized     = E(KindUnauthorized, "unauthorized", "未登录或登录已过期")
+	ErrBadCredentials   = E(KindUnauthorized, "invalid_credentials", "用户名或密码错误")
+	ErrInvalidToken     = E(KindUnauthorized, "invalid_token", "令牌无效或已过期")
+	ErrTokenReused      = E(KindUnauthorized, "token_reused", "刷新令牌已被使用，请重新登录")
+	ErrConflict         = E(KindConflict, "conflict", "与现有数据冲突")
+	ErrUsernameTaken    = E(KindConflict, "username_taken", "用户名已存在")
+	ErrCodeTaken        = E(KindConflict, "code_taken", "编码已存在")
+	ErrAboveScope       = E(KindForbidden, "above_scope", "不能创建超出自身权限范围的用户")
+	ErrRateLimited      = E(KindRateLimited, "rate_limited", "请求过于频繁，请稍后再试")
+	ErrUnavailable      = E(KindUnavailable, "unavailable", "服务暂时不可用，请稍后再试")
+	ErrFull             = E(KindConflict, "full", "名额已满")
+	ErrAlreadyEnrolled  = E(KindConflict, "already_enrolled", "该学生已报名此项目")
+	ErrScheduleConflict = E(KindConflict, "schedule_conflict", "与已报名的社团时间冲突")
+	ErrLimitReached     = E(KindConflict, "limit_reached", "已达到本学期可报名社团数量上限")
+	ErrWindowClosed     = E(KindConflict, "window_closed", "不在报名时间内")
+	ErrGradeNotEligible = E(KindInvalid, "grade_not_eligible", "该学生所在年级不可报名此项目")
+	ErrNoSnapshot       = E(KindNotFound, "no_snapshot", "该日期的统计数据尚未生成")
+)
+
+// ValidationError reports invalid fields: field name → zh-CN message.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (v *ValidationError) Error() string {
+	keys := make([]string, 0, len(v.Fields))
+	for k := range v.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return "invalid fields: " + strings.Join(keys, ", ")
+}
+
+// Validator collects field errors; Err returns nil when there are none.
+type Validator struct{ fields map[string]string }
+
+// Check records message for field when ok is false (the first message wins).
+func (v *Validator) Check(ok bool, field, message string) {
+	if ok {
+		return
+	}
+	if v.fields == nil {
+		v.fields = map[string]string{}
+	}
+	if _, dup := v.fields[field]; !dup {
+		v.fields[field] = message
+	}
+}
+
+// Err returns a *ValidationError, or nil.
+func (v *Validator) Err() error {
+	if len(v.fields) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: v.fields}
+}
+
+// RowError is one invalid cell of an imported file; Row counts data rows from 1.
+type RowError struct {
+	Row     int    `json:"row"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ImportError reports every invalid row of an import; nothing was written.
+type ImportError struct {
+	Errors []RowError
+}
+
+func (e *ImportError) Error() string { return fmt.Sprintf("import: %d invalid cells", len(e.Errors)) }
+
+// notFound translates GORM's ErrRecordNotFound into ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// isUniqueViolation reports a unique-constraint failure on either engine.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return true
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint failure on
+// either engine.
+func IsUniqueViolation(err error) bool { return isUniqueViolation(err) }

@@ -1,0 +1,227 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+)
+
+// BcryptCost is the bcrypt work factor for staff passwords. Tests lower it.
+var BcryptCost = 11
+
+// dummyHash is compared against when a username does not exist, so a login
+// for an unknown user costs the same time as one with a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("kehou-dummy-password"), bcrypt.DefaultCost)
+
+// User is anyone who signs in: staff with a username and password, parents
+// with WeChat (OpenID).
+type User struct {
+	ID           int64     `gorm:"primaryKey"`
+	Role         Role      `gorm:"column:role"`
+	Username     *string   `gorm:"column:username"`
+	PasswordHash string    `gorm:"column:password_hash"`
+	DisplayName  string    `gorm:"column:display_name"`
+	SchoolID     *int64    `gorm:"column:school_id"`
+	RegionID     *int64    `gorm:"column:region_id"`
+	OpenID       *string   `gorm:"column:openid"`
+	UnionID      *string   `gorm:"column:unionid"`
+	Phone        string    `gorm:"column:phone"`
+	Disabled     bool      `gorm:"column:disabled"`
+	CreatedAt    time.Time `gorm:"column:created_at"`
+	UpdatedAt    time.Time `gorm:"column:updated_at"`
+}
+
+// Actor returns the user as an Actor.
+func (u User) Actor() Actor {
+	a := Actor{UserID: u.ID, Role: u.Role}
+	if u.SchoolID != nil {
+		a.SchoolID = *u.SchoolID
+	}
+	if u.RegionID != nil {
+		a.RegionID = *u.RegionID
+	}
+	return a
+}
+
+// NewUser is the input of CreateUser (staff accounts).
+type NewUser struct {
+	Username string
+	Password string
+	Role     Role
+	SchoolID *int64
+	RegionID *int64
+}
+
+// ValidatePassword checks the staff password policy.
+func ValidatePassword(p string) bool {
+	if len(p) < 8 || len(p) > 72 { // bcrypt reads at most 72 bytes
+		return false
+	}
+	var letter, digit bool
+	for _, r := range p {
+		switch {
+		case r >= '0' && r <= '9':
+			digit = true
+		case (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'):
+			letter = true
+		}
+	}
+	return letter && digit
+}
+
+func validUsername(u string) bool {
+	if len(u) < 3 || len(u) > 32 {
+		return false
+	}
+	for _, r := range u {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// CreateUser creates a staff account. a may not create a user above its own
+// scope: a platform admin creates anyone; a bureau admin creates bureau
+// admins in its subtree and staff of schools in it; a school admin creates
+// staff of its school. Parents come only from WeChat login.
+func CreateUser(ctx context.Context, db *DB, a Actor, in NewUser) (User, error) {
+	var v Validator
+	in.Username = strings.TrimSpace(in.Username)
+	v.Check(validUsername(in.Username), "username", "用户名为3-32位字母、数字、下划线、点或连字符")
+	v.Check(ValidatePassword(in.Password), "password", "密码为8-72位，须同时包含字母和数字")
+	v.Check(in.Role.Valid() && in.Role != RoleParent, "role", "角色须为 teacher、school_admin、bureau_admin 或 platform_admin")
+	switch in.Role {
+	case RoleTeacher, RoleSchoolAdmin:
+		v.Check(in.SchoolID != nil && *in.SchoolID > 0, "school_id", "学校用户须指定学校")
+		v.Check(in.RegionID == nil, "region_id", "学校用户不属于行政区")
+	case RoleBureauAdmin:
+		v.Check(in.RegionID != nil && *in.RegionID > 0, "region_id", "教育局用户须指定行政区")
+		v.Check(in.SchoolID == nil, "school_id", "教育局用户不属于学校")
+	case RolePlatformAdmin:
+		v.Check(in.SchoolID == nil, "school_id", "平台管理员不属于学校")
+		v.Check(in.RegionID == nil, "region_id", "平台管理员不属于行政区")
+	}
+	if err := v.Err(); err != nil {
+		return User{}, err
+	}
+	if err := checkCreateScope(ctx, db, a, in); err != nil {
+		return User{}, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), BcryptCost)
+	if err != nil {
+		return User{}, err
+	}
+	u := User{Role: in.Role, Username: &in.Username, PasswordHash: string(hash), DisplayName: in.Username,
+		SchoolID: in.SchoolID, RegionID: in.RegionID}
+	err = db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&u).Error })
+	if isUniqueViolation(err) {
+		return User{}, ErrUsernameTaken
+	}
+	return u, err
+}
+
+// SystemActor is the shell's identity: `kehou user add` may create anyone.
+var SystemActor = Actor{Role: RolePlatformAdmin}
+
+func checkCreateScope(ctx context.Context, db *DB, a Actor, in NewUser) error {
+	switch a.Role {
+	case RolePlatformAdmin:
+		if in.SchoolID != nil {
+			if _, err := FindSchoolByID(ctx, db, *in.SchoolID); err != nil {
+				return notInScope("school_id", err)
+			}
+		}
+		if in.RegionID != nil {
+			if _, err := FindRegionByID(ctx, db, *in.RegionID); err != nil {
+				return notInScope("region_id", err)
+			}
+		}
+		return nil
+	case RoleBureauAdmin:
+		switch in.Role {
+		case RoleBureauAdmin:
+			ok, err := RegionInScope(ctx, db, a, *in.RegionID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			if !ok {
+				return &ValidationError{Fields: map[string]string{"region_id": "行政区不存在"}}
+			}
+			return nil
+		case RoleSchoolAdmin, RoleTeacher:
+			_, err := FindSchoolInScope(ctx, db, a, *in.SchoolID)
+			return notInScope("school_id", err)
+		}
+	case RoleSchoolAdmin:
+		if in.Role == RoleSchoolAdmin || in.Role == RoleTeacher {
+			if *in.SchoolID != a.SchoolID {
+				return &ValidationError{Fields: map[string]string{"school_id": "学校不存在"}}
+			}
+			return nil
+		}
+	}
+	return ErrAboveScope
+}
+
+func notInScope(field string, err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return &ValidationError{Fields: map[string]string{field: "不存在或不在权限范围内"}}
+	}
+	return err
+}
+
+// Authenticate checks a staff login. Unknown users and wrong passwords give
+// the same ErrBadCredentials, in the same time.
+func Authenticate(ctx context.Context, db *DB, username, password string) (User, error) {
+	var u User
+	err := db.Read(ctx).Where("username = ?", username).First(&u).Error
+	if err != nil {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return User{}, ErrBadCredentials
+		}
+		return User{}, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil || u.Disabled || u.Role == RoleParent {
+		return User{}, ErrBadCredentials
+	}
+	return u, nil
+}
+
+// FindUserByID loads one user.
+func FindUserByID(ctx context.Context, db *DB, id int64) (User, error) {
+	var u User
+	err := db.Read(ctx).First(&u, id).Error
+	return u, notFound(err)
+}
+
+// MaskPhone masks a mainland mobile number as 138****5678; anything else
+// shorter keeps only its last two characters.
+func MaskPhone(p string) string {
+	if len(p) == 11 {
+		return p[:3] + "****" + p[7:]
+	}
+	if len(p) <= 2 {
+		return strings.Repeat("*", len(p))
+	}
+	return strings.Repeat("*", len(p)-2) + p[len(p)-2:]
+}
+
+// ValidMobile reports whether p is a mainland China mobile number (11 digits,
+// starting 1[3-9]).
+func ValidMobile(p string) bool {
+	if len(p) != 11 || p[0] != '1' || p[1] < '3' || p[1] > '9' {
+		return false
+	}
+	for i := 0; i < 11; i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"kehou"
+	"kehou/handlers"
+	"kehou/models"
+)
+
+// newApp builds the Fiber app with every route and middleware of kehou, in
+// one place.
+func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Registry) *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:                 "kehou",
+		ErrorHandler:            handlers.ErrorHandler(log),
+		BodyLimit:               cfg.BodyLimit,
+		ReadTimeout:             cfg.ReadTimeout,
+		WriteTimeout:            cfg.WriteTimeout,
+		IdleTimeout:             2 * time.Minute,
+		DisableStartupMessage:   true,
+		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
+		TrustedProxies:          cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(cfg),
+		EnableIPValidation:      true,
+	})
+	m := handlers.NewMetrics(reg)
+	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
+	app.Use(handlers.Observe(log, m))
+	app.Use(recover.New())
+
+	// Operations.
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", h.Ready)
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	app.Get("/openapi.yaml", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, "application/yaml; charset=utf-8")
+		return c.Send(kehou.OpenAPI)
+	})
+
+	v1 := app.Group("/api/v1")
+	auth := h.RequireAuth
+	small := handlers.MaxBody(64 << 10)
+	staff := handlers.RequireRoles(handlers.Staff...)
+	admins := handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin, models.RoleSchoolAdmin)
+
+	// Authentication: rate-limited per client address.
+	loginLimit := limiter.New(limiter.Config{
+		Max: 20, Expiration: time.Minute,
+		KeyGenerator: func(c *fiber.Ctx) string { return c.IP() },
+		LimitReached: func(c *fiber.Ctx) error { return models.ErrRateLimited },
+	})
+	v1.Post("/auth/login", loginLimit, small, h.Login)
+	v1.Post("/auth/refresh", loginLimit, small, h.Refresh)
+	v1.Get("/me", auth, h.Me)
+
+	// Tenancy: regions, schools, users, students.
+	v1.Post("/regions", auth, handlers.RequireRoles(models.RolePlatformAdmin), small, h.CreateRegion)
+	v1.Post("/schools", auth, handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin), small, h.CreateSchool)
+	v1.Get("/schools/:id", auth, staff, h.GetSchool)
+	v1.Post("/users", auth, admins, small, h.CreateUser)
+	v1.Get("/schools/:id/students", auth, staff, h.ListStudents)
+
+	// Roster import.
+
+	// Parents (WeChat).
+
+	// Terms, offerings, enrollment.
+
+	// Surveys, statistics, jobs.
+
+	return app
+}
+
+func proxyHeader(cfg Config) string {
+	if len(cfg.TrustedProxies) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"kehou/handlers"
+)
+
+// serve runs the HTTP server until ctx ends (SIGTERM/SIGINT), then lets
+// in-flight requests finish, stops background work, and closes the database.
+func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.SecretGenerated {
+		log.Warn("JWT_SECRET not set: generated a random one for this dev process; tokens will not survive a restart")
+	}
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := &handlers.API{DB: db, Tokens: handlers.NewTokens(cfg.JWTSecret, cfg.JWTKeyID), Log: log}
+	app := newApp(cfg, log, api, reg)
+
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	log.Info("kehou listening", "addr", ln.Addr().String(), "env", cfg.Env)
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	if err := app.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Error("shutdown", "error", err.Error())
+	}
+	log.Info("stopped")
+	return nil
+}
