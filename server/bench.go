@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// `kehou bench` measures the enrollment rush (issue 6): it starts kehou as a
+// separate process, prepares a school through the real HTTP paths, drives
+// it with keep-alive connections from this process, checks the invariants
+// in the database afterwards, measures the baselines the targets are ratios
+// of in the same run, and prints one table. `kehou bench hello` is the
+// plain Fiber baseline server it starts as a child.
+
+func init() {
+	extraCommands["bench"] = benchCommand
+}
+
+// benchOptions is the command line of `kehou bench`.
+type benchOptions struct {
+	Scenarios   []string
+	Students    int
+	Clubs       int
+	Seats       int
+	HotSeats    int
+	BrowseConns int
+	RushConns   int
+	Duration    time.Duration
+	PG          string
+	Province    bool
+	// Province data set sizes (stats scenario).
+	ProvSchools     int
+	ProvStudents    int
+	ProvEnrollments int
+	Smoke           bool
+	Out             string
+	Dir             string // working directory; "" = a temporary one
+	Keep            bool   // keep the working directory and PostgreSQL schemas
+	AccessLog       bool   // let the server log every request (LOG_LEVEL=info)
+	Env             string // KEHOU_ENV of the server
+	Timeout         time.Duration
+	Seed            int64
+
+	// Exe is the kehou binary to start; ChildEnv is added to its
+	// environment (the smoke test starts its own test binary as kehou).
+	Exe      string
+	ChildEnv []string
+}
+
+var allScenarios = []string{"browse", "spread", "hot", "mixed", "stats"}
+
+// parseBenchFlags reads the command line of `kehou bench`.
+func parseBenchFlags(args []string) (benchOptions, error) {
+	o := benchOptions{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run: browse,spread,hot,mixed,stats")
+	fs.IntVar(&o.Students, "students", 6000, "students (and phone-bound parents) of the rush school")
+	fs.IntVar(&o.Clubs, "clubs", 60, "clubs of the rush school (all at the same time, max 1 per student)")
+	fs.IntVar(&o.Seats, "seats", 40, "seats per club")
+	fs.IntVar(&o.HotSeats, "hot-seats", 30, "seats of the hot club")
+	conns := fs.String("conns", "256/512", "connections: browse/rush (one number sets both)")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each timed run")
+	fs.StringVar(&o.PG, "pg", "", "PostgreSQL URL: also run the rush and B_pg there (in a fresh schema)")
+	fs.BoolVar(&o.Province, "province", false, "stats on the full province set (3,000 schools, 1,000,000 students, 3,000,000 enrollments)")
+	fs.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and 1 s runs (the CI smoke test)")
+	fs.StringVar(&o.Out, "out", "", "write the results as JSON to this file")
+	fs.StringVar(&o.Dir, "dir", "", "working directory (default: a temporary one)")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory and PostgreSQL schemas")
+	fs.BoolVar(&o.AccessLog, "access-log", false, "let the server log every request (default LOG_LEVEL=warn)")
+	fs.StringVar(&o.Env, "env", "production", "KEHOU_ENV of the server")
+	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "per-request timeout of the load generator")
+	fs.Int64Var(&o.Seed, "seed", 1, "seed of the random choices (club skew, order)")
+	if err := fs.Parse(args); err != nil {
+		return o, fmt.Errorf("%w\nbench flags: %v", errUsage, err)
+	}
+	o.Scenarios = nil
+	for _, s := range strings.Split(*scen, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !contains(allScenarios, s) {
+			return o, fmt.Errorf("bench: unknown scenario %q (have %s)", s, strings.Join(allScenarios, ","))
+		}
+		o.Scenarios = append(o.Scenarios, s)
+	}
+	b, r, ok := strings.Cut(*conns, "/")
+	if !ok {
+		r = b
+	}
+	var err1, err2 error
+	o.BrowseConns, err1 = strconv.Atoi(b)
+	o.RushConns, err2 = strconv.Atoi(r)
+	if err1 != nil || err2 != nil || o.BrowseConns < 1 || o.RushConns < 1 {
+		return o, fmt.Errorf("bench: -conns wants N or BROWSE/RUSH, not %q", *conns)
+	}
+	o.ProvSchools, o.ProvStudents, o.ProvEnrollments = 30, 10_000, 30_000
+	if o.Province {
+		o.ProvSchools, o.ProvStudents, o.ProvEnrollments = 3_000, 1_000_000, 3_000_000
+	}
+	if o.Smoke {
+		o.applySmoke(fs)
+	}
+	if o.Students < 1 || o.Clubs < 1 || o.Seats < 1 || o.HotSeats < 1 || o.Duration <= 0 {
+		return o, errors.New("bench: -students, -clubs, -seats, -hot-seats and -duration must be positive")
+	}
+	return o, nil
+}
+
+// applySmoke shrinks every size the user did not set on the command line.
+func (o *benchOptions) applySmoke(fs *flag.FlagSet) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["students"] {
+		o.Students = 200
+	}
+	if !set["clubs"] {
+		o.Clubs = 10
+	}
+	if !set["seats"] {
+		o.Seats = 10
+	}
+	if !set["hot-seats"] {
+		o.HotSeats = 5
+	}
+	if !set["conns"] {
+		o.BrowseConns, o.RushConns = 16, 32
+	}
+	if !set["duration"] {
+		o.Duration = time.Second
+	}
+	if !set["province"] {
+		o.ProvSchools, o.ProvStudents, o.ProvEnrollments = 5, 1000, 3000
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// benchCommand is `kehou bench [flags]` and `kehou bench hello`.
+func benchCommand(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "hello" {
+		return helloServer(ctx, cfg, log, stdout)
+	}
+	o, err := parseBenchFlags(args)
+	if err != nil {
+		return err
+	}
+	o.Exe, err = os.Executable()
+	if err != nil {
+		return err
+	}
+	rep, err := runBench(ctx, o, stdout)
+	if rep != nil && o.Out != "" {
+		if werr := rep.writeJSON(o.Out); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+// runBench runs the baselines and the chosen scenarios and prints the table.
+// It returns the report even when a step failed, with what was measured.
+func runBench(ctx context.Context, o benchOptions, out io.Writer) (*benchReport, error) {
+	dir := o.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "kehou-bench-")
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+		if !o.Keep {
+			defer os.RemoveAll(d)
+		}
+	} else if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	b := &bench{o: o, dir: dir, out: out, rep: newBenchReport(o)}
+	err := b.run(ctx)
+	if err != nil {
+		b.logf("stopped: %v", err)
+	}
+	if err != nil {
+		b.rep.Error = err.Error()
+	}
+	b.rep.finish()
+	b.rep.print(out)
+	return b.rep, err
+}
+
+// bench is one run of `kehou bench`.
+type bench struct {
+	o   benchOptions
+	dir string
+	out io.Writer
+	rep *benchReport
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.out, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func (b *bench) want(s string) bool { return contains(b.o.Scenarios, s) }
+
+func (b *bench) run(ctx context.Context) error {
+	rush := b.want("browse") || b.want("spread") || b.want("hot") || b.want("mixed")
+	if rush {
+		if err := b.httpBaselines(ctx); err != nil {
+			return err
+		}
+		if b.want("spread") || b.want("mixed") {
+			if err := b.sqlBaseline(ctx, "sqlite", "sqlite:"+filepath.Join(b.dir, "bsql.db")); err != nil {
+				return err
+			}
+		}
+		if err := b.rushOn(ctx, "sqlite", "sqlite:"+filepath.Join(b.dir, "bench.db")); err != nil {
+			return err
+		}
+		if b.o.PG != "" {
+			url, drop, err := pgFreshSchema(ctx, b.o.PG, b.o.Keep)
+			if err != nil {
+				return err
+			}
+			defer drop()
+			if err := b.sqlBaseline(ctx, "postgres", url); err != nil {
+				return err
+			}
+			url2, drop2, err := pgFreshSchema(ctx, b.o.PG, b.o.Keep)
+			if err != nil {
+				return err
+			}
+			defer drop2()
+			if err := b.rushOn(ctx, "postgres", url2); err != nil {
+				return err
+			}
+		}
+	}
+	if b.want("stats") {
+		if err := b.statsOn(ctx, "sqlite", "sqlite:"+filepath.Join(b.dir, "province.db")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	buf := make([]byte, n)
+	_, _ = rand.Read(buf)
+	return hex.EncodeToString(buf)
+}

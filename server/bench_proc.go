@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// childProc is a kehou process the bench started: the API server or the
+// hello baseline. The bench drives it over HTTP and watches its memory.
+type childProc struct {
+	name string
+	addr string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+
+	mu      sync.Mutex
+	maxRSS  int64 // largest VmRSS sampled, bytes
+	peakHWM int64 // VmHWM read at stop, bytes
+	stopRSS chan struct{}
+}
+
+// childSpec says how to start a kehou child process.
+type childSpec struct {
+	exe     string   // the kehou binary (os.Executable())
+	args    []string // nil = serve
+	env     []string // extra KEY=VALUE
+	logFile string   // where its stderr/stdout go
+}
+
+// freeAddr returns 127.0.0.1:<a free port>.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startChild starts spec listening on a free port and waits until path
+// answers 200.
+func startChild(ctx context.Context, name string, spec childSpec, readyPath string) (*childProc, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(spec.exe, spec.args...)
+	cmd.Env = append(os.Environ(), spec.env...)
+	cmd.Env = append(cmd.Env, "LISTEN_ADDR="+addr)
+	if spec.logFile != "" {
+		f, err := os.OpenFile(spec.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close() // the child holds its own descriptor
+		cmd.Stdout, cmd.Stderr = f, f
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: start %s: %w", name, err)
+	}
+	p := &childProc{name: name, addr: addr, cmd: cmd, done: make(chan struct{}), stopRSS: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	go p.sampleRSS()
+	if err := p.waitReady(ctx, readyPath, 60*time.Second); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("bench: %s not ready (log: %s): %w", name, spec.logFile, err)
+	}
+	return p, nil
+}
+
+func (p *childProc) waitReady(ctx context.Context, path string, limit time.Duration) error {
+	lc := newLoadClient(p.addr, 1, 2*time.Second)
+	defer lc.close()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("exited: %v", p.err)
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if st, _, err := lc.do(loadRequest{Method: "GET", Path: path}); err == nil && st == 200 {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("timed out")
+}
+
+// sampleRSS records the largest VmRSS every 100 ms until stop.
+func (p *childProc) sampleRSS() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stopRSS:
+			return
+		case <-p.done:
+			return
+		case <-t.C:
+			if rss, _ := procStatus(p.cmd.Process.Pid, "VmRSS"); rss > 0 {
+				p.mu.Lock()
+				if rss > p.maxRSS {
+					p.maxRSS = rss
+				}
+				p.mu.Unlock()
+			}
+		}
+	}
+}
+
+// peakRSS is the process's peak resident memory in bytes: VmHWM, or the
+// largest sample when /proc could not be read.
+func (p *childProc) peakRSS() int64 {
+	if hwm, err := procStatus(p.cmd.Process.Pid, "VmHWM"); err == nil && hwm > 0 {
+		p.mu.Lock()
+		p.peakHWM = hwm
+		p.mu.Unlock()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.peakHWM > 0 {
+		return p.peakHWM
+	}
+	return p.maxRSS
+}
+
+// procStatus reads a "kB" field of /proc/<pid>/status, in bytes.
+func procStatus(pid int, field string) (int64, error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || k != field {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		return n << 10, err
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// stop reads the peak memory, then asks the process to finish (SIGTERM) and
+// kills it if it has not after 20 s. It returns the peak RSS in bytes.
+func (p *childProc) stop() int64 {
+	peak := p.peakRSS()
+	close(p.stopRSS)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	return peak
+}
+
+// runChildCommand runs the kehou binary with args to completion (e.g.
+// `user add`), returning its combined output on failure.
+func runChildCommand(ctx context.Context, spec childSpec, args ...string) error {
+	cmd := exec.CommandContext(ctx, spec.exe, args...)
+	cmd.Env = append(os.Environ(), spec.env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("bench: kehou %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// helloServer is `kehou bench hello`: the B_http baseline, a plain Fiber app
+// answering GET /hello with a small JSON object, on LISTEN_ADDR. It has no
+// middleware, so it measures what Fiber and the kernel cost on this machine.
+func helloServer(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Get("/hello", func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"hello": "world", "ok": true})
+	})
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	return app.ShutdownWithTimeout(5 * time.Second)
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+)
+
+// The stats scenario: the province set is bulk-inserted, the server started
+// on it, the stats job run once over HTTP (POST /api/v1/jobs/stats/run, as a
+// platform admin; the request returns when the run has finished, so its
+// duration is the job's), the snapshot checked against the inserted numbers,
+// then the dashboards read by a bureau admin of the province.
+
+// statsOn runs the stats scenario on engine name at dbURL.
+func (b *bench) statsOn(ctx context.Context, name, dbURL string) error {
+	o := b.o
+	b.logf("[%s] building the province set: %d schools, %d students, %d enrollments", name, o.ProvSchools, o.ProvStudents, o.ProvEnrollments)
+	ps, err := buildProvince(ctx, dbURL, o.ProvSchools, o.ProvStudents, o.ProvEnrollments, func(f string, a ...any) {
+		b.logf("["+name+"] "+f, a...)
+	})
+	if err != nil {
+		return err
+	}
+	e, err := b.newEngine(ctx, name, dbURL)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	if err := e.start(ctx); err != nil {
+		return err
+	}
+	slow := &apiClient{lc: newLoadClient(e.srv.addr, 2, 30*time.Minute)}
+	defer slow.lc.close()
+	var tp tokenPair
+	if err := e.api.call("POST", "/api/v1/auth/login", "", staffIP(10),
+		map[string]string{"username": e.adminUser, "password": e.adminPass}, &tp); err != nil {
+		return err
+	}
+	admin := tp.AccessToken
+	buUser, buPass := "benchbureau"+e.suffix, "Bench"+randomHex(8)
+	if err := e.api.call("POST", "/api/v1/users", admin, staffIP(10),
+		map[string]any{"username": buUser, "password": buPass, "role": "bureau_admin", "region_id": ps.RootRegion}, nil); err != nil {
+		return err
+	}
+	if err := e.api.call("POST", "/api/v1/auth/login", "", staffIP(11),
+		map[string]string{"username": buUser, "password": buPass}, &tp); err != nil {
+		return err
+	}
+	bureau := tp.AccessToken
+
+	t0 := time.Now()
+	var run map[string]any
+	if err := slow.call("POST", "/api/v1/jobs/stats/run", admin, staffIP(10), nil, &run); err != nil {
+		return err
+	}
+	jobSecs := time.Since(t0).Seconds()
+	b.logf("[%s] stats job: %.2f s, run record %v", name, jobSecs, run)
+	if st, _ := run["status"].(string); st != "" && st != "ok" && st != "succeeded" && st != "success" && st != "done" {
+		return fmt.Errorf("bench: stats job ended %q: %v", st, run["error"])
+	}
+	check, err := e.checkOverview(bureau, ps)
+	if err != nil {
+		return err
+	}
+
+	conns := min(32, o.BrowseConns)
+	paths := []string{
+		fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.RootRegion),
+		fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.County),
+		fmt.Sprintf("/api/v1/stats/schools?region_id=%d", ps.County),
+		fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.City),
+	}
+	lc := newLoadClient(e.srv.addr, conns, o.Timeout)
+	st := closedLoop(ctx, lc, conns, o.Duration, func(i int64) (loadRequest, bool) {
+		return loadRequest{Method: "GET", Path: paths[i%int64(len(paths))], Token: bureau, IP: staffIP(11), Tag: "dash"}, true
+	})
+	lc.close()
+	peak := e.stop()
+
+	job := &scenarioResult{Engine: name, Name: "stats job", Conns: 1, Seconds: jobSecs, Requests: 1,
+		Counts: map[string]int{"200": 1}, Extra: map[string]float64{"schools": float64(ps.Schools),
+			"students": float64(ps.Students), "enrollments": float64(ps.Enrollments)},
+		Invariants: check}
+	b.rep.addScenario(job)
+	job.describe(b.out)
+	dash := summarize(st)
+	dash.Engine, dash.Name, dash.Conns = name, "dashboard reads", conns
+	dash.PeakRSSMB = float64(peak) / (1 << 20)
+	b.rep.addScenario(dash)
+	dash.describe(b.out)
+
+	scope := "stats"
+	if !o.Province {
+		scope = "stats (small set)"
+	}
+	b.rep.atMost(name, scope, fmt.Sprintf("stats job on %d students", ps.Students), "s", jobSecs, 30)
+	b.rep.exactly(name, scope, "snapshot differs from the data", "", float64(failed(check)), 0)
+	b.rep.atMost(name, scope, "dashboard reads p99", "ms", dash.P99ms, 20)
+	b.rep.exactly(name, scope, "dashboard 5xx and transport errors", "", float64(dash.Errors), 0)
+	return nil
+}
+
+// checkOverview compares the province overview with what was inserted:
+// every student participates (each is in its school's basic offering), and
+// every school offers a basic "5+2" service.
+func (e *engine) checkOverview(token string, ps provinceSet) ([]invariantResult, error) {
+	var ov map[string]any
+	path := fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.RootRegion)
+	if err := e.api.call("GET", path, token, staffIP(11), nil, &ov); err != nil {
+		return nil, err
+	}
+	num := func(k string) float64 {
+		if f, ok := ov[k].(float64); ok {
+			return f
+		}
+		return math.NaN()
+	}
+	want := []struct {
+		field string
+		v     float64
+	}{
+		{"schools", float64(ps.Schools)},
+		{"students", float64(ps.Students)},
+		{"participants", float64(ps.Students)},
+		{"participation_rate", 1},
+		{"schools_offering", float64(ps.Schools)},
+		{"schools_5plus2", float64(ps.Schools)},
+		{"clubs", float64(ps.Schools * (offersPerSchl - 1))},
+	}
+	var out []invariantResult
+	for _, w := range want {
+		got := num(w.field)
+		r := invariantResult{Name: "overview " + w.field + " = " + trimFloat(w.v), OK: math.Abs(got-w.v) < 1e-9}
+		if !r.OK {
+			r.Detail = fmt.Sprintf("got %v", got)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

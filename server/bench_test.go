@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"kehou/models"
+	"kehou/models/modelstest"
+)
+
+// The test binary doubles as the kehou binary the bench starts: with
+// KEHOU_BENCH_CHILD=1 it runs the command line it was given (serve, user
+// add, bench hello) instead of the tests, so the smoke test needs no
+// `go build`.
+func init() {
+	if os.Getenv("KEHOU_BENCH_CHILD") != "1" {
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kehou:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// smokeOptions are the options of `kehou bench -smoke` with this test
+// binary as kehou.
+func smokeOptions(t *testing.T, args ...string) benchOptions {
+	t.Helper()
+	o, err := parseBenchFlags(append([]string{"-smoke"}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Exe, err = os.Executable(); err != nil {
+		t.Fatal(err)
+	}
+	o.ChildEnv = []string{"KEHOU_BENCH_CHILD=1"}
+	o.Dir = t.TempDir()
+	return o
+}
+
+func TestBenchFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(benchOptions) bool
+		wantErr bool
+	}{
+		{"defaultsAreTheIssueSizes", nil, func(o benchOptions) bool {
+			return o.Students == 6000 && o.Clubs == 60 && o.Seats == 40 && o.HotSeats == 30 &&
+				o.BrowseConns == 256 && o.RushConns == 512 && len(o.Scenarios) == 5 && o.ProvStudents == 10_000
+		}, false},
+		{"smokeIsTiny", []string{"-smoke"}, func(o benchOptions) bool {
+			return o.Students == 200 && o.Clubs == 10 && o.Duration == time.Second && o.ProvStudents == 1000
+		}, false},
+		{"smokeKeepsWhatIsSet", []string{"-smoke", "-students", "300"}, func(o benchOptions) bool {
+			return o.Students == 300 && o.Clubs == 10
+		}, false},
+		{"provinceIsFullSize", []string{"-province"}, func(o benchOptions) bool {
+			return o.ProvSchools == 3000 && o.ProvStudents == 1_000_000 && o.ProvEnrollments == 3_000_000
+		}, false},
+		{"oneConnsSetsBoth", []string{"-conns", "64"}, func(o benchOptions) bool {
+			return o.BrowseConns == 64 && o.RushConns == 64
+		}, false},
+		{"scenarioSubset", []string{"-scenarios", "hot, spread"}, func(o benchOptions) bool {
+			return strings.Join(o.Scenarios, ",") == "hot,spread"
+		}, false},
+		{"unknownScenario", []string{"-scenarios", "browse,nap"}, nil, true},
+		{"badConns", []string{"-conns", "a/b"}, nil, true},
+		{"zeroSeats", []string{"-seats", "0"}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseBenchFlags(tt.args)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if tt.check != nil && !tt.check(o) {
+				t.Fatalf("options %+v", o)
+			}
+		})
+	}
+}
+
+// TestBenchInvariantsCatchViolations proves each invariant query fails on a
+// database that breaks it (and passes on a sound one).
+func TestBenchInvariantsCatchViolations(t *testing.T) {
+	tests := []struct {
+		name    string
+		breaks  []string // SQL that breaks the state; none = sound
+		fails   []string // the invariants that must fail
+		extraOK bool     // the rows still match the answers
+	}{
+		{"soundStatePasses", nil, nil, true},
+		{"oversellByRows", []string{`INSERT INTO enrollments (student_id, offering_id, school_id, term_id, status, rank, applied_by, created_at, updated_at)
+			SELECT s.id, {hot}, s.school_id, {term}, 'enrolled', 0, {user}, {now}, {now} FROM students s WHERE s.id > {base} + 10 AND s.id <= {base} + 13`},
+			[]string{"enrolled rows <= capacity (no oversell)", "counters match rows"}, false},
+		{"counterDrift", []string{`UPDATE offerings SET enrolled_count = enrolled_count - 1 WHERE id = {hot}`},
+			[]string{"counters match rows"}, true},
+		{"waitlistGap", []string{`INSERT INTO enrollments (student_id, offering_id, school_id, term_id, status, waitlist_position, rank, applied_by, created_at, updated_at)
+			VALUES ({base} + 20, {hot}, {school}, {term}, 'waitlisted', 2, 0, {user}, {now}, {now})`,
+			`UPDATE offerings SET waitlisted_count = 1 WHERE id = {hot}`},
+			[]string{"waitlist positions are 1..N per offering"}, false},
+		{"twoOverlappingClubsOverMax", []string{`INSERT INTO enrollments (student_id, offering_id, school_id, term_id, status, rank, applied_by, created_at, updated_at)
+			VALUES ({base}, {club}, {school}, {term}, 'enrolled', 0, {user}, {now}, {now})`,
+			`UPDATE offerings SET enrolled_count = 1 WHERE id = {club}`},
+			[]string{"no student over max_clubs", "no overlapping enrolled clubs"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := modelstest.MustOpenDB(t)
+			fx, err := seedTxBaseline(ctx, db, 50, 2, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sqlDB, _ := db.W.DB()
+			upd := "UPDATE offerings SET enrolled_count = enrolled_count + 1, updated_at = ? WHERE id = ? AND enrolled_count < capacity"
+			ins := `INSERT INTO enrollments (student_id, offering_id, school_id, term_id, status, rank, applied_by, created_at, updated_at)
+				VALUES (?, ?, ?, ?, 'enrolled', 0, ?, ?, ?)`
+			if db.Dialect == models.Postgres {
+				upd, ins = rebindDollar(upd), rebindDollar(ins)
+			}
+			want := liveCounts{}
+			for i := int64(0); i < 5; i++ { // 5 try the 3 hot seats
+				key, err := enrollTx(ctx, sqlDB, upd, ins, fx.studentBase+i, fx.hot, fx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if key == "enrolled" {
+					want.add(fx.hot, "enrolled", 1)
+				}
+			}
+			for _, b := range tt.breaks {
+				q := strings.NewReplacer("{hot}", fmt.Sprint(fx.hot), "{club}", fmt.Sprint(fx.clubs[0]), "{term}", fmt.Sprint(fx.termID),
+					"{user}", fmt.Sprint(fx.userID), "{base}", fmt.Sprint(fx.studentBase), "{school}", fmt.Sprint(fx.schoolID),
+					"{now}", "CURRENT_TIMESTAMP").Replace(b)
+				if err := db.W.Exec(q).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := checkInvariantsOn(ctx, db, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res {
+				if shouldFail := contains(tt.fails, r.Name); r.OK == shouldFail {
+					t.Errorf("invariant %q ok=%v (%s), want ok=%v", r.Name, r.OK, r.Detail, !shouldFail)
+				}
+			}
+			res, err = checkInvariantsOn(ctx, db, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := res[len(res)-1]
+			if last.OK != tt.extraOK {
+				t.Errorf("%s ok=%v (%s), want %v", last.Name, last.OK, last.Detail, tt.extraOK)
+			}
+		})
+	}
+}
+
+// TestBenchBaselinesAndLoad runs the baselines (B_http through a child
+// process, B_sql, and B_pg when TEST_DATABASE_URL is set) and both load
+// loops against the hello server, and checks what they counted.
+func TestBenchBaselinesAndLoad(t *testing.T) {
+	ctx := context.Background()
+	o := smokeOptions(t)
+	var out bytes.Buffer
+	b := &bench{o: o, dir: o.Dir, out: &out, rep: newBenchReport(o)}
+	if err := b.httpBaselines(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, conns := range []int{o.BrowseConns, o.RushConns} {
+		r := b.rep.Baselines[fmt.Sprintf("B_http@%d", conns)]
+		if r == nil || r.Ops == 0 || r.Counts["200"] != r.Ops || r.P99ms < r.P50ms {
+			t.Fatalf("B_http@%d = %+v", conns, r)
+		}
+	}
+	url := modelstest.URL(t)
+	engine := "sqlite"
+	if modelstest.PostgresURL() != "" {
+		engine = "postgres"
+	}
+	if err := b.sqlBaseline(ctx, engine, url); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"B_sql"}
+	if engine == "postgres" {
+		names = []string{"B_pg", "B_pg(hot)"}
+	}
+	for _, n := range names {
+		r := b.rep.Baselines[n]
+		if r == nil || r.Ops == 0 {
+			t.Fatalf("%s = %+v", n, r)
+		}
+		for k := range r.Counts {
+			if strings.HasPrefix(k, "error") {
+				t.Fatalf("%s had errors: %v", n, r.Counts)
+			}
+		}
+	}
+	if hot := b.rep.Baselines["B_pg(hot)"]; hot != nil && hot.Counts["enrolled"] != o.HotSeats {
+		t.Fatalf("B_pg(hot) enrolled %d, want %d", hot.Counts["enrolled"], o.HotSeats)
+	}
+
+	spec := childSpec{exe: o.Exe, args: []string{"bench", "hello"}, env: o.ChildEnv, logFile: o.Dir + "/hello2.log"}
+	p, err := startChild(ctx, "hello", spec, "/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := newLoadClient(p.addr, 8, time.Second)
+	t.Run("closedLoopStopsWhenWorkRunsOut", func(t *testing.T) {
+		st := closedLoop(ctx, lc, 8, 0, func(i int64) (loadRequest, bool) {
+			return loadRequest{Method: "GET", Path: "/hello"}, i < 100
+		})
+		if st.Requests != 100 || st.Counts["200"] != 100 {
+			t.Fatalf("requests %d counts %v", st.Requests, st.Counts)
+		}
+	})
+	t.Run("openLoopKeepsItsRate", func(t *testing.T) {
+		st := openLoop(ctx, lc, 8, 200, 500*time.Millisecond, func(i int64) loadRequest {
+			if i%2 == 0 {
+				return loadRequest{Method: "GET", Path: "/nowhere", Tag: "miss"}
+			}
+			return loadRequest{Method: "GET", Path: "/hello", Tag: "hit"}
+		})
+		if st.Requests != 100 || st.Counts["200"] != 50 || st.Counts["404"] != 50 {
+			t.Fatalf("requests %d counts %v", st.Requests, st.Counts)
+		}
+	})
+	lc.close()
+	peak := p.stop()
+	if peak <= 0 {
+		t.Fatalf("peak RSS of the hello server = %d", peak)
+	}
+}
+
+// TestBenchProvinceSet builds a small province set on both engines and
+// checks its shape and that it is a state the enrollment rules allow.
+func TestBenchProvinceSet(t *testing.T) {
+	ctx := context.Background()
+	url := modelstest.URL(t)
+	ps, err := buildProvince(ctx, url, 7, 700, 2100, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := modelstest.Open(t, url)
+	counts := map[string]int64{}
+	for _, tbl := range []string{"regions", "schools", "terms", "offerings", "students", "enrollments"} {
+		var n int64
+		if err := db.R.Raw("SELECT count(*) FROM " + tbl).Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		counts[tbl] = n
+	}
+	want := map[string]int64{"regions": 111, "schools": 7, "terms": 7, "offerings": 77, "students": 700, "enrollments": 2100}
+	for k, v := range want {
+		if counts[k] != v {
+			t.Errorf("%s: %d rows, want %d", k, counts[k], v)
+		}
+	}
+	if ps.Enrollments != 2100 {
+		t.Errorf("ps.Enrollments = %d", ps.Enrollments)
+	}
+	var wrongSchool int64
+	if err := db.R.Raw(`SELECT count(*) FROM enrollments e JOIN students s ON s.id = e.student_id
+		JOIN offerings o ON o.id = e.offering_id WHERE o.school_id <> s.school_id OR e.school_id <> s.school_id`).Scan(&wrongSchool).Error; err != nil {
+		t.Fatal(err)
+	}
+	if wrongSchool != 0 {
+		t.Errorf("%d enrollments outside the student's school", wrongSchool)
+	}
+	var county models.Region
+	if err := db.R.First(&county, ps.County).Error; err != nil || county.Path != "/1/2/12/" || county.Level != 3 {
+		t.Errorf("county = %+v, %v", county, err)
+	}
+	res, err := checkInvariantsOn(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if !r.OK {
+			t.Errorf("invariant %s: %s", r.Name, r.Detail)
+		}
+	}
+}
