@@ -52,6 +52,10 @@ type benchOptions struct {
 	Timeout         time.Duration
 	Seed            int64
 
+	// Engines are the engines the rush runs on: sqlite, and postgres when
+	// PG is set (the PostgreSQL smoke test runs postgres alone).
+	Engines []string
+
 	// Exe is the kehou binary to start; ChildEnv is added to its
 	// environment (the smoke test starts its own test binary as kehou).
 	Exe      string
@@ -112,6 +116,10 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 	}
 	if o.Smoke {
 		o.applySmoke(fs)
+	}
+	o.Engines = []string{"sqlite"}
+	if o.PG != "" {
+		o.Engines = append(o.Engines, "postgres")
 	}
 	if o.Students < 1 || o.Clubs < 1 || o.Seats < 1 || o.HotSeats < 1 || o.Duration <= 0 {
 		return o, errors.New("bench: -students, -clubs, -seats, -hot-seats and -duration must be positive")
@@ -226,15 +234,17 @@ func (b *bench) run(ctx context.Context) error {
 		if err := b.httpBaselines(ctx); err != nil {
 			return err
 		}
-		if b.want("spread") || b.want("mixed") {
-			if err := b.sqlBaseline(ctx, "sqlite", "sqlite:"+filepath.Join(b.dir, "bsql.db")); err != nil {
+		if contains(b.o.Engines, "sqlite") {
+			if b.want("spread") {
+				if err := b.sqlBaseline(ctx, "sqlite", "sqlite:"+filepath.Join(b.dir, "bsql.db")); err != nil {
+					return err
+				}
+			}
+			if err := b.rushOn(ctx, "sqlite", "sqlite:"+filepath.Join(b.dir, "bench.db")); err != nil {
 				return err
 			}
 		}
-		if err := b.rushOn(ctx, "sqlite", "sqlite:"+filepath.Join(b.dir, "bench.db")); err != nil {
-			return err
-		}
-		if b.o.PG != "" {
+		if contains(b.o.Engines, "postgres") {
 			url, drop, err := pgFreshSchema(ctx, b.o.PG, b.o.Keep)
 			if err != nil {
 				return err
@@ -254,9 +264,17 @@ func (b *bench) run(ctx context.Context) error {
 		}
 	}
 	if b.want("stats") {
-		if err := b.statsOn(ctx, "sqlite", "sqlite:"+filepath.Join(b.dir, "province.db")); err != nil {
+		// The stats target is on SQLite; the PostgreSQL smoke test runs it
+		// on PostgreSQL.
+		if contains(b.o.Engines, "sqlite") {
+			return b.statsOn(ctx, "sqlite", "sqlite:"+filepath.Join(b.dir, "province.db"))
+		}
+		url, drop, err := pgFreshSchema(ctx, b.o.PG, b.o.Keep)
+		if err != nil {
 			return err
 		}
+		defer drop()
+		return b.statsOn(ctx, "postgres", url)
 	}
 	return nil
 }

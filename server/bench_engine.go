@@ -38,7 +38,7 @@ func (b *bench) newEngine(ctx context.Context, name, dbURL string) (*engine, err
 		adminPass: "Bench" + randomHex(8)}
 	e.adminUser = "benchadmin" + e.suffix
 	appID, appSecret := "wxbench"+randomHex(6), randomHex(16)
-	wx, err := startWeChatFake(appID, appSecret)
+	wx, err := startBenchWeChat(appID, appSecret)
 	if err != nil {
 		return nil, err
 	}

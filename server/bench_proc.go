@@ -42,8 +42,8 @@ type childSpec struct {
 	logFile string   // where its stderr/stdout go
 }
 
-// freeAddr returns 127.0.0.1:<a free port>.
-func freeAddr() (string, error) {
+// benchFreeAddr returns 127.0.0.1:<a free port>.
+func benchFreeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -55,7 +55,7 @@ func freeAddr() (string, error) {
 // startChild starts spec listening on a free port and waits until path
 // answers 200.
 func startChild(ctx context.Context, name string, spec childSpec, readyPath string) (*childProc, error) {
-	addr, err := freeAddr()
+	addr, err := benchFreeAddr()
 	if err != nil {
 		return nil, err
 	}

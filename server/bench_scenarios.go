@@ -309,9 +309,10 @@ func (e *engine) mixed(ctx context.Context) error {
 	for _, f := range []float64{0.7, 2} {
 		rate := sat * f
 		name := fmt.Sprintf("mixed (open, %.1f× saturation)", f)
+		tag := fmt.Sprintf("open%d", int(f*10))
 		r, err := e.phase(ctx, name, o.RushConns, nil, func(lc *loadClient) (*scenarioResult, error) {
 			st := openLoop(ctx, lc, o.RushConns, rate, o.Duration, func(i int64) loadRequest {
-				return e.mixedRequest(o.Seed+int64(f*10), i, name)
+				return e.mixedRequest(o.Seed+int64(f*10), i, tag)
 			})
 			r := mixedSummary(st)
 			r.ArrivalRate = rate

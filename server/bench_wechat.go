@@ -17,7 +17,7 @@ type wechatFake interface {
 	Close()
 }
 
-// startWeChatFake starts the fake for appID/secret.
-func startWeChatFake(appID, secret string) (wechatFake, error) {
+// startBenchWeChat starts the fake for appID/secret.
+func startBenchWeChat(appID, secret string) (wechatFake, error) {
 	return nil, errors.New("bench: the WeChat fake is not on this branch yet")
 }
