@@ -51,6 +51,8 @@ type benchOptions struct {
 	Env             string // KEHOU_ENV of the server
 	Timeout         time.Duration
 	Seed            int64
+	// PprofDir, when set, gets a CPU profile of the server per scenario.
+	PprofDir string
 
 	// Engines are the engines the rush runs on: sqlite, and postgres when
 	// PG is set (the PostgreSQL smoke test runs postgres alone).
@@ -86,6 +88,7 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 	fs.StringVar(&o.Env, "env", "production", "KEHOU_ENV of the server")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "per-request timeout of the load generator")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the random choices (club skew, order)")
+	fs.StringVar(&o.PprofDir, "pprof", "", "save a CPU profile of the server per scenario into this directory")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w\nbench flags: %v", errUsage, err)
 	}
@@ -168,6 +171,9 @@ func benchCommand(ctx context.Context, cfg Config, log *slog.Logger, args []stri
 	if len(args) > 0 && args[0] == "hello" {
 		return helloServer(ctx, cfg, log, stdout)
 	}
+	if len(args) > 0 && args[0] == "serve" {
+		return benchServe(ctx, cfg, log, args[1:])
+	}
 	o, err := parseBenchFlags(args)
 	if err != nil {
 		return err
@@ -175,6 +181,11 @@ func benchCommand(ctx context.Context, cfg Config, log *slog.Logger, args []stri
 	o.Exe, err = os.Executable()
 	if err != nil {
 		return err
+	}
+	if o.PprofDir != "" {
+		if err := os.MkdirAll(o.PprofDir, 0o750); err != nil {
+			return err
+		}
 	}
 	rep, err := runBench(ctx, o, stdout)
 	if rep != nil && o.Out != "" {

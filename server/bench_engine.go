@@ -29,6 +29,7 @@ type engine struct {
 	api       *apiClient
 	data      *benchData
 	starts    int
+	pprofAddr string // the running server's profiling address, if any
 }
 
 // newEngine prepares to run kehou on url: a WeChat fake for it, and the
@@ -74,6 +75,15 @@ func (e *engine) start(ctx context.Context) error {
 	e.starts++
 	spec := e.spec
 	spec.logFile = filepath.Join(e.b.dir, fmt.Sprintf("server-%s.log", e.name))
+	e.pprofAddr = ""
+	if e.b.o.PprofDir != "" {
+		addr, err := benchFreeAddr()
+		if err != nil {
+			return err
+		}
+		spec.args = []string{"bench", "serve", "-pprof", addr}
+		e.pprofAddr = addr
+	}
 	p, err := startChild(ctx, "kehou ("+e.name+")", spec, "/readyz")
 	if err != nil {
 		return err

@@ -60,7 +60,9 @@ func (e *engine) phase(ctx context.Context, name string, conns int, want func() 
 		return nil, err
 	}
 	lc := newLoadClient(e.srv.addr, conns, e.b.o.Timeout)
+	waitProfile := e.profileDuring(name, int(e.b.o.Duration.Seconds())-1)
 	res, err := load(lc)
+	waitProfile()
 	lc.close()
 	peak := e.stop()
 	if err != nil {
