@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"kehou/models"
+	"kehou/wechat"
 )
 
 // API holds what the handlers depend on.
@@ -24,6 +25,8 @@ type API struct {
 	Log    *slog.Logger
 	// Now is the clock (tests move it).
 	Now func() time.Time
+	// WeChat is the WeChat client; nil when WeChat is not configured.
+	WeChat *wechat.Client
 }
 
 func (h *API) now() time.Time {
