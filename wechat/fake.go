@@ -48,6 +48,7 @@ type Fake struct {
 	calls      map[string]int
 	consent    map[string]bool
 	sent       []SentMessage
+	keys       []string
 	mux        *http.ServeMux
 }
 
@@ -140,6 +141,14 @@ func (f *Fake) Messages() []SentMessage {
 	return append([]SentMessage(nil), f.sent...)
 }
 
+// SessionKeys returns the session keys issued so far, so tests can check
+// that none leaks into an answer or a log.
+func (f *Fake) SessionKeys() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.keys...)
+}
+
 // SetConsent records whether openid accepts messages of templateID.
 func (f *Fake) SetConsent(openid, templateID string, allow bool) {
 	f.mu.Lock()
@@ -227,7 +236,9 @@ func (f *Fake) jscode2session(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.used = true
-	out := map[string]any{"openid": c.openid, "session_key": randHex(12)}
+	key := randHex(12)
+	f.keys = append(f.keys, key)
+	out := map[string]any{"openid": c.openid, "session_key": key}
 	if c.unionid != "" {
 		out["unionid"] = c.unionid
 	}
