@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,9 @@ type Config struct {
 	WeChatFakeAddr string
 	LogFormat      string // text | json
 	LogLevel       string
+	// LoginRateLimit is how many login attempts one client address may make
+	// per minute (LOGIN_RATE_LIMIT, default 20).
+	LoginRateLimit int
 
 	BodyLimit       int
 	ReadTimeout     time.Duration
@@ -75,6 +79,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("config: KEHOU_ENV must be dev or production, not %q", c.Env)
 	}
 	c.LogFormat = get("LOG_FORMAT", map[bool]string{true: "json", false: "text"}[c.Production()])
+	c.LoginRateLimit = 20
+	if s := strings.TrimSpace(getenv("LOGIN_RATE_LIMIT")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("config: LOGIN_RATE_LIMIT must be a positive integer, not %q", s)
+		}
+		c.LoginRateLimit = n
+	}
 	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
 		p = strings.TrimSpace(p)
 		if p == "" {

@@ -55,7 +55,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 
 	// Authentication: rate-limited per client address.
 	loginLimit := limiter.New(limiter.Config{
-		Max: 20, Expiration: time.Minute,
+		Max: cfg.LoginRateLimit, Expiration: time.Minute,
 		KeyGenerator: func(c *fiber.Ctx) string { return c.IP() },
 		LimitReached: func(c *fiber.Ctx) error { return models.ErrRateLimited },
 	})
