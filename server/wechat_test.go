@@ -296,11 +296,12 @@ func TestWeChatErrorsMapped(t *testing.T) {
 func TestWeChatLoginRateLimited(t *testing.T) {
 	s := newTestServer(t)
 	f, _ := withFakeWeChat(t, s)
-	for i := 0; i < 20; i++ {
-		s.do("POST", "/api/v1/auth/wechat", "", map[string]string{"code": "bad"}).want(t, 422)
+	limit := s.cfg.LoginRateLimit
+	for i := 0; i < limit; i++ {
+		s.do("POST", "/api/v1/auth/wechat", "", map[string]string{"code": fmt.Sprint("bad", i)}).want(t, 422, "invalid_code")
 	}
 	s.do("POST", "/api/v1/auth/wechat", "", map[string]string{"code": f.LoginCode("", "")}).want(t, 429, "rate_limited")
-	if n := f.Calls(wechat.EndpointSession); n != 20 {
+	if n := f.Calls(wechat.EndpointSession); n != limit {
 		t.Fatalf("jscode2session called %d times; a limited request must not reach WeChat", n)
 	}
 }
