@@ -202,7 +202,7 @@ func (c *Client) accessToken(ctx context.Context, stale string) (string, error) 
 	if f == nil {
 		f = &tokenFlight{done: make(chan struct{})}
 		c.flight = f
-		go c.refresh(f, stale != "")
+		go c.refresh(f, stale)
 	}
 	c.mu.Unlock()
 	select {
@@ -213,11 +213,33 @@ func (c *Client) accessToken(ctx context.Context, stale string) (string, error) 
 	}
 }
 
-// refresh runs one stable_token call for every waiter of f. It runs on its
-// own context so that one impatient caller cannot fail the others.
-func (c *Client) refresh(f *tokenFlight, force bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.hc.Timeout+time.Second)
+// refresh runs the stable_token call(s) for every waiter of f. It runs on
+// its own context so that one impatient caller cannot fail the others. When
+// a token was rejected (stale), it first asks in normal mode: if another
+// instance already force-refreshed, WeChat hands out that new token, and
+// forcing again would invalidate it under the other instance's feet (a
+// ping-pong between instances, and force_refresh is limited per day). Only
+// when WeChat still hands out the rejected token is a refresh forced.
+func (c *Client) refresh(f *tokenFlight, stale string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*c.hc.Timeout+time.Second)
 	defer cancel()
+	tok, ttl, err := c.stableToken(ctx, false)
+	if err == nil && stale != "" && tok == stale {
+		tok, ttl, err = c.stableToken(ctx, true)
+	}
+	c.mu.Lock()
+	if err == nil {
+		c.token = tok
+		c.expiry = c.now().Add(ttl)
+	}
+	f.token, f.err = c.token, err
+	c.flight = nil
+	c.mu.Unlock()
+	close(f.done)
+}
+
+// stableToken calls cgi-bin/stable_token.
+func (c *Client) stableToken(ctx context.Context, force bool) (string, time.Duration, error) {
 	var out struct {
 		apiStatus
 		AccessToken string `json:"access_token"`
@@ -232,15 +254,7 @@ func (c *Client) refresh(f *tokenFlight, force bool) {
 	if err == nil && out.AccessToken == "" {
 		err = fmt.Errorf("%w: stable_token answered no token", ErrUnavailable)
 	}
-	c.mu.Lock()
-	if err == nil {
-		c.token = out.AccessToken
-		c.expiry = c.now().Add(time.Duration(out.ExpiresIn) * time.Second)
-	}
-	f.token, f.err = c.token, err
-	c.flight = nil
-	c.mu.Unlock()
-	close(f.done)
+	return out.AccessToken, time.Duration(out.ExpiresIn) * time.Second, err
 }
 
 // callWithToken POSTs body to an access-token API. When WeChat says the

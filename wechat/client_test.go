@@ -363,3 +363,31 @@ func decodeBody(t *testing.T, res *http.Response, v any) {
 		t.Fatal(err)
 	}
 }
+
+// TestAccessTokenTwoInstancesNoPingPong: when instance B force-refreshes, A's
+// cached token answers 40001; A must pick up B's new token without forcing
+// again (which would invalidate B's, and so on).
+func TestAccessTokenTwoInstancesNoPingPong(t *testing.T) {
+	ctx := context.Background()
+	f, a, srv := newPair(t)
+	b := New(Config{AppID: testAppID, Secret: testSecret, BaseURL: srv.URL})
+	t1, _ := a.AccessToken(ctx)
+	if t2, _ := b.AccessToken(ctx); t2 != t1 {
+		t.Fatal("stable_token gave two instances different tokens")
+	}
+	if _, err := b.accessToken(ctx, t1); err != nil { // B was told t1 is bad
+		t.Fatal(err)
+	}
+	if f.Calls(EndpointTokenForced) != 1 {
+		t.Fatalf("forced %d times", f.Calls(EndpointTokenForced))
+	}
+	if _, err := a.PhoneNumber(ctx, f.PhoneCode("13800002222")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.PhoneNumber(ctx, f.PhoneCode("13800002222")); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Calls(EndpointTokenForced); n != 1 {
+		t.Fatalf("forced %d times, want 1", n)
+	}
+}

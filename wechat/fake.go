@@ -14,8 +14,10 @@ import (
 const (
 	EndpointSession = "jscode2session"
 	EndpointToken   = "stable_token"
-	EndpointPhone   = "getuserphonenumber"
-	EndpointSend    = "subscribe_send"
+	// EndpointTokenForced counts the stable_token calls with force_refresh.
+	EndpointTokenForced = "stable_token_forced"
+	EndpointPhone       = "getuserphonenumber"
+	EndpointSend        = "subscribe_send"
 )
 
 // Fake is a WeChat server for tests and the dev demo. It speaks the real
@@ -274,6 +276,7 @@ func (f *Fake) stableToken(w http.ResponseWriter, r *http.Request) {
 	exp, ok := f.tokens[f.current]
 	switch {
 	case in.ForceRefresh:
+		f.calls[EndpointTokenForced]++
 		// Force mode invalidates the previous token at once.
 		delete(f.tokens, f.current)
 		f.current = ""
