@@ -156,6 +156,11 @@ func BindChild(ctx context.Context, db *DB, a Actor, in ChildBinding, now time.T
 				return err
 			}
 		}
+		// Failures that left the window are of no further use.
+		if err := tx.Exec("DELETE FROM binding_failures WHERE user_id = ? AND created_at <= ?",
+			a.UserID, now.Add(-BindingWindow)).Error; err != nil {
+			return err
+		}
 		var recent []time.Time
 		if err := tx.Raw(`SELECT created_at FROM binding_failures WHERE user_id = ? AND created_at > ?
 			ORDER BY created_at DESC LIMIT ?`, a.UserID, now.Add(-BindingWindow), BindingMaxFailures).
