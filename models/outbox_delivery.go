@@ -59,6 +59,16 @@ type ClaimedMessage struct {
 func ClaimOutbox(ctx context.Context, db *DB, now time.Time, limit int) ([]ClaimedMessage, error) {
 	now = now.UTC()
 	lease := now.Add(OutboxLease)
+	// Look on a reader first: an idle outbox then costs no write lock,
+	// which on SQLite would queue behind (and ahead of) enrollments.
+	var due []int64
+	if err := db.Read(ctx).Raw(`SELECT id FROM outbox WHERE (status = ? AND next_attempt_at <= ?)
+		OR (status = ? AND lease_until <= ?) LIMIT 1`, OutboxPending, now, OutboxSending, now).Scan(&due).Error; err != nil {
+		return nil, err
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
 	var ids []int64
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Exec(`UPDATE outbox SET status = ?, lease_until = NULL, last_error = ?
