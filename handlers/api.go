@@ -21,12 +21,12 @@ import (
 // API holds what the handlers depend on.
 type API struct {
 	DB     *models.DB
+	// WeChat is the WeChat client; nil when WeChat is not configured.
+	WeChat *wechat.Client
 	Tokens *Tokens
 	Log    *slog.Logger
 	// Now is the clock (tests move it).
 	Now func() time.Time
-	// WeChat is the WeChat client; nil when WeChat is not configured.
-	WeChat *wechat.Client
 }
 
 func (h *API) now() time.Time {
