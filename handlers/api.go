@@ -20,7 +20,7 @@ import (
 
 // API holds what the handlers depend on.
 type API struct {
-	DB     *models.DB
+	DB *models.DB
 	// WeChat is the WeChat client; nil when WeChat is not configured.
 	WeChat *wechat.Client
 	Tokens *Tokens
