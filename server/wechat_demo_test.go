@@ -17,7 +17,7 @@ import (
 	"kehou/models/modelstest"
 )
 
-func freeAddr(t *testing.T) string {
+func wxFreeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -27,8 +27,8 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// httpJSON sends a JSON request over real HTTP and decodes the answer.
-func httpJSON(t *testing.T, method, url, token string, body any) (int, map[string]any) {
+// wxHTTP sends a JSON request over real HTTP and decodes the answer.
+func wxHTTP(t *testing.T, method, url, token string, body any) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -61,7 +61,7 @@ func TestWeChatFakeDevDemo(t *testing.T) {
 	const phone = "13812345678"
 	st := modelstest.Student(t, db, school.ID, 3, phone)
 
-	apiAddr, fakeAddr := freeAddr(t), freeAddr(t)
+	apiAddr, fakeAddr := wxFreeAddr(t), wxFreeAddr(t)
 	env := envOf(map[string]string{"LISTEN_ADDR": apiAddr, "DATABASE_URL": dbURL, "JWT_SECRET": testSecret,
 		"WECHAT_FAKE": "1", "WECHAT_FAKE_ADDR": fakeAddr, "WECHAT_TEMPLATE_ENROLLMENT": "tplEnroll", "LOG_FORMAT": "json"})
 	logs := &bytes.Buffer{}
@@ -94,18 +94,18 @@ func TestWeChatFakeDevDemo(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	_, lc := httpJSON(t, "POST", fake+"/_fake/login_code", "", map[string]string{"openid": "oDemoParent"})
-	status, login := httpJSON(t, "POST", api+"/api/v1/auth/wechat", "", map[string]any{"code": lc["code"]})
+	_, lc := wxHTTP(t, "POST", fake+"/_fake/login_code", "", map[string]string{"openid": "oDemoParent"})
+	status, login := wxHTTP(t, "POST", api+"/api/v1/auth/wechat", "", map[string]any{"code": lc["code"]})
 	at, _ := login["access_token"].(string)
 	if status != 200 || at == "" {
 		t.Fatalf("login %d %v", status, login)
 	}
-	_, pc := httpJSON(t, "POST", fake+"/_fake/phone_code", "", map[string]string{"phone": phone})
-	status, ph := httpJSON(t, "POST", api+"/api/v1/me/phone", at, map[string]any{"code": pc["code"]})
+	_, pc := wxHTTP(t, "POST", fake+"/_fake/phone_code", "", map[string]string{"phone": phone})
+	status, ph := wxHTTP(t, "POST", api+"/api/v1/me/phone", at, map[string]any{"code": pc["code"]})
 	if status != 200 || len(ph["children"].([]any)) != 1 {
 		t.Fatalf("phone %d %v", status, ph)
 	}
-	if status, me := httpJSON(t, "GET", api+"/api/v1/me", at, nil); status != 200 || len(me["children"].([]any)) != 1 {
+	if status, me := wxHTTP(t, "GET", api+"/api/v1/me", at, nil); status != 200 || len(me["children"].([]any)) != 1 {
 		t.Fatalf("me %d %v", status, me)
 	}
 
@@ -117,7 +117,7 @@ func TestWeChatFakeDevDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		_, msgs := httpJSON(t, "GET", fake+"/_fake/messages", "", nil)
+		_, msgs := wxHTTP(t, "GET", fake+"/_fake/messages", "", nil)
 		if items, _ := msgs["items"].([]any); len(items) == 1 {
 			m := items[0].(map[string]any)
 			if m["touser"] != "oDemoParent" || m["template_id"] != "tplEnroll" {
@@ -133,7 +133,7 @@ func TestWeChatFakeDevDemo(t *testing.T) {
 }
 
 func TestWeChatFakeCommand(t *testing.T) {
-	addr := freeAddr(t)
+	addr := wxFreeAddr(t)
 	out := &syncWriter{w: &bytes.Buffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

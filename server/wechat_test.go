@@ -30,8 +30,8 @@ func withFakeWeChat(t *testing.T, s *testServer) (*wechat.Fake, string) {
 	return f, srv.URL
 }
 
-// fakeControl calls the fake's control API over HTTP.
-func fakeControl(t *testing.T, base, path string, body any) map[string]any {
+// wxFakeControl calls the fake's control API over HTTP.
+func wxFakeControl(t *testing.T, base, path string, body any) map[string]any {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	res, err := http.Post(base+path, "application/json", bytes.NewReader(b))
@@ -54,7 +54,7 @@ func wxLogin(t *testing.T, s *testServer, f *wechat.Fake, openid string) (string
 	return r["access_token"].(string), int64(r["user"].(map[string]any)["id"].(float64))
 }
 
-func childIDs(t *testing.T, v any) []int64 {
+func wxChildIDs(t *testing.T, v any) []int64 {
 	t.Helper()
 	var out []int64
 	items, ok := v.([]any)
@@ -83,7 +83,7 @@ func TestWeChatJourney(t *testing.T) {
 	keep := func(r resp) resp { bodies = append(bodies, r.Body); return r }
 
 	// 1. wx.login code, minted over the fake's control API.
-	code := fakeControl(t, fakeURL, "/_fake/login_code", map[string]string{"openid": "oJourney", "unionid": "uJourney"})["code"].(string)
+	code := wxFakeControl(t, fakeURL, "/_fake/login_code", map[string]string{"openid": "oJourney", "unionid": "uJourney"})["code"].(string)
 	login := keep(s.do("POST", "/api/v1/auth/wechat", "", map[string]string{"code": code}).want(t, 200)).JSON()
 	at, _ := login["access_token"].(string)
 	user, _ := login["user"].(map[string]any)
@@ -107,12 +107,12 @@ func TestWeChatJourney(t *testing.T) {
 	})
 
 	// 2. The phone links both siblings.
-	pcode := fakeControl(t, fakeURL, "/_fake/phone_code", map[string]string{"phone": phone})["code"].(string)
+	pcode := wxFakeControl(t, fakeURL, "/_fake/phone_code", map[string]string{"phone": phone})["code"].(string)
 	ph := keep(s.do("POST", "/api/v1/me/phone", at, map[string]string{"code": pcode}).want(t, 200)).JSON()
 	if ph["phone_masked"] != "138****5678" {
 		t.Fatalf("phone answer %v", ph)
 	}
-	if got := childIDs(t, ph["children"]); fmt.Sprint(got) != fmt.Sprint([]int64{sib1.ID, sib2.ID}) {
+	if got := wxChildIDs(t, ph["children"]); fmt.Sprint(got) != fmt.Sprint([]int64{sib1.ID, sib2.ID}) {
 		t.Fatalf("children %v, want %d and %d", got, sib1.ID, sib2.ID)
 	}
 
@@ -137,7 +137,7 @@ func TestWeChatJourney(t *testing.T) {
 		t.Fatalf("bound %v", child)
 	}
 	me = keep(s.do("GET", "/api/v1/me", at, nil).want(t, 200)).JSON()
-	if got := childIDs(t, me["children"]); len(got) != 3 {
+	if got := wxChildIDs(t, me["children"]); len(got) != 3 {
 		t.Fatalf("children after binding %v", got)
 	}
 	t.Run("bindingCodeSingleUse", func(t *testing.T) {
@@ -189,7 +189,7 @@ func TestWeChatPhoneBinding(t *testing.T) {
 	t.Run("siblingsBothLinked", func(t *testing.T) {
 		at, _ := wxLogin(t, s, f, "oSib")
 		r := s.do("POST", "/api/v1/me/phone", at, map[string]string{"code": f.PhoneCode("13700000001")}).want(t, 200).JSON()
-		if got := childIDs(t, r["children"]); fmt.Sprint(got) != fmt.Sprint([]int64{a.ID, b.ID}) {
+		if got := wxChildIDs(t, r["children"]); fmt.Sprint(got) != fmt.Sprint([]int64{a.ID, b.ID}) {
 			t.Fatalf("children %v", got)
 		}
 	})
@@ -205,7 +205,7 @@ func TestWeChatPhoneBinding(t *testing.T) {
 		defer func() { f.NumericCountryCode = false }()
 		at, _ := wxLogin(t, s, f, "oNumeric")
 		r := s.do("POST", "/api/v1/me/phone", at, map[string]string{"code": f.PhoneCode("13700000001")}).want(t, 200).JSON()
-		if len(childIDs(t, r["children"])) != 2 {
+		if len(wxChildIDs(t, r["children"])) != 2 {
 			t.Fatalf("answer %v", r)
 		}
 	})
@@ -319,13 +319,13 @@ func TestWeChatBOLA(t *testing.T) {
 
 	t.Run("meShowsNoForeignChild", func(t *testing.T) {
 		me := s.do("GET", "/api/v1/me", atB, nil).want(t, 200)
-		if bytes.Contains(me.Body, []byte(childA.Name)) || len(childIDs(t, me.JSON()["children"])) != 0 {
+		if bytes.Contains(me.Body, []byte(childA.Name)) || len(wxChildIDs(t, me.JSON()["children"])) != 0 {
 			t.Fatalf("parent B sees %s", me.Body)
 		}
 	})
 	t.Run("otherPhoneLinksNothing", func(t *testing.T) {
 		r := s.do("POST", "/api/v1/me/phone", atB, map[string]string{"code": f.PhoneCode("13600000002")}).want(t, 200)
-		if len(childIDs(t, r.JSON()["children"])) != 0 {
+		if len(wxChildIDs(t, r.JSON()["children"])) != 0 {
 			t.Fatalf("answer %s", r.Body)
 		}
 	})
@@ -340,7 +340,7 @@ func TestWeChatBOLA(t *testing.T) {
 		s.do("GET", fmt.Sprintf("/api/v1/schools/%d/students", school.ID), atB, nil).want(t, 403)
 	})
 	t.Run("parentAStillSeesOwn", func(t *testing.T) {
-		if got := childIDs(t, s.do("GET", "/api/v1/me", atA, nil).want(t, 200).JSON()["children"]); len(got) != 1 || got[0] != childA.ID {
+		if got := wxChildIDs(t, s.do("GET", "/api/v1/me", atA, nil).want(t, 200).JSON()["children"]); len(got) != 1 || got[0] != childA.ID {
 			t.Fatalf("parent A children %v", got)
 		}
 	})
