@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -90,13 +91,16 @@ func New(cfg Config) *Client {
 // Session is the answer of jscode2session. SessionKey is a secret of the
 // user's session with WeChat: never log it, never send it to a client.
 type Session struct {
-	OpenID     string `json:"openid"`
-	UnionID    string `json:"unionid"`
-	SessionKey string `json:"session_key"`
+	OpenID     string
+	UnionID    string
+	SessionKey string `json:"-"`
 }
 
-// String hides the session key from fmt and loggers.
+// String hides the session key from fmt.
 func (s Session) String() string { return "wechat.Session{openid:" + s.OpenID + "}" }
+
+// LogValue hides the session key from slog.
+func (s Session) LogValue() slog.Value { return slog.GroupValue(slog.String("openid", s.OpenID)) }
 
 // Code2Session exchanges a wx.login code for the user's openid (and unionid).
 func (c *Client) Code2Session(ctx context.Context, code string) (Session, error) {
@@ -104,7 +108,9 @@ func (c *Client) Code2Session(ctx context.Context, code string) (Session, error)
 		"grant_type": {"authorization_code"}}
 	var out struct {
 		apiStatus
-		Session
+		OpenID     string `json:"openid"`
+		UnionID    string `json:"unionid"`
+		SessionKey string `json:"session_key"`
 	}
 	if err := c.call(ctx, http.MethodGet, "/sns/jscode2session?"+q.Encode(), nil, &out); err != nil {
 		return Session{}, err
@@ -115,7 +121,7 @@ func (c *Client) Code2Session(ctx context.Context, code string) (Session, error)
 	if out.OpenID == "" {
 		return Session{}, fmt.Errorf("%w: jscode2session answered no openid", ErrUnavailable)
 	}
-	return out.Session, nil
+	return Session{OpenID: out.OpenID, UnionID: out.UnionID, SessionKey: out.SessionKey}, nil
 }
 
 // Phone is the verified phone number of a user.
@@ -135,8 +141,17 @@ func (p Phone) Number() string {
 	return "+" + cc + p.PurePhoneNumber
 }
 
-// String hides the number from fmt and loggers.
+// String hides the number from fmt.
 func (p Phone) String() string { return "wechat.Phone{…}" }
+
+// LogValue masks the number for slog.
+func (p Phone) LogValue() slog.Value {
+	n := p.PurePhoneNumber
+	if len(n) > 4 {
+		n = "****" + n[len(n)-4:]
+	}
+	return slog.StringValue(n)
+}
 
 // flexString decodes a JSON string or number (WeChat sends countryCode as
 // either) into a string.

@@ -1,9 +1,12 @@
 package wechat
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -389,5 +392,16 @@ func TestAccessTokenTwoInstancesNoPingPong(t *testing.T) {
 	}
 	if n := f.Calls(EndpointTokenForced); n != 1 {
 		t.Fatalf("forced %d times, want 1", n)
+	}
+}
+
+func TestSecretsHiddenFromLogs(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	log.Info("x", "session", Session{OpenID: "oX", SessionKey: "KEY-123456"}, "phone", Phone{PurePhoneNumber: "13812345678", CountryCode: "86"})
+	b, _ := json.Marshal(Session{OpenID: "oX", SessionKey: "KEY-123456"})
+	out := buf.String() + string(b) + fmt.Sprintf("%v %+v", Session{SessionKey: "KEY-123456"}, Phone{PurePhoneNumber: "13812345678"})
+	if strings.Contains(out, "KEY-123456") || strings.Contains(out, "13812345678") || !strings.Contains(out, "oX") {
+		t.Fatalf("leaked: %s", out)
 	}
 }
