@@ -15,11 +15,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"kehou/models"
+	"kehou/wechat"
 )
 
 // API holds what the handlers depend on.
 type API struct {
-	DB     *models.DB
+	DB *models.DB
+	// WeChat is the WeChat client; nil when WeChat is not configured.
+	WeChat *wechat.Client
 	Tokens *Tokens
 	Log    *slog.Logger
 	// Now is the clock (tests move it).

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"kehou/models"
+	"kehou/wechat"
 )
 
 // Config is everything kehou reads from the environment, read once here.
@@ -22,6 +25,15 @@ type Config struct {
 	WeChatAppID    string
 	WeChatSecret   string
 	WeChatAPIBase  string
+	// WeChatTemplates maps a notification kind to its subscribe-message
+	// template (WECHAT_TEMPLATE_*); kinds without one are not sent.
+	WeChatTemplates map[string]wechat.Template
+	// WeChatState is the miniprogram_state of subscribe messages.
+	WeChatState string
+	// WeChatFake (dev only) starts the fake WeChat server on WeChatFakeAddr
+	// beside kehou and points WeChatAPIBase at it.
+	WeChatFake     bool
+	WeChatFakeAddr string
 	LogFormat      string // text | json
 	LogLevel       string
 	// LoginRateLimit is how many login attempts one client address may make
@@ -103,8 +115,97 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.JWTSecret = []byte(hex.EncodeToString(b))
 		c.SecretGenerated = true
 	}
+	if err := loadWeChat(&c, get); err != nil {
+		return c, err
+	}
 	if c.Production() && (c.WeChatAppID == "" || c.WeChatSecret == "") {
 		return c, errors.New("config: KEHOU_ENV=production needs WECHAT_APPID and WECHAT_SECRET")
 	}
 	return c, nil
+}
+
+// The demo mini-program of the fake WeChat server (dev only).
+const (
+	demoAppID  = "wxkehoudemo"
+	demoSecret = "kehou-demo-secret"
+)
+
+// wechatTemplateEnv names the variable holding each notification kind's
+// template: "TEMPLATE_ID" or "TEMPLATE_ID|payload_key=template_key,…".
+var wechatTemplateEnv = map[string]string{
+	models.NotifyEnrollmentConfirmed: "WECHAT_TEMPLATE_ENROLLMENT",
+	models.NotifyWaitlistPromoted:    "WECHAT_TEMPLATE_WAITLIST",
+	models.NotifyLotteryResult:       "WECHAT_TEMPLATE_LOTTERY",
+	models.NotifyOfferingCancelled:   "WECHAT_TEMPLATE_CANCELLED",
+	models.NotifyAttendance:          "WECHAT_TEMPLATE_ATTENDANCE",
+}
+
+// defaultTemplateFields maps the payload keys kehou's notifications use to
+// template keys, for templates configured without a mapping.
+var defaultTemplateFields = map[string]string{
+	"student": "thing1", "offering": "thing2", "status": "phrase3", "note": "thing4",
+}
+
+// loadWeChat reads the WECHAT_* template and fake settings.
+func loadWeChat(c *Config, get func(k, def string) string) error {
+	c.WeChatState = get("WECHAT_MINIPROGRAM_STATE", "formal")
+	switch c.WeChatState {
+	case "formal", "trial", "developer":
+	default:
+		return fmt.Errorf("config: WECHAT_MINIPROGRAM_STATE must be formal, trial or developer, not %q", c.WeChatState)
+	}
+	page := get("WECHAT_TEMPLATE_PAGE", "pages/index/index")
+	c.WeChatTemplates = map[string]wechat.Template{}
+	for kind, env := range wechatTemplateEnv {
+		spec := get(env, "")
+		if spec == "" {
+			continue
+		}
+		t := wechat.Template{Page: page, Fields: defaultTemplateFields}
+		id, mapping, hasMapping := strings.Cut(spec, "|")
+		t.ID = strings.TrimSpace(id)
+		if t.ID == "" {
+			return fmt.Errorf("config: %s: empty template id", env)
+		}
+		if hasMapping {
+			t.Fields = map[string]string{}
+			for _, pair := range strings.Split(mapping, ",") {
+				k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+				if !ok || strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
+					return fmt.Errorf("config: %s: mapping %q is not payload_key=template_key", env, pair)
+				}
+				t.Fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+		c.WeChatTemplates[kind] = t
+	}
+	switch v := get("WECHAT_FAKE", ""); v {
+	case "", "0", "false":
+	case "1", "true":
+		c.WeChatFake = true
+	default:
+		return fmt.Errorf("config: WECHAT_FAKE must be 1 or 0, not %q", v)
+	}
+	c.WeChatFakeAddr = get("WECHAT_FAKE_ADDR", "127.0.0.1:8090")
+	if !c.WeChatFake {
+		return nil
+	}
+	if c.Production() {
+		return errors.New("config: WECHAT_FAKE is for development only; it cannot run with KEHOU_ENV=production")
+	}
+	host, port, err := net.SplitHostPort(c.WeChatFakeAddr)
+	if err != nil {
+		return fmt.Errorf("config: WECHAT_FAKE_ADDR: %w", err)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	c.WeChatAPIBase = "http://" + net.JoinHostPort(host, port)
+	if c.WeChatAppID == "" {
+		c.WeChatAppID = demoAppID
+	}
+	if c.WeChatSecret == "" {
+		c.WeChatSecret = demoSecret
+	}
+	return nil
 }

@@ -73,6 +73,11 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	// Roster import.
 
 	// Parents (WeChat).
+	parent := handlers.RequireRoles(models.RoleParent)
+	v1.Post("/auth/wechat", loginLimit, small, h.WeChatLogin)
+	v1.Post("/me/phone", auth, parent, small, h.BindPhone)
+	v1.Post("/me/children", auth, parent, small, h.BindChild)
+	v1.Post("/students/:id/binding-codes", auth, handlers.RequireRoles(models.RoleSchoolAdmin), small, h.IssueBindingCode)
 
 	// Terms, offerings, enrollment.
 

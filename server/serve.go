@@ -26,7 +26,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := &handlers.API{DB: db, Tokens: handlers.NewTokens(cfg.JWTSecret, cfg.JWTKeyID), Log: log}
+	stopFake, err := startWeChatFake(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopFake()
+	wc := newWeChatClient(cfg)
+	// Deferred after db.Close, so it runs before it: the worker finishes
+	// its batch while the database is open.
+	defer startOutboxWorker(db, wc, log)()
+
+	api := &handlers.API{DB: db, Tokens: handlers.NewTokens(cfg.JWTSecret, cfg.JWTKeyID), Log: log, WeChat: wc}
 	app := newApp(cfg, log, api, reg)
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)

@@ -1,0 +1,177 @@
+package handlers
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"kehou/models"
+	"kehou/wechat"
+)
+
+// Answers to WeChat's failures. None is a 500: a busy or misconfigured
+// WeChat is a 503 the mini-program can retry; a bad code is the client's.
+var (
+	ErrWeChatBusy          = &models.Error{Kind: models.KindUnavailable, Code: "wechat_busy", Message: "微信服务繁忙，请稍后再试", RetryAfter: 3}
+	ErrWeChatUnavailable   = &models.Error{Kind: models.KindUnavailable, Code: "wechat_unavailable", Message: "暂时无法连接微信服务，请稍后再试", RetryAfter: 5}
+	ErrWeChatNotConfigured = &models.Error{Kind: models.KindUnavailable, Code: "wechat_not_configured", Message: "微信登录暂不可用", RetryAfter: 60}
+	ErrWeChatRateLimited   = &models.Error{Kind: models.KindRateLimited, Code: "rate_limited", Message: "请求过于频繁，请稍后再试", RetryAfter: 60}
+	ErrInvalidWeChatCode   = models.E(models.KindInvalid, "invalid_code", "微信授权码无效或已使用，请重新授权")
+	ErrRiskyUser           = models.E(models.KindForbidden, "risky_user", "该微信账号存在风险，暂时无法登录")
+)
+
+// wechatError maps an error of the WeChat client to an answer, logging what
+// the operator needs (operation and errcode; never a code, token or key).
+func (h *API) wechatError(c *fiber.Ctx, op string, err error) error {
+	var we *wechat.Error
+	if !errors.As(err, &we) {
+		h.Log.WarnContext(c.UserContext(), "wechat unreachable", "request_id", RequestID(c), "op", op, "error", err.Error())
+		return ErrWeChatUnavailable
+	}
+	switch we.Code {
+	case wechat.CodeBusy:
+		return ErrWeChatBusy
+	case wechat.CodeInvalidCode, wechat.CodeCodeUsed:
+		return ErrInvalidWeChatCode
+	case wechat.CodeRateLimited:
+		h.Log.WarnContext(c.UserContext(), "wechat rate limit reached", "request_id", RequestID(c), "op", op)
+		return ErrWeChatRateLimited
+	case wechat.CodeRiskyUser:
+		return ErrRiskyUser
+	}
+	msg := "wechat error"
+	if wechat.IsMisconfigured(err) || we.Code == wechat.CodeInvalidToken {
+		msg = "wechat rejected our credentials: check WECHAT_APPID and WECHAT_SECRET"
+	}
+	h.Log.ErrorContext(c.UserContext(), msg, "request_id", RequestID(c), "op", op, "errcode", we.Code, "errmsg", we.Msg)
+	return ErrWeChatUnavailable
+}
+
+type wechatCodeRequest struct {
+	Code string `json:"code"`
+}
+
+func (r *wechatCodeRequest) validate() error {
+	r.Code = strings.TrimSpace(r.Code)
+	if r.Code == "" || len(r.Code) > 256 {
+		return &models.ValidationError{Fields: map[string]string{"code": "微信授权码必填"}}
+	}
+	return nil
+}
+
+// WeChatLogin is POST /api/v1/auth/wechat: a wx.login code → tokens and the
+// parent user, created on the first login. WeChat's session key is dropped
+// here: kehou neither stores nor returns it.
+func (h *API) WeChatLogin(c *fiber.Ctx) error {
+	var in wechatCodeRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	if h.WeChat == nil {
+		return ErrWeChatNotConfigured
+	}
+	s, err := h.WeChat.Code2Session(c.UserContext(), in.Code)
+	if err != nil {
+		return h.wechatError(c, "jscode2session", err)
+	}
+	u, err := models.LoginWeChat(c.UserContext(), h.DB, models.WeChatIdentity{OpenID: s.OpenID, UnionID: s.UnionID})
+	if err != nil {
+		return err
+	}
+	p, err := h.IssuePair(c, u)
+	if err != nil {
+		return err
+	}
+	dto := NewUserDTO(u)
+	p.User = &dto
+	return c.JSON(p)
+}
+
+// PhoneBindingDTO is the answer of POST /api/v1/me/phone.
+type PhoneBindingDTO struct {
+	PhoneMasked string     `json:"phone_masked"`
+	Children    []ChildDTO `json:"children"`
+}
+
+// BindPhone is POST /api/v1/me/phone: a getPhoneNumber code → the verified
+// phone (masked) and the parent's children, now including every student
+// whose imported guardian phone matches.
+func (h *API) BindPhone(c *fiber.Ctx) error {
+	var in wechatCodeRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	if h.WeChat == nil {
+		return ErrWeChatNotConfigured
+	}
+	p, err := h.WeChat.PhoneNumber(c.UserContext(), in.Code)
+	if err != nil {
+		return h.wechatError(c, "getuserphonenumber", err)
+	}
+	phone := p.Number()
+	kids, err := models.BindPhone(c.UserContext(), h.DB, CurrentActor(c).UserID, phone)
+	if err != nil {
+		return err
+	}
+	return c.JSON(PhoneBindingDTO{PhoneMasked: models.MaskPhone(phone), Children: childDTOs(kids)})
+}
+
+func childDTOs(kids []models.Child) []ChildDTO {
+	out := make([]ChildDTO, 0, len(kids))
+	for _, k := range kids {
+		out = append(out, ChildDTO{StudentDTO: NewStudentDTO(k.Student), SchoolName: k.SchoolName})
+	}
+	return out
+}
+
+type bindChildRequest struct {
+	SchoolID    int64  `json:"school_id"`
+	StudentNo   string `json:"student_no"`
+	Name        string `json:"name"`
+	BindingCode string `json:"binding_code"`
+}
+
+// BindChild is POST /api/v1/me/children: school + student number + name +
+// a one-time binding code → that child, linked. Any wrong part is the same
+// 422 binding_failed; repeated failures are 429 with Retry-After.
+func (h *API) BindChild(c *fiber.Ctx) error {
+	var in bindChildRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	k, err := models.BindChild(c.UserContext(), h.DB, CurrentActor(c), models.ChildBinding{SchoolID: in.SchoolID,
+		StudentNo: in.StudentNo, Name: in.Name, Code: in.BindingCode}, h.now())
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(ChildDTO{StudentDTO: NewStudentDTO(k.Student), SchoolName: k.SchoolName})
+}
+
+// BindingCodeDTO is a freshly issued binding code; the code is shown once.
+type BindingCodeDTO struct {
+	StudentID int64  `json:"student_id"`
+	Code      string `json:"code"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// IssueBindingCode is POST /api/v1/students/{id}/binding-codes (school admin
+// of the student's school).
+func (h *API) IssueBindingCode(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	bc, err := models.IssueBindingCode(c.UserContext(), h.DB, CurrentActor(c), id, h.now())
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(fiber.StatusCreated).JSON(BindingCodeDTO{StudentID: bc.StudentID, Code: bc.Code, ExpiresAt: rfc3339(bc.ExpiresAt)})
+}

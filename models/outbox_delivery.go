@@ -1,0 +1,149 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Outbox statuses. A message goes pending → sending → sent, refused (the
+// parent gave no consent) or failed (gave up); a failed attempt goes back to
+// pending with a later next_attempt_at.
+const (
+	OutboxPending = "pending"
+	OutboxSending = "sending"
+	OutboxSent    = "sent"
+	OutboxRefused = "refused"
+	OutboxFailed  = "failed"
+)
+
+// Outbox delivery policy.
+const (
+	// OutboxLease is how long a claimed message belongs to its worker. It
+	// is far longer than one send (two 5 s WeChat calls), so a message is
+	// retried by another worker only when its worker died.
+	OutboxLease = 2 * time.Minute
+	// OutboxMaxAttempts attempts, then the message is failed.
+	OutboxMaxAttempts = 8
+	outboxBackoffBase = 30 * time.Second
+	outboxBackoffMax  = time.Hour
+)
+
+// OutboxBackoff is the wait after failed attempt number attempts (1-based):
+// 30 s, 1 min, 2 min, … at most an hour.
+func OutboxBackoff(attempts int) time.Duration {
+	d := outboxBackoffBase
+	for i := 1; i < attempts && d < outboxBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, outboxBackoffMax)
+}
+
+// ClaimedMessage is an outbox message a worker claimed, with the recipient's
+// openid. Attempts (after the claim) fences the later updates: a worker
+// whose lease expired and was re-claimed cannot overwrite the new outcome.
+type ClaimedMessage struct {
+	OutboxMessage
+	OpenID     string    `gorm:"column:openid"`
+	LeaseUntil time.Time `gorm:"column:lease_until"`
+}
+
+// ClaimOutbox claims up to limit due messages: pending ones whose
+// next_attempt_at has come, and ones left in sending by a worker whose lease
+// expired (it crashed, perhaps after sending: those are retried once per
+// expired lease, never blindly while the lease holds). The claim is committed
+// before anything is sent. On PostgreSQL, FOR UPDATE SKIP LOCKED lets
+// several instances claim disjoint batches; SQLite has a single writer.
+func ClaimOutbox(ctx context.Context, db *DB, now time.Time, limit int) ([]ClaimedMessage, error) {
+	now = now.UTC()
+	lease := now.Add(OutboxLease)
+	// Look on a reader first: an idle outbox then costs no write lock,
+	// which on SQLite would queue behind (and ahead of) enrollments.
+	var due []int64
+	if err := db.Read(ctx).Raw(`SELECT id FROM outbox WHERE (status = ? AND next_attempt_at <= ?)
+		OR (status = ? AND lease_until <= ?) LIMIT 1`, OutboxPending, now, OutboxSending, now).Scan(&due).Error; err != nil {
+		return nil, err
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
+	var ids []int64
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(`UPDATE outbox SET status = ?, lease_until = NULL, last_error = ?
+			WHERE status = ? AND lease_until <= ? AND attempts >= ?`,
+			OutboxFailed, "lease expired after the last attempt", OutboxSending, now, OutboxMaxAttempts).Error; err != nil {
+			return err
+		}
+		q := `SELECT id FROM outbox WHERE (status = ? AND next_attempt_at <= ?) OR (status = ? AND lease_until <= ?)
+			ORDER BY next_attempt_at, id LIMIT ?`
+		if db.Dialect == Postgres {
+			q += " FOR UPDATE SKIP LOCKED"
+		}
+		if err := tx.Raw(q, OutboxPending, now, OutboxSending, now, limit).Scan(&ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		return tx.Exec("UPDATE outbox SET status = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN ?",
+			OutboxSending, lease, ids).Error
+	})
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	var out []ClaimedMessage
+	err = db.W.WithContext(ctx).Raw(`SELECT o.*, COALESCE(u.openid, '') AS openid FROM outbox o
+		JOIN users u ON u.id = o.user_id WHERE o.id IN ? ORDER BY o.next_attempt_at, o.id`, ids).Scan(&out).Error
+	return out, err
+}
+
+// finishOutbox applies an outcome to a claimed message, if the claim still
+// holds.
+func finishOutbox(ctx context.Context, db *DB, m ClaimedMessage, set map[string]any) error {
+	set["lease_until"] = nil
+	return db.Tx(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&OutboxMessage{}).Where("id = ? AND status = ? AND attempts = ?", m.ID, OutboxSending, m.Attempts).
+			Updates(set).Error
+	})
+}
+
+// MarkOutboxSent records that m was delivered.
+func MarkOutboxSent(ctx context.Context, db *DB, m ClaimedMessage, now time.Time) error {
+	return finishOutbox(ctx, db, m, map[string]any{"status": OutboxSent, "sent_at": now.UTC(), "last_error": ""})
+}
+
+// MarkOutboxRefused records that the parent gave no consent (WeChat 43101):
+// the message is never retried.
+func MarkOutboxRefused(ctx context.Context, db *DB, m ClaimedMessage, reason string) error {
+	return finishOutbox(ctx, db, m, map[string]any{"status": OutboxRefused, "last_error": clip(reason)})
+}
+
+// MarkOutboxFailed gives up on m.
+func MarkOutboxFailed(ctx context.Context, db *DB, m ClaimedMessage, reason string) error {
+	return finishOutbox(ctx, db, m, map[string]any{"status": OutboxFailed, "last_error": clip(reason)})
+}
+
+// MarkOutboxRetry schedules another attempt after OutboxBackoff, or fails m
+// when it has had OutboxMaxAttempts. It reports whether it gave up.
+func MarkOutboxRetry(ctx context.Context, db *DB, m ClaimedMessage, reason string, now time.Time) (bool, error) {
+	if m.Attempts >= OutboxMaxAttempts {
+		return true, MarkOutboxFailed(ctx, db, m, fmt.Sprintf("gave up after %d attempts: %s", m.Attempts, reason))
+	}
+	return false, finishOutbox(ctx, db, m, map[string]any{"status": OutboxPending, "last_error": clip(reason),
+		"next_attempt_at": now.UTC().Add(OutboxBackoff(m.Attempts))})
+}
+
+// ReleaseOutbox hands back a claimed message that was not tried (the worker
+// is stopping), as if it had not been claimed.
+func ReleaseOutbox(ctx context.Context, db *DB, m ClaimedMessage) error {
+	return finishOutbox(ctx, db, m, map[string]any{"status": OutboxPending, "attempts": gorm.Expr("attempts - 1")})
+}
+
+func clip(s string) string {
+	if r := []rune(s); len(r) > 500 {
+		return string(r[:500])
+	}
+	return s
+}
