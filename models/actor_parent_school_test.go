@@ -38,3 +38,30 @@ func TestParentHasChildInSchool(t *testing.T) {
 		})
 	}
 }
+
+// TestGenerationMovesAfterEachWrite: a cache keyed on Generation must see
+// every write transaction, committed or rolled back, and no read.
+func TestGenerationMovesAfterEachWrite(t *testing.T) {
+	ctx := context.Background()
+	db := modelstest.MustOpenDB(t)
+	g0 := db.Generation()
+	var n int64
+	if err := db.Read(ctx).Raw("SELECT count(*) FROM regions").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	if db.Generation() != g0 {
+		t.Fatal("a read moved the generation")
+	}
+	r := modelstest.Region(t, db, nil)
+	g1 := db.Generation()
+	if g1 == g0 {
+		t.Fatal("a committed write did not move the generation")
+	}
+	_, err := models.CreateRegion(ctx, db, models.SystemActor, models.NewRegion{Name: "重复", Code: r.Code})
+	if err == nil {
+		t.Fatal("duplicate code accepted")
+	}
+	if db.Generation() == g1 {
+		t.Fatal("a rolled-back write did not move the generation")
+	}
+}

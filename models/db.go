@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -35,7 +36,19 @@ type DB struct {
 	Dialect Dialect
 	// Path is the SQLite file (empty on PostgreSQL); used by backup.
 	Path string
+
+	// gen counts the write transactions this handle finished (see
+	// Generation).
+	gen atomic.Uint64
 }
+
+// Generation counts the write transactions run through Tx on this handle,
+// bumped after each one ends. A cache of data read from the database can
+// note the generation before its query and trust the result while the
+// generation has not moved: no write of this process committed since. Writes
+// by other processes (other instances on one PostgreSQL) do not move it, so
+// such a cache also needs an age limit.
+func (db *DB) Generation() uint64 { return db.gen.Load() }
 
 // Options tunes Open.
 type Options struct {
@@ -159,6 +172,7 @@ func (db *DB) Close() error {
 // IMMEDIATE, so the write lock is taken up front and the transaction cannot
 // fail half-way on a lock upgrade.
 func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	defer db.gen.Add(1)
 	return db.W.WithContext(ctx).Transaction(fn)
 }
 
