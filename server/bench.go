@@ -89,6 +89,7 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "per-request timeout of the load generator")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the random choices (club skew, order)")
 	fs.StringVar(&o.PprofDir, "pprof", "", "save a CPU profile of the server per scenario into this directory")
+	engines := fs.String("engines", "", "engines to run on: sqlite,postgres (default sqlite, and postgres when -pg is set)")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w\nbench flags: %v", errUsage, err)
 	}
@@ -123,6 +124,19 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 	o.Engines = []string{"sqlite"}
 	if o.PG != "" {
 		o.Engines = append(o.Engines, "postgres")
+	}
+	if *engines != "" {
+		o.Engines = nil
+		for _, e := range strings.Split(*engines, ",") {
+			switch e = strings.TrimSpace(e); {
+			case e == "sqlite", e == "postgres" && o.PG != "":
+				o.Engines = append(o.Engines, e)
+			case e == "postgres":
+				return o, errors.New("bench: -engines postgres needs -pg URL")
+			default:
+				return o, fmt.Errorf("bench: unknown engine %q", e)
+			}
+		}
 	}
 	if o.Students < 1 || o.Clubs < 1 || o.Seats < 1 || o.HotSeats < 1 || o.Duration <= 0 {
 		return o, errors.New("bench: -students, -clubs, -seats, -hot-seats and -duration must be positive")

@@ -101,7 +101,7 @@ func (r *benchReport) addScenario(s *scenarioResult) {
 func (r *benchReport) atLeast(engine, scenario, metric, unit string, value float64, baseName string, factor float64) {
 	base := r.baseline(baseName)
 	row := targetRow{Engine: engine, Scenario: scenario, Metric: metric, Value: value, Unit: unit,
-		Baseline: baseName, BaseVal: base, Target: fmt.Sprintf("≥ %.1f× %s", factor, baseName)}
+		Baseline: baseName, BaseVal: base, Target: fmt.Sprintf("≥ %s× %s", trimFloat(factor), baseName)}
 	if base > 0 {
 		row.Ratio = value / base
 		row.Met = row.Ratio >= factor

@@ -75,6 +75,13 @@ func TestBenchFlags(t *testing.T) {
 		{"scenarioSubset", []string{"-scenarios", "hot, spread"}, func(o benchOptions) bool {
 			return strings.Join(o.Scenarios, ",") == "hot,spread"
 		}, false},
+		{"pgAddsPostgres", []string{"-pg", "postgres://x"}, func(o benchOptions) bool {
+			return strings.Join(o.Engines, ",") == "sqlite,postgres"
+		}, false},
+		{"enginesPostgresOnly", []string{"-pg", "postgres://x", "-engines", "postgres"}, func(o benchOptions) bool {
+			return strings.Join(o.Engines, ",") == "postgres"
+		}, false},
+		{"enginesPostgresWithoutURL", []string{"-engines", "postgres"}, nil, true},
 		{"unknownScenario", []string{"-scenarios", "browse,nap"}, nil, true},
 		{"badConns", []string{"-conns", "a/b"}, nil, true},
 		{"zeroSeats", []string{"-seats", "0"}, nil, true},
