@@ -65,3 +65,31 @@ func TestGenerationMovesAfterEachWrite(t *testing.T) {
 		t.Fatal("a rolled-back write did not move the generation")
 	}
 }
+
+// TestOpenAnalyzesSQLite: opening a SQLite database that holds data leaves
+// planner statistics (sqlite_stat1) for its tables, so plans do not depend
+// on whether anyone ever ran ANALYZE.
+func TestOpenAnalyzesSQLite(t *testing.T) {
+	if modelstest.Engine() != "sqlite" {
+		t.Skip("SQLite only: PostgreSQL's autovacuum analyzes")
+	}
+	url := modelstest.URL(t)
+	db := modelstest.Open(t, url)
+	r := modelstest.Region(t, db, nil)
+	s := modelstest.School(t, db, r.ID)
+	for i := 0; i < 50; i++ {
+		modelstest.Student(t, db, s.ID, 1+i%6, "")
+	}
+	again, err := models.Open(url, models.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	var n int64
+	if err := again.R.Raw("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'students'").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no planner statistics for students after Open")
+	}
+}

@@ -114,6 +114,17 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	if err := wsql.Ping(); err != nil {
 		return nil, fmt.Errorf("models: ping sqlite: %w", err)
 	}
+	// Planner statistics, as SQLite recommends for long-lived connections:
+	// without them its planner nests loops over unindexed temporary tables
+	// (the stats job on a province ran for more than 9 minutes instead of
+	// seconds) and scans whole schools for one parent. analysis_limit keeps
+	// the sampling to milliseconds even on millions of rows.
+	if err := w.Exec("PRAGMA analysis_limit = 1000").Error; err != nil {
+		return nil, fmt.Errorf("models: sqlite analysis_limit: %w", err)
+	}
+	if err := w.Exec("PRAGMA optimize = 0x10002").Error; err != nil {
+		return nil, fmt.Errorf("models: sqlite optimize: %w", err)
+	}
 
 	r, err := gorm.Open(sqlite.Open(rdsn), gormConfig(opt))
 	if err != nil {

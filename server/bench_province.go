@@ -149,12 +149,13 @@ func buildProvince(ctx context.Context, dbURL string, schools, students, enrollm
 	if err != nil {
 		return ps, err
 	}
-	if d == models.SQLite {
+	// PostgreSQL's autovacuum would analyze the new rows soon anyway; on
+	// SQLite nothing in kehou runs ANALYZE, so neither does the bench: the
+	// planner sees the province as production would.
+	if d == models.Postgres {
 		if err := db.W.Exec("ANALYZE").Error; err != nil {
 			return ps, err
 		}
-	} else if err := db.W.Exec("ANALYZE").Error; err != nil {
-		return ps, err
 	}
 	logf("province: %d schools, %d students, %d enrollments in %v", schools, students, ps.Enrollments, time.Since(t0).Round(time.Millisecond))
 	ps.RootRegion, ps.City, ps.County = 1, 2, 12

@@ -66,16 +66,19 @@ func (b *bench) statsOn(ctx context.Context, name, dbURL string) error {
 	}
 
 	conns := min(32, o.BrowseConns)
-	paths := []string{
-		fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.RootRegion),
-		fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.County),
-		fmt.Sprintf("/api/v1/stats/schools?region_id=%d", ps.County),
-		fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.City),
+	reads := []struct{ tag, path string }{
+		{"overview_province", fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.RootRegion)},
+		{"overview_city", fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.City)},
+		{"overview_county", fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.County)},
+		{"schools_county", fmt.Sprintf("/api/v1/stats/schools?region_id=%d", ps.County)},
 	}
 	lc := newLoadClient(e.srv.addr, conns, o.Timeout)
+	waitProfile := e.profileDuring("dashboard", int(o.Duration.Seconds())-1)
 	st := closedLoop(ctx, lc, conns, o.Duration, func(i int64) (loadRequest, bool) {
-		return loadRequest{Method: "GET", Path: paths[i%int64(len(paths))], Token: bureau, IP: staffIP(11), Tag: "dash"}, true
+		r := reads[i%int64(len(reads))]
+		return loadRequest{Method: "GET", Path: r.path, Token: bureau, IP: staffIP(11), Tag: r.tag}, true
 	})
+	waitProfile()
 	lc.close()
 	peak := e.stop()
 
@@ -87,6 +90,10 @@ func (b *bench) statsOn(ctx context.Context, name, dbURL string) error {
 	job.describe(b.out)
 	dash := summarize(st)
 	dash.Engine, dash.Name, dash.Conns = name, "dashboard reads", conns
+	for _, r := range reads {
+		_, p99 := percentiles(st.filter(func(s sample) bool { return s.tag == r.tag }))
+		dash.Extra[r.tag+"_p99_ms"] = p99
+	}
 	dash.PeakRSSMB = float64(peak) / (1 << 20)
 	b.rep.addScenario(dash)
 	dash.describe(b.out)
