@@ -68,9 +68,12 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/schools", auth, handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin), small, h.CreateSchool)
 	v1.Get("/schools/:id", auth, staff, h.GetSchool)
 	v1.Post("/users", auth, admins, small, h.CreateUser)
-	v1.Get("/schools/:id/students", auth, staff, h.ListStudents)
+	// Bureau admins see schools and statistics, not children's records.
+	schoolStaff := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin, models.RolePlatformAdmin)
+	v1.Get("/schools/:id/students", auth, schoolStaff, h.ListStudents)
 
-	// Roster import.
+	// Roster import: CSV or XLSX up to the app's body limit (413 beyond).
+	v1.Post("/schools/:id/roster", auth, handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin), h.ImportRoster)
 
 	// Parents (WeChat).
 
