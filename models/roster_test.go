@@ -47,7 +47,9 @@ func TestValidateRosterRowRules(t *testing.T) {
 		{"landline", mod(func(r *models.RosterRow) { r.GuardianPhone = "02188889999" }), "guardian_phone"},
 		{"shortPhone", mod(func(r *models.RosterRow) { r.GuardianPhone = "1391234567" }), "guardian_phone"},
 		{"missingPhone", mod(func(r *models.RosterRow) { r.GuardianPhone = "" }), "guardian_phone"},
-		{"relationshipTooLong", mod(func(r *models.RosterRow) { r.Relationship = "一二三四五六七八九十一二三四五六七八九十一" }), "relationship"},
+		{"relationshipTooLong", mod(func(r *models.RosterRow) {
+			r.Relationship = "一二三四五六七八九十一二三四五六七八九十一"
+		}), "relationship"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
