@@ -107,16 +107,16 @@ func isOLE(b []byte) bool { return bytes.HasPrefix(b, []byte{0xD0, 0xCF, 0x11, 0
 func readCSV(b []byte, charset string) ([][]string, error) {
 	cs := strings.ToLower(charset)
 	if cs == "gbk" || cs == "gb2312" || cs == "gb18030" || !utf8.Valid(b) {
+		// The decoder maps bytes that are not GB18030 to U+FFFD.
 		d, err := simplifiedchinese.GB18030.NewDecoder().Bytes(b)
-		if err != nil || !utf8.Valid(d) {
+		if err != nil || !utf8.Valid(d) || bytes.ContainsRune(d, utf8.RuneError) {
 			return nil, errBadEncoding
 		}
 		b = d
 	}
 	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
 	r := csv.NewReader(bytes.NewReader(b))
-	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
+	r.FieldsPerRecord = -1 // short rows are tolerated; missing cells are empty
 	var out [][]string
 	for len(out) <= models.MaxRosterRows+1 { // header + the bound + one to notice
 		rec, err := r.Read()
