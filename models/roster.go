@@ -44,18 +44,30 @@ func (r RosterRow) blank() bool {
 	return r == RosterRow{}
 }
 
-// RosterFromRecords maps the records of a file (the header row first) to
-// rows by the header's column names. It tolerates a UTF-8 BOM, spaces around
-// names and values, column order and extra columns; a missing or repeated
-// column is an ImportError on row 0 (the header).
-func RosterFromRecords(records [][]string) ([]RosterRow, error) {
-	if len(records) == 0 {
-		return nil, ErrRosterEmpty
-	}
+// rosterAliases are the Chinese column names schools' own spreadsheets use,
+// accepted beside the English ones of RosterColumns.
+var rosterAliases = map[string]string{
+	"学号": "student_no", "学籍号": "student_no", "姓名": "name", "学生姓名": "name", "性别": "gender",
+	"年级": "grade", "班级": "class", "监护人": "guardian_name", "监护人姓名": "guardian_name",
+	"家长姓名": "guardian_name", "监护人手机号": "guardian_phone", "监护人电话": "guardian_phone",
+	"家长手机号": "guardian_phone", "家长电话": "guardian_phone", "手机号": "guardian_phone",
+	"联系电话": "guardian_phone", "关系": "relationship", "与学生关系": "relationship",
+}
+
+// rosterTitleRows is how many rows above the header a file may have (a
+// title such as "XX小学2026级学生名单" is common in school spreadsheets).
+const rosterTitleRows = 5
+
+// rosterHeader maps one record's cells to column → index, with the errors
+// (missing or repeated columns) it would have as the header.
+func rosterHeader(rec []string) (map[string]int, []RowError) {
 	idx := map[string]int{}
 	var errs []RowError
-	for i, h := range records[0] {
+	for i, h := range rec {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))
+		if alias, ok := rosterAliases[h]; ok {
+			h = alias
+		}
 		if h == "" {
 			continue
 		}
@@ -68,6 +80,25 @@ func RosterFromRecords(records [][]string) ([]RosterRow, error) {
 	for _, c := range RosterColumns {
 		if _, ok := idx[c]; !ok {
 			errs = append(errs, RowError{Row: 0, Field: c, Message: "表头缺少该列"})
+		}
+	}
+	return idx, errs
+}
+
+// RosterFromRecords maps the records of a file to rows by the header's
+// column names. The header is the first record, or one of the first few
+// when title rows sit above it; data rows follow it. It tolerates a UTF-8
+// BOM, spaces around names and values, column order, extra columns and the
+// usual Chinese column names (学号, 姓名, …). A missing or repeated column is
+// an ImportError on row 0 (the header).
+func RosterFromRecords(records [][]string) ([]RosterRow, error) {
+	if len(records) == 0 {
+		return nil, ErrRosterEmpty
+	}
+	idx, errs := rosterHeader(records[0])
+	for i := 1; len(errs) > 0 && i <= rosterTitleRows && i < len(records); i++ {
+		if j, e := rosterHeader(records[i]); len(e) == 0 {
+			idx, errs, records = j, nil, records[i:]
 		}
 	}
 	if len(errs) > 0 {

@@ -133,6 +133,16 @@ func TestRosterFromRecordsHeader(t *testing.T) {
 			t.Fatalf("rows = %+v, err = %v", rows, err)
 		}
 	})
+	t.Run("chineseHeaderUnderTitleRows", func(t *testing.T) {
+		rows, err := models.RosterFromRecords([][]string{
+			{"示范区实验小学2026学年学生名单"},
+			{},
+			{"学号", "姓名", "性别", "年级", "班级", "监护人姓名", "监护人手机号", "与学生关系"},
+			{"S7", "李雷", "男", "2", "1班", "李父", "13900001111", "父亲"}})
+		if err != nil || len(rows) != 1 || rows[0] != row("S7", "李雷", "男", "2", "1班", "李父", "13900001111", "父亲") {
+			t.Fatalf("rows = %+v, err = %v", rows, err)
+		}
+	})
 	t.Run("missingColumnRow0", func(t *testing.T) {
 		_, err := models.RosterFromRecords([][]string{{"student_no", "name"}})
 		var ie *models.ImportError
