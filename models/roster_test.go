@@ -253,3 +253,47 @@ func TestImportRosterUpsert(t *testing.T) {
 		}
 	})
 }
+
+// TestImportRosterConcurrent: two imports of one file into one school at
+// the same time leave no duplicates, and their counts add up (each student
+// is created by exactly one of them).
+func TestImportRosterConcurrent(t *testing.T) {
+	db := modelstest.MustOpenDB(t)
+	ctx := context.Background()
+	sc := modelstest.School(t, db, modelstest.Region(t, db, nil).ID)
+	// The class exists already, so the imports do not queue on creating it.
+	if _, err := models.ImportRoster(ctx, db, models.SystemActor, sc.ID, []models.RosterRow{
+		row("C-first", "学生", "女", "3", "1班", "家长", "13800000000", "母亲")}); err != nil {
+		t.Fatal(err)
+	}
+	var rows []models.RosterRow
+	for i := range 200 {
+		rows = append(rows, row(fmt.Sprintf("C%d", i), "学生", "女", "3", "1班", "家长", fmt.Sprintf("139%08d", i), "母亲"))
+	}
+	results := make(chan models.RosterResult, 4)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			res, err := models.ImportRoster(ctx, db, models.SystemActor, sc.ID, rows)
+			results <- res
+			errs <- err
+		}()
+	}
+	var created, updated int
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		r := <-results
+		created, updated = created+r.Created, updated+r.Updated
+	}
+	if created != 200 || updated != 600 {
+		t.Fatalf("created %d, updated %d; want 200 and 600", created, updated)
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM students WHERE school_id = ?", sc.ID); n != 201 {
+		t.Fatalf("students = %d", n)
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM guardians"); n != 201 {
+		t.Fatalf("guardians = %d", n)
+	}
+}
