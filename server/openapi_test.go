@@ -72,7 +72,9 @@ func TestOpenAPIParity(t *testing.T) {
 }
 
 // TestOpenAPIRefsResolve keeps the document usable as features add to it:
-// every local $ref must name something that exists.
+// every local $ref must name something that exists, and no key may be null
+// (the usual sign of a comma in an unquoted value of a {flow: mapping},
+// which YAML reads as a second key).
 func TestOpenAPIRefsResolve(t *testing.T) {
 	doc := loadOpenAPI(t)
 	if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.") {
@@ -89,6 +91,9 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 						t.Errorf("%s: $ref %q does not resolve", at, ref)
 					}
 					continue
+				}
+				if c == nil {
+					t.Errorf("%s/%s is null: quote a value that holds a comma", at, k)
 				}
 				walk(c, at+"/"+k)
 			}
