@@ -164,6 +164,29 @@ func TestRosterImportXLSX(t *testing.T) {
 			t.Fatalf("errors = %s", r.Body)
 		}
 	})
+	t.Run("schoolSpreadsheetChineseHeaderUnderTitle", func(t *testing.T) {
+		file := xlsxFile(t, [][]any{
+			{"示范区实验小学 2026 学年学生名单"},
+			{},
+			{"学号", "姓名", "性别", "年级", "班级", "家长姓名", "家长手机号", "关系"},
+			{"X010", "何静", "女", 1, "2班", "何父", 13912340010, "父亲"},
+			{},
+			{"X011", "高远", "男", 1, "2班", "高母", 13912340011, "母亲"},
+		})
+		body, ctype := multipartFile(t, "file", "名单.xlsx", file)
+		wantResult(t, f.s.do("POST", f.url, f.token, body, "Content-Type", ctype), 2, 0)
+		bad := xlsxFile(t, [][]any{
+			{"学校名单"},
+			{"学号", "姓名", "性别", "年级", "班级", "家长姓名", "家长手机号", "关系"},
+			{"X012", "何静", "女", 1, "2班", "何父", 13912340012, "父亲"},
+			{"X013", "高远", "男", 1, "2班", "高母", 1391234, "母亲"},
+		})
+		body, ctype = multipartFile(t, "file", "名单.xlsx", bad)
+		r := f.s.do("POST", f.url, f.token, body, "Content-Type", ctype).want(t, 422, "invalid_rows")
+		if !strings.Contains(string(r.Body), `{"row":2,"field":"guardian_phone"`) {
+			t.Fatalf("errors = %s", r.Body)
+		}
+	})
 	t.Run("csvInMultipart", func(t *testing.T) {
 		body, ctype := multipartFile(t, "file", "名单.csv", []byte(rosterHeader+"\nX009,郑爽,女,1,1班,郑母,13912340009,母亲\n"))
 		wantResult(t, f.s.do("POST", f.url, f.token, body, "Content-Type", ctype), 1, 0)
