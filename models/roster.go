@@ -18,6 +18,10 @@ var RosterColumns = []string{"student_no", "name", "gender", "grade", "class",
 // should upload at once).
 const MaxRosterRows = 20000
 
+// MaxGuardians bounds the guardians of one student in a roster (parents
+// and grandparents).
+const MaxGuardians = 6
+
 // maxRowErrors bounds the errors an ImportError lists, so a file of garbage
 // does not produce a multi-megabyte answer.
 const maxRowErrors = 500
@@ -250,6 +254,10 @@ func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
 			}
 		}
 		if !dup {
+			if len(st.Guardians) >= MaxGuardians {
+				add(n, "guardian_phone", fmt.Sprintf("每名学生最多%d位监护人", MaxGuardians))
+				continue
+			}
 			st.Guardians = append(st.Guardians, g)
 		}
 	}

@@ -93,6 +93,13 @@ func TestValidateRosterCrossRowErrors(t *testing.T) {
 		{"conflictingGrade", []models.RosterRow{goodRow(), row("S001", "张小明", "男", "4", "2班", "李娜", "13900002222", "母亲")}, 2, "student_no"},
 		{"conflictingName", []models.RosterRow{goodRow(), row("S001", "张大明", "男", "3", "2班", "李娜", "13900002222", "母亲")}, 2, "student_no"},
 		{"samePhoneOtherGuardian", []models.RosterRow{goodRow(), row("S001", "张小明", "男", "3", "2班", "李娜", "13912345678", "母亲")}, 2, "guardian_phone"},
+		{"tooManyGuardians", func() []models.RosterRow {
+			var rows []models.RosterRow
+			for i := range models.MaxGuardians + 1 {
+				rows = append(rows, row("S001", "张小明", "男", "3", "2班", "家长", fmt.Sprintf("1390000000%d", i), "亲属"))
+			}
+			return rows
+		}(), models.MaxGuardians + 1, "guardian_phone"},
 		{"blankRowsCounted", []models.RosterRow{goodRow(), {}, row("S002", "", "男", "3", "2班", "李娜", "13900002222", "母亲")}, 3, "name"},
 	}
 	for _, c := range cases {
