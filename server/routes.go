@@ -59,8 +59,16 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 		KeyGenerator: func(c *fiber.Ctx) string { return c.IP() },
 		LimitReached: func(c *fiber.Ctx) error { return models.ErrRateLimited },
 	})
+	// Refresh has a limiter of its own: a refresh token is 32 random bytes,
+	// so the limit only caps abuse, and it must not share a budget with
+	// password guesses (many families share one address behind carrier NAT).
+	refreshLimit := limiter.New(limiter.Config{
+		Max: 300, Expiration: time.Minute,
+		KeyGenerator: func(c *fiber.Ctx) string { return c.IP() },
+		LimitReached: func(c *fiber.Ctx) error { return models.ErrRateLimited },
+	})
 	v1.Post("/auth/login", loginLimit, small, h.Login)
-	v1.Post("/auth/refresh", loginLimit, small, h.Refresh)
+	v1.Post("/auth/refresh", refreshLimit, small, h.Refresh)
 	v1.Get("/me", auth, h.Me)
 
 	// Tenancy: regions, schools, users, students.
@@ -68,9 +76,12 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/schools", auth, handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin), small, h.CreateSchool)
 	v1.Get("/schools/:id", auth, staff, h.GetSchool)
 	v1.Post("/users", auth, admins, small, h.CreateUser)
-	v1.Get("/schools/:id/students", auth, staff, h.ListStudents)
+	// Bureau admins see schools and statistics, not children's records.
+	schoolStaff := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin, models.RolePlatformAdmin)
+	v1.Get("/schools/:id/students", auth, schoolStaff, h.ListStudents)
 
-	// Roster import.
+	// Roster import: CSV or XLSX up to the app's body limit (413 beyond).
+	v1.Post("/schools/:id/roster", auth, handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin), h.ImportRoster)
 
 	// Parents (WeChat).
 	parent := handlers.RequireRoles(models.RoleParent)
