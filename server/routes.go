@@ -75,6 +75,23 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	// Parents (WeChat).
 
 	// Terms, offerings, enrollment.
+	schoolAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
+	schoolStaff := handlers.RequireRoles(models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
+	enrollers := handlers.RequireRoles(models.RoleParent, models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
+	v1.Post("/schools/:id/terms", auth, schoolAdmins, small, h.CreateTerm)
+	v1.Get("/schools/:id/terms", auth, h.ListTerms)
+	v1.Post("/schools/:id/terms/:term_id/lottery", auth, schoolAdmins, small, h.RunLottery)
+	v1.Post("/schools/:id/offerings", auth, schoolAdmins, small, h.CreateOffering)
+	v1.Get("/schools/:id/offerings", auth, h.ListOfferings)
+	v1.Get("/offerings/:id", auth, h.GetOffering)
+	v1.Patch("/offerings/:id", auth, schoolAdmins, small, h.PatchOffering)
+	v1.Post("/offerings/:id/publish", auth, schoolAdmins, h.PublishOffering)
+	v1.Post("/offerings/:id/close", auth, schoolAdmins, h.CloseOffering)
+	v1.Post("/offerings/:id/cancel", auth, schoolAdmins, h.CancelOffering)
+	v1.Get("/offerings/:id/roster", auth, schoolStaff, h.OfferingRoster)
+	v1.Post("/enrollments", auth, enrollers, small, h.Enroll)
+	v1.Delete("/enrollments/:id", auth, enrollers, h.Withdraw)
+	v1.Get("/students/:id/enrollments", auth, enrollers, h.ListStudentEnrollments)
 
 	// Surveys, statistics, jobs.
 

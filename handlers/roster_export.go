@@ -1,0 +1,152 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/xuri/excelize/v2"
+
+	"kehou/models"
+)
+
+// RosterRowDTO is one student on an offering's roster (guardian phone
+// masked).
+type RosterRowDTO struct {
+	EnrollmentID     int64  `json:"enrollment_id"`
+	StudentID        int64  `json:"student_id"`
+	StudentNo        string `json:"student_no"`
+	Name             string `json:"name"`
+	Grade            int    `json:"grade"`
+	Class            string `json:"class"`
+	GuardianName     string `json:"guardian_name"`
+	GuardianPhone    string `json:"guardian_phone"`
+	Status           string `json:"status"`
+	WaitlistPosition *int   `json:"waitlist_position,omitempty"`
+}
+
+// RosterDTO is the JSON roster of an offering.
+type RosterDTO struct {
+	Offering OfferingDTO    `json:"offering"`
+	Items    []RosterRowDTO `json:"items"`
+}
+
+var rosterHeader = []string{"学号", "姓名", "年级", "班级", "家长", "家长电话", "状态", "候补顺位"}
+
+var statusNames = map[string]string{models.StatusEnrolled: "已录取", models.StatusWaitlisted: "候补",
+	models.StatusApplied: "已报名（待抽签）"}
+
+func rosterRecord(r models.RosterRow) []string {
+	pos := ""
+	if r.WaitlistPosition != nil {
+		pos = strconv.Itoa(*r.WaitlistPosition)
+	}
+	return []string{r.StudentNo, r.Name, strconv.Itoa(r.Grade), r.ClassName, r.GuardianName, r.GuardianPhone,
+		statusNames[r.Status], pos}
+}
+
+// OfferingRoster is GET /api/v1/offerings/{id}/roster?format=json|csv|xlsx
+// (school staff). CSV starts with a UTF-8 BOM so Excel reads the Chinese.
+func (h *API) OfferingRoster(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	format := c.Query("format", "json")
+	if format != "json" && format != "csv" && format != "xlsx" {
+		return BadRequest("bad_param", "format 须为 json、csv 或 xlsx")
+	}
+	o, rows, err := models.OfferingRoster(c.UserContext(), h.DB, CurrentActor(c), id)
+	if err != nil {
+		return err
+	}
+	filename := fmt.Sprintf("roster-%d.%s", o.ID, format)
+	switch format {
+	case "csv":
+		var buf bytes.Buffer
+		buf.WriteString("\uFEFF")
+		w := csv.NewWriter(&buf)
+		_ = w.Write(rosterHeader)
+		for _, r := range rows {
+			_ = w.Write(rosterRecord(r))
+		}
+		w.Flush()
+		if err := w.Error(); err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
+		return c.Send(buf.Bytes())
+	case "xlsx":
+		f := excelize.NewFile()
+		defer f.Close()
+		sheet := f.GetSheetName(0)
+		all := append([][]string{rosterHeader}, make([][]string, 0, len(rows))...)
+		for _, r := range rows {
+			all = append(all, rosterRecord(r))
+		}
+		for i, rec := range all {
+			cell, _ := excelize.CoordinatesToCellName(1, i+1)
+			vals := make([]any, len(rec))
+			for j, v := range rec {
+				vals[j] = v
+			}
+			if err := f.SetSheetRow(sheet, cell, &vals); err != nil {
+				return err
+			}
+		}
+		buf, err := f.WriteToBuffer()
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
+		return c.Send(buf.Bytes())
+	}
+	out := RosterDTO{Offering: NewOfferingDTO(o), Items: make([]RosterRowDTO, 0, len(rows))}
+	for _, r := range rows {
+		out.Items = append(out.Items, RosterRowDTO{EnrollmentID: r.EnrollmentID, StudentID: r.StudentID,
+			StudentNo: r.StudentNo, Name: r.Name, Grade: r.Grade, Class: r.ClassName, GuardianName: r.GuardianName,
+			GuardianPhone: r.GuardianPhone, Status: r.Status, WaitlistPosition: r.WaitlistPosition})
+	}
+	return c.JSON(out)
+}
+
+type lotteryRequest struct {
+	Seed *int64 `json:"seed"`
+}
+
+// LotteryDTO is the answer of a draw.
+type LotteryDTO struct {
+	DrawID   int64  `json:"draw_id"`
+	Seed     string `json:"seed"`
+	Assigned int    `json:"assigned"`
+	Rejected int    `json:"rejected"`
+}
+
+// RunLottery is POST /api/v1/schools/{id}/terms/{term_id}/lottery (school
+// admin): draws the term's lottery offerings whose window has closed. The
+// optional body {"seed": n} fixes the seed (to reproduce a draw).
+func (h *API) RunLottery(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	termID, err := idParam(c, "term_id")
+	if err != nil {
+		return err
+	}
+	var in lotteryRequest
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+	}
+	d, err := models.RunLottery(c.UserContext(), h.DB, CurrentActor(c), id, termID, in.Seed)
+	if err != nil {
+		return err
+	}
+	return c.JSON(LotteryDTO{DrawID: d.ID, Seed: d.Seed, Assigned: d.Assigned, Rejected: d.Rejected})
+}
