@@ -1,0 +1,142 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"kehou/models"
+	"kehou/models/modelstest"
+)
+
+// TestEnrollConcurrent is rule 1 under load: 500 students press "enroll"
+// at once for 30 seats. Exactly 30 get a seat, the other 470 are waitlisted
+// at positions exactly 1..470, nobody twice, and the counter matches the
+// rows — through one handle, and through two handles on one database (two
+// server instances; on PostgreSQL the real multi-instance case).
+func TestEnrollConcurrent(t *testing.T) {
+	for _, instances := range []int{1, 2} {
+		name := map[int]string{1: "oneInstance", 2: "twoInstances"}[instances]
+		t.Run(name, func(t *testing.T) {
+			url := modelstest.URL(t)
+			dbs := []*models.DB{modelstest.Open(t, url)}
+			for len(dbs) < instances {
+				dbs = append(dbs, modelstest.Open(t, url))
+			}
+			w := newWorld(t, dbs[0], 2)
+			o := w.offering(func(n *models.NewOffering) { n.Capacity = 30 })
+			students := w.students(500)
+			a := w.admin.Actor()
+			var wg sync.WaitGroup
+			errs := make(chan error, len(students))
+			results := make([]models.Enrollment, len(students))
+			for i, s := range students {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					e, err := models.Enroll(context.Background(), dbs[i%len(dbs)],
+						models.NewEnrollment{Actor: a, StudentID: s.ID, OfferingID: o.ID})
+					results[i] = e
+					if err != nil {
+						errs <- err
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatalf("enroll: %v", err)
+			}
+			enrolled, waitlisted := checkInvariants(t, w.db, o.ID)
+			if enrolled != 30 || waitlisted != 470 {
+				t.Fatalf("enrolled=%d waitlisted=%d, want 30 and 470", enrolled, waitlisted)
+			}
+			answered := map[int]bool{}
+			for _, e := range results {
+				if e.Status == models.StatusWaitlisted {
+					answered[*e.WaitlistPosition] = true
+				}
+			}
+			if len(answered) != 470 {
+				t.Fatalf("answers carried %d distinct waitlist positions, want 470", len(answered))
+			}
+		})
+	}
+}
+
+// TestEnrollConcurrentSameStudent races one student into several
+// overlapping clubs at once: rule 5 must hold under concurrency (the
+// student's row is locked on PostgreSQL; SQLite has one writer).
+func TestEnrollConcurrentSameStudent(t *testing.T) {
+	w := newWorld(t, mustDB(t), 5)
+	var offs []models.Offering
+	for i := 0; i < 8; i++ {
+		offs = append(offs, w.offering(nil)) // all Tue/Thu 16:30-18:00
+	}
+	st := w.students(1)[0]
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, conflicts := 0, 0
+	for _, o := range offs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := w.enroll(w.admin.Actor(), st.ID, o.ID)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, models.ErrScheduleConflict):
+				conflicts++
+			default:
+				t.Errorf("enroll: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 1 || conflicts != 7 {
+		t.Fatalf("ok=%d conflicts=%d, want 1 and 7", ok, conflicts)
+	}
+}
+
+// TestConcurrentWithdrawAndEnroll mixes withdrawals (which promote) with
+// new enrollments on one offering and checks the invariants after.
+func TestConcurrentWithdrawAndEnroll(t *testing.T) {
+	w := newWorld(t, mustDB(t), 2)
+	o := w.offering(func(n *models.NewOffering) { n.Capacity = 10 })
+	students := w.students(80)
+	a := w.admin.Actor()
+	var first []models.Enrollment
+	for _, s := range students[:40] {
+		e, err := w.enroll(a, s.ID, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first = append(first, e)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if i%2 == 0 {
+				if _, err := models.Withdraw(w.ctx, w.db, a, first[i].ID); err != nil {
+					t.Errorf("withdraw: %v", err)
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if _, err := w.enroll(a, students[40+i].ID, o.ID); err != nil {
+				t.Errorf("enroll: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	enrolled, waitlisted := checkInvariants(t, w.db, o.ID)
+	if enrolled != 10 || waitlisted != 80-20-10 {
+		t.Fatalf("enrolled=%d waitlisted=%d, want 10 and 50", enrolled, waitlisted)
+	}
+}
