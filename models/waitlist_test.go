@@ -106,12 +106,17 @@ func TestWithdrawPromotes(t *testing.T) {
 func TestPromotionSkipsConflictingHead(t *testing.T) {
 	w := newWorld(t, mustDB(t), 3)
 	o := w.offering(func(n *models.NewOffering) { n.Capacity = 1 })
-	other := w.offering(func(n *models.NewOffering) { n.Name = "美术社"; n.Weekdays = []int{4}; n.StartTime = "17:00"; n.EndTime = "18:30" })
+	other := w.offering(func(n *models.NewOffering) {
+		n.Name = "美术社"
+		n.Weekdays = []int{4}
+		n.StartTime = "17:00"
+		n.EndTime = "18:30"
+	})
 	ss := w.students(3)
 	a := w.admin.Actor()
 	e0, _ := w.enroll(a, ss[0].ID, o.ID)
-	e1, _ := w.enroll(a, ss[1].ID, o.ID) // waitlist 1
-	e2, _ := w.enroll(a, ss[2].ID, o.ID) // waitlist 2
+	e1, _ := w.enroll(a, ss[1].ID, o.ID)                       // waitlist 1
+	e2, _ := w.enroll(a, ss[2].ID, o.ID)                       // waitlist 2
 	if _, err := w.enroll(a, ss[1].ID, other.ID); err != nil { // now overlaps o on Thursday
 		t.Fatal(err)
 	}
