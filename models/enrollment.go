@@ -219,30 +219,15 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 			return e, err
 		}
 	}
-	st, err := FindStudentFor(ctx, db, in.Actor, in.StudentID)
+	st, o, t, override, err := precheckEnroll(ctx, db, in, now)
 	if err != nil {
-		return Enrollment{}, err
-	}
-	o, err := FindOfferingByID(ctx, db, in.OfferingID)
-	if errors.Is(err, ErrNotFound) || (err == nil && o.SchoolID != st.SchoolID) {
-		return Enrollment{}, errOfferingUnavailable
-	}
-	if err != nil {
-		return Enrollment{}, err
-	}
-	t, err := FindTermByID(ctx, db, o.TermID)
-	if err != nil {
-		return Enrollment{}, err
-	}
-	override := in.Actor.IsStaff()
-	held, err := loadHeld(db.Read(ctx), st.ID, o.TermID)
-	if err != nil {
-		return Enrollment{}, err
-	}
-	if err := CheckEnrollable(st, o, t, held, now, override); err != nil {
-		return Enrollment{}, err
-	}
-	if _, err := pickRank(o, in.Rank, held); err != nil {
+		if key != "" {
+			// A concurrent request with this key may have committed since
+			// the lookup above; its answer wins over our stale rejection.
+			if e, ok, lerr := lookupIdempotent(db.Read(ctx), in.Actor.UserID, key, hash, now); ok || lerr != nil {
+				return e, lerr
+			}
+		}
 		return Enrollment{}, err
 	}
 
@@ -371,4 +356,38 @@ func retryTx(ctx context.Context, db *DB, fn func(tx *gorm.DB) error) error {
 func retryable(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "SQLSTATE 40P01") || strings.Contains(s, "SQLSTATE 40001")
+}
+
+// precheckEnroll loads and checks on the reader what can be checked before
+// the write transaction, so most rejections never queue for the writer.
+func precheckEnroll(ctx context.Context, db *DB, in NewEnrollment, now time.Time) (Student, Offering, Term, bool, error) {
+	st, err := FindStudentFor(ctx, db, in.Actor, in.StudentID)
+	if err != nil {
+		return Student{}, Offering{}, Term{}, false, err
+	}
+	o, err := FindOfferingByID(ctx, db, in.OfferingID)
+	if errors.Is(err, ErrNotFound) || (err == nil && o.SchoolID != st.SchoolID) {
+		return Student{}, Offering{}, Term{}, false, errOfferingUnavailable
+	}
+	if err != nil {
+		return Student{}, Offering{}, Term{}, false, err
+	}
+	t, err := FindTermByID(ctx, db, o.TermID)
+	if err != nil {
+		return Student{}, Offering{}, Term{}, false, err
+	}
+	// Only a linked guardian, the school's staff or a platform admin got
+	// past FindStudentFor; the staff among them may override the window.
+	override := in.Actor.IsStaff()
+	held, err := loadHeld(db.Read(ctx), st.ID, o.TermID)
+	if err != nil {
+		return Student{}, Offering{}, Term{}, false, err
+	}
+	if err := CheckEnrollable(st, o, t, held, now, override); err != nil {
+		return Student{}, Offering{}, Term{}, false, err
+	}
+	if _, err := pickRank(o, in.Rank, held); err != nil {
+		return Student{}, Offering{}, Term{}, false, err
+	}
+	return st, o, t, override, nil
 }
