@@ -233,11 +233,6 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 
 	var e Enrollment
 	err = retryTx(ctx, db, func(tx *gorm.DB) error {
-		if key != "" {
-			if err := claimIdempotent(tx, in.Actor.UserID, key, hash, now); err != nil {
-				return err
-			}
-		}
 		if db.Dialect == Postgres {
 			if err := tx.Exec("SELECT id FROM students WHERE id = ? FOR UPDATE", st.ID).Error; err != nil {
 				return err
@@ -259,7 +254,7 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 		if e.Status, e.WaitlistPosition, err = takePlace(tx, o); err != nil {
 			return err
 		}
-		if err := tx.Create(&e).Error; err != nil {
+		if err := insertEnrollment(tx, &e); err != nil {
 			if isUniqueViolation(err) {
 				return ErrAlreadyEnrolled
 			}
@@ -272,7 +267,7 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 			}
 		}
 		if key != "" {
-			return storeIdempotent(tx, in.Actor.UserID, key, e)
+			return storeIdempotent(tx, in.Actor.UserID, key, hash, e, now)
 		}
 		return nil
 	})
@@ -281,9 +276,25 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 		return re.e, nil
 	}
 	if err != nil {
+		if key != "" {
+			// A concurrent request with this key committed first (we lost
+			// on the student lock, the live-enrollment index or the key's
+			// primary key): replay its answer.
+			if e, ok, lerr := lookupIdempotent(db.Read(ctx), in.Actor.UserID, key, hash, now); ok || lerr != nil {
+				return e, lerr
+			}
+		}
 		return Enrollment{}, err
 	}
 	return e, nil
+}
+
+// insertEnrollment inserts e and sets its id (one statement, no reflection).
+func insertEnrollment(tx *gorm.DB, e *Enrollment) error {
+	return tx.Raw(`INSERT INTO enrollments (student_id, offering_id, school_id, term_id, status, waitlist_position, rank,
+		applied_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.StudentID, e.OfferingID, e.SchoolID, e.TermID, e.Status, e.WaitlistPosition, e.Rank, e.AppliedBy,
+		e.CreatedAt, e.UpdatedAt).Row().Scan(&e.ID)
 }
 
 // takePlace claims the student's place in o inside tx: a lottery

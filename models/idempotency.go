@@ -13,12 +13,12 @@ import (
 
 // Idempotency-Key handling for POST /enrollments.
 //
-// A key is scoped to its user. The first request with a key claims it by
-// inserting the row inside the enrollment's own transaction, and stores its
-// answer there, so the key exists if and only if the enrollment does. A
-// concurrent request with the same key blocks on the primary key (PostgreSQL)
-// or on the writer lock (SQLite) until the first commits, then replays its
-// answer. Only successful answers are stored: a request that failed changed
+// A key is scoped to its user. The answer is stored inside the enrollment's
+// own transaction, so the key exists if and only if the enrollment does. A
+// concurrent request with the same key loses to the first one that commits —
+// on the student's row lock, the live-enrollment unique index or the key's
+// primary key (PostgreSQL), or on the single writer (SQLite) — and then
+// replays the winner's answer. Only successful answers are stored: a request that failed changed
 // nothing, so running it again on a retry is both safe and what a parent
 // wants (a seat may have freed up since).
 
@@ -78,39 +78,36 @@ func lookupIdempotent(q *gorm.DB, userID int64, key, hash string, now time.Time)
 	return e, true, nil
 }
 
-// claimIdempotent claims (userID, key) inside tx. When another request
-// already holds it, it returns a replayError with that request's answer (or
-// ErrIdempotencyReused), which rolls the transaction back.
-func claimIdempotent(tx *gorm.DB, userID int64, key, hash string, now time.Time) error {
-	if err := tx.Exec("DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND expires_at <= ?", userID, key, now).Error; err != nil {
+// storeIdempotent records e as the answer to (userID, key) inside the
+// enrollment's transaction, replacing an expired row. When an unexpired row
+// exists — a concurrent request with the key committed first — it returns
+// a replayError with that answer (or ErrIdempotencyReused), which rolls
+// this transaction back.
+func storeIdempotent(tx *gorm.DB, userID int64, key, hash string, e Enrollment, now time.Time) error {
+	b, err := json.Marshal(e)
+	if err != nil {
 		return err
 	}
 	res := tx.Exec(`INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
-		VALUES (?, ?, ?, 0, '', ?, ?) ON CONFLICT (user_id, key) DO NOTHING`, userID, key, hash, now, now.Add(IdempotencyTTL))
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
+		body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at
+		WHERE idempotency_keys.expires_at <= ?`,
+		userID, key, hash, idempotentStatus, string(b), now, now.Add(IdempotencyTTL), now)
 	if res.Error != nil {
 		return res.Error
 	}
 	if res.RowsAffected == 1 {
 		return nil
 	}
-	e, ok, err := lookupIdempotent(tx, userID, key, hash, now)
+	prev, ok, err := lookupIdempotent(tx, userID, key, hash, now)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("models: idempotency key %q vanished", key)
 	}
-	return replayError{e}
-}
-
-// storeIdempotent records e as the answer to the claimed key.
-func storeIdempotent(tx *gorm.DB, userID int64, key string, e Enrollment) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	return tx.Exec("UPDATE idempotency_keys SET status = ?, body = ? WHERE user_id = ? AND key = ?",
-		idempotentStatus, string(b), userID, key).Error
+	return replayError{prev}
 }
 
 // PruneIdempotencyKeys deletes expired keys and returns how many (for a
