@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -219,6 +218,11 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 			return e, err
 		}
 	}
+	release, err := admit(ctx, db)
+	if err != nil {
+		return Enrollment{}, err
+	}
+	defer release()
 	st, o, t, override, err := precheckEnroll(ctx, db, in, now)
 	if err != nil {
 		if key != "" {
@@ -343,30 +347,6 @@ func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {
 	p := map[string]string{"student": st.Name, "offering": o.Name, "status": e.Status,
 		"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin), "enrollment_id": fmt.Sprint(e.ID)}
 	return p
-}
-
-// retryTx runs fn in a write transaction, retrying a few times when
-// PostgreSQL aborts it for a deadlock or a serialization failure (both safe
-// to run again: nothing was committed).
-func retryTx(ctx context.Context, db *DB, fn func(tx *gorm.DB) error) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		err = db.Tx(ctx, fn)
-		if err == nil || db.Dialect != Postgres || !retryable(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
-		}
-	}
-	return err
-}
-
-func retryable(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "SQLSTATE 40P01") || strings.Contains(s, "SQLSTATE 40001")
 }
 
 // precheckEnroll loads and checks on the reader what can be checked before
