@@ -14,7 +14,7 @@ import (
 
 // world is a school with a term and its admin, for enrollment tests.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	db     *models.DB
 	school models.School
 	term   models.Term
@@ -22,7 +22,7 @@ type world struct {
 	ctx    context.Context
 }
 
-func newWorld(t *testing.T, db *models.DB, maxClubs int) *world {
+func newWorld(t testing.TB, db *models.DB, maxClubs int) *world {
 	t.Helper()
 	r := modelstest.Region(t, db, nil)
 	s := modelstest.School(t, db, r.ID)
@@ -130,4 +130,4 @@ func checkInvariants(t *testing.T, db *models.DB, offeringID int64) (enrolled, w
 	return enrolled, waitlisted
 }
 
-func mustDB(t *testing.T) *models.DB { t.Helper(); return modelstest.MustOpenDB(t) }
+func mustDB(t testing.TB) *models.DB { t.Helper(); return modelstest.MustOpenDB(t) }

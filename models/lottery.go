@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -120,7 +121,7 @@ func DrawDueLotteries(ctx context.Context, db *DB, now time.Time) (int, error) {
 	n := 0
 	for _, d := range dues {
 		_, err := runLottery(ctx, db, SystemActor, d.SchoolID, d.TermID, nil, now)
-		if err == ErrNothingToDraw {
+		if errors.Is(err, ErrNothingToDraw) {
 			continue // another instance drew it first
 		}
 		if err != nil {
