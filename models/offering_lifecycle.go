@@ -39,17 +39,17 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 			v.Check(in.Mode == nil || *in.Mode == o.Mode, "mode", "发布后不可修改报名方式")
 			v.Check(in.Kind == nil || *in.Kind == o.Kind, "kind", "发布后不可修改类型")
 		}
-		set(&o.TermID, in.TermID)
-		set(&o.Kind, in.Kind)
-		set(&o.Name, in.Name)
-		set(&o.Category, in.Category)
-		set(&o.Description, in.Description)
-		set(&o.Teacher, in.Teacher)
-		set(&o.Venue, in.Venue)
-		set(&o.Capacity, in.Capacity)
-		set(&o.FeeFen, in.FeeFen)
-		set(&o.Mode, in.Mode)
-		set(&o.Waitlist, in.Waitlist)
+		patchField(&o.TermID, in.TermID)
+		patchField(&o.Kind, in.Kind)
+		patchField(&o.Name, in.Name)
+		patchField(&o.Category, in.Category)
+		patchField(&o.Description, in.Description)
+		patchField(&o.Teacher, in.Teacher)
+		patchField(&o.Venue, in.Venue)
+		patchField(&o.Capacity, in.Capacity)
+		patchField(&o.FeeFen, in.FeeFen)
+		patchField(&o.Mode, in.Mode)
+		patchField(&o.Waitlist, in.Waitlist)
 		if in.EnrollOpensAt != nil {
 			o.EnrollOpensAt = in.EnrollOpensAt.UTC()
 		}
@@ -57,8 +57,8 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 			o.EnrollClosesAt = in.EnrollClosesAt.UTC()
 		}
 		var start, end string
-		set(&start, in.StartTime)
-		set(&end, in.EndTime)
+		patchField(&start, in.StartTime)
+		patchField(&end, in.EndTime)
 		var weekdays, grades []int
 		if in.Weekdays != nil {
 			weekdays = *in.Weekdays
@@ -105,7 +105,7 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 	return out, err
 }
 
-func set[T any](dst *T, src *T) {
+func patchField[T any](dst *T, src *T) {
 	if src != nil {
 		*dst = *src
 	}

@@ -5,9 +5,9 @@ import (
 	"fmt"
 )
 
-// RosterRow is one student on an offering's roster, with a guardian whose
+// OfferingRosterRow is one student on an offering's roster, with a guardian whose
 // phone is already masked.
-type RosterRow struct {
+type OfferingRosterRow struct {
 	EnrollmentID     int64  `gorm:"column:enrollment_id"`
 	StudentID        int64  `gorm:"column:student_id"`
 	StudentNo        string `gorm:"column:student_no"`
@@ -25,7 +25,7 @@ type RosterRow struct {
 // ErrNotFound): enrolled first, then the waitlist in order, then lottery
 // applicants. Each student appears once, with its first imported guardian.
 // The read is logged as staff access to children's data.
-func OfferingRoster(ctx context.Context, db *DB, a Actor, id int64) (Offering, []RosterRow, error) {
+func OfferingRoster(ctx context.Context, db *DB, a Actor, id int64) (Offering, []OfferingRosterRow, error) {
 	o, err := FindOfferingByID(ctx, db, id)
 	if err != nil {
 		return Offering{}, nil, err
@@ -33,7 +33,7 @@ func OfferingRoster(ctx context.Context, db *DB, a Actor, id int64) (Offering, [
 	if !a.IsSchoolStaff(o.SchoolID) && a.Role != RolePlatformAdmin {
 		return Offering{}, nil, ErrNotFound
 	}
-	rows := []RosterRow{}
+	rows := []OfferingRosterRow{}
 	err = db.Read(ctx).Raw(`SELECT e.id AS enrollment_id, s.id AS student_id, s.student_no, s.name, s.grade, s.class_name,
 		e.status, e.waitlist_position,
 		COALESCE(g.name, '') AS guardian_name, COALESCE(g.phone, '') AS guardian_phone

@@ -12,9 +12,9 @@ import (
 	"kehou/models"
 )
 
-// RosterRowDTO is one student on an offering's roster (guardian phone
+// OfferingRosterRowDTO is one student on an offering's roster (guardian phone
 // masked).
-type RosterRowDTO struct {
+type OfferingRosterRowDTO struct {
 	EnrollmentID     int64  `json:"enrollment_id"`
 	StudentID        int64  `json:"student_id"`
 	StudentNo        string `json:"student_no"`
@@ -27,24 +27,24 @@ type RosterRowDTO struct {
 	WaitlistPosition *int   `json:"waitlist_position,omitempty"`
 }
 
-// RosterDTO is the JSON roster of an offering.
-type RosterDTO struct {
-	Offering OfferingDTO    `json:"offering"`
-	Items    []RosterRowDTO `json:"items"`
+// OfferingRosterDTO is the JSON roster of an offering.
+type OfferingRosterDTO struct {
+	Offering OfferingDTO            `json:"offering"`
+	Items    []OfferingRosterRowDTO `json:"items"`
 }
 
-var rosterHeader = []string{"学号", "姓名", "年级", "班级", "家长", "家长电话", "状态", "候补顺位"}
+var offeringRosterHeader = []string{"学号", "姓名", "年级", "班级", "家长", "家长电话", "状态", "候补顺位"}
 
-var statusNames = map[string]string{models.StatusEnrolled: "已录取", models.StatusWaitlisted: "候补",
+var enrollmentStatusNames = map[string]string{models.StatusEnrolled: "已录取", models.StatusWaitlisted: "候补",
 	models.StatusApplied: "已报名（待抽签）"}
 
-func rosterRecord(r models.RosterRow) []string {
+func offeringRosterRecord(r models.OfferingRosterRow) []string {
 	pos := ""
 	if r.WaitlistPosition != nil {
 		pos = strconv.Itoa(*r.WaitlistPosition)
 	}
 	return []string{r.StudentNo, r.Name, strconv.Itoa(r.Grade), r.ClassName, r.GuardianName, r.GuardianPhone,
-		statusNames[r.Status], pos}
+		enrollmentStatusNames[r.Status], pos}
 }
 
 // OfferingRoster is GET /api/v1/offerings/{id}/roster?format=json|csv|xlsx
@@ -68,9 +68,9 @@ func (h *API) OfferingRoster(c *fiber.Ctx) error {
 		var buf bytes.Buffer
 		buf.WriteString("\uFEFF")
 		w := csv.NewWriter(&buf)
-		_ = w.Write(rosterHeader)
+		_ = w.Write(offeringRosterHeader)
 		for _, r := range rows {
-			_ = w.Write(rosterRecord(r))
+			_ = w.Write(offeringRosterRecord(r))
 		}
 		w.Flush()
 		if err := w.Error(); err != nil {
@@ -83,9 +83,9 @@ func (h *API) OfferingRoster(c *fiber.Ctx) error {
 		f := excelize.NewFile()
 		defer f.Close()
 		sheet := f.GetSheetName(0)
-		all := append([][]string{rosterHeader}, make([][]string, 0, len(rows))...)
+		all := append([][]string{offeringRosterHeader}, make([][]string, 0, len(rows))...)
 		for _, r := range rows {
-			all = append(all, rosterRecord(r))
+			all = append(all, offeringRosterRecord(r))
 		}
 		for i, rec := range all {
 			cell, _ := excelize.CoordinatesToCellName(1, i+1)
@@ -105,9 +105,9 @@ func (h *API) OfferingRoster(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
 		return c.Send(buf.Bytes())
 	}
-	out := RosterDTO{Offering: NewOfferingDTO(o), Items: make([]RosterRowDTO, 0, len(rows))}
+	out := OfferingRosterDTO{Offering: NewOfferingDTO(o), Items: make([]OfferingRosterRowDTO, 0, len(rows))}
 	for _, r := range rows {
-		out.Items = append(out.Items, RosterRowDTO{EnrollmentID: r.EnrollmentID, StudentID: r.StudentID,
+		out.Items = append(out.Items, OfferingRosterRowDTO{EnrollmentID: r.EnrollmentID, StudentID: r.StudentID,
 			StudentNo: r.StudentNo, Name: r.Name, Grade: r.Grade, Class: r.ClassName, GuardianName: r.GuardianName,
 			GuardianPhone: r.GuardianPhone, Status: r.Status, WaitlistPosition: r.WaitlistPosition})
 	}
