@@ -350,35 +350,64 @@ func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {
 }
 
 // precheckEnroll loads and checks on the reader what can be checked before
-// the write transaction, so most rejections never queue for the writer.
+// the write transaction, so most rejections never queue for the writer:
+// every rule of CheckEnrollable, and a full offering without a waitlist (a
+// stale "full" only means a seat freed a moment ago; a stale "free" is
+// decided by the writer, so capacity is never at risk).
 func precheckEnroll(ctx context.Context, db *DB, in NewEnrollment, now time.Time) (Student, Offering, Term, bool, error) {
+	fail := func(err error) (Student, Offering, Term, bool, error) {
+		return Student{}, Offering{}, Term{}, false, err
+	}
 	st, err := FindStudentFor(ctx, db, in.Actor, in.StudentID)
 	if err != nil {
-		return Student{}, Offering{}, Term{}, false, err
+		return fail(err)
 	}
-	o, err := FindOfferingByID(ctx, db, in.OfferingID)
+	o, t, err := findOfferingWithTerm(ctx, db, in.OfferingID)
 	if errors.Is(err, ErrNotFound) || (err == nil && o.SchoolID != st.SchoolID) {
-		return Student{}, Offering{}, Term{}, false, errOfferingUnavailable
+		return fail(errOfferingUnavailable)
 	}
 	if err != nil {
-		return Student{}, Offering{}, Term{}, false, err
-	}
-	t, err := FindTermByID(ctx, db, o.TermID)
-	if err != nil {
-		return Student{}, Offering{}, Term{}, false, err
+		return fail(err)
 	}
 	// Only a linked guardian, the school's staff or a platform admin got
 	// past FindStudentFor; the staff among them may override the window.
 	override := in.Actor.IsStaff()
 	held, err := loadHeld(db.Read(ctx), st.ID, o.TermID)
 	if err != nil {
-		return Student{}, Offering{}, Term{}, false, err
+		return fail(err)
 	}
 	if err := CheckEnrollable(st, o, t, held, now, override); err != nil {
-		return Student{}, Offering{}, Term{}, false, err
+		return fail(err)
 	}
 	if _, err := pickRank(o, in.Rank, held); err != nil {
-		return Student{}, Offering{}, Term{}, false, err
+		return fail(err)
+	}
+	if !applies(o) && !o.Waitlist && o.EnrolledCount >= o.Capacity {
+		return fail(ErrFull)
 	}
 	return st, o, t, override, nil
+}
+
+// findOfferingWithTerm loads an offering and its term in one query.
+func findOfferingWithTerm(ctx context.Context, db *DB, id int64) (Offering, Term, error) {
+	var rows []struct {
+		Offering
+		TermSchoolID int64  `gorm:"column:term_school_id"`
+		TermName     string `gorm:"column:term_name"`
+		TermStartsOn string `gorm:"column:term_starts_on"`
+		TermEndsOn   string `gorm:"column:term_ends_on"`
+		TermMaxClubs int    `gorm:"column:term_max_clubs"`
+	}
+	err := db.Read(ctx).Raw(`SELECT o.*, t.school_id AS term_school_id, t.name AS term_name, t.starts_on AS term_starts_on,
+		t.ends_on AS term_ends_on, t.max_clubs AS term_max_clubs
+		FROM offerings o JOIN terms t ON t.id = o.term_id WHERE o.id = ?`, id).Scan(&rows).Error
+	if err != nil {
+		return Offering{}, Term{}, err
+	}
+	if len(rows) == 0 {
+		return Offering{}, Term{}, ErrNotFound
+	}
+	r := rows[0]
+	return r.Offering, Term{ID: r.TermID, SchoolID: r.TermSchoolID, Name: r.TermName, StartsOn: r.TermStartsOn,
+		EndsOn: r.TermEndsOn, MaxClubs: r.TermMaxClubs}, nil
 }
