@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -34,29 +33,3 @@ func retryable(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "SQLSTATE 40P01") || strings.Contains(s, "SQLSTATE 40001")
 }
-
-// writerGates holds, per SQLite database, the gate of admit.
-var writerGates sync.Map // *DB → chan struct{}
-
-// admit bounds how many enrollments run at once on SQLite. There every
-// write queues for one connection anyway; letting hundreds of requests run
-// their reads meanwhile only starves the goroutine that holds the writer
-// (two cores, hundreds of runnable goroutines), so the queue moves slower.
-// Parked at the gate, they cost nothing. PostgreSQL needs no gate: its
-// writers run in parallel and its pool bounds them.
-func admit(ctx context.Context, db *DB) (func(), error) {
-	if db.Dialect != SQLite {
-		return func() {}, nil
-	}
-	g, _ := writerGates.LoadOrStore(db, make(chan struct{}, sqliteEnrollSlots))
-	gate := g.(chan struct{})
-	select {
-	case gate <- struct{}{}:
-		return func() { <-gate }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// sqliteEnrollSlots is how many enrollments may run at once on SQLite.
-const sqliteEnrollSlots = 8

@@ -218,11 +218,6 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 			return e, err
 		}
 	}
-	release, err := admit(ctx, db)
-	if err != nil {
-		return Enrollment{}, err
-	}
-	defer release()
 	st, o, t, override, err := precheckEnroll(ctx, db, in, now)
 	if err != nil {
 		if key != "" {
