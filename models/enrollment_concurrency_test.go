@@ -140,3 +140,55 @@ func TestConcurrentWithdrawAndEnroll(t *testing.T) {
 		t.Fatalf("enrolled=%d waitlisted=%d, want 10 and 50", enrolled, waitlisted)
 	}
 }
+
+// TestEnrollConcurrentRules races one student at rules 2 and 6: twenty
+// concurrent enrollments into one offering make exactly one; concurrent
+// enrollments into four non-overlapping clubs with max_clubs 2 make
+// exactly two.
+func TestEnrollConcurrentRules(t *testing.T) {
+	w := newWorld(t, mustDB(t), 2)
+	race := func(n int, offering func(i int) int64, st models.Student) (ok int, errs map[string]int) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		errs = map[string]int{}
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := w.enroll(w.admin.Actor(), st.ID, offering(i))
+				mu.Lock()
+				defer mu.Unlock()
+				var me *models.Error
+				switch {
+				case err == nil:
+					ok++
+				case errors.As(err, &me):
+					errs[me.Code]++
+				default:
+					t.Errorf("enroll: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		return ok, errs
+	}
+	ss := w.students(2)
+	t.Run("rule2OneLiveEnrollment", func(t *testing.T) {
+		o := w.offering(nil)
+		ok, errs := race(20, func(int) int64 { return o.ID }, ss[0])
+		if ok != 1 || errs["already_enrolled"] != 19 {
+			t.Fatalf("ok=%d errors=%v", ok, errs)
+		}
+		checkInvariants(t, w.db, o.ID)
+	})
+	t.Run("rule6MaxClubs", func(t *testing.T) {
+		var offs []int64
+		for d := 1; d <= 4; d++ {
+			offs = append(offs, w.offering(func(in *models.NewOffering) { in.Weekdays = []int{d} }).ID)
+		}
+		ok, errs := race(4, func(i int) int64 { return offs[i] }, ss[1])
+		if ok != 2 || errs["limit_reached"] != 2 {
+			t.Fatalf("ok=%d errors=%v", ok, errs)
+		}
+	})
+}
