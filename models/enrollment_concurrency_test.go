@@ -192,3 +192,39 @@ func TestEnrollConcurrentRules(t *testing.T) {
 		}
 	})
 }
+
+// TestEnrollConcurrentNoWaitlist: without a waitlist a rush gets exactly
+// the seats and "full" for everyone else, whether the reader or the writer
+// saw it full first.
+func TestEnrollConcurrentNoWaitlist(t *testing.T) {
+	w := newWorld(t, mustDB(t), 2)
+	off := false
+	o := w.offering(func(n *models.NewOffering) { n.Capacity = 5; n.Waitlist = &off })
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, full := 0, 0
+	for _, s := range w.students(60) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := w.enroll(w.admin.Actor(), s.ID, o.ID)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, models.ErrFull):
+				full++
+			default:
+				t.Errorf("enroll: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 5 || full != 55 {
+		t.Fatalf("ok=%d full=%d", ok, full)
+	}
+	if e, wl := checkInvariants(t, w.db, o.ID); e != 5 || wl != 0 {
+		t.Fatalf("enrolled=%d waitlisted=%d", e, wl)
+	}
+}
