@@ -3,8 +3,10 @@ package handlers
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/xuri/excelize/v2"
@@ -115,7 +117,22 @@ func (h *API) OfferingRoster(c *fiber.Ctx) error {
 }
 
 type lotteryRequest struct {
-	Seed *int64 `json:"seed"`
+	// Seed is a number or, as draws answer it, a decimal string (an int64
+	// does not survive a JavaScript number).
+	Seed json.RawMessage `json:"seed"`
+}
+
+// seed parses the optional seed: absent or null means a fresh one.
+func (r lotteryRequest) seed() (*int64, error) {
+	raw := strings.Trim(strings.TrimSpace(string(r.Seed)), `"`)
+	if raw == "" || raw == "null" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		return nil, &models.ValidationError{Fields: map[string]string{"seed": "seed 须为64位整数"}}
+	}
+	return &n, nil
 }
 
 // LotteryDTO is the answer of a draw.
@@ -144,7 +161,11 @@ func (h *API) RunLottery(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	d, err := models.RunLottery(c.UserContext(), h.DB, CurrentActor(c), id, termID, in.Seed)
+	seed, err := in.seed()
+	if err != nil {
+		return err
+	}
+	d, err := models.RunLottery(c.UserContext(), h.DB, CurrentActor(c), id, termID, seed)
 	if err != nil {
 		return err
 	}

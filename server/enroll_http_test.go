@@ -241,7 +241,8 @@ func TestLotteryHTTP(t *testing.T) {
 	t.Run("forbiddenParent", func(t *testing.T) { w.do("POST", path, w.parentTok, nil).want(t, 403) })
 	t.Run("notFoundOtherAdmin", func(t *testing.T) { w.do("POST", path, w.otherAdminTok, nil).want(t, 404) })
 	t.Run("draw200", func(t *testing.T) {
-		d := w.do("POST", path, w.adminTok, map[string]any{"seed": 99}).want(t, 200).JSON()
+		w.do("POST", path, w.adminTok, map[string]any{"seed": "x1"}).want(t, 422, "invalid_field")
+		d := w.do("POST", path, w.adminTok, map[string]any{"seed": "99"}).want(t, 200).JSON()
 		if d["seed"] != "99" || num(d, "assigned") != 1 || num(d, "rejected") != 1 {
 			t.Fatalf("draw = %v", d)
 		}
