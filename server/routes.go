@@ -91,6 +91,23 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/students/:id/binding-codes", auth, handlers.RequireRoles(models.RoleSchoolAdmin), small, h.IssueBindingCode)
 
 	// Terms, offerings, enrollment.
+	offeringAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
+	offeringStaff := handlers.RequireRoles(models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
+	enrollers := handlers.RequireRoles(models.RoleParent, models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
+	v1.Post("/schools/:id/terms", auth, offeringAdmins, small, h.CreateTerm)
+	v1.Get("/schools/:id/terms", auth, h.ListTerms)
+	v1.Post("/schools/:id/terms/:term_id/lottery", auth, offeringAdmins, small, h.RunLottery)
+	v1.Post("/schools/:id/offerings", auth, offeringAdmins, small, h.CreateOffering)
+	v1.Get("/schools/:id/offerings", auth, h.ListOfferings)
+	v1.Get("/offerings/:id", auth, h.GetOffering)
+	v1.Patch("/offerings/:id", auth, offeringAdmins, small, h.PatchOffering)
+	v1.Post("/offerings/:id/publish", auth, offeringAdmins, h.PublishOffering)
+	v1.Post("/offerings/:id/close", auth, offeringAdmins, h.CloseOffering)
+	v1.Post("/offerings/:id/cancel", auth, offeringAdmins, h.CancelOffering)
+	v1.Get("/offerings/:id/roster", auth, offeringStaff, h.OfferingRoster)
+	v1.Post("/enrollments", auth, enrollers, small, h.Enroll)
+	v1.Delete("/enrollments/:id", auth, enrollers, h.Withdraw)
+	v1.Get("/students/:id/enrollments", auth, enrollers, h.ListStudentEnrollments)
 
 	// Surveys, statistics, jobs.
 
