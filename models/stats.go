@@ -1,0 +1,239 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The statistics of SPEC.md "Statistics", as the stats job computes them for a
+// date D (Asia/Shanghai). Decisions the SPEC leaves open, fixed here:
+//
+//   - The term of a school for D is its term with starts_on <= D <= ends_on
+//     (if several overlap, the one that started last). A school without one
+//     contributes its students and its school count, and nothing else.
+//   - An offering counts when its status is "published" (SPEC's word); draft,
+//     closed and cancelled offerings do not.
+//   - participants (and basic_/club_participants) count ACTIVE students only,
+//     so participation_rate never exceeds 1.
+//   - schools_5plus2: for each weekday 1–5, the union of the time ranges of
+//     the school's published basic offerings that run that day is at least
+//     120 minutes (two parallel offerings for different grades count once;
+//     16:00–17:00 plus 17:00–18:00 counts 120).
+//   - clubs, seats, seats_filled, waitlisted: published club offerings of the
+//     term; seats = capacity, seats_filled = enrolled enrollments, waitlisted
+//     = waitlisted enrollments (unmet demand, one per waiting enrollment).
+//     A club with no category is counted under category "other".
+//   - responses: the answers to surveys of the school's term for D (a survey
+//     naming that term, or a survey with no term that opened between the
+//     term's start and D), given before the end of D.
+//   - attendance_rate: present+late / present+late+absent over the records
+//     of the term's sessions from its start to D; leave does not count.
+//   - Rows: one per scope (every region, every school) with grade 0 and
+//     category "" (all); one per school×grade and region×grade (student
+//     figures only: students, participants, responses, attendance); one per
+//     school×category and region×category (club figures: clubs, seats,
+//     seats_filled, waitlisted, club_participants).
+
+// Snapshot scope types.
+const (
+	ScopeRegion = "region"
+	ScopeSchool = "school"
+)
+
+// uncategorised is the category of clubs that have none.
+const uncategorised = "other"
+
+// statTemps are the temporary tables the stats job builds, in order.
+var statTemps = []string{"t_term", "t_off", "t_stu", "t_part", "t_catp", "t_ocnt", "t_club",
+	"t_resp", "t_att", "t_fp2", "t_anc"}
+
+// ComputeStats computes the snapshot of date (YYYY-MM-DD, Asia/Shanghai) for
+// every region, school, grade and club category, and replaces that date's
+// snapshot in one transaction. It is set-based SQL over the whole data set.
+// It answers the number of snapshot rows written.
+func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int64, error) {
+	day, err := time.ParseInLocation(time.DateOnly, date, StatsZone)
+	if err != nil {
+		return 0, &ValidationError{Fields: map[string]string{"date": "日期格式应为 YYYY-MM-DD"}}
+	}
+	endOfDay := day.AddDate(0, 0, 1).UTC()
+	now = now.UTC()
+	var rows int64
+	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		tmp := func(name, query string, args ...any) error {
+			if db.Dialect == Postgres {
+				query = "CREATE TEMP TABLE " + name + " ON COMMIT DROP AS " + query
+			} else {
+				if err := tx.Exec("DROP TABLE IF EXISTS temp." + name).Error; err != nil {
+					return err
+				}
+				query = "CREATE TEMP TABLE " + name + " AS " + query
+			}
+			if err := tx.Exec(query, args...).Error; err != nil {
+				return fmt.Errorf("stats: %s: %w", name, err)
+			}
+			return nil
+		}
+		exec := func(what, query string, args ...any) error {
+			res := tx.Exec(query, args...)
+			if res.Error != nil {
+				return fmt.Errorf("stats: %s: %w", what, res.Error)
+			}
+			if strings.HasPrefix(what, "insert") {
+				rows += res.RowsAffected
+			}
+			return nil
+		}
+		if err := exec("delete", "DELETE FROM stat_snapshots WHERE snap_date = ?", date); err != nil {
+			return err
+		}
+		steps := []struct {
+			name, query string
+			args        []any
+		}{
+			{"t_term", `SELECT t.school_id, t.id AS term_id, t.starts_on FROM terms t
+				WHERE t.starts_on <= ? AND t.ends_on >= ? AND NOT EXISTS (
+					SELECT 1 FROM terms u WHERE u.school_id = t.school_id AND u.starts_on <= ? AND u.ends_on >= ?
+					AND (u.starts_on > t.starts_on OR (u.starts_on = t.starts_on AND u.id > t.id)))`,
+				[]any{date, date, date, date}},
+			{"t_off", `SELECT o.id, o.school_id, o.kind,
+					CASE WHEN o.category = '' THEN '` + uncategorised + `' ELSE o.category END AS category,
+					o.capacity, o.weekdays, o.start_min, o.end_min
+				FROM offerings o JOIN t_term tt ON tt.term_id = o.term_id WHERE o.status = 'published'`, nil},
+			{"t_stu", `SELECT school_id, grade, COUNT(*) AS n FROM students WHERE active = TRUE GROUP BY school_id, grade`, nil},
+			{"t_part", `SELECT s.school_id, s.grade, COUNT(*) AS p, SUM(x.b) AS bp, SUM(x.c) AS cp
+				FROM (SELECT e.student_id,
+						MAX(CASE WHEN o.kind = 'basic' THEN 1 ELSE 0 END) AS b,
+						MAX(CASE WHEN o.kind = 'club' THEN 1 ELSE 0 END) AS c
+					FROM enrollments e JOIN t_off o ON o.id = e.offering_id
+					WHERE e.status = 'enrolled' GROUP BY e.student_id) x
+				JOIN students s ON s.id = x.student_id WHERE s.active = TRUE
+				GROUP BY s.school_id, s.grade`, nil},
+			{"t_catp", `SELECT s.school_id, x.category, COUNT(*) AS n
+				FROM (SELECT DISTINCT e.student_id, o.category FROM enrollments e JOIN t_off o ON o.id = e.offering_id
+					WHERE e.status = 'enrolled' AND o.kind = 'club') x
+				JOIN students s ON s.id = x.student_id WHERE s.active = TRUE
+				GROUP BY s.school_id, x.category`, nil},
+			{"t_ocnt", `SELECT e.offering_id,
+					SUM(CASE WHEN e.status = 'enrolled' THEN 1 ELSE 0 END) AS en,
+					SUM(CASE WHEN e.status = 'waitlisted' THEN 1 ELSE 0 END) AS wl
+				FROM enrollments e JOIN t_off o ON o.id = e.offering_id
+				WHERE o.kind = 'club' AND e.status IN ('enrolled', 'waitlisted') GROUP BY e.offering_id`, nil},
+			{"t_club", `SELECT o.school_id, o.category, COUNT(*) AS clubs, SUM(o.capacity) AS seats,
+					SUM(COALESCE(c.en, 0)) AS filled, SUM(COALESCE(c.wl, 0)) AS wl
+				FROM t_off o LEFT JOIN t_ocnt c ON c.offering_id = o.id WHERE o.kind = 'club'
+				GROUP BY o.school_id, o.category`, nil},
+			{"t_resp", `SELECT r.school_id, st.grade, COUNT(*) AS n,
+					SUM(CASE WHEN r.support = 'support' THEN 1 ELSE 0 END) AS sup,
+					SUM(CASE WHEN r.satisfaction IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END) AS sat
+				FROM survey_responses r JOIN surveys sv ON sv.id = r.survey_id
+				JOIN students st ON st.id = r.student_id JOIN t_term tt ON tt.school_id = r.school_id
+				WHERE r.created_at < ? AND (sv.term_id = tt.term_id
+					OR (sv.term_id IS NULL AND sv.opens_on >= tt.starts_on AND sv.opens_on <= ?))
+				GROUP BY r.school_id, st.grade`, []any{endOfDay, date}},
+			{"t_att", `SELECT a.school_id, st.grade,
+					SUM(CASE WHEN a.status IN ('present', 'late') THEN 1 ELSE 0 END) AS att, COUNT(*) AS marked
+				FROM attendance a JOIN t_term tt ON tt.school_id = a.school_id JOIN students st ON st.id = a.student_id
+				WHERE a.session_date >= tt.starts_on AND a.session_date <= ? AND a.status IN ('present', 'late', 'absent')
+				GROUP BY a.school_id, st.grade`, []any{date}},
+			{"t_fp2", fivePlusTwoSQL, nil},
+			{"t_anc", `SELECT sc.id AS school_id, ar.id AS region_id FROM schools sc
+				JOIN regions r ON r.id = sc.region_id JOIN regions ar ON r.path LIKE ar.path || '%'`, nil},
+		}
+		for _, s := range steps {
+			if err := tmp(s.name, s.query, s.args...); err != nil {
+				return err
+			}
+		}
+		if err := exec("insert school grades", `INSERT INTO stat_snapshots (scope_type, scope_id, grade, category, snap_date,
+				students, participants, basic_participants, club_participants, responses, supporters, satisfied,
+				attended, attendance_marked, computed_at)
+			SELECT 'school', k.school_id, k.grade, '', ?, COALESCE(s.n, 0), COALESCE(p.p, 0), COALESCE(p.bp, 0),
+				COALESCE(p.cp, 0), COALESCE(r.n, 0), COALESCE(r.sup, 0), COALESCE(r.sat, 0),
+				COALESCE(a.att, 0), COALESCE(a.marked, 0), ?
+			FROM (SELECT school_id, grade FROM t_stu UNION SELECT school_id, grade FROM t_resp
+				UNION SELECT school_id, grade FROM t_att) k
+			LEFT JOIN t_stu s ON s.school_id = k.school_id AND s.grade = k.grade
+			LEFT JOIN t_part p ON p.school_id = k.school_id AND p.grade = k.grade
+			LEFT JOIN t_resp r ON r.school_id = k.school_id AND r.grade = k.grade
+			LEFT JOIN t_att a ON a.school_id = k.school_id AND a.grade = k.grade`, date, now); err != nil {
+			return err
+		}
+		if err := exec("insert school totals", `INSERT INTO stat_snapshots (scope_type, scope_id, grade, category, snap_date,
+				students, participants, basic_participants, club_participants, responses, supporters, satisfied,
+				attended, attendance_marked, schools, schools_offering, schools_5plus2,
+				clubs, seats, seats_filled, waitlisted, computed_at)
+			SELECT 'school', sc.id, 0, '', ?, COALESCE(g.students, 0), COALESCE(g.participants, 0),
+				COALESCE(g.bp, 0), COALESCE(g.cp, 0), COALESCE(g.responses, 0), COALESCE(g.sup, 0),
+				COALESCE(g.sat, 0), COALESCE(g.att, 0), COALESCE(g.marked, 0), 1,
+				CASE WHEN EXISTS (SELECT 1 FROM t_off o WHERE o.school_id = sc.id AND o.kind = 'basic') THEN 1 ELSE 0 END,
+				CASE WHEN EXISTS (SELECT 1 FROM t_fp2 f WHERE f.school_id = sc.id) THEN 1 ELSE 0 END,
+				COALESCE(c.clubs, 0), COALESCE(c.seats, 0), COALESCE(c.filled, 0), COALESCE(c.wl, 0), ?
+			FROM schools sc
+			LEFT JOIN (SELECT scope_id, SUM(students) AS students, SUM(participants) AS participants,
+					SUM(basic_participants) AS bp, SUM(club_participants) AS cp, SUM(responses) AS responses,
+					SUM(supporters) AS sup, SUM(satisfied) AS sat, SUM(attended) AS att, SUM(attendance_marked) AS marked
+				FROM stat_snapshots WHERE snap_date = ? AND scope_type = 'school' AND grade > 0 GROUP BY scope_id) g
+				ON g.scope_id = sc.id
+			LEFT JOIN (SELECT school_id, SUM(clubs) AS clubs, SUM(seats) AS seats, SUM(filled) AS filled, SUM(wl) AS wl
+				FROM t_club GROUP BY school_id) c ON c.school_id = sc.id`, date, now, date); err != nil {
+			return err
+		}
+		if err := exec("insert school categories", `INSERT INTO stat_snapshots (scope_type, scope_id, grade, category, snap_date,
+				club_participants, clubs, seats, seats_filled, waitlisted, computed_at)
+			SELECT 'school', k.school_id, 0, k.category, ?, COALESCE(p.n, 0), k.clubs, k.seats, k.filled, k.wl, ?
+			FROM t_club k LEFT JOIN t_catp p ON p.school_id = k.school_id AND p.category = k.category`, date, now); err != nil {
+			return err
+		}
+		if err := exec("insert regions", `INSERT INTO stat_snapshots (scope_type, scope_id, grade, category, snap_date,
+				students, participants, basic_participants, club_participants, schools, schools_offering, schools_5plus2,
+				clubs, seats, seats_filled, waitlisted, responses, supporters, satisfied, attended, attendance_marked,
+				computed_at)
+			SELECT 'region', a.region_id, s.grade, s.category, ?, SUM(s.students), SUM(s.participants),
+				SUM(s.basic_participants), SUM(s.club_participants), SUM(s.schools), SUM(s.schools_offering),
+				SUM(s.schools_5plus2), SUM(s.clubs), SUM(s.seats), SUM(s.seats_filled), SUM(s.waitlisted),
+				SUM(s.responses), SUM(s.supporters), SUM(s.satisfied), SUM(s.attended), SUM(s.attendance_marked), ?
+			FROM stat_snapshots s JOIN t_anc a ON a.school_id = s.scope_id
+			WHERE s.snap_date = ? AND s.scope_type = 'school'
+			GROUP BY a.region_id, s.grade, s.category`, date, now, date); err != nil {
+			return err
+		}
+		if err := exec("insert empty regions", `INSERT INTO stat_snapshots (scope_type, scope_id, grade, category, snap_date, computed_at)
+			SELECT 'region', r.id, 0, '', ?, ? FROM regions r WHERE NOT EXISTS (
+				SELECT 1 FROM t_anc a WHERE a.region_id = r.id)`, date, now); err != nil {
+			return err
+		}
+		if db.Dialect == SQLite {
+			for _, t := range statTemps {
+				if err := tx.Exec("DROP TABLE IF EXISTS temp." + t).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return rows, err
+}
+
+// fivePlusTwoSQL selects the schools whose published basic offerings cover
+// each weekday 1–5 for at least 120 minutes: per school and weekday, the
+// offerings' time ranges are merged into islands (gaps and islands over
+// start_min with a running maximum of end_min) and the islands' lengths
+// summed.
+const fivePlusTwoSQL = `WITH wd (d) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5),
+	x AS (SELECT o.school_id, wd.d, o.start_min AS s, o.end_min AS e FROM t_off o
+		JOIN wd ON (o.weekdays & (1 << wd.d)) <> 0 WHERE o.kind = 'basic' AND o.end_min > o.start_min),
+	m AS (SELECT school_id, d, s, e, MAX(e) OVER (PARTITION BY school_id, d ORDER BY s, e
+		ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pe FROM x),
+	g AS (SELECT school_id, d, s, e, SUM(CASE WHEN pe IS NULL OR s > pe THEN 1 ELSE 0 END)
+		OVER (PARTITION BY school_id, d ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS isl FROM m),
+	i AS (SELECT school_id, d, MAX(e) - MIN(s) AS len FROM g GROUP BY school_id, d, isl),
+	dd AS (SELECT school_id, d FROM i GROUP BY school_id, d HAVING SUM(len) >= 120)
+	SELECT school_id FROM dd GROUP BY school_id HAVING COUNT(*) = 5`
+
+// StatsDate is the snapshot date (YYYY-MM-DD, Asia/Shanghai) of instant t.
+func StatsDate(t time.Time) string { return t.In(StatsZone).Format(time.DateOnly) }
