@@ -49,7 +49,13 @@ const uncategorised = "other"
 
 // statTemps are the temporary tables the stats job builds, in order.
 var statTemps = []string{"t_term", "t_off", "t_stu", "t_part", "t_catp", "t_ocnt", "t_club",
-	"t_resp", "t_att", "t_fp2", "t_anc"}
+	"t_resp", "t_att", "t_fp2", "t_anc", "t_ss", "t_sgt", "t_clt", "t_basic"}
+
+// snapCounts are the key and count columns of stat_snapshots, in the order
+// the school rows are built.
+const snapCounts = `scope_type, scope_id, grade, category, students, participants, basic_participants,
+	club_participants, schools, schools_offering, schools_5plus2, clubs, seats, seats_filled, waitlisted,
+	responses, supporters, satisfied, attended, attendance_marked`
 
 // ComputeStats computes the snapshot of date (YYYY-MM-DD, Asia/Shanghai) for
 // every region, school, grade and club category, and replaces that date's
@@ -63,8 +69,21 @@ func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int6
 	endOfDay := day.AddDate(0, 0, 1).UTC()
 	now = now.UTC()
 	var rows int64
+	if db.Dialect == SQLite {
+		// The job's temporary tables and sorts stay in memory, with a larger
+		// page cache while it runs (the writer is one connection; the
+		// settings are put back afterwards).
+		if err := db.W.WithContext(ctx).Exec("PRAGMA temp_store = MEMORY").Error; err != nil {
+			return 0, err
+		}
+		if err := db.W.WithContext(ctx).Exec("PRAGMA cache_size = -262144").Error; err != nil {
+			return 0, err
+		}
+		defer db.W.Exec("PRAGMA cache_size = -32000")
+	}
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
 		tmp := func(name, query string, args ...any) error {
+			defer traceStep(name, time.Now())
 			if db.Dialect == Postgres {
 				query = "CREATE TEMP TABLE " + name + " ON COMMIT DROP AS " + query
 			} else {
@@ -79,11 +98,12 @@ func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int6
 			return nil
 		}
 		exec := func(what, query string, args ...any) error {
+			defer traceStep(what, time.Now())
 			res := tx.Exec(query, args...)
 			if res.Error != nil {
 				return fmt.Errorf("stats: %s: %w", what, res.Error)
 			}
-			if strings.HasPrefix(what, "insert") {
+			if strings.HasPrefix(what, "insert ") {
 				rows += res.RowsAffected
 			}
 			return nil
@@ -118,11 +138,12 @@ func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int6
 					WHERE e.status = 'enrolled' AND o.kind = 'club') x
 				JOIN students s ON s.id = x.student_id WHERE s.active = TRUE
 				GROUP BY s.school_id, x.category`, nil},
-			{"t_ocnt", `SELECT e.offering_id,
-					SUM(CASE WHEN e.status = 'enrolled' THEN 1 ELSE 0 END) AS en,
-					SUM(CASE WHEN e.status = 'waitlisted' THEN 1 ELSE 0 END) AS wl
-				FROM enrollments e JOIN t_off o ON o.id = e.offering_id
-				WHERE o.kind = 'club' AND e.status IN ('enrolled', 'waitlisted') GROUP BY e.offering_id`, nil},
+			// Counted per current club through the (offering_id, status) index,
+			// so enrollments of past terms are never read.
+			{"t_ocnt", `SELECT o.id AS offering_id,
+					(SELECT COUNT(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'enrolled') AS en,
+					(SELECT COUNT(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'waitlisted') AS wl
+				FROM t_off o WHERE o.kind = 'club'`, nil},
 			{"t_club", `SELECT o.school_id, o.category, COUNT(*) AS clubs, SUM(o.capacity) AS seats,
 					SUM(COALESCE(c.en, 0)) AS filled, SUM(COALESCE(c.wl, 0)) AS wl
 				FROM t_off o LEFT JOIN t_ocnt c ON c.offering_id = o.id WHERE o.kind = 'club'
@@ -149,57 +170,71 @@ func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int6
 				return err
 			}
 		}
-		if err := exec("insert school grades", `INSERT INTO stat_snapshots (scope_type, scope_id, grade, category, snap_date,
-				students, participants, basic_participants, club_participants, responses, supporters, satisfied,
-				attended, attendance_marked, computed_at)
-			SELECT 'school', k.school_id, k.grade, '', ?, COALESCE(s.n, 0), COALESCE(p.p, 0), COALESCE(p.bp, 0),
-				COALESCE(p.cp, 0), COALESCE(r.n, 0), COALESCE(r.sup, 0), COALESCE(r.sat, 0),
-				COALESCE(a.att, 0), COALESCE(a.marked, 0), ?
+		if err := exec("index t_anc", "CREATE INDEX t_anc_school ON t_anc (school_id)"); err != nil {
+			return err
+		}
+		// t_ss collects every school row (grades, totals, categories); the
+		// regions are then one GROUP BY over it and the schools' ancestors.
+		if err := tmp("t_ss", `SELECT 'school' AS scope_type, k.school_id AS scope_id, k.grade, '' AS category,
+				COALESCE(s.n, 0) AS students, COALESCE(p.p, 0) AS participants, COALESCE(p.bp, 0) AS basic_participants,
+				COALESCE(p.cp, 0) AS club_participants, 0 AS schools, 0 AS schools_offering, 0 AS schools_5plus2,
+				0 AS clubs, 0 AS seats, 0 AS seats_filled, 0 AS waitlisted,
+				COALESCE(r.n, 0) AS responses, COALESCE(r.sup, 0) AS supporters, COALESCE(r.sat, 0) AS satisfied,
+				COALESCE(a.att, 0) AS attended, COALESCE(a.marked, 0) AS attendance_marked
 			FROM (SELECT school_id, grade FROM t_stu UNION SELECT school_id, grade FROM t_resp
 				UNION SELECT school_id, grade FROM t_att) k
 			LEFT JOIN t_stu s ON s.school_id = k.school_id AND s.grade = k.grade
 			LEFT JOIN t_part p ON p.school_id = k.school_id AND p.grade = k.grade
 			LEFT JOIN t_resp r ON r.school_id = k.school_id AND r.grade = k.grade
-			LEFT JOIN t_att a ON a.school_id = k.school_id AND a.grade = k.grade`, date, now); err != nil {
+			LEFT JOIN t_att a ON a.school_id = k.school_id AND a.grade = k.grade`); err != nil {
 			return err
 		}
-		if err := exec("insert school totals", `INSERT INTO stat_snapshots (scope_type, scope_id, grade, category, snap_date,
-				students, participants, basic_participants, club_participants, responses, supporters, satisfied,
-				attended, attendance_marked, schools, schools_offering, schools_5plus2,
-				clubs, seats, seats_filled, waitlisted, computed_at)
-			SELECT 'school', sc.id, 0, '', ?, COALESCE(g.students, 0), COALESCE(g.participants, 0),
-				COALESCE(g.bp, 0), COALESCE(g.cp, 0), COALESCE(g.responses, 0), COALESCE(g.sup, 0),
-				COALESCE(g.sat, 0), COALESCE(g.att, 0), COALESCE(g.marked, 0), 1,
-				CASE WHEN EXISTS (SELECT 1 FROM t_off o WHERE o.school_id = sc.id AND o.kind = 'basic') THEN 1 ELSE 0 END,
-				CASE WHEN EXISTS (SELECT 1 FROM t_fp2 f WHERE f.school_id = sc.id) THEN 1 ELSE 0 END,
-				COALESCE(c.clubs, 0), COALESCE(c.seats, 0), COALESCE(c.filled, 0), COALESCE(c.wl, 0), ?
+		if err := tmp("t_sgt", `SELECT scope_id AS school_id, SUM(students) AS students, SUM(participants) AS participants,
+				SUM(basic_participants) AS bp, SUM(club_participants) AS cp, SUM(responses) AS responses,
+				SUM(supporters) AS sup, SUM(satisfied) AS sat, SUM(attended) AS att, SUM(attendance_marked) AS marked
+			FROM t_ss GROUP BY scope_id`); err != nil {
+			return err
+		}
+		if err := tmp("t_clt", `SELECT school_id, SUM(clubs) AS clubs, SUM(seats) AS seats, SUM(filled) AS filled,
+				SUM(wl) AS wl FROM t_club GROUP BY school_id`); err != nil {
+			return err
+		}
+		if err := tmp("t_basic", `SELECT DISTINCT school_id FROM t_off WHERE kind = 'basic'`); err != nil {
+			return err
+		}
+		if err := exec("school totals", `INSERT INTO t_ss (`+snapCounts+`)
+			SELECT 'school', sc.id, 0, '', COALESCE(g.students, 0), COALESCE(g.participants, 0),
+				COALESCE(g.bp, 0), COALESCE(g.cp, 0), 1,
+				CASE WHEN b.school_id IS NULL THEN 0 ELSE 1 END, CASE WHEN f.school_id IS NULL THEN 0 ELSE 1 END,
+				COALESCE(c.clubs, 0), COALESCE(c.seats, 0), COALESCE(c.filled, 0), COALESCE(c.wl, 0),
+				COALESCE(g.responses, 0), COALESCE(g.sup, 0), COALESCE(g.sat, 0), COALESCE(g.att, 0), COALESCE(g.marked, 0)
 			FROM schools sc
-			LEFT JOIN (SELECT scope_id, SUM(students) AS students, SUM(participants) AS participants,
-					SUM(basic_participants) AS bp, SUM(club_participants) AS cp, SUM(responses) AS responses,
-					SUM(supporters) AS sup, SUM(satisfied) AS sat, SUM(attended) AS att, SUM(attendance_marked) AS marked
-				FROM stat_snapshots WHERE snap_date = ? AND scope_type = 'school' AND grade > 0 GROUP BY scope_id) g
-				ON g.scope_id = sc.id
-			LEFT JOIN (SELECT school_id, SUM(clubs) AS clubs, SUM(seats) AS seats, SUM(filled) AS filled, SUM(wl) AS wl
-				FROM t_club GROUP BY school_id) c ON c.school_id = sc.id`, date, now, date); err != nil {
+			LEFT JOIN t_sgt g ON g.school_id = sc.id
+			LEFT JOIN t_clt c ON c.school_id = sc.id
+			LEFT JOIN t_basic b ON b.school_id = sc.id
+			LEFT JOIN t_fp2 f ON f.school_id = sc.id`); err != nil {
 			return err
 		}
-		if err := exec("insert school categories", `INSERT INTO stat_snapshots (scope_type, scope_id, grade, category, snap_date,
-				club_participants, clubs, seats, seats_filled, waitlisted, computed_at)
-			SELECT 'school', k.school_id, 0, k.category, ?, COALESCE(p.n, 0), k.clubs, k.seats, k.filled, k.wl, ?
-			FROM t_club k LEFT JOIN t_catp p ON p.school_id = k.school_id AND p.category = k.category`, date, now); err != nil {
+		if err := exec("school categories", `INSERT INTO t_ss (scope_type, scope_id, grade, category,
+				club_participants, clubs, seats, seats_filled, waitlisted,
+				students, participants, basic_participants, schools, schools_offering, schools_5plus2,
+				responses, supporters, satisfied, attended, attendance_marked)
+			SELECT 'school', k.school_id, 0, k.category, COALESCE(p.n, 0), k.clubs, k.seats, k.filled, k.wl,
+				0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+			FROM t_club k LEFT JOIN t_catp p ON p.school_id = k.school_id AND p.category = k.category`); err != nil {
 			return err
 		}
-		if err := exec("insert regions", `INSERT INTO stat_snapshots (scope_type, scope_id, grade, category, snap_date,
-				students, participants, basic_participants, club_participants, schools, schools_offering, schools_5plus2,
-				clubs, seats, seats_filled, waitlisted, responses, supporters, satisfied, attended, attendance_marked,
-				computed_at)
-			SELECT 'region', a.region_id, s.grade, s.category, ?, SUM(s.students), SUM(s.participants),
+		if err := exec("insert schools", `INSERT INTO stat_snapshots (`+snapCounts+`, snap_date, computed_at)
+			SELECT `+snapCounts+`, ?, ? FROM t_ss`, date, now); err != nil {
+			return err
+		}
+		if err := exec("insert regions", `INSERT INTO stat_snapshots (`+snapCounts+`, snap_date, computed_at)
+			SELECT 'region', a.region_id, s.grade, s.category, SUM(s.students), SUM(s.participants),
 				SUM(s.basic_participants), SUM(s.club_participants), SUM(s.schools), SUM(s.schools_offering),
 				SUM(s.schools_5plus2), SUM(s.clubs), SUM(s.seats), SUM(s.seats_filled), SUM(s.waitlisted),
-				SUM(s.responses), SUM(s.supporters), SUM(s.satisfied), SUM(s.attended), SUM(s.attendance_marked), ?
-			FROM stat_snapshots s JOIN t_anc a ON a.school_id = s.scope_id
-			WHERE s.snap_date = ? AND s.scope_type = 'school'
-			GROUP BY a.region_id, s.grade, s.category`, date, now, date); err != nil {
+				SUM(s.responses), SUM(s.supporters), SUM(s.satisfied), SUM(s.attended), SUM(s.attendance_marked), ?, ?
+			FROM t_ss s JOIN t_anc a ON a.school_id = s.scope_id
+			GROUP BY a.region_id, s.grade, s.category`, date, now); err != nil {
 			return err
 		}
 		if err := exec("insert empty regions", `INSERT INTO stat_snapshots (scope_type, scope_id, grade, category, snap_date, computed_at)
@@ -234,6 +269,15 @@ const fivePlusTwoSQL = `WITH wd (d) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SE
 	i AS (SELECT school_id, d, MAX(e) - MIN(s) AS len FROM g GROUP BY school_id, d, isl),
 	dd AS (SELECT school_id, d FROM i GROUP BY school_id, d HAVING SUM(len) >= 120)
 	SELECT school_id FROM dd GROUP BY school_id HAVING COUNT(*) = 5`
+
+// statsTrace, when set (by tests), receives each step's duration.
+var statsTrace func(step string, d time.Duration)
+
+func traceStep(step string, start time.Time) {
+	if statsTrace != nil {
+		statsTrace(step, time.Since(start))
+	}
+}
 
 // StatsDate is the snapshot date (YYYY-MM-DD, Asia/Shanghai) of instant t.
 func StatsDate(t time.Time) string { return t.In(StatsZone).Format(time.DateOnly) }
