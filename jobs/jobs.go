@@ -40,7 +40,7 @@ type Runner struct {
 	log      *slog.Logger
 	now      func() time.Time
 	instance string
-	// Lease bounds how long a crashed holder keeps a job's SQLite lease.
+	// lease bounds how long a crashed holder keeps a job's SQLite lease.
 	lease time.Duration
 
 	mu      sync.Mutex
@@ -58,7 +58,8 @@ type Options struct {
 	Now func() time.Time
 	// Instance names this process in run records; default host:pid.
 	Instance string
-	// Lease is the SQLite lock lease; default 6 hours.
+	// Lease is the SQLite lock lease, renewed while the job runs; default
+	// 2 minutes.
 	Lease time.Duration
 }
 
@@ -72,7 +73,7 @@ func New(db *models.DB, log *slog.Logger, opt Options) *Runner {
 		opt.Instance = host + ":" + strconv.Itoa(os.Getpid())
 	}
 	if opt.Lease <= 0 {
-		opt.Lease = 6 * time.Hour
+		opt.Lease = 2 * time.Minute
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -119,7 +119,8 @@ func jobLockKey(name string) int64 {
 // when another holder has it. On PostgreSQL it is pg_try_advisory_lock on a
 // dedicated connection held until Release (so a crashed process frees it
 // with its session); on SQLite it is a lease row in job_locks, valid for
-// lease, which an expired holder loses.
+// lease and renewed every lease/3 while held, which a crashed holder loses
+// when it expires.
 func TryJobLock(ctx context.Context, db *DB, name, holder string, lease time.Duration, now time.Time) (*JobLock, bool, error) {
 	if db.Dialect == Postgres {
 		sqlDB, err := db.W.DB()
@@ -158,7 +159,28 @@ func TryJobLock(ctx context.Context, db *DB, name, holder string, lease time.Dur
 	if err != nil || !got {
 		return nil, false, err
 	}
+	// Renew the lease while the job runs, so a long run keeps it and a
+	// crashed holder loses it soon after.
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				_ = db.Tx(context.Background(), func(tx *gorm.DB) error {
+					return tx.Exec("UPDATE job_locks SET expires_at = ? WHERE name = ? AND holder = ?",
+						time.Now().Add(lease).UTC(), name, holder).Error
+				})
+			}
+		}
+	}()
 	return &JobLock{release: func() {
+		close(stop)
+		<-done
 		_ = db.Tx(context.Background(), func(tx *gorm.DB) error {
 			return tx.Exec("DELETE FROM job_locks WHERE name = ? AND holder = ?", name, holder).Error
 		})
