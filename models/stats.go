@@ -84,9 +84,13 @@ func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int6
 			}
 			return r.publish()
 		})
-		return r.rows, err
+	} else {
+		err = r.runSQLite(ctx, db)
 	}
-	return r.rows, r.runSQLite(ctx, db)
+	if err != nil {
+		return 0, err // nothing was written
+	}
+	return r.rows, nil
 }
 
 // statsRun is one computation of a date's snapshot.
@@ -102,6 +106,9 @@ type statsRun struct {
 // runSQLite runs stage and publish on a dedicated connection to db's file
 // (closing it drops the temporary tables).
 func (r *statsRun) runSQLite(ctx context.Context, db *DB) error {
+	if db.Path == "" {
+		return fmt.Errorf("stats: SQLite database without a file path")
+	}
 	dsn := "file:" + url.PathEscape(db.Path) + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_cache_size=-64000"
 	g, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
 	if err != nil {

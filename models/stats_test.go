@@ -409,3 +409,12 @@ func TestComputeStatsDoesNotBlockWriters(t *testing.T) {
 		t.Fatalf("students = %d, want 1 (the snapshot predates the write)", got)
 	}
 }
+
+func TestComputeStatsBadDate(t *testing.T) {
+	db := modelstest.MustOpenDB(t)
+	for _, d := range []string{"", "2026-10-1", "2026-02-30", "15/10/2026"} {
+		if _, err := models.ComputeStats(context.Background(), db, d, time.Now()); err == nil {
+			t.Errorf("date %q accepted", d)
+		}
+	}
+}
