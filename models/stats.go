@@ -79,6 +79,11 @@ func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int6
 			if err := tx.Exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").Error; err != nil {
 				return err
 			}
+			// Room for the job's sorts and hashes of a province (this
+			// transaction only).
+			if err := tx.Exec("SET LOCAL work_mem = '128MB'").Error; err != nil {
+				return err
+			}
 			if err := r.stage(); err != nil {
 				return err
 			}
