@@ -1,7 +1,6 @@
 package models
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -108,16 +107,4 @@ func storeIdempotent(tx *gorm.DB, userID int64, key, hash string, e Enrollment, 
 		return fmt.Errorf("models: idempotency key %q vanished", key)
 	}
 	return replayError{prev}
-}
-
-// PruneIdempotencyKeys deletes expired keys and returns how many (for a
-// periodic job; expired keys are also replaced when reused).
-func PruneIdempotencyKeys(ctx context.Context, db *DB, now time.Time) (int64, error) {
-	var n int64
-	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec("DELETE FROM idempotency_keys WHERE expires_at <= ?", now.UTC())
-		n = res.RowsAffected
-		return res.Error
-	})
-	return n, err
 }

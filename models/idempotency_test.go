@@ -124,7 +124,7 @@ func TestIdempotentEnroll(t *testing.T) {
 		}
 	})
 	t.Run("prune", func(t *testing.T) {
-		n, err := models.PruneIdempotencyKeys(w.ctx, w.db, time.Now().Add(models.IdempotencyTTL+time.Minute))
+		n, err := models.PurgeExpired(w.ctx, w.db, time.Now().Add(models.IdempotencyTTL+time.Minute), models.DefaultRetention)
 		if err != nil || n < 1 {
 			t.Fatalf("pruned %d: %v", n, err)
 		}

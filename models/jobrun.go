@@ -186,29 +186,3 @@ func TryJobLock(ctx context.Context, db *DB, name, holder string, lease time.Dur
 		})
 	}}, true, nil
 }
-
-// tableExists reports whether table exists in the current schema; the
-// retention job uses it for tables that other features' migrations add.
-func tableExists(tx *gorm.DB, dialect Dialect, table string) (bool, error) {
-	var n int64
-	var err error
-	if dialect == Postgres {
-		err = tx.Raw("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?", table).Scan(&n).Error
-	} else {
-		err = tx.Raw("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", table).Scan(&n).Error
-	}
-	return n > 0, err
-}
-
-// columnExists reports whether table has column.
-func columnExists(tx *gorm.DB, dialect Dialect, table, column string) (bool, error) {
-	var n int64
-	var err error
-	if dialect == Postgres {
-		err = tx.Raw(`SELECT COUNT(*) FROM information_schema.columns
-			WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?`, table, column).Scan(&n).Error
-	} else {
-		err = tx.Raw("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?", table, column).Scan(&n).Error
-	}
-	return n > 0, err
-}

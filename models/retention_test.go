@@ -32,37 +32,54 @@ func TestPurgeExpired(t *testing.T) {
 	run("recent", now.Add(-time.Hour), models.RunSucceeded)
 	f.exec(`INSERT INTO job_slots (name, slot, instance, claimed_at) VALUES ('old', 's', 'x', ?)`, now.Add(-100*24*time.Hour))
 
-	t.Run("withoutOptionalTables", func(t *testing.T) {
-		n, err := models.PurgeExpired(ctx, db, now, models.DefaultRetention)
-		if err != nil {
-			t.Fatal(err)
+	school := modelstest.School(t, db, modelstest.Region(t, db, nil).ID)
+	st := modelstest.Student(t, db, school.ID, 3, "")
+	f.exec(`INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
+		VALUES (?, 'old', 'h', 201, '{}', ?, ?), (?, 'new', 'h', 201, '{}', ?, ?)`,
+		u.ID, now, now.Add(-time.Minute), u.ID, now, now.Add(time.Hour))
+	f.exec(`INSERT INTO binding_codes (student_id, school_id, code_hash, created_by, expires_at, created_at)
+		VALUES (?, ?, 'expired', ?, ?, ?), (?, ?, 'live', ?, ?, ?)`,
+		st.ID, school.ID, u.ID, now.Add(-time.Minute), now, st.ID, school.ID, u.ID, now.Add(time.Hour), now)
+	f.exec(`INSERT INTO binding_failures (user_id, created_at) VALUES (?, ?), (?, ?)`,
+		u.ID, now.Add(-48*time.Hour), u.ID, now.Add(-time.Minute))
+	outbox := func(key, status string, created time.Time) {
+		f.exec(`INSERT INTO outbox (kind, user_id, dedupe_key, payload, status, next_attempt_at, created_at)
+			VALUES ('k', ?, ?, '{}', ?, ?, ?)`, u.ID, key, status, created, created)
+	}
+	outbox("oldSent", "sent", now.Add(-100*24*time.Hour))
+	outbox("oldPending", "pending", now.Add(-100*24*time.Hour)) // kept: never delivered
+	outbox("newSent", "sent", now.Add(-time.Hour))
+
+	n, err := models.PurgeExpired(ctx, db, now, models.DefaultRetention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// two expired tokens, one old run, one old slot, one key, one code,
+	// one old failure, one old delivered notification
+	if n != 8 {
+		t.Fatalf("purged %d rows, want 8", n)
+	}
+	left := func(q string, want ...string) {
+		t.Helper()
+		var got []string
+		db.R.Raw(q).Scan(&got)
+		if len(got) != len(want) {
+			t.Fatalf("%s: left %v, want %v", q, got, want)
 		}
-		// two expired tokens, one old run, one old slot
-		if n != 4 {
-			t.Fatalf("purged %d rows, want 4", n)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s: left %v, want %v", q, got, want)
+			}
 		}
-		var hashes []string
-		db.R.Raw("SELECT token_hash FROM refresh_tokens ORDER BY token_hash").Scan(&hashes)
-		if len(hashes) != 2 || hashes[0] != "live" || hashes[1] != "spentNotExpired" {
-			t.Fatalf("tokens left %v", hashes)
-		}
-		var names []string
-		db.R.Raw("SELECT name FROM job_runs").Scan(&names)
-		if len(names) != 1 || names[0] != "recent" {
-			t.Fatalf("runs left %v", names)
-		}
-	})
-	t.Run("idempotencyKeysWhenTableExists", func(t *testing.T) {
-		f.exec(`CREATE TABLE idempotency_keys (key TEXT PRIMARY KEY, expires_at TIMESTAMP NOT NULL)`)
-		f.exec(`INSERT INTO idempotency_keys (key, expires_at) VALUES ('old', ?), ('new', ?)`, now.Add(-time.Minute), now.Add(time.Hour))
-		n, err := models.PurgeExpired(ctx, db, now, models.DefaultRetention)
-		if err != nil || n != 1 {
-			t.Fatalf("purged %d, %v; want 1", n, err)
-		}
-		var keys []string
-		db.R.Raw("SELECT key FROM idempotency_keys").Scan(&keys)
-		if len(keys) != 1 || keys[0] != "new" {
-			t.Fatalf("keys left %v", keys)
-		}
-	})
+	}
+	left("SELECT token_hash FROM refresh_tokens ORDER BY token_hash", "live", "spentNotExpired")
+	left("SELECT name FROM job_runs", "recent")
+	left("SELECT key FROM idempotency_keys", "new")
+	left("SELECT code_hash FROM binding_codes", "live")
+	left("SELECT dedupe_key FROM outbox ORDER BY dedupe_key", "newSent", "oldPending")
+	var failures int64
+	db.R.Raw("SELECT COUNT(*) FROM binding_failures").Scan(&failures)
+	if failures != 1 {
+		t.Fatalf("%d binding failures left, want 1", failures)
+	}
 }

@@ -41,7 +41,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	app := newApp(cfg, log, api, reg)
 
 	runner := jobs.New(db, log, jobs.Options{})
-	for _, j := range jobs.Defaults() {
+	var sender jobs.Sender // stays a nil interface when WeChat is not configured
+	if wc != nil {
+		sender = wc
+	}
+	for _, j := range jobs.Defaults(sender) {
 		runner.Register(j)
 	}
 	api.Jobs = runner

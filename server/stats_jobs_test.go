@@ -14,7 +14,7 @@ import (
 func TestJobsEndpoints(t *testing.T) {
 	s := newTestServer(t)
 	runner := jobs.New(s.db, s.api.Log, jobs.Options{Instance: "test"})
-	for _, j := range jobs.Defaults() {
+	for _, j := range jobs.Defaults(nil) {
 		runner.Register(j)
 	}
 	started, release := make(chan struct{}), make(chan struct{})
@@ -55,6 +55,17 @@ func TestJobsEndpoints(t *testing.T) {
 			t.Fatalf("run %s", r.Body)
 		}
 	})
+	t.Run("lotteryAndOutboxRegistered", func(t *testing.T) {
+		r := s.do("POST", "/api/v1/jobs/lottery/run", tok, nil).want(t, 200)
+		if r.JSON()["status"] != "succeeded" {
+			t.Fatalf("lottery run %s", r.Body)
+		}
+		// No WeChat client in this server: the outbox run fails, recorded.
+		r = s.do("POST", "/api/v1/jobs/outbox/run", tok, nil).want(t, 200)
+		if r.JSON()["status"] != "failed" || !strings.Contains(r.JSON()["error"].(string), "未配置微信") {
+			t.Fatalf("outbox run %s", r.Body)
+		}
+	})
 	t.Run("panicRecordedServerAlive", func(t *testing.T) {
 		r := s.do("POST", "/api/v1/jobs/boom/run", tok, nil).want(t, 200)
 		if r.JSON()["status"] != "failed" || !strings.Contains(r.JSON()["error"].(string), "panic") {
@@ -86,8 +97,8 @@ func TestJobsEndpoints(t *testing.T) {
 			t.Fatalf("runs %s", r.Body)
 		}
 		all := s.do("GET", "/api/v1/jobs/runs", tok, nil).want(t, 200).JSON()["items"].([]any)
-		if len(all) != 4 { // stats, retention, boom, slow
-			t.Fatalf("%d runs listed, want 4", len(all))
+		if len(all) != 6 { // stats, retention, lottery, outbox, boom, slow
+			t.Fatalf("%d runs listed, want 6", len(all))
 		}
 		s.do("GET", "/api/v1/jobs/runs?limit=0", tok, nil).want(t, 400, "bad_param")
 	})
