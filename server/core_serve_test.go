@@ -162,7 +162,8 @@ func TestSeedDemo(t *testing.T) {
 		"SELECT COUNT(*) FROM students", "SELECT COUNT(*) FROM users"} {
 		db.R.Raw(q).Scan(&n[i])
 	}
-	if n != [4]int64{2, 3, 180, 4} {
+	if n != [4]int64{2, 3, 182, 4} { // 180 generated students and the demo family's two
+
 		t.Fatalf("regions, schools, students, users = %v", n)
 	}
 	var guardians, classes int64
@@ -181,6 +182,36 @@ func TestSeedDemo(t *testing.T) {
 		var id int64
 		db.R.Raw("SELECT id FROM schools WHERE code = 'DEMO-S3'").Scan(&id)
 		s.do("GET", fmt.Sprintf("/api/v1/schools/%d", id), s.token(u), nil).want(t, 200)
+	})
+	t.Run("termsAndOfferingsPublished", func(t *testing.T) {
+		var terms, published int64
+		db.R.Raw("SELECT COUNT(*) FROM terms").Scan(&terms)
+		db.R.Raw("SELECT COUNT(*) FROM offerings WHERE status = 'published'").Scan(&published)
+		if terms != 3 || published != int64(3*len(demoOfferings)) {
+			t.Fatalf("terms %d, published offerings %d", terms, published)
+		}
+	})
+	t.Run("demoFamilyEnrollsAndBureauSeesIt", func(t *testing.T) {
+		var kids []int64
+		db.R.Raw(`SELECT s.id FROM students s JOIN guardians g ON g.student_id = s.id
+			WHERE g.phone = ? ORDER BY s.id`, demoFamilyPhone).Scan(&kids)
+		if len(kids) != 2 {
+			t.Fatalf("demo family has %d children, want 2", len(kids))
+		}
+		parent := modelstest.Parent(t, db, kids...)
+		var basketball int64
+		db.R.Raw("SELECT o.id FROM offerings o JOIN schools s ON s.id = o.school_id WHERE s.code = 'DEMO-S1' AND o.name = '篮球社'").Scan(&basketball)
+		r := s.do("POST", "/api/v1/enrollments", s.token(parent), map[string]int64{"student_id": kids[0], "offering_id": basketball}).want(t, 201)
+		if r.JSON()["status"] != "enrolled" {
+			t.Fatalf("enrollment %s", r.Body)
+		}
+		platform, _ := models.FindUserByUsername(context.Background(), db, "demo_platform")
+		s.do("POST", "/api/v1/jobs/stats/run", s.token(platform), nil).want(t, 200)
+		bureau, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
+		o := s.do("GET", "/api/v1/stats/overview", s.token(bureau), nil).want(t, 200).JSON()
+		if o["schools"] != 3.0 || o["schools_offering"] != 3.0 || o["schools_5plus2"] != 3.0 || o["participants"] != 1.0 {
+			t.Fatalf("overview %v", o)
+		}
 	})
 	t.Run("refusedInProduction", func(t *testing.T) {
 		penv := envFor("DATABASE_URL", url, "KEHOU_ENV", "production", "WECHAT_APPID", "wx1", "WECHAT_SECRET", "s")

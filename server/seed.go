@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"text/tabwriter"
+	"time"
 
 	"kehou/models"
 )
@@ -35,8 +36,10 @@ type demoSummary struct {
 }
 
 // seedDemo is `kehou seed demo`: loads a demo county (a city and a county,
-// three schools with classes, ~60 students each with guardians, one account
-// per staff role) and prints the logins. Running it again creates only what
+// three schools with classes, ~60 students each with guardians, a current
+// term with the "5+2" base service and clubs published, one account per
+// staff role, and a family with guardian phone 13812345678) and prints the
+// logins. Running it again creates only what
 // is missing and prints the logins again.
 func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
 	if len(args) != 0 {
@@ -63,6 +66,8 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 	for _, s := range sum.Schools {
 		fmt.Fprintf(stdout, "  school %d  %s\n", s.ID, s.Name)
 	}
+	fmt.Fprintf(stdout, "Each school has a current term with the 5+2 base service and clubs open for enrollment;\n"+
+		"the demo family (two children in school 1) has guardian phone %s for the WeChat login demo.\n", models.MaskPhone(demoFamilyPhone))
 	fmt.Fprintf(stdout, "\nDemo logins (password %s):\n", demoPassword)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	for _, l := range sum.Logins {
@@ -104,10 +109,19 @@ func loadDemo(ctx context.Context, db *models.DB) (demoSummary, error) {
 		if err != nil {
 			return sum, err
 		}
-		res, err := models.ImportRoster(ctx, db, models.SystemActor, s.ID, demoRoster(i+1))
+		rows := demoRoster(i + 1)
+		if i == 0 {
+			rows = append(rows, demoFamilyRows()...)
+		}
+		res, err := models.ImportRoster(ctx, db, models.SystemActor, s.ID, rows)
 		if err != nil {
 			return sum, err
 		}
+		made, err := seedDemoTerm(ctx, db, s, time.Now())
+		if err != nil {
+			return sum, err
+		}
+		sum.Created += made
 		sum.Created += res.Created
 		sum.Students += int64(res.Created + res.Updated)
 		sum.Schools = append(sum.Schools, s)
