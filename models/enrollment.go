@@ -339,7 +339,7 @@ func takePlace(tx *gorm.DB, o Offering) (string, *int, error) {
 }
 
 func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {
-	p := map[string]string{"student": st.Name, "offering": o.Name, "status": e.Status,
+	p := map[string]string{"student": st.Name, "offering": o.Name, "status": StatusPhrase(e.Status),
 		"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin), "enrollment_id": fmt.Sprint(e.ID)}
 	return p
 }

@@ -282,9 +282,9 @@ func settleDraw(tx *gorm.DB, d Draw, offs []Offering, apps []application, won ma
 			continue
 		}
 		notified[ap.StudentID] = true
-		p := map[string]string{"result": "未中签", "draw_id": fmt.Sprint(d.ID)}
+		p := map[string]string{"status": "未中签", "draw_id": fmt.Sprint(d.ID)}
 		if oid, ok := won[ap.StudentID]; ok {
-			p = map[string]string{"result": "中签", "offering": byID[oid].Name, "draw_id": fmt.Sprint(d.ID),
+			p = map[string]string{"status": "中签", "offering": byID[oid].Name, "draw_id": fmt.Sprint(d.ID),
 				"time": FormatClock(byID[oid].StartMin) + "-" + FormatClock(byID[oid].EndMin)}
 		}
 		if err := NotifyGuardians(tx, NotifyLotteryResult, ap.StudentID, fmt.Sprintf("lottery:draw:%d:student:%d", d.ID, ap.StudentID), p); err != nil {

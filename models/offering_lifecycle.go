@@ -189,7 +189,7 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, e
 		}
 		for _, sid := range students {
 			if err := NotifyGuardians(tx, NotifyOfferingCancelled, sid, fmt.Sprintf("cancelled:offering:%d:student:%d", id, sid),
-				map[string]string{"offering": o.Name, "offering_id": fmt.Sprint(id)}); err != nil {
+				map[string]string{"offering": o.Name, "status": "已取消", "offering_id": fmt.Sprint(id)}); err != nil {
 				return err
 			}
 		}
