@@ -27,6 +27,8 @@ type API struct {
 	Log    *slog.Logger
 	// Now is the clock (tests move it).
 	Now func() time.Time
+	// Jobs runs jobs on demand (POST /api/v1/jobs/{name}/run); nil answers 503.
+	Jobs JobRunner
 }
 
 func (h *API) now() time.Time {

@@ -53,21 +53,28 @@ func (a Actor) CanManageSchool(schoolID int64) bool {
 	return a.Role == RolePlatformAdmin || (a.Role == RoleSchoolAdmin && a.SchoolID == schoolID)
 }
 
-// regionPaths caches region id → materialised path. A region's path never
-// changes after creation (regions are not re-parented), so the cache cannot go
-// stale.
+// regionPaths caches (database, region id) → materialised path. A region's
+// path never changes after creation (regions are not re-parented), so the
+// cache cannot go stale. It is keyed by the *DB too: one process may hold
+// several databases (tests, two instances), where the same id names
+// different regions.
 var regionPaths sync.Map
+
+type regionKey struct {
+	db *DB
+	id int64
+}
 
 // RegionPath returns the materialised path ("/1/5/") of region id.
 func RegionPath(ctx context.Context, db *DB, id int64) (string, error) {
-	if p, ok := regionPaths.Load(id); ok {
+	if p, ok := regionPaths.Load(regionKey{db, id}); ok {
 		return p.(string), nil
 	}
 	var path string
 	if err := db.Read(ctx).Raw("SELECT path FROM regions WHERE id = ?", id).Row().Scan(&path); err != nil {
 		return "", notFound(translateNoRows(err))
 	}
-	regionPaths.Store(id, path)
+	regionPaths.Store(regionKey{db, id}, path)
 	return path, nil
 }
 

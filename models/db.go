@@ -99,7 +99,7 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	}
 	// WAL lets readers run beside the writer; busy_timeout covers the rare
 	// checkpoint; synchronous=NORMAL is durable across process crashes in WAL.
-	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_cache_size=-32000"
+	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_cache_size=-32000&_stmt_cache_size=128"
 	wdsn := "file:" + url.PathEscape(path) + "?" + common + "&_txlock=immediate"
 	rdsn := "file:" + url.PathEscape(path) + "?" + common + "&_query_only=true"
 

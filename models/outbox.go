@@ -64,6 +64,25 @@ func EnqueueNotification(tx *gorm.DB, n Notification) error {
 	return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(&m).Error
 }
 
+// statusPhrases are the notification wording of enrollment statuses: WeChat's
+// "phrase" template values hold at most 5 Chinese characters.
+var statusPhrases = map[string]string{
+	StatusEnrolled:   "报名成功",
+	StatusWaitlisted: "候补中",
+	StatusApplied:    "已申请",
+	StatusRejected:   "未中签",
+	StatusWithdrawn:  "已退出",
+}
+
+// StatusPhrase is the parent-facing wording (at most 5 characters) of an
+// enrollment status, for notification payloads.
+func StatusPhrase(status string) string {
+	if p, ok := statusPhrases[status]; ok {
+		return p
+	}
+	return status
+}
+
 // NotifyGuardians enqueues one notification per parent linked to studentID,
 // with dedupe keys "<event>:user:<id>".
 func NotifyGuardians(tx *gorm.DB, kind string, studentID int64, event string, payload map[string]string) error {

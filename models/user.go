@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -14,8 +15,13 @@ import (
 var BcryptCost = 11
 
 // dummyHash is compared against when a username does not exist, so a login
-// for an unknown user costs the same time as one with a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("kehou-dummy-password"), bcrypt.DefaultCost)
+// for an unknown user costs the same time as one with a wrong password. It
+// is made on first use with BcryptCost (not a fixed cost), so both paths
+// really do cost the same.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("kehou-dummy-password"), BcryptCost)
+	return h
+})
 
 // User is anyone who signs in: staff with a username and password, parents
 // with WeChat (OpenID).
@@ -181,7 +187,7 @@ func Authenticate(ctx context.Context, db *DB, username, password string) (User,
 	var u User
 	err := db.Read(ctx).Where("username = ?", username).First(&u).Error
 	if err != nil {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return User{}, ErrBadCredentials
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"kehou/handlers"
+	"kehou/jobs"
 	"kehou/models"
 	"kehou/models/modelstest"
 )
@@ -64,6 +65,13 @@ func newTestServerOn(t *testing.T, db *models.DB, cfg Config) *testServer {
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	api := &handlers.API{DB: db, Tokens: handlers.NewTokens(cfg.JWTSecret, cfg.JWTKeyID), Log: log}
+	// A job runner with the default jobs, not started: tests run jobs on
+	// demand through the API, as a platform admin would.
+	runner := jobs.New(db, log, jobs.Options{Instance: "test"})
+	for _, j := range jobs.Defaults(nil) {
+		runner.Register(j)
+	}
+	api.Jobs = runner
 	app := newApp(cfg, log, api, prometheus.NewRegistry())
 	return &testServer{t: t, db: db, api: api, app: app, cfg: cfg, logs: logs}
 }

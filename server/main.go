@@ -6,6 +6,7 @@
 //	kehou user add --username U --password P --role R [--school-id N] [--region-id N]
 //	kehou seed demo             load a demo county and print its logins
 //	kehou backup FILE           write a consistent copy of the database
+//	kehou healthcheck           GET /healthz of the local server (Docker HEALTHCHECK)
 package main
 
 import (
@@ -30,7 +31,7 @@ func main() {
 }
 
 // errUsage is returned for a command line kehou does not understand.
-var errUsage = errors.New(`usage: kehou [migrate | user add --username U --password P --role R [--school-id N] [--region-id N] | seed demo | backup FILE]`)
+var errUsage = errors.New(`usage: kehou [migrate | user add --username U --password P --role R [--school-id N] [--region-id N] | seed demo | backup FILE | healthcheck]`)
 
 // run is main without the process: it reads the environment through getenv
 // and writes to stdout/stderr, so tests can drive every subcommand.

@@ -59,8 +59,16 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 		KeyGenerator: func(c *fiber.Ctx) string { return c.IP() },
 		LimitReached: func(c *fiber.Ctx) error { return models.ErrRateLimited },
 	})
+	// Refresh has a limiter of its own: a refresh token is 32 random bytes,
+	// so the limit only caps abuse, and it must not share a budget with
+	// password guesses (many families share one address behind carrier NAT).
+	refreshLimit := limiter.New(limiter.Config{
+		Max: 300, Expiration: time.Minute,
+		KeyGenerator: func(c *fiber.Ctx) string { return c.IP() },
+		LimitReached: func(c *fiber.Ctx) error { return models.ErrRateLimited },
+	})
 	v1.Post("/auth/login", loginLimit, small, h.Login)
-	v1.Post("/auth/refresh", loginLimit, small, h.Refresh)
+	v1.Post("/auth/refresh", refreshLimit, small, h.Refresh)
 	v1.Get("/me", auth, h.Me)
 
 	// Tenancy: regions, schools, users, students.
@@ -68,9 +76,12 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/schools", auth, handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin), small, h.CreateSchool)
 	v1.Get("/schools/:id", auth, staff, h.GetSchool)
 	v1.Post("/users", auth, admins, small, h.CreateUser)
-	v1.Get("/schools/:id/students", auth, staff, h.ListStudents)
+	// Bureau admins see schools and statistics, not children's records.
+	schoolStaff := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin, models.RolePlatformAdmin)
+	v1.Get("/schools/:id/students", auth, schoolStaff, h.ListStudents)
 
-	// Roster import.
+	// Roster import: CSV or XLSX up to the app's body limit (413 beyond).
+	v1.Post("/schools/:id/roster", auth, handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin), h.ImportRoster)
 
 	// Parents (WeChat).
 	parent := handlers.RequireRoles(models.RoleParent)
@@ -80,8 +91,36 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/students/:id/binding-codes", auth, handlers.RequireRoles(models.RoleSchoolAdmin), small, h.IssueBindingCode)
 
 	// Terms, offerings, enrollment.
+	offeringAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
+	offeringStaff := handlers.RequireRoles(models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
+	enrollers := handlers.RequireRoles(models.RoleParent, models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
+	v1.Post("/schools/:id/terms", auth, offeringAdmins, small, h.CreateTerm)
+	v1.Get("/schools/:id/terms", auth, h.ListTerms)
+	v1.Post("/schools/:id/terms/:term_id/lottery", auth, offeringAdmins, small, h.RunLottery)
+	v1.Post("/schools/:id/offerings", auth, offeringAdmins, small, h.CreateOffering)
+	v1.Get("/schools/:id/offerings", auth, h.ListOfferings)
+	v1.Get("/offerings/:id", auth, h.GetOffering)
+	v1.Patch("/offerings/:id", auth, offeringAdmins, small, h.PatchOffering)
+	v1.Post("/offerings/:id/publish", auth, offeringAdmins, h.PublishOffering)
+	v1.Post("/offerings/:id/close", auth, offeringAdmins, h.CloseOffering)
+	v1.Post("/offerings/:id/cancel", auth, offeringAdmins, h.CancelOffering)
+	v1.Get("/offerings/:id/roster", auth, offeringStaff, h.OfferingRoster)
+	v1.Post("/enrollments", auth, enrollers, small, h.Enroll)
+	v1.Delete("/enrollments/:id", auth, enrollers, h.Withdraw)
+	v1.Get("/students/:id/enrollments", auth, enrollers, h.ListStudentEnrollments)
 
 	// Surveys, statistics, jobs.
+	admins2 := handlers.RequireRoles(models.RoleBureauAdmin, models.RoleSchoolAdmin)
+	platform := handlers.RequireRoles(models.RolePlatformAdmin)
+	v1.Post("/surveys", auth, admins2, small, h.CreateSurvey)
+	v1.Get("/surveys", auth, h.ListSurveys)
+	v1.Post("/surveys/:id/responses", auth, handlers.RequireRoles(models.RoleParent), small, h.RespondSurvey)
+	v1.Get("/stats/overview", auth, admins2, h.StatsOverview)
+	v1.Get("/stats/schools", auth, handlers.RequireRoles(models.RoleBureauAdmin), h.StatsSchools)
+	v1.Get("/stats/trend", auth, admins2, h.StatsTrend)
+	v1.Get("/stats/breakdown", auth, admins2, h.StatsBreakdown)
+	v1.Get("/jobs/runs", auth, platform, h.ListJobRuns)
+	v1.Post("/jobs/:name/run", auth, platform, h.RunJob)
 
 	return app
 }

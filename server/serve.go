@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"kehou/handlers"
+	"kehou/jobs"
 )
 
 // serve runs the HTTP server until ctx ends (SIGTERM/SIGINT), then lets
@@ -38,6 +39,27 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	api := &handlers.API{DB: db, Tokens: handlers.NewTokens(cfg.JWTSecret, cfg.JWTKeyID), Log: log, WeChat: wc}
 	app := newApp(cfg, log, api, reg)
+
+	runner := jobs.New(db, log, jobs.Options{})
+	var sender jobs.Sender // stays a nil interface when WeChat is not configured
+	if wc != nil {
+		sender = wc
+	}
+	for _, j := range jobs.Defaults(sender) {
+		runner.Register(j)
+	}
+	api.Jobs = runner
+	if err := runner.Start(); err != nil {
+		return err
+	}
+	// Stopped before the deferred db.Close: a running job finishes (or sees
+	// its context cancelled) while the database is still open.
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		runner.Stop(ctx)
+		log.Info("jobs stopped")
+	}()
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,9 +87,12 @@ func Engine() string {
 	return "sqlite"
 }
 
-var seq = time.Now().UnixNano() % 1_000_000
+// seq makes fixture names unique; atomic, so parallel tests may share it.
+var seq atomic.Int64
 
-func next() int64 { seq++; return seq }
+func init() { seq.Store(time.Now().UnixNano() % 1_000_000) }
+
+func next() int64 { return seq.Add(1) }
 
 func must(tb testing.TB, err error) {
 	tb.Helper()

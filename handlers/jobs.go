@@ -1,0 +1,77 @@
+package handlers
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"kehou/models"
+)
+
+// JobRunner runs a named job now and answers its run record (jobs.Runner).
+type JobRunner interface {
+	RunNow(ctx context.Context, name string) (models.JobRun, error)
+}
+
+// JobRunDTO is a job run in API answers.
+type JobRunDTO struct {
+	ID         int64   `json:"id"`
+	Name       string  `json:"name"`
+	Trigger    string  `json:"trigger"`
+	Instance   string  `json:"instance"`
+	Slot       string  `json:"slot,omitempty"`
+	Status     string  `json:"status"`
+	StartedAt  string  `json:"started_at"`
+	EndedAt    *string `json:"ended_at"`
+	DurationMS *int64  `json:"duration_ms"`
+	Error      string  `json:"error,omitempty"`
+	Rows       int64   `json:"rows"`
+}
+
+// NewJobRunDTO maps a run to its DTO.
+func NewJobRunDTO(r models.JobRun) JobRunDTO {
+	d := JobRunDTO{ID: r.ID, Name: r.Name, Trigger: r.Trigger, Instance: r.Instance, Slot: r.Slot,
+		Status: r.Status, StartedAt: r.StartedAt.UTC().Format(time.RFC3339Nano), Error: r.Error, Rows: r.Rows}
+	if r.EndedAt != nil {
+		d.EndedAt = ptr(r.EndedAt.UTC().Format(time.RFC3339Nano))
+		d.DurationMS = ptr(r.EndedAt.Sub(r.StartedAt).Milliseconds())
+	}
+	return d
+}
+
+// RunJob is POST /api/v1/jobs/{name}/run (platform admin): runs the job now,
+// synchronously, and answers its run record (status failed if the job failed).
+func (h *API) RunJob(c *fiber.Ctx) error {
+	if h.Jobs == nil {
+		return models.ErrUnavailable
+	}
+	run, err := h.Jobs.RunNow(c.UserContext(), c.Params("name"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(NewJobRunDTO(run))
+}
+
+// ListJobRuns is GET /api/v1/jobs/runs?name&limit (platform admin): the most
+// recent runs, newest first.
+func (h *API) ListJobRuns(c *fiber.Ctx) error {
+	limit := 50
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 500 {
+			return BadRequest("bad_param", "limit 须为 1-500 的整数")
+		}
+		limit = n
+	}
+	runs, err := models.FindJobRuns(c.UserContext(), h.DB, c.Query("name"), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]JobRunDTO, 0, len(runs))
+	for _, r := range runs {
+		out = append(out, NewJobRunDTO(r))
+	}
+	return c.JSON(Page[JobRunDTO]{Items: out})
+}

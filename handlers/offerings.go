@@ -1,0 +1,285 @@
+package handlers
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"kehou/models"
+)
+
+// TermDTO is a term in API answers.
+type TermDTO struct {
+	ID            int64    `json:"id"`
+	SchoolID      int64    `json:"school_id"`
+	Name          string   `json:"name"`
+	StartsOn      string   `json:"starts_on"`
+	EndsOn        string   `json:"ends_on"`
+	MaxClubs      int      `json:"max_clubs"`
+	NoServiceDays []string `json:"no_service_days"`
+	CreatedAt     string   `json:"created_at"`
+}
+
+// NewTermDTO maps a term to its DTO.
+func NewTermDTO(t models.Term) TermDTO {
+	return TermDTO{ID: t.ID, SchoolID: t.SchoolID, Name: t.Name, StartsOn: t.StartsOn, EndsOn: t.EndsOn,
+		MaxClubs: t.MaxClubs, NoServiceDays: t.NoService(), CreatedAt: rfc3339(t.CreatedAt)}
+}
+
+type newTermRequest struct {
+	Name          string   `json:"name"`
+	StartsOn      string   `json:"starts_on"`
+	EndsOn        string   `json:"ends_on"`
+	MaxClubs      *int     `json:"max_clubs"`
+	NoServiceDays []string `json:"no_service_days"`
+}
+
+// CreateTerm is POST /api/v1/schools/{id}/terms (school admin).
+func (h *API) CreateTerm(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var in newTermRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	t, err := models.CreateTerm(c.UserContext(), h.DB, CurrentActor(c), id, models.NewTerm{Name: in.Name,
+		StartsOn: in.StartsOn, EndsOn: in.EndsOn, MaxClubs: in.MaxClubs, NoServiceDays: in.NoServiceDays})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(NewTermDTO(t))
+}
+
+// ListTerms is GET /api/v1/schools/{id}/terms (staff in scope, linked parents).
+func (h *API) ListTerms(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	ts, err := models.FindTerms(c.UserContext(), h.DB, CurrentActor(c), id)
+	if err != nil {
+		return err
+	}
+	out := Page[TermDTO]{Items: make([]TermDTO, 0, len(ts))}
+	for _, t := range ts {
+		out.Items = append(out.Items, NewTermDTO(t))
+	}
+	return c.JSON(out)
+}
+
+// OfferingDTO is an offering in API answers, with its seat counters.
+type OfferingDTO struct {
+	ID             int64   `json:"id"`
+	SchoolID       int64   `json:"school_id"`
+	TermID         int64   `json:"term_id"`
+	Kind           string  `json:"kind"`
+	Name           string  `json:"name"`
+	Category       string  `json:"category"`
+	Description    string  `json:"description"`
+	Teacher        string  `json:"teacher"`
+	Venue          string  `json:"venue"`
+	Weekdays       []int   `json:"weekdays"`
+	StartTime      string  `json:"start_time"`
+	EndTime        string  `json:"end_time"`
+	Capacity       int     `json:"capacity"`
+	Grades         []int   `json:"grades"`
+	FeeFen         int64   `json:"fee_fen"`
+	Mode           string  `json:"mode"`
+	Waitlist       bool    `json:"waitlist"`
+	EnrollOpensAt  string  `json:"enroll_opens_at"`
+	EnrollClosesAt string  `json:"enroll_closes_at"`
+	Status         string  `json:"status"`
+	Enrolled       int     `json:"enrolled"`
+	Waitlisted     int     `json:"waitlisted"`
+	Applied        int     `json:"applied"`
+	Remaining      int     `json:"remaining"`
+	DrawnAt        *string `json:"drawn_at"`
+	CreatedAt      string  `json:"created_at"`
+	UpdatedAt      string  `json:"updated_at"`
+}
+
+// NewOfferingDTO maps an offering to its DTO.
+func NewOfferingDTO(o models.Offering) OfferingDTO {
+	d := OfferingDTO{ID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, Kind: o.Kind, Name: o.Name, Category: o.Category,
+		Description: o.Description, Teacher: o.Teacher, Venue: o.Venue, Weekdays: models.Unmask(o.Weekdays),
+		StartTime: models.FormatClock(o.StartMin), EndTime: models.FormatClock(o.EndMin), Capacity: o.Capacity,
+		Grades: models.Unmask(o.Grades), FeeFen: o.FeeFen, Mode: o.Mode, Waitlist: o.Waitlist,
+		EnrollOpensAt: rfc3339(o.EnrollOpensAt), EnrollClosesAt: rfc3339(o.EnrollClosesAt), Status: o.Status,
+		Enrolled: o.EnrolledCount, Waitlisted: o.WaitlistedCount, Applied: o.AppliedCount, Remaining: o.Remaining(),
+		CreatedAt: rfc3339(o.CreatedAt), UpdatedAt: rfc3339(o.UpdatedAt)}
+	if o.DrawnAt != nil {
+		d.DrawnAt = ptr(rfc3339(*o.DrawnAt))
+	}
+	return d
+}
+
+type offeringRequest struct {
+	TermID         *int64  `json:"term_id"`
+	Kind           *string `json:"kind"`
+	Name           *string `json:"name"`
+	Category       *string `json:"category"`
+	Description    *string `json:"description"`
+	Teacher        *string `json:"teacher"`
+	Venue          *string `json:"venue"`
+	Weekdays       *[]int  `json:"weekdays"`
+	StartTime      *string `json:"start_time"`
+	EndTime        *string `json:"end_time"`
+	Capacity       *int    `json:"capacity"`
+	Grades         *[]int  `json:"grades"`
+	FeeFen         *int64  `json:"fee_fen"`
+	Mode           *string `json:"mode"`
+	Waitlist       *bool   `json:"waitlist"`
+	EnrollOpensAt  *string `json:"enroll_opens_at"`
+	EnrollClosesAt *string `json:"enroll_closes_at"`
+}
+
+// times parses the window's RFC 3339 times (shape check: 422 per field).
+func (r offeringRequest) times() (opens, closes *time.Time, err error) {
+	var v models.Validator
+	parse := func(s *string, field string) *time.Time {
+		if s == nil {
+			return nil
+		}
+		t, err := time.Parse(time.RFC3339, *s)
+		v.Check(err == nil, field, "须为 RFC 3339 时间，如 2026-09-01T08:00:00+08:00")
+		if err != nil {
+			return nil
+		}
+		return &t
+	}
+	opens, closes = parse(r.EnrollOpensAt, "enroll_opens_at"), parse(r.EnrollClosesAt, "enroll_closes_at")
+	return opens, closes, v.Err()
+}
+
+// CreateOffering is POST /api/v1/schools/{id}/offerings (school admin) → 201, draft.
+func (h *API) CreateOffering(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var in offeringRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	opens, closes, err := in.times()
+	if err != nil {
+		return err
+	}
+	n := models.NewOffering{TermID: deref(in.TermID), Kind: deref(in.Kind), Name: deref(in.Name),
+		Category: deref(in.Category), Description: deref(in.Description), Teacher: deref(in.Teacher),
+		Venue: deref(in.Venue), StartTime: deref(in.StartTime), EndTime: deref(in.EndTime),
+		Capacity: deref(in.Capacity), FeeFen: deref(in.FeeFen), Mode: deref(in.Mode), Waitlist: in.Waitlist,
+		EnrollOpensAt: opens, EnrollClosesAt: closes}
+	if in.Weekdays != nil {
+		n.Weekdays = *in.Weekdays
+	}
+	if in.Grades != nil {
+		n.Grades = *in.Grades
+	}
+	o, err := models.CreateOffering(c.UserContext(), h.DB, CurrentActor(c), id, n)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(NewOfferingDTO(o))
+}
+
+// PatchOffering is PATCH /api/v1/offerings/{id} (school admin): absent
+// fields stay as they are.
+func (h *API) PatchOffering(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var in offeringRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	opens, closes, err := in.times()
+	if err != nil {
+		return err
+	}
+	o, err := models.PatchOffering(c.UserContext(), h.DB, CurrentActor(c), id, models.UpdateOffering{
+		TermID: in.TermID, Kind: in.Kind, Name: in.Name, Category: in.Category, Description: in.Description,
+		Teacher: in.Teacher, Venue: in.Venue, Weekdays: in.Weekdays, StartTime: in.StartTime, EndTime: in.EndTime,
+		Capacity: in.Capacity, Grades: in.Grades, FeeFen: in.FeeFen, Mode: in.Mode, Waitlist: in.Waitlist,
+		EnrollOpensAt: opens, EnrollClosesAt: closes})
+	if err != nil {
+		return err
+	}
+	return c.JSON(NewOfferingDTO(o))
+}
+
+// ListOfferings is GET /api/v1/schools/{id}/offerings?term_id&kind&grade
+// (staff in scope: every status; linked parents: published and closed).
+func (h *API) ListOfferings(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var f models.OfferingFilter
+	if f.TermID, err = queryID(c, "term_id"); err != nil {
+		return err
+	}
+	f.Kind = c.Query("kind")
+	if f.Kind != "" && f.Kind != models.KindBasic && f.Kind != models.KindClub {
+		return BadRequest("bad_param", "kind 须为 basic 或 club")
+	}
+	if s := c.Query("grade"); s != "" {
+		g, err := strconv.Atoi(s)
+		if err != nil || g < 1 || g > 9 {
+			return BadRequest("bad_param", "grade 须为 1-9")
+		}
+		f.Grade = g
+	}
+	os, err := models.FindOfferings(c.UserContext(), h.DB, CurrentActor(c), id, f)
+	if err != nil {
+		return err
+	}
+	out := Page[OfferingDTO]{Items: make([]OfferingDTO, 0, len(os))}
+	for _, o := range os {
+		out.Items = append(out.Items, NewOfferingDTO(o))
+	}
+	return c.JSON(out)
+}
+
+// GetOffering is GET /api/v1/offerings/{id}.
+func (h *API) GetOffering(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	o, err := models.FindOfferingFor(c.UserContext(), h.DB, CurrentActor(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(NewOfferingDTO(o))
+}
+
+// offeringStep adapts a lifecycle operation to a handler.
+func (h *API) offeringStep(op func(ctx context.Context, db *models.DB, a models.Actor, id int64) (models.Offering, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := idParam(c, "id")
+		if err != nil {
+			return err
+		}
+		o, err := op(c.UserContext(), h.DB, CurrentActor(c), id)
+		if err != nil {
+			return err
+		}
+		return c.JSON(NewOfferingDTO(o))
+	}
+}
+
+// PublishOffering is POST /api/v1/offerings/{id}/publish (draft → published).
+func (h *API) PublishOffering(c *fiber.Ctx) error { return h.offeringStep(models.PublishOffering)(c) }
+
+// CloseOffering is POST /api/v1/offerings/{id}/close (published → closed).
+func (h *API) CloseOffering(c *fiber.Ctx) error { return h.offeringStep(models.CloseOffering)(c) }
+
+// CancelOffering is POST /api/v1/offerings/{id}/cancel: releases every seat
+// and notifies the families.
+func (h *API) CancelOffering(c *fiber.Ctx) error { return h.offeringStep(models.CancelOffering)(c) }

@@ -1,0 +1,152 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/xuri/excelize/v2"
+
+	"kehou/models"
+)
+
+// SchoolStatsDTO is one school's row of GET /api/v1/stats/schools.
+type SchoolStatsDTO struct {
+	SchoolID   int64  `json:"school_id"`
+	SchoolName string `json:"school_name"`
+	StatsDTO
+}
+
+// schoolColumns are the columns of the CSV and XLSX exports: a zh-CN header
+// and the cell of a row.
+var schoolColumns = []struct {
+	header string
+	cell   func(models.Snapshot) any
+}{
+	{"学校ID", func(s models.Snapshot) any { return s.ScopeID }},
+	{"学校", func(s models.Snapshot) any { return s.SchoolName }},
+	{"在校学生数", func(s models.Snapshot) any { return s.Students }},
+	{"参与学生数", func(s models.Snapshot) any { return s.Participants }},
+	{"参与率", func(s models.Snapshot) any { return s.ParticipationRate() }},
+	{"基础托管参与数", func(s models.Snapshot) any { return s.BasicParticipants }},
+	{"社团参与数", func(s models.Snapshot) any { return s.ClubParticipants }},
+	{"提供课后服务", func(s models.Snapshot) any { return s.SchoolsOffering }},
+	{"5+2达标", func(s models.Snapshot) any { return s.Schools5Plus2 }},
+	{"社团数", func(s models.Snapshot) any { return s.Clubs }},
+	{"社团名额", func(s models.Snapshot) any { return s.Seats }},
+	{"已报名额", func(s models.Snapshot) any { return s.SeatsFilled }},
+	{"名额使用率", func(s models.Snapshot) any { return s.FillRate() }},
+	{"候补人数", func(s models.Snapshot) any { return s.Waitlisted }},
+	{"问卷份数", func(s models.Snapshot) any { return s.Responses }},
+	{"家长支持率", func(s models.Snapshot) any { return s.ParentSupportRate() }},
+	{"满意率", func(s models.Snapshot) any { return s.SatisfactionRate() }},
+	{"出勤率", func(s models.Snapshot) any { return s.AttendanceRate() }},
+}
+
+// StatsSchools is GET /api/v1/stats/schools?region_id&date[&format=json|csv|xlsx]
+// (bureau admin): one row per school of the region subtree (default the
+// caller's region).
+func (h *API) StatsSchools(c *fiber.Ctx) error {
+	a := CurrentActor(c)
+	regionID, err := queryID(c, "region_id")
+	if err != nil {
+		return err
+	}
+	if regionID == 0 {
+		regionID = a.RegionID
+	}
+	sc, err := models.ResolveStatScope(c.UserContext(), h.DB, a, regionID, 0)
+	if err != nil {
+		return err
+	}
+	date, err := statsDate(c, "date", models.StatsDate(h.now()))
+	if err != nil {
+		return err
+	}
+	format := c.Query("format", "json")
+	if format != "json" && format != "csv" && format != "xlsx" {
+		return BadRequest("bad_param", "format 须为 json、csv 或 xlsx")
+	}
+	rows, err := models.FindSchoolSnapshots(c.UserContext(), h.DB, sc.ID, date)
+	if err != nil {
+		return err
+	}
+	name := "schools-" + strconv.FormatInt(sc.ID, 10) + "-" + date
+	switch format {
+	case "csv":
+		var buf bytes.Buffer
+		buf.WriteString("\ufeff") // BOM: Excel opens UTF-8 CSV correctly
+		w := csv.NewWriter(&buf)
+		_ = w.Write(headers())
+		for _, s := range rows {
+			rec := make([]string, len(schoolColumns))
+			for i, col := range schoolColumns {
+				rec[i] = cellString(col.cell(s))
+			}
+			_ = w.Write(rec)
+		}
+		w.Flush()
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`.csv"`)
+		return c.Send(buf.Bytes())
+	case "xlsx":
+		f := excelize.NewFile()
+		defer f.Close()
+		sheet := f.GetSheetName(0)
+		hdr := make([]any, len(schoolColumns))
+		for i, h := range headers() {
+			hdr[i] = h
+		}
+		if err := f.SetSheetRow(sheet, "A1", &hdr); err != nil {
+			return err
+		}
+		for r, s := range rows {
+			row := make([]any, len(schoolColumns))
+			for i, col := range schoolColumns {
+				row[i] = col.cell(s)
+			}
+			cell, _ := excelize.CoordinatesToCellName(1, r+2)
+			if err := f.SetSheetRow(sheet, cell, &row); err != nil {
+				return err
+			}
+		}
+		buf, err := f.WriteToBuffer()
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`.xlsx"`)
+		return c.Send(buf.Bytes())
+	}
+	items := make([]SchoolStatsDTO, 0, len(rows))
+	for _, s := range rows {
+		items = append(items, SchoolStatsDTO{SchoolID: s.ScopeID, SchoolName: s.SchoolName, StatsDTO: NewStatsDTO(s)})
+	}
+	return c.JSON(fiber.Map{"as_of": date, "region_id": sc.ID, "items": items})
+}
+
+func headers() []string {
+	out := make([]string, len(schoolColumns))
+	for i, c := range schoolColumns {
+		out[i] = c.header
+	}
+	return out
+}
+
+func cellString(v any) string {
+	switch x := v.(type) {
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', 4, 64)
+	case string:
+		// A leading = + - @ would make a spreadsheet evaluate the cell.
+		if x != "" && strings.ContainsRune("=+-@", rune(x[0])) {
+			return "'" + x
+		}
+		return x
+	}
+	return ""
+}

@@ -1,0 +1,207 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ErrInvalidStatus is returned for a lifecycle step the offering's status
+// does not allow.
+var ErrInvalidStatus = E(KindConflict, "invalid_status", "当前状态不允许此操作")
+
+// PatchOffering changes the fields of in that are set (school admin or
+// platform admin). Capacity cannot drop below the seats taken; term and mode
+// cannot change once published; a cancelled offering cannot change. Raising
+// the capacity promotes the head of the waitlist into the new seats.
+func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffering) (Offering, error) {
+	cur, err := FindOfferingByID(ctx, db, id)
+	if err != nil {
+		return Offering{}, err
+	}
+	if err := requireManage(ctx, db, a, cur.SchoolID); err != nil {
+		return Offering{}, err
+	}
+	var out Offering
+	err = retryTx(ctx, db, func(tx *gorm.DB) error {
+		var o Offering
+		if err := lockOffering(tx, db.Dialect, id, &o); err != nil {
+			return err
+		}
+		if o.Status == OfferingCancelled {
+			return ErrInvalidStatus
+		}
+		var v Validator
+		if o.Status != OfferingDraft {
+			v.Check(in.TermID == nil || *in.TermID == o.TermID, "term_id", "发布后不可修改学期")
+			v.Check(in.Mode == nil || *in.Mode == o.Mode, "mode", "发布后不可修改报名方式")
+			v.Check(in.Kind == nil || *in.Kind == o.Kind, "kind", "发布后不可修改类型")
+		}
+		patchField(&o.TermID, in.TermID)
+		patchField(&o.Kind, in.Kind)
+		patchField(&o.Name, in.Name)
+		patchField(&o.Category, in.Category)
+		patchField(&o.Description, in.Description)
+		patchField(&o.Teacher, in.Teacher)
+		patchField(&o.Venue, in.Venue)
+		patchField(&o.Capacity, in.Capacity)
+		patchField(&o.FeeFen, in.FeeFen)
+		patchField(&o.Mode, in.Mode)
+		patchField(&o.Waitlist, in.Waitlist)
+		if in.EnrollOpensAt != nil {
+			o.EnrollOpensAt = in.EnrollOpensAt.UTC()
+		}
+		if in.EnrollClosesAt != nil {
+			o.EnrollClosesAt = in.EnrollClosesAt.UTC()
+		}
+		var start, end string
+		patchField(&start, in.StartTime)
+		patchField(&end, in.EndTime)
+		var weekdays, grades []int
+		if in.Weekdays != nil {
+			weekdays = *in.Weekdays
+			if weekdays == nil {
+				weekdays = []int{}
+			}
+		}
+		if in.Grades != nil {
+			grades = *in.Grades
+			if grades == nil {
+				grades = []int{}
+			}
+		}
+		validateOffering(&v, &o, weekdays, grades, start, end)
+		v.Check(o.Capacity >= o.EnrolledCount, "capacity", fmt.Sprintf("名额不能少于已报名人数（%d）", o.EnrolledCount))
+		if in.TermID != nil && *in.TermID != cur.TermID {
+			var t Term
+			err := tx.Where("id = ?", *in.TermID).Take(&t).Error
+			v.Check(err == nil && t.SchoolID == o.SchoolID, "term_id", "学期不存在或不属于该学校")
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		o.UpdatedAt = time.Now().UTC()
+		res := tx.Model(&Offering{}).Where("id = ? AND enrolled_count <= ?", id, o.Capacity).Updates(map[string]any{
+			"term_id": o.TermID, "kind": o.Kind, "name": o.Name, "category": o.Category, "description": o.Description,
+			"teacher": o.Teacher, "venue": o.Venue, "weekdays": o.Weekdays, "start_min": o.StartMin, "end_min": o.EndMin,
+			"capacity": o.Capacity, "grades": o.Grades, "fee_fen": o.FeeFen, "mode": o.Mode, "waitlist": o.Waitlist,
+			"enroll_opens_at": o.EnrollOpensAt, "enroll_closes_at": o.EnrollClosesAt, "updated_at": o.UpdatedAt,
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return &ValidationError{Fields: map[string]string{"capacity": "名额不能少于已报名人数"}}
+		}
+		if o.Capacity > o.EnrolledCount && o.WaitlistedCount > 0 && o.Status != OfferingCancelled {
+			if _, err := fillFromWaitlist(tx, db.Dialect, o.ID, a.UserID); err != nil {
+				return err
+			}
+		}
+		return tx.Where("id = ?", id).Take(&out).Error
+	})
+	return out, err
+}
+
+func patchField[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// lockOffering loads offering id inside tx, locking its row on PostgreSQL.
+func lockOffering(tx *gorm.DB, d Dialect, id int64, o *Offering) error {
+	q := "SELECT * FROM offerings WHERE id = ?"
+	if d == Postgres {
+		q += " FOR UPDATE"
+	}
+	err := tx.Raw(q, id).Scan(o).Error
+	if err == nil && o.ID == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
+// PublishOffering moves a draft offering to published.
+func PublishOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
+	return transition(ctx, db, a, id, []string{OfferingDraft}, OfferingPublished)
+}
+
+// CloseOffering moves a published offering to closed: no more enrollments;
+// the seats already taken stay.
+func CloseOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
+	return transition(ctx, db, a, id, []string{OfferingPublished}, OfferingClosed)
+}
+
+func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, to string) (Offering, error) {
+	o, err := FindOfferingByID(ctx, db, id)
+	if err != nil {
+		return Offering{}, err
+	}
+	if err := requireManage(ctx, db, a, o.SchoolID); err != nil {
+		return Offering{}, err
+	}
+	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec("UPDATE offerings SET status = ?, updated_at = ? WHERE id = ? AND status IN ?",
+			to, time.Now().UTC(), id, from)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrInvalidStatus
+		}
+		return tx.Where("id = ?", id).Take(&o).Error
+	})
+	return o, err
+}
+
+// CancelOffering cancels an offering: every live enrollment is withdrawn,
+// the counters drop to zero and each family is notified, all in one
+// transaction.
+func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
+	o, err := FindOfferingByID(ctx, db, id)
+	if err != nil {
+		return Offering{}, err
+	}
+	if err := requireManage(ctx, db, a, o.SchoolID); err != nil {
+		return Offering{}, err
+	}
+	err = retryTx(ctx, db, func(tx *gorm.DB) error {
+		now := time.Now().UTC()
+		res := tx.Exec(`UPDATE offerings SET status = ?, enrolled_count = 0, waitlisted_count = 0, applied_count = 0,
+			updated_at = ? WHERE id = ? AND status <> ?`, OfferingCancelled, now, id, OfferingCancelled)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrInvalidStatus
+		}
+		var students []int64
+		if err := tx.Raw("SELECT student_id FROM enrollments WHERE offering_id = ? AND status IN ? ORDER BY student_id",
+			id, liveStatuses).Scan(&students).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE enrollments SET status = ?, waitlist_position = NULL, withdrawn_by = ?, withdrawn_at = ?,
+			updated_at = ? WHERE offering_id = ? AND status IN ?`, StatusWithdrawn, nullID(a.UserID), now, now, id, liveStatuses).Error; err != nil {
+			return err
+		}
+		for _, sid := range students {
+			if err := NotifyGuardians(tx, NotifyOfferingCancelled, sid, fmt.Sprintf("cancelled:offering:%d:student:%d", id, sid),
+				map[string]string{"offering": o.Name, "status": "已取消", "offering_id": fmt.Sprint(id)}); err != nil {
+				return err
+			}
+		}
+		return tx.Where("id = ?", id).Take(&o).Error
+	})
+	return o, err
+}
+
+// nullID maps 0 (the system actor) to NULL for user references.
+func nullID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}

@@ -1,0 +1,271 @@
+package models
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// RosterColumns are the columns of a roster file, named by its header row
+// (in any order; other columns are ignored).
+var RosterColumns = []string{"student_no", "name", "gender", "grade", "class",
+	"guardian_name", "guardian_phone", "relationship"}
+
+// MaxRosterRows bounds the data rows of one roster import (a large school
+// has a few thousand students; a county's worth is more than one school
+// should upload at once).
+const MaxRosterRows = 20000
+
+// MaxGuardians bounds the guardians of one student in a roster (parents
+// and grandparents).
+const MaxGuardians = 6
+
+// maxRowErrors bounds the errors an ImportError lists, so a file of garbage
+// does not produce a multi-megabyte answer.
+const maxRowErrors = 500
+
+// Roster errors that are about the file as a whole.
+var (
+	ErrRosterEmpty   = E(KindInvalid, "empty_roster", "文件中没有数据行")
+	ErrRosterTooLong = E(KindTooLarge, "too_many_rows", fmt.Sprintf("文件行数超过上限（%d 行）", MaxRosterRows))
+)
+
+// RosterRow is one data row of a roster file, as read: trimmed strings.
+type RosterRow struct {
+	StudentNo     string
+	Name          string
+	Gender        string
+	Grade         string
+	Class         string
+	GuardianName  string
+	GuardianPhone string
+	Relationship  string
+}
+
+func (r RosterRow) blank() bool {
+	return r == RosterRow{}
+}
+
+// rosterAliases are the Chinese column names schools' own spreadsheets use,
+// accepted beside the English ones of RosterColumns.
+var rosterAliases = map[string]string{
+	"学号": "student_no", "学籍号": "student_no", "姓名": "name", "学生姓名": "name", "性别": "gender",
+	"年级": "grade", "班级": "class", "监护人": "guardian_name", "监护人姓名": "guardian_name",
+	"家长姓名": "guardian_name", "监护人手机号": "guardian_phone", "监护人电话": "guardian_phone",
+	"家长手机号": "guardian_phone", "家长电话": "guardian_phone", "手机号": "guardian_phone",
+	"联系电话": "guardian_phone", "关系": "relationship", "与学生关系": "relationship",
+}
+
+// rosterTitleRows is how many rows above the header a file may have (a
+// title such as "XX小学2026级学生名单" is common in school spreadsheets).
+const rosterTitleRows = 5
+
+// rosterHeader maps one record's cells to column → index, with the errors
+// (missing or repeated columns) it would have as the header.
+func rosterHeader(rec []string) (map[string]int, []RowError) {
+	idx := map[string]int{}
+	var errs []RowError
+	for i, h := range rec {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))
+		if alias, ok := rosterAliases[h]; ok {
+			h = alias
+		}
+		if h == "" {
+			continue
+		}
+		if _, dup := idx[h]; dup {
+			errs = append(errs, RowError{Row: 0, Field: h, Message: "表头中该列重复"})
+			continue
+		}
+		idx[h] = i
+	}
+	for _, c := range RosterColumns {
+		if _, ok := idx[c]; !ok {
+			errs = append(errs, RowError{Row: 0, Field: c, Message: "表头缺少该列"})
+		}
+	}
+	return idx, errs
+}
+
+// RosterFromRecords maps the records of a file to rows by the header's
+// column names. The header is the first record, or one of the first few
+// when title rows sit above it; data rows follow it. It tolerates a UTF-8
+// BOM, spaces around names and values, column order, extra columns and the
+// usual Chinese column names (学号, 姓名, …). A missing or repeated column is
+// an ImportError on row 0 (the header).
+func RosterFromRecords(records [][]string) ([]RosterRow, error) {
+	if len(records) == 0 {
+		return nil, ErrRosterEmpty
+	}
+	idx, errs := rosterHeader(records[0])
+	for i := 1; len(errs) > 0 && i <= rosterTitleRows && i < len(records); i++ {
+		if j, e := rosterHeader(records[i]); len(e) == 0 {
+			idx, errs, records = j, nil, records[i:]
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &ImportError{Errors: errs}
+	}
+	if len(records)-1 > MaxRosterRows {
+		return nil, ErrRosterTooLong
+	}
+	cell := func(rec []string, col string) string {
+		i := idx[col]
+		if i >= len(rec) {
+			return ""
+		}
+		return strings.TrimSpace(rec[i])
+	}
+	rows := make([]RosterRow, 0, len(records)-1)
+	for _, rec := range records[1:] {
+		rows = append(rows, RosterRow{
+			StudentNo: cell(rec, "student_no"), Name: cell(rec, "name"), Gender: cell(rec, "gender"),
+			Grade: cell(rec, "grade"), Class: cell(rec, "class"), GuardianName: cell(rec, "guardian_name"),
+			GuardianPhone: cell(rec, "guardian_phone"), Relationship: cell(rec, "relationship"),
+		})
+	}
+	return rows, nil
+}
+
+// RosterStudent is one student of a validated roster, with its guardians.
+type RosterStudent struct {
+	StudentNo string
+	Name      string
+	Gender    string // 男 or 女
+	Grade     int
+	Class     string
+	Guardians []RosterGuardian
+	row       int // first row, for conflict messages
+}
+
+// RosterGuardian is one guardian of a validated roster.
+type RosterGuardian struct {
+	Name         string
+	Phone        string // 11 digits
+	Relationship string
+}
+
+// NormalizeGender maps 男/女/M/F (any case) to 男/女.
+func NormalizeGender(s string) (string, bool) {
+	switch strings.ToUpper(s) {
+	case "男", "M":
+		return "男", true
+	case "女", "F":
+		return "女", true
+	}
+	return "", false
+}
+
+// NormalizeMobile strips the separators people type into phone cells
+// (spaces, hyphens, a +86/86 prefix) and reports whether what is left is a
+// mainland mobile number.
+func NormalizeMobile(s string) (string, bool) {
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\u00A0' || r == '\u3000' {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimPrefix(s, "+")
+	if len(s) == 13 && strings.HasPrefix(s, "86") {
+		s = s[2:]
+	}
+	return s, ValidMobile(s)
+}
+
+// textOK reports whether s is non-empty (when required), at most max runes,
+// and free of control characters.
+func textOK(s string, max int, required bool) bool {
+	if s == "" {
+		return !required
+	}
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
+		return false
+	}
+	return strings.IndexFunc(s, unicode.IsControl) < 0
+}
+
+// ValidateRoster checks every row of a roster and groups the rows by
+// student. It returns every problem it finds (up to a bound) as an
+// ImportError, rows counted from 1; blank rows are skipped (but counted).
+// A student_no repeated with another name, gender, grade or class is an
+// error; a repeated (student_no, guardian phone) must name the same
+// guardian. It is pure: no database.
+func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
+	if len(rows) > MaxRosterRows {
+		return nil, ErrRosterTooLong
+	}
+	var errs []RowError
+	add := func(row int, field, msg string) {
+		if len(errs) < maxRowErrors {
+			errs = append(errs, RowError{Row: row, Field: field, Message: msg})
+		}
+	}
+	byNo := map[string]int{} // student_no → index in out
+	var out []RosterStudent
+	for i, r := range rows {
+		n := i + 1
+		if r.blank() {
+			continue
+		}
+		ok := true
+		check := func(cond bool, field, msg string) {
+			if !cond {
+				add(n, field, msg)
+				ok = false
+			}
+		}
+		check(textOK(r.StudentNo, 32, true) && !strings.ContainsAny(r.StudentNo, " \t"), "student_no", "学号必填，最多32个字符，不含空格")
+		check(textOK(r.Name, 50, true), "name", "姓名必填，最多50个字符")
+		gender, gok := NormalizeGender(r.Gender)
+		check(gok, "gender", "性别须为 男、女、M 或 F")
+		grade, err := strconv.Atoi(r.Grade)
+		check(err == nil && grade >= 1 && grade <= 9, "grade", "年级须为 1-9 的整数")
+		check(textOK(r.Class, 20, true), "class", "班级必填，最多20个字符")
+		check(textOK(r.GuardianName, 50, true), "guardian_name", "监护人姓名必填，最多50个字符")
+		phone, pok := NormalizeMobile(r.GuardianPhone)
+		check(pok, "guardian_phone", "监护人手机号须为11位中国大陆手机号")
+		check(textOK(r.Relationship, 20, false), "relationship", "关系最多20个字符")
+		if !ok {
+			continue
+		}
+		g := RosterGuardian{Name: r.GuardianName, Phone: phone, Relationship: r.Relationship}
+		j, seen := byNo[r.StudentNo]
+		if !seen {
+			byNo[r.StudentNo] = len(out)
+			out = append(out, RosterStudent{StudentNo: r.StudentNo, Name: r.Name, Gender: gender,
+				Grade: grade, Class: r.Class, Guardians: []RosterGuardian{g}, row: n})
+			continue
+		}
+		st := &out[j]
+		if st.Name != r.Name || st.Gender != gender || st.Grade != grade || st.Class != r.Class {
+			add(n, "student_no", fmt.Sprintf("学号与第%d行相同，但姓名、性别、年级或班级不一致", st.row))
+			continue
+		}
+		dup := false
+		for _, h := range st.Guardians {
+			if h.Phone == phone {
+				dup = true
+				if h != g {
+					add(n, "guardian_phone", "该学生的这个监护人手机号在前面的行已出现，但姓名或关系不一致")
+				}
+			}
+		}
+		if !dup {
+			if len(st.Guardians) >= MaxGuardians {
+				add(n, "guardian_phone", fmt.Sprintf("每名学生最多%d位监护人", MaxGuardians))
+				continue
+			}
+			st.Guardians = append(st.Guardians, g)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &ImportError{Errors: errs}
+	}
+	if len(out) == 0 {
+		return nil, ErrRosterEmpty
+	}
+	return out, nil
+}

@@ -1,0 +1,211 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// RosterResult is the outcome of ImportRoster: how many students of the file
+// were new, and how many existed and were overwritten with the file's data.
+type RosterResult struct {
+	Created int
+	Updated int
+}
+
+// CheckRosterAccess reports whether a may import the roster of schoolID: its
+// school admin or a platform admin. Other staff roles are ErrForbidden; a
+// school admin of another school, or a school that does not exist, is
+// ErrNotFound.
+func CheckRosterAccess(ctx context.Context, db *DB, a Actor, schoolID int64) error {
+	switch a.Role {
+	case RolePlatformAdmin:
+	case RoleSchoolAdmin:
+		if a.SchoolID != schoolID {
+			return ErrNotFound
+		}
+	default:
+		return ErrForbidden
+	}
+	_, err := FindSchoolByID(ctx, db, schoolID)
+	return err
+}
+
+// ImportRoster validates every row of a roster and then, in one transaction,
+// upserts its students by (school, student_no), creates missing classes, and
+// makes each student's guardians exactly those of the file. One invalid row
+// fails the whole import (an ImportError) and nothing is written. Students of
+// the school that are not in the file are left as they are, so a school may
+// import grade by grade.
+func ImportRoster(ctx context.Context, db *DB, a Actor, schoolID int64, rows []RosterRow) (RosterResult, error) {
+	if err := CheckRosterAccess(ctx, db, a, schoolID); err != nil {
+		return RosterResult{}, err
+	}
+	students, err := ValidateRoster(rows)
+	if err != nil {
+		return RosterResult{}, err
+	}
+	var res RosterResult
+	now := time.Now().UTC()
+	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		res, err = writeRoster(tx, db.Dialect, schoolID, students, now)
+		return err
+	})
+	if err != nil {
+		return RosterResult{}, err
+	}
+	LogStaffAccess(ctx, db, a, "import_roster", schoolID, fmt.Sprintf("created=%d updated=%d", res.Created, res.Updated))
+	return res, nil
+}
+
+// rosterBatch is the rows per multi-row INSERT: 500 rows × 10 columns stays
+// far below both engines' bound on bound parameters.
+const rosterBatch = 500
+
+func writeRoster(tx *gorm.DB, d Dialect, schoolID int64, students []RosterStudent, now time.Time) (RosterResult, error) {
+	var res RosterResult
+	if d == Postgres {
+		// Serialise imports of one school, so the created/updated counts of
+		// two concurrent imports are both right. (SQLite's IMMEDIATE
+		// transactions already serialise every writer.)
+		if err := tx.Exec("SELECT id FROM schools WHERE id = ? FOR UPDATE", schoolID).Error; err != nil {
+			return res, err
+		}
+	}
+
+	// Classes: create the missing ones, then map (grade, name) → id.
+	type classKey struct {
+		grade int
+		name  string
+	}
+	seen := map[classKey]bool{}
+	var classRows [][]any
+	for _, s := range students {
+		k := classKey{s.Grade, s.Class}
+		if !seen[k] {
+			seen[k] = true
+			classRows = append(classRows, []any{schoolID, s.Grade, s.Class})
+		}
+	}
+	if err := insertRows(tx, "INSERT INTO classes (school_id, grade, name) VALUES", classRows,
+		"ON CONFLICT (school_id, grade, name) DO NOTHING"); err != nil {
+		return res, err
+	}
+	var classes []Class
+	if err := tx.Where("school_id = ?", schoolID).Find(&classes).Error; err != nil {
+		return res, err
+	}
+	classID := make(map[classKey]int64, len(classes))
+	for _, c := range classes {
+		classID[classKey{c.Grade, c.Name}] = c.ID
+	}
+
+	// Students: count which exist, then upsert them all.
+	before, err := studentIDs(tx, schoolID)
+	if err != nil {
+		return res, err
+	}
+	studentRows := make([][]any, 0, len(students))
+	for _, s := range students {
+		if _, ok := before[s.StudentNo]; ok {
+			res.Updated++
+		} else {
+			res.Created++
+		}
+		studentRows = append(studentRows, []any{schoolID, classID[classKey{s.Grade, s.Class}], s.StudentNo,
+			s.Name, s.Gender, s.Grade, s.Class, true, now, now})
+	}
+	if err := insertRows(tx, `INSERT INTO students (school_id, class_id, student_no, name, gender, grade,
+		class_name, active, created_at, updated_at) VALUES`, studentRows,
+		`ON CONFLICT (school_id, student_no) DO UPDATE SET class_id = excluded.class_id,
+		name = excluded.name, gender = excluded.gender, grade = excluded.grade,
+		class_name = excluded.class_name, active = excluded.active, updated_at = excluded.updated_at`); err != nil {
+		return res, err
+	}
+	after, err := studentIDs(tx, schoolID)
+	if err != nil {
+		return res, err
+	}
+
+	// Guardians: drop those the file no longer lists for its students, then
+	// upsert the file's by (student, phone), which keeps the ids of guardians
+	// that did not change.
+	want := map[int64]map[string]bool{}
+	var guardianRows [][]any
+	for _, s := range students {
+		id := after[s.StudentNo]
+		want[id] = map[string]bool{}
+		for _, g := range s.Guardians {
+			want[id][g.Phone] = true
+			guardianRows = append(guardianRows, []any{id, g.Name, g.Phone, g.Relationship})
+		}
+	}
+	var existing []Guardian
+	if err := tx.Raw(`SELECT g.id, g.student_id, g.phone FROM guardians g JOIN students s ON s.id = g.student_id
+		WHERE s.school_id = ?`, schoolID).Scan(&existing).Error; err != nil {
+		return res, err
+	}
+	var stale []int64
+	for _, g := range existing {
+		if phones, inFile := want[g.StudentID]; inFile && !phones[g.Phone] {
+			stale = append(stale, g.ID)
+		}
+	}
+	for start := 0; start < len(stale); start += rosterBatch {
+		end := min(start+rosterBatch, len(stale))
+		if err := tx.Exec("DELETE FROM guardians WHERE id IN ?", stale[start:end]).Error; err != nil {
+			return res, err
+		}
+	}
+	err = insertRows(tx, "INSERT INTO guardians (student_id, name, phone, relationship) VALUES", guardianRows,
+		"ON CONFLICT (student_id, phone) DO UPDATE SET name = excluded.name, relationship = excluded.relationship")
+	return res, err
+}
+
+// studentIDs maps the student_no of every student of schoolID to its id.
+func studentIDs(tx *gorm.DB, schoolID int64) (map[string]int64, error) {
+	var rows []struct {
+		ID        int64
+		StudentNo string
+	}
+	if err := tx.Raw("SELECT id, student_no FROM students WHERE school_id = ?", schoolID).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	m := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		m[r.StudentNo] = r.ID
+	}
+	return m, nil
+}
+
+// insertRows runs head + "(?, …), (?, …)" + tail for rows, rosterBatch rows
+// per statement: one round trip per batch instead of one per row.
+func insertRows(tx *gorm.DB, head string, rows [][]any, tail string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(rows[0])), ", ") + ")"
+	for start := 0; start < len(rows); start += rosterBatch {
+		batch := rows[start:min(start+rosterBatch, len(rows))]
+		var sb strings.Builder
+		sb.WriteString(head)
+		args := make([]any, 0, len(batch)*len(rows[0]))
+		for i, r := range batch {
+			if i > 0 {
+				sb.WriteString(",")
+			}
+			sb.WriteString(tuple)
+			args = append(args, r...)
+		}
+		sb.WriteString(" ")
+		sb.WriteString(tail)
+		if err := tx.Exec(sb.String(), args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}

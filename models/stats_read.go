@@ -1,0 +1,212 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// Snapshot is one row of stat_snapshots: the counts of one scope, grade and
+// category on one date. Rates are derived by its methods.
+type Snapshot struct {
+	ScopeType         string    `gorm:"column:scope_type"`
+	ScopeID           int64     `gorm:"column:scope_id"`
+	Grade             int       `gorm:"column:grade"`
+	Category          string    `gorm:"column:category"`
+	Date              string    `gorm:"column:snap_date"`
+	Students          int64     `gorm:"column:students"`
+	Participants      int64     `gorm:"column:participants"`
+	BasicParticipants int64     `gorm:"column:basic_participants"`
+	ClubParticipants  int64     `gorm:"column:club_participants"`
+	Schools           int64     `gorm:"column:schools"`
+	SchoolsOffering   int64     `gorm:"column:schools_offering"`
+	Schools5Plus2     int64     `gorm:"column:schools_5plus2"`
+	Clubs             int64     `gorm:"column:clubs"`
+	Seats             int64     `gorm:"column:seats"`
+	SeatsFilled       int64     `gorm:"column:seats_filled"`
+	Waitlisted        int64     `gorm:"column:waitlisted"`
+	Responses         int64     `gorm:"column:responses"`
+	Supporters        int64     `gorm:"column:supporters"`
+	Satisfied         int64     `gorm:"column:satisfied"`
+	Attended          int64     `gorm:"column:attended"`
+	AttendanceMarked  int64     `gorm:"column:attendance_marked"`
+	ComputedAt        time.Time `gorm:"column:computed_at"`
+	// SchoolName is filled by FindSchoolSnapshots.
+	SchoolName string `gorm:"column:school_name"`
+}
+
+func ratio(n, d int64) float64 {
+	if d == 0 {
+		return 0
+	}
+	return float64(n) / float64(d)
+}
+
+// ParticipationRate is participants / students (0 when there are none).
+func (s Snapshot) ParticipationRate() float64 { return ratio(s.Participants, s.Students) }
+
+// CoverageRate is schools_offering / schools.
+func (s Snapshot) CoverageRate() float64 { return ratio(s.SchoolsOffering, s.Schools) }
+
+// FillRate is seats_filled / seats.
+func (s Snapshot) FillRate() float64 { return ratio(s.SeatsFilled, s.Seats) }
+
+// ParentSupportRate is support answers / responses.
+func (s Snapshot) ParentSupportRate() float64 { return ratio(s.Supporters, s.Responses) }
+
+// SatisfactionRate is (satisfied + basically_satisfied) / responses.
+func (s Snapshot) SatisfactionRate() float64 { return ratio(s.Satisfied, s.Responses) }
+
+// AttendanceRate is present+late / present+late+absent.
+func (s Snapshot) AttendanceRate() float64 { return ratio(s.Attended, s.AttendanceMarked) }
+
+// Metrics maps every metric name of SPEC.md to its value in a snapshot; the
+// trend endpoint accepts exactly these names.
+var Metrics = map[string]func(Snapshot) float64{
+	"students":            func(s Snapshot) float64 { return float64(s.Students) },
+	"participants":        func(s Snapshot) float64 { return float64(s.Participants) },
+	"participation_rate":  Snapshot.ParticipationRate,
+	"basic_participants":  func(s Snapshot) float64 { return float64(s.BasicParticipants) },
+	"club_participants":   func(s Snapshot) float64 { return float64(s.ClubParticipants) },
+	"schools":             func(s Snapshot) float64 { return float64(s.Schools) },
+	"schools_offering":    func(s Snapshot) float64 { return float64(s.SchoolsOffering) },
+	"coverage_rate":       Snapshot.CoverageRate,
+	"schools_5plus2":      func(s Snapshot) float64 { return float64(s.Schools5Plus2) },
+	"clubs":               func(s Snapshot) float64 { return float64(s.Clubs) },
+	"seats":               func(s Snapshot) float64 { return float64(s.Seats) },
+	"seats_filled":        func(s Snapshot) float64 { return float64(s.SeatsFilled) },
+	"fill_rate":           Snapshot.FillRate,
+	"waitlisted":          func(s Snapshot) float64 { return float64(s.Waitlisted) },
+	"responses":           func(s Snapshot) float64 { return float64(s.Responses) },
+	"parent_support_rate": Snapshot.ParentSupportRate,
+	"satisfaction_rate":   Snapshot.SatisfactionRate,
+	"attendance_rate":     Snapshot.AttendanceRate,
+}
+
+// StatScope is what a dashboard reads: a region or a school.
+type StatScope struct {
+	Type string // ScopeRegion or ScopeSchool
+	ID   int64
+}
+
+// ResolveStatScope checks that actor a may read the dashboards of the region
+// or school asked for (at most one of regionID, schoolID; neither means the
+// actor's own region or school). Bureau admins read their region subtree,
+// school admins their own school; other roles get ErrForbidden, and a scope
+// outside the caller's gets ErrNotFound.
+func ResolveStatScope(ctx context.Context, db *DB, a Actor, regionID, schoolID int64) (StatScope, error) {
+	if a.Role != RoleBureauAdmin && a.Role != RoleSchoolAdmin {
+		return StatScope{}, ErrForbidden
+	}
+	if regionID != 0 && schoolID != 0 {
+		return StatScope{}, &ValidationError{Fields: map[string]string{"region_id": "region_id 与 school_id 只能填一个"}}
+	}
+	switch {
+	case regionID == 0 && schoolID == 0 && a.Role == RoleBureauAdmin:
+		return StatScope{ScopeRegion, a.RegionID}, nil
+	case regionID == 0 && schoolID == 0:
+		return StatScope{ScopeSchool, a.SchoolID}, nil
+	case regionID != 0:
+		ok, err := RegionInScope(ctx, db, a, regionID)
+		if err != nil {
+			return StatScope{}, err
+		}
+		if !ok {
+			return StatScope{}, ErrNotFound
+		}
+		return StatScope{ScopeRegion, regionID}, nil
+	}
+	if _, err := FindSchoolInScope(ctx, db, a, schoolID); err != nil {
+		return StatScope{}, err
+	}
+	return StatScope{ScopeSchool, schoolID}, nil
+}
+
+// FindSnapshot loads the all-grades, all-categories snapshot of scope on
+// date, or ErrNoSnapshot.
+func FindSnapshot(ctx context.Context, db *DB, sc StatScope, date string) (Snapshot, error) {
+	var out []Snapshot
+	err := db.Read(ctx).Table("stat_snapshots").Where(
+		"scope_type = ? AND scope_id = ? AND grade = 0 AND category = '' AND snap_date = ?", sc.Type, sc.ID, date).
+		Limit(1).Find(&out).Error
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if len(out) == 0 {
+		return Snapshot{}, ErrNoSnapshot
+	}
+	return out[0], nil
+}
+
+// FindSchoolSnapshots loads, for date, the all-grades snapshot of every
+// school in region regionID's subtree, ordered by school id; ErrNoSnapshot
+// when the region has none for that date.
+func FindSchoolSnapshots(ctx context.Context, db *DB, regionID int64, date string) ([]Snapshot, error) {
+	path, err := RegionPath(ctx, db, regionID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := FindSnapshot(ctx, db, StatScope{ScopeRegion, regionID}, date); err != nil {
+		return nil, err
+	}
+	out := []Snapshot{}
+	err = db.Read(ctx).Raw(`SELECT s.*, sc.name AS school_name FROM schools sc
+		JOIN regions r ON r.id = sc.region_id
+		JOIN stat_snapshots s ON s.scope_type = 'school' AND s.scope_id = sc.id AND s.grade = 0
+			AND s.category = '' AND s.snap_date = ?
+		WHERE r.path LIKE ? ORDER BY sc.id`, date, regionSubtreePattern(path)).Scan(&out).Error
+	return out, err
+}
+
+// TrendPoint is one day of a metric's series.
+type TrendPoint struct {
+	Date  string
+	Value float64
+}
+
+// FindTrend answers metric's daily series for scope between from and to
+// (inclusive, YYYY-MM-DD), one point per day that has a snapshot.
+func FindTrend(ctx context.Context, db *DB, sc StatScope, metric, from, to string) ([]TrendPoint, error) {
+	f, ok := Metrics[metric]
+	if !ok {
+		return nil, &ValidationError{Fields: map[string]string{"metric": "未知的指标"}}
+	}
+	var snaps []Snapshot
+	err := db.Read(ctx).Table("stat_snapshots").Where(
+		"scope_type = ? AND scope_id = ? AND grade = 0 AND category = '' AND snap_date >= ? AND snap_date <= ?",
+		sc.Type, sc.ID, from, to).Order("snap_date").Find(&snaps).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TrendPoint, 0, len(snaps))
+	for _, s := range snaps {
+		out = append(out, TrendPoint{Date: s.Date, Value: f(s)})
+	}
+	return out, nil
+}
+
+// Breakdown dimensions.
+const (
+	ByGrade    = "grade"
+	ByCategory = "category"
+)
+
+// FindBreakdown loads scope's snapshot rows of date split by grade (student
+// figures) or by club category (club figures); ErrNoSnapshot when scope has
+// no snapshot for date.
+func FindBreakdown(ctx context.Context, db *DB, sc StatScope, date, by string) ([]Snapshot, error) {
+	if by != ByGrade && by != ByCategory {
+		return nil, &ValidationError{Fields: map[string]string{"by": "by 须为 grade 或 category"}}
+	}
+	if _, err := FindSnapshot(ctx, db, sc, date); err != nil {
+		return nil, err
+	}
+	q := db.Read(ctx).Table("stat_snapshots").Where("scope_type = ? AND scope_id = ? AND snap_date = ?", sc.Type, sc.ID, date)
+	if by == ByGrade {
+		q = q.Where("grade > 0 AND category = ''").Order("grade")
+	} else {
+		q = q.Where("grade = 0 AND category <> ''").Order("category")
+	}
+	out := []Snapshot{}
+	err := q.Find(&out).Error
+	return out, err
+}

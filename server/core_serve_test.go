@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"kehou/models"
+	"kehou/models/modelstest"
+)
+
+// freeAddr returns a local address nobody listens on (closed again, so
+// there is a small window in which another process could take it).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// envFor is a getenv for run with the given overrides.
+func envFor(kv ...string) func(string) string {
+	m := map[string]string{"JWT_SECRET": testSecret, "LOG_FORMAT": "json"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+// TestGracefulShutdown starts the real server with run, begins a request,
+// cancels the context (what SIGTERM does in main) while the request is in
+// flight, and wants the request answered and run to return cleanly.
+func TestGracefulShutdown(t *testing.T) {
+	url := modelstest.URL(t)
+	db := modelstest.Open(t, url)
+	u := modelstest.Staff(t, db, models.RoleSchoolAdmin, modelstest.School(t, db, modelstest.Region(t, db, nil).ID).ID, 0)
+	addr := freeAddr(t)
+	env := envFor("DATABASE_URL", url, "LISTEN_ADDR", addr)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncWriter{w: &bytes.Buffer{}}
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, nil, env, &bytes.Buffer{}, logs) }()
+	if err := waitUp("http://" + addr + "/healthz"); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("healthcheckOK", func(t *testing.T) {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"healthcheck"}, env, &out, &bytes.Buffer{}); err != nil || strings.TrimSpace(out.String()) != "ok" {
+			t.Fatalf("healthcheck = %v, %q", err, out.String())
+		}
+	})
+
+	// Start a login whose body is only half sent.
+	body := fmt.Sprintf(`{"username":%q,"password":%q}`, *u.Username, modelstest.Password)
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(conn, "POST /api/v1/auth/login HTTP/1.1\r\nHost: kehou\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		len(body), body[:len(body)/2])
+	time.Sleep(200 * time.Millisecond) // let the server read the headers
+
+	cancel() // SIGTERM
+	// Shutdown has begun once the listener refuses new connections.
+	refused := false
+	for range 200 {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err != nil {
+			refused = true
+			break
+		}
+		c.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !refused {
+		t.Fatal("the listener still accepts connections after shutdown began")
+	}
+	select {
+	case err := <-errc:
+		t.Fatalf("run returned (%v) before the in-flight request finished", err)
+	default:
+	}
+
+	if _, err := conn.Write([]byte(body[len(body)/2:])); err != nil {
+		t.Fatalf("finishing the request: %v", err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the in-flight request got no answer: %v", err)
+	}
+	var pair map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&pair)
+	res.Body.Close()
+	if res.StatusCode != 200 || pair["access_token"] == "" {
+		t.Fatalf("in-flight login answered %d %v", res.StatusCode, pair)
+	}
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("run = %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after shutdown")
+	}
+	t.Run("healthcheckFailsWhenDown", func(t *testing.T) {
+		if err := run(context.Background(), []string{"healthcheck"}, env, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+			t.Fatal("healthcheck succeeded with no server")
+		}
+	})
+}
+
+func TestLocalAddr(t *testing.T) {
+	for in, want := range map[string]string{":8080": "127.0.0.1:8080", "0.0.0.0:9000": "127.0.0.1:9000",
+		"[::]:7000": "127.0.0.1:7000", "10.1.2.3:80": "10.1.2.3:80", "[::1]:81": "[::1]:81"} {
+		if got := localAddr(in); got != want {
+			t.Errorf("localAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSeedDemo loads the demo twice (the second run adds nothing) and logs
+// in with a printed account.
+func TestSeedDemo(t *testing.T) {
+	url := modelstest.URL(t)
+	env := envFor("DATABASE_URL", url)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"seed", "demo"}, env, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Loaded the demo county", "demo_platform", "demo_bureau", "demo_school", "demo_teacher", demoPassword} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"seed", "demo"}, env, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "already loaded") || !strings.Contains(out.String(), "demo_school") {
+		t.Fatalf("second run printed:\n%s", out.String())
+	}
+	db := modelstest.Open(t, url)
+	s := newTestServerOn(t, db, testConfig(t, url))
+	var n [4]int64
+	for i, q := range []string{"SELECT COUNT(*) FROM regions", "SELECT COUNT(*) FROM schools",
+		"SELECT COUNT(*) FROM students", "SELECT COUNT(*) FROM users"} {
+		db.R.Raw(q).Scan(&n[i])
+	}
+	if n != [4]int64{2, 3, 182, 4} { // 180 generated students and the demo family's two
+
+		t.Fatalf("regions, schools, students, users = %v", n)
+	}
+	var guardians, classes int64
+	db.R.Raw("SELECT COUNT(*) FROM guardians").Scan(&guardians)
+	db.R.Raw("SELECT COUNT(*) FROM classes").Scan(&classes)
+	if guardians < 180 || classes != 36 {
+		t.Fatalf("guardians %d, classes %d", guardians, classes)
+	}
+	for _, user := range []string{"demo_platform", "demo_bureau", "demo_school", "demo_teacher"} {
+		t.Run("login/"+user, func(t *testing.T) {
+			s.do("POST", "/api/v1/auth/login", "", map[string]string{"username": user, "password": demoPassword}).want(t, 200)
+		})
+	}
+	t.Run("bureauSeesDemoSchools", func(t *testing.T) {
+		u, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
+		var id int64
+		db.R.Raw("SELECT id FROM schools WHERE code = 'DEMO-S3'").Scan(&id)
+		s.do("GET", fmt.Sprintf("/api/v1/schools/%d", id), s.token(u), nil).want(t, 200)
+	})
+	t.Run("termsAndOfferingsPublished", func(t *testing.T) {
+		var terms, published int64
+		db.R.Raw("SELECT COUNT(*) FROM terms").Scan(&terms)
+		db.R.Raw("SELECT COUNT(*) FROM offerings WHERE status = 'published'").Scan(&published)
+		if terms != 3 || published != int64(3*len(demoOfferings)) {
+			t.Fatalf("terms %d, published offerings %d", terms, published)
+		}
+	})
+	t.Run("demoFamilyEnrollsAndBureauSeesIt", func(t *testing.T) {
+		var kids []int64
+		db.R.Raw(`SELECT s.id FROM students s JOIN guardians g ON g.student_id = s.id
+			WHERE g.phone = ? ORDER BY s.id`, demoFamilyPhone).Scan(&kids)
+		if len(kids) != 2 {
+			t.Fatalf("demo family has %d children, want 2", len(kids))
+		}
+		parent := modelstest.Parent(t, db, kids...)
+		var basketball int64
+		db.R.Raw("SELECT o.id FROM offerings o JOIN schools s ON s.id = o.school_id WHERE s.code = 'DEMO-S1' AND o.name = '篮球社'").Scan(&basketball)
+		r := s.do("POST", "/api/v1/enrollments", s.token(parent), map[string]int64{"student_id": kids[0], "offering_id": basketball}).want(t, 201)
+		if r.JSON()["status"] != "enrolled" {
+			t.Fatalf("enrollment %s", r.Body)
+		}
+		platform, _ := models.FindUserByUsername(context.Background(), db, "demo_platform")
+		s.do("POST", "/api/v1/jobs/stats/run", s.token(platform), nil).want(t, 200)
+		bureau, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
+		o := s.do("GET", "/api/v1/stats/overview", s.token(bureau), nil).want(t, 200).JSON()
+		if o["schools"] != 3.0 || o["schools_offering"] != 3.0 || o["schools_5plus2"] != 3.0 || o["participants"] != 1.0 {
+			t.Fatalf("overview %v", o)
+		}
+	})
+	t.Run("refusedInProduction", func(t *testing.T) {
+		penv := envFor("DATABASE_URL", url, "KEHOU_ENV", "production", "WECHAT_APPID", "wx1", "WECHAT_SECRET", "s")
+		if err := run(context.Background(), []string{"seed", "demo"}, penv, &bytes.Buffer{}, &bytes.Buffer{}); err == nil ||
+			!strings.Contains(err.Error(), "production") {
+			t.Fatalf("seed demo in production = %v", err)
+		}
+	})
+}
+
+// TestBackup: `kehou backup FILE` writes a consistent, openable copy,
+// refuses to overwrite, and on PostgreSQL points to pg_dump.
+func TestBackup(t *testing.T) {
+	if modelstest.Engine() == "postgres" {
+		env := envFor("DATABASE_URL", modelstest.URL(t))
+		err := run(context.Background(), []string{"backup", filepath.Join(t.TempDir(), "b.db")}, env, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "pg_dump") {
+			t.Fatalf("backup on PostgreSQL = %v, want a pointer to pg_dump", err)
+		}
+		return
+	}
+	url := modelstest.URL(t)
+	db := modelstest.Open(t, url)
+	sc := modelstest.School(t, db, modelstest.Region(t, db, nil).ID)
+	for range 5 {
+		modelstest.Student(t, db, sc.ID, 2, "13900001111")
+	}
+	env := envFor("DATABASE_URL", url)
+	dst := filepath.Join(t.TempDir(), "backup.db")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"backup", dst}, env, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	copyDB := modelstest.Open(t, "sqlite:"+dst)
+	var n int64
+	copyDB.R.Raw("SELECT COUNT(*) FROM students").Scan(&n)
+	if n != 5 {
+		t.Fatalf("the backup has %d students, want 5", n)
+	}
+	t.Run("refusesToOverwrite", func(t *testing.T) {
+		before, _ := os.Stat(dst)
+		err := run(context.Background(), []string{"backup", dst}, env, &bytes.Buffer{}, &bytes.Buffer{})
+		after, _ := os.Stat(dst)
+		if err == nil || !strings.Contains(err.Error(), "exists") || !after.ModTime().Equal(before.ModTime()) {
+			t.Fatalf("second backup = %v", err)
+		}
+	})
+	t.Run("missingDatabase", func(t *testing.T) {
+		env := envFor("DATABASE_URL", "sqlite:"+filepath.Join(t.TempDir(), "nope.db"))
+		if err := run(context.Background(), []string{"backup", filepath.Join(t.TempDir(), "x.db")}, env, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+			t.Fatal("backup of a missing database succeeded")
+		}
+	})
+	t.Run("usage", func(t *testing.T) {
+		if err := run(context.Background(), []string{"backup"}, env, &bytes.Buffer{}, &bytes.Buffer{}); err != errUsage {
+			t.Fatalf("backup without FILE = %v", err)
+		}
+	})
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"text/tabwriter"
+	"time"
+
+	"kehou/models"
+)
+
+func init() { extraCommands["seed demo"] = seedDemo }
+
+// demoPassword is the password of every demo account. The demo refuses to
+// load in production, so it never guards real data.
+const demoPassword = "kehou2026"
+
+// demoLogin is one demo staff account.
+type demoLogin struct {
+	Username string
+	Role     models.Role
+	Scope    string
+}
+
+// demoSummary is what seeding did.
+type demoSummary struct {
+	Created  int // regions, schools, users and students created by this run
+	County   models.Region
+	Schools  []models.School
+	Students int64
+	Logins   []demoLogin
+}
+
+// seedDemo is `kehou seed demo`: loads a demo county (a city and a county,
+// three schools with classes, ~60 students each with guardians, a current
+// term with the "5+2" base service and clubs published, one account per
+// staff role, and a family with guardian phone 13812345678) and prints the
+// logins. Running it again creates only what
+// is missing and prints the logins again.
+func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) != 0 {
+		return errUsage
+	}
+	if cfg.Production() {
+		return errors.New("seed demo: refusing to load demo accounts with a known password when KEHOU_ENV=production")
+	}
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	sum, err := loadDemo(ctx, db)
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	if sum.Created == 0 {
+		fmt.Fprintln(stdout, "Demo data is already loaded; nothing to do.")
+	} else {
+		fmt.Fprintf(stdout, "Loaded the demo county %s (region %d): %d schools, %d students with guardians.\n",
+			sum.County.Name, sum.County.ID, len(sum.Schools), sum.Students)
+	}
+	for _, s := range sum.Schools {
+		fmt.Fprintf(stdout, "  school %d  %s\n", s.ID, s.Name)
+	}
+	fmt.Fprintf(stdout, "Each school has a current term with the 5+2 base service and clubs open for enrollment;\n"+
+		"the demo family (two children in school 1) has guardian phone %s for the WeChat login demo.\n", models.MaskPhone(demoFamilyPhone))
+	fmt.Fprintf(stdout, "\nDemo logins (password %s):\n", demoPassword)
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	for _, l := range sum.Logins {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", l.Username, l.Role, l.Scope)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(stdout, "\nTry:\n  curl -s -H 'Content-Type: application/json' -d '{\"username\":\"demo_school\",\"password\":\"%s\"}' http://127.0.0.1%s/api/v1/auth/login\n",
+		demoPassword, portOf(cfg.ListenAddr))
+	return nil
+}
+
+// loadDemo finds or creates every piece of the demo; each step is
+// idempotent (regions and schools by code, users by username, students by
+// student_no through the roster import).
+func loadDemo(ctx context.Context, db *models.DB) (demoSummary, error) {
+	var sum demoSummary
+	region := func(code, name string, parent *int64) (models.Region, error) {
+		r, err := models.FindRegionByCode(ctx, db, code)
+		if errors.Is(err, models.ErrNotFound) {
+			sum.Created++
+			return models.CreateRegion(ctx, db, models.SystemActor, models.NewRegion{Name: name, Code: code, ParentID: parent})
+		}
+		return r, err
+	}
+	city, err := region("DEMO-3301", "示范市", nil)
+	if err != nil {
+		return sum, err
+	}
+	if sum.County, err = region("DEMO-330102", "示范区", &city.ID); err != nil {
+		return sum, err
+	}
+	for i, name := range []string{"示范区实验小学", "示范区第二小学", "示范区育才小学"} {
+		code := fmt.Sprintf("DEMO-S%d", i+1)
+		s, err := models.FindSchoolByCode(ctx, db, code)
+		if errors.Is(err, models.ErrNotFound) {
+			sum.Created++
+			s, err = models.CreateSchool(ctx, db, models.SystemActor, models.NewSchool{Name: name, RegionID: sum.County.ID, Code: &code})
+		}
+		if err != nil {
+			return sum, err
+		}
+		rows := demoRoster(i + 1)
+		if i == 0 {
+			rows = append(rows, demoFamilyRows()...)
+		}
+		res, err := models.ImportRoster(ctx, db, models.SystemActor, s.ID, rows)
+		if err != nil {
+			return sum, err
+		}
+		made, err := seedDemoTerm(ctx, db, s, time.Now())
+		if err != nil {
+			return sum, err
+		}
+		sum.Created += made
+		sum.Created += res.Created
+		sum.Students += int64(res.Created + res.Updated)
+		sum.Schools = append(sum.Schools, s)
+	}
+	school1 := sum.Schools[0].ID
+	for _, u := range []struct {
+		demoLogin
+		school, region *int64
+	}{
+		{demoLogin{"demo_platform", models.RolePlatformAdmin, "全平台"}, nil, nil},
+		{demoLogin{"demo_bureau", models.RoleBureauAdmin, sum.County.Name + "教育局"}, nil, &sum.County.ID},
+		{demoLogin{"demo_school", models.RoleSchoolAdmin, sum.Schools[0].Name}, &school1, nil},
+		{demoLogin{"demo_teacher", models.RoleTeacher, sum.Schools[0].Name}, &school1, nil},
+	} {
+		_, err := models.FindUserByUsername(ctx, db, u.Username)
+		if errors.Is(err, models.ErrNotFound) {
+			sum.Created++
+			_, err = models.CreateUser(ctx, db, models.SystemActor, models.NewUser{Username: u.Username,
+				Password: demoPassword, Role: u.Role, SchoolID: u.school, RegionID: u.region})
+		}
+		if err != nil {
+			return sum, err
+		}
+		sum.Logins = append(sum.Logins, u.demoLogin)
+	}
+	return sum, nil
+}
+
+var (
+	demoSurnames = []string{"王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "高", "罗", "郑", "梁", "谢", "宋", "唐", "韩", "冯", "邓", "曹", "许"}
+	demoBoys     = []string{"浩然", "宇轩", "子墨", "梓豪", "俊熙", "一鸣", "思远", "博文", "天佑", "明哲", "嘉懿", "皓轩", "子涵", "泽宇", "晨阳", "煜祺"}
+	demoGirls    = []string{"欣怡", "梓萱", "雨桐", "一诺", "诗涵", "可馨", "语嫣", "若曦", "佳怡", "思琪", "紫涵", "梦瑶", "雅琪", "晓彤", "静怡", "安然"}
+	demoFathers  = []string{"伟", "强", "军", "磊", "勇", "杰", "斌", "涛", "建华", "志刚", "海波", "国庆"}
+	demoMothers  = []string{"丽", "娜", "敏", "静", "芳", "燕", "霞", "婷", "秀英", "丽娟", "春梅", "晓燕"}
+	demoPrefixes = []string{"139", "138", "137", "136", "135", "158", "186", "188"}
+)
+
+// demoRoster generates school n's roster: grades 1–6, two classes each,
+// five students per class, with one or two guardians each. It is
+// deterministic (seeded by n), so running the seed again upserts the same
+// students instead of adding new ones.
+func demoRoster(n int) []models.RosterRow {
+	rng := rand.New(rand.NewPCG(uint64(n), 2026))
+	pick := func(s []string) string { return s[rng.IntN(len(s))] }
+	var rows []models.RosterRow
+	seq := 0
+	phone := func() string {
+		seq++
+		return fmt.Sprintf("%s%04d%04d", pick(demoPrefixes), n*100+rng.IntN(100), seq)
+	}
+	for grade := 1; grade <= 6; grade++ {
+		for class := 1; class <= 2; class++ {
+			for k := 1; k <= 5; k++ {
+				surname := pick(demoSurnames)
+				gender, given := "男", pick(demoBoys)
+				if rng.IntN(2) == 0 {
+					gender, given = "女", pick(demoGirls)
+				}
+				base := models.RosterRow{
+					StudentNo: fmt.Sprintf("2026%d%02d%02d", grade, class, k), Name: surname + given,
+					Gender: gender, Grade: fmt.Sprint(grade), Class: fmt.Sprintf("%d班", class),
+				}
+				father, mother := base, base
+				father.GuardianName, father.GuardianPhone, father.Relationship = surname+pick(demoFathers), phone(), "父亲"
+				mother.GuardianName, mother.GuardianPhone, mother.Relationship = pick(demoSurnames)+pick(demoMothers), phone(), "母亲"
+				switch rng.IntN(3) {
+				case 0:
+					rows = append(rows, mother)
+				case 1:
+					rows = append(rows, father, mother)
+				default:
+					rows = append(rows, mother, father)
+				}
+			}
+		}
+	}
+	return rows
+}
