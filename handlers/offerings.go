@@ -235,6 +235,9 @@ func (h *API) ListOfferings(c *fiber.Ctx) error {
 		}
 		f.Grade = g
 	}
+	if CurrentActor(c).Role == models.RoleParent {
+		return h.parentOfferingList(c, id, f)
+	}
 	os, err := models.FindOfferings(c.UserContext(), h.DB, CurrentActor(c), id, f)
 	if err != nil {
 		return err

@@ -302,3 +302,70 @@ func TestBenchProvinceSet(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchSmoke runs `kehou bench -smoke` end to end — baselines, data
+// prepared over HTTP against a kehou child process, every scenario, the
+// invariants in the database and the stats job on a small province — on
+// SQLite, or on PostgreSQL alone when TEST_DATABASE_URL is set. It checks
+// what was counted, never how fast (timings are the program's output).
+func TestBenchSmoke(t *testing.T) {
+	o := smokeOptions(t, "-duration", "500ms")
+	if pg := modelstest.PostgresURL(); pg != "" {
+		o.PG, o.Engines = pg, []string{"postgres"}
+	}
+	var out bytes.Buffer
+	rep, err := runBench(context.Background(), o, &out)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, out.String())
+	}
+	got := map[string]*scenarioResult{}
+	for _, s := range rep.Scenarios {
+		got[s.Name] = s
+		if !allOK(s.Invariants) {
+			t.Errorf("%s: invariants %+v", s.Name, s.Invariants)
+		}
+		if s.Errors != 0 {
+			t.Errorf("%s: %d errors: %v", s.Name, s.Errors, s.Counts)
+		}
+		if s.Requests == 0 {
+			t.Errorf("%s: no requests", s.Name)
+		}
+	}
+	for _, name := range []string{"browse", "spread", "hot", "mixed (closed, saturation)", "mixed (open, 0.7× saturation)",
+		"mixed (open, 2.0× saturation)", "stats job", "dashboard reads"} {
+		if got[name] == nil {
+			t.Fatalf("scenario %q missing; output:\n%s", name, out.String())
+		}
+	}
+	if s := got["spread"]; s.Accepted+s.Shed != o.Students || s.Accepted == 0 {
+		t.Errorf("spread: %d accepted + %d shed, want %d students", s.Accepted, s.Shed, o.Students)
+	}
+	if s := got["hot"]; s.Accepted != o.HotSeats {
+		t.Errorf("hot: %d enrolled, want %d", s.Accepted, o.HotSeats)
+	}
+	if s := got["stats job"]; len(s.Invariants) == 0 {
+		t.Errorf("stats job: the overview was not checked")
+	}
+	if s := got["spread"]; s.PeakRSSMB <= 0 {
+		t.Errorf("spread: no peak RSS")
+	}
+	want := []string{"B_http@16", "B_http@32"}
+	if o.Engines[0] == "sqlite" {
+		want = append(want, "B_sql")
+	} else {
+		want = append(want, "B_pg", "B_pg(hot)")
+	}
+	for _, b := range want {
+		if rep.Baselines[b] == nil || rep.Baselines[b].Ops == 0 {
+			t.Errorf("baseline %s missing", b)
+		}
+	}
+	for _, row := range rep.Targets {
+		if row.Baseline != "" && row.BaseVal == 0 {
+			t.Errorf("target %s/%s: baseline %s not measured", row.Scenario, row.Metric, row.Baseline)
+		}
+	}
+	if !strings.Contains(out.String(), "| engine") {
+		t.Errorf("no table printed")
+	}
+}

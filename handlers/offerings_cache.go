@@ -1,0 +1,126 @@
+package handlers
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"kehou/models"
+)
+
+// The offerings list a parent sees is the same for every parent of the
+// school, and in an enrollment rush thousands of them reload it every few
+// seconds. Building it (one query over the school's offerings, a DTO each,
+// JSON) cost more than everything else in the request, so parents get a
+// pre-encoded copy: it is rebuilt after any write transaction of this
+// process (models.DB.Generation) and after OfferingListTTL at most, which
+// bounds how long a write by another instance on the same PostgreSQL can go
+// unseen. Concurrent misses for one list wait for a single rebuild. Staff
+// lists (drafts included) are never cached.
+
+// OfferingListTTL is the longest a cached parent offerings list is served.
+const OfferingListTTL = time.Second
+
+// maxOfferingLists bounds the cached lists (per school and filter).
+const maxOfferingLists = 10_000
+
+type offeringListKey struct {
+	school int64
+	f      models.OfferingFilter
+}
+
+// offeringList is one cached (or being built) list.
+type offeringList struct {
+	gen   uint64
+	at    time.Time
+	ready chan struct{} // closed when body/err are set
+	body  []byte
+	err   error
+}
+
+type offeringListCache struct {
+	mu    sync.Mutex
+	lists map[offeringListKey]*offeringList
+}
+
+// offeringCaches holds one cache per database handle (an API is built once
+// per process; tests build many, each on its own database).
+var offeringCaches sync.Map // *models.DB → *offeringListCache
+
+func offeringCacheFor(db *models.DB) *offeringListCache {
+	if c, ok := offeringCaches.Load(db); ok {
+		return c.(*offeringListCache)
+	}
+	c, _ := offeringCaches.LoadOrStore(db, &offeringListCache{lists: map[offeringListKey]*offeringList{}})
+	return c.(*offeringListCache)
+}
+
+// get returns the list for key built at generation gen, building it with
+// build when there is none fresh (one build per key at a time).
+func (c *offeringListCache) get(key offeringListKey, gen uint64, now time.Time, build func() ([]byte, error)) ([]byte, error) {
+	c.mu.Lock()
+	l := c.lists[key]
+	if l != nil && l.gen == gen && now.Sub(l.at) < OfferingListTTL {
+		c.mu.Unlock()
+		<-l.ready
+		if l.err == nil {
+			return l.body, nil
+		}
+		c.mu.Lock()
+		if c.lists[key] == l {
+			delete(c.lists, key)
+		}
+		c.mu.Unlock()
+		return build() // the shared build failed; this caller tries itself
+	}
+	if len(c.lists) >= maxOfferingLists {
+		c.lists = map[offeringListKey]*offeringList{}
+	}
+	l = &offeringList{gen: gen, at: now, ready: make(chan struct{})}
+	c.lists[key] = l
+	c.mu.Unlock()
+	l.body, l.err = build()
+	close(l.ready)
+	if l.err != nil {
+		c.mu.Lock()
+		if c.lists[key] == l {
+			delete(c.lists, key)
+		}
+		c.mu.Unlock()
+	}
+	return l.body, l.err
+}
+
+// parentOfferingList answers a parent's GET /schools/{id}/offerings: 404
+// unless a linked child is in the school, then the cached list.
+func (h *API) parentOfferingList(c *fiber.Ctx, schoolID int64, f models.OfferingFilter) error {
+	ctx, a := c.UserContext(), CurrentActor(c)
+	ok, err := models.ParentHasChildInSchool(ctx, h.DB, a.UserID, schoolID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return models.ErrNotFound
+	}
+	// The generation is read before the query, so a write that commits
+	// while the list is built moves it and the list is not served again.
+	gen := h.DB.Generation()
+	body, err := offeringCacheFor(h.DB).get(offeringListKey{school: schoolID, f: f}, gen, time.Now(), func() ([]byte, error) {
+		os, err := models.FindOfferings(ctx, h.DB, a, schoolID, f)
+		if err != nil {
+			return nil, err
+		}
+		out := Page[OfferingDTO]{Items: make([]OfferingDTO, 0, len(os))}
+		for _, o := range os {
+			out.Items = append(out.Items, NewOfferingDTO(o))
+		}
+		return json.Marshal(out)
+	})
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(body)
+}
