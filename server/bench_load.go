@@ -154,7 +154,7 @@ func answerKey(status int, detail []byte, err error) string {
 		if errors.Is(err, errClientQueueFull) {
 			return "error client_queue_full"
 		}
-		return "error transport"
+		return "error transport: " + shortErr(err)
 	}
 	if len(detail) == 0 {
 		return strconv.Itoa(status)
