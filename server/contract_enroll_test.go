@@ -169,7 +169,11 @@ func TestContractEnrollment(t *testing.T) {
 		checkError(t, w.do("POST", "/api/v1/enrollments", w.adminTok, body(young.ID, oid)), 422, "grade_not_eligible")
 	})
 	t.Run("idempotencyKey", func(t *testing.T) {
-		o2 := w.publishedOffering(t, func(m map[string]any) { m["kind"] = "basic"; m["weekdays"] = []int{1, 2, 3, 4, 5}; m["name"] = "托管" })
+		o2 := w.publishedOffering(t, func(m map[string]any) {
+			m["kind"] = "basic"
+			m["weekdays"] = []int{1, 2, 3, 4, 5}
+			m["name"] = "托管"
+		})
 		b := body(w.student.ID, o2)
 		a1 := w.do("POST", "/api/v1/enrollments", w.parentTok, b, "Idempotency-Key", "c-key-1").want(t, 201)
 		a2 := w.do("POST", "/api/v1/enrollments", w.parentTok, b, "Idempotency-Key", "c-key-1").want(t, 201)
