@@ -33,6 +33,14 @@ func TestContractWeChat(t *testing.T) {
 	}
 	at := login["access_token"].(string)
 
+	// A parent with no child yet still gets children, empty: the
+	// mini-program reads children.length on its first screen.
+	fresh := decodeObject(t, s.do("GET", "/api/v1/me", at, nil).want(t, 200).Body)
+	checkShape(t, "me (no children yet)", fresh, shape{"id": "int", "role": "str", "children": "arr"})
+	if n := len(fresh["children"].([]any)); n != 0 {
+		t.Fatalf("fresh parent has %d children", n)
+	}
+
 	ph := decodeObject(t, s.do("POST", "/api/v1/me/phone", at, fmt.Sprintf(`{"code": %q}`, f.PhoneCode("13812345678"))).want(t, 200).Body)
 	checkShape(t, "me/phone", ph, shape{"phone_masked": "str", "children": "arr"})
 	if ph["phone_masked"] != "138****5678" {
