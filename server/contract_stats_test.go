@@ -52,7 +52,16 @@ func TestContractSurveys(t *testing.T) {
 	})
 	t.Run("list", func(t *testing.T) {
 		checkList(t, "surveys (staff)", s.do("GET", "/api/v1/surveys", s.token(bureau), nil).want(t, 200).Body, surveyShape)
-		checkList(t, "surveys (parent)", s.do("GET", "/api/v1/surveys", s.token(parent), nil).want(t, 200).Body, surveyShape)
+		// A parent's list says which children each survey concerns and which
+		// are answered, [] when none: present either way.
+		other := modelstest.Parent(t, s.db, modelstest.Student(t, s.db, school.ID, 4, "").ID)
+		for _, tok := range []string{s.token(parent), s.token(other)} {
+			items := checkList(t, "surveys (parent)", s.do("GET", "/api/v1/surveys", tok, nil).want(t, 200).Body,
+				shape{"id": "int", "title": "str", "opens_at": "time", "closes_at": "time", "student_ids": "arr", "responded_student_ids": "arr"})
+			if len(items) != 2 {
+				t.Fatalf("parent sees %d surveys", len(items))
+			}
+		}
 	})
 }
 
