@@ -166,6 +166,12 @@ func TestContractTenancy(t *testing.T) {
 		}
 		got := decodeObject(t, s.do("GET", fmt.Sprintf("/api/v1/schools/%d", jnum(sc, "id")), platform, nil).want(t, 200).Body)
 		checkShape(t, "GET school", got, shape{"id": "int", "name": "str", "region_id": "int", "code": "str?"})
+		// Staff in scope: the school's teacher, the region's bureau admin.
+		teacher := modelstest.Staff(t, s.db, models.RoleTeacher, jnum(sc, "id"), 0)
+		bureau := modelstest.Staff(t, s.db, models.RoleBureauAdmin, 0, countyID)
+		for _, tok := range []string{s.token(teacher), s.token(bureau)} {
+			s.do("GET", fmt.Sprintf("/api/v1/schools/%d", jnum(sc, "id")), tok, nil).want(t, 200)
+		}
 	})
 	t.Run("users", func(t *testing.T) {
 		for _, c := range []struct {
@@ -230,6 +236,25 @@ func TestContractRoster(t *testing.T) {
 			t.Fatal("guardian phone in the students list")
 		}
 	}
+	t.Run("pagedByNextCursor", func(t *testing.T) {
+		seen := map[string]bool{}
+		next := ""
+		for page := 0; page < 5; page++ {
+			r := s.do("GET", fmt.Sprintf("/api/v1/schools/%d/students?limit=2&cursor=%s", sc.ID, next), tok, nil).want(t, 200)
+			for _, it := range checkList(t, "students page", r.Body, studentShape) {
+				if seen[it["student_no"].(string)] {
+					t.Fatalf("student %v on two pages", it["student_no"])
+				}
+				seen[it["student_no"].(string)] = true
+			}
+			if next = decodeObject(t, r.Body)["next_cursor"].(string); next == "" {
+				break
+			}
+		}
+		if len(seen) != 3 || next != "" {
+			t.Fatalf("paged through %d students, last cursor %q", len(seen), next)
+		}
+	})
 	t.Run("reimportUpdates", func(t *testing.T) {
 		res := decodeObject(t, s.do("POST", path, tok, csv, "Content-Type", "text/csv").want(t, 200).Body)
 		if jnum(res, "created") != 0 || jnum(res, "updated") != 3 {

@@ -103,7 +103,7 @@ func TestContractOffering(t *testing.T) {
 			{"?grade=1", []string{"托管"}},
 			{fmt.Sprintf("?term_id=%d&kind=club&grade=3", w.termID), []string{"篮球社"}},
 		} {
-			for _, tok := range []string{w.adminTok, w.parentTok} {
+			for _, tok := range []string{w.adminTok, w.teacherTok, w.bureauTok, w.parentTok} {
 				items := checkList(t, "offerings"+c.query, w.do("GET", base+c.query, tok, nil).want(t, 200).Body, offeringShape)
 				var names []string
 				for _, it := range items {

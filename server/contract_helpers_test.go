@@ -164,8 +164,8 @@ func checkError(t *testing.T, r resp, status int, code string) map[string]any {
 	if code != "" && c != code {
 		t.Errorf("error code %q, want %q", c, code)
 	}
-	if msg, _ := m["message"].(string); msg == "" {
-		t.Error("error message empty")
+	if msg, _ := m["message"].(string); !hanRe.MatchString(msg) {
+		t.Errorf("error message %q is not zh-CN", msg)
 	}
 	if rid, _ := m["request_id"].(string); rid == "" {
 		t.Error("error request_id empty")
@@ -176,7 +176,10 @@ func checkError(t *testing.T, r resp, status int, code string) map[string]any {
 	return m
 }
 
-var snakeRe = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+var (
+	snakeRe = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+	hanRe   = regexp.MustCompile(`\p{Han}`)
+)
 
 // jnum reads a whole-number field of a decodeObject map.
 func jnum(m map[string]any, k string) int64 {
