@@ -81,6 +81,16 @@ func TestContractOffering(t *testing.T) {
 			t.Fatalf("patched = %v", p)
 		}
 	})
+	t.Run("patchJSISOTime", func(t *testing.T) {
+		// What a mini-program's Date.toISOString() sends: RFC 3339 with
+		// milliseconds, in UTC.
+		p := decodeObject(t, w.do("PATCH", fmt.Sprintf("/api/v1/offerings/%d", id), w.adminTok,
+			`{"enroll_opens_at": "2026-09-01T00:00:00.000Z"}`).want(t, 200).Body)
+		got, _ := time.Parse(time.RFC3339, p["enroll_opens_at"].(string))
+		if !got.Equal(time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)) {
+			t.Fatalf("enroll_opens_at = %v", p["enroll_opens_at"])
+		}
+	})
 	t.Run("publish", func(t *testing.T) {
 		p := decodeObject(t, w.do("POST", fmt.Sprintf("/api/v1/offerings/%d/publish", id), w.adminTok, nil).want(t, 200).Body)
 		if p["status"] != "published" {
