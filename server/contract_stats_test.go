@@ -134,3 +134,71 @@ func TestContractStats(t *testing.T) {
 		checkList(t, "job runs", s.do("GET", "/api/v1/jobs/runs", platform, nil).want(t, 200).Body, shape{"id": "int", "status": "str"})
 	})
 }
+
+// TestContractStatsValues: SPEC's definitions, end to end through the API:
+// offerings, enrollments and survey answers in, the stats job, the
+// overview's figures out.
+func TestContractStatsValues(t *testing.T) {
+	s := newTestServer(t)
+	region := modelstest.Region(t, s.db, nil)
+	a, b := modelstest.School(t, s.db, region.ID), modelstest.School(t, s.db, region.ID)
+	s1, s2 := modelstest.Student(t, s.db, a.ID, 3, ""), modelstest.Student(t, s.db, a.ID, 3, "")
+	modelstest.Student(t, s.db, a.ID, 3, "")
+	modelstest.Student(t, s.db, b.ID, 3, "")
+	parent := s.token(modelstest.Parent(t, s.db, s1.ID, s2.ID))
+	admin := s.token(modelstest.Staff(t, s.db, models.RoleSchoolAdmin, a.ID, 0))
+	bureau := s.token(modelstest.Staff(t, s.db, models.RoleBureauAdmin, 0, region.ID))
+	platform := s.token(modelstest.Staff(t, s.db, models.RolePlatformAdmin, 0, 0))
+
+	today := time.Now().In(models.StatsZone)
+	term := decodeObject(t, s.do("POST", fmt.Sprintf("/api/v1/schools/%d/terms", a.ID), admin, map[string]any{"name": "本学期",
+		"starts_on": today.AddDate(0, 0, -30).Format(time.DateOnly), "ends_on": today.AddDate(0, 0, 60).Format(time.DateOnly), "max_clubs": 2}).want(t, 201).Body)
+	offering := func(m map[string]any) int64 {
+		body := map[string]any{"term_id": jnum(term, "id"), "grades": []int{3}, "mode": "fcfs", "waitlist": true,
+			"enroll_opens_at": time.Now().Add(-time.Hour).Format(time.RFC3339), "enroll_closes_at": time.Now().Add(time.Hour).Format(time.RFC3339)}
+		for k, v := range m {
+			body[k] = v
+		}
+		id := jnum(decodeObject(t, s.do("POST", fmt.Sprintf("/api/v1/schools/%d/offerings", a.ID), admin, body).want(t, 201).Body), "id")
+		s.do("POST", fmt.Sprintf("/api/v1/offerings/%d/publish", id), admin, nil).want(t, 200)
+		return id
+	}
+	basic := offering(map[string]any{"kind": "basic", "name": "托管", "weekdays": []int{1, 2, 3, 4, 5},
+		"start_time": "16:00", "end_time": "18:00", "capacity": 10})
+	club := offering(map[string]any{"kind": "club", "name": "篮球社", "category": "sports", "weekdays": []int{2},
+		"start_time": "18:00", "end_time": "19:00", "capacity": 1})
+	enroll := func(st, o int64, status string) {
+		e := decodeObject(t, s.do("POST", "/api/v1/enrollments", parent, map[string]any{"student_id": st, "offering_id": o}).want(t, 201).Body)
+		if e["status"] != status {
+			t.Fatalf("enrollment %v, want %s", e, status)
+		}
+	}
+	enroll(s1.ID, basic, "enrolled")
+	enroll(s2.ID, basic, "enrolled")
+	enroll(s1.ID, club, "enrolled")
+	enroll(s2.ID, club, "waitlisted")
+	sv := decodeObject(t, s.do("POST", "/api/v1/surveys", bureau, map[string]any{"region_id": region.ID, "title": "满意度",
+		"opens_at": time.Now().Add(-time.Hour).Format(time.RFC3339), "closes_at": time.Now().Add(time.Hour).Format(time.RFC3339)}).want(t, 201).Body)
+	for st, answer := range map[int64][2]string{s1.ID: {"support", "satisfied"}, s2.ID: {"neutral", "basically_satisfied"}} {
+		s.do("POST", fmt.Sprintf("/api/v1/surveys/%d/responses", jnum(sv, "id")), parent,
+			map[string]any{"student_id": st, "support": answer[0], "satisfaction": answer[1]}).want(t, 201)
+	}
+	if run := decodeObject(t, s.do("POST", "/api/v1/jobs/stats/run", platform, nil).want(t, 200).Body); run["status"] != "succeeded" {
+		t.Fatalf("run = %v", run)
+	}
+	o := decodeObject(t, s.do("GET", fmt.Sprintf("/api/v1/stats/overview?region_id=%d", region.ID), bureau, nil).want(t, 200).Body)
+	checkShape(t, "overview", o, statsShape)
+	wantInt := map[string]int64{"schools": 2, "schools_offering": 1, "schools_5plus2": 1, "students": 4, "participants": 2,
+		"basic_participants": 2, "club_participants": 1, "clubs": 1, "seats": 1, "seats_filled": 1, "waitlisted": 1, "responses": 2}
+	for k, v := range wantInt {
+		if jnum(o, k) != v {
+			t.Errorf("%s = %v, want %d", k, o[k], v)
+		}
+	}
+	wantRate := map[string]float64{"coverage_rate": 0.5, "participation_rate": 0.5, "fill_rate": 1, "parent_support_rate": 0.5, "satisfaction_rate": 1}
+	for k, v := range wantRate {
+		if f, _ := o[k].(json.Number).Float64(); f != v {
+			t.Errorf("%s = %v, want %v", k, o[k], v)
+		}
+	}
+}
