@@ -212,8 +212,13 @@ func TestContractEnrollment(t *testing.T) {
 	})
 	t.Run("rosterFormats", func(t *testing.T) {
 		path := fmt.Sprintf("/api/v1/offerings/%d/roster", oid)
-		w.do("GET", path, w.teacherTok, nil).want(t, 200)
-		w.do("GET", path+"?format=json", w.teacherTok, nil).want(t, 200)
+		rowShape := shape{"student_id": "int", "student_no": "str", "name": "str", "grade": "int", "class": "str", "status": "str"}
+		for _, q := range []string{"", "?format=json"} {
+			rows := checkList(t, "roster"+q, w.do("GET", path+q, w.teacherTok, nil).want(t, 200).Body, rowShape)
+			if len(rows) != 1 || jnum(rows[0], "student_id") != second.ID {
+				t.Fatalf("roster = %v", rows)
+			}
+		}
 		if r := w.do("GET", path+"?format=csv", w.teacherTok, nil).want(t, 200); !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
 			t.Fatalf("csv content type %q", r.Header.Get("Content-Type"))
 		}
