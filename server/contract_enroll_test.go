@@ -249,4 +249,13 @@ func TestContractLottery(t *testing.T) {
 	if jnum(d, "assigned") != 1 || jnum(d, "rejected") != 1 || d["seed"] == "" {
 		t.Fatalf("draw = %v", d)
 	}
+	statuses := map[string]int{}
+	for _, st := range []int64{w.student.ID, second.ID} {
+		for _, e := range checkList(t, "enrollments", w.do("GET", fmt.Sprintf("/api/v1/students/%d/enrollments", st), w.adminTok, nil).want(t, 200).Body, enrollmentShape) {
+			statuses[e["status"].(string)]++
+		}
+	}
+	if statuses["enrolled"] != 1 || statuses["rejected"] != 1 || len(statuses) != 2 {
+		t.Fatalf("statuses after the draw = %v", statuses)
+	}
 }
