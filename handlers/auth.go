@@ -116,10 +116,11 @@ type ChildDTO struct {
 	SchoolName string `json:"school_name"`
 }
 
-// MeDTO is GET /api/v1/me.
+// MeDTO is GET /api/v1/me. Children is set for a parent only, and then
+// always present, [] before the first child is linked.
 type MeDTO struct {
 	UserDTO
-	Children []ChildDTO `json:"children,omitempty"`
+	Children *[]ChildDTO `json:"children,omitempty"`
 }
 
 // Me is GET /api/v1/me: the caller, and a parent's children.
@@ -138,7 +139,7 @@ func (h *API) Me(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		out.Children = kids
+		out.Children = &kids
 	}
 	return c.JSON(out)
 }

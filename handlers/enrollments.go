@@ -7,13 +7,14 @@ import (
 )
 
 // EnrollmentDTO is an enrollment in API answers: the consent record (who
-// applied, when) included.
+// applied, when) included. waitlist_position is always present (null unless
+// waitlisted): SPEC's example names it among the answer's fields.
 type EnrollmentDTO struct {
 	ID               int64   `json:"id"`
 	StudentID        int64   `json:"student_id"`
 	OfferingID       int64   `json:"offering_id"`
 	Status           string  `json:"status"`
-	WaitlistPosition *int    `json:"waitlist_position,omitempty"`
+	WaitlistPosition *int    `json:"waitlist_position"`
 	Rank             int     `json:"rank"`
 	AppliedBy        int64   `json:"applied_by"`
 	CreatedAt        string  `json:"created_at"`

@@ -15,7 +15,8 @@ type JobRunner interface {
 	RunNow(ctx context.Context, name string) (models.JobRun, error)
 }
 
-// JobRunDTO is a job run in API answers.
+// JobRunDTO is a job run in API answers: SPEC's run record (start, end,
+// status, error), with error null unless the run failed.
 type JobRunDTO struct {
 	ID         int64   `json:"id"`
 	Name       string  `json:"name"`
@@ -26,14 +27,17 @@ type JobRunDTO struct {
 	StartedAt  string  `json:"started_at"`
 	EndedAt    *string `json:"ended_at"`
 	DurationMS *int64  `json:"duration_ms"`
-	Error      string  `json:"error,omitempty"`
+	Error      *string `json:"error"`
 	Rows       int64   `json:"rows"`
 }
 
 // NewJobRunDTO maps a run to its DTO.
 func NewJobRunDTO(r models.JobRun) JobRunDTO {
 	d := JobRunDTO{ID: r.ID, Name: r.Name, Trigger: r.Trigger, Instance: r.Instance, Slot: r.Slot,
-		Status: r.Status, StartedAt: r.StartedAt.UTC().Format(time.RFC3339Nano), Error: r.Error, Rows: r.Rows}
+		Status: r.Status, StartedAt: r.StartedAt.UTC().Format(time.RFC3339Nano), Rows: r.Rows}
+	if r.Error != "" {
+		d.Error = ptr(r.Error)
+	}
 	if r.EndedAt != nil {
 		d.EndedAt = ptr(r.EndedAt.UTC().Format(time.RFC3339Nano))
 		d.DurationMS = ptr(r.EndedAt.Sub(r.StartedAt).Milliseconds())

@@ -27,10 +27,12 @@ type OfferingRosterRowDTO struct {
 	WaitlistPosition *int   `json:"waitlist_position,omitempty"`
 }
 
-// OfferingRosterDTO is the JSON roster of an offering.
+// OfferingRosterDTO is the JSON roster of an offering, in SPEC's list
+// format (the whole roster is one page: next_cursor is empty).
 type OfferingRosterDTO struct {
-	Offering OfferingDTO            `json:"offering"`
-	Items    []OfferingRosterRowDTO `json:"items"`
+	Offering   OfferingDTO            `json:"offering"`
+	Items      []OfferingRosterRowDTO `json:"items"`
+	NextCursor string                 `json:"next_cursor"`
 }
 
 var offeringRosterHeader = []string{"学号", "姓名", "年级", "班级", "家长", "家长电话", "状态", "候补顺位"}

@@ -192,5 +192,5 @@ func (h *API) StatsBreakdown(c *fiber.Ctx) error {
 				SeatsFilled: s.SeatsFilled, FillRate: s.FillRate(), Waitlisted: s.Waitlisted, ClubParticipants: s.ClubParticipants})
 		}
 	}
-	return c.JSON(fiber.Map{"as_of": date, "scope_type": sc.Type, "scope_id": sc.ID, "by": by, "items": items})
+	return c.JSON(fiber.Map{"as_of": date, "scope_type": sc.Type, "scope_id": sc.ID, "by": by, "items": items, "next_cursor": ""})
 }

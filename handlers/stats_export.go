@@ -124,7 +124,8 @@ func (h *API) StatsSchools(c *fiber.Ctx) error {
 	for _, s := range rows {
 		items = append(items, SchoolStatsDTO{SchoolID: s.ScopeID, SchoolName: s.SchoolName, StatsDTO: NewStatsDTO(s)})
 	}
-	return c.JSON(fiber.Map{"as_of": date, "region_id": sc.ID, "items": items})
+	// SPEC's list format: every row is on this one page.
+	return c.JSON(fiber.Map{"as_of": date, "region_id": sc.ID, "items": items, "next_cursor": ""})
 }
 
 func headers() []string {

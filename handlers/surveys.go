@@ -10,19 +10,20 @@ import (
 )
 
 // SurveyDTO is a survey in API answers. For a parent, StudentIDs lists the
-// children it concerns and RespondedStudentIDs those already answered for.
+// children it concerns and RespondedStudentIDs those already answered for
+// (both always present for a parent; absent for staff).
 type SurveyDTO struct {
-	ID                  int64   `json:"id"`
-	RegionID            *int64  `json:"region_id"`
-	SchoolID            *int64  `json:"school_id"`
-	TermID              *int64  `json:"term_id"`
-	Title               string  `json:"title"`
-	OpensAt             string  `json:"opens_at"`
-	ClosesAt            string  `json:"closes_at"`
-	Open                bool    `json:"open"`
-	CreatedAt           string  `json:"created_at"`
-	StudentIDs          []int64 `json:"student_ids,omitempty"`
-	RespondedStudentIDs []int64 `json:"responded_student_ids,omitempty"`
+	ID                  int64    `json:"id"`
+	RegionID            *int64   `json:"region_id"`
+	SchoolID            *int64   `json:"school_id"`
+	TermID              *int64   `json:"term_id"`
+	Title               string   `json:"title"`
+	OpensAt             string   `json:"opens_at"`
+	ClosesAt            string   `json:"closes_at"`
+	Open                bool     `json:"open"`
+	CreatedAt           string   `json:"created_at"`
+	StudentIDs          *[]int64 `json:"student_ids,omitempty"`
+	RespondedStudentIDs *[]int64 `json:"responded_student_ids,omitempty"`
 }
 
 // NewSurveyDTO maps a survey to its DTO as of now.
@@ -85,7 +86,8 @@ func (h *API) ListSurveys(c *fiber.Ctx) error {
 		out := make([]SurveyDTO, 0, len(ps))
 		for _, p := range ps {
 			d := NewSurveyDTO(p.Survey, now)
-			d.StudentIDs, d.RespondedStudentIDs = p.StudentIDs, p.RespondedIDs
+			// Present for a parent even when empty ([] before any answer).
+			d.StudentIDs, d.RespondedStudentIDs = &p.StudentIDs, &p.RespondedIDs
 			out = append(out, d)
 		}
 		return c.JSON(Page[SurveyDTO]{Items: out})
