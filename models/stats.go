@@ -139,7 +139,17 @@ func (r *statsRun) runSQLite(ctx context.Context, db *DB) error {
 	if err := inTx("BEGIN", r.stage); err != nil {
 		return err
 	}
-	return inTx("BEGIN IMMEDIATE", r.publish)
+	if err := inTx("BEGIN IMMEDIATE", r.publish); err != nil {
+		return err
+	}
+	// The snapshot table just grew by a whole province: refresh the planner
+	// statistics (milliseconds with analysis_limit), or the dashboards'
+	// queries keep plans made for the empty table (every read scanned all of
+	// the date's rows).
+	if err := r.tx.Exec("PRAGMA analysis_limit = 1000").Error; err != nil {
+		return err
+	}
+	return r.tx.Exec("PRAGMA optimize").Error
 }
 
 // tmp creates temporary table name from query.

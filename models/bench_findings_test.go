@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"kehou/models"
 	"kehou/models/modelstest"
@@ -91,5 +92,31 @@ func TestOpenAnalyzesSQLite(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no planner statistics for students after Open")
+	}
+}
+
+// TestComputeStatsRefreshesPlannerStatistics: after the stats job wrote a
+// date's snapshot on SQLite, the snapshot table has planner statistics, so
+// the dashboards' reads are not planned for an empty table.
+func TestComputeStatsRefreshesPlannerStatistics(t *testing.T) {
+	if modelstest.Engine() != "sqlite" {
+		t.Skip("SQLite only: PostgreSQL's autovacuum analyzes")
+	}
+	ctx := context.Background()
+	db := modelstest.MustOpenDB(t)
+	r := modelstest.Region(t, db, nil)
+	for i := 0; i < 40; i++ {
+		s := modelstest.School(t, db, r.ID)
+		modelstest.Student(t, db, s.ID, 1+i%6, "")
+	}
+	if _, err := models.ComputeStats(ctx, db, "2026-09-10", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := db.R.Raw("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'stat_snapshots'").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no planner statistics for stat_snapshots after the stats job")
 	}
 }
