@@ -30,6 +30,9 @@ func (b *bench) rushOn(ctx context.Context, name, dbURL string) error {
 		return err
 	}
 	e.stop()
+	if err := e.analyzeLikeAutovacuum(ctx); err != nil {
+		return err
+	}
 	for _, s := range []struct {
 		name string
 		run  func(context.Context) error
