@@ -53,10 +53,12 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	staff := handlers.RequireRoles(handlers.Staff...)
 	admins := handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin, models.RoleSchoolAdmin)
 
-	// Authentication: rate-limited per client address.
+	// Authentication: rate-limited per client address (see clientIPFunc:
+	// not the spoofable leftmost X-Forwarded-For entry).
+	clientIP := clientIPFunc(cfg.TrustedProxies)
 	loginLimit := limiter.New(limiter.Config{
 		Max: cfg.LoginRateLimit, Expiration: time.Minute,
-		KeyGenerator: func(c *fiber.Ctx) string { return c.IP() },
+		KeyGenerator: clientIP,
 		LimitReached: func(c *fiber.Ctx) error { return models.ErrRateLimited },
 	})
 	// Refresh has a limiter of its own: a refresh token is 32 random bytes,
@@ -64,7 +66,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	// password guesses (many families share one address behind carrier NAT).
 	refreshLimit := limiter.New(limiter.Config{
 		Max: 300, Expiration: time.Minute,
-		KeyGenerator: func(c *fiber.Ctx) string { return c.IP() },
+		KeyGenerator: clientIP,
 		LimitReached: func(c *fiber.Ctx) error { return models.ErrRateLimited },
 	})
 	v1.Post("/auth/login", loginLimit, small, h.Login)
