@@ -82,4 +82,3 @@ func TestExportsDoNotCarryFormulas(t *testing.T) {
 		}
 	})
 }
-
