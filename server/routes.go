@@ -34,8 +34,11 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 		EnableIPValidation:      true,
 	})
 	m := handlers.NewMetrics(reg)
+	// The client address of logs and rate limits (see clientIPFunc: not
+	// the spoofable leftmost X-Forwarded-For entry).
+	clientIP := clientIPFunc(cfg.TrustedProxies)
 	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
-	app.Use(handlers.Observe(log, m))
+	app.Use(handlers.Observe(log, m, clientIP))
 	app.Use(recover.New())
 
 	// Operations.
@@ -53,9 +56,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	staff := handlers.RequireRoles(handlers.Staff...)
 	admins := handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin, models.RoleSchoolAdmin)
 
-	// Authentication: rate-limited per client address (see clientIPFunc:
-	// not the spoofable leftmost X-Forwarded-For entry).
-	clientIP := clientIPFunc(cfg.TrustedProxies)
+	// Authentication: rate-limited per client address.
 	loginLimit := limiter.New(limiter.Config{
 		Max: cfg.LoginRateLimit, Expiration: time.Minute,
 		KeyGenerator: clientIP,

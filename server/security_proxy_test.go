@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"kehou/models/modelstest"
@@ -59,6 +60,9 @@ func TestLoginLimiterIgnoresSpoofedForwardedFor(t *testing.T) {
 				}
 			}
 			s.do("POST", "/api/v1/auth/login", "", bad, "X-Forwarded-For", tc.xff(200)).want(t, 429, "rate_limited")
+			if strings.Contains(s.logs.String(), "198.51.100.") {
+				t.Fatal("the log names the client's made-up address")
+			}
 		})
 	}
 	t.Run("behindProxyOtherClientHasOwnBudget", func(t *testing.T) {
