@@ -28,6 +28,7 @@ type bolaTenant struct {
 type bolaWorld struct {
 	*testServer
 	a, b        bolaTenant
+	province    models.Region // the parent of both tenants' regions
 	otherFamily models.User // parent of a different child of school A
 	otherChild  models.Student
 	platform    models.User
@@ -76,9 +77,9 @@ func newBolaWorld(t *testing.T) *bolaWorld {
 	t.Helper()
 	s := newTestServer(t)
 	w := &bolaWorld{testServer: s}
-	province := modelstest.Region(t, s.db, nil)
-	w.a = newBolaTenant(t, s, province.ID, "13800000001")
-	w.b = newBolaTenant(t, s, province.ID, "13900000002")
+	w.province = modelstest.Region(t, s.db, nil)
+	w.a = newBolaTenant(t, s, w.province.ID, "13800000001")
+	w.b = newBolaTenant(t, s, w.province.ID, "13900000002")
 	w.otherChild = modelstest.Student(t, s.db, w.a.school.ID, 3, "13700000003")
 	w.otherFamily = modelstest.Parent(t, s.db, w.otherChild.ID)
 	w.platform = modelstest.Staff(t, s.db, models.RolePlatformAdmin, 0, 0)
@@ -224,6 +225,10 @@ func TestCrossTenantAccess(t *testing.T) {
 			"region_id": a.region.ID}, map[string]int{"adminB": fb, "bureauB": bad}, ""},
 		{"POST", "/api/v1/users", map[string]any{"username": "intruder3", "password": "passw0rd1", "role": "platform_admin"},
 			map[string]int{"adminB": fb, "bureauB": fb}, ""},
+		// Above one's own scope: a bureau admin of the parent region.
+		{"POST", "/api/v1/users", map[string]any{"username": "intruder4", "password": "passw0rd1", "role": "bureau_admin",
+			"region_id": w.province.ID}, map[string]int{"bureauB": bad}, ""},
+		{"GET", fmt.Sprintf("/api/v1/stats/overview?region_id=%d", w.province.ID), nil, map[string]int{"bureauB": nf, "adminB": nf}, ""},
 		{"POST", fmt.Sprintf("/api/v1/schools/%d/offerings", b.school.ID), map[string]any{"term_id": a.termID, "kind": "club",
 			"name": "借用学期", "weekdays": []int{1}, "start_time": "16:00", "end_time": "17:00", "capacity": 5, "grades": []int{3},
 			"enroll_opens_at": rfc(now), "enroll_closes_at": rfc(now.Add(time.Hour))}, map[string]int{"adminB": bad}, ""},
