@@ -29,7 +29,7 @@ type bolaWorld struct {
 	*testServer
 	a, b        bolaTenant
 	province    models.Region // the parent of both tenants' regions
-	otherFamily models.User // parent of a different child of school A
+	otherFamily models.User   // parent of a different child of school A
 	otherChild  models.Student
 	platform    models.User
 }
