@@ -187,6 +187,9 @@ func TestCrossTenantAccess(t *testing.T) {
 		{"POST", "/api/v1/enrollments", map[string]any{"student_id": a.sibling.ID, "offering_id": a.offeringID}, guardianNF, ""},
 		{"POST", "/api/v1/enrollments", map[string]any{"student_id": b.student.ID, "offering_id": a.offeringID},
 			map[string]int{"parentB": nf, "adminB": nf, "teacherB": nf}, ""},
+		// A parent cannot learn that a draft exists by enrolling in it.
+		{"POST", "/api/v1/enrollments", map[string]any{"student_id": a.sibling.ID, "offering_id": a.draftID},
+			map[string]int{"parentA": nf}, ""},
 		{"DELETE", fmt.Sprintf("/api/v1/enrollments/%d", a.enrollmentID), nil, guardianNF, ""},
 		{"GET", fmt.Sprintf("/api/v1/students/%d/enrollments", a.student.ID), nil, guardianNF, "parentA"},
 		{"POST", "/api/v1/surveys", surveyBody("school_id", a.school.ID),
