@@ -49,7 +49,7 @@ func clientIPFunc(trusted []string) func(c *fiber.Ctx) string {
 		}
 		client := peer
 		for i := len(hops) - 1; i >= 0; i-- {
-			ip := net.ParseIP(strings.TrimSpace(hops[i]))
+			ip := parseHop(strings.TrimSpace(hops[i]))
 			if ip == nil {
 				break // a trusted proxy wrote garbage: keep the last good hop
 			}
@@ -60,4 +60,17 @@ func clientIPFunc(trusted []string) func(c *fiber.Ctx) string {
 		}
 		return client.String()
 	}
+}
+
+// parseHop parses one X-Forwarded-For entry: an address, or an address with
+// a port ("203.0.113.7:5060", "[2001:db8::1]:443"), as some load balancers
+// write it.
+func parseHop(s string) net.IP {
+	if ip := net.ParseIP(s); ip != nil {
+		return ip
+	}
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		return net.ParseIP(host)
+	}
+	return nil
 }

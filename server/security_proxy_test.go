@@ -47,6 +47,9 @@ func TestLoginLimiterIgnoresSpoofedForwardedFor(t *testing.T) {
 		{"behindProxyClientSpoofsLeftmost429", "0.0.0.0", func(i int) string {
 			return fmt.Sprintf("198.51.100.%d, 203.0.113.7", i)
 		}},
+		{"behindProxyWritingPortsSpoofs429", "0.0.0.0", func(i int) string {
+			return fmt.Sprintf("198.51.100.%d:4000, 203.0.113.7:5060", i)
+		}},
 		{"behindTwoProxiesSpoofs429", "0.0.0.0,10.0.0.0/8", func(i int) string {
 			return fmt.Sprintf("198.51.100.%d, 203.0.113.7, 10.1.2.3", i)
 		}},
@@ -72,5 +75,6 @@ func TestLoginLimiterIgnoresSpoofedForwardedFor(t *testing.T) {
 		}
 		s.do("POST", "/api/v1/auth/login", "", bad, "X-Forwarded-For", "203.0.113.7").want(t, 429, "rate_limited")
 		s.do("POST", "/api/v1/auth/login", "", bad, "X-Forwarded-For", "203.0.113.8").want(t, 401, "invalid_credentials")
+		s.do("POST", "/api/v1/auth/login", "", bad, "X-Forwarded-For", "[2001:db8::1]:443").want(t, 401, "invalid_credentials")
 	})
 }
