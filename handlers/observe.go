@@ -33,8 +33,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 // Observe logs each request (no query strings, tokens or bodies) and records
 // its metrics. It runs outside the error handler's answer, so it sees the
-// final status.
-func Observe(log *slog.Logger, m *Metrics) fiber.Handler {
+// final status. clientIP names the client in the log line (nil: c.IP(),
+// which trusts the leftmost X-Forwarded-For entry).
+func Observe(log *slog.Logger, m *Metrics, clientIP func(*fiber.Ctx) string) fiber.Handler {
+	if clientIP == nil {
+		clientIP = func(c *fiber.Ctx) string { return c.IP() }
+	}
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		c.SetUserContext(context.WithValue(c.UserContext(), requestIDKey{}, RequestID(c)))
@@ -61,7 +65,7 @@ func Observe(log *slog.Logger, m *Metrics) fiber.Handler {
 			log.LogAttrs(c.UserContext(), lvl, "http",
 				slog.String("request_id", RequestID(c)), slog.String("method", c.Method()),
 				slog.String("route", route), slog.Int("status", status),
-				slog.Float64("ms", float64(d.Microseconds())/1000), slog.String("ip", c.IP()))
+				slog.Float64("ms", float64(d.Microseconds())/1000), slog.String("ip", clientIP(c)))
 		}
 		return nil
 	}

@@ -72,7 +72,11 @@ func (h *API) OfferingRoster(c *fiber.Ctx) error {
 		w := csv.NewWriter(&buf)
 		_ = w.Write(offeringRosterHeader)
 		for _, r := range rows {
-			_ = w.Write(offeringRosterRecord(r))
+			rec := offeringRosterRecord(r)
+			for i, v := range rec {
+				rec[i] = cellString(v) // names come from files: no formulas
+			}
+			_ = w.Write(rec)
 		}
 		w.Flush()
 		if err := w.Error(); err != nil {

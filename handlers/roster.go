@@ -136,10 +136,14 @@ func readCSV(b []byte, charset string) ([][]string, error) {
 }
 
 // readXLSX reads the first sheet of an .xlsx file, with bounds on how far
-// it may inflate (a 10 MB zip can hold gigabytes of XML).
+// it may inflate (a 10 MB zip can hold gigabytes of XML). Every part but the
+// sheets and shared strings is inflated into memory, so the total bound is
+// a per-request memory bound: a 20,000-row roster inflates to about 8 MB,
+// and 64 MB leaves room for styles without letting a few uploads exhaust a
+// small server. Sheets past 16 MB are streamed from a temporary file.
 func readXLSX(b []byte) (rows [][]string, err error) {
 	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{
-		UnzipSizeLimit: 256 << 20, UnzipXMLSizeLimit: 128 << 20,
+		UnzipSizeLimit: 64 << 20, UnzipXMLSizeLimit: 16 << 20,
 	})
 	if err != nil {
 		return nil, errBadXLSX

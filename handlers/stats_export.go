@@ -143,8 +143,9 @@ func cellString(v any) string {
 	case float64:
 		return strconv.FormatFloat(x, 'f', 4, 64)
 	case string:
-		// A leading = + - @ would make a spreadsheet evaluate the cell.
-		if x != "" && strings.ContainsRune("=+-@", rune(x[0])) {
+		// A leading = + - @ (or a tab or CR before one) would make a
+		// spreadsheet evaluate the cell.
+		if x != "" && strings.ContainsRune("=+-@\t\r", rune(x[0])) {
 			return "'" + x
 		}
 		return x

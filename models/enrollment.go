@@ -358,7 +358,10 @@ func precheckEnroll(ctx context.Context, db *DB, in NewEnrollment, now time.Time
 		return fail(err)
 	}
 	o, t, err := findOfferingWithTerm(ctx, db, in.OfferingID)
-	if errors.Is(err, ErrNotFound) || (err == nil && o.SchoolID != st.SchoolID) {
+	if errors.Is(err, ErrNotFound) || (err == nil && o.SchoolID != st.SchoolID) ||
+		(err == nil && !in.Actor.IsStaff() && !parentVisible(o.Status)) {
+		// A parent does not see drafts or cancelled offerings (see
+		// FindOfferingFor), so enrolling in one must not reveal it either.
 		return fail(errOfferingUnavailable)
 	}
 	if err != nil {

@@ -19,6 +19,10 @@ import (
 // window has closed and that has not been drawn yet.
 var ErrNothingToDraw = E(KindConflict, "nothing_to_draw", "没有待抽签的项目（报名未截止或已抽签）")
 
+// ErrSeedNotAllowed refuses a seed chosen by a school: only the platform
+// (tests, demos, operators) may fix one.
+var ErrSeedNotAllowed = &ValidationError{Fields: map[string]string{"seed": "学校不能指定抽签种子，种子由系统随机生成"}}
+
 // Draw is the audit record of one lottery draw: its seed, who ran it, and
 // the detail (offerings and seats, applications, the random order and the
 // result) from which anyone can re-run and check it.
@@ -149,6 +153,14 @@ func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, se
 		if err := requireManage(ctx, db, a, schoolID); err != nil {
 			return Draw{}, err
 		}
+	}
+	if seed != nil && a.Role != RolePlatformAdmin {
+		// The applicants are known before the draw, so whoever picks the
+		// seed can try seeds offline until the child they favour wins: a
+		// school may not pick it. (A drawn term cannot be drawn again, so
+		// a seed is never needed to reproduce a draw: DrawOrder re-runs it
+		// from the recorded seed and detail.)
+		return Draw{}, ErrSeedNotAllowed
 	}
 	t, err := FindTermByID(ctx, db, termID)
 	if err != nil || t.SchoolID != schoolID {

@@ -36,7 +36,8 @@ func CheckRosterAccess(ctx context.Context, db *DB, a Actor, schoolID int64) err
 
 // ImportRoster validates every row of a roster and then, in one transaction,
 // upserts its students by (school, student_no), creates missing classes, and
-// makes each student's guardians exactly those of the file. One invalid row
+// makes each student's guardians exactly those of the file; a parent linked
+// by proving the phone of a guardian the file drops loses the link. One invalid row
 // fails the whole import (an ImportError) and nothing is written. Students of
 // the school that are not in the file are left as they are, so a school may
 // import grade by grade.
@@ -153,6 +154,14 @@ func writeRoster(tx *gorm.DB, d Dialect, schoolID int64, students []RosterStuden
 	for _, g := range existing {
 		if phones, inFile := want[g.StudentID]; inFile && !phones[g.Phone] {
 			stale = append(stale, g.ID)
+			// A parent linked by proving this phone is no longer the
+			// child's guardian: the link goes with the guardian, or a
+			// guardian the school removed (a custody change) would keep
+			// seeing and enrolling the child.
+			if err := tx.Exec(`DELETE FROM parent_students WHERE via = 'phone' AND student_id = ?
+				AND user_id IN (SELECT id FROM users WHERE phone = ?)`, g.StudentID, g.Phone).Error; err != nil {
+				return res, err
+			}
 		}
 	}
 	for start := 0; start < len(stale); start += rosterBatch {

@@ -34,8 +34,11 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 		EnableIPValidation:      true,
 	})
 	m := handlers.NewMetrics(reg)
+	// The client address of logs and rate limits (see clientIPFunc: not
+	// the spoofable leftmost X-Forwarded-For entry).
+	clientIP := clientIPFunc(cfg.TrustedProxies)
 	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
-	app.Use(handlers.Observe(log, m))
+	app.Use(handlers.Observe(log, m, clientIP))
 	app.Use(recover.New())
 
 	// Operations.
@@ -56,7 +59,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	// Authentication: rate-limited per client address.
 	loginLimit := limiter.New(limiter.Config{
 		Max: cfg.LoginRateLimit, Expiration: time.Minute,
-		KeyGenerator: func(c *fiber.Ctx) string { return c.IP() },
+		KeyGenerator: clientIP,
 		LimitReached: func(c *fiber.Ctx) error { return models.ErrRateLimited },
 	})
 	// Refresh has a limiter of its own: a refresh token is 32 random bytes,
@@ -64,7 +67,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	// password guesses (many families share one address behind carrier NAT).
 	refreshLimit := limiter.New(limiter.Config{
 		Max: 300, Expiration: time.Minute,
-		KeyGenerator: func(c *fiber.Ctx) string { return c.IP() },
+		KeyGenerator: clientIP,
 		LimitReached: func(c *fiber.Ctx) error { return models.ErrRateLimited },
 	})
 	v1.Post("/auth/login", loginLimit, small, h.Login)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,16 +15,6 @@ import (
 	"kehou/models"
 	"kehou/models/modelstest"
 )
-
-func wxFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // wxHTTP sends a JSON request over real HTTP and decodes the answer.
 func wxHTTP(t *testing.T, method, url, token string, body any) (int, map[string]any) {
@@ -61,7 +50,7 @@ func TestWeChatFakeDevDemo(t *testing.T) {
 	const phone = "13812345678"
 	st := modelstest.Student(t, db, school.ID, 3, phone)
 
-	apiAddr, fakeAddr := wxFreeAddr(t), wxFreeAddr(t)
+	apiAddr, fakeAddr := freeAddr(t), freeAddr(t)
 	env := envOf(map[string]string{"LISTEN_ADDR": apiAddr, "DATABASE_URL": dbURL, "JWT_SECRET": testSecret,
 		"WECHAT_FAKE": "1", "WECHAT_FAKE_ADDR": fakeAddr, "WECHAT_TEMPLATE_ENROLLMENT": "tplEnroll", "LOG_FORMAT": "json"})
 	logs := &bytes.Buffer{}
@@ -133,7 +122,7 @@ func TestWeChatFakeDevDemo(t *testing.T) {
 }
 
 func TestWeChatFakeCommand(t *testing.T) {
-	addr := wxFreeAddr(t)
+	addr := freeAddr(t)
 	out := &syncWriter{w: &bytes.Buffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

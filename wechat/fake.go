@@ -153,16 +153,11 @@ func (f *Fake) jscode2session(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, 40002)
 		return
 	}
-	c := f.loginCodes[q.Get("js_code")]
-	switch {
-	case c == nil || f.now().After(c.expires):
-		writeErr(w, CodeInvalidCode)
-		return
-	case c.used:
-		writeErr(w, CodeCodeUsed)
+	c, errcode := f.spendCode(f.loginCodes, q.Get("js_code"))
+	if errcode != 0 {
+		writeErr(w, errcode)
 		return
 	}
-	c.used = true
 	key := randHex(12)
 	f.keys = append(f.keys, key)
 	out := map[string]any{"openid": c.openid, "session_key": key}
@@ -251,16 +246,11 @@ func (f *Fake) phoneNumber(w http.ResponseWriter, r *http.Request) {
 		Code string `json:"code"`
 	}
 	_ = json.NewDecoder(r.Body).Decode(&in)
-	c := f.phoneCodes[in.Code]
-	switch {
-	case c == nil || f.now().After(c.expires):
-		writeErr(w, CodeInvalidCode)
-		return
-	case c.used:
-		writeErr(w, CodeCodeUsed)
+	c, errcode := f.spendCode(f.phoneCodes, in.Code)
+	if errcode != 0 {
+		writeErr(w, errcode)
 		return
 	}
-	c.used = true
 	var cc any = c.cc
 	if f.NumericCountryCode {
 		cc = json.Number(c.cc)
@@ -317,4 +307,19 @@ func (f *Fake) subscribeSend(w http.ResponseWriter, r *http.Request) {
 	f.sent = append(f.sent, SentMessage{ToUser: in.ToUser, TemplateID: in.TemplateID, Page: in.Page,
 		Data: data, MiniProgramState: in.MiniProgramState, Lang: in.Lang})
 	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "msgid": len(f.sent)})
+}
+
+// spendCode uses up code from codes as WeChat does: an unknown or expired
+// code is 40029, a used one 40163; otherwise it is marked used. The caller
+// holds f's lock.
+func (f *Fake) spendCode(codes map[string]*fakeCode, code string) (*fakeCode, int) {
+	c := codes[code]
+	switch {
+	case c == nil || f.now().After(c.expires):
+		return nil, CodeInvalidCode
+	case c.used:
+		return nil, CodeCodeUsed
+	}
+	c.used = true
+	return c, 0
 }
