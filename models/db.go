@@ -40,6 +40,9 @@ type DB struct {
 	// gen counts the write transactions this handle finished (see
 	// Generation).
 	gen atomic.Uint64
+	// enrollSlots bounds the enrollments queued for the writer (see
+	// LimitEnrollWriters); nil means no bound.
+	enrollSlots chan struct{}
 }
 
 // Generation counts the write transactions run through Tx on this handle,

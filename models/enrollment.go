@@ -230,6 +230,11 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 		return Enrollment{}, err
 	}
 
+	release, err := db.AdmitEnroll()
+	if err != nil {
+		return Enrollment{}, err
+	}
+	defer release()
 	var e Enrollment
 	err = retryTx(ctx, db, func(tx *gorm.DB) error {
 		if db.Dialect == Postgres {

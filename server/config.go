@@ -39,6 +39,10 @@ type Config struct {
 	// LoginRateLimit is how many login attempts one client address may make
 	// per minute (LOGIN_RATE_LIMIT, default 20).
 	LoginRateLimit int
+	// EnrollQueueLimit bounds the enrollments queued for the write path per
+	// instance (ENROLL_QUEUE_LIMIT, default 64, 0 = no bound); past it the
+	// answer is 503 busy with Retry-After.
+	EnrollQueueLimit int
 
 	BodyLimit       int
 	ReadTimeout     time.Duration
@@ -86,6 +90,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("config: LOGIN_RATE_LIMIT must be a positive integer, not %q", s)
 		}
 		c.LoginRateLimit = n
+	}
+	c.EnrollQueueLimit = 64
+	if s := strings.TrimSpace(getenv("ENROLL_QUEUE_LIMIT")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("config: ENROLL_QUEUE_LIMIT must be a whole number ≥ 0, not %q", s)
+		}
+		c.EnrollQueueLimit = n
 	}
 	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
 		p = strings.TrimSpace(p)

@@ -25,6 +25,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer db.Close()
 
+	db.LimitEnrollWriters(cfg.EnrollQueueLimit)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stopFake, err := startWeChatFake(cfg, log)
