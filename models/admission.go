@@ -1,9 +1,10 @@
 package models
 
 // ErrBusy answers an enrollment that arrives while the write path already
-// has as many enrollments queued as it may: the client retries after
-// RetryAfter seconds. Nothing was written.
-var ErrBusy = &Error{Kind: KindUnavailable, Code: "busy", Message: "当前报名人数过多，请稍后重试", RetryAfter: 1}
+// has as many enrollments queued as it may: 429 (the server is healthy and
+// shedding load, not failing), and the client retries after RetryAfter
+// seconds. Nothing was written.
+var ErrBusy = &Error{Kind: KindRateLimited, Code: "busy", Message: "当前报名人数过多，请稍后重试", RetryAfter: 1}
 
 // LimitEnrollWriters bounds how many enrollments may be queued for or inside
 // the write transaction on this handle at once (0 = no bound). Past the

@@ -218,6 +218,13 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 			return e, err
 		}
 	}
+	// Admission comes before any other query, so a shed request costs
+	// next to nothing; a replay (above) is still answered under load.
+	release, err := db.AdmitEnroll()
+	if err != nil {
+		return Enrollment{}, err
+	}
+	defer release()
 	st, o, t, override, err := precheckEnroll(ctx, db, in, now)
 	if err != nil {
 		if key != "" {
@@ -230,11 +237,6 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 		return Enrollment{}, err
 	}
 
-	release, err := db.AdmitEnroll()
-	if err != nil {
-		return Enrollment{}, err
-	}
-	defer release()
 	var e Enrollment
 	err = retryTx(ctx, db, func(tx *gorm.DB) error {
 		if db.Dialect == Postgres {

@@ -167,6 +167,8 @@ func (e *engine) spread(ctx context.Context) error {
 		return w
 	}
 	res, err := e.phase(ctx, "spread", o.RushConns, want, func(lc *loadClient) (*scenarioResult, error) {
+		lc.retryShed = true // parents retry a shed enrollment after Retry-After
+		defer func() { lc.retryShed = false }()
 		st = closedLoop(ctx, lc, o.RushConns, 0, func(i int64) (loadRequest, bool) {
 			if i >= int64(len(order)) {
 				return loadRequest{}, false
@@ -177,6 +179,7 @@ func (e *engine) spread(ctx context.Context) error {
 		r := summarize(st)
 		r.Extra["enrolled"] = float64(st.Counts["201 enrolled"])
 		r.Extra["waitlisted"] = float64(st.Counts["201 waitlisted"])
+		r.Extra["parent_p50_ms"], r.Extra["parent_p99_ms"] = perRequestPercentiles(st.samples)
 		return r, nil
 	})
 	if err != nil {

@@ -41,7 +41,7 @@ type Config struct {
 	LoginRateLimit int
 	// EnrollQueueLimit bounds the enrollments queued for the write path per
 	// instance (ENROLL_QUEUE_LIMIT, default 64, 0 = no bound); past it the
-	// answer is 503 busy with Retry-After.
+	// answer is 429 busy with Retry-After.
 	EnrollQueueLimit int
 
 	BodyLimit       int

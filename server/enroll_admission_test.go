@@ -8,9 +8,9 @@ import (
 	"kehou/models/modelstest"
 )
 
-// TestEnrollShedsWith503: with the instance's enrollment queue full, POST
-// /api/v1/enrollments answers 503 busy with Retry-After, and writes nothing.
-func TestEnrollShedsWith503(t *testing.T) {
+// TestEnrollShedsWith429: with the instance's enrollment queue full, POST
+// /api/v1/enrollments answers 429 busy with Retry-After, and writes nothing.
+func TestEnrollShedsWith429(t *testing.T) {
 	s := newTestServer(t)
 	region := modelstest.Region(t, s.db, nil)
 	school := modelstest.School(t, s.db, region.ID)
@@ -33,7 +33,7 @@ func TestEnrollShedsWith503(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := map[string]int64{"student_id": st.ID, "offering_id": oid}
-	r := s.do("POST", "/api/v1/enrollments", tok, body).want(t, 503, "busy")
+	r := s.do("POST", "/api/v1/enrollments", tok, body).want(t, 429, "busy")
 	if r.Header.Get("Retry-After") != "1" {
 		t.Fatalf("Retry-After = %q, want 1", r.Header.Get("Retry-After"))
 	}
