@@ -109,6 +109,14 @@ func queryID(c *fiber.Ctx, name string) (int64, error) {
 	return id, nil
 }
 
+// parseTime parses an RFC 3339 time field (spaces around it ignored),
+// recording a 422 message for field in v when it is not one.
+func parseTime(v *models.Validator, field, s string) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
+	v.Check(err == nil, field, "须为 RFC 3339 时间，如 2026-09-01T08:00:00+08:00")
+	return t, err == nil
+}
+
 // Page is a page of a cursor-paged list.
 type Page[T any] struct {
 	Items      []T    `json:"items"`

@@ -144,9 +144,8 @@ func (r offeringRequest) times() (opens, closes *time.Time, err error) {
 		if s == nil {
 			return nil
 		}
-		t, err := time.Parse(time.RFC3339, *s)
-		v.Check(err == nil, field, "须为 RFC 3339 时间，如 2026-09-01T08:00:00+08:00")
-		if err != nil {
+		t, ok := parseTime(&v, field, *s)
+		if !ok {
 			return nil
 		}
 		return &t

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -45,9 +44,7 @@ type newSurveyRequest struct {
 func parseTimes(v *models.Validator, fields map[string]string) map[string]time.Time {
 	out := map[string]time.Time{}
 	for name, s := range fields {
-		t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
-		v.Check(err == nil, name, "须为 RFC 3339 时间，如 2026-09-01T08:00:00+08:00")
-		out[name] = t
+		out[name], _ = parseTime(v, name, s)
 	}
 	return out
 }

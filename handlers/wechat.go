@@ -52,29 +52,32 @@ type wechatCodeRequest struct {
 	Code string `json:"code"`
 }
 
-func (r *wechatCodeRequest) validate() error {
-	r.Code = strings.TrimSpace(r.Code)
-	if r.Code == "" || len(r.Code) > 256 {
-		return &models.ValidationError{Fields: map[string]string{"code": "微信授权码必填"}}
+// wechatCode reads the `{code}` body of the WeChat endpoints (a wx.login or
+// getPhoneNumber code), checks its shape, and that WeChat is configured.
+func (h *API) wechatCode(c *fiber.Ctx) (string, error) {
+	var in wechatCodeRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return "", err
 	}
-	return nil
+	code := strings.TrimSpace(in.Code)
+	if code == "" || len(code) > 256 {
+		return "", &models.ValidationError{Fields: map[string]string{"code": "微信授权码必填"}}
+	}
+	if h.WeChat == nil {
+		return "", ErrWeChatNotConfigured
+	}
+	return code, nil
 }
 
 // WeChatLogin is POST /api/v1/auth/wechat: a wx.login code → tokens and the
 // parent user, created on the first login. WeChat's session key is dropped
 // here: kehou neither stores nor returns it.
 func (h *API) WeChatLogin(c *fiber.Ctx) error {
-	var in wechatCodeRequest
-	if err := decodeJSON(c, &in); err != nil {
+	code, err := h.wechatCode(c)
+	if err != nil {
 		return err
 	}
-	if err := in.validate(); err != nil {
-		return err
-	}
-	if h.WeChat == nil {
-		return ErrWeChatNotConfigured
-	}
-	s, err := h.WeChat.Code2Session(c.UserContext(), in.Code)
+	s, err := h.WeChat.Code2Session(c.UserContext(), code)
 	if err != nil {
 		return h.wechatError(c, "jscode2session", err)
 	}
@@ -101,17 +104,11 @@ type PhoneBindingDTO struct {
 // phone (masked) and the parent's children, now including every student
 // whose imported guardian phone matches.
 func (h *API) BindPhone(c *fiber.Ctx) error {
-	var in wechatCodeRequest
-	if err := decodeJSON(c, &in); err != nil {
+	code, err := h.wechatCode(c)
+	if err != nil {
 		return err
 	}
-	if err := in.validate(); err != nil {
-		return err
-	}
-	if h.WeChat == nil {
-		return ErrWeChatNotConfigured
-	}
-	p, err := h.WeChat.PhoneNumber(c.UserContext(), in.Code)
+	p, err := h.WeChat.PhoneNumber(c.UserContext(), code)
 	if err != nil {
 		return h.wechatError(c, "getuserphonenumber", err)
 	}

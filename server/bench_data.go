@@ -261,11 +261,25 @@ func (e *engine) createClub(d *benchData, name string, seats int, waitlist bool)
 // at a time; parent i is the guardian of student i.
 func (e *engine) loginParents(ctx context.Context, n int) ([]benchParent, error) {
 	out := make([]benchParent, n)
-	var next atomic.Int64
-	var firstErr error
-	var once sync.Once
-	var wg sync.WaitGroup
-	for w := 0; w < 16; w++ {
+	err := forEachParallel(ctx, n, 16, func(i int) error {
+		p, err := e.loginParent(i)
+		out[i] = p
+		return err
+	})
+	return out, err
+}
+
+// forEachParallel calls fn(i) for i in [0, n) from workers goroutines, and
+// answers the first error (a worker stops at its first error; the others
+// go on) or ctx's.
+func forEachParallel(ctx context.Context, n, workers int, fn func(i int) error) error {
+	var (
+		next     atomic.Int64
+		firstErr error
+		once     sync.Once
+		wg       sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -274,12 +288,10 @@ func (e *engine) loginParents(ctx context.Context, n int) ([]benchParent, error)
 				if i >= n {
 					return
 				}
-				p, err := e.loginParent(i)
-				if err != nil {
+				if err := fn(i); err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}
-				out[i] = p
 			}
 		}()
 	}
@@ -287,7 +299,7 @@ func (e *engine) loginParents(ctx context.Context, n int) ([]benchParent, error)
 	if firstErr == nil {
 		firstErr = ctx.Err()
 	}
-	return out, firstErr
+	return firstErr
 }
 
 func (e *engine) loginParent(i int) (benchParent, error) {
@@ -328,30 +340,15 @@ func (e *engine) refreshTokens(ctx context.Context, maxAge time.Duration) error 
 		return nil
 	}
 	t0 := time.Now()
-	var next atomic.Int64
-	var firstErr error
-	var once sync.Once
-	var wg sync.WaitGroup
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(d.Parents) {
-					return
-				}
-				p := &d.Parents[i]
-				var tp tokenPair
-				if err := e.api.call("POST", "/api/v1/auth/refresh", "", p.IP, map[string]string{"refresh_token": p.Refresh}, &tp); err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-				p.Token, p.Refresh = tp.AccessToken, tp.RefreshToken
-			}
-		}()
-	}
-	wg.Wait()
+	firstErr := forEachParallel(ctx, len(d.Parents), 16, func(i int) error {
+		p := &d.Parents[i]
+		var tp tokenPair
+		if err := e.api.call("POST", "/api/v1/auth/refresh", "", p.IP, map[string]string{"refresh_token": p.Refresh}, &tp); err != nil {
+			return err
+		}
+		p.Token, p.Refresh = tp.AccessToken, tp.RefreshToken
+		return nil
+	})
 	var tp tokenPair
 	if err := e.api.call("POST", "/api/v1/auth/login", "", staffIP(3),
 		map[string]string{"username": d.AdminUser, "password": d.AdminPass}, &tp); err != nil && firstErr == nil {
