@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"log/slog"
 	"strconv"
 	"time"
@@ -41,7 +40,6 @@ func Observe(log *slog.Logger, m *Metrics, clientIP func(*fiber.Ctx) string) fib
 	}
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
-		c.SetUserContext(context.WithValue(c.UserContext(), requestIDKey{}, RequestID(c)))
 		err := c.Next()
 		if err != nil {
 			// Let the app's error handler write the answer now, so the
@@ -69,12 +67,4 @@ func Observe(log *slog.Logger, m *Metrics, clientIP func(*fiber.Ctx) string) fib
 		}
 		return nil
 	}
-}
-
-type requestIDKey struct{}
-
-// RequestIDFrom returns the request id carried by ctx (for models/jobs logs).
-func RequestIDFrom(ctx context.Context) string {
-	s, _ := ctx.Value(requestIDKey{}).(string)
-	return s
 }

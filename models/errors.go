@@ -151,7 +151,3 @@ func isUniqueViolation(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
 }
-
-// IsUniqueViolation reports whether err is a unique-constraint failure on
-// either engine.
-func IsUniqueViolation(err error) bool { return isUniqueViolation(err) }

@@ -110,11 +110,3 @@ func RotateRefreshToken(ctx context.Context, db *DB, tok string) (User, string, 
 	}
 	return u, next, nil
 }
-
-// RevokeUserTokens revokes every refresh token of userID (logout everywhere).
-func RevokeUserTokens(ctx context.Context, db *DB, userID int64) error {
-	return db.Tx(ctx, func(tx *gorm.DB) error {
-		return tx.Model(&RefreshToken{}).Where("user_id = ? AND revoked_at IS NULL", userID).
-			Update("revoked_at", time.Now().UTC()).Error
-	})
-}
