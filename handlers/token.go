@@ -23,6 +23,10 @@ type Tokens struct {
 	Audience string
 	TTL      time.Duration
 	parser   *jwt.Parser
+	verified *verifiedTokens
+	// now is the clock of the verified-token cache (the parser uses
+	// time.Now itself).
+	now func() time.Time
 }
 
 // Claims are kehou's access-token claims.
@@ -35,7 +39,8 @@ type Claims struct {
 
 // NewTokens builds a Tokens.
 func NewTokens(secret []byte, keyID string) *Tokens {
-	t := &Tokens{Secret: secret, KeyID: keyID, Issuer: "kehou", Audience: "kehou-api", TTL: AccessTTL}
+	t := &Tokens{Secret: secret, KeyID: keyID, Issuer: "kehou", Audience: "kehou-api", TTL: AccessTTL,
+		verified: newVerifiedTokens(), now: time.Now}
 	t.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(t.Issuer),
@@ -67,6 +72,11 @@ var errBadKID = errors.New("unknown kid")
 // Verify parses an access token and returns its actor, or
 // models.ErrInvalidToken for anything wrong with it.
 func (t *Tokens) Verify(s string) (models.Actor, error) {
+	if t.verified != nil {
+		if a, ok := t.verified.get(s, t.now()); ok {
+			return a, nil
+		}
+	}
 	var c Claims
 	_, err := t.parser.ParseWithClaims(s, &c, func(tok *jwt.Token) (any, error) {
 		if kid, _ := tok.Header["kid"].(string); kid != t.KeyID {
@@ -81,5 +91,11 @@ func (t *Tokens) Verify(s string) (models.Actor, error) {
 	if err != nil || id <= 0 || !c.Role.Valid() {
 		return models.Actor{}, models.ErrInvalidToken
 	}
-	return models.Actor{UserID: id, Role: c.Role, SchoolID: c.SchoolID, RegionID: c.RegionID}, nil
+	a := models.Actor{UserID: id, Role: c.Role, SchoolID: c.SchoolID, RegionID: c.RegionID}
+	if t.verified != nil && c.ExpiresAt != nil {
+		// Cached until exp, not exp + the parser's leeway: the cache never
+		// accepts a token the parser would refuse.
+		t.verified.put(s, a, c.ExpiresAt.Time, t.now())
+	}
+	return a, nil
 }

@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"kehou/models"
+)
+
+func TestVerifiedTokenCache(t *testing.T) {
+	tk := NewTokens([]byte("0123456789abcdef0123456789abcdef"), "k1")
+	clock := time.Now()
+	tk.now = func() time.Time { return clock }
+	a := models.Actor{UserID: 42, Role: models.RoleParent}
+	tok, err := tk.Sign(a, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // the second Verify is answered by the cache
+		got, err := tk.Verify(tok)
+		if err != nil || got != a {
+			t.Fatalf("Verify #%d = %+v, %v; want %+v", i+1, got, err, a)
+		}
+	}
+	if _, ok := tk.verified.get(tok, clock); !ok {
+		t.Fatal("a verified token was not cached")
+	}
+	// A token differing in one byte of its signature is never a hit.
+	forged := tok[:len(tok)-2] + string("AB"[len(tok)%2]) + tok[len(tok)-1:]
+	if forged != tok {
+		if _, err := tk.Verify(forged); !errors.Is(err, models.ErrInvalidToken) {
+			t.Fatalf("forged token: err = %v, want ErrInvalidToken", err)
+		}
+	}
+	// Past exp the cached entry is refused, and the parser refuses it too
+	// once its leeway has passed.
+	clock = clock.Add(AccessTTL)
+	if _, ok := tk.verified.get(tok, clock); ok {
+		t.Fatal("cache served a token at its exp")
+	}
+	tk2 := NewTokens(tk.Secret, "k1")
+	tk2.now = func() time.Time { return clock }
+	old, _ := tk2.Sign(a, time.Now().Add(-AccessTTL-time.Minute))
+	if _, err := tk2.Verify(old); !errors.Is(err, models.ErrInvalidToken) {
+		t.Fatalf("expired token: err = %v", err)
+	}
+}
+
+func TestVerifiedTokenCacheBounded(t *testing.T) {
+	v := newVerifiedTokens()
+	now := time.Now()
+	for i := 0; i < tokenShards*maxTokensPerShard*2; i++ {
+		v.put(fmt.Sprintf("tok-%d", i), models.Actor{UserID: int64(i)}, now.Add(time.Minute), now)
+	}
+	for i := range v.shards {
+		if n := len(v.shards[i].m); n > maxTokensPerShard {
+			t.Fatalf("shard %d holds %d tokens, bound %d", i, n, maxTokensPerShard)
+		}
+	}
+}
