@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,5 +78,7 @@ func (v *verifiedTokens) put(tok string, a models.Actor, exp, now time.Time) {
 			s.m = map[string]verifiedToken{}
 		}
 	}
-	s.m[tok] = verifiedToken{actor: a, exp: exp}
+	// Fiber's header strings alias the connection's buffer, which the next
+	// request overwrites: the key must own its bytes.
+	s.m[strings.Clone(tok)] = verifiedToken{actor: a, exp: exp}
 }

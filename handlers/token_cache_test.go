@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unsafe"
 
 	"kehou/models"
 )
@@ -58,5 +59,23 @@ func TestVerifiedTokenCacheBounded(t *testing.T) {
 		if n := len(v.shards[i].m); n > maxTokensPerShard {
 			t.Fatalf("shard %d holds %d tokens, bound %d", i, n, maxTokensPerShard)
 		}
+	}
+}
+
+// Fiber hands out header strings that alias the connection's buffer; a
+// cached key that aliased it would turn into the next request's token and
+// answer that token with the first one's actor.
+func TestVerifiedTokenCacheOwnsKeys(t *testing.T) {
+	v := newVerifiedTokens()
+	now := time.Now()
+	tokA, tokB := "header.payload-of-user-a.sig", "header.payload-of-user-b.sig"
+	buf := []byte(tokA)
+	v.put(unsafe.String(&buf[0], len(buf)), models.Actor{UserID: 1}, now.Add(time.Minute), now)
+	copy(buf, tokB) // the connection reads its next request
+	if a, ok := v.get(tokB, now); ok {
+		t.Fatalf("token B answered with user %d from token A's entry", a.UserID)
+	}
+	if a, ok := v.get(tokA, now); !ok || a.UserID != 1 {
+		t.Fatalf("token A = %+v, %v", a, ok)
 	}
 }
