@@ -150,15 +150,11 @@ func ParentOf(ctx context.Context, tx *gorm.DB, userID, studentID int64) (bool, 
 	return n > 0, err
 }
 
-// ParentHasChildInSchool reports whether parent userID has a linked child in schoolID.
-// It starts from the parent's few links: written as a JOIN, SQLite's planner
-// (no ANALYZE statistics) scanned every student of the school instead, which
-// made each parent's offerings list O(school size).
+// ParentHasChildInSchool reports whether parent userID has a linked child in
+// schoolID: from the cached children (cache.go), else from the database.
 func ParentHasChildInSchool(ctx context.Context, db *DB, userID, schoolID int64) (bool, error) {
-	var n int64
-	err := db.Read(ctx).Raw(`SELECT COUNT(*) FROM parent_students ps WHERE ps.user_id = ?
-		AND EXISTS (SELECT 1 FROM students s WHERE s.id = ps.student_id AND s.school_id = ?)`, userID, schoolID).Scan(&n).Error
-	return n > 0, err
+	_, ok, err := db.linkedChild(ctx, userID, func(s Student) bool { return s.SchoolID == schoolID })
+	return ok, err
 }
 
 // FindStudentFor loads student id if a may act on it: a linked guardian, the

@@ -136,6 +136,7 @@ func (in ChildBinding) Validate() error {
 // RetryAfter) until the oldest failure leaves the window. Failures are
 // stored, so the limit holds across instances.
 func BindChild(ctx context.Context, db *DB, a Actor, in ChildBinding, now time.Time) (Child, error) {
+	defer db.linksChanged() // after the commit: cached children are stale (cache.go)
 	if a.Role != RoleParent {
 		return Child{}, ErrForbidden
 	}

@@ -43,6 +43,11 @@ type DB struct {
 	// enrollSlots bounds the enrollments queued for the writer (see
 	// LimitEnrollWriters); nil means no bound.
 	enrollSlots chan struct{}
+	// group is the SQLite writer's group commit (nil on PostgreSQL).
+	group *groupCommit
+	// cache holds what the enrollment and browse paths read most (see
+	// cache.go).
+	cache caches
 }
 
 // Generation counts the write transactions run through Tx on this handle,
@@ -140,7 +145,9 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	rsql, _ := r.DB()
 	rsql.SetMaxOpenConns(n)
 	rsql.SetMaxIdleConns(n)
-	return &DB{W: w, R: r, Dialect: SQLite, Path: path}, nil
+	db := &DB{W: w, R: r, Dialect: SQLite, Path: path}
+	db.startGroupCommit()
+	return db, nil
 }
 
 func openPostgres(dsn string, opt Options) (*DB, error) {
@@ -170,6 +177,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every pool.
 func (db *DB) Close() error {
+	db.stopGroupCommit()
 	var errs []error
 	for _, g := range []*gorm.DB{db.R, db.W} {
 		if s, err := g.DB(); err == nil {

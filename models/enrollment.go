@@ -195,13 +195,22 @@ type replayError struct{ e Enrollment }
 
 func (replayError) Error() string { return "idempotent replay" }
 
-// Enroll enrolls a student (SPEC rules 1–9). The reader loads and checks
-// what it can; the write transaction then locks the student (PostgreSQL),
-// re-checks rules 2, 5 and 6 against the student's live enrollments, takes a
-// seat with a conditional UPDATE (enrolled_count < capacity) or a gapless
-// waitlist position from the offering's counter, inserts the row (the
-// partial unique index is the last word on rule 2), queues the confirmation
-// and stores the Idempotency-Key answer — all or nothing.
+// Enroll enrolls a student (SPEC rules 1–9). A parent's request for a club
+// known to be sold out is answered from memory (soldOutAnswer). Otherwise,
+// past admission, the pre-checks run on cached facts (the parent's children,
+// the offering's terms) without a query; then the write transaction locks
+// the student (PostgreSQL), loads the student's live enrollments, re-checks
+// every rule against them, takes a seat with a conditional UPDATE
+// (enrolled_count < capacity) or a gapless waitlist position from the
+// offering's counter, inserts the row (the partial unique index is the last
+// word on rule 2), queues the confirmation and stores the Idempotency-Key
+// answer — all or nothing. On SQLite that transaction is shared with the
+// other enrollments waiting for the writer (group commit, see GroupTx).
+//
+// An Idempotency-Key is looked up only when the request is refused: a
+// stored answer means the enrollment exists (the key is stored in its
+// transaction), so a retry is refused as already enrolled — or, after a
+// withdrawal, collides with the key — and then replays the stored answer.
 func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 	now := in.Now
 	if now.IsZero() {
@@ -209,36 +218,39 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 	}
 	now = now.UTC()
 	key := in.IdempotencyKey
-	hash := requestHash(in)
-	if key != "" {
-		if !validIdempotencyKey(key) {
-			return Enrollment{}, ErrBadIdempotencyKey
-		}
-		if e, ok, err := lookupIdempotent(db.Read(ctx), in.Actor.UserID, key, hash, now); ok || err != nil {
-			return e, err
-		}
+	if key != "" && !validIdempotencyKey(key) {
+		return Enrollment{}, ErrBadIdempotencyKey
 	}
-	// Admission comes before any other query, so a shed request costs
-	// next to nothing; a replay (above) is still answered under load.
+	if err := db.soldOutAnswer(ctx, in, now); err != nil {
+		return Enrollment{}, err
+	}
+	// Admission comes before any query, so a shed request costs next to
+	// nothing.
 	release, err := db.AdmitEnroll()
 	if err != nil {
 		return Enrollment{}, err
 	}
 	defer release()
-	st, o, t, override, err := precheckEnroll(ctx, db, in, now)
-	if err != nil {
+	refused := func(err error) (Enrollment, error) {
 		if key != "" {
-			// A concurrent request with this key may have committed since
-			// the lookup above; its answer wins over our stale rejection.
-			if e, ok, lerr := lookupIdempotent(db.Read(ctx), in.Actor.UserID, key, hash, now); ok || lerr != nil {
+			// A request with this key may have committed before (a
+			// retry) or beside this one: its answer wins.
+			if e, ok, lerr := lookupIdempotent(db.Read(ctx), in.Actor.UserID, key, requestHash(in), now); ok || lerr != nil {
 				return e, lerr
 			}
 		}
+		if errors.Is(err, ErrFull) {
+			db.noteSoldOut(ctx, in.OfferingID)
+		}
 		return Enrollment{}, err
+	}
+	st, o, t, override, err := precheckEnroll(ctx, db, in, now)
+	if err != nil {
+		return refused(err)
 	}
 
 	var e Enrollment
-	err = retryTx(ctx, db, func(tx *gorm.DB) error {
+	err = db.GroupTx(ctx, func(tx *gorm.DB) error {
 		if db.Dialect == Postgres {
 			if err := tx.Exec("SELECT id FROM students WHERE id = ? FOR UPDATE", st.ID).Error; err != nil {
 				return err
@@ -273,7 +285,7 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 			}
 		}
 		if key != "" {
-			return storeIdempotent(tx, in.Actor.UserID, key, hash, e, now)
+			return storeIdempotent(tx, in.Actor.UserID, key, requestHash(in), e, now)
 		}
 		return nil
 	})
@@ -282,15 +294,7 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 		return re.e, nil
 	}
 	if err != nil {
-		if key != "" {
-			// A concurrent request with this key committed first (we lost
-			// on the student lock, the live-enrollment index or the key's
-			// primary key): replay its answer.
-			if e, ok, lerr := lookupIdempotent(db.Read(ctx), in.Actor.UserID, key, hash, now); ok || lerr != nil {
-				return e, lerr
-			}
-		}
-		return Enrollment{}, err
+		return refused(err)
 	}
 	return e, nil
 }
@@ -351,20 +355,31 @@ func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {
 	return p
 }
 
-// precheckEnroll loads and checks on the reader what can be checked before
-// the write transaction, so most rejections never queue for the writer:
-// every rule of CheckEnrollable, and a full offering without a waitlist (a
-// stale "full" only means a seat freed a moment ago; a stale "free" is
-// decided by the writer, so capacity is never at risk).
+// precheckEnroll finds the student and the offering and checks what does
+// not depend on the student's other enrollments, so most refusals never
+// queue for the writer. A parent's child and the offering come from the
+// caches (see cache.go); the write transaction re-checks every rule and
+// takes the seat with a conditional UPDATE, so a stale cached fact can
+// delay an answer by the cache's TTL but never oversell.
 func precheckEnroll(ctx context.Context, db *DB, in NewEnrollment, now time.Time) (Student, Offering, Term, bool, error) {
 	fail := func(err error) (Student, Offering, Term, bool, error) {
 		return Student{}, Offering{}, Term{}, false, err
 	}
-	st, err := FindStudentFor(ctx, db, in.Actor, in.StudentID)
+	var st Student
+	var err error
+	if in.Actor.Role == RoleParent {
+		var ok bool
+		st, ok, err = db.linkedChild(ctx, in.Actor.UserID, func(s Student) bool { return s.ID == in.StudentID })
+		if err == nil && !ok {
+			err = ErrNotFound
+		}
+	} else {
+		st, err = FindStudentFor(ctx, db, in.Actor, in.StudentID)
+	}
 	if err != nil {
 		return fail(err)
 	}
-	o, t, err := findOfferingWithTerm(ctx, db, in.OfferingID)
+	o, t, err := db.cachedOffering(ctx, in.OfferingID)
 	if errors.Is(err, ErrNotFound) || (err == nil && o.SchoolID != st.SchoolID) ||
 		(err == nil && !in.Actor.IsStaff() && !parentVisible(o.Status)) {
 		// A parent does not see drafts or cancelled offerings (see
@@ -375,20 +390,13 @@ func precheckEnroll(ctx context.Context, db *DB, in NewEnrollment, now time.Time
 		return fail(err)
 	}
 	// Only a linked guardian, the school's staff or a platform admin got
-	// past FindStudentFor; the staff among them may override the window.
+	// here; the staff among them may override the window.
 	override := in.Actor.IsStaff()
-	held, err := loadHeld(db.Read(ctx), st.ID, o.TermID)
-	if err != nil {
+	if err := CheckEnrollable(st, o, t, nil, now, override); err != nil {
 		return fail(err)
 	}
-	if err := CheckEnrollable(st, o, t, held, now, override); err != nil {
+	if _, err := pickRank(o, in.Rank, nil); err != nil {
 		return fail(err)
-	}
-	if _, err := pickRank(o, in.Rank, held); err != nil {
-		return fail(err)
-	}
-	if !applies(o) && !o.Waitlist && o.EnrolledCount >= o.Capacity {
-		return fail(ErrFull)
 	}
 	return st, o, t, override, nil
 }

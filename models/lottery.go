@@ -149,6 +149,7 @@ type heldSlot struct {
 }
 
 func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, seed *int64, now time.Time) (Draw, error) {
+	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	if a != SystemActor {
 		if err := requireManage(ctx, db, a, schoolID); err != nil {
 			return Draw{}, err

@@ -17,6 +17,7 @@ var ErrInvalidStatus = E(KindConflict, "invalid_status", "当前状态不允许�
 // cannot change once published; a cancelled offering cannot change. Raising
 // the capacity promotes the head of the waitlist into the new seats.
 func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffering) (Offering, error) {
+	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	cur, err := FindOfferingByID(ctx, db, id)
 	if err != nil {
 		return Offering{}, err
@@ -136,6 +137,7 @@ func CloseOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, er
 }
 
 func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, to string) (Offering, error) {
+	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	o, err := FindOfferingByID(ctx, db, id)
 	if err != nil {
 		return Offering{}, err
@@ -161,6 +163,7 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 // the counters drop to zero and each family is notified, all in one
 // transaction.
 func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
+	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	o, err := FindOfferingByID(ctx, db, id)
 	if err != nil {
 		return Offering{}, err

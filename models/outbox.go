@@ -2,7 +2,6 @@ package models
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -84,17 +83,23 @@ func StatusPhrase(status string) string {
 }
 
 // NotifyGuardians enqueues one notification per parent linked to studentID,
-// with dedupe keys "<event>:user:<id>".
+// with dedupe keys "<event>:user:<id>", in one INSERT … SELECT (it runs in
+// every enrollment's transaction).
 func NotifyGuardians(tx *gorm.DB, kind string, studentID int64, event string, payload map[string]string) error {
-	ids, err := GuardianUserIDs(tx, studentID)
+	b, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
-	for _, uid := range ids {
-		if err := EnqueueNotification(tx, Notification{Kind: kind, UserID: uid, StudentID: studentID,
-			DedupeKey: fmt.Sprintf("%s:user:%d", event, uid), Payload: payload}); err != nil {
-			return err
-		}
+	now := time.Now().UTC()
+	// PostgreSQL cannot type bare parameters in a SELECT list.
+	text, id, ts := "?", "?", "?"
+	if tx.Dialector.Name() == "postgres" {
+		text, id, ts = "CAST(? AS TEXT)", "CAST(? AS BIGINT)", "CAST(? AS TIMESTAMPTZ)"
 	}
-	return nil
+	return tx.Exec(`INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts,
+		next_attempt_at, last_error, created_at)
+		SELECT `+text+`, ps.user_id, `+id+`, `+text+` || CAST(ps.user_id AS TEXT), `+text+`, 'pending', 0, `+ts+`, '', `+ts+`
+		FROM parent_students ps WHERE ps.student_id = ?
+		ON CONFLICT (dedupe_key) DO NOTHING`,
+		kind, studentID, event+":user:", string(b), now, now, studentID).Error
 }

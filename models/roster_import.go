@@ -42,6 +42,7 @@ func CheckRosterAccess(ctx context.Context, db *DB, a Actor, schoolID int64) err
 // the school that are not in the file are left as they are, so a school may
 // import grade by grade.
 func ImportRoster(ctx context.Context, db *DB, a Actor, schoolID int64, rows []RosterRow) (RosterResult, error) {
+	defer db.linksChanged() // after the commit: cached children are stale (cache.go)
 	if err := CheckRosterAccess(ctx, db, a, schoolID); err != nil {
 		return RosterResult{}, err
 	}

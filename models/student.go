@@ -77,13 +77,6 @@ func ChildrenOf(ctx context.Context, db *DB, userID int64) ([]Child, error) {
 	return out, err
 }
 
-// GuardianUserIDs lists the parent users linked to studentID.
-func GuardianUserIDs(tx *gorm.DB, studentID int64) ([]int64, error) {
-	var ids []int64
-	err := tx.Raw("SELECT user_id FROM parent_students WHERE student_id = ? ORDER BY user_id", studentID).Scan(&ids).Error
-	return ids, err
-}
-
 // FindStudents lists a school's students after id `after`, for its staff (or
 // a platform admin); anyone else gets ErrNotFound. Reading the roster is
 // recorded in the staff access log.

@@ -21,6 +21,7 @@ func FindEnrollmentByID(ctx context.Context, db *DB, id int64) (Enrollment, erro
 // it held closes up, so positions stay 1..n. The consent record keeps who
 // withdrew and when.
 func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error) {
+	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	e, err := FindEnrollmentByID(ctx, db, id)
 	if err != nil {
 		return Enrollment{}, err

@@ -76,6 +76,7 @@ func LoginWeChat(ctx context.Context, db *DB, id WeChatIdentity) (User, error) {
 // across schools). It returns all the parent's children; a phone that
 // matches nobody is not an error.
 func BindPhone(ctx context.Context, db *DB, userID int64, phone string) ([]Child, error) {
+	defer db.linksChanged() // after the commit: cached children are stale (cache.go)
 	phone = strings.TrimSpace(phone)
 	if phone == "" || len(phone) > 20 {
 		return nil, ErrUnavailable.WithMessage("微信返回的手机号无效")

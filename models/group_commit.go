@@ -1,0 +1,161 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// Group commit on the single SQLite writer. In an enrollment rush the
+// writer is the bottleneck: each enrollment paid for its own BEGIN and
+// COMMIT (the WAL write of every page it touched) and for handing the one
+// connection to the next goroutine. GroupTx instead queues the work for one
+// writer goroutine, which runs every enrollment waiting at that moment in a
+// single transaction, each inside its own savepoint, and commits once. An
+// enrollment that is refused (a domain error: full, already enrolled…) rolls
+// back to its savepoint and leaves the others untouched; anything else (an
+// engine error, a failed commit, a panic) rolls the whole group back and the
+// writer runs each member again in a transaction of its own, so every caller
+// gets its own honest answer and nothing is half-written. A caller is
+// answered only after the transaction holding its work committed.
+
+// maxGroup bounds the enrollments committed together.
+const maxGroup = 64
+
+var errClosed = errors.New("models: database closed")
+
+type groupReq struct {
+	ctx  context.Context
+	fn   func(tx *gorm.DB) error
+	done chan error
+}
+
+type groupCommit struct {
+	reqs chan *groupReq // unbuffered: waiting senders are the queue
+	quit chan struct{}
+	done chan struct{}
+	stop sync.Once
+}
+
+// panicError carries a panic out of the writer goroutine to the caller,
+// which panics again there.
+type panicError struct {
+	v     any
+	stack []byte
+}
+
+func (p panicError) Error() string { return fmt.Sprintf("panic: %v\n%s", p.v, p.stack) }
+
+func (db *DB) startGroupCommit() {
+	g := &groupCommit{reqs: make(chan *groupReq), quit: make(chan struct{}), done: make(chan struct{})}
+	db.group = g
+	go func() {
+		defer close(g.done)
+		batch := make([]*groupReq, 0, maxGroup)
+		for {
+			select {
+			case r := <-g.reqs:
+				batch = append(batch[:0], r)
+			case <-g.quit:
+				return
+			}
+		drain:
+			for len(batch) < maxGroup {
+				select {
+				case r := <-g.reqs:
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			db.runGroup(batch)
+		}
+	}()
+}
+
+func (db *DB) stopGroupCommit() {
+	if g := db.group; g != nil {
+		g.stop.Do(func() { close(g.quit) })
+		<-g.done
+	}
+}
+
+// GroupTx runs fn in a write transaction like Tx; on SQLite it may share
+// that transaction (and its commit) with other GroupTx callers, fn running
+// in a savepoint of its own. fn may run more than once (after a failed
+// group) and must not keep state across runs. On PostgreSQL it is Tx with
+// retries on deadlock and serialization failures.
+func (db *DB) GroupTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if db.group == nil {
+		return retryTx(ctx, db, fn)
+	}
+	r := &groupReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.group.reqs <- r:
+	case <-db.group.quit:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once handed over, wait for the answer whatever ctx does: the work
+	// may already be committed.
+	err := <-r.done
+	var p panicError
+	if errors.As(err, &p) {
+		panic(p.v)
+	}
+	return err
+}
+
+// runGroup runs one group: together, or one by one when the group failed.
+func (db *DB) runGroup(batch []*groupReq) {
+	errs := make([]error, len(batch))
+	err := db.Tx(context.Background(), func(tx *gorm.DB) error {
+		for i, r := range batch {
+			if err := r.ctx.Err(); err != nil {
+				errs[i] = err
+				continue
+			}
+			errs[i] = tx.Transaction(guarded(r.fn)) // a savepoint, rolled back on error
+			if errs[i] != nil && !isRefusal(errs[i]) {
+				return errs[i]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for i, r := range batch {
+			if errs[i] = r.ctx.Err(); errs[i] == nil {
+				errs[i] = db.Tx(r.ctx, guarded(r.fn))
+			}
+		}
+	}
+	for i, r := range batch {
+		r.done <- errs[i]
+	}
+}
+
+// guarded turns a panic of fn into a panicError.
+func guarded(fn func(tx *gorm.DB) error) func(tx *gorm.DB) error {
+	return func(tx *gorm.DB) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				err = panicError{v: v, stack: debug.Stack()}
+			}
+		}()
+		return fn(tx)
+	}
+}
+
+// isRefusal reports whether err is a domain answer (the work was refused and
+// its savepoint rolled back) rather than a failure of the transaction.
+func isRefusal(err error) bool {
+	var me *Error
+	var ve *ValidationError
+	var re replayError
+	return errors.As(err, &me) || errors.As(err, &ve) || errors.As(err, &re)
+}
