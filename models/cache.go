@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,8 +27,11 @@ import (
 // the write transaction re-checks everything that decides a seat.
 
 const (
-	// childrenTTL bounds how long a parent's linked children are trusted.
-	childrenTTL = 5 * time.Second
+	// childrenTTL bounds how long a parent's linked children are trusted
+	// across instances (this instance drops them at once): well inside the
+	// access token's life, which bounds how long any other change of a
+	// parent's rights (a role, a school) can go unseen.
+	childrenTTL = 30 * time.Second
 	// offeringTTL bounds how long an offering's terms (window, grades,
 	// capacity, term limits) are trusted by the enrollment pre-checks.
 	offeringTTL = time.Second
@@ -105,9 +109,8 @@ func (db *DB) linkedChild(ctx context.Context, userID int64, match func(Student)
 		}
 	}
 	at := time.Now()
-	var kids []Student
-	if err := db.Read(ctx).Raw(`SELECT s.* FROM parent_students ps JOIN students s ON s.id = ps.student_id
-		WHERE ps.user_id = ? ORDER BY s.id`, userID).Scan(&kids).Error; err != nil {
+	kids, err := db.loadChildren(ctx, userID)
+	if err != nil {
 		return Student{}, false, err
 	}
 	c.mu.Lock()
@@ -123,6 +126,36 @@ func (db *DB) linkedChild(ctx context.Context, userID int64, match func(Student)
 		}
 	}
 	return Student{}, false, nil
+}
+
+// loadChildren reads the students linked to parent userID: the fields the
+// scope checks and enrollment rules use, through database/sql (it runs
+// once per parent in a rush, and GORM's reflection cost more than the
+// query).
+func (db *DB) loadChildren(ctx context.Context, userID int64) ([]Student, error) {
+	sqlDB, err := db.R.DB()
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT s.id, s.school_id, s.name, s.grade, s.active FROM parent_students ps
+		JOIN students s ON s.id = ps.student_id WHERE ps.user_id = ? ORDER BY s.id`
+	if db.Dialect == Postgres {
+		q = strings.Replace(q, "?", "$1", 1)
+	}
+	rows, err := sqlDB.QueryContext(ctx, q, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var kids []Student
+	for rows.Next() {
+		var s Student
+		if err := rows.Scan(&s.ID, &s.SchoolID, &s.Name, &s.Grade, &s.Active); err != nil {
+			return nil, err
+		}
+		kids = append(kids, s)
+	}
+	return kids, rows.Err()
 }
 
 // cachedOffering is findOfferingWithTerm through the offering cache. Its

@@ -133,6 +133,11 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	if err := w.Exec("PRAGMA optimize = 0x10002").Error; err != nil {
 		return nil, fmt.Errorf("models: sqlite optimize: %w", err)
 	}
+	// Savepoints (group commit) journal the pages they change in a temporary
+	// file unless temporary storage is in memory.
+	if err := w.Exec("PRAGMA temp_store = MEMORY").Error; err != nil {
+		return nil, fmt.Errorf("models: sqlite temp_store: %w", err)
+	}
 
 	r, err := gorm.Open(sqlite.Open(rdsn), gormConfig(opt))
 	if err != nil {

@@ -120,8 +120,7 @@ func (db *DB) runGroup(batch []*groupReq) {
 				errs[i] = err
 				continue
 			}
-			errs[i] = tx.Transaction(guarded(r.fn)) // a savepoint, rolled back on error
-			if errs[i] != nil && !isRefusal(errs[i]) {
+			if errs[i] = inSavepoint(tx, r.fn); errs[i] != nil && !isRefusal(errs[i]) {
 				return errs[i]
 			}
 		}
@@ -137,6 +136,27 @@ func (db *DB) runGroup(batch []*groupReq) {
 	for i, r := range batch {
 		r.done <- errs[i]
 	}
+}
+
+// inSavepoint runs fn inside a savepoint of tx, rolled back when fn fails,
+// and released either way. (GORM's nested transactions never release
+// theirs: a group of 64 then stacks 64 savepoints, and SQLite journals a
+// page again for every level it is changed in.)
+func inSavepoint(tx *gorm.DB, fn func(tx *gorm.DB) error) error {
+	if err := tx.Exec("SAVEPOINT grp").Error; err != nil {
+		return err
+	}
+	err := guarded(fn)(tx)
+	if err != nil {
+		if rerr := tx.Exec("ROLLBACK TO grp").Error; rerr != nil {
+			// Not a refusal any more (%v, not %w): the group must fail.
+			return fmt.Errorf("models: rollback to savepoint: %v (after: %v)", rerr, err)
+		}
+	}
+	if rerr := tx.Exec("RELEASE grp").Error; rerr != nil {
+		return fmt.Errorf("models: release savepoint: %v (after: %v)", rerr, err)
+	}
+	return err
 }
 
 // guarded turns a panic of fn into a panicError.
