@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -152,12 +153,23 @@ const IdempotencyTTL = 48 * time.Hour
 const MaxRank = 20
 
 func loadHeld(q *gorm.DB, studentID, termID int64) ([]Held, error) {
-	var out []Held
-	err := q.Raw(`SELECT e.offering_id, e.status, e.rank, o.kind, o.weekdays, o.start_min, o.end_min
+	rows, err := rawOf(q).query(`SELECT e.offering_id, e.status, e.rank, o.kind, o.weekdays, o.start_min, o.end_min
 		FROM enrollments e JOIN offerings o ON o.id = e.offering_id
 		WHERE e.student_id = ? AND e.term_id = ? AND e.status IN (?, ?, ?)`,
-		studentID, termID, StatusEnrolled, StatusWaitlisted, StatusApplied).Scan(&out).Error
-	return out, err
+		studentID, termID, StatusEnrolled, StatusWaitlisted, StatusApplied)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Held
+	for rows.Next() {
+		var h Held
+		if err := rows.Scan(&h.OfferingID, &h.Status, &h.Rank, &h.Kind, &h.Weekdays, &h.StartMin, &h.EndMin); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
 }
 
 // pickRank validates or assigns a lottery rank against the student's other
@@ -252,7 +264,7 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 	var e Enrollment
 	err = db.GroupTx(ctx, func(tx *gorm.DB) error {
 		if db.Dialect == Postgres {
-			if err := tx.Exec("SELECT id FROM students WHERE id = ? FOR UPDATE", st.ID).Error; err != nil {
+			if _, err := rawOf(tx).exec("SELECT id FROM students WHERE id = ? FOR UPDATE", st.ID); err != nil {
 				return err
 			}
 		}
@@ -301,10 +313,10 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 
 // insertEnrollment inserts e and sets its id (one statement, no reflection).
 func insertEnrollment(tx *gorm.DB, e *Enrollment) error {
-	return tx.Raw(`INSERT INTO enrollments (student_id, offering_id, school_id, term_id, status, waitlist_position, rank,
+	return rawOf(tx).queryRow(`INSERT INTO enrollments (student_id, offering_id, school_id, term_id, status, waitlist_position, rank,
 		applied_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		e.StudentID, e.OfferingID, e.SchoolID, e.TermID, e.Status, e.WaitlistPosition, e.Rank, e.AppliedBy,
-		e.CreatedAt, e.UpdatedAt).Row().Scan(&e.ID)
+		e.CreatedAt, e.UpdatedAt).Scan(&e.ID)
 }
 
 // takePlace claims the student's place in o inside tx: a lottery
@@ -312,35 +324,37 @@ func insertEnrollment(tx *gorm.DB, e *Enrollment) error {
 // the offering's counters move by conditional UPDATEs, which the engine
 // serialises on the offering's row.
 func takePlace(tx *gorm.DB, o Offering) (string, *int, error) {
+	r := rawOf(tx)
 	if applies(o) {
-		res := tx.Exec("UPDATE offerings SET applied_count = applied_count + 1 WHERE id = ? AND status = ? AND drawn_at IS NULL",
+		n, err := r.affected("UPDATE offerings SET applied_count = applied_count + 1 WHERE id = ? AND status = ? AND drawn_at IS NULL",
 			o.ID, OfferingPublished)
-		if res.Error != nil {
-			return "", nil, res.Error
+		if err != nil {
+			return "", nil, err
 		}
-		if res.RowsAffected == 0 {
+		if n == 0 {
 			return "", nil, ErrNotOpen
 		}
 		return StatusApplied, nil, nil
 	}
-	res := tx.Exec("UPDATE offerings SET enrolled_count = enrolled_count + 1 WHERE id = ? AND status = ? AND enrolled_count < capacity",
+	n, err := r.affected("UPDATE offerings SET enrolled_count = enrolled_count + 1 WHERE id = ? AND status = ? AND enrolled_count < capacity",
 		o.ID, OfferingPublished)
-	if res.Error != nil {
-		return "", nil, res.Error
-	}
-	if res.RowsAffected == 1 {
-		return StatusEnrolled, nil, nil
-	}
-	var pos []int
-	if err := tx.Raw("UPDATE offerings SET waitlisted_count = waitlisted_count + 1 WHERE id = ? AND status = ? AND waitlist RETURNING waitlisted_count",
-		o.ID, OfferingPublished).Scan(&pos).Error; err != nil {
+	if err != nil {
 		return "", nil, err
 	}
-	if len(pos) == 1 {
-		return StatusWaitlisted, &pos[0], nil
+	if n == 1 {
+		return StatusEnrolled, nil, nil
+	}
+	var pos int
+	err = r.queryRow("UPDATE offerings SET waitlisted_count = waitlisted_count + 1 WHERE id = ? AND status = ? AND waitlist RETURNING waitlisted_count",
+		o.ID, OfferingPublished).Scan(&pos)
+	if err == nil {
+		return StatusWaitlisted, &pos, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", nil, err
 	}
 	var status string
-	if err := tx.Raw("SELECT status FROM offerings WHERE id = ?", o.ID).Row().Scan(&status); err != nil {
+	if err := r.queryRow("SELECT status FROM offerings WHERE id = ?", o.ID).Scan(&status); err != nil {
 		return "", nil, err
 	}
 	if status != OfferingPublished {

@@ -143,17 +143,18 @@ func (db *DB) runGroup(batch []*groupReq) {
 // theirs: a group of 64 then stacks 64 savepoints, and SQLite journals a
 // page again for every level it is changed in.)
 func inSavepoint(tx *gorm.DB, fn func(tx *gorm.DB) error) error {
-	if err := tx.Exec("SAVEPOINT grp").Error; err != nil {
+	r := rawOf(tx)
+	if _, err := r.exec("SAVEPOINT grp"); err != nil {
 		return err
 	}
 	err := guarded(fn)(tx)
 	if err != nil {
-		if rerr := tx.Exec("ROLLBACK TO grp").Error; rerr != nil {
+		if _, rerr := r.exec("ROLLBACK TO grp"); rerr != nil {
 			// Not a refusal any more (%v, not %w): the group must fail.
 			return fmt.Errorf("models: rollback to savepoint: %v (after: %v)", rerr, err)
 		}
 	}
-	if rerr := tx.Exec("RELEASE grp").Error; rerr != nil {
+	if _, rerr := r.exec("RELEASE grp"); rerr != nil {
 		return fmt.Errorf("models: release savepoint: %v (after: %v)", rerr, err)
 	}
 	return err

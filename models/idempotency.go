@@ -87,16 +87,16 @@ func storeIdempotent(tx *gorm.DB, userID int64, key, hash string, e Enrollment, 
 	if err != nil {
 		return err
 	}
-	res := tx.Exec(`INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
+	n, err := rawOf(tx).affected(`INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
 		body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at
 		WHERE idempotency_keys.expires_at <= ?`,
 		userID, key, hash, idempotentStatus, string(b), now, now.Add(IdempotencyTTL), now)
-	if res.Error != nil {
-		return res.Error
+	if err != nil {
+		return err
 	}
-	if res.RowsAffected == 1 {
+	if n == 1 {
 		return nil
 	}
 	prev, ok, err := lookupIdempotent(tx, userID, key, hash, now)

@@ -92,14 +92,16 @@ func NotifyGuardians(tx *gorm.DB, kind string, studentID int64, event string, pa
 	}
 	now := time.Now().UTC()
 	// PostgreSQL cannot type bare parameters in a SELECT list.
+	r := rawOf(tx)
 	text, id, ts := "?", "?", "?"
-	if tx.Dialector.Name() == "postgres" {
+	if r.pg {
 		text, id, ts = "CAST(? AS TEXT)", "CAST(? AS BIGINT)", "CAST(? AS TIMESTAMPTZ)"
 	}
-	return tx.Exec(`INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts,
+	_, err = r.exec(`INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts,
 		next_attempt_at, last_error, created_at)
 		SELECT `+text+`, ps.user_id, `+id+`, `+text+` || CAST(ps.user_id AS TEXT), `+text+`, 'pending', 0, `+ts+`, '', `+ts+`
 		FROM parent_students ps WHERE ps.student_id = ?
 		ON CONFLICT (dedupe_key) DO NOTHING`,
-		kind, studentID, event+":user:", string(b), now, now, studentID).Error
+		kind, studentID, event+":user:", string(b), now, now, studentID)
+	return err
 }
