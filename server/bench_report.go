@@ -60,6 +60,8 @@ type targetRow struct {
 	Ratio    float64 `json:"ratio,omitempty"`
 	Target   string  `json:"target"`
 	Met      bool    `json:"met"`
+	// Informative rows are reported beside a target, not checked.
+	Informative bool `json:"informative,omitempty"`
 }
 
 func newBenchReport(o benchOptions) *benchReport {
@@ -89,6 +91,22 @@ func (r *benchReport) baseline(name string) float64 {
 		return b.PerSec
 	}
 	return 0
+}
+
+// baselineP99 returns the named baseline's p99 in ms (0 when not measured).
+func (r *benchReport) baselineP99(name string) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if b := r.Baselines[name]; b != nil {
+		return b.P99ms
+	}
+	return 0
+}
+
+// informative adds a row that is reported, not checked.
+func (r *benchReport) informative(engine, scenario, metric, unit string, value float64) {
+	r.addTarget(targetRow{Engine: engine, Scenario: scenario, Metric: metric, Value: value, Unit: unit,
+		Target: "(reported)", Informative: true})
 }
 
 func (r *benchReport) addScenario(s *scenarioResult) {
@@ -231,7 +249,10 @@ func (r *benchReport) print(w io.Writer) {
 			ratio = fmt.Sprintf("%.2f", t.Ratio)
 		}
 		met := "no"
-		if t.Met {
+		switch {
+		case t.Informative:
+			met = "—"
+		case t.Met:
 			met = "yes"
 		}
 		fmt.Fprintf(w, "| %-8s | %-8s | %-34s | %14s | %-22s | %6s | %-18s | %-4s |\n",

@@ -125,8 +125,34 @@ func (e *engine) browse(ctx context.Context) error {
 		return err
 	}
 	rep := e.b.rep
-	rep.atLeast(e.name, "browse", "offerings list req/s", "/s", res.Extra["ok_per_sec"], fmt.Sprintf("B_http@%d", o.BrowseConns), 0.5)
-	rep.atMost(e.name, "browse", "p99", "ms", res.P99ms, 10)
+	httpName := fmt.Sprintf("B_http@%d", o.BrowseConns)
+	rep.atLeast(e.name, "browse", "offerings list req/s", "/s", res.Extra["ok_per_sec"], httpName, 0.5)
+	// In a closed loop the latency is set by the throughput (Little's law:
+	// mean = connections / rate), so 256 connections cannot see a 10 ms p99
+	// below 25,600 req/s — the plain hello server itself shows 20 ms and
+	// more. The latency target is therefore checked where it means
+	// something: parents arriving at the target rate, 0.5× B_http, in an
+	// open loop; the closed-loop p99 is reported beside it.
+	rep.informative(e.name, "browse", fmt.Sprintf("p99 closed loop (%s: %.0f ms)", httpName, rep.baselineP99(httpName)),
+		"ms", res.P99ms)
+	rate := 0.5 * rep.baseline(httpName)
+	if rate <= 0 {
+		return nil
+	}
+	open, err := e.phase(ctx, "browse (open, 0.5× B_http)", o.BrowseConns, nil, func(lc *loadClient) (*scenarioResult, error) {
+		st := openLoop(ctx, lc, o.BrowseConns, rate, o.Duration, func(i int64) loadRequest {
+			return e.browseRequest(d.Parents[int(i)%len(d.Parents)])
+		})
+		r := summarize(st)
+		r.ArrivalRate = rate
+		r.Extra["ok_per_sec"] = st.rate(st.count(func(s sample) bool { return s.status == 200 }))
+		return r, nil
+	})
+	if err != nil {
+		return err
+	}
+	rep.atMost(e.name, "browse", fmt.Sprintf("p99 at 0.5× B_http (%.0f/s arriving)", rate), "ms", open.P99ms, 10)
+	rep.exactly(e.name, "browse", "5xx and transport errors", "", float64(res.Errors+open.Errors), 0)
 	return nil
 }
 

@@ -292,7 +292,7 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("%s: no requests", s.Name)
 		}
 	}
-	for _, name := range []string{"browse", "spread", "hot", "mixed (closed, saturation)", "mixed (open, 0.7× saturation)",
+	for _, name := range []string{"browse", "browse (open, 0.5× B_http)", "spread", "hot", "mixed (closed, saturation)", "mixed (open, 0.7× saturation)",
 		"mixed (open, 2.0× saturation)", "stats job", "dashboard reads"} {
 		if got[name] == nil {
 			t.Fatalf("scenario %q missing; output:\n%s", name, out.String())
