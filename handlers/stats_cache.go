@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -91,6 +92,9 @@ func (c *statsAnswerCache) get(key statsAnswerKey, version uint64, now time.Time
 		c.remove(key, a)
 	}
 	a = &statsAnswer{version: version, at: now, ready: make(chan struct{})}
+	// Query values alias the request's buffers, which Fiber reuses after
+	// the request: the kept key gets its own copy.
+	key.params = strings.Clone(key.params)
 	c.answers[key] = a
 	c.evict(version, now, ttl)
 	c.mu.Unlock()

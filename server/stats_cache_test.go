@@ -235,3 +235,33 @@ func TestStatsCacheOtherInstance(t *testing.T) {
 		t.Fatalf("instance b after the TTL: students = %v, want 2", got)
 	}
 }
+
+// TestStatsCacheKeyOutlivesRequest: the query values in a cache key must
+// not alias the request's buffers (Fiber reuses them for later requests), or
+// a kept key would change under the map and answer another date.
+func TestStatsCacheKeyOutlivesRequest(t *testing.T) {
+	w := newSurveyWorld(t)
+	s := w.s
+	tok := s.token(w.bureauCity)
+	days := []string{"2026-03-02", "2026-03-03", "2026-03-04"}
+	for _, d := range days {
+		if _, err := models.ComputeStats(context.Background(), s.db, d, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 30; i++ {
+		for _, d := range days {
+			for _, p := range []string{"/api/v1/stats/overview?date=", "/api/v1/stats/schools?date=",
+				"/api/v1/stats/trend?metric=students&to=", "/api/v1/stats/breakdown?by=grade&date="} {
+				r := s.do("GET", p+d, tok, nil).want(t, 200)
+				if r.Body[0] == '[' { // trend: the last point is the day asked for
+					if !bytes.Contains(r.Body, []byte(`"date":"`+d+`","value":3}]`)) {
+						t.Fatalf("round %d: %s%s answered %s", i, p, d, r.Body)
+					}
+				} else if got := r.JSON()["as_of"]; got != d {
+					t.Fatalf("round %d: %s%s answered as_of %v", i, p, d, got)
+				}
+			}
+		}
+	}
+}
