@@ -29,6 +29,9 @@ type API struct {
 	Now func() time.Time
 	// Jobs runs jobs on demand (POST /api/v1/jobs/{name}/run); nil answers 503.
 	Jobs JobRunner
+	// StatsCacheTTL is the longest a cached dashboard answer is served (see
+	// stats_cache.go): 0 means DefaultStatsCacheTTL, below 0 no cache.
+	StatsCacheTTL time.Duration
 }
 
 func (h *API) now() time.Time {

@@ -83,11 +83,13 @@ func (h *API) StatsOverview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s, err := models.FindSnapshot(c.UserContext(), h.DB, sc, date)
-	if err != nil {
-		return err
-	}
-	return c.JSON(NewStatsDTO(s))
+	return h.statsJSON(c, statsAnswerKey{endpoint: "overview", scope: sc, params: date}, func() (any, error) {
+		s, err := models.FindSnapshot(c.UserContext(), h.DB, sc, date)
+		if err != nil {
+			return nil, err
+		}
+		return NewStatsDTO(s), nil
+	})
 }
 
 // TrendPointDTO is one day of a trend.
@@ -127,15 +129,18 @@ func (h *API) StatsTrend(c *fiber.Ctx) error {
 	if toDay.Sub(fromDay) >= maxTrendDays*24*time.Hour {
 		return &models.ValidationError{Fields: map[string]string{"from": "时间范围最多366天"}}
 	}
-	pts, err := models.FindTrend(c.UserContext(), h.DB, sc, metric, from, to)
-	if err != nil {
-		return err
-	}
-	out := make([]TrendPointDTO, 0, len(pts))
-	for _, p := range pts {
-		out = append(out, TrendPointDTO{Date: p.Date, Value: p.Value})
-	}
-	return c.JSON(out)
+	key := statsAnswerKey{endpoint: "trend", scope: sc, params: metric + "|" + from + "|" + to}
+	return h.statsJSON(c, key, func() (any, error) {
+		pts, err := models.FindTrend(c.UserContext(), h.DB, sc, metric, from, to)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]TrendPointDTO, 0, len(pts))
+		for _, p := range pts {
+			out = append(out, TrendPointDTO{Date: p.Date, Value: p.Value})
+		}
+		return out, nil
+	})
 }
 
 // GradeStatsDTO is one grade of a breakdown: the student figures.
@@ -176,9 +181,15 @@ func (h *API) StatsBreakdown(c *fiber.Ctx) error {
 		return err
 	}
 	by := c.Query("by")
+	key := statsAnswerKey{endpoint: "breakdown", scope: sc, params: date + "|" + by}
+	return h.statsJSON(c, key, func() (any, error) { return h.breakdown(c, sc, date, by) })
+}
+
+// breakdown builds the answer of StatsBreakdown.
+func (h *API) breakdown(c *fiber.Ctx, sc models.StatScope, date, by string) (any, error) {
 	rows, err := models.FindBreakdown(c.UserContext(), h.DB, sc, date, by)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	items := make([]any, 0, len(rows))
 	for _, s := range rows {
@@ -192,5 +203,5 @@ func (h *API) StatsBreakdown(c *fiber.Ctx) error {
 				SeatsFilled: s.SeatsFilled, FillRate: s.FillRate(), Waitlisted: s.Waitlisted, ClubParticipants: s.ClubParticipants})
 		}
 	}
-	return c.JSON(fiber.Map{"as_of": date, "scope_type": sc.Type, "scope_id": sc.ID, "by": by, "items": items, "next_cursor": ""})
+	return fiber.Map{"as_of": date, "scope_type": sc.Type, "scope_id": sc.ID, "by": by, "items": items, "next_cursor": ""}, nil
 }

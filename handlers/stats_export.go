@@ -69,6 +69,26 @@ func (h *API) StatsSchools(c *fiber.Ctx) error {
 	if format != "json" && format != "csv" && format != "xlsx" {
 		return BadRequest("bad_param", "format 须为 json、csv 或 xlsx")
 	}
+	if format == "json" {
+		return h.statsJSON(c, statsAnswerKey{endpoint: "schools", scope: sc, params: date}, func() (any, error) {
+			rows, err := models.FindSchoolSnapshots(c.UserContext(), h.DB, sc.ID, date)
+			if err != nil {
+				return nil, err
+			}
+			items := make([]SchoolStatsDTO, 0, len(rows))
+			for _, s := range rows {
+				items = append(items, SchoolStatsDTO{SchoolID: s.ScopeID, SchoolName: s.SchoolName, StatsDTO: NewStatsDTO(s)})
+			}
+			// SPEC's list format: every row is on this one page.
+			return fiber.Map{"as_of": date, "region_id": sc.ID, "items": items, "next_cursor": ""}, nil
+		})
+	}
+	return h.schoolsExport(c, sc, date, format)
+}
+
+// schoolsExport answers StatsSchools as a CSV or XLSX file (never cached:
+// exports are rare).
+func (h *API) schoolsExport(c *fiber.Ctx, sc models.StatScope, date, format string) error {
 	rows, err := models.FindSchoolSnapshots(c.UserContext(), h.DB, sc.ID, date)
 	if err != nil {
 		return err
@@ -91,7 +111,7 @@ func (h *API) StatsSchools(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`.csv"`)
 		return c.Send(buf.Bytes())
-	case "xlsx":
+	default: // xlsx
 		f := excelize.NewFile()
 		defer f.Close()
 		sheet := f.GetSheetName(0)
@@ -120,12 +140,6 @@ func (h *API) StatsSchools(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`.xlsx"`)
 		return c.Send(buf.Bytes())
 	}
-	items := make([]SchoolStatsDTO, 0, len(rows))
-	for _, s := range rows {
-		items = append(items, SchoolStatsDTO{SchoolID: s.ScopeID, SchoolName: s.SchoolName, StatsDTO: NewStatsDTO(s)})
-	}
-	// SPEC's list format: every row is on this one page.
-	return c.JSON(fiber.Map{"as_of": date, "region_id": sc.ID, "items": items, "next_cursor": ""})
 }
 
 func headers() []string {

@@ -65,12 +65,17 @@ const snapCounts = `scope_type, scope_id, grade, category, students, participant
 // dedicated connection: stage in a read transaction (temporary tables live
 // in the connection's own temp database, so enrollment writers are never
 // blocked while the figures are computed), publish in a short IMMEDIATE
-// transaction. It answers the number of snapshot rows written.
+// transaction. It answers the number of snapshot rows written, and moves
+// SnapshotVersion(db) when it has ended.
 func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int64, error) {
 	day, err := time.ParseInLocation(time.DateOnly, date, StatsZone)
 	if err != nil || day.Format(time.DateOnly) != date {
 		return 0, &ValidationError{Fields: map[string]string{"date": "日期格式应为 YYYY-MM-DD"}}
 	}
+	// Cached dashboard answers built before this run are not served
+	// after it (the version moves once the write has ended, committed or
+	// not: moving it needlessly only costs a rebuild).
+	defer snapshotWritten(db)
 	r := &statsRun{dialect: db.Dialect, date: date, endOfDay: day.AddDate(0, 0, 1).UTC(), now: now.UTC()}
 	if db.Dialect == Postgres {
 		err = db.Tx(ctx, func(tx *gorm.DB) error {
