@@ -223,8 +223,15 @@ func (h *API) ListOfferings(c *fiber.Ctx) error {
 	if f.TermID, err = queryID(c, "term_id"); err != nil {
 		return err
 	}
-	f.Kind = c.Query("kind")
-	if f.Kind != "" && f.Kind != models.KindBasic && f.Kind != models.KindClub {
+	// The filter becomes a key of the offerings cache: it takes the
+	// constants, not Fiber's query string, which aliases the request buffer.
+	switch c.Query("kind") {
+	case "":
+	case models.KindBasic:
+		f.Kind = models.KindBasic
+	case models.KindClub:
+		f.Kind = models.KindClub
+	default:
 		return BadRequest("bad_param", "kind 须为 basic 或 club")
 	}
 	if s := c.Query("grade"); s != "" {

@@ -125,6 +125,19 @@ func TestContractOffering(t *testing.T) {
 			}
 		}
 	})
+	// The parents' list is cached by filter: alternating filters must each
+	// get their own list, round after round.
+	t.Run("cachedFilterKeysOutliveRequests", func(t *testing.T) {
+		base := fmt.Sprintf("/api/v1/schools/%d/offerings", w.schoolID)
+		for i := 0; i < 30; i++ {
+			for q, want := range map[string]string{"?kind=club": "篮球社", "?kind=basic": "托管"} {
+				items := checkList(t, "offerings"+q, w.do("GET", base+q, w.parentTok, nil).want(t, 200).Body, offeringShape)
+				if len(items) != 1 || items[0]["name"] != want {
+					t.Fatalf("round %d: %s answered %v, want only %s", i, q, items, want)
+				}
+			}
+		}
+	})
 }
 
 func reverse(s []string) []string {
