@@ -1,7 +1,11 @@
 package handlers
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +42,43 @@ type offeringList struct {
 	ready chan struct{} // closed when body/err are set
 	body  []byte
 	err   error
+
+	// prev is the list this one replaces when only its age (not a write)
+	// retired it: served while this one is built, so the readers of a
+	// school do not all wait for the rebuild every OfferingListTTL.
+	// Guarded by the cache's mu; dropped when this list is ready.
+	prev *offeringList
+
+	// gz is body gzipped, made on the first request that accepts it.
+	gzOnce sync.Once
+	gz     []byte
+}
+
+// gzipped returns the list gzipped (nil if compression failed).
+func (l *offeringList) gzipped() []byte {
+	l.gzOnce.Do(func() {
+		var buf bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		if err != nil {
+			return
+		}
+		if _, err := zw.Write(l.body); err != nil {
+			return
+		}
+		if zw.Close() == nil {
+			l.gz = buf.Bytes()
+		}
+	})
+	return l.gz
+}
+
+func isReady(l *offeringList) bool {
+	select {
+	case <-l.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 type offeringListCache struct {
@@ -59,38 +100,49 @@ func offeringCacheFor(db *models.DB) *offeringListCache {
 
 // get returns the list for key built at generation gen, building it with
 // build when there is none fresh (one build per key at a time).
-func (c *offeringListCache) get(key offeringListKey, gen uint64, now time.Time, build func() ([]byte, error)) ([]byte, error) {
+func (c *offeringListCache) get(key offeringListKey, gen uint64, now time.Time, build func() ([]byte, error)) (*offeringList, error) {
 	c.mu.Lock()
 	l := c.lists[key]
 	if l != nil && l.gen == gen && now.Sub(l.at) < OfferingListTTL {
+		prev := l.prev
 		c.mu.Unlock()
+		if prev != nil && !isReady(l) {
+			return prev, nil
+		}
 		<-l.ready
 		if l.err == nil {
-			return l.body, nil
+			return l, nil
 		}
 		c.mu.Lock()
 		if c.lists[key] == l {
 			delete(c.lists, key)
 		}
 		c.mu.Unlock()
-		return build() // the shared build failed; this caller tries itself
+		// The shared build failed; this caller tries itself.
+		own := &offeringList{ready: make(chan struct{})}
+		own.body, own.err = build()
+		close(own.ready)
+		return own, own.err
 	}
 	if len(c.lists) >= maxOfferingLists {
 		c.lists = map[offeringListKey]*offeringList{}
 	}
+	old := l
 	l = &offeringList{gen: gen, at: now, ready: make(chan struct{})}
+	if old != nil && old.gen == gen && isReady(old) && old.err == nil {
+		l.prev = old // retired by age alone: no write since it was built
+	}
 	c.lists[key] = l
 	c.mu.Unlock()
 	l.body, l.err = build()
 	close(l.ready)
-	if l.err != nil {
-		c.mu.Lock()
-		if c.lists[key] == l {
-			delete(c.lists, key)
-		}
-		c.mu.Unlock()
+	c.mu.Lock()
+	l.prev = nil
+	if l.err != nil && c.lists[key] == l {
+		delete(c.lists, key)
 	}
-	return l.body, l.err
+	c.mu.Unlock()
+	return l, l.err
 }
 
 // parentOfferingList answers a parent's GET /schools/{id}/offerings: 404
@@ -107,7 +159,7 @@ func (h *API) parentOfferingList(c *fiber.Ctx, schoolID int64, f models.Offering
 	// The generation is read before the query, so a write that commits
 	// while the list is built moves it and the list is not served again.
 	gen := h.DB.Generation()
-	body, err := offeringCacheFor(h.DB).get(offeringListKey{school: schoolID, f: f}, gen, time.Now(), func() ([]byte, error) {
+	l, err := offeringCacheFor(h.DB).get(offeringListKey{school: schoolID, f: f}, gen, time.Now(), func() ([]byte, error) {
 		os, err := models.FindOfferings(ctx, h.DB, a, schoolID, f)
 		if err != nil {
 			return nil, err
@@ -122,5 +174,40 @@ func (h *API) parentOfferingList(c *fiber.Ctx, schoolID int64, f models.Offering
 		return err
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(body)
+	c.Vary(fiber.HeaderAcceptEncoding)
+	if acceptsGzip(c.Get(fiber.HeaderAcceptEncoding)) {
+		// Sent compressed once, not per request: the list is some 25 KB
+		// for a school's 60 clubs, and writing it was most of the cost.
+		if gz := l.gzipped(); gz != nil {
+			c.Set(fiber.HeaderContentEncoding, "gzip")
+			return c.Send(gz)
+		}
+	}
+	return c.Send(l.body)
+}
+
+// acceptsGzip reports whether an Accept-Encoding header admits gzip (listed
+// without q=0, or through * without q=0).
+func acceptsGzip(h string) bool {
+	star := false
+	for _, part := range strings.Split(h, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		zero := false
+		for _, p := range strings.Split(params, ";") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(strings.TrimSpace(k), "q") {
+				if q, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && q == 0 {
+					zero = true
+				}
+			}
+		}
+		switch name {
+		case "gzip", "x-gzip":
+			return !zero
+		case "*":
+			star = !zero
+		}
+	}
+	return star
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,9 +43,12 @@ const (
 )
 
 type childrenEntry struct {
-	ver  uint64
-	at   time.Time
-	kids []Student
+	ver uint64
+	// until is when the entry expires: childrenTTL after its query, less
+	// up to a quarter at random, so the children of parents who all came
+	// at once (the rush's first minute) are not all read again at once.
+	until time.Time
+	kids  []Student
 }
 
 type offeringEntry struct {
@@ -101,7 +105,7 @@ func (db *DB) linkedChild(ctx context.Context, userID int64, match func(Student)
 	c.mu.RLock()
 	e, ok := c.children[userID]
 	c.mu.RUnlock()
-	if ok && e.ver == ver && time.Since(e.at) < childrenTTL {
+	if ok && e.ver == ver && time.Now().Before(e.until) {
 		for _, s := range e.kids {
 			if match(s) {
 				return s, true, nil
@@ -115,7 +119,8 @@ func (db *DB) linkedChild(ctx context.Context, userID int64, match func(Student)
 	}
 	c.mu.Lock()
 	if len(kids) > 0 {
-		put(&c.children, userID, childrenEntry{ver: ver, at: at, kids: kids})
+		until := at.Add(childrenTTL - rand.N(childrenTTL/4))
+		put(&c.children, userID, childrenEntry{ver: ver, until: until, kids: kids})
 	} else {
 		delete(c.children, userID)
 	}

@@ -33,6 +33,9 @@ type loadRequest struct {
 	ContentType string
 	// Tag splits the statistics of a mixed load (e.g. "read", "enroll").
 	Tag string
+	// Gzip sends Accept-Encoding: gzip, as the phones' HTTP stacks do (the
+	// body is not read, so it is not unpacked either).
+	Gzip bool
 }
 
 // loadClient sends loadRequests to one server over keep-alive connections.
@@ -88,6 +91,9 @@ func (lc *loadClient) doDeadline(r loadRequest, deadline time.Time, keepBody boo
 	}
 	if r.IdemKey != "" {
 		req.Header.Set("Idempotency-Key", r.IdemKey)
+	}
+	if r.Gzip {
+		req.Header.Set("Accept-Encoding", "gzip")
 	}
 	if r.Body != nil {
 		ct := r.ContentType

@@ -106,12 +106,18 @@ func (e *engine) enrollRequest(p benchParent, offering int64, idem string, tag s
 }
 
 func (e *engine) browseRequest(p benchParent) loadRequest {
-	return loadRequest{Method: "GET", Path: e.offeringsPath(e.data), Token: p.Token, IP: p.IP, Tag: "read"}
+	return loadRequest{Method: "GET", Path: e.offeringsPath(e.data), Token: p.Token, IP: p.IP, Tag: "read", Gzip: true}
 }
 
-// browse: parents list their school's offerings, closed loop.
+// browse: parents list their school's offerings — a closed loop for the
+// throughput, then, on the same warm server, an open loop at the target
+// rate for the latency.
 func (e *engine) browse(ctx context.Context) error {
 	o, d := e.b.o, e.data
+	rep := e.b.rep
+	httpName := fmt.Sprintf("B_http@%d", o.BrowseConns)
+	rate := 0.5 * rep.baseline(httpName)
+	var open *scenarioResult
 	res, err := e.phase(ctx, "browse", o.BrowseConns, nil, func(lc *loadClient) (*scenarioResult, error) {
 		st := closedLoop(ctx, lc, o.BrowseConns, o.Duration, func(i int64) (loadRequest, bool) {
 			return e.browseRequest(d.Parents[int(i)%len(d.Parents)]), true
@@ -119,40 +125,39 @@ func (e *engine) browse(ctx context.Context) error {
 		r := summarize(st)
 		ok := st.count(func(s sample) bool { return s.status == 200 })
 		r.Extra["ok_per_sec"] = st.rate(ok)
+		if rate > 0 && ctx.Err() == nil {
+			ost := openLoop(ctx, lc, o.BrowseConns, rate, o.Duration, func(i int64) loadRequest {
+				return e.browseRequest(d.Parents[int(i)%len(d.Parents)])
+			})
+			open = summarize(ost)
+			open.Engine, open.Name, open.Conns, open.ArrivalRate = e.name, "browse (open, 0.5× B_http)", o.BrowseConns, rate
+			open.Extra["ok_per_sec"] = ost.rate(ost.count(func(s sample) bool { return s.status == 200 }))
+		}
 		return r, nil
 	})
 	if err != nil {
 		return err
 	}
-	rep := e.b.rep
-	httpName := fmt.Sprintf("B_http@%d", o.BrowseConns)
 	rep.atLeast(e.name, "browse", "offerings list req/s", "/s", res.Extra["ok_per_sec"], httpName, 0.5)
 	// In a closed loop the latency is set by the throughput (Little's law:
 	// mean = connections / rate), so 256 connections cannot see a 10 ms p99
 	// below 25,600 req/s — the plain hello server itself shows 20 ms and
 	// more. The latency target is therefore checked where it means
 	// something: parents arriving at the target rate, 0.5× B_http, in an
-	// open loop; the closed-loop p99 is reported beside it.
+	// open loop on the warm server; the closed-loop p99 is reported beside
+	// it, and so is the hello server's p99 under the same open loop.
 	rep.informative(e.name, "browse", fmt.Sprintf("p99 closed loop (%s: %.0f ms)", httpName, rep.baselineP99(httpName)),
 		"ms", res.P99ms)
-	rate := 0.5 * rep.baseline(httpName)
-	if rate <= 0 {
-		return nil
+	errs := res.Errors
+	if open != nil {
+		open.PeakRSSMB = res.PeakRSSMB
+		rep.addScenario(open)
+		open.describe(e.b.out)
+		rep.atMost(e.name, "browse", fmt.Sprintf("p99 at 0.5× B_http (%.0f/s arriving)", rate), "ms", open.P99ms, 10)
+		rep.informative(e.name, "browse", "hello server p99, same open loop", "ms", rep.baselineP99(openHelloName(o.BrowseConns)))
+		errs += open.Errors
 	}
-	open, err := e.phase(ctx, "browse (open, 0.5× B_http)", o.BrowseConns, nil, func(lc *loadClient) (*scenarioResult, error) {
-		st := openLoop(ctx, lc, o.BrowseConns, rate, o.Duration, func(i int64) loadRequest {
-			return e.browseRequest(d.Parents[int(i)%len(d.Parents)])
-		})
-		r := summarize(st)
-		r.ArrivalRate = rate
-		r.Extra["ok_per_sec"] = st.rate(st.count(func(s sample) bool { return s.status == 200 }))
-		return r, nil
-	})
-	if err != nil {
-		return err
-	}
-	rep.atMost(e.name, "browse", fmt.Sprintf("p99 at 0.5× B_http (%.0f/s arriving)", rate), "ms", open.P99ms, 10)
-	rep.exactly(e.name, "browse", "5xx and transport errors", "", float64(res.Errors+open.Errors), 0)
+	rep.exactly(e.name, "browse", "5xx and transport errors", "", float64(errs), 0)
 	return nil
 }
 

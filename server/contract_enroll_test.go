@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -270,5 +272,38 @@ func TestContractLottery(t *testing.T) {
 	}
 	if statuses["enrolled"] != 1 || statuses["rejected"] != 1 || len(statuses) != 2 {
 		t.Fatalf("statuses after the draw = %v", statuses)
+	}
+}
+
+// TestOfferingListGzip: a parent whose client accepts gzip gets the cached
+// list gzipped, byte for byte the list others get plainly; the answer varies
+// on Accept-Encoding either way.
+func TestOfferingListGzip(t *testing.T) {
+	w := newEnrollWorld(t)
+	w.publishedOffering(t, nil)
+	path := fmt.Sprintf("/api/v1/schools/%d/offerings", w.schoolID)
+	plain := w.do("GET", path, w.parentTok, nil).want(t, 200)
+	if plain.Header.Get("Content-Encoding") != "" || !strings.Contains(plain.Header.Get("Vary"), "Accept-Encoding") {
+		t.Fatalf("plain answer headers: %v", plain.Header)
+	}
+	for _, ae := range []string{"gzip", "br, gzip;q=0.8", "*"} {
+		r := w.do("GET", path, w.parentTok, nil, "Accept-Encoding", ae).want(t, 200)
+		if r.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("Accept-Encoding %q: Content-Encoding %q", ae, r.Header.Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(r.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(got, plain.Body) {
+			t.Fatalf("Accept-Encoding %q: gunzipped %q (%v), want %q", ae, got, err, plain.Body)
+		}
+	}
+	for _, ae := range []string{"br", "gzip;q=0", "*;q=0", "identity"} {
+		r := w.do("GET", path, w.parentTok, nil, "Accept-Encoding", ae).want(t, 200)
+		if r.Header.Get("Content-Encoding") != "" || !bytes.Equal(r.Body, plain.Body) {
+			t.Fatalf("Accept-Encoding %q: got %q encoded %q", ae, r.Body, r.Header.Get("Content-Encoding"))
+		}
 	}
 }
