@@ -281,14 +281,18 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 		}
 		e = Enrollment{StudentID: st.ID, OfferingID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, Rank: rank,
 			AppliedBy: in.Actor.UserID, CreatedAt: now, UpdatedAt: now}
+		if db.Dialect == Postgres {
+			hash := ""
+			if key != "" {
+				hash = requestHash(in)
+			}
+			return writeEnrollmentPG(tx, st, o, &e, key, hash, now)
+		}
 		if e.Status, e.WaitlistPosition, err = takePlace(tx, o); err != nil {
 			return err
 		}
 		if err := insertEnrollment(tx, &e); err != nil {
-			if isUniqueViolation(err) {
-				return ErrAlreadyEnrolled
-			}
-			return err
+			return asEnrollmentInsertError(err)
 		}
 		if e.Status == StatusEnrolled {
 			if err := NotifyGuardians(tx, NotifyEnrollmentConfirmed, st.ID, fmt.Sprintf("enrolled:enrollment:%d", e.ID),
@@ -353,14 +357,7 @@ func takePlace(tx *gorm.DB, o Offering) (string, *int, error) {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return "", nil, err
 	}
-	var status string
-	if err := r.queryRow("SELECT status FROM offerings WHERE id = ?", o.ID).Scan(&status); err != nil {
-		return "", nil, err
-	}
-	if status != OfferingPublished {
-		return "", nil, ErrNotOpen
-	}
-	return "", nil, ErrFull
+	return "", nil, fullOrNotOpen(r, o.ID)
 }
 
 func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {
