@@ -91,11 +91,18 @@ type offeringListCache struct {
 var offeringCaches sync.Map // *models.DB → *offeringListCache
 
 func offeringCacheFor(db *models.DB) *offeringListCache {
-	if c, ok := offeringCaches.Load(db); ok {
-		return c.(*offeringListCache)
+	return cacheFor(&offeringCaches, db, func() *offeringListCache {
+		return &offeringListCache{lists: map[offeringListKey]*offeringList{}}
+	})
+}
+
+// cacheFor returns db's cache in m, made by mk on first use.
+func cacheFor[C any](m *sync.Map, db *models.DB, mk func() *C) *C {
+	if c, ok := m.Load(db); ok {
+		return c.(*C)
 	}
-	c, _ := offeringCaches.LoadOrStore(db, &offeringListCache{lists: map[offeringListKey]*offeringList{}})
-	return c.(*offeringListCache)
+	c, _ := m.LoadOrStore(db, mk())
+	return c.(*C)
 }
 
 // get returns the list for key built at generation gen, building it with

@@ -66,11 +66,9 @@ type statsAnswerCache struct {
 var statsCaches sync.Map // *models.DB → *statsAnswerCache
 
 func statsCacheFor(db *models.DB) *statsAnswerCache {
-	if c, ok := statsCaches.Load(db); ok {
-		return c.(*statsAnswerCache)
-	}
-	c, _ := statsCaches.LoadOrStore(db, &statsAnswerCache{answers: map[statsAnswerKey]*statsAnswer{}})
-	return c.(*statsAnswerCache)
+	return cacheFor(&statsCaches, db, func() *statsAnswerCache {
+		return &statsAnswerCache{answers: map[statsAnswerKey]*statsAnswer{}}
+	})
 }
 
 // get returns key's answer built at snapshot version version less than ttl

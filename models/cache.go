@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -138,16 +137,8 @@ func (db *DB) linkedChild(ctx context.Context, userID int64, match func(Student)
 // once per parent in a rush, and GORM's reflection cost more than the
 // query).
 func (db *DB) loadChildren(ctx context.Context, userID int64) ([]Student, error) {
-	sqlDB, err := db.R.DB()
-	if err != nil {
-		return nil, err
-	}
-	q := `SELECT s.id, s.school_id, s.name, s.grade, s.active FROM parent_students ps
-		JOIN students s ON s.id = ps.student_id WHERE ps.user_id = ? ORDER BY s.id`
-	if db.Dialect == Postgres {
-		q = strings.Replace(q, "?", "$1", 1)
-	}
-	rows, err := sqlDB.QueryContext(ctx, q, userID)
+	rows, err := rawOf(db.Read(ctx)).query(`SELECT s.id, s.school_id, s.name, s.grade, s.active FROM parent_students ps
+		JOIN students s ON s.id = ps.student_id WHERE ps.user_id = ? ORDER BY s.id`, userID)
 	if err != nil {
 		return nil, err
 	}
