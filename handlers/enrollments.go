@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"kehou/models"
@@ -65,6 +67,7 @@ func (h *API) Enroll(c *fiber.Ctx) error {
 	if e.Replayed {
 		c.Set("Idempotent-Replayed", "true")
 	}
+	offeringCacheFor(h.DB).noteWrite(CurrentActor(c).UserID, time.Now())
 	return c.Status(fiber.StatusCreated).JSON(NewEnrollmentDTO(e))
 }
 
@@ -80,6 +83,7 @@ func (h *API) Withdraw(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	offeringCacheFor(h.DB).noteWrite(CurrentActor(c).UserID, time.Now())
 	return c.JSON(NewEnrollmentDTO(e))
 }
 

@@ -18,14 +18,26 @@ import (
 // school, and in an enrollment rush thousands of them reload it every few
 // seconds. Building it (one query over the school's offerings, a DTO each,
 // JSON) cost more than everything else in the request, so parents get a
-// pre-encoded copy: it is rebuilt after any write transaction of this
-// process (models.DB.Generation) and after OfferingListTTL at most, which
+// pre-encoded copy. A list is rebuilt once it is OfferingListWriteLag old
+// and a write transaction of this process (models.DB.Generation) has ended
+// since it was read, and once it is OfferingListTTL old in any case, which
 // bounds how long a write by another instance on the same PostgreSQL can go
-// unseen. Concurrent misses for one list wait for a single rebuild. Staff
-// lists (drafts included) are never cached.
+// unseen. (Rebuilt after every write, as it first was, the list cost a third
+// of the server's CPU in a rush of enrollments: each group commit retired it.)
+// One request rebuilds a list at a time; the others get the list it
+// replaces while that is still usable, else wait. Staff lists (drafts
+// included) are never cached.
 
-// OfferingListTTL is the longest a cached parent offerings list is served.
-const OfferingListTTL = time.Second
+const (
+	// OfferingListTTL is the longest a cached parent offerings list is
+	// served (twice that while its successor is being built, if nothing
+	// was written since).
+	OfferingListTTL = time.Second
+	// OfferingListWriteLag is how far a parent's list may lag the writes of
+	// this process — other parents' writes: a parent who has just enrolled
+	// or withdrawn gets a list that includes it.
+	OfferingListWriteLag = 100 * time.Millisecond
+)
 
 // maxOfferingLists bounds the cached lists (per school and filter).
 const maxOfferingLists = 10_000
@@ -43,10 +55,9 @@ type offeringList struct {
 	body  []byte
 	err   error
 
-	// prev is the list this one replaces when only its age (not a write)
-	// retired it: served while this one is built, so the readers of a
-	// school do not all wait for the rebuild every OfferingListTTL.
-	// Guarded by the cache's mu; dropped when this list is ready.
+	// prev is the list this one replaces, served while this one is built
+	// if still usable, so the readers of a school do not all wait for each
+	// rebuild. Guarded by the cache's mu; dropped when this list is ready.
 	prev *offeringList
 
 	// gz is body gzipped, made on the first request that accepts it.
@@ -84,6 +95,36 @@ func isReady(l *offeringList) bool {
 type offeringListCache struct {
 	mu    sync.Mutex
 	lists map[offeringListKey]*offeringList
+	// wrote holds when each parent last enrolled or withdrew through this
+	// process (entries older than OfferingListWriteLag are of no use).
+	wrote map[int64]time.Time
+}
+
+// noteWrite records that parent userID changed enrollments at now.
+func (c *offeringListCache) noteWrite(userID int64, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wrote == nil || len(c.wrote) >= maxOfferingLists {
+		fresh := map[int64]time.Time{}
+		for u, at := range c.wrote {
+			if now.Sub(at) < OfferingListWriteLag {
+				fresh[u] = at
+			}
+		}
+		c.wrote = fresh
+	}
+	c.wrote[userID] = now
+}
+
+// lagFor is how far userID's list may lag this process's writes.
+func (c *offeringListCache) lagFor(userID int64, now time.Time) time.Duration {
+	c.mu.Lock()
+	at, ok := c.wrote[userID]
+	c.mu.Unlock()
+	if ok && now.Sub(at) < OfferingListWriteLag {
+		return 0
+	}
+	return OfferingListWriteLag
 }
 
 // offeringCaches holds one cache per database handle (an API is built once
@@ -105,15 +146,22 @@ func cacheFor[C any](m *sync.Map, db *models.DB, mk func() *C) *C {
 	return c.(*C)
 }
 
-// get returns the list for key built at generation gen, building it with
-// build when there is none fresh (one build per key at a time).
-func (c *offeringListCache) get(key offeringListKey, gen uint64, now time.Time, build func() ([]byte, error)) (*offeringList, error) {
+// get returns the list for key usable at generation gen (see above),
+// building it with build when there is none (one build per key at a time).
+// lag is how far the list may lag this process's writes: 0 for a parent who
+// just wrote, so a parent always sees its own enrollment.
+func (c *offeringListCache) get(key offeringListKey, gen uint64, now time.Time, lag time.Duration,
+	build func() ([]byte, error)) (*offeringList, error) {
+	usable := func(x *offeringList, ttl time.Duration) bool {
+		age := now.Sub(x.at)
+		return age < ttl && (x.gen == gen || age < lag)
+	}
 	c.mu.Lock()
 	l := c.lists[key]
-	if l != nil && l.gen == gen && now.Sub(l.at) < OfferingListTTL {
+	if l != nil && usable(l, OfferingListTTL) {
 		prev := l.prev
 		c.mu.Unlock()
-		if prev != nil && !isReady(l) {
+		if prev != nil && !isReady(l) && usable(prev, 2*OfferingListTTL) {
 			return prev, nil
 		}
 		<-l.ready
@@ -136,8 +184,8 @@ func (c *offeringListCache) get(key offeringListKey, gen uint64, now time.Time, 
 	}
 	old := l
 	l = &offeringList{gen: gen, at: now, ready: make(chan struct{})}
-	if old != nil && old.gen == gen && isReady(old) && old.err == nil {
-		l.prev = old // retired by age alone: no write since it was built
+	if old != nil && isReady(old) && old.err == nil {
+		l.prev = old // served while l is built, if still usable
 	}
 	c.lists[key] = l
 	c.mu.Unlock()
@@ -166,7 +214,8 @@ func (h *API) parentOfferingList(c *fiber.Ctx, schoolID int64, f models.Offering
 	// The generation is read before the query, so a write that commits
 	// while the list is built moves it and the list is not served again.
 	gen := h.DB.Generation()
-	l, err := offeringCacheFor(h.DB).get(offeringListKey{school: schoolID, f: f}, gen, time.Now(), func() ([]byte, error) {
+	cache, now := offeringCacheFor(h.DB), time.Now()
+	l, err := cache.get(offeringListKey{school: schoolID, f: f}, gen, now, cache.lagFor(a.UserID, now), func() ([]byte, error) {
 		os, err := models.FindOfferings(ctx, h.DB, a, schoolID, f)
 		if err != nil {
 			return nil, err

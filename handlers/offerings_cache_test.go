@@ -6,13 +6,14 @@ import (
 )
 
 // TestOfferingListServesPreviousWhileRebuilding: a list retired by age alone
-// is served while its successor is built; one retired by a write never is.
+// is served while its successor is built; after a write it is served for
+// OfferingListWriteLag at most, never while its successor is built past it.
 func TestOfferingListServesPreviousWhileRebuilding(t *testing.T) {
 	c := &offeringListCache{lists: map[offeringListKey]*offeringList{}}
 	key := offeringListKey{school: 1}
 	t0 := time.Now()
 	build := func(body string) func() ([]byte, error) { return func() ([]byte, error) { return []byte(body), nil } }
-	if l, err := c.get(key, 7, t0, build("v1")); err != nil || string(l.body) != "v1" {
+	if l, err := c.get(key, 7, t0, OfferingListWriteLag, build("v1")); err != nil || string(l.body) != "v1" {
 		t.Fatalf("first build: %v, %v", l, err)
 	}
 	// Past the TTL, same generation: a slow rebuild starts...
@@ -21,31 +22,37 @@ func TestOfferingListServesPreviousWhileRebuilding(t *testing.T) {
 	done := make(chan *offeringList)
 	later := t0.Add(OfferingListTTL + time.Millisecond)
 	go func() {
-		l, _ := c.get(key, 7, later, func() ([]byte, error) { close(started); <-release; return []byte("v2"), nil })
+		l, _ := c.get(key, 7, later, OfferingListWriteLag, func() ([]byte, error) { close(started); <-release; return []byte("v2"), nil })
 		done <- l
 	}()
 	<-started
 	// ...and meanwhile readers get v1 at once.
-	if l, err := c.get(key, 7, later, build("unused")); err != nil || string(l.body) != "v1" {
+	if l, err := c.get(key, 7, later, OfferingListWriteLag, build("unused")); err != nil || string(l.body) != "v1" {
 		t.Fatalf("during the rebuild: %q, %v; want the previous list", l.body, err)
 	}
 	close(release)
 	if l := <-done; string(l.body) != "v2" {
 		t.Fatalf("rebuild = %q", l.body)
 	}
-	if l, _ := c.get(key, 7, later, build("unused")); string(l.body) != "v2" {
+	if l, _ := c.get(key, 7, later, OfferingListWriteLag, build("unused")); string(l.body) != "v2" {
 		t.Fatalf("after the rebuild: %q", l.body)
 	}
-	// A write (new generation) retires the list: readers wait for the new
-	// one and never see the old.
+	// A write (new generation) within OfferingListWriteLag of the build
+	// does not retire the list yet...
+	if l, _ := c.get(key, 8, later.Add(OfferingListWriteLag/2), OfferingListWriteLag, build("unused")); string(l.body) != "v2" {
+		t.Fatalf("just after a write: %q, want v2 (within the write lag)", l.body)
+	}
+	// ...past it, the list is retired: readers wait for the new one and
+	// never see the old.
+	past := later.Add(OfferingListWriteLag)
 	release2 := make(chan struct{})
 	started2 := make(chan struct{})
 	go func() {
-		_, _ = c.get(key, 8, later, func() ([]byte, error) { close(started2); <-release2; return []byte("v3"), nil })
+		_, _ = c.get(key, 8, past, OfferingListWriteLag, func() ([]byte, error) { close(started2); <-release2; return []byte("v3"), nil })
 	}()
 	<-started2
 	got := make(chan string)
-	go func() { l, _ := c.get(key, 8, later, build("unused")); got <- string(l.body) }()
+	go func() { l, _ := c.get(key, 8, past, OfferingListWriteLag, build("unused")); got <- string(l.body) }()
 	select {
 	case b := <-got:
 		t.Fatalf("served %q while the list of the new generation was being built", b)
@@ -54,5 +61,10 @@ func TestOfferingListServesPreviousWhileRebuilding(t *testing.T) {
 	close(release2)
 	if b := <-got; b != "v3" {
 		t.Fatalf("after the write: %q, want v3", b)
+	}
+	// A parent who has just written accepts no lag: a write right after
+	// the build retires the list for it.
+	if l, _ := c.get(key, 9, past.Add(time.Millisecond), 0, build("v4")); string(l.body) != "v4" {
+		t.Fatalf("the writer's own read: %q, want v4", l.body)
 	}
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // TestParentOfferingListCache: parents get the offerings list from a cache
-// that never shows data older than this process's last write, that a write
+// that shows a parent its own enrollment at once (other parents' writes within
+// handlers.OfferingListWriteLag), that a write
 // by another instance reaches within handlers.OfferingListTTL, and that
 // still answers 404 to a parent without a child in the school.
 func TestParentOfferingListCache(t *testing.T) {
