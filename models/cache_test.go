@@ -17,7 +17,7 @@ import (
 // TestSoldOutAnswer: once an offering without a waitlist is found full, a
 // parent's request is answered "full" from memory — but a student with a
 // row in it still gets "already enrolled" or its Idempotency-Key replay,
-// and a withdrawal reopens the seat at once.
+// and a withdrawal or a larger capacity reopens seats at once.
 func TestSoldOutAnswer(t *testing.T) {
 	w := newWorld(t, mustDB(t), 2)
 	off := false
@@ -69,7 +69,22 @@ func TestSoldOutAnswer(t *testing.T) {
 	if e, err := enroll(3, "k3"); err != nil || e.Status != models.StatusEnrolled {
 		t.Fatalf("after the withdrawal: %+v, %v", e, err)
 	}
-	if e, wl := checkInvariants(t, w.db, o.ID); e != 2 || wl != 0 {
+	// Full again: a larger capacity set by the school also retires the
+	// cached answer.
+	if _, err := enroll(2, "k2b"); !errors.Is(err, models.ErrFull) || !models.SoldOutCached(w.db, o.ID) {
+		t.Fatalf("full again: %v, cached %v", err, models.SoldOutCached(w.db, o.ID))
+	}
+	three := 3
+	if _, err := models.PatchOffering(w.ctx, w.db, w.admin.Actor(), o.ID, models.UpdateOffering{Capacity: &three}); err != nil {
+		t.Fatal(err)
+	}
+	if models.SoldOutCached(w.db, o.ID) {
+		t.Fatal("sold out still cached after the capacity was raised")
+	}
+	if e, err := enroll(2, "k2c"); err != nil || e.Status != models.StatusEnrolled {
+		t.Fatalf("after the capacity was raised: %+v, %v", e, err)
+	}
+	if e, wl := checkInvariants(t, w.db, o.ID); e != 3 || wl != 0 {
 		t.Fatalf("enrolled=%d waitlisted=%d", e, wl)
 	}
 }

@@ -18,11 +18,8 @@ var ErrInvalidStatus = E(KindConflict, "invalid_status", "当前状态不允许�
 // the capacity promotes the head of the waitlist into the new seats.
 func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffering) (Offering, error) {
 	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
-	cur, err := FindOfferingByID(ctx, db, id)
+	cur, err := findManagedOffering(ctx, db, a, id)
 	if err != nil {
-		return Offering{}, err
-	}
-	if err := requireManage(ctx, db, a, cur.SchoolID); err != nil {
 		return Offering{}, err
 	}
 	var out Offering
@@ -136,13 +133,23 @@ func CloseOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, er
 	return transition(ctx, db, a, id, []string{OfferingPublished}, OfferingClosed)
 }
 
-func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, to string) (Offering, error) {
-	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
+// findManagedOffering loads offering id for a change by a, who must manage
+// its school (see requireManage).
+func findManagedOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
 	o, err := FindOfferingByID(ctx, db, id)
 	if err != nil {
 		return Offering{}, err
 	}
 	if err := requireManage(ctx, db, a, o.SchoolID); err != nil {
+		return Offering{}, err
+	}
+	return o, nil
+}
+
+func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, to string) (Offering, error) {
+	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
+	o, err := findManagedOffering(ctx, db, a, id)
+	if err != nil {
 		return Offering{}, err
 	}
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
@@ -164,11 +171,8 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 // transaction.
 func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
 	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
-	o, err := FindOfferingByID(ctx, db, id)
+	o, err := findManagedOffering(ctx, db, a, id)
 	if err != nil {
-		return Offering{}, err
-	}
-	if err := requireManage(ctx, db, a, o.SchoolID); err != nil {
 		return Offering{}, err
 	}
 	err = retryTx(ctx, db, func(tx *gorm.DB) error {
