@@ -44,7 +44,10 @@ type DB struct {
 	// LimitEnrollWriters); nil means no bound.
 	enrollSlots chan struct{}
 	// group is the SQLite writer's group commit (nil on PostgreSQL).
-	group *groupCommit
+	group *batcher[*groupReq]
+	// pgEnroll batches enrollments on PostgreSQL (nil on SQLite; see
+	// enroll_pg.go).
+	pgEnroll *batcher[*pgEnrollJob]
 	// cache holds what the enrollment and browse paths read most (see
 	// cache.go).
 	cache caches
@@ -168,7 +171,9 @@ func openPostgres(dsn string, opt Options) (*DB, error) {
 	s.SetMaxOpenConns(n)
 	s.SetMaxIdleConns(n)
 	s.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{W: g, R: g, Dialect: Postgres}, nil
+	db := &DB{W: g, R: g, Dialect: Postgres}
+	db.pgEnroll = startBatcher(pgEnrollWorkers, maxGroup, func(b []*pgEnrollJob) { db.runEnrollBatchPG(b) })
+	return db, nil
 }
 
 // Ping checks that the database answers (used by /readyz).
@@ -182,7 +187,8 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every pool.
 func (db *DB) Close() error {
-	db.stopGroupCommit()
+	db.group.close()
+	db.pgEnroll.close()
 	var errs []error
 	for _, g := range []*gorm.DB{db.R, db.W} {
 		if s, err := g.DB(); err == nil {

@@ -1,82 +1,411 @@
 package models
 
 import (
+	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
 )
 
-// On PostgreSQL enrollments run side by side, and those into one club
-// queue on its offering row, whose lock the seat UPDATE holds until
-// COMMIT. writeEnrollmentPG keeps that lock for one round trip before the
-// commit instead of three: the seat UPDATE also draws the enrollment's id
-// from its sequence, so the confirmation and the Idempotency-Key answer can
-// be built in Go, and one statement (data-modifying CTEs) then writes the
-// row, the guardians' notifications and the stored answer.
+// Enrollment batches on PostgreSQL. One transaction per enrollment spent
+// its time queueing on a popular club's row (the seat counter is locked from
+// the seat UPDATE to COMMIT) and PostgreSQL's CPU on six or seven statements
+// per enrollment. Instead, a few workers each take every enrollment waiting
+// at that moment (up to maxGroup) and run them as one transaction of a fixed
+// number of set-based statements:
+//
+//  1. lock the batch's students (sorted, FOR UPDATE), reading their school,
+//     grade and active flag;
+//  2. load their live enrollments;
+//  3. lock the batch's offerings (sorted, FOR UPDATE), reading status and
+//     counters;
+//  4. in Go, in arrival order: every rule against the live enrollments plus
+//     those the batch has already given the student, then a seat, a gapless
+//     waitlist position, or a lottery application from the locked counters;
+//  5. write the counters and draw the enrollments' ids;
+//  6. one statement inserts the rows, the guardians' confirmations and the
+//     Idempotency-Key answers (data-modifying CTEs over unnest arrays, so the
+//     statement text, and its prepared plan, is the same for every batch).
+//
+// Locks are taken students first, then offerings, each in id order, so two
+// batches never deadlock each other. A refusal is that member's answer and
+// writes nothing. An engine error, a stored Idempotency-Key found in the way,
+// or a panic sends every member through a transaction of its own (a batch of
+// one), so each caller gets its own honest answer. A caller is answered only
+// after the transaction holding its work committed.
+
+// pgEnrollWorkers is how many enrollment batches run at once on one handle.
+const pgEnrollWorkers = 4
 
 const nextEnrollmentID = "nextval(pg_get_serial_sequence('enrollments', 'id'))"
 
-// writeEnrollmentPG takes e's place in o and writes it, in tx. e has every
-// field but ID, Status and WaitlistPosition, which it sets.
-func writeEnrollmentPG(tx *gorm.DB, st Student, o Offering, e *Enrollment, key, hash string, now time.Time) error {
-	r := rawOf(tx)
-	var err error
-	switch {
-	case applies(o):
-		e.Status = StatusApplied
-		err = r.queryRow("UPDATE offerings SET applied_count = applied_count + 1 WHERE id = ? AND status = ? AND drawn_at IS NULL RETURNING "+
-			nextEnrollmentID, o.ID, OfferingPublished).Scan(&e.ID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotOpen
+// errSplitBatch makes a batch run again one member at a time.
+var errSplitBatch = errors.New("models: batch must run member by member")
+
+// pgEnrollJob is one enrollment past the pre-checks, waiting for a batch.
+type pgEnrollJob struct {
+	ctx      context.Context
+	in       NewEnrollment
+	now      time.Time
+	st       Student
+	o        Offering
+	t        Term
+	override bool
+	hash     string // of the request, when it has an Idempotency-Key
+	done     chan pgEnrollResult
+}
+
+type pgEnrollResult struct {
+	e   Enrollment
+	err error
+}
+
+// enrollPG queues j for a batch and waits for its answer.
+func (db *DB) enrollPG(j *pgEnrollJob) (Enrollment, error) {
+	j.done = make(chan pgEnrollResult, 1)
+	if err := db.pgEnroll.submit(j.ctx, j); err != nil {
+		return Enrollment{}, err
+	}
+	// Once handed over, wait whatever ctx does: the work may be committed.
+	r := <-j.done
+	return r.e, repanic(r.err)
+}
+
+// runEnrollBatchPG runs one batch: together, or member by member when the
+// batch failed (split).
+func (db *DB) runEnrollBatchPG(jobs []*pgEnrollJob) (split bool) {
+	live := make([]*pgEnrollJob, 0, len(jobs))
+	for _, j := range jobs {
+		if err := j.ctx.Err(); err != nil {
+			j.done <- pgEnrollResult{err: err}
+			continue
 		}
-	default:
-		e.Status = StatusEnrolled
-		err = r.queryRow("UPDATE offerings SET enrolled_count = enrolled_count + 1 WHERE id = ? AND status = ? AND enrolled_count < capacity RETURNING "+
-			nextEnrollmentID, o.ID, OfferingPublished).Scan(&e.ID)
-		if errors.Is(err, sql.ErrNoRows) {
-			var pos int
-			e.Status, e.WaitlistPosition = StatusWaitlisted, &pos
-			err = r.queryRow("UPDATE offerings SET waitlisted_count = waitlisted_count + 1 WHERE id = ? AND status = ? AND waitlist RETURNING waitlisted_count, "+
-				nextEnrollmentID, o.ID, OfferingPublished).Scan(&pos, &e.ID)
-			if errors.Is(err, sql.ErrNoRows) {
-				return fullOrNotOpen(r, o.ID)
+		live = append(live, j)
+	}
+	if len(live) == 0 {
+		return false
+	}
+	res := make([]pgEnrollResult, len(live))
+	err := retryTx(context.Background(), db, guarded(func(tx *gorm.DB) error {
+		clear(res)
+		return enrollBatchPG(tx, live, res)
+	}))
+	if err != nil && len(live) == 1 {
+		res[0] = pgEnrollResult{err: err}
+	} else if err != nil {
+		split = true
+		for i := range live {
+			one := make([]pgEnrollResult, 1)
+			err := retryTx(context.Background(), db, guarded(func(tx *gorm.DB) error {
+				clear(one)
+				if err := enrollBatchPG(tx, live[i:i+1], one); err != nil {
+					return err
+				}
+				return one[0].err // a refusal rolls back (nothing was written)
+			}))
+			res[i] = pgEnrollResult{err: err}
+			if err == nil {
+				res[i].e = one[0].e
 			}
 		}
 	}
+	for i, j := range live {
+		j.done <- res[i]
+	}
+	return split
+}
+
+// lockedOffering is an offering's row as the batch locked it, with the
+// counters moved by the members decided so far.
+type lockedOffering struct {
+	status, mode                  string
+	waitlist                      bool
+	drawnAt                       *time.Time
+	capacity                      int
+	enrolled, waitlisted, applied int
+	changed                       bool
+}
+
+// enrollBatchPG decides and writes jobs in tx, setting res[i] to the i-th
+// member's enrollment or refusal. It returns an error only when the batch as
+// a whole must not commit.
+func enrollBatchPG(tx *gorm.DB, jobs []*pgEnrollJob, res []pgEnrollResult) error {
+	r := rawOf(tx)
+	sids := make([]int64, 0, len(jobs))
+	oids := make([]int64, 0, len(jobs))
+	for _, j := range jobs {
+		sids = append(sids, j.st.ID)
+		oids = append(oids, j.o.ID)
+	}
+	slices.Sort(sids)
+	sids = slices.Compact(sids)
+	slices.Sort(oids)
+	oids = slices.Compact(oids)
+
+	type studentRow struct {
+		school int64
+		grade  int
+		active bool
+	}
+	students := make(map[int64]studentRow, len(sids))
+	err := scanRows(r, "SELECT id, school_id, grade, active FROM students WHERE id = ANY(?) ORDER BY id FOR UPDATE",
+		[]any{sids}, func(rows *sql.Rows) error {
+			var id int64
+			var s studentRow
+			if err := rows.Scan(&id, &s.school, &s.grade, &s.active); err != nil {
+				return err
+			}
+			students[id] = s
+			return nil
+		})
 	if err != nil {
 		return err
 	}
 
-	q := `WITH e AS (INSERT INTO enrollments (id, student_id, offering_id, school_id, term_id, status, waitlist_position,
-		rank, applied_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))`
-	args := []any{e.ID, e.StudentID, e.OfferingID, e.SchoolID, e.TermID, e.Status, e.WaitlistPosition, e.Rank,
-		e.AppliedBy, e.CreatedAt, e.UpdatedAt}
-	if e.Status == StatusEnrolled {
-		nq, nargs, err := notifyInsert(true, NotifyEnrollmentConfirmed, st.ID, fmt.Sprintf("enrolled:enrollment:%d", e.ID),
-			enrollmentPayload(st, o, *e))
-		if err != nil {
-			return err
-		}
-		q += ", n AS (" + nq + ")"
-		args = append(args, nargs...)
-	}
-	if key == "" {
-		_, err := r.exec(q+" SELECT 1", args...)
-		return asEnrollmentInsertError(err)
-	}
-	kq, kargs, err := idempotencyInsert(e.AppliedBy, key, hash, *e, now)
+	type termOf struct{ student, term int64 }
+	held := map[termOf][]Held{}
+	err = scanRows(r, `SELECT e.student_id, e.term_id, e.offering_id, e.status, e.rank, o.kind, o.weekdays, o.start_min, o.end_min
+		FROM enrollments e JOIN offerings o ON o.id = e.offering_id
+		WHERE e.student_id = ANY(?) AND e.status IN (?, ?, ?)`,
+		[]any{sids, StatusEnrolled, StatusWaitlisted, StatusApplied}, func(rows *sql.Rows) error {
+			var k termOf
+			var h Held
+			if err := rows.Scan(&k.student, &k.term, &h.OfferingID, &h.Status, &h.Rank, &h.Kind, &h.Weekdays, &h.StartMin, &h.EndMin); err != nil {
+				return err
+			}
+			held[k] = append(held[k], h)
+			return nil
+		})
 	if err != nil {
 		return err
 	}
-	var stored int64
-	err = r.queryRow(q+", k AS ("+kq+" RETURNING 1) SELECT count(*) FROM k", append(args, kargs...)...).Scan(&stored)
+
+	offerings := make(map[int64]*lockedOffering, len(oids))
+	err = scanRows(r, `SELECT id, status, mode, waitlist, drawn_at, capacity, enrolled_count, waitlisted_count, applied_count
+		FROM offerings WHERE id = ANY(?) ORDER BY id FOR UPDATE`, []any{oids}, func(rows *sql.Rows) error {
+		var id int64
+		var o lockedOffering
+		if err := rows.Scan(&id, &o.status, &o.mode, &o.waitlist, &o.drawnAt, &o.capacity, &o.enrolled, &o.waitlisted, &o.applied); err != nil {
+			return err
+		}
+		offerings[id] = &o
+		return nil
+	})
 	if err != nil {
-		return asEnrollmentInsertError(err)
+		return err
 	}
-	return afterIdempotencyInsert(tx, stored, e.AppliedBy, key, hash, now)
+
+	var taken []int // members given a place, in arrival order
+	for i, j := range jobs {
+		s, ok := students[j.st.ID]
+		lo := offerings[j.o.ID]
+		if !ok || lo == nil {
+			res[i].err = ErrNotFound
+			continue
+		}
+		st, o := j.st, j.o
+		st.SchoolID, st.Grade, st.Active = s.school, s.grade, s.active
+		o.Status, o.Mode, o.Waitlist, o.DrawnAt, o.Capacity = lo.status, lo.mode, lo.waitlist, lo.drawnAt, lo.capacity
+		k := termOf{st.ID, o.TermID}
+		if err := CheckEnrollable(st, o, j.t, held[k], j.now, j.override); err != nil {
+			res[i].err = err
+			continue
+		}
+		rank, err := pickRank(o, j.in.Rank, held[k])
+		if err != nil {
+			res[i].err = err
+			continue
+		}
+		e := Enrollment{StudentID: st.ID, OfferingID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, Rank: rank,
+			AppliedBy: j.in.Actor.UserID, CreatedAt: j.now, UpdatedAt: j.now}
+		switch {
+		case applies(o):
+			e.Status = StatusApplied
+			lo.applied++
+		case lo.enrolled < lo.capacity:
+			e.Status = StatusEnrolled
+			lo.enrolled++
+		case lo.waitlist:
+			lo.waitlisted++
+			pos := lo.waitlisted
+			e.Status, e.WaitlistPosition = StatusWaitlisted, &pos
+		default:
+			res[i].err = ErrFull
+			continue
+		}
+		lo.changed = true
+		res[i].e = e
+		held[k] = append(held[k], Held{OfferingID: o.ID, Status: e.Status, Rank: rank, Kind: o.Kind,
+			Weekdays: o.Weekdays, StartMin: o.StartMin, EndMin: o.EndMin})
+		taken = append(taken, i)
+	}
+	if len(taken) == 0 {
+		return nil
+	}
+
+	var cids []int64
+	var cEnrolled, cWaitlisted, cApplied []int64
+	for _, id := range oids {
+		if lo := offerings[id]; lo != nil && lo.changed {
+			cids = append(cids, id)
+			cEnrolled = append(cEnrolled, int64(lo.enrolled))
+			cWaitlisted = append(cWaitlisted, int64(lo.waitlisted))
+			cApplied = append(cApplied, int64(lo.applied))
+		}
+	}
+	ids := make([]int64, 0, len(taken))
+	err = scanRows(r, `WITH u AS (UPDATE offerings o SET enrolled_count = v.e, waitlisted_count = v.w, applied_count = v.a
+		FROM unnest(CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[])) AS v(id, e, w, a)
+		WHERE o.id = v.id)
+		SELECT `+nextEnrollmentID+` FROM generate_series(1, CAST(? AS INTEGER))`,
+		[]any{cids, cEnrolled, cWaitlisted, cApplied, len(taken)}, func(rows *sql.Rows) error {
+			var id int64
+			err := rows.Scan(&id)
+			ids = append(ids, id)
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	if len(ids) != len(taken) {
+		return fmt.Errorf("models: drew %d enrollment ids for %d enrollments", len(ids), len(taken))
+	}
+
+	var w batchWrite
+	for n, i := range taken {
+		j := jobs[i]
+		e := &res[i].e
+		e.ID = ids[n]
+		if err := w.add(j, *e); err != nil {
+			return err
+		}
+	}
+	var stored int
+	if err := r.queryRow(batchInsert, w.args(time.Now().UTC())...).Scan(&stored); err != nil {
+		if isUniqueViolation(err) && len(jobs) == 1 {
+			return ErrAlreadyEnrolled
+		}
+		return err
+	}
+	if stored == len(w.kUser) {
+		return nil
+	}
+	// An unexpired answer is stored under one of the keys: a retry, or a
+	// key reused, racing this request.
+	if len(jobs) > 1 {
+		return errSplitBatch
+	}
+	j := jobs[0]
+	return afterIdempotencyInsert(tx, 0, j.in.Actor.UserID, j.in.IdempotencyKey, j.hash, j.now)
+}
+
+// batchInsert writes a batch's enrollments, the guardians' confirmations of
+// the seats taken, and the Idempotency-Key answers (replacing only expired
+// ones), and counts the answers stored.
+const batchInsert = `WITH e AS (
+	INSERT INTO enrollments (id, student_id, offering_id, school_id, term_id, status, waitlist_position, rank,
+		applied_by, created_at, updated_at)
+	SELECT id, sid, oid, school, term, status, NULLIF(pos, 0), rank, by, at, at
+	FROM unnest(CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]),
+		CAST(? AS TEXT[]), CAST(? AS INTEGER[]), CAST(? AS INTEGER[]), CAST(? AS BIGINT[]), CAST(? AS TIMESTAMPTZ[]))
+		AS v(id, sid, oid, school, term, status, pos, rank, by, at)
+), n AS (
+	INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts, next_attempt_at, last_error, created_at)
+	SELECT CAST(? AS TEXT), ps.user_id, v.sid, v.event || ':user:' || CAST(ps.user_id AS TEXT), v.payload, 'pending', 0,
+		CAST(? AS TIMESTAMPTZ), '', CAST(? AS TIMESTAMPTZ)
+	FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(sid, event, payload)
+	JOIN parent_students ps ON ps.student_id = v.sid
+	ON CONFLICT (dedupe_key) DO NOTHING
+), k AS (
+	INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
+	SELECT * FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS INTEGER[]),
+		CAST(? AS TEXT[]), CAST(? AS TIMESTAMPTZ[]), CAST(? AS TIMESTAMPTZ[]))
+	ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
+		body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at
+	WHERE idempotency_keys.expires_at <= excluded.created_at
+	RETURNING 1
+)
+SELECT count(*) FROM k`
+
+// batchWrite gathers the columns of batchInsert.
+type batchWrite struct {
+	id, sid, oid, school, term, by []int64
+	status                         []string
+	pos, rank                      []int64
+	at                             []time.Time
+	nSid                           []int64
+	nEvent, nPayload               []string
+	kUser                          []int64
+	kKey, kHash, kBody             []string
+	kStatus                        []int64
+	kAt, kExpires                  []time.Time
+}
+
+func (w *batchWrite) add(j *pgEnrollJob, e Enrollment) error {
+	w.id = append(w.id, e.ID)
+	w.sid = append(w.sid, e.StudentID)
+	w.oid = append(w.oid, e.OfferingID)
+	w.school = append(w.school, e.SchoolID)
+	w.term = append(w.term, e.TermID)
+	w.status = append(w.status, e.Status)
+	pos := 0
+	if e.WaitlistPosition != nil {
+		pos = *e.WaitlistPosition
+	}
+	w.pos = append(w.pos, int64(pos))
+	w.rank = append(w.rank, int64(e.Rank))
+	w.by = append(w.by, e.AppliedBy)
+	w.at = append(w.at, e.CreatedAt)
+	if e.Status == StatusEnrolled {
+		p, err := json.Marshal(enrollmentPayload(j.st, j.o, e))
+		if err != nil {
+			return err
+		}
+		w.nSid = append(w.nSid, e.StudentID)
+		w.nEvent = append(w.nEvent, fmt.Sprintf("enrolled:enrollment:%d", e.ID))
+		w.nPayload = append(w.nPayload, string(p))
+	}
+	if j.in.IdempotencyKey != "" {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		w.kUser = append(w.kUser, e.AppliedBy)
+		w.kKey = append(w.kKey, j.in.IdempotencyKey)
+		w.kHash = append(w.kHash, j.hash)
+		w.kStatus = append(w.kStatus, idempotentStatus)
+		w.kBody = append(w.kBody, string(b))
+		w.kAt = append(w.kAt, j.now)
+		w.kExpires = append(w.kExpires, j.now.Add(IdempotencyTTL))
+	}
+	return nil
+}
+
+// args are batchInsert's arguments; now stamps the confirmations.
+func (w *batchWrite) args(now time.Time) []any {
+	return []any{w.id, w.sid, w.oid, w.school, w.term, w.status, w.pos, w.rank, w.by, w.at,
+		NotifyEnrollmentConfirmed, now, now, w.nSid, w.nEvent, w.nPayload,
+		w.kUser, w.kKey, w.kHash, w.kStatus, w.kBody, w.kAt, w.kExpires}
+}
+
+// scanRows runs q and hands each row to each.
+func scanRows(r raw, q string, args []any, each func(*sql.Rows) error) error {
+	rows, err := r.query(q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // fullOrNotOpen tells why no place was taken: the offering closed, or it is

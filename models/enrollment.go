@@ -210,14 +210,16 @@ func (replayError) Error() string { return "idempotent replay" }
 // Enroll enrolls a student (SPEC rules 1–9). A parent's request for a club
 // known to be sold out is answered from memory (soldOutAnswer). Otherwise,
 // past admission, the pre-checks run on cached facts (the parent's children,
-// the offering's terms) without a query; then the write transaction locks
-// the student (PostgreSQL), loads the student's live enrollments, re-checks
-// every rule against them, takes a seat with a conditional UPDATE
-// (enrolled_count < capacity) or a gapless waitlist position from the
-// offering's counter, inserts the row (the partial unique index is the last
+// the offering's terms) without a query; then the write transaction loads
+// the student's live enrollments, re-checks every rule against them, takes
+// a seat (never past capacity) or a gapless waitlist position from the
+// offering's counters, inserts the row (the partial unique index is the last
 // word on rule 2), queues the confirmation and stores the Idempotency-Key
-// answer — all or nothing. On SQLite that transaction is shared with the
-// other enrollments waiting for the writer (group commit, see GroupTx).
+// answer — all or nothing. That transaction is shared with the other
+// enrollments waiting at that moment: on SQLite, one per savepoint on the
+// single writer (GroupTx); on PostgreSQL, decided together under the
+// students' and offerings' row locks and written by set-based statements
+// (enroll_pg.go).
 //
 // An Idempotency-Key is looked up only when the request is refused: a
 // stored answer means the enrollment exists (the key is stored in its
@@ -262,49 +264,45 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 	}
 
 	var e Enrollment
-	err = db.GroupTx(ctx, func(tx *gorm.DB) error {
-		if db.Dialect == Postgres {
-			if _, err := rawOf(tx).exec("SELECT id FROM students WHERE id = ? FOR UPDATE", st.ID); err != nil {
-				return err
-			}
-		}
-		held, err := loadHeld(tx, st.ID, o.TermID)
-		if err != nil {
-			return err
-		}
-		if err := CheckEnrollable(st, o, t, held, now, override); err != nil {
-			return err
-		}
-		rank, err := pickRank(o, in.Rank, held)
-		if err != nil {
-			return err
-		}
-		e = Enrollment{StudentID: st.ID, OfferingID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, Rank: rank,
-			AppliedBy: in.Actor.UserID, CreatedAt: now, UpdatedAt: now}
-		if db.Dialect == Postgres {
-			hash := ""
-			if key != "" {
-				hash = requestHash(in)
-			}
-			return writeEnrollmentPG(tx, st, o, &e, key, hash, now)
-		}
-		if e.Status, e.WaitlistPosition, err = takePlace(tx, o); err != nil {
-			return err
-		}
-		if err := insertEnrollment(tx, &e); err != nil {
-			return asEnrollmentInsertError(err)
-		}
-		if e.Status == StatusEnrolled {
-			if err := NotifyGuardians(tx, NotifyEnrollmentConfirmed, st.ID, fmt.Sprintf("enrolled:enrollment:%d", e.ID),
-				enrollmentPayload(st, o, e)); err != nil {
-				return err
-			}
-		}
+	if db.pgEnroll != nil {
+		hash := ""
 		if key != "" {
-			return storeIdempotent(tx, in.Actor.UserID, key, requestHash(in), e, now)
+			hash = requestHash(in)
 		}
-		return nil
-	})
+		e, err = db.enrollPG(&pgEnrollJob{ctx: ctx, in: in, now: now, st: st, o: o, t: t, override: override, hash: hash})
+	} else {
+		err = db.GroupTx(ctx, func(tx *gorm.DB) error {
+			held, err := loadHeld(tx, st.ID, o.TermID)
+			if err != nil {
+				return err
+			}
+			if err := CheckEnrollable(st, o, t, held, now, override); err != nil {
+				return err
+			}
+			rank, err := pickRank(o, in.Rank, held)
+			if err != nil {
+				return err
+			}
+			e = Enrollment{StudentID: st.ID, OfferingID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, Rank: rank,
+				AppliedBy: in.Actor.UserID, CreatedAt: now, UpdatedAt: now}
+			if e.Status, e.WaitlistPosition, err = takePlace(tx, o); err != nil {
+				return err
+			}
+			if err := insertEnrollment(tx, &e); err != nil {
+				return asEnrollmentInsertError(err)
+			}
+			if e.Status == StatusEnrolled {
+				if err := NotifyGuardians(tx, NotifyEnrollmentConfirmed, st.ID, fmt.Sprintf("enrolled:enrollment:%d", e.ID),
+					enrollmentPayload(st, o, e)); err != nil {
+					return err
+				}
+			}
+			if key != "" {
+				return storeIdempotent(tx, in.Actor.UserID, key, requestHash(in), e, now)
+			}
+			return nil
+		})
+	}
 	var re replayError
 	if errors.As(err, &re) {
 		return re.e, nil

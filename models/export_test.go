@@ -1,6 +1,9 @@
 package models
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // SetStatsTrace lets tests time each step of ComputeStats.
 func SetStatsTrace(f func(step string, d time.Duration)) { statsTrace = f }
@@ -11,4 +14,35 @@ func SoldOutCached(db *DB, id int64) bool {
 	defer db.cache.mu.RUnlock()
 	e, ok := db.cache.soldOut[id]
 	return ok && e.ver == db.cache.offers.Load() && time.Since(e.at) < soldOutTTL
+}
+
+// EnrollAsOneBatch runs ins, past Enroll's pre-checks, as one PostgreSQL
+// enrollment batch and returns each member's answer (a replay is a
+// replayError here, not yet an answer) and whether the batch ran member by
+// member.
+func EnrollAsOneBatch(ctx context.Context, db *DB, ins []NewEnrollment) ([]Enrollment, []error, bool) {
+	out, errs := make([]Enrollment, len(ins)), make([]error, len(ins))
+	jobs := make([]*pgEnrollJob, 0, len(ins))
+	at := make([]int, 0, len(ins))
+	for i, in := range ins {
+		now := time.Now().UTC()
+		st, o, t, override, err := precheckEnroll(ctx, db, in, now)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		hash := ""
+		if in.IdempotencyKey != "" {
+			hash = requestHash(in)
+		}
+		jobs = append(jobs, &pgEnrollJob{ctx: ctx, in: in, now: now, st: st, o: o, t: t, override: override, hash: hash,
+			done: make(chan pgEnrollResult, 1)})
+		at = append(at, i)
+	}
+	split := db.runEnrollBatchPG(jobs)
+	for n, j := range jobs {
+		r := <-j.done
+		out[at[n]], errs[at[n]] = r.e, r.err
+	}
+	return out, errs, split
 }

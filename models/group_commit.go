@@ -34,11 +34,64 @@ type groupReq struct {
 	done chan error
 }
 
-type groupCommit struct {
-	reqs chan *groupReq // unbuffered: waiting senders are the queue
+// batcher hands requests to workers; each worker takes every request
+// waiting at that moment (up to max) and runs them as one batch.
+type batcher[R any] struct {
+	reqs chan R // unbuffered: waiting senders are the queue
 	quit chan struct{}
-	done chan struct{}
+	wg   sync.WaitGroup
 	stop sync.Once
+}
+
+func startBatcher[R any](workers, max int, run func([]R)) *batcher[R] {
+	b := &batcher[R]{reqs: make(chan R), quit: make(chan struct{})}
+	for range workers {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			batch := make([]R, 0, max)
+			for {
+				select {
+				case r := <-b.reqs:
+					batch = append(batch[:0], r)
+				case <-b.quit:
+					return
+				}
+			drain:
+				for len(batch) < max {
+					select {
+					case r := <-b.reqs:
+						batch = append(batch, r)
+					default:
+						break drain
+					}
+				}
+				run(batch)
+			}
+		}()
+	}
+	return b
+}
+
+// submit hands r to a worker, unless the batcher is closed or ctx ends
+// first.
+func (b *batcher[R]) submit(ctx context.Context, r R) error {
+	select {
+	case b.reqs <- r:
+		return nil
+	case <-b.quit:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops the workers after their current batch.
+func (b *batcher[R]) close() {
+	if b != nil {
+		b.stop.Do(func() { close(b.quit) })
+		b.wg.Wait()
+	}
 }
 
 // panicError carries a panic out of the writer goroutine to the caller,
@@ -51,37 +104,7 @@ type panicError struct {
 func (p panicError) Error() string { return fmt.Sprintf("panic: %v\n%s", p.v, p.stack) }
 
 func (db *DB) startGroupCommit() {
-	g := &groupCommit{reqs: make(chan *groupReq), quit: make(chan struct{}), done: make(chan struct{})}
-	db.group = g
-	go func() {
-		defer close(g.done)
-		batch := make([]*groupReq, 0, maxGroup)
-		for {
-			select {
-			case r := <-g.reqs:
-				batch = append(batch[:0], r)
-			case <-g.quit:
-				return
-			}
-		drain:
-			for len(batch) < maxGroup {
-				select {
-				case r := <-g.reqs:
-					batch = append(batch, r)
-				default:
-					break drain
-				}
-			}
-			db.runGroup(batch)
-		}
-	}()
-}
-
-func (db *DB) stopGroupCommit() {
-	if g := db.group; g != nil {
-		g.stop.Do(func() { close(g.quit) })
-		<-g.done
-	}
+	db.group = startBatcher(1, maxGroup, db.runGroup)
 }
 
 // GroupTx runs fn in a write transaction like Tx; on SQLite it may share
@@ -94,16 +117,17 @@ func (db *DB) GroupTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		return retryTx(ctx, db, fn)
 	}
 	r := &groupReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case db.group.reqs <- r:
-	case <-db.group.quit:
-		return errClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := db.group.submit(ctx, r); err != nil {
+		return err
 	}
 	// Once handed over, wait for the answer whatever ctx does: the work
 	// may already be committed.
-	err := <-r.done
+	return repanic(<-r.done)
+}
+
+// repanic panics again, in the caller's goroutine, with a panic a batch
+// worker caught; any other err is returned.
+func repanic(err error) error {
 	var p panicError
 	if errors.As(err, &p) {
 		panic(p.v)

@@ -1,0 +1,136 @@
+package models_test
+
+import (
+	"errors"
+	"testing"
+
+	"kehou/models"
+	"kehou/models/modelstest"
+)
+
+// TestEnrollBatchPG runs enrollments that would share one PostgreSQL batch
+// in one batch on purpose: members are decided in arrival order against the
+// rows and against what the batch already gave the same student, counters
+// and waitlist positions continue from the locked row, the guardians are
+// notified of seats only, and a member whose Idempotency-Key is already
+// stored sends the batch member by member without writing twice.
+func TestEnrollBatchPG(t *testing.T) {
+	db := mustDB(t)
+	if db.Dialect != models.Postgres {
+		t.Skip("enrollment batches run on PostgreSQL (set TEST_DATABASE_URL)")
+	}
+	w := newWorld(t, db, 1)
+	a := w.offering(func(n *models.NewOffering) { n.Capacity = 1 })
+	b := w.offering(func(n *models.NewOffering) { n.Name = "美术社"; n.Capacity = 1 })
+	noWait := false
+	c := w.offering(func(n *models.NewOffering) { n.Name = "古琴社"; n.Capacity = 1; n.Waitlist = &noWait; n.Weekdays = []int{1} })
+	ss := w.students(7)
+	p := modelstest.Parent(t, db, ss[0].ID, ss[4].ID)
+	// b is full and has one waiting before the batch: the batch's place in
+	// its waitlist is 2.
+	for _, s := range []models.Student{ss[5], ss[3]} {
+		if _, err := w.enroll(w.admin.Actor(), s.ID, b.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	admin := w.admin.Actor()
+	in := func(act models.Actor, s models.Student, o models.Offering) models.NewEnrollment {
+		return models.NewEnrollment{Actor: act, StudentID: s.ID, OfferingID: o.ID}
+	}
+	got, errs, split := models.EnrollAsOneBatch(w.ctx, db, []models.NewEnrollment{
+		in(p.Actor(), ss[0], a), // seat
+		in(p.Actor(), ss[0], a), // the same again: already enrolled by the member before
+		in(admin, ss[0], c),     // a second club over max_clubs = 1
+		in(admin, ss[1], a),     // waitlisted 1
+		in(admin, ss[2], a),     // waitlisted 2
+		in(p.Actor(), ss[4], c), // seat
+		in(admin, ss[3], c),     // holds b already: over max_clubs
+		in(admin, ss[2], b),     // waitlisted in a already: over max_clubs
+		in(admin, ss[6], b),     // waitlisted 2
+	})
+	want := []struct {
+		status string
+		pos    int
+		err    error
+	}{
+		{status: models.StatusEnrolled},
+		{err: models.ErrAlreadyEnrolled},
+		{err: models.ErrLimitReached},
+		{status: models.StatusWaitlisted, pos: 1},
+		{status: models.StatusWaitlisted, pos: 2},
+		{status: models.StatusEnrolled},
+		{err: models.ErrLimitReached},
+		{err: models.ErrLimitReached},
+		{status: models.StatusWaitlisted, pos: 2},
+	}
+	if split {
+		t.Error("the batch ran member by member; it should have committed as one")
+	}
+	for i, wnt := range want {
+		switch {
+		case wnt.err != nil:
+			if !errors.Is(errs[i], wnt.err) {
+				t.Errorf("member %d: %v, want %v", i, errs[i], wnt.err)
+			}
+		case errs[i] != nil || got[i].Status != wnt.status || got[i].ID == 0:
+			t.Errorf("member %d: %+v %v, want %s", i, got[i], errs[i], wnt.status)
+		case wnt.pos > 0 && (got[i].WaitlistPosition == nil || *got[i].WaitlistPosition != wnt.pos):
+			t.Errorf("member %d: position %v, want %d", i, got[i].WaitlistPosition, wnt.pos)
+		}
+	}
+	if e, q := checkInvariants(t, db, a.ID); e != 1 || q != 2 {
+		t.Fatalf("club a: enrolled %d waitlisted %d, want 1 and 2", e, q)
+	}
+	if e, _ := checkInvariants(t, db, c.ID); e != 1 {
+		t.Fatalf("club c: enrolled %d, want 1", e)
+	}
+	if e, q := checkInvariants(t, db, b.ID); e != 1 || q != 2 {
+		t.Fatalf("club b: enrolled %d waitlisted %d, want 1 and 2", e, q)
+	}
+	// The guardian of ss[0] and ss[4] is told of both seats, once each;
+	// nobody is told of a waitlist place.
+	var notes int64
+	if err := db.R.Raw("SELECT COUNT(*) FROM outbox WHERE kind = ? AND user_id = ?", models.NotifyEnrollmentConfirmed, p.ID).
+		Scan(&notes).Error; err != nil {
+		t.Fatal(err)
+	}
+	if notes != 2 {
+		t.Fatalf("guardian has %d confirmations, want 2", notes)
+	}
+
+	t.Run("storedKeySplitsTheBatch", func(t *testing.T) {
+		w := newWorld(t, db, 3)
+		d := w.offering(func(n *models.NewOffering) { n.Name = "足球社"; n.Weekdays = []int{3} })
+		e := w.offering(func(n *models.NewOffering) { n.Name = "书法社"; n.Weekdays = []int{5} })
+		ss := w.students(2)
+		p := modelstest.Parent(t, db, ss[0].ID, ss[1].ID)
+		first := models.NewEnrollment{Actor: p.Actor(), StudentID: ss[0].ID, OfferingID: e.ID, IdempotencyKey: "k-old"}
+		if _, err := models.Enroll(w.ctx, db, first); err != nil {
+			t.Fatal(err)
+		}
+		reused := first
+		reused.OfferingID = d.ID // the stored key, another request
+		fresh := models.NewEnrollment{Actor: p.Actor(), StudentID: ss[1].ID, OfferingID: d.ID, IdempotencyKey: "k-new"}
+		got, errs, split := models.EnrollAsOneBatch(w.ctx, db, []models.NewEnrollment{fresh, reused})
+		if !split {
+			t.Error("a stored key in the way must send the batch member by member")
+		}
+		if errs[0] != nil || got[0].Status != models.StatusEnrolled {
+			t.Fatalf("fresh member: %+v %v", got[0], errs[0])
+		}
+		if !errors.Is(errs[1], models.ErrIdempotencyReused) {
+			t.Fatalf("reused key: %+v %v, want %v", got[1], errs[1], models.ErrIdempotencyReused)
+		}
+		if n, _ := checkInvariants(t, db, d.ID); n != 1 {
+			t.Fatalf("club d: enrolled %d, want 1 (the reused key wrote nothing)", n)
+		}
+		var rows int64
+		if err := db.R.Raw("SELECT COUNT(*) FROM idempotency_keys WHERE user_id = ?", p.ID).Scan(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		if rows != 2 {
+			t.Fatalf("%d stored answers, want 2", rows)
+		}
+	})
+}
