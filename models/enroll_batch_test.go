@@ -23,7 +23,12 @@ func TestEnrollBatchPG(t *testing.T) {
 	a := w.offering(func(n *models.NewOffering) { n.Capacity = 1 })
 	b := w.offering(func(n *models.NewOffering) { n.Name = "美术社"; n.Capacity = 1 })
 	noWait := false
-	c := w.offering(func(n *models.NewOffering) { n.Name = "古琴社"; n.Capacity = 1; n.Waitlist = &noWait; n.Weekdays = []int{1} })
+	c := w.offering(func(n *models.NewOffering) {
+		n.Name = "古琴社"
+		n.Capacity = 1
+		n.Waitlist = &noWait
+		n.Weekdays = []int{1}
+	})
 	ss := w.students(7)
 	p := modelstest.Parent(t, db, ss[0].ID, ss[4].ID)
 	// b is full and has one waiting before the batch: the batch's place in
