@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -172,7 +173,11 @@ func openPostgres(dsn string, opt Options) (*DB, error) {
 	s.SetMaxIdleConns(n)
 	s.SetConnMaxIdleTime(5 * time.Minute)
 	db := &DB{W: g, R: g, Dialect: Postgres}
-	db.pgEnroll = startBatcher(pgEnrollWorkers, maxGroup, func(b []*pgEnrollJob) { db.runEnrollBatchPG(b) })
+	w := pgEnrollWorkers
+	if v, _ := strconv.Atoi(os.Getenv("KEHOU_PGW")); v > 0 {
+		w = v
+	}
+	db.pgEnroll = startBatcher(w, maxGroup, func(b []*pgEnrollJob) { db.runEnrollBatchPG(b) })
 	return db, nil
 }
 

@@ -123,12 +123,15 @@ func (db *DB) runEnrollBatchPG(jobs []*pgEnrollJob) (split bool) {
 // lockedOffering is an offering's row as the batch locked it, with the
 // counters moved by the members decided so far.
 type lockedOffering struct {
-	status, mode                  string
-	waitlist                      bool
-	drawnAt                       *time.Time
-	capacity                      int
-	enrolled, waitlisted, applied int
-	changed                       bool
+	Status     string     `json:"status"`
+	Mode       string     `json:"mode"`
+	Waitlist   bool       `json:"waitlist"`
+	DrawnAt    *time.Time `json:"drawn_at"`
+	Capacity   int        `json:"capacity"`
+	Enrolled   int        `json:"enrolled_count"`
+	Waitlisted int        `json:"waitlisted_count"`
+	Applied    int        `json:"applied_count"`
+	changed    bool
 }
 
 // enrollBatchPG decides and writes jobs in tx, setting res[i] to the i-th
@@ -167,37 +170,45 @@ func enrollBatchPG(tx *gorm.DB, jobs []*pgEnrollJob, res []pgEnrollResult) error
 		return err
 	}
 
+	// Their live enrollments, the batch's offerings locked, and an id for
+	// each member, in one round trip. This statement's snapshot is taken
+	// after the students' locks were granted, so it sees every enrollment
+	// committed by whoever held them before.
 	type termOf struct{ student, term int64 }
 	held := map[termOf][]Held{}
-	err = scanRows(r, `SELECT e.student_id, e.term_id, e.offering_id, e.status, e.rank, o.kind, o.weekdays, o.start_min, o.end_min
-		FROM enrollments e JOIN offerings o ON o.id = e.offering_id
-		WHERE e.student_id = ANY(?) AND e.status IN (?, ?, ?)`,
-		[]any{sids, StatusEnrolled, StatusWaitlisted, StatusApplied}, func(rows *sql.Rows) error {
-			var k termOf
-			var h Held
-			if err := rows.Scan(&k.student, &k.term, &h.OfferingID, &h.Status, &h.Rank, &h.Kind, &h.Weekdays, &h.StartMin, &h.EndMin); err != nil {
-				return err
-			}
-			held[k] = append(held[k], h)
-			return nil
-		})
+	offerings := make(map[int64]*lockedOffering, len(oids))
+	var heldJSON, offeringsJSON, idsJSON []byte
+	err = r.queryRow(batchRead, oids, sids, StatusEnrolled, StatusWaitlisted, StatusApplied, len(jobs)).
+		Scan(&heldJSON, &offeringsJSON, &idsJSON)
 	if err != nil {
 		return err
 	}
-
-	offerings := make(map[int64]*lockedOffering, len(oids))
-	err = scanRows(r, `SELECT id, status, mode, waitlist, drawn_at, capacity, enrolled_count, waitlisted_count, applied_count
-		FROM offerings WHERE id = ANY(?) ORDER BY id FOR UPDATE`, []any{oids}, func(rows *sql.Rows) error {
-		var id int64
-		var o lockedOffering
-		if err := rows.Scan(&id, &o.status, &o.mode, &o.waitlist, &o.drawnAt, &o.capacity, &o.enrolled, &o.waitlisted, &o.applied); err != nil {
-			return err
+	var heldRows []struct {
+		Student, Term int64
+		Held
+	}
+	var offeringRows []struct {
+		ID int64
+		lockedOffering
+	}
+	var ids []int64
+	for _, d := range []struct {
+		b []byte
+		v any
+	}{{heldJSON, &heldRows}, {offeringsJSON, &offeringRows}, {idsJSON, &ids}} {
+		if err := json.Unmarshal(d.b, d.v); err != nil {
+			return fmt.Errorf("models: decode batch read: %w", err)
 		}
-		offerings[id] = &o
-		return nil
-	})
-	if err != nil {
-		return err
+	}
+	for _, h := range heldRows {
+		k := termOf{h.Student, h.Term}
+		held[k] = append(held[k], h.Held)
+	}
+	for i := range offeringRows {
+		offerings[offeringRows[i].ID] = &offeringRows[i].lockedOffering
+	}
+	if len(ids) != len(jobs) {
+		return fmt.Errorf("models: drew %d enrollment ids for %d enrollments", len(ids), len(jobs))
 	}
 
 	var taken []int // members given a place, in arrival order
@@ -210,7 +221,7 @@ func enrollBatchPG(tx *gorm.DB, jobs []*pgEnrollJob, res []pgEnrollResult) error
 		}
 		st, o := j.st, j.o
 		st.SchoolID, st.Grade, st.Active = s.school, s.grade, s.active
-		o.Status, o.Mode, o.Waitlist, o.DrawnAt, o.Capacity = lo.status, lo.mode, lo.waitlist, lo.drawnAt, lo.capacity
+		o.Status, o.Mode, o.Waitlist, o.DrawnAt, o.Capacity = lo.Status, lo.Mode, lo.Waitlist, lo.DrawnAt, lo.Capacity
 		k := termOf{st.ID, o.TermID}
 		if err := CheckEnrollable(st, o, j.t, held[k], j.now, j.override); err != nil {
 			res[i].err = err
@@ -226,13 +237,13 @@ func enrollBatchPG(tx *gorm.DB, jobs []*pgEnrollJob, res []pgEnrollResult) error
 		switch {
 		case applies(o):
 			e.Status = StatusApplied
-			lo.applied++
-		case lo.enrolled < lo.capacity:
+			lo.Applied++
+		case lo.Enrolled < lo.Capacity:
 			e.Status = StatusEnrolled
-			lo.enrolled++
-		case lo.waitlist:
-			lo.waitlisted++
-			pos := lo.waitlisted
+			lo.Enrolled++
+		case lo.Waitlist:
+			lo.Waitlisted++
+			pos := lo.Waitlisted
 			e.Status, e.WaitlistPosition = StatusWaitlisted, &pos
 		default:
 			res[i].err = ErrFull
@@ -248,41 +259,20 @@ func enrollBatchPG(tx *gorm.DB, jobs []*pgEnrollJob, res []pgEnrollResult) error
 		return nil
 	}
 
-	var cids []int64
-	var cEnrolled, cWaitlisted, cApplied []int64
-	for _, id := range oids {
-		if lo := offerings[id]; lo != nil && lo.changed {
-			cids = append(cids, id)
-			cEnrolled = append(cEnrolled, int64(lo.enrolled))
-			cWaitlisted = append(cWaitlisted, int64(lo.waitlisted))
-			cApplied = append(cApplied, int64(lo.applied))
-		}
-	}
-	ids := make([]int64, 0, len(taken))
-	err = scanRows(r, `WITH u AS (UPDATE offerings o SET enrolled_count = v.e, waitlisted_count = v.w, applied_count = v.a
-		FROM unnest(CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[])) AS v(id, e, w, a)
-		WHERE o.id = v.id)
-		SELECT `+nextEnrollmentID+` FROM generate_series(1, CAST(? AS INTEGER))`,
-		[]any{cids, cEnrolled, cWaitlisted, cApplied, len(taken)}, func(rows *sql.Rows) error {
-			var id int64
-			err := rows.Scan(&id)
-			ids = append(ids, id)
-			return err
-		})
-	if err != nil {
-		return err
-	}
-	if len(ids) != len(taken) {
-		return fmt.Errorf("models: drew %d enrollment ids for %d enrollments", len(ids), len(taken))
-	}
-
 	var w batchWrite
 	for n, i := range taken {
-		j := jobs[i]
 		e := &res[i].e
 		e.ID = ids[n]
-		if err := w.add(j, *e); err != nil {
+		if err := w.add(jobs[i], *e); err != nil {
 			return err
+		}
+	}
+	for _, id := range oids {
+		if lo := offerings[id]; lo != nil && lo.changed {
+			w.cID = append(w.cID, id)
+			w.cEnrolled = append(w.cEnrolled, int64(lo.Enrolled))
+			w.cWaitlisted = append(w.cWaitlisted, int64(lo.Waitlisted))
+			w.cApplied = append(w.cApplied, int64(lo.Applied))
 		}
 	}
 	var stored int
@@ -304,10 +294,29 @@ func enrollBatchPG(tx *gorm.DB, jobs []*pgEnrollJob, res []pgEnrollResult) error
 	return afterIdempotencyInsert(tx, 0, j.in.Actor.UserID, j.in.IdempotencyKey, j.hash, j.now)
 }
 
-// batchInsert writes a batch's enrollments, the guardians' confirmations of
-// the seats taken, and the Idempotency-Key answers (replacing only expired
-// ones), and counts the answers stored.
-const batchInsert = `WITH e AS (
+// batchRead returns, as JSON, the batch students' live enrollments (with
+// their offerings' slots), the batch's offerings locked in id order, and
+// fresh enrollment ids (one per member; a refused member's id is not used).
+const batchRead = `WITH lo AS (
+	SELECT id, status, mode, waitlist, drawn_at, capacity, enrolled_count, waitlisted_count, applied_count
+	FROM offerings WHERE id = ANY(?) ORDER BY id FOR UPDATE
+)
+SELECT
+	(SELECT COALESCE(json_agg(json_build_object('Student', e.student_id, 'Term', e.term_id, 'OfferingID', e.offering_id,
+		'Status', e.status, 'Rank', e.rank, 'Kind', o.kind, 'Weekdays', o.weekdays, 'StartMin', o.start_min, 'EndMin', o.end_min)), '[]')
+	 FROM enrollments e JOIN offerings o ON o.id = e.offering_id
+	 WHERE e.student_id = ANY(?) AND e.status IN (?, ?, ?)),
+	(SELECT COALESCE(json_agg(lo), '[]') FROM lo),
+	(SELECT json_agg(` + nextEnrollmentID + `) FROM generate_series(1, CAST(? AS INTEGER)))`
+
+// batchInsert moves the batch's offerings' counters, writes its enrollments,
+// the guardians' confirmations of the seats taken, and the Idempotency-Key
+// answers (replacing only expired ones), and counts the answers stored.
+const batchInsert = `WITH u AS (
+	UPDATE offerings o SET enrolled_count = v.e, waitlisted_count = v.w, applied_count = v.a
+	FROM unnest(CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[])) AS v(id, e, w, a)
+	WHERE o.id = v.id
+), e AS (
 	INSERT INTO enrollments (id, student_id, offering_id, school_id, term_id, status, waitlist_position, rank,
 		applied_by, created_at, updated_at)
 	SELECT id, sid, oid, school, term, status, NULLIF(pos, 0), rank, by, at, at
@@ -334,16 +343,17 @@ SELECT count(*) FROM k`
 
 // batchWrite gathers the columns of batchInsert.
 type batchWrite struct {
-	id, sid, oid, school, term, by []int64
-	status                         []string
-	pos, rank                      []int64
-	at                             []time.Time
-	nSid                           []int64
-	nEvent, nPayload               []string
-	kUser                          []int64
-	kKey, kHash, kBody             []string
-	kStatus                        []int64
-	kAt, kExpires                  []time.Time
+	cID, cEnrolled, cWaitlisted, cApplied []int64
+	id, sid, oid, school, term, by        []int64
+	status                                []string
+	pos, rank                             []int64
+	at                                    []time.Time
+	nSid                                  []int64
+	nEvent, nPayload                      []string
+	kUser                                 []int64
+	kKey, kHash, kBody                    []string
+	kStatus                               []int64
+	kAt, kExpires                         []time.Time
 }
 
 func (w *batchWrite) add(j *pgEnrollJob, e Enrollment) error {
@@ -388,7 +398,7 @@ func (w *batchWrite) add(j *pgEnrollJob, e Enrollment) error {
 
 // args are batchInsert's arguments; now stamps the confirmations.
 func (w *batchWrite) args(now time.Time) []any {
-	return []any{w.id, w.sid, w.oid, w.school, w.term, w.status, w.pos, w.rank, w.by, w.at,
+	return []any{w.cID, w.cEnrolled, w.cWaitlisted, w.cApplied, w.id, w.sid, w.oid, w.school, w.term, w.status, w.pos, w.rank, w.by, w.at,
 		NotifyEnrollmentConfirmed, now, now, w.nSid, w.nEvent, w.nPayload,
 		w.kUser, w.kKey, w.kHash, w.kStatus, w.kBody, w.kAt, w.kExpires}
 }
