@@ -2,11 +2,11 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
-	"strconv"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -173,12 +173,58 @@ func openPostgres(dsn string, opt Options) (*DB, error) {
 	s.SetMaxIdleConns(n)
 	s.SetConnMaxIdleTime(5 * time.Minute)
 	db := &DB{W: g, R: g, Dialect: Postgres}
-	w := pgEnrollWorkers
-	if v, _ := strconv.Atoi(os.Getenv("KEHOU_PGW")); v > 0 {
-		w = v
-	}
-	db.pgEnroll = startBatcher(w, maxGroup, func(b []*pgEnrollJob) { db.runEnrollBatchPG(b) })
+	db.pgEnroll = startBatcher(pgEnrollWorkers, maxGroup, func(b []*pgEnrollJob) { db.runEnrollBatchPG(b) })
 	return db, nil
+}
+
+// Warm opens every connection the pools may keep, side by side, so the
+// first rush after a start does not pay for them (on PostgreSQL each is a
+// backend started and a SCRAM handshake, a few milliseconds of CPU on both
+// sides, twenty of them at once in the rush's first milliseconds).
+func (db *DB) Warm(ctx context.Context) error {
+	pools := []*gorm.DB{db.R}
+	if db.W != db.R {
+		pools = append(pools, db.W)
+	}
+	var errs []error
+	for _, g := range pools {
+		s, err := g.DB()
+		if err != nil {
+			return err
+		}
+		n := s.Stats().MaxOpenConnections
+		conns := make([]*sql.Conn, n)
+		errc := make(chan error, n)
+		for i := range conns {
+			go func() {
+				c, err := s.Conn(ctx)
+				if err == nil {
+					err = c.PingContext(ctx)
+					conns[i] = c
+				}
+				errc <- err
+			}()
+		}
+		for range conns {
+			errs = append(errs, <-errc)
+		}
+		for _, c := range conns {
+			if c != nil {
+				c.Close() // back to the pool, which keeps it idle
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// EnrollQueueDefault is the default bound of LimitEnrollWriters: as many
+// enrollments as the write path's batches take at once (64 on SQLite's one
+// writer, 64 per PostgreSQL batch worker).
+func (db *DB) EnrollQueueDefault() int {
+	if db.pgEnroll != nil {
+		return pgEnrollWorkers * maxGroup
+	}
+	return maxGroup
 }
 
 // Ping checks that the database answers (used by /readyz).

@@ -40,7 +40,7 @@ import (
 // after the transaction holding its work committed.
 
 // pgEnrollWorkers is how many enrollment batches run at once on one handle.
-const pgEnrollWorkers = 4
+const pgEnrollWorkers = 2
 
 const nextEnrollmentID = "nextval(pg_get_serial_sequence('enrollments', 'id'))"
 

@@ -16,7 +16,7 @@ func TestLoadConfig(t *testing.T) {
 		check   func(t *testing.T, c Config)
 	}{
 		{name: "devDefaults", env: map[string]string{}, check: func(t *testing.T, c Config) {
-			if c.ListenAddr != ":8080" || c.DatabaseURL != "sqlite:data/kehou.db" || !c.SecretGenerated || len(c.JWTSecret) < 32 || c.EnrollQueueLimit != 64 {
+			if c.ListenAddr != ":8080" || c.DatabaseURL != "sqlite:data/kehou.db" || !c.SecretGenerated || len(c.JWTSecret) < 32 || c.EnrollQueueLimit != -1 {
 				t.Fatalf("defaults: %+v", c)
 			}
 		}},

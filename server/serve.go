@@ -25,7 +25,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer db.Close()
 
-	db.LimitEnrollWriters(cfg.EnrollQueueLimit)
+	if err := db.Warm(ctx); err != nil {
+		log.Warn("could not open every database connection ahead", "err", err)
+	}
+	queue := cfg.EnrollQueueLimit
+	if queue < 0 {
+		queue = db.EnrollQueueDefault()
+	}
+	db.LimitEnrollWriters(queue)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stopFake, err := startWeChatFake(cfg, log)
