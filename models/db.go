@@ -217,14 +217,14 @@ func (db *DB) Warm(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// EnrollQueueDefault is the default bound of LimitEnrollWriters: as many
-// enrollments as the write path's batches take at once (64 on SQLite's one
-// writer, 64 per PostgreSQL batch worker).
+// EnrollQueueDefault is the default bound of LimitEnrollWriters: two full
+// batches of the write path (on SQLite one group committing and the next
+// gathering; on PostgreSQL one per batch worker), 128 either way.
 func (db *DB) EnrollQueueDefault() int {
 	if db.pgEnroll != nil {
 		return pgEnrollWorkers * maxGroup
 	}
-	return maxGroup
+	return 2 * maxGroup
 }
 
 // Ping checks that the database answers (used by /readyz).

@@ -198,6 +198,16 @@ func (e *engine) spread(ctx context.Context) error {
 		return w
 	}
 	res, err := e.phase(ctx, "spread", o.RushConns, want, func(lc *loadClient) (*scenarioResult, error) {
+		// Before the window opens every parent has the offerings page open
+		// (the mini-program shows the button there): one list each, not
+		// measured. The rush itself starts on a server that has seen its
+		// parents, as it does in a county, not on one started a second ago.
+		closedLoop(ctx, lc, o.RushConns, 0, func(i int64) (loadRequest, bool) {
+			if i >= int64(len(d.Parents)) {
+				return loadRequest{}, false
+			}
+			return e.browseRequest(d.Parents[i]), true
+		})
 		lc.retryShed = true // parents retry a shed enrollment after Retry-After
 		defer func() { lc.retryShed = false }()
 		st = closedLoop(ctx, lc, o.RushConns, 0, func(i int64) (loadRequest, bool) {

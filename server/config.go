@@ -40,9 +40,9 @@ type Config struct {
 	// per minute (LOGIN_RATE_LIMIT, default 20).
 	LoginRateLimit int
 	// EnrollQueueLimit bounds the enrollments queued for the write path per
-	// instance (ENROLL_QUEUE_LIMIT, 0 = no bound; unset, -1 here: what the
-	// write path's batches take at once, 64 on SQLite and 128 on
-	// PostgreSQL); past it the answer is 429 busy with Retry-After.
+	// instance (ENROLL_QUEUE_LIMIT, 0 = no bound; unset, -1 here: two full
+	// batches of the write path, models.DB.EnrollQueueDefault, 128); past it
+	// the answer is 429 busy with Retry-After.
 	EnrollQueueLimit int
 
 	BodyLimit       int
