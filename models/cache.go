@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -137,21 +138,17 @@ func (db *DB) linkedChild(ctx context.Context, userID int64, match func(Student)
 // once per parent in a rush, and GORM's reflection cost more than the
 // query).
 func (db *DB) loadChildren(ctx context.Context, userID int64) ([]Student, error) {
-	rows, err := rawOf(db.Read(ctx)).query(`SELECT s.id, s.school_id, s.name, s.grade, s.active FROM parent_students ps
-		JOIN students s ON s.id = ps.student_id WHERE ps.user_id = ? ORDER BY s.id`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var kids []Student
-	for rows.Next() {
+	err := rawOf(db.Read(ctx)).each(`SELECT s.id, s.school_id, s.name, s.grade, s.active FROM parent_students ps
+		JOIN students s ON s.id = ps.student_id WHERE ps.user_id = ? ORDER BY s.id`, []any{userID}, func(rows *sql.Rows) error {
 		var s Student
 		if err := rows.Scan(&s.ID, &s.SchoolID, &s.Name, &s.Grade, &s.Active); err != nil {
-			return nil, err
+			return err
 		}
 		kids = append(kids, s)
-	}
-	return kids, rows.Err()
+		return nil
+	})
+	return kids, err
 }
 
 // cachedOffering is findOfferingWithTerm through the offering cache. Its

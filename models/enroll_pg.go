@@ -90,28 +90,21 @@ func (db *DB) runEnrollBatchPG(jobs []*pgEnrollJob) (split bool) {
 	if len(live) == 0 {
 		return false
 	}
+	run := func(batch []*pgEnrollJob, res []pgEnrollResult) error {
+		err := retryTx(context.Background(), db, guarded(func(tx *gorm.DB) error {
+			clear(res)
+			return enrollBatchPG(tx, batch, res)
+		}))
+		if err != nil && len(batch) == 1 {
+			res[0] = pgEnrollResult{err: err}
+		}
+		return err
+	}
 	res := make([]pgEnrollResult, len(live))
-	err := retryTx(context.Background(), db, guarded(func(tx *gorm.DB) error {
-		clear(res)
-		return enrollBatchPG(tx, live, res)
-	}))
-	if err != nil && len(live) == 1 {
-		res[0] = pgEnrollResult{err: err}
-	} else if err != nil {
+	if err := run(live, res); err != nil && len(live) > 1 {
 		split = true
 		for i := range live {
-			one := make([]pgEnrollResult, 1)
-			err := retryTx(context.Background(), db, guarded(func(tx *gorm.DB) error {
-				clear(one)
-				if err := enrollBatchPG(tx, live[i:i+1], one); err != nil {
-					return err
-				}
-				return one[0].err // a refusal rolls back (nothing was written)
-			}))
-			res[i] = pgEnrollResult{err: err}
-			if err == nil {
-				res[i].e = one[0].e
-			}
+			run(live[i:i+1], res[i:i+1]) //nolint:errcheck // the answer is in res[i]
 		}
 	}
 	for i, j := range live {
@@ -156,7 +149,7 @@ func enrollBatchPG(tx *gorm.DB, jobs []*pgEnrollJob, res []pgEnrollResult) error
 		active bool
 	}
 	students := make(map[int64]studentRow, len(sids))
-	err := scanRows(r, "SELECT id, school_id, grade, active FROM students WHERE id = ANY(?) ORDER BY id FOR UPDATE",
+	err := r.each("SELECT id, school_id, grade, active FROM students WHERE id = ANY(?) ORDER BY id FOR UPDATE",
 		[]any{sids}, func(rows *sql.Rows) error {
 			var id int64
 			var s studentRow
@@ -401,40 +394,4 @@ func (w *batchWrite) args(now time.Time) []any {
 	return []any{w.cID, w.cEnrolled, w.cWaitlisted, w.cApplied, w.id, w.sid, w.oid, w.school, w.term, w.status, w.pos, w.rank, w.by, w.at,
 		NotifyEnrollmentConfirmed, now, now, w.nSid, w.nEvent, w.nPayload,
 		w.kUser, w.kKey, w.kHash, w.kStatus, w.kBody, w.kAt, w.kExpires}
-}
-
-// scanRows runs q and hands each row to each.
-func scanRows(r raw, q string, args []any, each func(*sql.Rows) error) error {
-	rows, err := r.query(q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// fullOrNotOpen tells why no place was taken: the offering closed, or it is
-// full without a waitlist.
-func fullOrNotOpen(r raw, offeringID int64) error {
-	var status string
-	if err := r.queryRow("SELECT status FROM offerings WHERE id = ?", offeringID).Scan(&status); err != nil {
-		return err
-	}
-	if status != OfferingPublished {
-		return ErrNotOpen
-	}
-	return ErrFull
-}
-
-// asEnrollmentInsertError maps the live-enrollment index's verdict to rule 2.
-func asEnrollmentInsertError(err error) error {
-	if isUniqueViolation(err) {
-		return ErrAlreadyEnrolled
-	}
-	return err
 }

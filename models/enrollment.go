@@ -153,23 +153,19 @@ const IdempotencyTTL = 48 * time.Hour
 const MaxRank = 20
 
 func loadHeld(q *gorm.DB, studentID, termID int64) ([]Held, error) {
-	rows, err := rawOf(q).query(`SELECT e.offering_id, e.status, e.rank, o.kind, o.weekdays, o.start_min, o.end_min
+	var out []Held
+	err := rawOf(q).each(`SELECT e.offering_id, e.status, e.rank, o.kind, o.weekdays, o.start_min, o.end_min
 		FROM enrollments e JOIN offerings o ON o.id = e.offering_id
 		WHERE e.student_id = ? AND e.term_id = ? AND e.status IN (?, ?, ?)`,
-		studentID, termID, StatusEnrolled, StatusWaitlisted, StatusApplied)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Held
-	for rows.Next() {
-		var h Held
-		if err := rows.Scan(&h.OfferingID, &h.Status, &h.Rank, &h.Kind, &h.Weekdays, &h.StartMin, &h.EndMin); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+		[]any{studentID, termID, StatusEnrolled, StatusWaitlisted, StatusApplied}, func(rows *sql.Rows) error {
+			var h Held
+			if err := rows.Scan(&h.OfferingID, &h.Status, &h.Rank, &h.Kind, &h.Weekdays, &h.StartMin, &h.EndMin); err != nil {
+				return err
+			}
+			out = append(out, h)
+			return nil
+		})
+	return out, err
 }
 
 // pickRank validates or assigns a lottery rank against the student's other
@@ -356,6 +352,27 @@ func takePlace(tx *gorm.DB, o Offering) (string, *int, error) {
 		return "", nil, err
 	}
 	return "", nil, fullOrNotOpen(r, o.ID)
+}
+
+// fullOrNotOpen tells why no place was taken: the offering closed, or it is
+// full without a waitlist.
+func fullOrNotOpen(r raw, offeringID int64) error {
+	var status string
+	if err := r.queryRow("SELECT status FROM offerings WHERE id = ?", offeringID).Scan(&status); err != nil {
+		return err
+	}
+	if status != OfferingPublished {
+		return ErrNotOpen
+	}
+	return ErrFull
+}
+
+// asEnrollmentInsertError maps the live-enrollment index's verdict to rule 2.
+func asEnrollmentInsertError(err error) error {
+	if isUniqueViolation(err) {
+		return ErrAlreadyEnrolled
+	}
+	return err
 }
 
 func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {

@@ -62,6 +62,21 @@ func (r raw) queryRow(q string, args ...any) *sql.Row {
 	return r.tx.Statement.ConnPool.QueryRowContext(r.tx.Statement.Context, r.sql(q), args...)
 }
 
+// each runs q and hands each row to fn.
+func (r raw) each(q string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := r.query(q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // affected runs q and returns the rows it changed.
 func (r raw) affected(q string, args ...any) (int64, error) {
 	res, err := r.exec(q, args...)
