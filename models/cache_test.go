@@ -1,14 +1,8 @@
 package models_test
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"sync"
 	"testing"
-	"time"
-
-	"gorm.io/gorm"
 
 	"kehou/models"
 	"kehou/models/modelstest"
@@ -99,88 +93,3 @@ func mustEnrollmentOf(t *testing.T, w *world, studentID, offeringID int64) int64
 	return id
 }
 
-// TestGroupTx: work committed together stays all-or-nothing per caller. A
-// refusal rolls back only its own savepoint; an engine error or a panic
-// makes the writer run every member alone, so each caller still gets its
-// own answer and only the successful work is written.
-func TestGroupTx(t *testing.T) {
-	db := mustDB(t)
-	ctx := context.Background()
-	const n = 120
-	kind := func(i int) string {
-		switch {
-		case i == 50:
-			return "panic"
-		case i%10 == 7:
-			return "error"
-		case i%3 == 1:
-			return "refused"
-		}
-		return "ok"
-	}
-	errEngine := errors.New("engine trouble")
-	// Hold the writer so the callers queue up and are committed in groups.
-	hold := make(chan struct{})
-	held := make(chan struct{})
-	go func() {
-		_ = db.Tx(ctx, func(tx *gorm.DB) error { close(held); <-hold; return nil })
-	}()
-	<-held
-	errs := make([]error, n)
-	panics := make([]any, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			defer func() { panics[i] = recover() }()
-			errs[i] = db.GroupTx(ctx, func(tx *gorm.DB) error {
-				if err := tx.Exec("INSERT INTO regions (name, code, path, level, created_at) VALUES (?, ?, '/', 1, ?)",
-					"组", fmt.Sprintf("GROUP-%d", i), time.Now().UTC()).Error; err != nil {
-					return err
-				}
-				switch kind(i) {
-				case "panic":
-					panic("boom")
-				case "error":
-					return errEngine
-				case "refused":
-					return models.ErrFull
-				}
-				return nil
-			})
-		}(i)
-	}
-	time.Sleep(100 * time.Millisecond)
-	close(hold)
-	wg.Wait()
-	var codes []string
-	if err := db.R.Raw("SELECT code FROM regions WHERE code LIKE 'GROUP-%'").Scan(&codes).Error; err != nil {
-		t.Fatal(err)
-	}
-	written := map[string]bool{}
-	for _, c := range codes {
-		written[c] = true
-	}
-	for i := 0; i < n; i++ {
-		k, code := kind(i), fmt.Sprintf("GROUP-%d", i)
-		switch k {
-		case "ok":
-			if errs[i] != nil || !written[code] {
-				t.Errorf("%d: err %v, written %v; want committed", i, errs[i], written[code])
-			}
-		case "panic":
-			if panics[i] != "boom" || written[code] {
-				t.Errorf("%d: panic %v, written %v; want the panic back and nothing written", i, panics[i], written[code])
-			}
-		case "error":
-			if !errors.Is(errs[i], errEngine) || written[code] {
-				t.Errorf("%d: err %v, written %v; want the error and nothing written", i, errs[i], written[code])
-			}
-		case "refused":
-			if !errors.Is(errs[i], models.ErrFull) || written[code] {
-				t.Errorf("%d: err %v, written %v; want ErrFull and nothing written", i, errs[i], written[code])
-			}
-		}
-	}
-}

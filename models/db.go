@@ -44,11 +44,8 @@ type DB struct {
 	// enrollSlots bounds the enrollments queued for the writer (see
 	// LimitEnrollWriters); nil means no bound.
 	enrollSlots chan struct{}
-	// group is the SQLite writer's group commit (nil on PostgreSQL).
-	group *batcher[*groupReq]
-	// pgEnroll batches enrollments on PostgreSQL (nil on SQLite; see
-	// enroll_pg.go).
-	pgEnroll *batcher[*pgEnrollJob]
+	// enrollQ batches enrollments (see enroll_batch.go).
+	enrollQ *batcher[*enrollJob]
 	// cache holds what the enrollment and browse paths read most (see
 	// cache.go).
 	cache caches
@@ -155,7 +152,7 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	rsql.SetMaxOpenConns(n)
 	rsql.SetMaxIdleConns(n)
 	db := &DB{W: w, R: r, Dialect: SQLite, Path: path}
-	db.startGroupCommit()
+	db.startEnrollBatches()
 	return db, nil
 }
 
@@ -173,7 +170,7 @@ func openPostgres(dsn string, opt Options) (*DB, error) {
 	s.SetMaxIdleConns(n)
 	s.SetConnMaxIdleTime(5 * time.Minute)
 	db := &DB{W: g, R: g, Dialect: Postgres}
-	db.pgEnroll = startBatcher(pgEnrollWorkers, maxGroup, func(b []*pgEnrollJob) { db.runEnrollBatchPG(b) })
+	db.startEnrollBatches()
 	return db, nil
 }
 
@@ -218,13 +215,10 @@ func (db *DB) Warm(ctx context.Context) error {
 }
 
 // EnrollQueueDefault is the default bound of LimitEnrollWriters: two full
-// batches of the write path (on SQLite one group committing and the next
+// batches of the write path (on SQLite one batch committing and the next
 // gathering; on PostgreSQL one per batch worker), 128 either way.
 func (db *DB) EnrollQueueDefault() int {
-	if db.pgEnroll != nil {
-		return pgEnrollWorkers * maxGroup
-	}
-	return 2 * maxGroup
+	return max(2, enrollBatchWorkers(db.Dialect)) * maxGroup
 }
 
 // Ping checks that the database answers (used by /readyz).
@@ -238,8 +232,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every pool.
 func (db *DB) Close() error {
-	db.group.close()
-	db.pgEnroll.close()
+	db.enrollQ.close()
 	var errs []error
 	for _, g := range []*gorm.DB{db.R, db.W} {
 		if s, err := g.DB(); err == nil {

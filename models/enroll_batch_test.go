@@ -8,17 +8,14 @@ import (
 	"kehou/models/modelstest"
 )
 
-// TestEnrollBatchPG runs enrollments that would share one PostgreSQL batch
-// in one batch on purpose: members are decided in arrival order against the
+// TestEnrollBatch runs enrollments that would share one batch in one batch
+// on purpose, on either engine: members are decided in arrival order against the
 // rows and against what the batch already gave the same student, counters
 // and waitlist positions continue from the locked row, the guardians are
 // notified of seats only, and a member whose Idempotency-Key is already
 // stored sends the batch member by member without writing twice.
-func TestEnrollBatchPG(t *testing.T) {
+func TestEnrollBatch(t *testing.T) {
 	db := mustDB(t)
-	if db.Dialect != models.Postgres {
-		t.Skip("enrollment batches run on PostgreSQL (set TEST_DATABASE_URL)")
-	}
 	w := newWorld(t, db, 1)
 	a := w.offering(func(n *models.NewOffering) { n.Capacity = 1 })
 	b := w.offering(func(n *models.NewOffering) { n.Name = "美术社"; n.Capacity = 1 })
@@ -138,4 +135,52 @@ func TestEnrollBatchPG(t *testing.T) {
 			t.Fatalf("%d stored answers, want 2", rows)
 		}
 	})
+}
+
+// TestEnrollBatchFailures: a batch whose write fails on the engine (a
+// member applied by a user that does not exist breaks a foreign key) or
+// whose decision panics runs again member by member, so each caller gets
+// its own answer: the others are enrolled, the failing member gets the
+// engine's error and nothing written, the panicking member its panic back.
+func TestEnrollBatchFailures(t *testing.T) {
+	db := mustDB(t)
+	w := newWorld(t, db, 1)
+	a := w.offering(func(n *models.NewOffering) { n.Capacity = 10 })
+	ss := w.students(6)
+	admin := w.admin.Actor()
+	ghost := admin
+	ghost.UserID = 1 << 40 // no such user: enrollments.applied_by's foreign key fails
+	in := func(act models.Actor, s models.Student) models.NewEnrollment {
+		return models.NewEnrollment{Actor: act, StudentID: s.ID, OfferingID: a.ID}
+	}
+	models.SetDecideHook(func(in models.NewEnrollment) {
+		if in.StudentID == ss[4].ID {
+			panic("boom")
+		}
+	})
+	defer models.SetDecideHook(nil)
+	got, errs, split := models.EnrollAsOneBatch(w.ctx, db, []models.NewEnrollment{
+		in(admin, ss[0]), in(ghost, ss[1]), in(admin, ss[2]), in(admin, ss[2]), in(admin, ss[4]), in(admin, ss[5]),
+	})
+	if !split {
+		t.Error("a failed batch must run member by member")
+	}
+	for _, i := range []int{0, 2, 5} {
+		if errs[i] != nil || got[i].Status != models.StatusEnrolled {
+			t.Errorf("member %d: %+v %v, want enrolled", i, got[i], errs[i])
+		}
+	}
+	var domain *models.Error
+	if errs[1] == nil || errors.As(errs[1], &domain) {
+		t.Errorf("member 1 (ghost user): %v, want the engine's error", errs[1])
+	}
+	if !errors.Is(errs[3], models.ErrAlreadyEnrolled) {
+		t.Errorf("member 3 (again): %v, want %v", errs[3], models.ErrAlreadyEnrolled)
+	}
+	if v, ok := models.PanicValue(errs[4]); !ok || v != "boom" {
+		t.Errorf("member 4: %v, want the panic back", errs[4])
+	}
+	if e, q := checkInvariants(t, db, a.ID); e != 3 || q != 0 {
+		t.Fatalf("enrolled %d waitlisted %d, want 3 and 0 (only the successful members written)", e, q)
+	}
 }

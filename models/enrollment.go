@@ -2,12 +2,10 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
 )
 
 // Enrollment statuses. Live ones hold (or wait for) a seat.
@@ -152,22 +150,6 @@ const IdempotencyTTL = 48 * time.Hour
 // MaxRank bounds a lottery preference rank.
 const MaxRank = 20
 
-func loadHeld(q *gorm.DB, studentID, termID int64) ([]Held, error) {
-	var out []Held
-	err := rawOf(q).each(`SELECT e.offering_id, e.status, e.rank, o.kind, o.weekdays, o.start_min, o.end_min
-		FROM enrollments e JOIN offerings o ON o.id = e.offering_id
-		WHERE e.student_id = ? AND e.term_id = ? AND e.status IN (?, ?, ?)`,
-		[]any{studentID, termID, StatusEnrolled, StatusWaitlisted, StatusApplied}, func(rows *sql.Rows) error {
-			var h Held
-			if err := rows.Scan(&h.OfferingID, &h.Status, &h.Rank, &h.Kind, &h.Weekdays, &h.StartMin, &h.EndMin); err != nil {
-				return err
-			}
-			out = append(out, h)
-			return nil
-		})
-	return out, err
-}
-
 // pickRank validates or assigns a lottery rank against the student's other
 // pending applications.
 func pickRank(o Offering, want *int, existing []Held) (int, error) {
@@ -206,16 +188,14 @@ func (replayError) Error() string { return "idempotent replay" }
 // Enroll enrolls a student (SPEC rules 1–9). A parent's request for a club
 // known to be sold out is answered from memory (soldOutAnswer). Otherwise,
 // past admission, the pre-checks run on cached facts (the parent's children,
-// the offering's terms) without a query; then the write transaction loads
-// the student's live enrollments, re-checks every rule against them, takes
-// a seat (never past capacity) or a gapless waitlist position from the
-// offering's counters, inserts the row (the partial unique index is the last
-// word on rule 2), queues the confirmation and stores the Idempotency-Key
-// answer — all or nothing. That transaction is shared with the other
-// enrollments waiting at that moment: on SQLite, one per savepoint on the
-// single writer (GroupTx); on PostgreSQL, decided together under the
-// students' and offerings' row locks and written by set-based statements
-// (enroll_pg.go).
+// the offering's terms) without a query; then the write transaction reads
+// the student, the offering and the student's live enrollments fresh,
+// re-checks every rule against them, takes a seat (never past capacity) or a
+// gapless waitlist position from the offering's counters, inserts the row
+// (the partial unique index is the last word on rule 2), queues the
+// confirmation and stores the Idempotency-Key answer — all or nothing. That
+// transaction is shared with the other enrollments waiting at that moment,
+// decided together and written by set-based statements (enroll_batch.go).
 //
 // An Idempotency-Key is looked up only when the request is refused: a
 // stored answer means the enrollment exists (the key is stored in its
@@ -259,46 +239,11 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 		return refused(err)
 	}
 
-	var e Enrollment
-	if db.pgEnroll != nil {
-		hash := ""
-		if key != "" {
-			hash = requestHash(in)
-		}
-		e, err = db.enrollPG(&pgEnrollJob{ctx: ctx, in: in, now: now, st: st, o: o, t: t, override: override, hash: hash})
-	} else {
-		err = db.GroupTx(ctx, func(tx *gorm.DB) error {
-			held, err := loadHeld(tx, st.ID, o.TermID)
-			if err != nil {
-				return err
-			}
-			if err := CheckEnrollable(st, o, t, held, now, override); err != nil {
-				return err
-			}
-			rank, err := pickRank(o, in.Rank, held)
-			if err != nil {
-				return err
-			}
-			e = Enrollment{StudentID: st.ID, OfferingID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, Rank: rank,
-				AppliedBy: in.Actor.UserID, CreatedAt: now, UpdatedAt: now}
-			if e.Status, e.WaitlistPosition, err = takePlace(tx, o); err != nil {
-				return err
-			}
-			if err := insertEnrollment(tx, &e); err != nil {
-				return asEnrollmentInsertError(err)
-			}
-			if e.Status == StatusEnrolled {
-				if err := NotifyGuardians(tx, NotifyEnrollmentConfirmed, st.ID, fmt.Sprintf("enrolled:enrollment:%d", e.ID),
-					enrollmentPayload(st, o, e)); err != nil {
-					return err
-				}
-			}
-			if key != "" {
-				return storeIdempotent(tx, in.Actor.UserID, key, requestHash(in), e, now)
-			}
-			return nil
-		})
+	hash := ""
+	if key != "" {
+		hash = requestHash(in)
 	}
+	e, err := db.enrollBatched(&enrollJob{ctx: ctx, in: in, now: now, st: st, o: o, t: t, override: override, hash: hash})
 	var re replayError
 	if errors.As(err, &re) {
 		return re.e, nil
@@ -307,72 +252,6 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 		return refused(err)
 	}
 	return e, nil
-}
-
-// insertEnrollment inserts e and sets its id (one statement, no reflection).
-func insertEnrollment(tx *gorm.DB, e *Enrollment) error {
-	return rawOf(tx).queryRow(`INSERT INTO enrollments (student_id, offering_id, school_id, term_id, status, waitlist_position, rank,
-		applied_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.StudentID, e.OfferingID, e.SchoolID, e.TermID, e.Status, e.WaitlistPosition, e.Rank, e.AppliedBy,
-		e.CreatedAt, e.UpdatedAt).Scan(&e.ID)
-}
-
-// takePlace claims the student's place in o inside tx: a lottery
-// application, a seat, or the next waitlist position. It never counts rows:
-// the offering's counters move by conditional UPDATEs, which the engine
-// serialises on the offering's row.
-func takePlace(tx *gorm.DB, o Offering) (string, *int, error) {
-	r := rawOf(tx)
-	if applies(o) {
-		n, err := r.affected("UPDATE offerings SET applied_count = applied_count + 1 WHERE id = ? AND status = ? AND drawn_at IS NULL",
-			o.ID, OfferingPublished)
-		if err != nil {
-			return "", nil, err
-		}
-		if n == 0 {
-			return "", nil, ErrNotOpen
-		}
-		return StatusApplied, nil, nil
-	}
-	n, err := r.affected("UPDATE offerings SET enrolled_count = enrolled_count + 1 WHERE id = ? AND status = ? AND enrolled_count < capacity",
-		o.ID, OfferingPublished)
-	if err != nil {
-		return "", nil, err
-	}
-	if n == 1 {
-		return StatusEnrolled, nil, nil
-	}
-	var pos int
-	err = r.queryRow("UPDATE offerings SET waitlisted_count = waitlisted_count + 1 WHERE id = ? AND status = ? AND waitlist RETURNING waitlisted_count",
-		o.ID, OfferingPublished).Scan(&pos)
-	if err == nil {
-		return StatusWaitlisted, &pos, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return "", nil, err
-	}
-	return "", nil, fullOrNotOpen(r, o.ID)
-}
-
-// fullOrNotOpen tells why no place was taken: the offering closed, or it is
-// full without a waitlist.
-func fullOrNotOpen(r raw, offeringID int64) error {
-	var status string
-	if err := r.queryRow("SELECT status FROM offerings WHERE id = ?", offeringID).Scan(&status); err != nil {
-		return err
-	}
-	if status != OfferingPublished {
-		return ErrNotOpen
-	}
-	return ErrFull
-}
-
-// asEnrollmentInsertError maps the live-enrollment index's verdict to rule 2.
-func asEnrollmentInsertError(err error) error {
-	if isUniqueViolation(err) {
-		return ErrAlreadyEnrolled
-	}
-	return err
 }
 
 func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {

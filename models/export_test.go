@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -16,13 +17,13 @@ func SoldOutCached(db *DB, id int64) bool {
 	return ok && e.ver == db.cache.offers.Load() && time.Since(e.at) < soldOutTTL
 }
 
-// EnrollAsOneBatch runs ins, past Enroll's pre-checks, as one PostgreSQL
-// enrollment batch and returns each member's answer (a replay is a
-// replayError here, not yet an answer) and whether the batch ran member by
-// member.
+// EnrollAsOneBatch runs ins, past Enroll's pre-checks, as one enrollment
+// batch and returns each member's answer (a replay is a replayError here,
+// not yet an answer; a panic is a PanicValue) and whether the batch ran
+// member by member.
 func EnrollAsOneBatch(ctx context.Context, db *DB, ins []NewEnrollment) ([]Enrollment, []error, bool) {
 	out, errs := make([]Enrollment, len(ins)), make([]error, len(ins))
-	jobs := make([]*pgEnrollJob, 0, len(ins))
+	jobs := make([]*enrollJob, 0, len(ins))
 	at := make([]int, 0, len(ins))
 	for i, in := range ins {
 		now := time.Now().UTC()
@@ -35,14 +36,27 @@ func EnrollAsOneBatch(ctx context.Context, db *DB, ins []NewEnrollment) ([]Enrol
 		if in.IdempotencyKey != "" {
 			hash = requestHash(in)
 		}
-		jobs = append(jobs, &pgEnrollJob{ctx: ctx, in: in, now: now, st: st, o: o, t: t, override: override, hash: hash,
-			done: make(chan pgEnrollResult, 1)})
+		jobs = append(jobs, &enrollJob{ctx: ctx, in: in, now: now, st: st, o: o, t: t, override: override, hash: hash,
+			done: make(chan enrollResult, 1)})
 		at = append(at, i)
 	}
-	split := db.runEnrollBatchPG(jobs)
+	split := db.runEnrollBatch(jobs)
 	for n, j := range jobs {
 		r := <-j.done
 		out[at[n]], errs[at[n]] = r.e, r.err
 	}
 	return out, errs, split
 }
+
+// PanicValue is the value of a panic a batch caught in err, if any.
+func PanicValue(err error) (any, bool) {
+	var p panicError
+	if errors.As(err, &p) {
+		return p.v, true
+	}
+	return nil, false
+}
+
+// SetDecideHook makes every enrollment batch call f with each member as it
+// is decided (nil: none).
+func SetDecideHook(f func(NewEnrollment)) { decideHook = f }

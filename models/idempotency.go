@@ -77,45 +77,11 @@ func lookupIdempotent(q *gorm.DB, userID int64, key, hash string, now time.Time)
 	return e, true, nil
 }
 
-// storeIdempotent records e as the answer to (userID, key) inside the
-// enrollment's transaction, replacing an expired row. When an unexpired row
-// exists — a concurrent request with the key committed first — it returns
-// a replayError with that answer (or ErrIdempotencyReused), which rolls
-// this transaction back.
-func storeIdempotent(tx *gorm.DB, userID int64, key, hash string, e Enrollment, now time.Time) error {
-	q, args, err := idempotencyInsert(userID, key, hash, e, now)
-	if err != nil {
-		return err
-	}
-	n, err := rawOf(tx).affected(q, args...)
-	if err != nil {
-		return err
-	}
-	return afterIdempotencyInsert(tx, n, userID, key, hash, now)
-}
-
-// idempotencyInsert is the statement that stores e as the answer to
-// (userID, key), replacing only an expired row: it changes one row, or none
-// when an unexpired answer is there.
-func idempotencyInsert(userID int64, key, hash string, e Enrollment, now time.Time) (string, []any, error) {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return "", nil, err
-	}
-	return `INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
-		body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at
-		WHERE idempotency_keys.expires_at <= ?`,
-		[]any{userID, key, hash, idempotentStatus, string(b), now, now.Add(IdempotencyTTL), now}, nil
-}
-
-// afterIdempotencyInsert turns the rows idempotencyInsert changed into
-// storeIdempotent's answer.
-func afterIdempotencyInsert(tx *gorm.DB, n int64, userID int64, key, hash string, now time.Time) error {
-	if n == 1 {
-		return nil
-	}
+// keyInTheWay answers an enrollment whose Idempotency-Key answer could not
+// be stored: an unexpired row exists — a concurrent request with the key
+// committed first — so it returns a replayError with that answer (or
+// ErrIdempotencyReused), which rolls this transaction back.
+func keyInTheWay(tx *gorm.DB, userID int64, key, hash string, now time.Time) error {
 	prev, ok, err := lookupIdempotent(tx, userID, key, hash, now)
 	if err != nil {
 		return err
