@@ -92,4 +92,3 @@ func mustEnrollmentOf(t *testing.T, w *world, studentID, offeringID int64) int64
 	}
 	return id
 }
-

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
 )
 
 // Enrollment statuses. Live ones hold (or wait for) a seat.
