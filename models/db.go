@@ -134,8 +134,8 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	if err := w.Exec("PRAGMA optimize = 0x10002").Error; err != nil {
 		return nil, fmt.Errorf("models: sqlite optimize: %w", err)
 	}
-	// Savepoints (group commit) journal the pages they change in a temporary
-	// file unless temporary storage is in memory.
+	// Temporary b-trees (an IN list over json_each, a sort) stay in memory
+	// instead of a temporary file.
 	if err := w.Exec("PRAGMA temp_store = MEMORY").Error; err != nil {
 		return nil, fmt.Errorf("models: sqlite temp_store: %w", err)
 	}

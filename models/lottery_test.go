@@ -298,3 +298,26 @@ func TestDrawDueLotteries(t *testing.T) {
 		t.Fatalf("second job run: %d %v", n, err)
 	}
 }
+
+// TestEnrollAfterAnotherInstanceDrew: the draw ran on another instance, so
+// this one's cached copy of the offering (trusted for a second) still says
+// undrawn; an enrollment is decided on the fresh row all the same: a place
+// on the full club's waitlist, not a lottery application.
+func TestEnrollAfterAnotherInstanceDrew(t *testing.T) {
+	url := modelstest.URL(t)
+	db1, db2 := modelstest.Open(t, url), modelstest.Open(t, url)
+	w, a, _, ss := lotteryWorld(t, db1, 4)
+	for _, s := range ss[:3] {
+		w.apply(s.ID, a.ID, 1) // and db1 caches a as undrawn
+	}
+	if _, err := models.RunLottery(w.ctx, db2, models.SystemActor, w.school.ID, w.term.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	e, err := models.Enroll(w.ctx, db1, models.NewEnrollment{Actor: w.admin.Actor(), StudentID: ss[3].ID, OfferingID: a.ID})
+	if err != nil || e.Status != models.StatusWaitlisted || e.WaitlistPosition == nil || *e.WaitlistPosition != 1 {
+		t.Fatalf("enrollment after the draw: %+v %v, want waitlisted 1", e, err)
+	}
+	if o := w.offeringNow(a.ID); o.AppliedCount != 0 || o.EnrolledCount != 2 || o.WaitlistedCount != 1 {
+		t.Fatalf("offering after a late enrollment: %+v", o)
+	}
+}

@@ -126,6 +126,8 @@ func (e *engine) browse(ctx context.Context) error {
 		ok := st.count(func(s sample) bool { return s.status == 200 })
 		r.Extra["ok_per_sec"] = st.rate(ok)
 		if rate > 0 && ctx.Err() == nil {
+			waitProfile := e.profileDuring("browse (open)", int(o.Duration.Seconds())-1)
+			defer waitProfile()
 			ost := openLoop(ctx, lc, o.BrowseConns, rate, o.Duration, func(i int64) loadRequest {
 				return e.browseRequest(d.Parents[int(i)%len(d.Parents)])
 			})
