@@ -39,6 +39,9 @@ type baselineResult struct {
 	P50ms   float64        `json:"p50_ms"`
 	P99ms   float64        `json:"p99_ms"`
 	Counts  map[string]int `json:"counts,omitempty"`
+	// SlowWindows of Windows (open loops only): see slowWindows.
+	SlowWindows int `json:"slow_windows,omitempty"`
+	Windows     int `json:"windows,omitempty"`
 }
 
 // httpBaselines measures B_http at the browse and the rush connections.
@@ -78,11 +81,20 @@ func (b *bench) httpBaselines(ctx context.Context) error {
 		p50, p99 = percentiles(st.samples)
 		o := &baselineResult{Name: openHelloName(conns), Conns: conns, Seconds: st.Elapsed.Seconds(),
 			Ops: ok, PerSec: st.rate(ok), P50ms: p50, P99ms: p99, Counts: st.Counts}
+		o.SlowWindows, o.Windows = slowWindows(st, slowWindow, slowLimit)
 		b.rep.addBaseline(o)
-		b.logf("%s: %.0f req/s arriving at %.0f/s  p50 %.2f ms  p99 %.2f ms  %v", o.Name, o.PerSec, rate, p50, p99, st.Counts)
+		b.logf("%s: %.0f req/s arriving at %.0f/s  p50 %.2f ms  p99 %.2f ms  %v; %d of %d quarter-seconds with p99 > 10 ms",
+			o.Name, o.PerSec, rate, p50, p99, st.Counts, o.SlowWindows, o.Windows)
 	}
 	return ctx.Err()
 }
+
+// The windows of the open loops' slow-window count, and their limit: the
+// browse latency target.
+const (
+	slowWindow = 250 * time.Millisecond
+	slowLimit  = 10 * time.Millisecond
+)
 
 // openHelloName names the open-loop hello baseline at conns connections.
 func openHelloName(conns int) string { return fmt.Sprintf("B_http@%d open 0.5×", conns) }

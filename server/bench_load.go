@@ -260,6 +260,28 @@ func percentiles(ss []sample) (p50, p99 float64) {
 	return at(0.50), at(0.99)
 }
 
+// slowWindows cuts an open loop into windows of w by scheduled start and
+// counts those whose p99 exceeds limit. A machine that stalls (a busy
+// neighbour, stolen CPU) shows as a few slow windows in every loop it runs,
+// the hello server's included; a server that is slow shows in most.
+func slowWindows(st loadStats, w, limit time.Duration) (slow, total int) {
+	byWindow := map[int][]sample{}
+	for _, s := range st.samples {
+		if s.status == 0 && s.lat == 0 {
+			continue // dropped before it was sent
+		}
+		i := int((s.end - s.lat) / w)
+		byWindow[i] = append(byWindow[i], s)
+	}
+	for _, ss := range byWindow {
+		total++
+		if _, p99 := percentiles(ss); p99 > float64(limit.Microseconds())/1000 {
+			slow++
+		}
+	}
+	return slow, total
+}
+
 // perRequestPercentiles returns p50 and p99, in milliseconds, of each
 // request's whole life: from its first try to its last answer, retries
 // after shedding included (what a parent waits).

@@ -103,6 +103,17 @@ func (r *benchReport) baselineP99(name string) float64 {
 	return 0
 }
 
+// baselineWindows returns the named open-loop baseline's slow windows and
+// windows (see slowWindows).
+func (r *benchReport) baselineWindows(name string) (slow, total int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if b := r.Baselines[name]; b != nil {
+		return b.SlowWindows, b.Windows
+	}
+	return 0, 0
+}
+
 // informative adds a row that is reported, not checked.
 func (r *benchReport) informative(engine, scenario, metric, unit string, value float64) {
 	r.addTarget(targetRow{Engine: engine, Scenario: scenario, Metric: metric, Value: value, Unit: unit,

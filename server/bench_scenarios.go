@@ -134,6 +134,8 @@ func (e *engine) browse(ctx context.Context) error {
 			open = summarize(ost)
 			open.Engine, open.Name, open.Conns, open.ArrivalRate = e.name, "browse (open, 0.5× B_http)", o.BrowseConns, rate
 			open.Extra["ok_per_sec"] = ost.rate(ost.count(func(s sample) bool { return s.status == 200 }))
+			slow, windows := slowWindows(ost, slowWindow, slowLimit)
+			open.Extra["slow_windows"], open.Extra["windows"] = float64(slow), float64(windows)
 		}
 		return r, nil
 	})
@@ -157,6 +159,11 @@ func (e *engine) browse(ctx context.Context) error {
 		open.describe(e.b.out)
 		rep.atMost(e.name, "browse", fmt.Sprintf("p99 at 0.5× B_http (%.0f/s arriving)", rate), "ms", open.P99ms, 10)
 		rep.informative(e.name, "browse", "hello server p99, same open loop", "ms", rep.baselineP99(openHelloName(o.BrowseConns)))
+		// Where the tail comes from: the quarter-seconds whose p99 is over
+		// 10 ms, beside the hello server's under the same loop.
+		hs, hw := rep.baselineWindows(openHelloName(o.BrowseConns))
+		rep.informative(e.name, "browse", fmt.Sprintf("quarter-seconds with p99 > 10 ms, of %.0f (hello: %d of %d)",
+			open.Extra["windows"], hs, hw), "", open.Extra["slow_windows"])
 		errs += open.Errors
 	}
 	rep.exactly(e.name, "browse", "5xx and transport errors", "", float64(errs), 0)

@@ -214,6 +214,33 @@ func TestBenchLoadLoops(t *testing.T) {
 	}
 }
 
+// TestBenchSlowWindows: an open loop's samples are cut into windows by
+// scheduled start (end less latency), and a window is slow when its p99 is
+// over the limit; samples dropped before they were sent do not count.
+func TestBenchSlowWindows(t *testing.T) {
+	ms := time.Millisecond
+	var st loadStats
+	add := func(start, lat time.Duration, status int) {
+		st.samples = append(st.samples, sample{lat: lat, end: start + lat, status: status})
+	}
+	for i := range 100 {
+		at := time.Duration(i) * 10 * ms // 0–990 ms: four windows of 250 ms
+		lat := 2 * ms
+		if at >= 500*ms && at < 750*ms {
+			lat = 30 * ms // the third window stalls (its samples end in the fourth)
+		}
+		add(at, lat, 200)
+	}
+	add(1200*ms, 0, 0) // dropped by the generator: no window of its own
+	if slow, total := slowWindows(st, 250*ms, 10*ms); slow != 1 || total != 4 {
+		t.Fatalf("slow %d of %d windows, want 1 of 4", slow, total)
+	}
+	add(1100*ms, 10*time.Second, 0) // a timeout is slow
+	if slow, total := slowWindows(st, 250*ms, 10*ms); slow != 2 || total != 5 {
+		t.Fatalf("with a timeout: slow %d of %d windows, want 2 of 5", slow, total)
+	}
+}
+
 // TestBenchProvinceSet builds a small province set on both engines and
 // checks its shape and that it is a state the enrollment rules allow.
 func TestBenchProvinceSet(t *testing.T) {
