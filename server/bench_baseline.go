@@ -42,6 +42,9 @@ type baselineResult struct {
 	// SlowWindows of Windows (open loops only): see slowWindows.
 	SlowWindows int `json:"slow_windows,omitempty"`
 	Windows     int `json:"windows,omitempty"`
+	// CPUPerAnswerUS is the server's CPU time per answer in the open loop,
+	// in microseconds.
+	CPUPerAnswerUS float64 `json:"cpu_per_answer_us,omitempty"`
 }
 
 // httpBaselines measures B_http at the browse and the rush connections.
@@ -73,18 +76,21 @@ func (b *bench) httpBaselines(ctx context.Context) error {
 		// machine at that arrival rate.
 		rate := 0.5 * r.PerSec
 		lc = newLoadClient(p.addr, conns, b.o.Timeout)
+		cpu0 := p.cpuTime()
 		st = openLoop(ctx, lc, conns, rate, b.o.Duration, func(int64) loadRequest {
 			return loadRequest{Method: "GET", Path: "/hello"}
 		})
+		cpu1 := p.cpuTime()
 		lc.close()
 		ok = st.count(func(s sample) bool { return s.status == 200 })
 		p50, p99 = percentiles(st.samples)
 		o := &baselineResult{Name: openHelloName(conns), Conns: conns, Seconds: st.Elapsed.Seconds(),
 			Ops: ok, PerSec: st.rate(ok), P50ms: p50, P99ms: p99, Counts: st.Counts}
 		o.SlowWindows, o.Windows = slowWindows(st, slowWindow, slowLimit)
+		o.CPUPerAnswerUS = cpuPerAnswer(cpu0, cpu1, ok)
 		b.rep.addBaseline(o)
-		b.logf("%s: %.0f req/s arriving at %.0f/s  p50 %.2f ms  p99 %.2f ms  %v; %d of %d quarter-seconds with p99 > 10 ms",
-			o.Name, o.PerSec, rate, p50, p99, st.Counts, o.SlowWindows, o.Windows)
+		b.logf("%s: %.0f req/s arriving at %.0f/s  p50 %.2f ms  p99 %.2f ms  %v; %d of %d quarter-seconds with p99 > 10 ms; server CPU %.1f µs per answer",
+			o.Name, o.PerSec, rate, p50, p99, st.Counts, o.SlowWindows, o.Windows, o.CPUPerAnswerUS)
 	}
 	return ctx.Err()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -158,6 +159,44 @@ func procStatus(pid int, field string) (int64, error) {
 		return n << 10, err
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// userHZ is the unit of the CPU times in /proc/PID/stat (USER_HZ, 100 on
+// every Linux the bench runs on).
+const userHZ = 100
+
+// cpuTime is the CPU time the process has used so far, user and system,
+// all threads (0 when /proc cannot be read).
+func (p *childProc) cpuTime() time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, is in parentheses and may hold spaces;
+	// utime and stime are fields 14 and 15, the 12th and 13th after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(ut+st) * time.Second / userHZ
+}
+
+// cpuPerAnswer is the CPU time per answer between two cpuTime readings, in
+// microseconds.
+func cpuPerAnswer(before, after time.Duration, answers int) float64 {
+	if answers <= 0 || after <= before {
+		return 0
+	}
+	return float64((after - before).Microseconds()) / float64(answers)
 }
 
 // stop reads the peak memory, then asks the process to finish (SIGTERM) and

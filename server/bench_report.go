@@ -114,6 +114,17 @@ func (r *benchReport) baselineWindows(name string) (slow, total int) {
 	return 0, 0
 }
 
+// baselineCPU returns the named open-loop baseline's server CPU per answer
+// in µs.
+func (r *benchReport) baselineCPU(name string) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if b := r.Baselines[name]; b != nil {
+		return b.CPUPerAnswerUS
+	}
+	return 0
+}
+
 // informative adds a row that is reported, not checked.
 func (r *benchReport) informative(engine, scenario, metric, unit string, value float64) {
 	r.addTarget(targetRow{Engine: engine, Scenario: scenario, Metric: metric, Value: value, Unit: unit,

@@ -128,14 +128,17 @@ func (e *engine) browse(ctx context.Context) error {
 		if rate > 0 && ctx.Err() == nil {
 			waitProfile := e.profileDuring("browse (open)", int(o.Duration.Seconds())-1)
 			defer waitProfile()
+			cpu0 := e.srv.cpuTime()
 			ost := openLoop(ctx, lc, o.BrowseConns, rate, o.Duration, func(i int64) loadRequest {
 				return e.browseRequest(d.Parents[int(i)%len(d.Parents)])
 			})
+			cpu1 := e.srv.cpuTime()
 			open = summarize(ost)
 			open.Engine, open.Name, open.Conns, open.ArrivalRate = e.name, "browse (open, 0.5× B_http)", o.BrowseConns, rate
 			open.Extra["ok_per_sec"] = ost.rate(ost.count(func(s sample) bool { return s.status == 200 }))
 			slow, windows := slowWindows(ost, slowWindow, slowLimit)
 			open.Extra["slow_windows"], open.Extra["windows"] = float64(slow), float64(windows)
+			open.Extra["cpu_per_answer_us"] = cpuPerAnswer(cpu0, cpu1, ost.count(func(s sample) bool { return s.status != 0 }))
 		}
 		return r, nil
 	})
@@ -164,6 +167,11 @@ func (e *engine) browse(ctx context.Context) error {
 		hs, hw := rep.baselineWindows(openHelloName(o.BrowseConns))
 		rep.informative(e.name, "browse", fmt.Sprintf("quarter-seconds with p99 > 10 ms, of %.0f (hello: %d of %d)",
 			open.Extra["windows"], hs, hw), "", open.Extra["slow_windows"])
+		// And what the server spends per answer at that rate, beside the
+		// hello server: the share of the two CPUs left to the load generator
+		// and the kernel decides the tail.
+		rep.informative(e.name, "browse", fmt.Sprintf("server CPU per answer, open loop (hello: %.1f µs)",
+			rep.baselineCPU(openHelloName(o.BrowseConns))), "µs", open.Extra["cpu_per_answer_us"])
 		errs += open.Errors
 	}
 	rep.exactly(e.name, "browse", "5xx and transport errors", "", float64(errs), 0)

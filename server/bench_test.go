@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -238,6 +239,25 @@ func TestBenchSlowWindows(t *testing.T) {
 	add(1100*ms, 10*time.Second, 0) // a timeout is slow
 	if slow, total := slowWindows(st, 250*ms, 10*ms); slow != 2 || total != 5 {
 		t.Fatalf("with a timeout: slow %d of %d windows, want 2 of 5", slow, total)
+	}
+}
+
+// TestBenchCPUTime reads a process's CPU time from /proc (here the test's
+// own, while it spins for 200 ms of CPU).
+func TestBenchCPUTime(t *testing.T) {
+	self := &childProc{cmd: &exec.Cmd{Process: &os.Process{Pid: os.Getpid()}}}
+	before := self.cpuTime()
+	spin := time.Now()
+	x := 0
+	for time.Since(spin) < 200*time.Millisecond {
+		x++
+	}
+	after := self.cpuTime()
+	if d := after - before; d < 100*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("CPU time moved %v over a 200 ms spin (%d turns)", d, x)
+	}
+	if us := cpuPerAnswer(time.Second, 3*time.Second, 1000); us != 2000 {
+		t.Fatalf("2 s over 1,000 answers = %v µs each, want 2000", us)
 	}
 }
 
