@@ -23,7 +23,7 @@ import (
 // since it was read, and once it is OfferingListTTL old in any case, which
 // bounds how long a write by another instance on the same PostgreSQL can go
 // unseen. (Rebuilt after every write, as it first was, the list cost a third
-// of the server's CPU in a rush of enrollments: each group commit retired it.)
+// of the server's CPU in a rush of enrollments: each batch's commit retired it.)
 // One request rebuilds a list at a time; the others get the list it
 // replaces while that is still usable, else wait. Staff lists (drafts
 // included) are never cached.
