@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,6 +141,17 @@ type studentFacts struct {
 	school int64
 	grade  int
 	active bool
+}
+
+// scanStudent adds a row of (id, school_id, grade, active) to f.students.
+func (f batchFacts) scanStudent(rows *sql.Rows) error {
+	var id int64
+	var s studentFacts
+	if err := rows.Scan(&id, &s.school, &s.grade, &s.active); err != nil {
+		return err
+	}
+	f.students[id] = s
+	return nil
 }
 
 type termOf struct{ student, term int64 }

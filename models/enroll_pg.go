@@ -1,7 +1,6 @@
 package models
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -24,15 +23,7 @@ func readBatchPG(r raw, sids, oids []int64, n int) (batchFacts, error) {
 	f := batchFacts{students: make(map[int64]studentFacts, len(sids)), held: map[termOf][]Held{},
 		offerings: make(map[int64]*lockedOffering, len(oids))}
 	err := r.each("SELECT id, school_id, grade, active FROM students WHERE id = ANY(?) ORDER BY id FOR UPDATE",
-		[]any{sids}, func(rows *sql.Rows) error {
-			var id int64
-			var s studentFacts
-			if err := rows.Scan(&id, &s.school, &s.grade, &s.active); err != nil {
-				return err
-			}
-			f.students[id] = s
-			return nil
-		})
+		[]any{sids}, f.scanStudent)
 	if err != nil {
 		return f, err
 	}

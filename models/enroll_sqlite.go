@@ -31,15 +31,7 @@ func readBatchSQLite(r raw, sids, oids []int64, n int) (batchFacts, error) {
 		return f, err
 	}
 	err = r.each("SELECT id, school_id, grade, active FROM students WHERE id IN (SELECT value FROM json_each(?))",
-		[]any{string(sj)}, func(rows *sql.Rows) error {
-			var id int64
-			var s studentFacts
-			if err := rows.Scan(&id, &s.school, &s.grade, &s.active); err != nil {
-				return err
-			}
-			f.students[id] = s
-			return nil
-		})
+		[]any{string(sj)}, f.scanStudent)
 	if err != nil {
 		return f, err
 	}

@@ -83,47 +83,19 @@ func (r *benchReport) addBaseline(b *baselineResult) {
 	r.Baselines[b.Name] = b
 }
 
+// baselineOf returns a copy of the named baseline (the zero value when it
+// was not measured).
+func (r *benchReport) baselineOf(name string) baselineResult {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if b := r.Baselines[name]; b != nil {
+		return *b
+	}
+	return baselineResult{}
+}
+
 // baseline returns the named baseline's rate (0 when not measured).
-func (r *benchReport) baseline(name string) float64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if b := r.Baselines[name]; b != nil {
-		return b.PerSec
-	}
-	return 0
-}
-
-// baselineP99 returns the named baseline's p99 in ms (0 when not measured).
-func (r *benchReport) baselineP99(name string) float64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if b := r.Baselines[name]; b != nil {
-		return b.P99ms
-	}
-	return 0
-}
-
-// baselineWindows returns the named open-loop baseline's slow windows and
-// windows (see slowWindows).
-func (r *benchReport) baselineWindows(name string) (slow, total int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if b := r.Baselines[name]; b != nil {
-		return b.SlowWindows, b.Windows
-	}
-	return 0, 0
-}
-
-// baselineCPU returns the named open-loop baseline's server CPU per answer
-// in µs.
-func (r *benchReport) baselineCPU(name string) float64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if b := r.Baselines[name]; b != nil {
-		return b.CPUPerAnswerUS
-	}
-	return 0
-}
+func (r *benchReport) baseline(name string) float64 { return r.baselineOf(name).PerSec }
 
 // informative adds a row that is reported, not checked.
 func (r *benchReport) informative(engine, scenario, metric, unit string, value float64) {

@@ -153,7 +153,7 @@ func (e *engine) browse(ctx context.Context) error {
 	// something: parents arriving at the target rate, 0.5× B_http, in an
 	// open loop on the warm server; the closed-loop p99 is reported beside
 	// it, and so is the hello server's p99 under the same open loop.
-	rep.informative(e.name, "browse", fmt.Sprintf("p99 closed loop (%s: %.0f ms)", httpName, rep.baselineP99(httpName)),
+	rep.informative(e.name, "browse", fmt.Sprintf("p99 closed loop (%s: %.0f ms)", httpName, rep.baselineOf(httpName).P99ms),
 		"ms", res.P99ms)
 	errs := res.Errors
 	if open != nil {
@@ -161,17 +161,17 @@ func (e *engine) browse(ctx context.Context) error {
 		rep.addScenario(open)
 		open.describe(e.b.out)
 		rep.atMost(e.name, "browse", fmt.Sprintf("p99 at 0.5× B_http (%.0f/s arriving)", rate), "ms", open.P99ms, 10)
-		rep.informative(e.name, "browse", "hello server p99, same open loop", "ms", rep.baselineP99(openHelloName(o.BrowseConns)))
+		hello := rep.baselineOf(openHelloName(o.BrowseConns))
+		rep.informative(e.name, "browse", "hello server p99, same open loop", "ms", hello.P99ms)
 		// Where the tail comes from: the quarter-seconds whose p99 is over
 		// 10 ms, beside the hello server's under the same loop.
-		hs, hw := rep.baselineWindows(openHelloName(o.BrowseConns))
 		rep.informative(e.name, "browse", fmt.Sprintf("quarter-seconds with p99 > 10 ms, of %.0f (hello: %d of %d)",
-			open.Extra["windows"], hs, hw), "", open.Extra["slow_windows"])
+			open.Extra["windows"], hello.SlowWindows, hello.Windows), "", open.Extra["slow_windows"])
 		// And what the server spends per answer at that rate, beside the
 		// hello server: the share of the two CPUs left to the load generator
 		// and the kernel decides the tail.
 		rep.informative(e.name, "browse", fmt.Sprintf("server CPU per answer, open loop (hello: %.1f µs)",
-			rep.baselineCPU(openHelloName(o.BrowseConns))), "µs", open.Extra["cpu_per_answer_us"])
+			hello.CPUPerAnswerUS), "µs", open.Extra["cpu_per_answer_us"])
 		errs += open.Errors
 	}
 	rep.exactly(e.name, "browse", "5xx and transport errors", "", float64(errs), 0)
