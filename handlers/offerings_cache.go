@@ -116,12 +116,10 @@ func (c *offeringListCache) noteWrite(userID int64, now time.Time) {
 	c.wrote[userID] = now
 }
 
-// lagFor is how far userID's list may lag this process's writes.
+// lagFor is how far userID's list may lag this process's writes; c.mu is
+// held.
 func (c *offeringListCache) lagFor(userID int64, now time.Time) time.Duration {
-	c.mu.Lock()
-	at, ok := c.wrote[userID]
-	c.mu.Unlock()
-	if ok && now.Sub(at) < OfferingListWriteLag {
+	if at, ok := c.wrote[userID]; ok && now.Sub(at) < OfferingListWriteLag {
 		return 0
 	}
 	return OfferingListWriteLag
@@ -146,17 +144,20 @@ func cacheFor[C any](m *sync.Map, db *models.DB, mk func() *C) *C {
 	return c.(*C)
 }
 
-// get returns the list for key usable at generation gen (see above),
-// building it with build when there is none (one build per key at a time).
-// lag is how far the list may lag this process's writes: 0 for a parent who
-// just wrote, so a parent always sees its own enrollment.
-func (c *offeringListCache) get(key offeringListKey, gen uint64, now time.Time, lag time.Duration,
+// get returns the list for key usable at generation gen (see above) by
+// parent userID, building it with build when there is none (one build per
+// key at a time). The list may lag this process's writes by
+// OfferingListWriteLag, or not at all for a parent who just wrote, so a
+// parent always sees its own enrollment.
+func (c *offeringListCache) get(key offeringListKey, gen uint64, now time.Time, userID int64,
 	build func() ([]byte, error)) (*offeringList, error) {
+	var lag time.Duration
 	usable := func(x *offeringList, ttl time.Duration) bool {
 		age := now.Sub(x.at)
 		return age < ttl && (x.gen == gen || age < lag)
 	}
 	c.mu.Lock()
+	lag = c.lagFor(userID, now)
 	l := c.lists[key]
 	if l != nil && usable(l, OfferingListTTL) {
 		prev := l.prev
@@ -215,7 +216,7 @@ func (h *API) parentOfferingList(c *fiber.Ctx, schoolID int64, f models.Offering
 	// while the list is built moves it and the list is not served again.
 	gen := h.DB.Generation()
 	cache, now := offeringCacheFor(h.DB), time.Now()
-	l, err := cache.get(offeringListKey{school: schoolID, f: f}, gen, now, cache.lagFor(a.UserID, now), func() ([]byte, error) {
+	l, err := cache.get(offeringListKey{school: schoolID, f: f}, gen, now, a.UserID, func() ([]byte, error) {
 		os, err := models.FindOfferings(ctx, h.DB, a, schoolID, f)
 		if err != nil {
 			return nil, err
@@ -245,23 +246,28 @@ func (h *API) parentOfferingList(c *fiber.Ctx, schoolID int64, f models.Offering
 // acceptsGzip reports whether an Accept-Encoding header admits gzip (listed
 // without q=0, or through * without q=0).
 func acceptsGzip(h string) bool {
+	// Cut in place, not Split: this runs on every parent's list request.
 	star := false
-	for _, part := range strings.Split(h, ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		name = strings.ToLower(strings.TrimSpace(name))
+	for h != "" {
+		var part string
+		part, h, _ = strings.Cut(h, ",")
+		name, params, _ := strings.Cut(part, ";")
+		name = strings.TrimSpace(name)
 		zero := false
-		for _, p := range strings.Split(params, ";") {
-			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		for params != "" {
+			var p string
+			p, params, _ = strings.Cut(params, ";")
+			k, v, _ := strings.Cut(p, "=")
 			if strings.EqualFold(strings.TrimSpace(k), "q") {
 				if q, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && q == 0 {
 					zero = true
 				}
 			}
 		}
-		switch name {
-		case "gzip", "x-gzip":
+		switch {
+		case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "x-gzip"):
 			return !zero
-		case "*":
+		case name == "*":
 			star = !zero
 		}
 	}
