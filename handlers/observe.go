@@ -53,24 +53,17 @@ func (m *Metrics) observe(route, method string, status int, d time.Duration) {
 // request on that connection overwrites: kept as a label value, "GET" could
 // later read "PUT".
 func methodLabel(c *fiber.Ctx) string {
-	switch m := c.Method(); m {
-	case fiber.MethodGet:
-		return fiber.MethodGet
-	case fiber.MethodHead:
-		return fiber.MethodHead
-	case fiber.MethodPost:
-		return fiber.MethodPost
-	case fiber.MethodPut:
-		return fiber.MethodPut
-	case fiber.MethodPatch:
-		return fiber.MethodPatch
-	case fiber.MethodDelete:
-		return fiber.MethodDelete
-	case fiber.MethodOptions:
-		return fiber.MethodOptions
+	m := c.Method()
+	for _, k := range labelledMethods {
+		if m == k {
+			return k
+		}
 	}
 	return "OTHER"
 }
+
+var labelledMethods = []string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch,
+	fiber.MethodDelete, fiber.MethodOptions}
 
 // NewMetrics registers the HTTP collectors with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
