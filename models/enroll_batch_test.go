@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"errors"
+	"math/rand/v2"
 	"testing"
 
 	"kehou/models"
@@ -182,5 +183,95 @@ func TestEnrollBatchFailures(t *testing.T) {
 	}
 	if e, q := checkInvariants(t, db, a.ID); e != 3 || q != 0 {
 		t.Fatalf("enrolled %d waitlisted %d, want 3 and 0 (only the successful members written)", e, q)
+	}
+}
+
+// TestEnrollBatchMatchesOneByOne: a batch decides exactly as its requests
+// would be decided one at a time, in arrival order. Two identical schools
+// (small clubs with and without a waitlist, two that overlap, a lottery, a
+// basic service; max_clubs 2) get the same 60 random requests: one school as
+// one batch, the other one request at a time. Every answer, waitlist
+// position and rank must be the same.
+func TestEnrollBatchMatchesOneByOne(t *testing.T) {
+	db := mustDB(t)
+	type school struct {
+		w    *world
+		offs []models.Offering
+		ss   []models.Student
+	}
+	build := func() school {
+		w := newWorld(t, db, 2)
+		noWait := false
+		offs := []models.Offering{
+			w.offering(func(n *models.NewOffering) { n.Name = "A"; n.Capacity = 2 }), // Tue, Thu 16:30–18:00
+			w.offering(func(n *models.NewOffering) { n.Name = "B"; n.Capacity = 1; n.Waitlist = &noWait; n.Weekdays = []int{1} }),
+			w.offering(func(n *models.NewOffering) { // overlaps A on Tuesdays
+				n.Name, n.Capacity, n.Weekdays, n.StartTime, n.EndTime = "C", 3, []int{2}, "17:00", "18:30"
+			}),
+			w.offering(func(n *models.NewOffering) { n.Name = "D"; n.Capacity = 2; n.Mode = models.ModeLottery; n.Weekdays = []int{5} }),
+			w.offering(func(n *models.NewOffering) {
+				n.Name, n.Kind, n.Capacity, n.Weekdays, n.StartTime, n.EndTime = "E", models.KindBasic, 4, []int{1, 2, 3, 4, 5}, "15:30", "16:30"
+			}),
+		}
+		return school{w, offs, w.students(12)}
+	}
+	a, b := build(), build()
+	rng := rand.New(rand.NewPCG(20261122, 6))
+	type req struct{ s, o int }
+	reqs := make([]req, 60)
+	for i := range reqs {
+		reqs[i] = req{rng.IntN(len(a.ss)), rng.IntN(len(a.offs))}
+	}
+	in := func(s school, r req) models.NewEnrollment {
+		return models.NewEnrollment{Actor: s.w.admin.Actor(), StudentID: s.ss[r.s].ID, OfferingID: s.offs[r.o].ID}
+	}
+	batch := make([]models.NewEnrollment, len(reqs))
+	for i, r := range reqs {
+		batch[i] = in(a, r)
+	}
+	got, errs, split := models.EnrollAsOneBatch(a.w.ctx, db, batch)
+	if split {
+		t.Error("the batch ran member by member; it should have committed as one")
+	}
+	code := func(err error) string {
+		var me *models.Error
+		var ve *models.ValidationError
+		switch {
+		case err == nil:
+			return ""
+		case errors.As(err, &me):
+			return me.Code
+		case errors.As(err, &ve):
+			return "validation"
+		}
+		return err.Error()
+	}
+	pos := func(e models.Enrollment) int {
+		if e.WaitlistPosition == nil {
+			return 0
+		}
+		return *e.WaitlistPosition
+	}
+	kinds := map[string]int{}
+	for i, r := range reqs {
+		e, err := models.Enroll(b.w.ctx, db, in(b, r))
+		if code(err) != code(errs[i]) || e.Status != got[i].Status || pos(e) != pos(got[i]) || e.Rank != got[i].Rank {
+			t.Errorf("request %d (student %d → %s): batch %q %s pos %d rank %d; one by one %q %s pos %d rank %d", i, r.s,
+				a.offs[r.o].Name, code(errs[i]), got[i].Status, pos(got[i]), got[i].Rank, code(err), e.Status, pos(e), e.Rank)
+		}
+		kinds[code(err)+e.Status]++
+	}
+	// The requests must have exercised every path, or the comparison says
+	// little.
+	for _, k := range []string{models.StatusEnrolled, models.StatusWaitlisted, models.StatusApplied, "full", "already_enrolled",
+		"limit_reached", "schedule_conflict"} {
+		if kinds[k] == 0 {
+			t.Errorf("no request ended %q (%v): choose another seed", k, kinds)
+		}
+	}
+	for _, s := range []school{a, b} {
+		for _, o := range s.offs {
+			checkInvariants(t, db, o.ID)
+		}
 	}
 }
