@@ -208,7 +208,12 @@ func TestEnrollBatchMatchesOneByOne(t *testing.T) {
 			w.offering(func(n *models.NewOffering) { // overlaps A on Tuesdays
 				n.Name, n.Capacity, n.Weekdays, n.StartTime, n.EndTime = "C", 3, []int{2}, "17:00", "18:30"
 			}),
-			w.offering(func(n *models.NewOffering) { n.Name = "D"; n.Capacity = 2; n.Mode = models.ModeLottery; n.Weekdays = []int{5} }),
+			w.offering(func(n *models.NewOffering) {
+				n.Name = "D"
+				n.Capacity = 2
+				n.Mode = models.ModeLottery
+				n.Weekdays = []int{5}
+			}),
 			w.offering(func(n *models.NewOffering) {
 				n.Name, n.Kind, n.Capacity, n.Weekdays, n.StartTime, n.EndTime = "E", models.KindBasic, 4, []int{1, 2, 3, 4, 5}, "15:30", "16:30"
 			}),
