@@ -215,8 +215,7 @@ func (h *API) parentOfferingList(c *fiber.Ctx, schoolID int64, f models.Offering
 	// The generation is read before the query, so a write that commits
 	// while the list is built moves it and the list is not served again.
 	gen := h.DB.Generation()
-	cache, now := offeringCacheFor(h.DB), time.Now()
-	l, err := cache.get(offeringListKey{school: schoolID, f: f}, gen, now, a.UserID, func() ([]byte, error) {
+	l, err := offeringCacheFor(h.DB).get(offeringListKey{school: schoolID, f: f}, gen, time.Now(), a.UserID, func() ([]byte, error) {
 		os, err := models.FindOfferings(ctx, h.DB, a, schoolID, f)
 		if err != nil {
 			return nil, err

@@ -86,31 +86,22 @@ func StatusPhrase(status string) string {
 // with dedupe keys "<event>:user:<id>", in one INSERT … SELECT (it runs in
 // every enrollment's transaction).
 func NotifyGuardians(tx *gorm.DB, kind string, studentID int64, event string, payload map[string]string) error {
-	r := rawOf(tx)
-	q, args, err := notifyInsert(r.pg, kind, studentID, event, payload)
+	b, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
-	_, err = r.exec(q, args...)
-	return err
-}
-
-// notifyInsert is NotifyGuardians' statement.
-func notifyInsert(pg bool, kind string, studentID int64, event string, payload map[string]string) (string, []any, error) {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return "", nil, err
-	}
 	now := time.Now().UTC()
 	// PostgreSQL cannot type bare parameters in a SELECT list.
+	r := rawOf(tx)
 	text, id, ts := "?", "?", "?"
-	if pg {
+	if r.pg {
 		text, id, ts = "CAST(? AS TEXT)", "CAST(? AS BIGINT)", "CAST(? AS TIMESTAMPTZ)"
 	}
-	return `INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts,
+	_, err = r.exec(`INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts,
 		next_attempt_at, last_error, created_at)
-		SELECT ` + text + `, ps.user_id, ` + id + `, ` + text + ` || CAST(ps.user_id AS TEXT), ` + text + `, 'pending', 0, ` + ts + `, '', ` + ts + `
+		SELECT `+text+`, ps.user_id, `+id+`, `+text+` || CAST(ps.user_id AS TEXT), `+text+`, 'pending', 0, `+ts+`, '', `+ts+`
 		FROM parent_students ps WHERE ps.student_id = ?
 		ON CONFLICT (dedupe_key) DO NOTHING`,
-		[]any{kind, studentID, event + ":user:", string(b), now, now, studentID}, nil
+		kind, studentID, event+":user:", string(b), now, now, studentID)
+	return err
 }
