@@ -45,6 +45,9 @@ type baselineResult struct {
 	// CPUPerAnswerUS is the server's CPU time per answer in the open loop,
 	// in microseconds.
 	CPUPerAnswerUS float64 `json:"cpu_per_answer_us,omitempty"`
+	// MachineBusyPct is how busy all CPUs were during the open loop
+	// (machineBusy).
+	MachineBusyPct float64 `json:"machine_busy_pct,omitempty"`
 }
 
 // httpBaselines measures B_http at the browse and the rush connections.
@@ -77,8 +80,10 @@ func (b *bench) httpBaselines(ctx context.Context) error {
 		rate := 0.5 * r.PerSec
 		lc = newLoadClient(p.addr, conns, b.o.Timeout)
 		cpu0 := p.cpuTime()
-		st = openLoop(ctx, lc, conns, rate, b.o.Duration, func(int64) loadRequest {
-			return loadRequest{Method: "GET", Path: "/hello"}
+		busy := machineBusy(func() {
+			st = openLoop(ctx, lc, conns, rate, b.o.Duration, func(int64) loadRequest {
+				return loadRequest{Method: "GET", Path: "/hello"}
+			})
 		})
 		cpu1 := p.cpuTime()
 		lc.close()
@@ -88,9 +93,10 @@ func (b *bench) httpBaselines(ctx context.Context) error {
 			Ops: ok, PerSec: st.rate(ok), P50ms: p50, P99ms: p99, Counts: st.Counts}
 		o.SlowWindows, o.Windows = slowWindows(st, slowWindow, slowLimit)
 		o.CPUPerAnswerUS = cpuPerAnswer(cpu0, cpu1, ok)
+		o.MachineBusyPct = busy
 		b.rep.addBaseline(o)
-		b.logf("%s: %.0f req/s arriving at %.0f/s  p50 %.2f ms  p99 %.2f ms  %v; %d of %d quarter-seconds with p99 > 10 ms; server CPU %.1f µs per answer",
-			o.Name, o.PerSec, rate, p50, p99, st.Counts, o.SlowWindows, o.Windows, o.CPUPerAnswerUS)
+		b.logf("%s: %.0f req/s arriving at %.0f/s  p50 %.2f ms  p99 %.2f ms  %v; %d of %d quarter-seconds with p99 > 10 ms; server CPU %.1f µs per answer; machine %.0f%% busy",
+			o.Name, o.PerSec, rate, p50, p99, st.Counts, o.SlowWindows, o.Windows, o.CPUPerAnswerUS, busy)
 	}
 	return ctx.Err()
 }

@@ -190,6 +190,48 @@ func (p *childProc) cpuTime() time.Duration {
 	return time.Duration(ut+st) * time.Second / userHZ
 }
 
+// machineTicks reads the first line of /proc/stat: the ticks all CPUs
+// spent busy (anything but idle and iowait) and in all, since boot (0, 0
+// when it cannot be read).
+func machineTicks() (busy, total int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, s := range f[1:] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, 0
+		}
+		if i >= 8 {
+			break // guest and guest_nice are already in user and nice
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
+}
+
+// machineBusy measures how busy the whole machine (every process: load
+// generator, server, kernel, database) is while fn runs, in percent of all
+// CPUs (0 when /proc/stat cannot be read).
+func machineBusy(fn func()) float64 {
+	b0, t0 := machineTicks()
+	fn()
+	b1, t1 := machineTicks()
+	if t1 <= t0 {
+		return 0
+	}
+	return 100 * float64(b1-b0) / float64(t1-t0)
+}
+
 // cpuPerAnswer is the CPU time per answer between two cpuTime readings, in
 // microseconds.
 func cpuPerAnswer(before, after time.Duration, answers int) float64 {
@@ -226,14 +268,20 @@ func runChildCommand(ctx context.Context, spec childSpec, args ...string) error 
 	return nil
 }
 
-// helloServer is `kehou bench hello`: the B_http baseline, a plain Fiber app
-// answering GET /hello with a small JSON object, on LISTEN_ADDR. It has no
-// middleware, so it measures what Fiber and the kernel cost on this machine.
-func helloServer(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+// helloApp is the hello server's app.
+func helloApp() *fiber.App {
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/hello", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"hello": "world", "ok": true})
 	})
+	return app
+}
+
+// helloServer is `kehou bench hello`: the B_http baseline, a plain Fiber app
+// answering GET /hello with a small JSON object, on LISTEN_ADDR. It has no
+// middleware, so it measures what Fiber and the kernel cost on this machine.
+func helloServer(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	app := helloApp()
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return err

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -258,6 +260,29 @@ func TestBenchCPUTime(t *testing.T) {
 	}
 	if us := cpuPerAnswer(time.Second, 3*time.Second, 1000); us != 2000 {
 		t.Fatalf("2 s over 1,000 answers = %v µs each, want 2000", us)
+	}
+}
+
+// TestBenchMachineBusy: every CPU spinning reads as a busy machine (other
+// processes can only add to it), and the share stays a percentage.
+func TestBenchMachineBusy(t *testing.T) {
+	if _, total := machineTicks(); total == 0 {
+		t.Skip("no /proc/stat")
+	}
+	busy := machineBusy(func() {
+		var wg sync.WaitGroup
+		for range runtime.NumCPU() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for spin := time.Now(); time.Since(spin) < 300*time.Millisecond; {
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	if busy < 50 || busy > 100 {
+		t.Fatalf("machine %.1f%% busy while every CPU spun for 300 ms", busy)
 	}
 }
 

@@ -24,7 +24,7 @@ type enrollWorld struct {
 	otherParentTok, bureauTok       string
 }
 
-func newEnrollWorld(t *testing.T) *enrollWorld {
+func newEnrollWorld(t testing.TB) *enrollWorld {
 	t.Helper()
 	s := newTestServer(t)
 	w := &enrollWorld{testServer: s}
@@ -65,7 +65,7 @@ func (w *enrollWorld) offeringBody(mod func(map[string]any)) map[string]any {
 }
 
 // publishedOffering creates and publishes an offering; it returns its id.
-func (w *enrollWorld) publishedOffering(t *testing.T, mod func(map[string]any)) int64 {
+func (w *enrollWorld) publishedOffering(t testing.TB, mod func(map[string]any)) int64 {
 	t.Helper()
 	o := w.do("POST", fmt.Sprintf("/api/v1/schools/%d/offerings", w.schoolID), w.adminTok, w.offeringBody(mod)).want(t, 201).JSON()
 	id := int64(o["id"].(float64))

@@ -22,7 +22,7 @@ import (
 
 // testServer is a kehou app on a fresh database, driven with app.Test.
 type testServer struct {
-	t   *testing.T
+	t   testing.TB
 	db  *models.DB
 	api *handlers.API
 	app *fiber.App
@@ -34,7 +34,7 @@ type testServer struct {
 var testSecret = "test-secret-test-secret-test-secret-0123"
 
 // testConfig is a dev configuration for tests.
-func testConfig(t *testing.T, dbURL string) Config {
+func testConfig(t testing.TB, dbURL string) Config {
 	t.Helper()
 	cfg, err := LoadConfig(func(k string) string {
 		switch k {
@@ -53,14 +53,14 @@ func testConfig(t *testing.T, dbURL string) Config {
 	return cfg
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	url := modelstest.URL(t)
 	db := modelstest.Open(t, url)
 	return newTestServerOn(t, db, testConfig(t, url))
 }
 
-func newTestServerOn(t *testing.T, db *models.DB, cfg Config) *testServer {
+func newTestServerOn(t testing.TB, db *models.DB, cfg Config) *testServer {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -145,7 +145,7 @@ func (s *testServer) do(method, path, token string, body any, hdr ...string) res
 }
 
 // want fails the test unless r has status (and, if given, code).
-func (r resp) want(t *testing.T, status int, code ...string) resp {
+func (r resp) want(t testing.TB, status int, code ...string) resp {
 	t.Helper()
 	if r.Status != status || (len(code) > 0 && r.Code() != code[0]) {
 		t.Fatalf("got %d %s, want %d %v", r.Status, r.Body, status, code)
