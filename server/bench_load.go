@@ -158,6 +158,9 @@ type sample struct {
 // answerKey names an answer for the counts by status.
 func answerKey(status int, detail []byte, err error) string {
 	if status == 0 {
+		if errors.Is(err, errQueuedPastTimeout) {
+			return queuedTimeoutKey
+		}
 		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 			return "error timeout"
 		}
@@ -175,6 +178,13 @@ func answerKey(status int, detail []byte, err error) string {
 // errClientQueueFull marks an open-loop arrival dropped because the bench
 // itself had more than its queue bound waiting (reported, never hidden).
 var errClientQueueFull = errors.New("client queue full")
+
+// errQueuedPastTimeout marks an open-loop arrival that waited in the bench's
+// queue, every connection busy, until its timeout had passed: a timeout the
+// server never saw (counted as an error all the same).
+var errQueuedPastTimeout = errors.New("waited past the timeout for a connection")
+
+const queuedTimeoutKey = "error timeout (queued, never sent)"
 
 // loadStats summarises a load run.
 type loadStats struct {
@@ -352,7 +362,8 @@ func closedLoop(ctx context.Context, lc *loadClient, conns int, dur time.Duratio
 // openLoop starts requests at a fixed rate for dur, on at most conns
 // connections. An arrival waits in a bounded queue when every connection is
 // busy; its latency counts from its scheduled start (no coordinated
-// omission), and one still queued past the request timeout is a timeout.
+// omission), and one not answered within the request timeout of its
+// scheduled start (still queued, or answered later) is a timeout.
 func openLoop(ctx context.Context, lc *loadClient, conns int, rate float64, dur time.Duration, next func(i int64) loadRequest) loadStats {
 	type arrival struct {
 		at time.Time
@@ -378,11 +389,22 @@ func openLoop(ctx context.Context, lc *loadClient, conns int, rate float64, dur 
 				var detail []byte
 				var err error
 				if time.Now().After(deadline) {
-					err = fasthttp.ErrTimeout
+					err = errQueuedPastTimeout
 				} else {
-					status, detail, err = lc.doDeadline(a.r, deadline, false)
+					// The exchange gets a whole timeout of its own. Cut at
+					// the arrival's deadline, an arrival that waited long in
+					// the queue would time out in flight, and the client
+					// would close a keep-alive connection that the arrivals
+					// behind it need (a phone's connection is its own):
+					// under overload the load would turn into reconnects.
+					status, detail, err = lc.doDeadline(a.r, time.Now().Add(lc.timeout), false)
 				}
 				t1 := time.Now()
+				if err == nil && t1.After(deadline) {
+					// Answered after the parent gave up: a timeout all the
+					// same.
+					status, detail, err = 0, nil, fasthttp.ErrTimeout
+				}
 				local = append(local, sample{lat: t1.Sub(a.at), end: t1.Sub(start), status: status,
 					key: answerKey(status, detail, err), tag: a.r.Tag, i: a.i})
 			}

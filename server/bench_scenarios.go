@@ -408,5 +408,9 @@ func (e *engine) mixed(ctx context.Context) error {
 	}
 	rep := e.b.rep
 	rep.exactly(e.name, "mixed", "5xx and transport errors at 2×", "", float64(at2x.Errors), 0)
+	// Of those, the arrivals that never reached the server: every one of
+	// the connections was busy until their timeout passed.
+	rep.informative(e.name, "mixed", "of which waited past the timeout for a connection, never sent", "",
+		float64(at2x.Counts[queuedTimeoutKey]))
 	return nil
 }

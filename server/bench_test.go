@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gofiber/fiber/v2"
 
 	"kehou/models"
 	"kehou/models/modelstest"
@@ -214,6 +218,70 @@ func TestBenchLoadLoops(t *testing.T) {
 	peak := p.stop()
 	if peak <= 0 {
 		t.Fatalf("peak RSS of the hello server = %d", peak)
+	}
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// TestBenchOpenLoopOverload: arrivals faster than one connection's server
+// can answer them. Those answered later than the timeout after their
+// scheduled start count as timeouts, whether they waited in the queue or
+// were answered late, and no exchange is cut short on the wire: the one
+// connection serves the whole loop (cutting arrivals that waited at their
+// deadline closed connections and turned an overload into reconnects).
+func TestBenchOpenLoopOverload(t *testing.T) {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Get("/slow", func(c *fiber.Ctx) error {
+		time.Sleep(50 * time.Millisecond)
+		return c.SendString("ok")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{Listener: ln}
+	go func() { _ = app.Listener(cl) }()
+	defer func() { _ = app.Shutdown() }()
+
+	const timeout = 300 * time.Millisecond
+	lc := newLoadClient(ln.Addr().String(), 1, timeout)
+	defer lc.close()
+	// 20 arrivals 25 ms apart, each answer 50 ms: from the 12th on, an
+	// answer comes more than 300 ms after its arrival.
+	st := openLoop(context.Background(), lc, 1, 40, 500*time.Millisecond, func(int64) loadRequest {
+		return loadRequest{Method: "GET", Path: "/slow"}
+	})
+	late, queued := st.Counts["error timeout"], st.Counts[queuedTimeoutKey]
+	if st.Requests != 20 || st.Counts["200"]+late+queued != 20 {
+		t.Fatalf("requests %d, counts %v", st.Requests, st.Counts)
+	}
+	// Answers in time, answers too late, and arrivals that waited past
+	// their timeout and were never sent.
+	if st.Counts["200"] == 0 || late == 0 || queued == 0 {
+		t.Fatalf("counts %v: want answers, late answers and queued timeouts", st.Counts)
+	}
+	if n := summarize(st).Errors; n != late+queued {
+		t.Fatalf("%d errors, want every timeout (%d)", n, late+queued)
+	}
+	for _, s := range st.samples {
+		if s.status == 200 && s.lat > timeout {
+			t.Fatalf("an answer %v after its arrival counted as answered", s.lat)
+		}
+	}
+	if n := cl.n.Load(); n != 1 {
+		t.Fatalf("%d connections opened, want 1", n)
 	}
 }
 
