@@ -203,13 +203,12 @@ func machineTicks() (busy, total int64) {
 	if len(f) < 6 || f[0] != "cpu" {
 		return 0, 0
 	}
-	for i, s := range f[1:] {
+	// user nice system idle iowait irq softirq steal; guest and guest_nice,
+	// when present, are already in user and nice.
+	for i, s := range f[1:min(len(f), 9)] {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return 0, 0
-		}
-		if i >= 8 {
-			break // guest and guest_nice are already in user and nice
 		}
 		total += n
 		if i != 3 && i != 4 { // idle, iowait
