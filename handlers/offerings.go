@@ -289,6 +289,9 @@ func (h *API) PublishOffering(c *fiber.Ctx) error { return h.offeringStep(models
 // CloseOffering is POST /api/v1/offerings/{id}/close (published → closed).
 func (h *API) CloseOffering(c *fiber.Ctx) error { return h.offeringStep(models.CloseOffering)(c) }
 
+// ReopenOffering is POST /api/v1/offerings/{id}/reopen (closed → published).
+func (h *API) ReopenOffering(c *fiber.Ctx) error { return h.offeringStep(models.ReopenOffering)(c) }
+
 // CancelOffering is POST /api/v1/offerings/{id}/cancel: releases every seat
 // and notifies the families.
 func (h *API) CancelOffering(c *fiber.Ctx) error { return h.offeringStep(models.CancelOffering)(c) }

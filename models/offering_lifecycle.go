@@ -133,6 +133,12 @@ func CloseOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, er
 	return transition(ctx, db, a, id, []string{OfferingPublished}, OfferingClosed)
 }
 
+// ReopenOffering moves a closed offering back to published: enrollment
+// opens again (within its window) for a club closed too early.
+func ReopenOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
+	return transition(ctx, db, a, id, []string{OfferingClosed}, OfferingPublished)
+}
+
 // findManagedOffering loads offering id for a change by a, who must manage
 // its school (see requireManage).
 func findManagedOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {

@@ -18,15 +18,15 @@ import (
 //   - The term of a school for D is its term with starts_on <= D <= ends_on
 //     (if several overlap, the one that started last). A school without one
 //     contributes its students and its school count, and nothing else.
-//   - An offering counts when its status is "published" (SPEC's word); draft,
-//     closed and cancelled offerings do not.
+//   - An offering counts when it is running: "published" or "closed" (closed
+//     ends enrollment, not the service); draft and cancelled offerings do not.
 //   - participants (and basic_/club_participants) count ACTIVE students only,
 //     so participation_rate never exceeds 1.
 //   - schools_5plus2: for each weekday 1–5, the union of the time ranges of
-//     the school's published basic offerings that run that day is at least
+//     the school's running basic offerings that run that day is at least
 //     120 minutes (two parallel offerings for different grades count once;
 //     16:00–17:00 plus 17:00–18:00 counts 120).
-//   - clubs, seats, seats_filled, waitlisted: published club offerings of the
+//   - clubs, seats, seats_filled, waitlisted: running club offerings of the
 //     term; seats = capacity, seats_filled = enrolled enrollments, waitlisted
 //     = waitlisted enrollments (unmet demand, one per waiting enrollment).
 //     A club with no category is counted under category "other".
@@ -198,7 +198,7 @@ func (r *statsRun) stage() error {
 		{"t_off", `SELECT o.id, o.school_id, o.kind,
 				CASE WHEN o.category = '' THEN '` + uncategorised + `' ELSE o.category END AS category,
 				o.capacity, o.weekdays, o.start_min, o.end_min
-			FROM offerings o JOIN t_term tt ON tt.term_id = o.term_id WHERE o.status = 'published'`, nil},
+			FROM offerings o JOIN t_term tt ON tt.term_id = o.term_id WHERE o.status IN ('published', 'closed')`, nil},
 		{"t_stu", `SELECT school_id, grade, COUNT(*) AS n FROM students WHERE active = TRUE GROUP BY school_id, grade`, nil},
 		{"t_part", `SELECT s.school_id, s.grade, COUNT(*) AS p, SUM(x.b) AS bp, SUM(x.c) AS cp
 			FROM (SELECT e.student_id,
@@ -332,7 +332,7 @@ func (r *statsRun) publish() error {
 	return nil
 }
 
-// fivePlusTwoSQL selects the schools whose published basic offerings cover
+// fivePlusTwoSQL selects the schools whose running basic offerings cover
 // each weekday 1–5 for at least 120 minutes: per school and weekday, the
 // offerings' time ranges are merged into islands (gaps and islands over
 // start_min with a running maximum of end_min) and the islands' lengths

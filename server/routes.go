@@ -107,6 +107,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/offerings/:id/publish", auth, offeringAdmins, h.PublishOffering)
 	v1.Post("/offerings/:id/close", auth, offeringAdmins, h.CloseOffering)
 	v1.Post("/offerings/:id/cancel", auth, offeringAdmins, h.CancelOffering)
+	v1.Post("/offerings/:id/reopen", auth, offeringAdmins, h.ReopenOffering)
 	v1.Get("/offerings/:id/roster", auth, offeringStaff, h.OfferingRoster)
 	v1.Post("/enrollments", auth, enrollers, small, h.Enroll)
 	v1.Delete("/enrollments/:id", auth, enrollers, h.Withdraw)
