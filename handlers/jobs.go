@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -58,24 +57,22 @@ func (h *API) RunJob(c *fiber.Ctx) error {
 	return c.JSON(NewJobRunDTO(run))
 }
 
-// ListJobRuns is GET /api/v1/jobs/runs?name&limit (platform admin): the most
-// recent runs, newest first.
+// ListJobRuns is GET /api/v1/jobs/runs?name&cursor&limit (platform admin):
+// the most recent runs, newest first.
 func (h *API) ListJobRuns(c *fiber.Ctx) error {
-	limit := 50
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 500 {
-			return BadRequest("bad_param", "limit 须为 1-500 的整数")
-		}
-		limit = n
-	}
-	runs, err := models.FindJobRuns(c.UserContext(), h.DB, c.Query("name"), limit)
+	before, limit, err := pageParams(c)
 	if err != nil {
 		return err
 	}
+	runs, err := models.FindJobRuns(c.UserContext(), h.DB, c.Query("name"), before, limit+1)
+	if err != nil {
+		return err
+	}
+	var next string
+	runs, next = keysetPage(runs, limit, func(r models.JobRun) int64 { return r.ID })
 	out := make([]JobRunDTO, 0, len(runs))
 	for _, r := range runs {
 		out = append(out, NewJobRunDTO(r))
 	}
-	return c.JSON(Page[JobRunDTO]{Items: out})
+	return c.JSON(Page[JobRunDTO]{Items: out, NextCursor: next})
 }

@@ -60,15 +60,19 @@ func (h *API) ListTerms(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	offset, limit, err := wholePageParams(c)
+	if err != nil {
+		return err
+	}
 	ts, err := models.FindTerms(c.UserContext(), h.DB, CurrentActor(c), id)
 	if err != nil {
 		return err
 	}
-	out := Page[TermDTO]{Items: make([]TermDTO, 0, len(ts))}
+	items := make([]TermDTO, 0, len(ts))
 	for _, t := range ts {
-		out.Items = append(out.Items, NewTermDTO(t))
+		items = append(items, NewTermDTO(t))
 	}
-	return c.JSON(out)
+	return c.JSON(offsetPage(items, offset, limit))
 }
 
 // OfferingDTO is an offering in API answers, with its seat counters.
@@ -241,18 +245,24 @@ func (h *API) ListOfferings(c *fiber.Ctx) error {
 		}
 		f.Grade = g
 	}
-	if CurrentActor(c).Role == models.RoleParent {
+	offset, limit, err := wholePageParams(c)
+	if err != nil {
+		return err
+	}
+	// A parent's whole list comes from the cache; a page of it is cut from
+	// the database's list (pages are rare: the mini-program shows all).
+	if CurrentActor(c).Role == models.RoleParent && offset == 0 && limit == 0 {
 		return h.parentOfferingList(c, id, f)
 	}
 	os, err := models.FindOfferings(c.UserContext(), h.DB, CurrentActor(c), id, f)
 	if err != nil {
 		return err
 	}
-	out := Page[OfferingDTO]{Items: make([]OfferingDTO, 0, len(os))}
+	items := make([]OfferingDTO, 0, len(os))
 	for _, o := range os {
-		out.Items = append(out.Items, NewOfferingDTO(o))
+		items = append(items, NewOfferingDTO(o))
 	}
-	return c.JSON(out)
+	return c.JSON(offsetPage(items, offset, limit))
 }
 
 // GetOffering is GET /api/v1/offerings/{id}.

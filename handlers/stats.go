@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -181,12 +182,16 @@ func (h *API) StatsBreakdown(c *fiber.Ctx) error {
 		return err
 	}
 	by := c.Query("by")
-	key := statsAnswerKey{endpoint: "breakdown", scope: sc, params: date + "|" + by}
-	return h.statsJSON(c, key, func() (any, error) { return h.breakdown(c, sc, date, by) })
+	offset, limit, err := wholePageParams(c)
+	if err != nil {
+		return err
+	}
+	key := statsAnswerKey{endpoint: "breakdown", scope: sc, params: date + "|" + by + "|" + strconv.Itoa(offset) + "|" + strconv.Itoa(limit)}
+	return h.statsJSON(c, key, func() (any, error) { return h.breakdown(c, sc, date, by, offset, limit) })
 }
 
 // breakdown builds the answer of StatsBreakdown.
-func (h *API) breakdown(c *fiber.Ctx, sc models.StatScope, date, by string) (any, error) {
+func (h *API) breakdown(c *fiber.Ctx, sc models.StatScope, date, by string, offset, limit int) (any, error) {
 	rows, err := models.FindBreakdown(c.UserContext(), h.DB, sc, date, by)
 	if err != nil {
 		return nil, err
@@ -203,5 +208,6 @@ func (h *API) breakdown(c *fiber.Ctx, sc models.StatScope, date, by string) (any
 				SeatsFilled: s.SeatsFilled, FillRate: s.FillRate(), Waitlisted: s.Waitlisted, ClubParticipants: s.ClubParticipants})
 		}
 	}
-	return fiber.Map{"as_of": date, "scope_type": sc.Type, "scope_id": sc.ID, "by": by, "items": items, "next_cursor": ""}, nil
+	p := offsetPage(items, offset, limit)
+	return fiber.Map{"as_of": date, "scope_type": sc.Type, "scope_id": sc.ID, "by": by, "items": p.Items, "next_cursor": p.NextCursor}, nil
 }

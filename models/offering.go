@@ -284,6 +284,10 @@ type OfferingFilter struct {
 	Grade  int
 }
 
+// maxOfferingList bounds one school's list of offerings (all its terms): a
+// sanity limit far above what a school runs in years.
+const maxOfferingList = 20000
+
 // FindOfferings lists the offerings of schoolID for a (see FindOfferingFor
 // for who sees what), in one query: the counters live on the row.
 func FindOfferings(ctx context.Context, db *DB, a Actor, schoolID int64, f OfferingFilter) ([]Offering, error) {
@@ -305,6 +309,6 @@ func FindOfferings(ctx context.Context, db *DB, a Actor, schoolID int64, f Offer
 		q = q.Where("(grades & ?) <> 0", 1<<f.Grade)
 	}
 	out := []Offering{}
-	err = q.Order("term_id DESC, kind, start_min, id").Limit(1000).Find(&out).Error
+	err = q.Order("term_id DESC, kind, start_min, id").Limit(maxOfferingList).Find(&out).Error
 	return out, err
 }

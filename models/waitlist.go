@@ -173,9 +173,10 @@ type StudentEnrollment struct {
 	EndMin       int    `gorm:"column:end_min"`
 }
 
-// FindStudentEnrollments lists a student's enrollments, newest first, for a
-// linked guardian or the school's staff (others get ErrNotFound).
-func FindStudentEnrollments(ctx context.Context, db *DB, a Actor, studentID int64) ([]StudentEnrollment, error) {
+// FindStudentEnrollments lists a student's enrollments, newest first, with
+// ids below before (0: from the newest), at most limit, for a linked
+// guardian or the school's staff (others get ErrNotFound).
+func FindStudentEnrollments(ctx context.Context, db *DB, a Actor, studentID, before int64, limit int) ([]StudentEnrollment, error) {
 	st, err := FindStudentFor(ctx, db, a, studentID)
 	if err != nil {
 		return nil, err
@@ -183,7 +184,7 @@ func FindStudentEnrollments(ctx context.Context, db *DB, a Actor, studentID int6
 	out := []StudentEnrollment{}
 	err = db.Read(ctx).Raw(`SELECT e.*, o.name AS offering_name, o.kind, o.weekdays, o.start_min, o.end_min
 		FROM enrollments e JOIN offerings o ON o.id = e.offering_id
-		WHERE e.student_id = ? ORDER BY e.id DESC LIMIT 500`, studentID).Scan(&out).Error
+		WHERE e.student_id = ? AND (? = 0 OR e.id < ?) ORDER BY e.id DESC LIMIT ?`, studentID, before, before, limit).Scan(&out).Error
 	if err != nil {
 		return nil, err
 	}
