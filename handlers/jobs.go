@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -15,7 +14,8 @@ type JobRunner interface {
 }
 
 // JobRunDTO is a job run in API answers: SPEC's run record (start, end,
-// status, error), with error null unless the run failed.
+// status, error), with error null unless the run failed. Slot (a scheduled
+// run's minute, "YYYY-MM-DDTHH:MM") and the times are all Asia/Shanghai.
 type JobRunDTO struct {
 	ID         int64   `json:"id"`
 	Name       string  `json:"name"`
@@ -33,12 +33,12 @@ type JobRunDTO struct {
 // NewJobRunDTO maps a run to its DTO.
 func NewJobRunDTO(r models.JobRun) JobRunDTO {
 	d := JobRunDTO{ID: r.ID, Name: r.Name, Trigger: r.Trigger, Instance: r.Instance, Slot: r.Slot,
-		Status: r.Status, StartedAt: r.StartedAt.UTC().Format(time.RFC3339Nano), Rows: r.Rows}
+		Status: r.Status, StartedAt: rfc3339Nano(r.StartedAt), Rows: r.Rows}
 	if r.Error != "" {
 		d.Error = ptr(r.Error)
 	}
 	if r.EndedAt != nil {
-		d.EndedAt = ptr(r.EndedAt.UTC().Format(time.RFC3339Nano))
+		d.EndedAt = ptr(rfc3339Nano(*r.EndedAt))
 		d.DurationMS = ptr(r.EndedAt.Sub(r.StartedAt).Milliseconds())
 	}
 	return d
