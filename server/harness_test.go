@@ -142,7 +142,7 @@ func (s *testServer) do(method, path, token string, body any, hdr ...string) res
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	checkAnswerTimes(s.t, method, path, res.Header.Get("Content-Type"), b) // SPEC: times carry +08:00
-	checkErrorText(s.t, method, path, res.StatusCode, b) // no Go type names in messages
+	checkErrorText(s.t, method, path, res.StatusCode, b)                   // no Go type names in messages
 	return resp{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
