@@ -83,6 +83,7 @@ type OfferingDTO struct {
 	Kind           string  `json:"kind"`
 	Name           string  `json:"name"`
 	Category       string  `json:"category"`
+	CategoryLabel  string  `json:"category_label"`
 	Description    string  `json:"description"`
 	Teacher        string  `json:"teacher"`
 	Venue          string  `json:"venue"`
@@ -109,7 +110,7 @@ type OfferingDTO struct {
 // NewOfferingDTO maps an offering to its DTO.
 func NewOfferingDTO(o models.Offering) OfferingDTO {
 	d := OfferingDTO{ID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, Kind: o.Kind, Name: o.Name, Category: o.Category,
-		Description: o.Description, Teacher: o.Teacher, Venue: o.Venue, Weekdays: models.Unmask(o.Weekdays),
+		CategoryLabel: models.CategoryLabel(o.Category), Description: o.Description, Teacher: o.Teacher, Venue: o.Venue, Weekdays: models.Unmask(o.Weekdays),
 		StartTime: models.FormatClock(o.StartMin), EndTime: models.FormatClock(o.EndMin), Capacity: o.Capacity,
 		Grades: models.Unmask(o.Grades), FeeFen: o.FeeFen, Mode: o.Mode, Waitlist: o.Waitlist,
 		EnrollOpensAt: rfc3339(o.EnrollOpensAt), EnrollClosesAt: rfc3339(o.EnrollClosesAt), Status: o.Status,

@@ -161,6 +161,7 @@ type GradeStatsDTO struct {
 // CategoryStatsDTO is one club category of a breakdown: the club figures.
 type CategoryStatsDTO struct {
 	Category         string  `json:"category"`
+	CategoryLabel    string  `json:"category_label"`
 	Clubs            int64   `json:"clubs"`
 	Seats            int64   `json:"seats"`
 	SeatsFilled      int64   `json:"seats_filled"`
@@ -204,7 +205,7 @@ func (h *API) breakdown(c *fiber.Ctx, sc models.StatScope, date, by string, offs
 				ClubParticipants: s.ClubParticipants, Responses: s.Responses, ParentSupportRate: s.ParentSupportRate(),
 				SatisfactionRate: s.SatisfactionRate(), AttendanceRate: s.AttendanceRate()})
 		} else {
-			items = append(items, CategoryStatsDTO{Category: s.Category, Clubs: s.Clubs, Seats: s.Seats,
+			items = append(items, CategoryStatsDTO{Category: s.Category, CategoryLabel: models.CategoryLabel(s.Category), Clubs: s.Clubs, Seats: s.Seats,
 				SeatsFilled: s.SeatsFilled, FillRate: s.FillRate(), Waitlisted: s.Waitlisted, ClubParticipants: s.ClubParticipants})
 		}
 	}

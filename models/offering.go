@@ -158,7 +158,11 @@ func validateOffering(v *Validator, o *Offering, weekdays, grades []int, start, 
 	v.Check(o.Name != "" && len([]rune(o.Name)) <= 100, "name", "名称必填，最多100个字符")
 	v.Check(o.Kind == KindBasic || o.Kind == KindClub, "kind", "类型须为 basic 或 club")
 	v.Check(o.Mode == ModeFCFS || o.Mode == ModeLottery, "mode", "报名方式须为 fcfs 或 lottery")
-	v.Check(len([]rune(o.Category)) <= 32, "category", "类别最多32个字符")
+	if code, ok := ParseCategory(o.Category); ok {
+		o.Category = code
+	} else {
+		v.Check(false, "category", categoryHint)
+	}
 	v.Check(len([]rune(o.Description)) <= 2000, "description", "简介最多2000个字符")
 	v.Check(len([]rune(o.Teacher)) <= 50, "teacher", "教师最多50个字符")
 	v.Check(len([]rune(o.Venue)) <= 100, "venue", "地点最多100个字符")
@@ -203,6 +207,9 @@ func CreateOffering(ctx context.Context, db *DB, a Actor, schoolID int64, in New
 		Capacity: in.Capacity, FeeFen: in.FeeFen, Mode: in.Mode, Waitlist: true, Status: OfferingDraft}
 	if o.Mode == "" {
 		o.Mode = ModeFCFS
+	}
+	if o.Category == "" {
+		o.Category = defaultCategory(o.Kind)
 	}
 	if in.Waitlist != nil {
 		o.Waitlist = *in.Waitlist

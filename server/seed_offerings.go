@@ -40,7 +40,7 @@ var demoOfferings = []demoOffering{
 	{"club", "篮球社", "sports", "王老师", "操场", []int{2, 4}, []int{3, 4, 5, 6}, "16:30", "18:00", 20, models.ModeFCFS},
 	{"club", "国画社", "arts", "陈老师", "美术室", []int{3}, []int{1, 2, 3, 4, 5, 6}, "16:30", "18:00", 15, models.ModeFCFS},
 	{"club", "科学实验", "science", "赵老师", "实验室", []int{1, 5}, []int{3, 4, 5, 6}, "16:30", "17:30", 2, models.ModeFCFS},
-	{"club", "古琴", "arts", "林老师", "音乐室", []int{1}, []int{2, 3, 4, 5, 6}, "17:00", "18:00", 10, models.ModeLottery},
+	{"club", "古琴", "music", "林老师", "音乐室", []int{1}, []int{2, 3, 4, 5, 6}, "17:00", "18:00", 10, models.ModeLottery},
 }
 
 // seedDemoTerm gives school a current term (from 60 days ago to 90 days
