@@ -61,12 +61,21 @@ type SchoolDTO struct {
 	RegionID  int64   `json:"region_id"`
 	Name      string  `json:"name"`
 	Code      *string `json:"code"`
+	Status    string  `json:"status"`
+	ClosedAt  *string `json:"closed_at"`
 	CreatedAt string  `json:"created_at"`
 }
 
 // NewSchoolDTO maps a school to its DTO.
 func NewSchoolDTO(s models.School) SchoolDTO {
-	return SchoolDTO{ID: s.ID, RegionID: s.RegionID, Name: s.Name, Code: s.Code, CreatedAt: rfc3339(s.CreatedAt)}
+	d := SchoolDTO{ID: s.ID, RegionID: s.RegionID, Name: s.Name, Code: s.Code, Status: s.Status, CreatedAt: rfc3339(s.CreatedAt)}
+	if d.Status == "" {
+		d.Status = models.SchoolActive
+	}
+	if s.ClosedAt != nil {
+		d.ClosedAt = ptr(rfc3339(*s.ClosedAt))
+	}
+	return d
 }
 
 type newSchoolRequest struct {

@@ -231,28 +231,35 @@ func CreateOffering(ctx context.Context, db *DB, a Actor, schoolID int64, in New
 	v.Check(in.StartTime != "", "start_time", "开始时间必填")
 	v.Check(in.EndTime != "", "end_time", "结束时间必填")
 	validateOffering(&v, &o, weekdays, grades, in.StartTime, in.EndTime)
-	if err := checkTermOf(ctx, db, &v, schoolID, in.TermID); err != nil {
+	t, err := checkTermOf(ctx, db, &v, schoolID, in.TermID)
+	if err != nil {
 		return Offering{}, err
 	}
+	checkWindowInTerm(&v, o.EnrollOpensAt, o.EnrollClosesAt, t)
 	if err := v.Err(); err != nil {
 		return Offering{}, err
 	}
-	err := db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&o).Error })
+	err = db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&o).Error })
 	return o, err
 }
 
-// checkTermOf records a field error unless termID is a term of schoolID.
-func checkTermOf(ctx context.Context, db *DB, v *Validator, schoolID, termID int64) error {
+// checkTermOf records a field error unless termID is a term of schoolID,
+// and answers the term (zero when it is not one).
+func checkTermOf(ctx context.Context, db *DB, v *Validator, schoolID, termID int64) (Term, error) {
 	if termID <= 0 {
 		v.Check(false, "term_id", "学期必填")
-		return nil
+		return Term{}, nil
 	}
 	t, err := FindTermByID(ctx, db, termID)
 	if err != nil && err != ErrNotFound {
-		return err
+		return Term{}, err
 	}
-	v.Check(err == nil && t.SchoolID == schoolID, "term_id", "学期不存在或不属于该学校")
-	return nil
+	ok := err == nil && t.SchoolID == schoolID
+	v.Check(ok, "term_id", "学期不存在或不属于该学校")
+	if !ok {
+		return Term{}, nil
+	}
+	return t, nil
 }
 
 // FindOfferingByID loads one offering, with no scope check.

@@ -77,6 +77,13 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 			err := tx.Where("id = ?", *in.TermID).Take(&t).Error
 			v.Check(err == nil && t.SchoolID == o.SchoolID, "term_id", "学期不存在或不属于该学校")
 		}
+		// The window must lie in the term when either changes (a window
+		// set before the rule existed does not block other edits).
+		var term Term
+		windowMoved := in.EnrollOpensAt != nil || in.EnrollClosesAt != nil || in.TermID != nil
+		if windowMoved && tx.Where("id = ?", o.TermID).Take(&term).Error == nil {
+			checkWindowInTerm(&v, o.EnrollOpensAt, o.EnrollClosesAt, term)
+		}
 		if err := v.Err(); err != nil {
 			return err
 		}

@@ -58,3 +58,43 @@ func TestOfferingCategoryHTTP(t *testing.T) {
 		t.Fatalf("row %v", row)
 	}
 }
+
+// TestSchoolAndTermEditsHTTP: a bureau admin renames and closes a school
+// (409 on a taken name, 403 for a school admin); a school admin edits a
+// term's name after it started (409 for its dates), deletes an unused term
+// (204) and not one with offerings (409).
+func TestSchoolAndTermEditsHTTP(t *testing.T) {
+	w := newEnrollWorld(t)
+	school := fmt.Sprintf("/api/v1/schools/%d", w.schoolID)
+	var other models.School
+	w.db.R.Raw("SELECT * FROM schools WHERE id = ?", w.otherSchoolID).Scan(&other)
+	w.do("PATCH", school, w.bureauTok, map[string]any{"name": other.Name}).want(t, 409, "school_name_taken")
+	w.do("PATCH", school, w.adminTok, map[string]any{"name": "新名"}).want(t, 403)
+	w.do("PATCH", school, w.bureauTok, map[string]any{"status": "gone"}).want(t, 422, "invalid_field")
+	got := w.do("PATCH", school, w.bureauTok, map[string]any{"name": "城关第一小学", "status": "closed"}).want(t, 200).JSON()
+	if got["name"] != "城关第一小学" || got["status"] != "closed" || got["closed_at"] == nil {
+		t.Fatalf("school %v", got)
+	}
+	w.do("POST", "/api/v1/schools", w.bureauTok, map[string]any{"name": "城关第一小学", "region_id": other.RegionID}).want(t, 409, "school_name_taken")
+
+	term := fmt.Sprintf("/api/v1/schools/%d/terms/%d", w.schoolID, w.termID) // started 2026-09-01
+	w.do("PATCH", term, w.adminTok, map[string]any{"ends_on": "2027-01-25"}).want(t, 409, "term_started")
+	if r := w.do("PATCH", term, w.adminTok, map[string]any{"name": "秋季学期"}).want(t, 200).JSON(); r["name"] != "秋季学期" {
+		t.Fatalf("term %v", r)
+	}
+	w.do("PATCH", term, w.teacherTok, map[string]any{"name": "x"}).want(t, 403)
+	w.do("PATCH", term, w.otherAdminTok, map[string]any{"name": "x"}).want(t, 404)
+	w.publishedOffering(t, nil)
+	w.do("DELETE", term, w.adminTok, nil).want(t, 409, "term_has_offerings")
+	spare := w.do("POST", fmt.Sprintf("/api/v1/schools/%d/terms", w.schoolID), w.adminTok, map[string]any{
+		"name": "2027春季学期", "starts_on": "2027-02-20", "ends_on": "2027-07-10", "max_clubs": 0}).want(t, 422).JSON()
+	if f, _ := spare["fields"].(map[string]any); f["max_clubs"] == nil {
+		t.Fatalf("max_clubs 0: %v", spare)
+	}
+	id := num(w.do("POST", fmt.Sprintf("/api/v1/schools/%d/terms", w.schoolID), w.adminTok, map[string]any{
+		"name": "2027春季学期", "starts_on": "2027-02-20", "ends_on": "2027-07-10", "max_clubs": 1}).want(t, 201).JSON(), "id")
+	spareTerm := fmt.Sprintf("/api/v1/schools/%d/terms/%d", w.schoolID, id)
+	w.do("PATCH", spareTerm, w.adminTok, map[string]any{"starts_on": "2027-02-25", "max_clubs": 3}).want(t, 200)
+	w.do("DELETE", spareTerm, w.adminTok, nil).want(t, 204)
+	w.do("DELETE", spareTerm, w.adminTok, nil).want(t, 404)
+}

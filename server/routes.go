@@ -113,6 +113,12 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Delete("/enrollments/:id", auth, enrollers, h.Withdraw)
 	v1.Get("/students/:id/enrollments", auth, enrollers, h.ListStudentEnrollments)
 
+	// Editing schools and terms: a bureau admin renames or closes a school;
+	// a school admin edits a term before it starts and deletes an unused one.
+	v1.Patch("/schools/:id", auth, handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin), small, h.PatchSchool)
+	v1.Patch("/schools/:id/terms/:term_id", auth, offeringAdmins, small, h.PatchTerm)
+	v1.Delete("/schools/:id/terms/:term_id", auth, offeringAdmins, h.DeleteTerm)
+
 	// Surveys, statistics, jobs.
 	admins2 := handlers.RequireRoles(models.RoleBureauAdmin, models.RoleSchoolAdmin)
 	platform := handlers.RequireRoles(models.RolePlatformAdmin)
