@@ -103,8 +103,12 @@ type OfferingDTO struct {
 	Applied        int     `json:"applied"`
 	Remaining      int     `json:"remaining"`
 	DrawnAt        *string `json:"drawn_at"`
-	CreatedAt      string  `json:"created_at"`
-	UpdatedAt      string  `json:"updated_at"`
+	// SeedSHA256 is the lottery seed's commitment (null unless a published
+	// lottery offering); Seed the seed, revealed once drawn.
+	SeedSHA256 *string `json:"seed_sha256"`
+	Seed       *string `json:"seed"`
+	CreatedAt  string  `json:"created_at"`
+	UpdatedAt  string  `json:"updated_at"`
 }
 
 // NewOfferingDTO maps an offering to its DTO.
@@ -119,6 +123,7 @@ func NewOfferingDTO(o models.Offering) OfferingDTO {
 	if o.DrawnAt != nil {
 		d.DrawnAt = ptr(rfc3339(*o.DrawnAt))
 	}
+	d.SeedSHA256, d.Seed = o.SeedSHA256, o.RevealedSeed()
 	return d
 }
 

@@ -2,8 +2,6 @@ package models
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,10 +16,6 @@ import (
 // ErrNothingToDraw is returned when a term has no lottery offering whose
 // window has closed and that has not been drawn yet.
 var ErrNothingToDraw = E(KindConflict, "nothing_to_draw", "没有待抽签的项目（报名未截止或已抽签）")
-
-// ErrSeedNotAllowed refuses a seed chosen by a school: only the platform
-// (tests, demos, operators) may fix one.
-var ErrSeedNotAllowed = &ValidationError{Fields: map[string]string{"seed": "学校不能指定抽签种子，种子由系统随机生成"}}
 
 // Draw is the audit record of one lottery draw: its seed, who ran it, and
 // the detail (offerings and seats, applications, the random order and the
@@ -47,6 +41,11 @@ type DrawDetail struct {
 	Prefs     map[int64][]int64 `json:"prefs"`  // student → offerings, first choice first
 	Order     []int64           `json:"order"`  // students in drawn order
 	Result    map[int64]int64   `json:"result"` // student → offering won (absent: none)
+	// Seeds are the offerings' committed seeds, revealed by the draw
+	// (lottery_seed.go); Uncommitted lists offerings published before
+	// seeds were committed, whose seed was drawn at the draw.
+	Seeds       map[int64]string `json:"seeds"`
+	Uncommitted []int64          `json:"uncommitted,omitempty"`
 }
 
 // DrawOffering is one offering in a draw and the seats it had.
@@ -88,24 +87,18 @@ func SerialDictatorship(order []int64, prefs map[int64][]int64, seats map[int64]
 	return won
 }
 
-// NewSeed returns a random seed for a draw.
-func NewSeed() int64 {
-	var b [8]byte
-	_, _ = crand.Read(b[:])
-	return int64(binary.LittleEndian.Uint64(b[:]) >> 1)
-}
-
 // RunLottery draws every lottery offering of a school's term whose window
 // has closed and that has not been drawn (SPEC rule 8), in one transaction:
-// applicants in the random order of seed (nil: a fresh random seed) each get
+// applicants in the random order of the offerings' committed seeds
+// (DrawSeed; nobody passes a seed) each get
 // their highest-ranked offering with a seat left that does not overlap a
 // club they are enrolled in nor pass the term's max clubs; their other
 // applications, and those of applicants who got nothing, are rejected.
 // Drawn offerings are marked, so running it again changes nothing
 // (ErrNothingToDraw). Families are notified through the outbox. a must
 // manage the school (school admin, platform admin or the system).
-func RunLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, seed *int64) (Draw, error) {
-	return runLottery(ctx, db, a, schoolID, termID, seed, time.Now())
+func RunLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64) (Draw, error) {
+	return runLottery(ctx, db, a, schoolID, termID, time.Now())
 }
 
 // DrawDueLotteries runs the draw of every school term with a lottery
@@ -124,7 +117,7 @@ func DrawDueLotteries(ctx context.Context, db *DB, now time.Time) (int, error) {
 	}
 	n := 0
 	for _, d := range dues {
-		_, err := runLottery(ctx, db, SystemActor, d.SchoolID, d.TermID, nil, now)
+		_, err := runLottery(ctx, db, SystemActor, d.SchoolID, d.TermID, now)
 		if errors.Is(err, ErrNothingToDraw) {
 			continue // another instance drew it first
 		}
@@ -148,28 +141,16 @@ type heldSlot struct {
 	Held
 }
 
-func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, seed *int64, now time.Time) (Draw, error) {
+func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, now time.Time) (Draw, error) {
 	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	if a != SystemActor {
 		if err := requireManage(ctx, db, a, schoolID); err != nil {
 			return Draw{}, err
 		}
 	}
-	if seed != nil && a.Role != RolePlatformAdmin {
-		// The applicants are known before the draw, so whoever picks the
-		// seed can try seeds offline until the child they favour wins: a
-		// school may not pick it. (A drawn term cannot be drawn again, so
-		// a seed is never needed to reproduce a draw: DrawOrder re-runs it
-		// from the recorded seed and detail.)
-		return Draw{}, ErrSeedNotAllowed
-	}
 	t, err := FindTermByID(ctx, db, termID)
 	if err != nil || t.SchoolID != schoolID {
 		return Draw{}, ErrNotFound
-	}
-	s := NewSeed()
-	if seed != nil {
-		s = *seed
 	}
 	now = now.UTC()
 	var d Draw
@@ -189,7 +170,12 @@ func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, se
 		ids := make([]int64, len(offs))
 		byID := map[int64]Offering{}
 		seats := map[int64]int{}
-		detail := DrawDetail{Prefs: map[int64][]int64{}, Result: map[int64]int64{}}
+		seeds, bySeed, uncommitted, err := drawSeeds(tx, offs, now)
+		if err != nil {
+			return err
+		}
+		s := DrawSeed(seeds)
+		detail := DrawDetail{Prefs: map[int64][]int64{}, Result: map[int64]int64{}, Seeds: bySeed, Uncommitted: uncommitted}
 		for i, o := range offs {
 			ids[i], byID[o.ID], seats[o.ID] = o.ID, o, o.Remaining()
 			detail.Offerings = append(detail.Offerings, DrawOffering{ID: o.ID, Seats: o.Remaining()})

@@ -57,8 +57,12 @@ type Offering struct {
 	AppliedCount    int        `gorm:"column:applied_count"`
 	DrawnAt         *time.Time `gorm:"column:drawn_at"`
 	DrawID          *int64     `gorm:"column:draw_id"`
-	CreatedAt       time.Time  `gorm:"column:created_at"`
-	UpdatedAt       time.Time  `gorm:"column:updated_at"`
+	// LotterySeed is secret until the draw (RevealedSeed); SeedSHA256 is
+	// its public commitment (lottery_seed.go).
+	LotterySeed *string   `gorm:"column:lottery_seed"`
+	SeedSHA256  *string   `gorm:"column:seed_sha256"`
+	CreatedAt   time.Time `gorm:"column:created_at"`
+	UpdatedAt   time.Time `gorm:"column:updated_at"`
 }
 
 // Remaining is the number of free seats.

@@ -174,6 +174,11 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 		if res.RowsAffected == 0 {
 			return ErrInvalidStatus
 		}
+		if to == OfferingPublished {
+			if err := commitSeed(tx, id); err != nil {
+				return err
+			}
+		}
 		return tx.Where("id = ?", id).Take(&o).Error
 	})
 	return o, err
