@@ -16,7 +16,8 @@ import (
 // surveys, job runs, the schools table and the breakdowns.
 type pagesWorld struct {
 	*enrollWorld
-	platformTok string
+	platformTok    string
+	rosterOffering int64
 }
 
 func newPagesWorld(t *testing.T) *pagesWorld {
@@ -44,10 +45,16 @@ func newPagesWorld(t *testing.T) *pagesWorld {
 		b["start_time"], b["end_time"] = "15:30", "16:20"
 	})
 	c1 := w.publishedOffering(t, func(b map[string]any) { b["weekdays"] = []int{1} })
+	w.rosterOffering = c1
 	c2 := w.publishedOffering(t, func(b map[string]any) { b["weekdays"] = []int{3}; b["category"] = "arts" })
 	w.publishedOffering(t, func(b map[string]any) { b["weekdays"] = []int{5}; b["category"] = "music" })
 	for _, o := range []int64{basic, c1, c2} {
 		w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{"student_id": w.student.ID, "offering_id": o}).want(t, 201)
+	}
+	// Three more children in c1 (its roster).
+	for _, g := range []int{3, 4, 5} {
+		s := modelstest.Student(t, w.db, w.schoolID, g, "")
+		w.do("POST", "/api/v1/enrollments", w.adminTok, map[string]any{"student_id": s.ID, "offering_id": c1}).want(t, 201)
 	}
 	// Three school surveys, open now.
 	for i := 0; i < 3; i++ {
@@ -134,6 +141,7 @@ func TestEveryListPages(t *testing.T) {
 		{"surveysStaff", "/api/v1/surveys", w.adminTok},
 		{"surveysParent", "/api/v1/surveys", w.parentTok},
 		{"jobRuns", "/api/v1/jobs/runs", w.platformTok},
+		{"offeringRoster", fmt.Sprintf("/api/v1/offerings/%d/roster", w.rosterOffering), w.adminTok},
 		{"statsSchools", "/api/v1/stats/schools", w.bureauTok},
 		{"breakdownGrade", "/api/v1/stats/breakdown?by=grade", w.bureauTok},
 		{"breakdownCategory", "/api/v1/stats/breakdown?by=category", w.bureauTok},
