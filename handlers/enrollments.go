@@ -62,7 +62,7 @@ func (h *API) Enroll(c *fiber.Ctx) error {
 	e, err := models.Enroll(c.UserContext(), h.DB, models.NewEnrollment{Actor: CurrentActor(c), StudentID: in.StudentID,
 		OfferingID: in.OfferingID, Rank: in.Rank, IdempotencyKey: c.Get(HeaderIdempotencyKey), Now: h.now()})
 	if err != nil {
-		return err
+		return models.ExplainEnrollError(c.UserContext(), h.DB, in.StudentID, in.OfferingID, err)
 	}
 	if e.Replayed {
 		c.Set("Idempotent-Replayed", "true")
