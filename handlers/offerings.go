@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"time"
@@ -308,6 +309,27 @@ func (h *API) CloseOffering(c *fiber.Ctx) error { return h.offeringStep(models.C
 // ReopenOffering is POST /api/v1/offerings/{id}/reopen (closed → published).
 func (h *API) ReopenOffering(c *fiber.Ctx) error { return h.offeringStep(models.ReopenOffering)(c) }
 
-// CancelOffering is POST /api/v1/offerings/{id}/cancel: releases every seat
-// and notifies the families.
-func (h *API) CancelOffering(c *fiber.Ctx) error { return h.offeringStep(models.CancelOffering)(c) }
+type cancelOfferingRequest struct {
+	Reason string `json:"reason"`
+}
+
+// CancelOffering is POST /api/v1/offerings/{id}/cancel with an optional
+// body {reason}: releases every seat and tells the families, with the
+// reason.
+func (h *API) CancelOffering(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var in cancelOfferingRequest
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+	}
+	o, err := models.CancelOffering(c.UserContext(), h.DB, CurrentActor(c), id, in.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(NewOfferingDTO(o))
+}

@@ -302,7 +302,7 @@ type batchWrite struct {
 	pos, rank                             []int64
 	at                                    []time.Time
 	nSid                                  []int64
-	nEvent, nPayload                      []string
+	nEvent, nPayload, nKind               []string
 	kUser                                 []int64
 	kKey, kHash, kBody                    []string
 	kStatus                               []int64
@@ -324,14 +324,19 @@ func (w *batchWrite) add(j *enrollJob, e Enrollment) error {
 	w.rank = append(w.rank, int64(e.Rank))
 	w.by = append(w.by, e.AppliedBy)
 	w.at = append(w.at, e.CreatedAt)
-	if e.Status == StatusEnrolled {
+	if e.Status == StatusEnrolled || e.Status == StatusWaitlisted {
+		kind, event := NotifyEnrollmentConfirmed, fmt.Sprintf("enrolled:enrollment:%d", e.ID)
+		if e.Status == StatusWaitlisted {
+			kind, event = NotifyWaitlisted, fmt.Sprintf("waitlisted:enrollment:%d", e.ID)
+		}
 		p, err := json.Marshal(enrollmentPayload(j.st, j.o, e))
 		if err != nil {
 			return err
 		}
 		w.nSid = append(w.nSid, e.StudentID)
-		w.nEvent = append(w.nEvent, fmt.Sprintf("enrolled:enrollment:%d", e.ID))
+		w.nEvent = append(w.nEvent, event)
 		w.nPayload = append(w.nPayload, string(p))
+		w.nKind = append(w.nKind, kind)
 	}
 	if j.in.IdempotencyKey != "" {
 		b, err := json.Marshal(e)

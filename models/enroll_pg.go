@@ -83,7 +83,7 @@ SELECT
 	(SELECT json_agg(` + nextEnrollmentID + `) FROM generate_series(1, CAST(? AS INTEGER)))`
 
 // batchInsert moves the batch's offerings' counters, writes its enrollments,
-// the guardians' confirmations of the seats taken, and the Idempotency-Key
+// the guardians' messages (seats taken, waitlist places), and the Idempotency-Key
 // answers (replacing only expired ones), and counts the answers stored.
 const batchInsert = `WITH u AS (
 	UPDATE offerings o SET enrolled_count = v.e, waitlisted_count = v.w, applied_count = v.a
@@ -98,9 +98,9 @@ const batchInsert = `WITH u AS (
 		AS v(id, sid, oid, school, term, status, pos, rank, by, at)
 ), n AS (
 	INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts, next_attempt_at, last_error, created_at)
-	SELECT CAST(? AS TEXT), ps.user_id, v.sid, v.event || ':user:' || CAST(ps.user_id AS TEXT), v.payload, 'pending', 0,
+	SELECT v.kind, ps.user_id, v.sid, v.event || ':user:' || CAST(ps.user_id AS TEXT), v.payload, 'pending', 0,
 		CAST(? AS TIMESTAMPTZ), '', CAST(? AS TIMESTAMPTZ)
-	FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(sid, event, payload)
+	FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(sid, event, payload, kind)
 	JOIN parent_students ps ON ps.student_id = v.sid
 	ON CONFLICT (dedupe_key) DO NOTHING
 ), k AS (
@@ -117,6 +117,6 @@ SELECT count(*) FROM k`
 // pgArgs are batchInsert's arguments; now stamps the confirmations.
 func (w *batchWrite) pgArgs(now time.Time) []any {
 	return []any{w.cID, w.cEnrolled, w.cWaitlisted, w.cApplied, w.id, w.sid, w.oid, w.school, w.term, w.status, w.pos, w.rank, w.by, w.at,
-		NotifyEnrollmentConfirmed, now, now, w.nSid, w.nEvent, w.nPayload,
+		now, now, w.nSid, w.nEvent, w.nPayload, w.nKind,
 		w.kUser, w.kKey, w.kHash, w.kStatus, w.kBody, w.kAt, w.kExpires}
 }

@@ -87,7 +87,7 @@ const (
 		v.value->>8, v.value->>9, v.value->>9
 	FROM json_each(?) v`
 	sqliteConfirmations = `INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts, next_attempt_at, last_error, created_at)
-	SELECT ?, ps.user_id, v.value->>0, (v.value->>1) || ':user:' || CAST(ps.user_id AS TEXT), v.value->>2, 'pending', 0, ?, '', ?
+	SELECT v.value->>3, ps.user_id, v.value->>0, (v.value->>1) || ':user:' || CAST(ps.user_id AS TEXT), v.value->>2, 'pending', 0, ?, '', ?
 	FROM json_each(?) v JOIN parent_students ps ON ps.student_id = v.value->>0
 	WHERE true
 	ON CONFLICT (dedupe_key) DO NOTHING`
@@ -133,12 +133,12 @@ func writeBatchSQLite(r raw, w *batchWrite, now time.Time) (int, error) {
 		return 0, err
 	}
 	if len(w.nSid) > 0 {
-		notes, err := rows(len(w.nSid), func(i int) []any { return []any{w.nSid[i], w.nEvent[i], w.nPayload[i]} })
+		notes, err := rows(len(w.nSid), func(i int) []any { return []any{w.nSid[i], w.nEvent[i], w.nPayload[i], w.nKind[i]} })
 		if err != nil {
 			return 0, err
 		}
 		at := sqliteTime(now)
-		if _, err := r.exec(sqliteConfirmations, NotifyEnrollmentConfirmed, at, at, notes); err != nil {
+		if _, err := r.exec(sqliteConfirmations, at, at, notes); err != nil {
 			return 0, err
 		}
 	}

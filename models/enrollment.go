@@ -256,6 +256,10 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {
 	p := map[string]string{"student": st.Name, "offering": o.Name, "status": StatusPhrase(e.Status),
 		"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin), "enrollment_id": fmt.Sprint(e.ID)}
+	if e.WaitlistPosition != nil {
+		p["position"] = fmt.Sprint(*e.WaitlistPosition)
+		p["note"] = fmt.Sprintf("候补第%d位，有空位时自动转正", *e.WaitlistPosition)
+	}
 	return p
 }
 

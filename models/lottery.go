@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -281,7 +282,15 @@ func settleDraw(tx *gorm.DB, d Draw, offs []Offering, apps []application, won ma
 			continue
 		}
 		notified[ap.StudentID] = true
-		p := map[string]string{"status": "未中签", "draw_id": fmt.Sprint(d.ID)}
+		// A family that got nothing is told which clubs it ranked.
+		var ranked []string
+		for _, x := range apps {
+			if x.StudentID == ap.StudentID {
+				ranked = append(ranked, byID[x.OfferingID].Name)
+			}
+		}
+		p := map[string]string{"status": "未中签", "offering": strings.Join(ranked, "、"), "note": "未获得名额",
+			"draw_id": fmt.Sprint(d.ID)}
 		if oid, ok := won[ap.StudentID]; ok {
 			p = map[string]string{"status": "中签", "offering": byID[oid].Name, "draw_id": fmt.Sprint(d.ID),
 				"time": FormatClock(byID[oid].StartMin) + "-" + FormatClock(byID[oid].EndMin)}

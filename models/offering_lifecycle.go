@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -185,9 +186,16 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 }
 
 // CancelOffering cancels an offering: every live enrollment is withdrawn,
-// the counters drop to zero and each family is notified, all in one
-// transaction.
-func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
+// the counters drop to zero and each family is notified (with reason, when
+// given), all in one transaction.
+func CancelOffering(ctx context.Context, db *DB, a Actor, id int64, reason string) (Offering, error) {
+	reason = strings.TrimSpace(reason)
+	if len([]rune(reason)) > 100 {
+		return Offering{}, &ValidationError{Fields: map[string]string{"reason": "取消原因最多100个字符"}}
+	}
+	if reason == "" {
+		reason = "学校已取消该项目"
+	}
 	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	o, err := findManagedOffering(ctx, db, a, id)
 	if err != nil {
@@ -214,7 +222,7 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, e
 		}
 		for _, sid := range students {
 			if err := NotifyGuardians(tx, NotifyOfferingCancelled, sid, fmt.Sprintf("cancelled:offering:%d:student:%d", id, sid),
-				map[string]string{"offering": o.Name, "status": "已取消", "offering_id": fmt.Sprint(id)}); err != nil {
+				map[string]string{"offering": o.Name, "status": "已取消", "note": reason, "offering_id": fmt.Sprint(id)}); err != nil {
 				return err
 			}
 		}

@@ -14,6 +14,8 @@ const (
 	NotifyWaitlistPromoted    = "waitlist_promoted"
 	NotifyLotteryResult       = "lottery_result"
 	NotifyOfferingCancelled   = "offering_cancelled"
+	NotifyWaitlisted          = "waitlisted"           // joined a waitlist, with its position
+	NotifyWithdrawn           = "enrollment_withdrawn" // withdrawn by the school
 	NotifyAttendance          = "attendance"
 )
 
@@ -85,7 +87,22 @@ func StatusPhrase(status string) string {
 // NotifyGuardians enqueues one notification per parent linked to studentID,
 // with dedupe keys "<event>:user:<id>", in one INSERT … SELECT (it runs in
 // every enrollment's transaction).
+//
+// Every message names the child (payload "student", read here when the
+// caller did not set it): a family with two children must know which one.
 func NotifyGuardians(tx *gorm.DB, kind string, studentID int64, event string, payload map[string]string) error {
+	if payload["student"] == "" {
+		var name string
+		if err := tx.Raw("SELECT name FROM students WHERE id = ?", studentID).Scan(&name).Error; err != nil {
+			return err
+		}
+		p := make(map[string]string, len(payload)+1)
+		for k, v := range payload {
+			p[k] = v
+		}
+		p["student"] = name
+		payload = p
+	}
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return err

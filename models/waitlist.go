@@ -71,6 +71,14 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 				return err
 			}
 		}
+		if a.Role != RoleParent {
+			// Withdrawn by the school: the family did not do it, so it is told.
+			if err := NotifyGuardians(tx, NotifyWithdrawn, e.StudentID, fmt.Sprintf("withdrawn:enrollment:%d", e.ID),
+				map[string]string{"offering": o.Name, "status": StatusPhrase(StatusWithdrawn), "note": "学校已办理退出",
+					"enrollment_id": fmt.Sprint(e.ID)}); err != nil {
+				return err
+			}
+		}
 		return tx.Where("id = ?", id).Take(&e).Error
 	})
 	return e, err
@@ -152,7 +160,7 @@ func fillFromWaitlist(tx *gorm.DB, d Dialect, offeringID, actorID int64) ([]int6
 			return promoted, err
 		}
 		if err := NotifyGuardians(tx, NotifyWaitlistPromoted, h.StudentID, fmt.Sprintf("promoted:enrollment:%d", h.ID),
-			map[string]string{"offering": o.Name, "status": "候补转正", "enrollment_id": fmt.Sprint(h.ID),
+			map[string]string{"offering": o.Name, "status": "候补转正", "note": "已从候补转为正式报名", "enrollment_id": fmt.Sprint(h.ID),
 				"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin)}); err != nil {
 			return promoted, err
 		}

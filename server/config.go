@@ -150,7 +150,11 @@ var wechatTemplateEnv = map[string]string{
 	models.NotifyWaitlistPromoted:    "WECHAT_TEMPLATE_WAITLIST",
 	models.NotifyLotteryResult:       "WECHAT_TEMPLATE_LOTTERY",
 	models.NotifyOfferingCancelled:   "WECHAT_TEMPLATE_CANCELLED",
-	models.NotifyAttendance:          "WECHAT_TEMPLATE_ATTENDANCE",
+	// Joining a waitlist shares the waitlist template (its note says the
+	// position); a withdrawal by the school is an enrollment result.
+	models.NotifyWaitlisted: "WECHAT_TEMPLATE_WAITLIST",
+	models.NotifyWithdrawn:  "WECHAT_TEMPLATE_ENROLLMENT",
+	models.NotifyAttendance: "WECHAT_TEMPLATE_ATTENDANCE",
 }
 
 // defaultTemplateFields maps the payload keys kehou's notifications use to
