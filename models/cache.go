@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Caches of the rush paths. In an enrollment rush every parent sends the
@@ -83,6 +85,14 @@ type caches struct {
 func (db *DB) Forget() {
 	db.linksChanged()
 	db.offersChanged()
+}
+
+// writeOfferings runs fn in a write transaction (retryTx) and then retires
+// every cached fact about offerings (the offers version): the one way to
+// write an offering or free a seat, so no writer can forget it.
+func (db *DB) writeOfferings(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	defer db.offersChanged()
+	return retryTx(ctx, db, fn)
 }
 
 func (db *DB) linksChanged()  { db.cache.links.Add(1) }
@@ -235,7 +245,7 @@ func (db *DB) noteSoldOut(ctx context.Context, id int64) {
 	if err := db.Read(ctx).Raw("SELECT * FROM offerings WHERE id = ?", id).Scan(&o).Error; err != nil || o.ID == 0 {
 		return
 	}
-	if o.Status != OfferingPublished || applies(o) || o.Waitlist || o.EnrolledCount < o.Capacity {
+	if o.Status != OfferingPublished || isApplication(o) || o.Waitlist || o.EnrolledCount < o.Capacity {
 		return
 	}
 	limit := 2*o.Capacity + 200

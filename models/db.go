@@ -41,14 +41,16 @@ type DB struct {
 	// gen counts the write transactions this handle finished (see
 	// Generation).
 	gen atomic.Uint64
-	// enrollSlots bounds the enrollments queued for the writer (see
-	// LimitEnrollWriters); nil means no bound.
-	enrollSlots chan struct{}
-	// enrollQ batches enrollments (see enroll_batch.go).
-	enrollQ *batcher[*enrollJob]
+	// enroll is the enrollment write path (enroll_pipeline.go), started
+	// by the server.
+	enroll enrollPipeline
 	// cache holds what the enrollment and browse paths read most (see
 	// cache.go).
 	cache caches
+
+	// observeDecide, when set (tests), sees every enrollment as its batch
+	// decides it.
+	observeDecide func(NewEnrollment)
 }
 
 // Generation counts the write transactions run through Tx on this handle,
@@ -152,7 +154,6 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	rsql.SetMaxOpenConns(n)
 	rsql.SetMaxIdleConns(n)
 	db := &DB{W: w, R: r, Dialect: SQLite, Path: path}
-	db.startEnrollBatches()
 	return db, nil
 }
 
@@ -170,7 +171,6 @@ func openPostgres(dsn string, opt Options) (*DB, error) {
 	s.SetMaxIdleConns(n)
 	s.SetConnMaxIdleTime(5 * time.Minute)
 	db := &DB{W: g, R: g, Dialect: Postgres}
-	db.startEnrollBatches()
 	return db, nil
 }
 
@@ -214,13 +214,6 @@ func (db *DB) Warm(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// EnrollQueueDefault is the default bound of LimitEnrollWriters: two full
-// batches of the write path (on SQLite one batch committing and the next
-// gathering; on PostgreSQL one per batch worker), 128 either way.
-func (db *DB) EnrollQueueDefault() int {
-	return max(2, enrollBatchWorkers(db.Dialect)) * maxGroup
-}
-
 // Ping checks that the database answers (used by /readyz).
 func (db *DB) Ping(ctx context.Context) error {
 	s, err := db.R.DB()
@@ -232,7 +225,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every pool.
 func (db *DB) Close() error {
-	db.enrollQ.close()
+	db.enroll.close()
 	var errs []error
 	for _, g := range []*gorm.DB{db.R, db.W} {
 		if s, err := g.DB(); err == nil {
@@ -255,3 +248,27 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 
 // Read returns the reader pool bound to ctx.
 func (db *DB) Read(ctx context.Context) *gorm.DB { return db.R.WithContext(ctx) }
+
+// retryTx runs fn in a write transaction, retrying a few times when
+// PostgreSQL aborts it for a deadlock or a serialization failure (both safe
+// to run again: nothing was committed).
+func retryTx(ctx context.Context, db *DB, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = db.Tx(ctx, fn)
+		if err == nil || db.Dialect != Postgres || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func retryable(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLSTATE 40P01") || strings.Contains(s, "SQLSTATE 40001")
+}

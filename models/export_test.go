@@ -26,18 +26,13 @@ func EnrollAsOneBatch(ctx context.Context, db *DB, ins []NewEnrollment) ([]Enrol
 	jobs := make([]*enrollJob, 0, len(ins))
 	at := make([]int, 0, len(ins))
 	for i, in := range ins {
-		now := time.Now().UTC()
-		st, o, t, override, err := precheckEnroll(ctx, db, in, now)
+		j, err := precheckEnroll(ctx, db, in, time.Now().UTC())
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		hash := ""
-		if in.IdempotencyKey != "" {
-			hash = requestHash(in)
-		}
-		jobs = append(jobs, &enrollJob{ctx: ctx, in: in, now: now, st: st, o: o, t: t, override: override, hash: hash,
-			done: make(chan enrollResult, 1)})
+		j.done = make(chan enrollResult, 1)
+		jobs = append(jobs, j)
 		at = append(at, i)
 	}
 	split := db.runEnrollBatch(jobs)
@@ -57,6 +52,6 @@ func PanicValue(err error) (any, bool) {
 	return nil, false
 }
 
-// SetDecideHook makes every enrollment batch call f with each member as it
-// is decided (nil: none).
-func SetDecideHook(f func(NewEnrollment)) { decideHook = f }
+// ObserveDecide makes every enrollment batch of db call f with each member
+// as it is decided (nil: none).
+func ObserveDecide(db *DB, f func(NewEnrollment)) { db.observeDecide = f }

@@ -8,22 +8,17 @@ import (
 	"gorm.io/gorm"
 )
 
-// ErrInvalidStatus is returned for a lifecycle step the offering's status
-// does not allow.
-var ErrInvalidStatus = E(KindConflict, "invalid_status", "当前状态不允许此操作")
-
 // PatchOffering changes the fields of in that are set (school admin or
 // platform admin). Capacity cannot drop below the seats taken; term and mode
 // cannot change once published; a cancelled offering cannot change. Raising
 // the capacity promotes the head of the waitlist into the new seats.
 func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffering) (Offering, error) {
-	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	cur, err := findManagedOffering(ctx, db, a, id)
 	if err != nil {
 		return Offering{}, err
 	}
 	var out Offering
-	err = retryTx(ctx, db, func(tx *gorm.DB) error {
+	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
 		var o Offering
 		if err := lockOffering(tx, db.Dialect, id, &o); err != nil {
 			return err
@@ -94,7 +89,7 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 			return &ValidationError{Fields: map[string]string{"capacity": "名额不能少于已报名人数"}}
 		}
 		if o.Capacity > o.EnrolledCount && o.WaitlistedCount > 0 && o.Status != OfferingCancelled {
-			if _, err := fillFromWaitlist(tx, db.Dialect, o.ID, a.UserID); err != nil {
+			if _, err := fillFromWaitlist(tx, db.Dialect, o.ID); err != nil {
 				return err
 			}
 		}
@@ -147,12 +142,11 @@ func findManagedOffering(ctx context.Context, db *DB, a Actor, id int64) (Offeri
 }
 
 func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, to string) (Offering, error) {
-	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	o, err := findManagedOffering(ctx, db, a, id)
 	if err != nil {
 		return Offering{}, err
 	}
-	err = db.Tx(ctx, func(tx *gorm.DB) error {
+	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec("UPDATE offerings SET status = ?, updated_at = ? WHERE id = ? AND status IN ?",
 			to, time.Now().UTC(), id, from)
 		if res.Error != nil {
@@ -170,12 +164,11 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 // the counters drop to zero and each family is notified, all in one
 // transaction.
 func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
-	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	o, err := findManagedOffering(ctx, db, a, id)
 	if err != nil {
 		return Offering{}, err
 	}
-	err = retryTx(ctx, db, func(tx *gorm.DB) error {
+	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
 		now := time.Now().UTC()
 		res := tx.Exec(`UPDATE offerings SET status = ?, enrolled_count = 0, waitlisted_count = 0, applied_count = 0,
 			updated_at = ? WHERE id = ? AND status <> ?`, OfferingCancelled, now, id, OfferingCancelled)

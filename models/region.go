@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -71,11 +70,4 @@ func FindRegionByID(ctx context.Context, db *DB, id int64) (Region, error) {
 	var r Region
 	err := db.Read(ctx).First(&r, id).Error
 	return r, notFound(err)
-}
-
-func translateNoRows(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return gorm.ErrRecordNotFound
-	}
-	return err
 }

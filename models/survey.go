@@ -23,12 +23,6 @@ func mustLoadShanghai() *time.Location {
 	return loc
 }
 
-// Errors of surveys.
-var (
-	ErrSurveyClosed     = E(KindConflict, "survey_closed", "问卷不在作答时间内")
-	ErrAlreadyResponded = E(KindConflict, "already_responded", "该学生已提交过此问卷")
-)
-
 // The answers of a survey's standard questions.
 const (
 	SupportSupport = "support"

@@ -297,3 +297,31 @@ func TestEnrollEndpointsKeepOutsiders(t *testing.T) {
 		})
 	}
 }
+
+// TestEnrollStudentOfAnotherSchool: a student and an offering of different
+// schools answer 422 school_mismatch to a caller who may see both (a
+// platform admin; a parent with children in both schools), and 404 to one
+// who may not see the offering (the other school's staff or parents).
+func TestEnrollStudentOfAnotherSchool(t *testing.T) {
+	w := newEnrollWorld(t)
+	id := w.publishedOffering(t, nil)
+	platform := w.token(modelstest.Staff(t, w.db, models.RolePlatformAdmin, 0, 0))
+	both := modelstest.Parent(t, w.db, w.student.ID, w.otherStudent.ID)
+	body := map[string]any{"student_id": w.otherStudent.ID, "offering_id": id}
+	cases := []struct {
+		name   string
+		tok    string
+		status int
+		code   string
+	}{
+		{"platformAdmin422", platform, 422, "school_mismatch"},
+		{"parentOfBoth422", w.token(both), 422, "school_mismatch"},
+		{"otherSchoolAdmin404", w.otherAdminTok, 404, "not_found"},
+		{"otherParent404", w.otherParentTok, 404, "not_found"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checkError(t, w.do("POST", "/api/v1/enrollments", c.tok, body), c.status, c.code)
+		})
+	}
+}

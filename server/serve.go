@@ -32,7 +32,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if queue < 0 {
 		queue = db.EnrollQueueDefault()
 	}
-	db.LimitEnrollWriters(queue)
+	db.StartEnrollments(queue)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stopFake, err := startWeChatFake(cfg, log)
