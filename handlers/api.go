@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,6 +33,24 @@ type API struct {
 	// StatsCacheTTL is the longest a cached dashboard answer is served (see
 	// stats_cache.go): 0 means DefaultStatsCacheTTL, below 0 no cache.
 	StatsCacheTTL time.Duration
+
+	cacheOnce sync.Once
+	answers   apiCaches
+}
+
+// apiCaches are the answer caches of the HTTP edge (the table in
+// models/cache.go): the parents' offering lists and the dashboards.
+type apiCaches struct {
+	lists *offeringListCache
+	stats *statsAnswerCache
+}
+
+// caches returns h's answer caches, made on first use.
+func (h *API) caches() *apiCaches {
+	h.cacheOnce.Do(func() {
+		h.answers = apiCaches{lists: newOfferingListCache(), stats: newStatsAnswerCache()}
+	})
+	return &h.answers
 }
 
 func (h *API) now() time.Time {

@@ -51,6 +51,9 @@ type DB struct {
 	// observeDecide, when set (tests), sees every enrollment as its batch
 	// decides it.
 	observeDecide func(NewEnrollment)
+	// observeStats, when set (tests), is told each step of ComputeStats as
+	// it ends.
+	observeStats func(step string)
 }
 
 // Generation counts the write transactions run through Tx on this handle,

@@ -6,15 +6,13 @@ import (
 	"time"
 )
 
-// SetStatsTrace lets tests time each step of ComputeStats.
-func SetStatsTrace(f func(step string, d time.Duration)) { statsTrace = f }
+// ObserveStats makes ComputeStats on db call f after each step (nil: none).
+func ObserveStats(db *DB, f func(step string)) { db.observeStats = f }
 
 // SoldOutCached reports whether offering id is cached as sold out and fresh.
 func SoldOutCached(db *DB, id int64) bool {
-	db.cache.mu.RLock()
-	defer db.cache.mu.RUnlock()
-	e, ok := db.cache.soldOut[id]
-	return ok && e.ver == db.cache.offers.Load() && time.Since(e.at) < soldOutTTL
+	a, ok := db.cache.soldOut.Peek(id, within[soldOutFacts](db.cache.offers.Load(), time.Now(), soldOutTTL))
+	return ok && a.Value.full
 }
 
 // EnrollAsOneBatch runs ins, past Enroll's pre-checks, as one enrollment

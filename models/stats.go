@@ -75,8 +75,8 @@ func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int6
 	// Cached dashboard answers built before this run are not served
 	// after it (the version moves once the write has ended, committed or
 	// not: moving it needlessly only costs a rebuild).
-	defer snapshotWritten(db)
-	r := &statsRun{dialect: db.Dialect, date: date, endOfDay: day.AddDate(0, 0, 1).UTC(), now: now.UTC()}
+	defer db.snapshotsWritten()
+	r := &statsRun{dialect: db.Dialect, observe: db.observeStats, date: date, endOfDay: day.AddDate(0, 0, 1).UTC(), now: now.UTC()}
 	if db.Dialect == Postgres {
 		err = db.Tx(ctx, func(tx *gorm.DB) error {
 			r.tx = tx
@@ -107,6 +107,7 @@ func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int6
 type statsRun struct {
 	tx       *gorm.DB
 	dialect  Dialect
+	observe  func(step string) // DB.observeStats
 	date     string
 	endOfDay time.Time
 	now      time.Time
@@ -159,7 +160,7 @@ func (r *statsRun) runSQLite(ctx context.Context, db *DB) error {
 
 // tmp creates temporary table name from query.
 func (r *statsRun) tmp(name, query string, args ...any) error {
-	defer traceStep(name, time.Now())
+	defer r.stepDone(name)
 	if r.dialect == Postgres {
 		query = "CREATE TEMP TABLE " + name + " ON COMMIT DROP AS " + query
 	} else {
@@ -173,7 +174,7 @@ func (r *statsRun) tmp(name, query string, args ...any) error {
 
 // exec runs one statement; what starting with "insert " counts its rows.
 func (r *statsRun) exec(what, query string, args ...any) error {
-	defer traceStep(what, time.Now())
+	defer r.stepDone(what)
 	res := r.tx.Exec(query, args...)
 	if res.Error != nil {
 		return fmt.Errorf("stats: %s: %w", what, res.Error)
@@ -348,12 +349,10 @@ const fivePlusTwoSQL = `WITH wd (d) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SE
 	dd AS (SELECT school_id, d FROM i GROUP BY school_id, d HAVING SUM(len) >= 120)
 	SELECT school_id FROM dd GROUP BY school_id HAVING COUNT(*) = 5`
 
-// statsTrace, when set (by tests), receives each step's duration.
-var statsTrace func(step string, d time.Duration)
-
-func traceStep(step string, start time.Time) {
-	if statsTrace != nil {
-		statsTrace(step, time.Since(start))
+// stepDone tells the database's stats observer (tests) that step has run.
+func (r *statsRun) stepDone(step string) {
+	if r.observe != nil {
+		r.observe(step)
 	}
 }
 
