@@ -135,6 +135,9 @@ type offeringRequest struct {
 	Waitlist       *bool   `json:"waitlist"`
 	EnrollOpensAt  *string `json:"enroll_opens_at"`
 	EnrollClosesAt *string `json:"enroll_closes_at"`
+	// Force (PATCH only) keeps a change that breaks a rule for students
+	// already enrolled; their families are told.
+	Force bool `json:"force"`
 }
 
 // times parses the window's RFC 3339 times (shape check: 422 per field).
@@ -205,7 +208,7 @@ func (h *API) PatchOffering(c *fiber.Ctx) error {
 		TermID: in.TermID, Kind: in.Kind, Name: in.Name, Category: in.Category, Description: in.Description,
 		Teacher: in.Teacher, Venue: in.Venue, Weekdays: in.Weekdays, StartTime: in.StartTime, EndTime: in.EndTime,
 		Capacity: in.Capacity, Grades: in.Grades, FeeFen: in.FeeFen, Mode: in.Mode, Waitlist: in.Waitlist,
-		EnrollOpensAt: opens, EnrollClosesAt: closes})
+		EnrollOpensAt: opens, EnrollClosesAt: closes, Force: in.Force})
 	if err != nil {
 		return err
 	}

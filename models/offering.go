@@ -150,6 +150,10 @@ type UpdateOffering struct {
 	Waitlist       *bool
 	EnrollOpensAt  *time.Time
 	EnrollClosesAt *time.Time
+	// Force keeps a change of a published offering's time, weekdays or
+	// grades that breaks a rule for students already in it; their families
+	// are told (see offering_change.go).
+	Force bool
 }
 
 // validateOffering checks o's fields as a whole (after create or patch).

@@ -11,7 +11,10 @@ import (
 // PatchOffering changes the fields of in that are set (school admin or
 // platform admin). Capacity cannot drop below the seats taken; term and mode
 // cannot change once published; a cancelled offering cannot change. Raising
-// the capacity promotes the head of the waitlist into the new seats.
+// the capacity promotes the head of the waitlist into the new seats. A
+// change of a published offering's time, weekdays or grades that breaks a
+// rule for students already in it answers *EnrolledConflictsError listing
+// them, unless in.Force (offering_change.go).
 func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffering) (Offering, error) {
 	cur, err := findManagedOffering(ctx, db, a, id)
 	if err != nil {
@@ -26,6 +29,7 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		if o.Status == OfferingCancelled {
 			return ErrInvalidStatus
 		}
+		before := o
 		var v Validator
 		if o.Status != OfferingDraft {
 			v.Check(in.TermID == nil || *in.TermID == o.TermID, "term_id", "发布后不可修改学期")
@@ -76,6 +80,16 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 			return err
 		}
 		o.UpdatedAt = time.Now().UTC()
+		var conflicts []EnrolledConflict
+		if o.Status != OfferingDraft && slotOrGradesChanged(before, o) {
+			var err error
+			if conflicts, err = enrolledConflicts(tx, db.Dialect, o); err != nil {
+				return err
+			}
+			if len(conflicts) > 0 && !in.Force {
+				return &EnrolledConflictsError{Conflicts: conflicts}
+			}
+		}
 		res := tx.Model(&Offering{}).Where("id = ? AND enrolled_count <= ?", id, o.Capacity).Updates(map[string]any{
 			"term_id": o.TermID, "kind": o.Kind, "name": o.Name, "category": o.Category, "description": o.Description,
 			"teacher": o.Teacher, "venue": o.Venue, "weekdays": o.Weekdays, "start_min": o.StartMin, "end_min": o.EndMin,
@@ -87,6 +101,9 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		}
 		if res.RowsAffected == 0 {
 			return &ValidationError{Fields: map[string]string{"capacity": "名额不能少于已报名人数"}}
+		}
+		if err := notifyOfferingChanged(tx, o, conflicts); err != nil {
+			return err
 		}
 		if o.Capacity > o.EnrolledCount && o.WaitlistedCount > 0 && o.Status != OfferingCancelled {
 			if _, err := fillFromWaitlist(tx, db.Dialect, o.ID); err != nil {

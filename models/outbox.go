@@ -15,6 +15,9 @@ const (
 	NotifyLotteryResult       = "lottery_result"
 	NotifyOfferingCancelled   = "offering_cancelled"
 	NotifyAttendance          = "attendance"
+	// NotifyOfferingChanged tells a family that a school admin changed an
+	// offering's time or grades in a way that breaks a rule for its child.
+	NotifyOfferingChanged = "offering_changed"
 )
 
 // OutboxMessage is one notification waiting for (or done with) delivery.

@@ -325,3 +325,20 @@ func TestEnrollStudentOfAnotherSchool(t *testing.T) {
 		})
 	}
 }
+
+// TestPatchOfferingEnrolledConflicts: PATCH of a published offering whose
+// new grades leave an enrolled student out answers 409 enrolled_conflicts
+// listing the student; with force it answers 200.
+func TestPatchOfferingEnrolledConflicts(t *testing.T) {
+	w := newEnrollWorld(t)
+	id := w.publishedOffering(t, nil)
+	w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{"student_id": w.student.ID, "offering_id": id}).want(t, 201)
+	path := fmt.Sprintf("/api/v1/offerings/%d", id)
+	r := w.do("PATCH", path, w.adminTok, map[string]any{"grades": []int{5, 6}})
+	body := checkError(t, r, 409, "enrolled_conflicts")
+	cs, _ := body["conflicts"].([]any)
+	if len(cs) != 1 || jnum(cs[0].(map[string]any), "student_id") != w.student.ID {
+		t.Fatalf("conflicts = %v, want student %d", body["conflicts"], w.student.ID)
+	}
+	w.do("PATCH", path, w.adminTok, map[string]any{"grades": []int{5, 6}, "force": true}).want(t, 200)
+}
