@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
@@ -213,3 +214,18 @@ func RequireRoles(roles ...models.Role) fiber.Handler {
 
 // Staff is every staff role.
 var Staff = []models.Role{models.RoleTeacher, models.RoleSchoolAdmin, models.RoleBureauAdmin, models.RolePlatformAdmin}
+
+// Deadline gives each request's UserContext a deadline d after it starts
+// (none when d ≤ 0), so the operations it calls stop when the answer could
+// no longer be useful. A request that runs out answers 503 timeout.
+func Deadline(d time.Duration) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if d <= 0 {
+			return c.Next()
+		}
+		ctx, cancel := context.WithTimeout(c.UserContext(), d)
+		defer cancel()
+		c.SetUserContext(ctx)
+		return c.Next()
+	}
+}

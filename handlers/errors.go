@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -71,6 +72,8 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 			ute *json.UnmarshalTypeError
 		)
 		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			status, body.Code, body.Message = fiber.StatusServiceUnavailable, "timeout", "请求处理超时，请稍后重试"
 		case errors.As(err, &ve):
 			status, body.Code, body.Message, body.Fields = fiber.StatusUnprocessableEntity, "invalid_field", "字段校验失败", ve.Fields
 		case errors.As(err, &ie):

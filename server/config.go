@@ -49,6 +49,10 @@ type Config struct {
 	ReadTimeout     time.Duration
 	WriteTimeout    time.Duration
 	ShutdownTimeout time.Duration
+	// RequestTimeout is the deadline of each API request's context
+	// (REQUEST_TIMEOUT, a Go duration, default 30s): work still running
+	// then (a query, a wait for the enrollment writer) is abandoned.
+	RequestTimeout time.Duration
 
 	// SecretGenerated is true when dev mode made up a JWT secret.
 	SecretGenerated bool
@@ -99,6 +103,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("config: ENROLL_QUEUE_LIMIT must be a whole number ≥ 0, not %q", s)
 		}
 		c.EnrollQueueLimit = n
+	}
+	c.RequestTimeout = 30 * time.Second
+	if s := strings.TrimSpace(getenv("REQUEST_TIMEOUT")); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("config: REQUEST_TIMEOUT must be a positive duration (e.g. 30s), not %q", s)
+		}
+		c.RequestTimeout = d
 	}
 	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
 		p = strings.TrimSpace(p)

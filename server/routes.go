@@ -50,7 +50,9 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 		return c.Send(kehou.OpenAPI)
 	})
 
-	v1 := app.Group("/api/v1")
+	// Every API request's context ends at its deadline, so the work it
+	// started (queries, the wait for the enrollment writer) stops with it.
+	v1 := app.Group("/api/v1", handlers.Deadline(cfg.RequestTimeout))
 	auth := h.RequireAuth
 	small := handlers.MaxBody(64 << 10)
 	staff := handlers.RequireRoles(handlers.Staff...)
