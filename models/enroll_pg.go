@@ -94,7 +94,7 @@ SELECT
 // batchInsert moves the batch's offerings' counters, writes its enrollments,
 // the guardians' confirmations of the seats taken, and the Idempotency-Key
 // answers (replacing only expired ones), and counts the answers stored.
-const batchInsert = `WITH u AS (
+var batchInsert = `WITH u AS (
 	UPDATE offerings o SET enrolled_count = v.e, waitlisted_count = v.w, applied_count = v.a
 	FROM unnest(CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[])) AS v(id, e, w, a)
 	WHERE o.id = v.id
@@ -106,19 +106,13 @@ const batchInsert = `WITH u AS (
 		CAST(? AS TEXT[]), CAST(? AS INTEGER[]), CAST(? AS INTEGER[]), CAST(? AS BIGINT[]), CAST(? AS TIMESTAMPTZ[]))
 		AS v(id, sid, oid, school, term, status, pos, rank, by, at)
 ), n AS (
-	INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts, next_attempt_at, last_error, created_at)
-	SELECT CAST(? AS TEXT), ps.user_id, v.sid, v.event || ':user:' || CAST(ps.user_id AS TEXT), v.payload, 'pending', 0,
-		CAST(? AS TIMESTAMPTZ), '', CAST(? AS TIMESTAMPTZ)
-	FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(sid, event, payload)
-	JOIN parent_students ps ON ps.student_id = v.sid
-	ON CONFLICT (dedupe_key) DO NOTHING
+	` + guardianOutboxInsert("unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(sid, event, payload)",
+	"CAST(? AS TEXT)", "CAST(? AS TIMESTAMPTZ)") + `
 ), k AS (
 	INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
 	SELECT * FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS INTEGER[]),
 		CAST(? AS TEXT[]), CAST(? AS TIMESTAMPTZ[]), CAST(? AS TIMESTAMPTZ[]))
-	ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
-		body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at
-	WHERE idempotency_keys.expires_at <= excluded.created_at
+	` + replaceExpiredAnswer + `
 	RETURNING 1
 )
 SELECT count(*) FROM k`

@@ -80,6 +80,9 @@ func readBatchSQLite(r raw, sids, oids []int64, n int) (batchFacts, error) {
 // The batch's writes on SQLite, one statement per table. (SQLite has no
 // data-modifying CTEs; the SELECT of an INSERT … SELECT … ON CONFLICT needs
 // a WHERE to parse.)
+var sqliteConfirmations = guardianOutboxInsert("(SELECT value->>0 AS sid, value->>1 AS event, value->>2 AS payload FROM json_each(?)) v",
+	"?", "?")
+
 const (
 	sqliteCounters = `UPDATE offerings SET enrolled_count = v.value->>1, waitlisted_count = v.value->>2, applied_count = v.value->>3
 	FROM json_each(?) v WHERE offerings.id = v.value->>0`
@@ -88,18 +91,11 @@ const (
 	SELECT v.value->>0, v.value->>1, v.value->>2, v.value->>3, v.value->>4, v.value->>5, NULLIF(v.value->>6, 0), v.value->>7,
 		v.value->>8, v.value->>9, v.value->>9
 	FROM json_each(?) v`
-	sqliteConfirmations = `INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts, next_attempt_at, last_error, created_at)
-	SELECT ?, ps.user_id, v.value->>0, (v.value->>1) || ':user:' || CAST(ps.user_id AS TEXT), v.value->>2, 'pending', 0, ?, '', ?
-	FROM json_each(?) v JOIN parent_students ps ON ps.student_id = v.value->>0
-	WHERE true
-	ON CONFLICT (dedupe_key) DO NOTHING`
 	sqliteAnswers = `INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
 	SELECT v.value->>0, v.value->>1, v.value->>2, v.value->>3, v.value->>4, v.value->>5, v.value->>6
 	FROM json_each(?) v
 	WHERE true
-	ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
-		body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at
-	WHERE idempotency_keys.expires_at <= excluded.created_at`
+	` + replaceExpiredAnswer
 )
 
 // sqliteTime is t as the driver stores a time.Time parameter, so rows
