@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -99,7 +100,7 @@ func decodeJSON(c *fiber.Ctx, dst any) error {
 		var ute *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
-		case asErr(err, &ute), asErr(err, &se):
+		case errors.As(err, &ute), errors.As(err, &se):
 			return err
 		}
 		return BadRequest("bad_json", "JSON 格式错误")

@@ -36,7 +36,7 @@ import (
 //	                                                                                         OfferingListWriteLag (its writer: at once)
 //	dashboards       (endpoint, scope, parameters,          SnapshotVersion: ComputeStats   API.StatsCacheTTL (5 s)
 //	(handlers)       caller's scope) → JSON
-//	region paths     (DB, region) → materialised path       never: a path never changes     — (actor.go)
+//	region paths     region id → materialised path          never: a path never changes     — (RegionPath)
 //
 // Only positive facts are cached where a stale answer would refuse someone
 // (a child linked a moment ago is looked up in the database), and the
@@ -294,6 +294,9 @@ type caches struct {
 	// Enrollments never move offers: they only take seats, which no
 	// cached fact depends on.
 	links, offers, snapshots atomic.Uint64
+
+	// regionPaths maps a region id to its materialised path (RegionPath).
+	regionPaths sync.Map
 
 	children  Answers[int64, childrenAnswer]
 	offerings Answers[int64, offeringAnswer]

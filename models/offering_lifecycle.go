@@ -214,11 +214,3 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, e
 	})
 	return o, err
 }
-
-// nullID maps 0 (the system actor) to NULL for user references.
-func nullID(id int64) *int64 {
-	if id == 0 {
-		return nil
-	}
-	return &id
-}

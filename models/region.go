@@ -71,3 +71,10 @@ func FindRegionByID(ctx context.Context, db *DB, id int64) (Region, error) {
 	err := db.Read(ctx).First(&r, id).Error
 	return r, notFound(err)
 }
+
+// FindRegionByCode loads the region with code, or ErrNotFound.
+func FindRegionByCode(ctx context.Context, db *DB, code string) (Region, error) {
+	var r Region
+	err := db.Read(ctx).Where("code = ?", code).First(&r).Error
+	return r, notFound(err)
+}

@@ -16,7 +16,7 @@ type province struct {
 	studentsPerSchool                         int
 }
 
-// fullProvince is issue 5's province: 3,000 schools, 1,000,000 students,
+// fullProvince is a province at SPEC's upper scale: 3,000 schools, 1,000,000 students,
 // 3,000,000 enrollments (three per student with a term).
 var fullProvince = province{cities: 10, countiesPerCity: 10, schoolsPerCounty: 30, studentsPerSchool: 334}
 
@@ -144,7 +144,7 @@ func TestComputeStatsGenerated(t *testing.T) {
 	}
 }
 
-// BenchmarkComputeStatsProvince measures the stats job on issue 5's province
+// BenchmarkComputeStatsProvince measures the stats job on fullProvince
 // (3,000 schools, 1,000,000 students, 3,000,000 enrollments). Generating the
 // data takes a minute or two and is not timed:
 //

@@ -115,15 +115,15 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Get("/students/:id/enrollments", auth, enrollers, h.ListStudentEnrollments)
 
 	// Surveys, statistics, jobs.
-	admins2 := handlers.RequireRoles(models.RoleBureauAdmin, models.RoleSchoolAdmin)
+	bureauOrSchoolAdmins := handlers.RequireRoles(models.RoleBureauAdmin, models.RoleSchoolAdmin)
 	platform := handlers.RequireRoles(models.RolePlatformAdmin)
-	v1.Post("/surveys", auth, admins2, small, h.CreateSurvey)
+	v1.Post("/surveys", auth, bureauOrSchoolAdmins, small, h.CreateSurvey)
 	v1.Get("/surveys", auth, h.ListSurveys)
 	v1.Post("/surveys/:id/responses", auth, handlers.RequireRoles(models.RoleParent), small, h.RespondSurvey)
-	v1.Get("/stats/overview", auth, admins2, h.StatsOverview)
+	v1.Get("/stats/overview", auth, bureauOrSchoolAdmins, h.StatsOverview)
 	v1.Get("/stats/schools", auth, handlers.RequireRoles(models.RoleBureauAdmin), h.StatsSchools)
-	v1.Get("/stats/trend", auth, admins2, h.StatsTrend)
-	v1.Get("/stats/breakdown", auth, admins2, h.StatsBreakdown)
+	v1.Get("/stats/trend", auth, bureauOrSchoolAdmins, h.StatsTrend)
+	v1.Get("/stats/breakdown", auth, bureauOrSchoolAdmins, h.StatsBreakdown)
 	v1.Get("/jobs/runs", auth, platform, h.ListJobRuns)
 	v1.Post("/jobs/:name/run", auth, platform, h.RunJob)
 
