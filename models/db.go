@@ -102,6 +102,14 @@ func gormConfig(opt Options) *gorm.Config {
 	}
 }
 
+// sqliteDSN is the DSN of every connection to the SQLite file at path, with
+// params (name=value&…) added. WAL lets readers run beside the writer;
+// busy_timeout covers the rare checkpoint; synchronous=NORMAL is durable
+// across process crashes in WAL.
+func sqliteDSN(path, params string) string {
+	return "file:" + url.PathEscape(path) + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&" + params
+}
+
 func openSQLite(path string, opt Options) (*DB, error) {
 	if path == "" {
 		return nil, ErrBadDatabaseURL
@@ -111,11 +119,9 @@ func openSQLite(path string, opt Options) (*DB, error) {
 			return nil, fmt.Errorf("models: create data dir: %w", err)
 		}
 	}
-	// WAL lets readers run beside the writer; busy_timeout covers the rare
-	// checkpoint; synchronous=NORMAL is durable across process crashes in WAL.
-	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_cache_size=-32000&_stmt_cache_size=128"
-	wdsn := "file:" + url.PathEscape(path) + "?" + common + "&_txlock=immediate"
-	rdsn := "file:" + url.PathEscape(path) + "?" + common + "&_query_only=true"
+	const pool = "_cache_size=-32000&_stmt_cache_size=128"
+	wdsn := sqliteDSN(path, pool+"&_txlock=immediate")
+	rdsn := sqliteDSN(path, pool+"&_query_only=true")
 
 	w, err := gorm.Open(sqlite.Open(wdsn), gormConfig(opt))
 	if err != nil {

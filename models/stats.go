@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -120,8 +119,9 @@ func (r *statsRun) runSQLite(ctx context.Context, db *DB) error {
 	if db.Path == "" {
 		return fmt.Errorf("stats: SQLite database without a file path")
 	}
-	dsn := "file:" + url.PathEscape(db.Path) + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_cache_size=-64000"
-	g, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+	// A page cache of 64 MB, twice the pools': the job reads the whole data
+	// set into temporary tables.
+	g, err := gorm.Open(sqlite.Open(sqliteDSN(db.Path, "_cache_size=-64000")), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
 	if err != nil {
 		return fmt.Errorf("stats: open: %w", err)
 	}
