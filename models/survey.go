@@ -10,19 +10,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// StatsZone is Asia/Shanghai, the zone of survey dates, snapshot dates and
-// job schedules.
-var StatsZone = mustLoadShanghai()
-
-func mustLoadShanghai() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		// Without tzdata on the host: China has had no DST since 1991.
-		return time.FixedZone("Asia/Shanghai", 8*3600)
-	}
-	return loc
-}
-
 // The answers of a survey's standard questions.
 const (
 	SupportSupport = "support"
