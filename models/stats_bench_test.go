@@ -38,7 +38,7 @@ func generateProvince(tb testing.TB, db *models.DB, p province) {
 	nSchools := p.schools()
 	nStudents := nSchools * p.studentsPerSchool
 	counter := func(n int) string {
-		return "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < " + itoa(int64(n)) + ") "
+		return "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < " + fmtInt(int64(n)) + ") "
 	}
 	firstCounty := 2 + p.cities
 	stmts := []struct {
