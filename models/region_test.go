@@ -36,4 +36,3 @@ func TestRegionTreeScope(t *testing.T) {
 		t.Fatal("a county bureau sees its parent city")
 	}
 }
-
