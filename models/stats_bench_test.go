@@ -16,7 +16,7 @@ type province struct {
 	studentsPerSchool                         int
 }
 
-// fullProvince is a province at SPEC's upper scale: 3,000 schools, 1,000,000 students,
+// fullProvince is issue 5's province: 3,000 schools, 1,000,000 students,
 // 3,000,000 enrollments (three per student with a term).
 var fullProvince = province{cities: 10, countiesPerCity: 10, schoolsPerCounty: 30, studentsPerSchool: 334}
 
@@ -38,7 +38,7 @@ func generateProvince(tb testing.TB, db *models.DB, p province) {
 	nSchools := p.schools()
 	nStudents := nSchools * p.studentsPerSchool
 	counter := func(n int) string {
-		return "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < " + fmtInt(int64(n)) + ") "
+		return "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < " + itoa(int64(n)) + ") "
 	}
 	firstCounty := 2 + p.cities
 	stmts := []struct {
@@ -144,7 +144,7 @@ func TestComputeStatsGenerated(t *testing.T) {
 	}
 }
 
-// BenchmarkComputeStatsProvince measures the stats job on fullProvince
+// BenchmarkComputeStatsProvince measures the stats job on issue 5's province
 // (3,000 schools, 1,000,000 students, 3,000,000 enrollments). Generating the
 // data takes a minute or two and is not timed:
 //
