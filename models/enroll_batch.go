@@ -14,21 +14,23 @@ import (
 
 // Enrollment batches. In a rush the write path is the bottleneck: on SQLite
 // the one writer, on PostgreSQL a popular club's row (its seat counter is
-// locked from the seat UPDATE to COMMIT). One transaction per enrollment
-// paid, for every enrollment, its own commit and six or seven statements.
-// Instead, batch workers (one on SQLite's single writer, two on PostgreSQL)
-// each take every enrollment waiting at that moment (up to maxGroup) and
-// run them as one transaction of a fixed number of set-based statements,
-// whatever the batch's size:
+// locked from the seat UPDATE to COMMIT). A transaction per enrollment
+// would pay, for every enrollment, its own commit and six or seven
+// statements. So batch workers (one on SQLite's single writer, two on
+// PostgreSQL) each take every enrollment waiting at that moment (up to
+// maxGroup) and run them as one transaction of a fixed number of set-based
+// statements, whatever the batch's size:
 //
-//  1. read the batch's students (school, grade, active), their live
-//     enrollments, and the batch's offerings with their counters, all
-//     fresh; on PostgreSQL the students and then the offerings are locked
-//     FOR UPDATE, each in id order, so two batches never deadlock;
-//  2. decide in Go, in arrival order: every rule against the live
-//     enrollments plus what the batch already gave the same student, then a
-//     seat, a gapless waitlist position or a lottery application from the
-//     counters (decideBatch);
+//  1. read the batch's students (school, grade, active), their guardians'
+//     links and live enrollments, and the batch's offerings — every fact a
+//     rule or a seat depends on, with the term's max_clubs and the counters
+//     — all fresh, whatever the caches the pre-checks used said; on
+//     PostgreSQL the students and then the offerings are locked FOR
+//     UPDATE, each in id order, so two batches never deadlock;
+//  2. decide in Go, in arrival order: the guardian's link (rule 3), every
+//     rule against the live enrollments plus what the batch already gave
+//     the same student (CheckEnrollable), then a seat, a gapless waitlist
+//     position or a lottery application from the counters (decideBatch);
 //  3. write the counters, the enrollments, the guardians' confirmations and
 //     the Idempotency-Key answers, each kind of row with one statement over
 //     the batch's rows (unnest arrays on PostgreSQL, json_each on SQLite, so
