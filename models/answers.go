@@ -52,7 +52,9 @@ type Answer[V any] struct {
 // Fresh says whether answer a may be served now. rebuilding is true when
 // a is the previous answer of a key whose new answer is being built: a
 // cache that would rather serve a slightly older answer than wait says so
-// then.
+// then. Get asks it of an answer that may still be being built, whose
+// Value is not set yet: a Fresh used with Get reads only Version and At
+// (Peek and eviction ask it of built answers only).
 type Fresh[V any] func(a *Answer[V], rebuilding bool) bool
 
 func (a *Answer[V]) isReady() bool {
