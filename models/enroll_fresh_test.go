@@ -74,3 +74,26 @@ func TestEnrollRechecksGuardianLink(t *testing.T) {
 		t.Fatalf("enrolled = %d after the link was removed", got)
 	}
 }
+
+// TestEnrollPipelineStarts: opening and migrating a database starts no
+// enrollment workers (migrate, backup and user add never enroll); the first
+// enrollment starts them; after Close an enrollment is refused.
+func TestEnrollPipelineStarts(t *testing.T) {
+	db := modelstest.MustOpenDB(t)
+	if models.EnrollmentsStarted(db) {
+		t.Fatal("workers started by Open")
+	}
+	w := newWorld(t, db, 3)
+	o := w.offering(nil)
+	st := w.students(1)[0]
+	if _, err := w.enroll(w.admin.Actor(), st.ID, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !models.EnrollmentsStarted(db) {
+		t.Fatal("no workers after an enrollment")
+	}
+	db.Close()
+	if _, err := w.enroll(w.admin.Actor(), st.ID+1, o.ID); err == nil {
+		t.Fatal("enrolled on a closed database")
+	}
+}

@@ -1,7 +1,6 @@
 package models
 
 import (
-	"errors"
 	"sync"
 	"sync/atomic"
 )
@@ -9,11 +8,13 @@ import (
 // enrollPipeline is the write path of enrollments on one DB: admission (a
 // bounded number of enrollments queued or inside a transaction) and the
 // batch workers that decide and write them (enroll_batch.go). The server
-// starts it (DB.StartEnrollments); a DB opened by a command that never
-// enrolls (migrate, backup, user add) has none, and Enroll answers
-// errNoPipeline there.
+// starts it with its bound (DB.StartEnrollments); a command that enrolls
+// (the demo seed) starts it, unbounded, with its first enrollment; a DB
+// opened by a command that never enrolls (migrate, backup, user add) has
+// no workers at all.
 type enrollPipeline struct {
-	mu sync.Mutex // serialises StartEnrollments
+	mu     sync.Mutex // serialises starting and closing
+	closed bool
 	// slots bounds the enrollments queued for the writer (see
 	// LimitEnrollWriters); nil means no bound.
 	slots chan struct{}
@@ -21,20 +22,26 @@ type enrollPipeline struct {
 	queue atomic.Pointer[batcher[*enrollJob]]
 }
 
-var errNoPipeline = errors.New("models: enrollments are not started on this database (DB.StartEnrollments)")
-
-// StartEnrollments starts the enrollment write path of db: its batch
-// workers (one on SQLite's single writer, two on PostgreSQL) and admission
-// bounded to queueLimit enrollments (0: no bound; see LimitEnrollWriters).
-// Close stops it. Starting it again only changes the bound.
+// StartEnrollments starts the enrollment write path of db ahead of the
+// first enrollment, as the server does: its batch workers (one on SQLite's
+// single writer, two on PostgreSQL) and admission bounded to queueLimit
+// enrollments (0: no bound; see LimitEnrollWriters). Close stops it.
+// Starting it again only changes the bound.
 func (db *DB) StartEnrollments(queueLimit int) {
-	p := &db.enroll
-	p.mu.Lock()
-	if p.queue.Load() == nil {
-		p.queue.Store(startBatcher(enrollBatchWorkers(db.Dialect), maxGroup, func(b []*enrollJob) { db.runEnrollBatch(b) }))
-	}
-	p.mu.Unlock()
+	db.enroll.start(db)
 	db.LimitEnrollWriters(queueLimit)
+}
+
+// start starts db's batch workers unless they run; nil once db is closed.
+func (p *enrollPipeline) start(db *DB) *batcher[*enrollJob] {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if q := p.queue.Load(); q != nil || p.closed {
+		return q
+	}
+	q := startBatcher(enrollBatchWorkers(db.Dialect), maxGroup, func(b []*enrollJob) { db.runEnrollBatch(b) })
+	p.queue.Store(q)
+	return q
 }
 
 // LimitEnrollWriters bounds how many enrollments may be queued for or inside
@@ -76,11 +83,14 @@ func (p *enrollPipeline) admit() (func(), error) {
 	}
 }
 
-// run queues j for a batch and waits for its answer.
-func (p *enrollPipeline) run(j *enrollJob) (Enrollment, error) {
+// run queues j for a batch of db (starting the workers on first use) and
+// waits for its answer.
+func (p *enrollPipeline) run(db *DB, j *enrollJob) (Enrollment, error) {
 	q := p.queue.Load()
 	if q == nil {
-		return Enrollment{}, errNoPipeline
+		if q = p.start(db); q == nil {
+			return Enrollment{}, errClosed
+		}
 	}
 	j.done = make(chan enrollResult, 1)
 	if err := q.submit(j.ctx, j); err != nil {
@@ -91,7 +101,12 @@ func (p *enrollPipeline) run(j *enrollJob) (Enrollment, error) {
 	return r.e, repanic(r.err)
 }
 
-// close stops the batch workers after their current batch.
+// close stops the batch workers after their current batch; none start
+// after it.
 func (p *enrollPipeline) close() {
-	p.queue.Load().close()
+	p.mu.Lock()
+	p.closed = true
+	q := p.queue.Load()
+	p.mu.Unlock()
+	q.close()
 }

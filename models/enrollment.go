@@ -126,7 +126,7 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 	if err != nil {
 		return refused(err)
 	}
-	e, err := db.enroll.run(j)
+	e, err := db.enroll.run(db, j)
 	var re replayError
 	if errors.As(err, &re) {
 		return re.e, nil

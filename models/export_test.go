@@ -53,3 +53,6 @@ func PanicValue(err error) (any, bool) {
 // ObserveDecide makes every enrollment batch of db call f with each member
 // as it is decided (nil: none).
 func ObserveDecide(db *DB, f func(NewEnrollment)) { db.observeDecide = f }
+
+// EnrollmentsStarted reports whether db's enrollment batch workers run.
+func EnrollmentsStarted(db *DB) bool { return db.enroll.queue.Load() != nil }

@@ -59,9 +59,7 @@ func URL(tb testing.TB) string {
 	return u.String()
 }
 
-// Open opens url and migrates it, and starts its enrollment write path as
-// the server does (with no admission bound); the handle is closed at
-// cleanup.
+// Open opens url and migrates it; the handle is closed at cleanup.
 func Open(tb testing.TB, url string) *models.DB {
 	tb.Helper()
 	db, err := models.Open(url, models.Options{})
@@ -72,7 +70,6 @@ func Open(tb testing.TB, url string) *models.DB {
 	if _, err := models.Migrate(context.Background(), db); err != nil {
 		tb.Fatalf("modelstest: migrate: %v", err)
 	}
-	db.StartEnrollments(0)
 	return db
 }
 
