@@ -163,6 +163,8 @@ var wechatTemplateEnv = map[string]string{
 	models.NotifyLotteryResult:       "WECHAT_TEMPLATE_LOTTERY",
 	models.NotifyOfferingCancelled:   "WECHAT_TEMPLATE_CANCELLED",
 	models.NotifyAttendance:          "WECHAT_TEMPLATE_ATTENDANCE",
+	// An offering's time or grades changed under an enrolled child.
+	models.NotifyOfferingChanged: "WECHAT_TEMPLATE_CHANGED",
 }
 
 // defaultTemplateFields maps the payload keys kehou's notifications use to
