@@ -23,10 +23,6 @@ import (
 // of in the same run, and prints one table. `kehou bench hello` is the
 // plain Fiber baseline server it starts as a child.
 
-func init() {
-	extraCommands["bench"] = benchCommand
-}
-
 // benchOptions is the command line of `kehou bench`.
 type benchOptions struct {
 	Scenarios   []string
