@@ -13,7 +13,6 @@ import (
 	"kehou/models"
 )
 
-
 // demoPassword is the password of every demo account. The demo refuses to
 // load in production, so it never guards real data.
 const demoPassword = "kehou2026"
