@@ -41,7 +41,6 @@ var commands = []command{
 	{"backup", "FILE", "write a consistent copy of the SQLite database", backup},
 	{"healthcheck", "", "GET /healthz of the local server (the Docker HEALTHCHECK)", healthcheck},
 	{"wechat-fake", "", "serve the fake WeChat API alone on WECHAT_FAKE_ADDR (not in production)", wechatFakeCmd},
-	{"bench", "[flags] | hello | serve -pprof ADDR", "measure the enrollment rush (the load program)", benchCommand},
 }
 
 // usageError is the answer to a command line kehou does not understand; its

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,36 +23,62 @@ import (
 	"kehou/models/modelstest"
 )
 
-// The test binary doubles as the kehou binary the bench starts: with
-// KEHOU_BENCH_CHILD=1 it runs the command line it was given (serve, user
-// add, bench hello) instead of the tests, so the smoke test needs no
-// `go build`.
-func init() {
-	if os.Getenv("KEHOU_BENCH_CHILD") != "1" {
-		return
+// TestMain lets the test binary double as the hello server the bench
+// starts (`kehou-bench hello`): with KEHOU_BENCH_HELLO=1 it serves instead
+// of running the tests.
+func TestMain(m *testing.M) {
+	if os.Getenv("KEHOU_BENCH_HELLO") == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := serveHello(ctx, os.Getenv("LISTEN_ADDR"))
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hello:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "kehou:", err)
-		os.Exit(1)
+	code := m.Run()
+	if testKehou.dir != "" {
+		_ = os.RemoveAll(testKehou.dir)
 	}
-	os.Exit(0)
+	os.Exit(code)
 }
 
-// smokeOptions are the options of `kehou bench -smoke` with this test
-// binary as kehou.
+// testKehou is the kehou binary the tests measure, built once per test
+// process from ./server.
+var testKehou struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// kehouBinary builds ./server (once) and returns the binary's path.
+func kehouBinary(t *testing.T) string {
+	t.Helper()
+	testKehou.once.Do(func() {
+		if testKehou.dir, testKehou.err = os.MkdirTemp("", "kehou-bench-test-"); testKehou.err == nil {
+			testKehou.path, testKehou.err = buildKehou(context.Background(), testKehou.dir)
+		}
+	})
+	if testKehou.err != nil {
+		t.Fatal(testKehou.err)
+	}
+	return testKehou.path
+}
+
+// smokeOptions are the options of `kehou-bench -smoke` with this test
+// binary as the hello server (the kehou binary is set by the tests that
+// start one).
 func smokeOptions(t *testing.T, args ...string) benchOptions {
 	t.Helper()
 	o, err := parseBenchFlags(append([]string{"-smoke"}, args...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Exe, err = os.Executable(); err != nil {
+	if o.Self, err = os.Executable(); err != nil {
 		t.Fatal(err)
 	}
-	o.ChildEnv = []string{"KEHOU_BENCH_CHILD=1"}
+	o.HelloEnv = []string{"KEHOU_BENCH_HELLO=1"}
 	o.Dir = t.TempDir()
 	return o
 }
@@ -63,7 +90,7 @@ func TestBenchFlags(t *testing.T) {
 		check   func(benchOptions) bool
 		wantErr bool
 	}{
-		{"defaultsAreTheIssueSizes", nil, func(o benchOptions) bool {
+		{"defaultsAreTheTargetSizes", nil, func(o benchOptions) bool {
 			return o.Students == 6000 && o.Clubs == 60 && o.Seats == 40 && o.HotSeats == 30 &&
 				o.BrowseConns == 256 && o.RushConns == 512 && len(o.Scenarios) == 5 && o.ProvStudents == 10_000
 		}, false},
@@ -168,7 +195,7 @@ func TestBenchInvariantsCatchViolations(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, r := range res {
-				if shouldFail := contains(tt.fails, r.Name); r.OK == shouldFail {
+				if shouldFail := slices.Contains(tt.fails, r.Name); r.OK == shouldFail {
 					t.Errorf("invariant %q ok=%v (%s), want ok=%v", r.Name, r.OK, r.Detail, !shouldFail)
 				}
 			}
@@ -189,7 +216,7 @@ func TestBenchInvariantsCatchViolations(t *testing.T) {
 func TestBenchLoadLoops(t *testing.T) {
 	ctx := context.Background()
 	o := smokeOptions(t)
-	spec := childSpec{exe: o.Exe, args: []string{"bench", "hello"}, env: o.ChildEnv, logFile: o.Dir + "/hello2.log"}
+	spec := childSpec{exe: o.Self, args: []string{"hello"}, env: o.HelloEnv, logFile: o.Dir + "/hello2.log"}
 	p, err := startChild(ctx, "hello", spec, "/hello")
 	if err != nil {
 		t.Fatal(err)
@@ -239,8 +266,9 @@ func (l *countingListener) Accept() (net.Conn, error) {
 // can answer them. Those answered later than the timeout after their
 // scheduled start count as timeouts, whether they waited in the queue or
 // were answered late, and no exchange is cut short on the wire: the one
-// connection serves the whole loop (cutting arrivals that waited at their
-// deadline closed connections and turned an overload into reconnects).
+// connection serves the whole loop (cutting an exchange at its arrival's
+// deadline would close the connection and turn an overload into
+// reconnects).
 func TestBenchOpenLoopOverload(t *testing.T) {
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/slow", func(c *fiber.Ctx) error {
@@ -404,13 +432,14 @@ func TestBenchProvinceSet(t *testing.T) {
 	}
 }
 
-// TestBenchSmoke runs `kehou bench -smoke` end to end — baselines, data
+// TestBenchSmoke runs `kehou-bench -smoke` end to end — baselines, data
 // prepared over HTTP against a kehou child process, every scenario, the
 // invariants in the database and the stats job on a small province — on
 // SQLite, or on PostgreSQL alone when TEST_DATABASE_URL is set. It checks
 // what was counted, never how fast (timings are the program's output).
 func TestBenchSmoke(t *testing.T) {
 	o := smokeOptions(t, "-duration", "300ms")
+	o.Kehou = kehouBinary(t)
 	if pg := modelstest.PostgresURL(); pg != "" {
 		o.PG, o.Engines = pg, []string{"postgres"}
 	}

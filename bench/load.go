@@ -13,7 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// The load generator of `kehou bench`: keep-alive HTTP/1.1 connections from
+// The load generator of kehou-bench: keep-alive HTTP/1.1 connections from
 // the bench process to a server in another process, driven either in a
 // closed loop (C workers, each sends its next request when the previous one
 // is answered) or in an open loop (requests start at a fixed arrival rate

@@ -48,7 +48,7 @@ type scenarioResult struct {
 }
 
 // targetRow is one line of the table: a figure, its baseline, the ratio and
-// whether the issue's target is met.
+// whether the target is met.
 type targetRow struct {
 	Engine   string  `json:"engine"`
 	Scenario string  `json:"scenario"`
@@ -218,7 +218,7 @@ func (s *scenarioResult) describe(w io.Writer) {
 func (r *benchReport) print(w io.Writer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(w, "\nkehou bench — %d CPUs, %s\n\nBaselines:\n", r.Machine["cpus"], r.Machine["go"])
+	fmt.Fprintf(w, "\nkehou-bench — %d CPUs, %s\n\nBaselines:\n", r.Machine["cpus"], r.Machine["go"])
 	names := make([]string, 0, len(r.Baselines))
 	for k := range r.Baselines {
 		names = append(names, k)

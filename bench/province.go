@@ -53,7 +53,7 @@ func buildProvince(ctx context.Context, dbURL string, schools, students, enrollm
 	}
 	d := db.Dialect
 	now := time.Now().UTC()
-	today := time.Now().In(shanghai)
+	today := time.Now().In(models.StatsZone)
 	if d == models.SQLite {
 		// The writer is one connection, so these hold for the load: no
 		// per-row foreign key lookups, and a page cache big enough that

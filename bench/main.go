@@ -1,3 +1,12 @@
+// Command kehou-bench is the load program: it measures the enrollment rush
+// on a real kehou. It starts the kehou binary as a separate process,
+// prepares a school through the real HTTP paths, drives it with keep-alive
+// connections from this process, checks the invariants in the database
+// afterwards, measures the baselines the targets are ratios of in the same
+// run, and prints one table. `kehou-bench hello` is the plain Fiber baseline
+// server it starts as a child. docs/bench.md says how to read the table.
+//
+//	go build -o kehou-bench ./bench && ./kehou-bench -smoke
 package main
 
 import (
@@ -8,22 +17,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
-// `kehou bench` measures the enrollment rush (issue 6): it starts kehou as a
-// separate process, prepares a school through the real HTTP paths, drives
-// it with keep-alive connections from this process, checks the invariants
-// in the database afterwards, measures the baselines the targets are ratios
-// of in the same run, and prints one table. `kehou bench hello` is the
-// plain Fiber baseline server it starts as a child.
-
-// benchOptions is the command line of `kehou bench`.
+// benchOptions is the command line of kehou-bench.
 type benchOptions struct {
 	Scenarios   []string
 	Students    int
@@ -54,15 +58,19 @@ type benchOptions struct {
 	// PG is set (the PostgreSQL smoke test runs postgres alone).
 	Engines []string
 
-	// Exe is the kehou binary to start; ChildEnv is added to its
-	// environment (the smoke test starts its own test binary as kehou).
-	Exe      string
-	ChildEnv []string
+	// Kehou is the kehou binary to start ("" = build ./server into the
+	// working directory first).
+	Kehou string
+	// Self is this program, started as the hello server; HelloEnv is
+	// added to that child's environment (the tests start their own test
+	// binary as the hello server).
+	Self     string
+	HelloEnv []string
 }
 
 var allScenarios = []string{"browse", "spread", "hot", "mixed", "stats"}
 
-// parseBenchFlags reads the command line of `kehou bench`.
+// parseBenchFlags reads the command line of kehou-bench.
 func parseBenchFlags(args []string) (benchOptions, error) {
 	o := benchOptions{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -84,10 +92,11 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 	fs.StringVar(&o.Env, "env", "production", "KEHOU_ENV of the server")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "per-request timeout of the load generator")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the random choices (club skew, order)")
-	fs.StringVar(&o.PprofDir, "pprof", "", "save a CPU profile of the server per scenario into this directory")
+	fs.StringVar(&o.PprofDir, "pprof", "", "save a CPU profile of the server per scenario into this directory (the server runs with KEHOU_ENV=dev)")
+	fs.StringVar(&o.Kehou, "kehou", "", "the kehou binary to measure (default: go build ./server into the working directory)")
 	engines := fs.String("engines", "", "engines to run on: sqlite,postgres (default sqlite, and postgres when -pg is set)")
 	if err := fs.Parse(args); err != nil {
-		return o, fmt.Errorf("%w\nbench flags: %v", errUsage, err)
+		return o, fmt.Errorf("%v\n%s", err, flagUsage(fs))
 	}
 	o.Scenarios = nil
 	for _, s := range strings.Split(*scen, ",") {
@@ -95,7 +104,7 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 		if s == "" {
 			continue
 		}
-		if !contains(allScenarios, s) {
+		if !slices.Contains(allScenarios, s) {
 			return o, fmt.Errorf("bench: unknown scenario %q (have %s)", s, strings.Join(allScenarios, ","))
 		}
 		o.Scenarios = append(o.Scenarios, s)
@@ -134,10 +143,34 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 			}
 		}
 	}
+	if o.PprofDir != "" {
+		// The server exposes its profiling endpoints only in dev mode.
+		if set := flagSet(fs, "env"); set && o.Env != "dev" {
+			return o, errors.New("bench: -pprof needs the server in dev mode (leave -env unset or set it to dev)")
+		}
+		o.Env = "dev"
+	}
 	if o.Students < 1 || o.Clubs < 1 || o.Seats < 1 || o.HotSeats < 1 || o.Duration <= 0 {
 		return o, errors.New("bench: -students, -clubs, -seats, -hot-seats and -duration must be positive")
 	}
 	return o, nil
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// flagUsage is the usage text of the flags.
+func flagUsage(fs *flag.FlagSet) string {
+	var sb strings.Builder
+	sb.WriteString("usage: kehou-bench [flags] | kehou-bench hello\n")
+	fs.SetOutput(&sb)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	return sb.String()
 }
 
 // applySmoke shrinks every size the user did not set on the command line.
@@ -167,29 +200,25 @@ func (o *benchOptions) applySmoke(fs *flag.FlagSet) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "kehou-bench:", err)
+		os.Exit(1)
 	}
-	return false
 }
 
-// benchCommand is `kehou bench [flags]` and `kehou bench hello`.
-func benchCommand(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
+// run is `kehou-bench [flags]` and `kehou-bench hello`.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "hello" {
-		return helloServer(ctx, cfg, log, stdout)
-	}
-	if len(args) > 0 && args[0] == "serve" {
-		return benchServe(ctx, cfg, log, args[1:])
+		return serveHello(ctx, os.Getenv("LISTEN_ADDR"))
 	}
 	o, err := parseBenchFlags(args)
 	if err != nil {
 		return err
 	}
-	o.Exe, err = os.Executable()
-	if err != nil {
+	if o.Self, err = os.Executable(); err != nil {
 		return err
 	}
 	if o.PprofDir != "" {
@@ -223,7 +252,10 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) (*benchReport,
 		return nil, err
 	}
 	b := &bench{o: o, dir: dir, out: out, rep: newBenchReport(o)}
-	err := b.run(ctx)
+	err := b.findKehou(ctx)
+	if err == nil {
+		err = b.run(ctx)
+	}
 	if err != nil {
 		b.logf("stopped: %v", err)
 	}
@@ -235,7 +267,7 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) (*benchReport,
 	return b.rep, err
 }
 
-// bench is one run of `kehou bench`.
+// bench is one run of kehou-bench.
 type bench struct {
 	o   benchOptions
 	dir string
@@ -247,7 +279,7 @@ func (b *bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.out, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
-func (b *bench) want(s string) bool { return contains(b.o.Scenarios, s) }
+func (b *bench) want(s string) bool { return slices.Contains(b.o.Scenarios, s) }
 
 func (b *bench) run(ctx context.Context) error {
 	rush := b.want("browse") || b.want("spread") || b.want("hot") || b.want("mixed")
@@ -255,7 +287,7 @@ func (b *bench) run(ctx context.Context) error {
 		if err := b.httpBaselines(ctx); err != nil {
 			return err
 		}
-		if contains(b.o.Engines, "sqlite") {
+		if slices.Contains(b.o.Engines, "sqlite") {
 			if b.want("spread") {
 				if err := b.sqlBaseline(ctx, "sqlite", "sqlite:"+filepath.Join(b.dir, "bsql.db")); err != nil {
 					return err
@@ -265,7 +297,7 @@ func (b *bench) run(ctx context.Context) error {
 				return err
 			}
 		}
-		if contains(b.o.Engines, "postgres") {
+		if slices.Contains(b.o.Engines, "postgres") {
 			url, drop, err := pgFreshSchema(ctx, b.o.PG, b.o.Keep)
 			if err != nil {
 				return err
@@ -287,7 +319,7 @@ func (b *bench) run(ctx context.Context) error {
 	if b.want("stats") {
 		// The stats target is on SQLite; the PostgreSQL smoke test runs it
 		// on PostgreSQL.
-		if contains(b.o.Engines, "sqlite") {
+		if slices.Contains(b.o.Engines, "sqlite") {
 			return b.statsOn(ctx, "sqlite", "sqlite:"+filepath.Join(b.dir, "province.db"))
 		}
 		url, drop, err := pgFreshSchema(ctx, b.o.PG, b.o.Keep)
