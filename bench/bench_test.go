@@ -470,6 +470,15 @@ func TestBenchSmoke(t *testing.T) {
 	if s := got["spread"]; s.Accepted+s.Shed != o.Students || s.Accepted == 0 {
 		t.Errorf("spread: %d accepted + %d shed, want %d students", s.Accepted, s.Shed, o.Students)
 	}
+	// The server's own latency, from its histogram, beside the client's.
+	for name, routes := range map[string][]string{"browse (open, 0.5× B_http)": {"browse"},
+		"mixed (open, 0.7× saturation)": {"browse", "enroll"}} {
+		for _, r := range routes {
+			if x := got[name].Extra; x["server_"+r+"_answers"] == 0 || x["server_"+r+"_p99_ms"] <= 0 || x["client_"+r+"_p99_ms"] <= 0 {
+				t.Errorf("%s: no server latency of %s: %v", name, r, x)
+			}
+		}
+	}
 	if s := got["hot"]; s.Accepted != o.HotSeats {
 		t.Errorf("hot: %d enrolled, want %d", s.Accepted, o.HotSeats)
 	}

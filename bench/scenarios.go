@@ -129,6 +129,7 @@ func (e *engine) browse(ctx context.Context) error {
 			waitProfile := e.profileDuring("browse (open)", int(o.Duration.Seconds())-1)
 			defer waitProfile()
 			cpu0 := e.srv.cpuTime()
+			h0 := e.scrapeLatencyOrLog()
 			var ost loadStats
 			busy := machineBusy(func() {
 				ost = openLoop(ctx, lc, o.BrowseConns, rate, o.Duration, func(i int64) loadRequest {
@@ -136,7 +137,11 @@ func (e *engine) browse(ctx context.Context) error {
 				})
 			})
 			cpu1 := e.srv.cpuTime()
+			h1 := e.scrapeLatencyOrLog()
 			open = summarize(ost)
+			if h0 != nil && h1 != nil {
+				serverLatency(open, h0, h1, ost)
+			}
 			open.Engine, open.Name, open.Conns, open.ArrivalRate = e.name, "browse (open, 0.5× B_http)", o.BrowseConns, rate
 			open.Extra["ok_per_sec"] = ost.rate(ost.count(func(s sample) bool { return s.status == 200 }))
 			slow, windows := slowWindows(ost, slowWindow, slowLimit)
@@ -165,6 +170,7 @@ func (e *engine) browse(ctx context.Context) error {
 		rep.addScenario(open)
 		open.describe(e.b.out)
 		rep.atMost(e.name, "browse", fmt.Sprintf("p99 at 0.5× B_http (%.0f/s arriving)", rate), "ms", open.P99ms, 10)
+		e.reportServerLatency("browse", "that loop", open)
 		hello := rep.baselineOf(openHelloName(o.BrowseConns))
 		rep.informative(e.name, "browse", "hello server p99, same open loop", "ms", hello.P99ms)
 		// Where the tail comes from: the quarter-seconds whose p99 is over
@@ -387,16 +393,22 @@ func (e *engine) mixed(ctx context.Context) error {
 		name := fmt.Sprintf("mixed (open, %.1f× saturation)", f)
 		tag := fmt.Sprintf("open%d", int(f*10))
 		r, err := e.phase(ctx, name, o.RushConns, nil, func(lc *loadClient) (*scenarioResult, error) {
+			h0 := e.scrapeLatencyOrLog()
 			st := openLoop(ctx, lc, o.RushConns, rate, o.Duration, func(i int64) loadRequest {
 				return e.mixedRequest(o.Seed+int64(f*10), i, tag)
 			})
+			h1 := e.scrapeLatencyOrLog()
 			r := mixedSummary(st)
 			r.ArrivalRate = rate
+			if h0 != nil && h1 != nil {
+				serverLatency(r, h0, h1, st)
+			}
 			return r, nil
 		})
 		if err != nil {
 			return err
 		}
+		e.reportServerLatency("mixed", fmt.Sprintf("open loop at %.1f×", f), r)
 		// At 0.7× nearly every arrival must be accepted; at 2× accepted
 		// work must not collapse below 0.7× the saturating rate.
 		floor := 0.7
