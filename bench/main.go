@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"kehou/models/modelstest/province"
 )
 
 // benchOptions is the command line of kehou-bench.
@@ -39,18 +41,16 @@ type benchOptions struct {
 	Duration    time.Duration
 	PG          string
 	Province    bool
-	// Province data set sizes (stats scenario).
-	ProvSchools     int
-	ProvStudents    int
-	ProvEnrollments int
-	Smoke           bool
-	Out             string
-	Dir             string // working directory; "" = a temporary one
-	Keep            bool   // keep the working directory and PostgreSQL schemas
-	AccessLog       bool   // let the server log every request (LOG_LEVEL=info)
-	Env             string // KEHOU_ENV of the server
-	Timeout         time.Duration
-	Seed            int64
+	// ProvShape is the size of the stats scenario's province.
+	ProvShape province.Shape
+	Smoke     bool
+	Out       string
+	Dir       string // working directory; "" = a temporary one
+	Keep      bool   // keep the working directory and PostgreSQL schemas
+	AccessLog bool   // let the server log every request (LOG_LEVEL=info)
+	Env       string // KEHOU_ENV of the server
+	Timeout   time.Duration
+	Seed      int64
 	// PprofDir, when set, gets a CPU profile of the server per scenario.
 	PprofDir string
 
@@ -68,6 +68,13 @@ type benchOptions struct {
 	HelloEnv []string
 }
 
+// The stats scenario's province without -province (30 schools, 10,020
+// students), and with -smoke (5 schools, 1,000 students).
+var (
+	smallProvince = province.Shape{Cities: 1, CountiesPerCity: 3, SchoolsPerCounty: 10, StudentsPerSchool: 334}
+	smokeProvince = province.Shape{Cities: 1, CountiesPerCity: 1, SchoolsPerCounty: 5, StudentsPerSchool: 200}
+)
+
 var allScenarios = []string{"browse", "spread", "hot", "mixed", "stats"}
 
 // parseBenchFlags reads the command line of kehou-bench.
@@ -83,7 +90,7 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 	conns := fs.String("conns", "256/512", "connections: browse/rush (one number sets both)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each timed run")
 	fs.StringVar(&o.PG, "pg", "", "PostgreSQL URL: also run the rush and B_pg there (in a fresh schema)")
-	fs.BoolVar(&o.Province, "province", false, "stats on the full province set (3,000 schools, 1,000,000 students, 3,000,000 enrollments)")
+	fs.BoolVar(&o.Province, "province", false, "stats on the full province set (3,000 schools, 1,002,000 students, 2.9 million enrollments)")
 	fs.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and 1 s runs (the CI smoke test)")
 	fs.StringVar(&o.Out, "out", "", "write the results as JSON to this file")
 	fs.StringVar(&o.Dir, "dir", "", "working directory (default: a temporary one)")
@@ -119,9 +126,9 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 	if err1 != nil || err2 != nil || o.BrowseConns < 1 || o.RushConns < 1 {
 		return o, fmt.Errorf("bench: -conns wants N or BROWSE/RUSH, not %q", *conns)
 	}
-	o.ProvSchools, o.ProvStudents, o.ProvEnrollments = 30, 10_000, 30_000
+	o.ProvShape = smallProvince
 	if o.Province {
-		o.ProvSchools, o.ProvStudents, o.ProvEnrollments = 3_000, 1_000_000, 3_000_000
+		o.ProvShape = province.Full
 	}
 	if o.Smoke {
 		o.applySmoke(fs)
@@ -196,7 +203,7 @@ func (o *benchOptions) applySmoke(fs *flag.FlagSet) {
 		o.Duration = time.Second
 	}
 	if !set["province"] {
-		o.ProvSchools, o.ProvStudents, o.ProvEnrollments = 5, 1000, 3000
+		o.ProvShape = smokeProvince
 	}
 }
 

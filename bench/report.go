@@ -71,8 +71,7 @@ func newBenchReport(o benchOptions) *benchReport {
 		Options: map[string]any{"scenarios": o.Scenarios, "students": o.Students, "clubs": o.Clubs, "seats": o.Seats,
 			"hot_seats": o.HotSeats, "browse_conns": o.BrowseConns, "rush_conns": o.RushConns,
 			"duration": o.Duration.String(), "pg": o.PG != "", "province": o.Province, "smoke": o.Smoke,
-			"province_schools": o.ProvSchools, "province_students": o.ProvStudents,
-			"province_enrollments": o.ProvEnrollments, "server_env": o.Env, "access_log": o.AccessLog},
+			"province_schools": o.ProvShape.Schools(), "province_students": o.ProvShape.Students(), "server_env": o.Env, "access_log": o.AccessLog},
 		Baselines: map[string]*baselineResult{},
 	}
 }
