@@ -75,14 +75,16 @@ var (
 	smokeProvince = province.Shape{Cities: 1, CountiesPerCity: 1, SchoolsPerCounty: 5, StudentsPerSchool: 200}
 )
 
-var allScenarios = []string{"browse", "spread", "hot", "mixed", "stats"}
+// allScenarios names every scenario: the rush scenarios, then stats (on a
+// data set of its own).
+var allScenarios = append(rushScenarioNames(), "stats")
 
 // parseBenchFlags reads the command line of kehou-bench.
 func parseBenchFlags(args []string) (benchOptions, error) {
 	o := benchOptions{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run: browse,spread,hot,mixed,stats")
+	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run: "+strings.Join(allScenarios, ","))
 	fs.IntVar(&o.Students, "students", 6000, "students (and phone-bound parents) of the rush school")
 	fs.IntVar(&o.Clubs, "clubs", 60, "clubs of the rush school (all at the same time, max 1 per student)")
 	fs.IntVar(&o.Seats, "seats", 40, "seats per club")
@@ -289,7 +291,7 @@ func (b *bench) logf(format string, args ...any) {
 func (b *bench) want(s string) bool { return slices.Contains(b.o.Scenarios, s) }
 
 func (b *bench) run(ctx context.Context) error {
-	rush := b.want("browse") || b.want("spread") || b.want("hot") || b.want("mixed")
+	rush := slices.ContainsFunc(rushScenarioNames(), b.want)
 	if rush {
 		if err := b.httpBaselines(ctx); err != nil {
 			return err

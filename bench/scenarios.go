@@ -33,18 +33,37 @@ func (b *bench) rushOn(ctx context.Context, name, dbURL string) error {
 	if err := e.analyzeLikeAutovacuum(ctx); err != nil {
 		return err
 	}
-	for _, s := range []struct {
-		name string
-		run  func(context.Context) error
-	}{{"browse", e.browse}, {"spread", e.spread}, {"hot", e.hot}, {"mixed", e.mixed}} {
+	for _, s := range rushScenarios {
 		if !b.want(s.name) {
 			continue
 		}
-		if err := s.run(ctx); err != nil {
+		if err := s.run(e, ctx); err != nil {
 			return fmt.Errorf("%s on %s: %w", s.name, name, err)
 		}
 	}
 	return nil
+}
+
+// rushScenarios are the scenarios run on the prepared school, in this
+// order. Each runs its loads through phase (a fresh server, the seats
+// freed, the invariants checked after) and adds its rows to the report.
+var rushScenarios = []struct {
+	name string
+	run  func(e *engine, ctx context.Context) error
+}{
+	{"browse", (*engine).browse},
+	{"spread", (*engine).spread},
+	{"hot", (*engine).hot},
+	{"mixed", (*engine).mixed},
+}
+
+// rushScenarioNames lists the names of rushScenarios.
+func rushScenarioNames() []string {
+	names := make([]string, len(rushScenarios))
+	for i, s := range rushScenarios {
+		names[i] = s.name
+	}
+	return names
 }
 
 // phase runs one load on a fresh server: reset the enrollments, start the
