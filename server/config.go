@@ -36,6 +36,9 @@ type Config struct {
 	WeChatFakeAddr string
 	LogFormat      string // text | json
 	LogLevel       string
+	// PprofAddr (KEHOU_PPROF_ADDR, dev only) is a loopback address where
+	// serve exposes Go's profiling endpoints (the load program's -pprof).
+	PprofAddr string
 	// LoginRateLimit is how many login attempts one client address may make
 	// per minute (LOGIN_RATE_LIMIT, default 20).
 	LoginRateLimit int
@@ -142,6 +145,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if err := loadWeChat(&c, get); err != nil {
 		return c, err
+	}
+	if c.PprofAddr = get("KEHOU_PPROF_ADDR", ""); c.PprofAddr != "" {
+		if c.Production() {
+			return c, errors.New("config: KEHOU_PPROF_ADDR is for development only; it cannot be set with KEHOU_ENV=production")
+		}
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return c, fmt.Errorf("config: KEHOU_PPROF_ADDR must be a loopback address such as 127.0.0.1:6060, not %q", c.PprofAddr)
+		}
 	}
 	if c.Production() && (c.WeChatAppID == "" || c.WeChatSecret == "") {
 		return c, errors.New("config: KEHOU_ENV=production needs WECHAT_APPID and WECHAT_SECRET")

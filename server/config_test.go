@@ -27,9 +27,17 @@ func TestLoadConfig(t *testing.T) {
 		{name: "badProxy", env: map[string]string{"TRUSTED_PROXIES": "10.0.0.1, nonsense"}, wantErr: "TRUSTED_PROXIES"},
 		{name: "badRateLimit", env: map[string]string{"LOGIN_RATE_LIMIT": "-3"}, wantErr: "LOGIN_RATE_LIMIT"},
 		{name: "badEnrollQueue", env: map[string]string{"ENROLL_QUEUE_LIMIT": "many"}, wantErr: "ENROLL_QUEUE_LIMIT"},
+		{name: "pprofProductionRefused", env: map[string]string{"KEHOU_ENV": "production", "JWT_SECRET": strong, "WECHAT_APPID": "a", "WECHAT_SECRET": "b",
+			"KEHOU_PPROF_ADDR": "127.0.0.1:6060"}, wantErr: "KEHOU_PPROF_ADDR"},
+		{name: "pprofNotLoopback", env: map[string]string{"KEHOU_PPROF_ADDR": "0.0.0.0:6060"}, wantErr: "loopback"},
+		{name: "pprofDev", env: map[string]string{"KEHOU_PPROF_ADDR": "127.0.0.1:6060"}, check: func(t *testing.T, c Config) {
+			if c.PprofAddr != "127.0.0.1:6060" {
+				t.Fatalf("PprofAddr = %q", c.PprofAddr)
+			}
+		}},
 		{name: "productionOK", env: map[string]string{"KEHOU_ENV": "production", "JWT_SECRET": strong, "WECHAT_APPID": "a", "WECHAT_SECRET": "b",
 			"TRUSTED_PROXIES": "10.0.0.0/8,192.168.1.5", "LOGIN_RATE_LIMIT": "100"}, check: func(t *testing.T, c Config) {
-			if c.SecretGenerated || c.LogFormat != "json" || len(c.TrustedProxies) != 2 || c.LoginRateLimit != 100 {
+			if c.SecretGenerated || c.LogFormat != "json" || len(c.TrustedProxies) != 2 || c.LoginRateLimit != 100 || c.PprofAddr != "" {
 				t.Fatalf("production: %+v", c)
 			}
 		}},

@@ -13,8 +13,6 @@ import (
 	"kehou/models"
 )
 
-func init() { extraCommands["seed demo"] = seedDemo }
-
 // demoPassword is the password of every demo account. The demo refuses to
 // load in production, so it never guards real data.
 const demoPassword = "kehou2026"

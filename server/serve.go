@@ -35,6 +35,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	db.StartEnrollments(queue)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	stopPprof, err := startPprof(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	stopFake, err := startWeChatFake(cfg, log)
 	if err != nil {
 		return err

@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -17,10 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
+	"kehou/bench/hello"
 )
 
-// childProc is a kehou process the bench started: the API server or the
+// childProc is a process the bench started: the kehou API server or the
 // hello baseline. The bench drives it over HTTP and watches its memory.
 type childProc struct {
 	name string
@@ -35,9 +33,9 @@ type childProc struct {
 	stopRSS chan struct{}
 }
 
-// childSpec says how to start a kehou child process.
+// childSpec says how to start a child process.
 type childSpec struct {
-	exe     string   // the kehou binary (os.Executable())
+	exe     string   // the kehou binary, or this program for the hello server
 	args    []string // nil = serve
 	env     []string // extra KEY=VALUE
 	logFile string   // where its stderr/stdout go
@@ -267,21 +265,11 @@ func runChildCommand(ctx context.Context, spec childSpec, args ...string) error 
 	return nil
 }
 
-// helloApp is the hello server's app.
-func helloApp() *fiber.App {
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	app.Get("/hello", func(c *fiber.Ctx) error {
-		return c.JSON(fiber.Map{"hello": "world", "ok": true})
-	})
-	return app
-}
-
-// helloServer is `kehou bench hello`: the B_http baseline, a plain Fiber app
-// answering GET /hello with a small JSON object, on LISTEN_ADDR. It has no
-// middleware, so it measures what Fiber and the kernel cost on this machine.
-func helloServer(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
-	app := helloApp()
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+// serveHello is `kehou-bench hello`: the B_http baseline (hello.App) on
+// addr until ctx ends.
+func serveHello(ctx context.Context, addr string) error {
+	app := hello.App()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}

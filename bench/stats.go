@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"kehou/models"
+	"kehou/models/modelstest/province"
 )
 
 // The stats scenario: the province set is bulk-inserted, the server started
@@ -16,13 +19,14 @@ import (
 // statsOn runs the stats scenario on engine name at dbURL.
 func (b *bench) statsOn(ctx context.Context, name, dbURL string) error {
 	o := b.o
-	b.logf("[%s] building the province set: %d schools, %d students, %d enrollments", name, o.ProvSchools, o.ProvStudents, o.ProvEnrollments)
-	ps, err := buildProvince(ctx, dbURL, o.ProvSchools, o.ProvStudents, o.ProvEnrollments, func(f string, a ...any) {
-		b.logf("["+name+"] "+f, a...)
-	})
+	b.logf("[%s] building the province set: %d schools, %d students", name, o.ProvShape.Schools(), o.ProvShape.Students())
+	t0 := time.Now()
+	ps, err := buildProvince(ctx, dbURL, o.ProvShape)
 	if err != nil {
 		return err
 	}
+	b.logf("[%s] province: %d schools, %d students, %d enrollments in %v", name, ps.Schools(), ps.Students(), ps.Enrollments,
+		time.Since(t0).Round(time.Millisecond))
 	e, err := b.newEngine(ctx, name, dbURL)
 	if err != nil {
 		return err
@@ -41,7 +45,7 @@ func (b *bench) statsOn(ctx context.Context, name, dbURL string) error {
 	admin := tp.AccessToken
 	buUser, buPass := "benchbureau"+e.suffix, "Bench"+randomHex(8)
 	if err := e.api.call("POST", "/api/v1/users", admin, staffIP(10),
-		map[string]any{"username": buUser, "password": buPass, "role": "bureau_admin", "region_id": ps.RootRegion}, nil); err != nil {
+		map[string]any{"username": buUser, "password": buPass, "role": "bureau_admin", "region_id": ps.Root}, nil); err != nil {
 		return err
 	}
 	if err := e.api.call("POST", "/api/v1/auth/login", "", staffIP(11),
@@ -50,7 +54,7 @@ func (b *bench) statsOn(ctx context.Context, name, dbURL string) error {
 	}
 	bureau := tp.AccessToken
 
-	t0 := time.Now()
+	t0 = time.Now()
 	var run map[string]any
 	if err := slow.call("POST", "/api/v1/jobs/stats/run", admin, staffIP(10), nil, &run); err != nil {
 		return err
@@ -60,14 +64,14 @@ func (b *bench) statsOn(ctx context.Context, name, dbURL string) error {
 	if st, _ := run["status"].(string); st != "" && st != "ok" && st != "succeeded" && st != "success" && st != "done" {
 		return fmt.Errorf("bench: stats job ended %q: %v", st, run["error"])
 	}
-	check, err := e.checkOverview(bureau, ps)
+	check, err := e.checkOverview(ctx, bureau, ps)
 	if err != nil {
 		return err
 	}
 
 	conns := min(32, o.BrowseConns)
 	reads := []struct{ tag, path string }{
-		{"overview_province", fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.RootRegion)},
+		{"overview_province", fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.Root)},
 		{"overview_city", fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.City)},
 		{"overview_county", fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.County)},
 		{"schools_county", fmt.Sprintf("/api/v1/stats/schools?region_id=%d", ps.County)},
@@ -83,8 +87,8 @@ func (b *bench) statsOn(ctx context.Context, name, dbURL string) error {
 	peak := e.stop()
 
 	job := &scenarioResult{Engine: name, Name: "stats job", Conns: 1, Seconds: jobSecs, Requests: 1,
-		Counts: map[string]int{"200": 1}, Extra: map[string]float64{"schools": float64(ps.Schools),
-			"students": float64(ps.Students), "enrollments": float64(ps.Enrollments)},
+		Counts: map[string]int{"200": 1}, Extra: map[string]float64{"schools": float64(ps.Schools()),
+			"students": float64(ps.Students()), "enrollments": float64(ps.Enrollments)},
 		Invariants: check}
 	b.rep.addScenario(job)
 	job.describe(b.out)
@@ -102,20 +106,42 @@ func (b *bench) statsOn(ctx context.Context, name, dbURL string) error {
 	if !o.Province {
 		scope = "stats (small set)"
 	}
-	b.rep.atMost(name, scope, fmt.Sprintf("stats job on %d students", ps.Students), "s", jobSecs, 30)
+	b.rep.atMost(name, scope, fmt.Sprintf("stats job on %d students", ps.Students()), "s", jobSecs, 30)
 	b.rep.exactly(name, scope, "snapshot differs from the data", "", float64(failed(check)), 0)
 	b.rep.atMost(name, scope, "dashboard reads p99", "ms", dash.P99ms, 20)
 	b.rep.exactly(name, scope, "dashboard 5xx and transport errors", "", float64(dash.Errors), 0)
 	return nil
 }
 
-// checkOverview compares the province overview with what was inserted:
-// every student participates (each is in its school's basic offering), and
-// every school offers a basic "5+2" service.
-func (e *engine) checkOverview(token string, ps provinceSet) ([]invariantResult, error) {
+// buildProvince inserts the province into a freshly migrated database at
+// dbURL.
+func buildProvince(ctx context.Context, dbURL string, shape province.Shape) (province.Set, error) {
+	db, err := models.Open(dbURL, models.Options{})
+	if err != nil {
+		return province.Set{}, err
+	}
+	defer db.Close()
+	if _, err := models.Migrate(ctx, db); err != nil {
+		return province.Set{}, err
+	}
+	return province.Generate(ctx, db, shape, time.Now())
+}
+
+// checkOverview compares the province overview the bureau admin reads with
+// the same figures counted in the database (province.Count).
+func (e *engine) checkOverview(ctx context.Context, token string, ps province.Set) ([]invariantResult, error) {
 	var ov map[string]any
-	path := fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.RootRegion)
+	path := fmt.Sprintf("/api/v1/stats/overview?region_id=%d", ps.Root)
 	if err := e.api.call("GET", path, token, staffIP(11), nil, &ov); err != nil {
+		return nil, err
+	}
+	db, err := e.openDB()
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	c, err := province.Count(ctx, db)
+	if err != nil {
 		return nil, err
 	}
 	num := func(k string) float64 {
@@ -126,20 +152,22 @@ func (e *engine) checkOverview(token string, ps provinceSet) ([]invariantResult,
 	}
 	want := []struct {
 		field string
-		v     float64
+		v     int64
 	}{
-		{"schools", float64(ps.Schools)},
-		{"students", float64(ps.Students)},
-		{"participants", float64(ps.Students)},
-		{"participation_rate", 1},
-		{"schools_offering", float64(ps.Schools)},
-		{"schools_5plus2", float64(ps.Schools)},
-		{"clubs", float64(ps.Schools * (offersPerSchl - 1))},
+		{"schools", c.Schools},
+		{"students", c.Students},
+		{"participants", c.Participants},
+		{"schools_offering", c.SchoolsOffering},
+		{"schools_5plus2", c.Schools5Plus2},
+		{"clubs", c.Clubs},
+		{"seats_filled", c.SeatsFilled},
+		{"waitlisted", c.Waitlisted},
+		{"responses", c.Responses},
 	}
 	var out []invariantResult
 	for _, w := range want {
 		got := num(w.field)
-		r := invariantResult{Name: "overview " + w.field + " = " + trimFloat(w.v), OK: math.Abs(got-w.v) < 1e-9}
+		r := invariantResult{Name: fmt.Sprintf("overview %s = %d", w.field, w.v), OK: got == float64(w.v) && w.v > 0}
 		if !r.OK {
 			r.Detail = fmt.Sprintf("got %v", got)
 		}

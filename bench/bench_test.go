@@ -4,54 +4,76 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"os/signal"
-	"runtime"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-
 	"kehou/models"
 	"kehou/models/modelstest"
+	"kehou/models/modelstest/province"
 )
 
-// The test binary doubles as the kehou binary the bench starts: with
-// KEHOU_BENCH_CHILD=1 it runs the command line it was given (serve, user
-// add, bench hello) instead of the tests, so the smoke test needs no
-// `go build`.
-func init() {
-	if os.Getenv("KEHOU_BENCH_CHILD") != "1" {
-		return
+// TestMain lets the test binary double as the hello server the bench
+// starts (`kehou-bench hello`): with KEHOU_BENCH_HELLO=1 it serves instead
+// of running the tests.
+func TestMain(m *testing.M) {
+	if os.Getenv("KEHOU_BENCH_HELLO") == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := serveHello(ctx, os.Getenv("LISTEN_ADDR"))
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hello:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "kehou:", err)
-		os.Exit(1)
+	code := m.Run()
+	if testKehou.dir != "" {
+		_ = os.RemoveAll(testKehou.dir)
 	}
-	os.Exit(0)
+	os.Exit(code)
 }
 
-// smokeOptions are the options of `kehou bench -smoke` with this test
-// binary as kehou.
+// testKehou is the kehou binary the tests measure, built once per test
+// process from ./server.
+var testKehou struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// kehouBinary builds ./server (once) and returns the binary's path.
+func kehouBinary(t *testing.T) string {
+	t.Helper()
+	testKehou.once.Do(func() {
+		if testKehou.dir, testKehou.err = os.MkdirTemp("", "kehou-bench-test-"); testKehou.err == nil {
+			testKehou.path, testKehou.err = buildKehou(context.Background(), testKehou.dir)
+		}
+	})
+	if testKehou.err != nil {
+		t.Fatal(testKehou.err)
+	}
+	return testKehou.path
+}
+
+// smokeOptions are the options of `kehou-bench -smoke` with this test
+// binary as the hello server (the kehou binary is set by the tests that
+// start one).
 func smokeOptions(t *testing.T, args ...string) benchOptions {
 	t.Helper()
 	o, err := parseBenchFlags(append([]string{"-smoke"}, args...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Exe, err = os.Executable(); err != nil {
+	if o.Self, err = os.Executable(); err != nil {
 		t.Fatal(err)
 	}
-	o.ChildEnv = []string{"KEHOU_BENCH_CHILD=1"}
+	o.HelloEnv = []string{"KEHOU_BENCH_HELLO=1"}
 	o.Dir = t.TempDir()
 	return o
 }
@@ -63,18 +85,18 @@ func TestBenchFlags(t *testing.T) {
 		check   func(benchOptions) bool
 		wantErr bool
 	}{
-		{"defaultsAreTheIssueSizes", nil, func(o benchOptions) bool {
+		{"defaultsAreTheTargetSizes", nil, func(o benchOptions) bool {
 			return o.Students == 6000 && o.Clubs == 60 && o.Seats == 40 && o.HotSeats == 30 &&
-				o.BrowseConns == 256 && o.RushConns == 512 && len(o.Scenarios) == 5 && o.ProvStudents == 10_000
+				o.BrowseConns == 256 && o.RushConns == 512 && len(o.Scenarios) == 5 && o.ProvShape.Students() == 10_020
 		}, false},
 		{"smokeIsTiny", []string{"-smoke"}, func(o benchOptions) bool {
-			return o.Students == 200 && o.Clubs == 10 && o.Duration == time.Second && o.ProvStudents == 1000
+			return o.Students == 200 && o.Clubs == 10 && o.Duration == time.Second && o.ProvShape.Students() == 1000
 		}, false},
 		{"smokeKeepsWhatIsSet", []string{"-smoke", "-students", "300"}, func(o benchOptions) bool {
 			return o.Students == 300 && o.Clubs == 10
 		}, false},
 		{"provinceIsFullSize", []string{"-province"}, func(o benchOptions) bool {
-			return o.ProvSchools == 3000 && o.ProvStudents == 1_000_000 && o.ProvEnrollments == 3_000_000
+			return o.ProvShape == province.Full
 		}, false},
 		{"oneConnsSetsBoth", []string{"-conns", "64"}, func(o benchOptions) bool {
 			return o.BrowseConns == 64 && o.RushConns == 64
@@ -168,7 +190,7 @@ func TestBenchInvariantsCatchViolations(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, r := range res {
-				if shouldFail := contains(tt.fails, r.Name); r.OK == shouldFail {
+				if shouldFail := slices.Contains(tt.fails, r.Name); r.OK == shouldFail {
 					t.Errorf("invariant %q ok=%v (%s), want ok=%v", r.Name, r.OK, r.Detail, !shouldFail)
 				}
 			}
@@ -184,182 +206,13 @@ func TestBenchInvariantsCatchViolations(t *testing.T) {
 	}
 }
 
-// TestBenchLoadLoops drives the hello baseline server (a child process)
-// with both load loops and checks what they counted and the peak RSS read.
-func TestBenchLoadLoops(t *testing.T) {
-	ctx := context.Background()
-	o := smokeOptions(t)
-	spec := childSpec{exe: o.Exe, args: []string{"bench", "hello"}, env: o.ChildEnv, logFile: o.Dir + "/hello2.log"}
-	p, err := startChild(ctx, "hello", spec, "/hello")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lc := newLoadClient(p.addr, 8, time.Second)
-	t.Run("closedLoopStopsWhenWorkRunsOut", func(t *testing.T) {
-		st := closedLoop(ctx, lc, 8, 0, func(i int64) (loadRequest, bool) {
-			return loadRequest{Method: "GET", Path: "/hello"}, i < 100
-		})
-		if st.Requests != 100 || st.Counts["200"] != 100 {
-			t.Fatalf("requests %d counts %v", st.Requests, st.Counts)
-		}
-	})
-	t.Run("openLoopKeepsItsRate", func(t *testing.T) {
-		st := openLoop(ctx, lc, 8, 200, 500*time.Millisecond, func(i int64) loadRequest {
-			if i%2 == 0 {
-				return loadRequest{Method: "GET", Path: "/nowhere", Tag: "miss"}
-			}
-			return loadRequest{Method: "GET", Path: "/hello", Tag: "hit"}
-		})
-		if st.Requests != 100 || st.Counts["200"] != 50 || st.Counts["404"] != 50 {
-			t.Fatalf("requests %d counts %v", st.Requests, st.Counts)
-		}
-	})
-	lc.close()
-	peak := p.stop()
-	if peak <= 0 {
-		t.Fatalf("peak RSS of the hello server = %d", peak)
-	}
-}
-
-// countingListener counts the connections it accepts.
-type countingListener struct {
-	net.Listener
-	n atomic.Int64
-}
-
-func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.n.Add(1)
-	}
-	return c, err
-}
-
-// TestBenchOpenLoopOverload: arrivals faster than one connection's server
-// can answer them. Those answered later than the timeout after their
-// scheduled start count as timeouts, whether they waited in the queue or
-// were answered late, and no exchange is cut short on the wire: the one
-// connection serves the whole loop (cutting arrivals that waited at their
-// deadline closed connections and turned an overload into reconnects).
-func TestBenchOpenLoopOverload(t *testing.T) {
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	app.Get("/slow", func(c *fiber.Ctx) error {
-		time.Sleep(50 * time.Millisecond)
-		return c.SendString("ok")
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := &countingListener{Listener: ln}
-	go func() { _ = app.Listener(cl) }()
-	defer func() { _ = app.Shutdown() }()
-
-	const timeout = 300 * time.Millisecond
-	lc := newLoadClient(ln.Addr().String(), 1, timeout)
-	defer lc.close()
-	// 20 arrivals 25 ms apart, each answer 50 ms: from the 12th on, an
-	// answer comes more than 300 ms after its arrival.
-	st := openLoop(context.Background(), lc, 1, 40, 500*time.Millisecond, func(int64) loadRequest {
-		return loadRequest{Method: "GET", Path: "/slow"}
-	})
-	late, queued := st.Counts["error timeout"], st.Counts[queuedTimeoutKey]
-	if st.Requests != 20 || st.Counts["200"]+late+queued != 20 {
-		t.Fatalf("requests %d, counts %v", st.Requests, st.Counts)
-	}
-	// Answers in time, answers too late, and arrivals that waited past
-	// their timeout and were never sent.
-	if st.Counts["200"] == 0 || late == 0 || queued == 0 {
-		t.Fatalf("counts %v: want answers, late answers and queued timeouts", st.Counts)
-	}
-	if n := summarize(st).Errors; n != late+queued {
-		t.Fatalf("%d errors, want every timeout (%d)", n, late+queued)
-	}
-	for _, s := range st.samples {
-		if s.status == 200 && s.lat > timeout {
-			t.Fatalf("an answer %v after its arrival counted as answered", s.lat)
-		}
-	}
-	if n := cl.n.Load(); n != 1 {
-		t.Fatalf("%d connections opened, want 1", n)
-	}
-}
-
-// TestBenchSlowWindows: an open loop's samples are cut into windows by
-// scheduled start (end less latency), and a window is slow when its p99 is
-// over the limit; samples dropped before they were sent do not count.
-func TestBenchSlowWindows(t *testing.T) {
-	ms := time.Millisecond
-	var st loadStats
-	add := func(start, lat time.Duration, status int) {
-		st.samples = append(st.samples, sample{lat: lat, end: start + lat, status: status})
-	}
-	for i := range 100 {
-		at := time.Duration(i) * 10 * ms // 0–990 ms: four windows of 250 ms
-		lat := 2 * ms
-		if at >= 500*ms && at < 750*ms {
-			lat = 30 * ms // the third window stalls (its samples end in the fourth)
-		}
-		add(at, lat, 200)
-	}
-	add(1200*ms, 0, 0) // dropped by the generator: no window of its own
-	if slow, total := slowWindows(st, 250*ms, 10*ms); slow != 1 || total != 4 {
-		t.Fatalf("slow %d of %d windows, want 1 of 4", slow, total)
-	}
-	add(1100*ms, 10*time.Second, 0) // a timeout is slow
-	if slow, total := slowWindows(st, 250*ms, 10*ms); slow != 2 || total != 5 {
-		t.Fatalf("with a timeout: slow %d of %d windows, want 2 of 5", slow, total)
-	}
-}
-
-// TestBenchCPUTime reads a process's CPU time from /proc (here the test's
-// own, while it spins for 200 ms of CPU).
-func TestBenchCPUTime(t *testing.T) {
-	self := &childProc{cmd: &exec.Cmd{Process: &os.Process{Pid: os.Getpid()}}}
-	before := self.cpuTime()
-	spin := time.Now()
-	x := 0
-	for time.Since(spin) < 200*time.Millisecond {
-		x++
-	}
-	after := self.cpuTime()
-	if d := after - before; d < 100*time.Millisecond || d > 2*time.Second {
-		t.Fatalf("CPU time moved %v over a 200 ms spin (%d turns)", d, x)
-	}
-	if us := cpuPerAnswer(time.Second, 3*time.Second, 1000); us != 2000 {
-		t.Fatalf("2 s over 1,000 answers = %v µs each, want 2000", us)
-	}
-}
-
-// TestBenchMachineBusy: every CPU spinning reads as a busy machine (other
-// processes can only add to it), and the share stays a percentage.
-func TestBenchMachineBusy(t *testing.T) {
-	if _, total := machineTicks(); total == 0 {
-		t.Skip("no /proc/stat")
-	}
-	busy := machineBusy(func() {
-		var wg sync.WaitGroup
-		for range runtime.NumCPU() {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for spin := time.Now(); time.Since(spin) < 300*time.Millisecond; {
-				}
-			}()
-		}
-		wg.Wait()
-	})
-	if busy < 50 || busy > 100 {
-		t.Fatalf("machine %.1f%% busy while every CPU spun for 300 ms", busy)
-	}
-}
-
-// TestBenchProvinceSet builds a small province set on both engines and
-// checks its shape and that it is a state the enrollment rules allow.
+// TestBenchProvinceSet builds the stats scenario's smoke province on both
+// engines and checks its shape and that it is a state the enrollment rules
+// allow.
 func TestBenchProvinceSet(t *testing.T) {
 	ctx := context.Background()
 	url := modelstest.URL(t)
-	ps, err := buildProvince(ctx, url, 7, 700, 2100, t.Logf)
+	ps, err := buildProvince(ctx, url, smokeProvince)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,25 +225,17 @@ func TestBenchProvinceSet(t *testing.T) {
 		}
 		counts[tbl] = n
 	}
-	want := map[string]int64{"regions": 111, "schools": 7, "terms": 7, "offerings": 77, "students": 700, "enrollments": 2100}
+	want := map[string]int64{"regions": 3, "schools": 5, "terms": 5, "offerings": 60, "students": 1000, "enrollments": 3000}
 	for k, v := range want {
 		if counts[k] != v {
 			t.Errorf("%s: %d rows, want %d", k, counts[k], v)
 		}
 	}
-	if ps.Enrollments != 2100 {
+	if ps.Enrollments != 3000 {
 		t.Errorf("ps.Enrollments = %d", ps.Enrollments)
 	}
-	var wrongSchool int64
-	if err := db.R.Raw(`SELECT count(*) FROM enrollments e JOIN students s ON s.id = e.student_id
-		JOIN offerings o ON o.id = e.offering_id WHERE o.school_id <> s.school_id OR e.school_id <> s.school_id`).Scan(&wrongSchool).Error; err != nil {
-		t.Fatal(err)
-	}
-	if wrongSchool != 0 {
-		t.Errorf("%d enrollments outside the student's school", wrongSchool)
-	}
 	var county models.Region
-	if err := db.R.First(&county, ps.County).Error; err != nil || county.Path != "/1/2/12/" || county.Level != 3 {
+	if err := db.R.First(&county, ps.County).Error; err != nil || county.Path != "/1/2/3/" || county.Level != 3 {
 		t.Errorf("county = %+v, %v", county, err)
 	}
 	res, err := checkInvariantsOn(ctx, db, nil)
@@ -404,13 +249,14 @@ func TestBenchProvinceSet(t *testing.T) {
 	}
 }
 
-// TestBenchSmoke runs `kehou bench -smoke` end to end — baselines, data
+// TestBenchSmoke runs `kehou-bench -smoke` end to end — baselines, data
 // prepared over HTTP against a kehou child process, every scenario, the
 // invariants in the database and the stats job on a small province — on
 // SQLite, or on PostgreSQL alone when TEST_DATABASE_URL is set. It checks
 // what was counted, never how fast (timings are the program's output).
 func TestBenchSmoke(t *testing.T) {
 	o := smokeOptions(t, "-duration", "300ms")
+	o.Kehou = kehouBinary(t)
 	if pg := modelstest.PostgresURL(); pg != "" {
 		o.PG, o.Engines = pg, []string{"postgres"}
 	}
@@ -440,6 +286,15 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	if s := got["spread"]; s.Accepted+s.Shed != o.Students || s.Accepted == 0 {
 		t.Errorf("spread: %d accepted + %d shed, want %d students", s.Accepted, s.Shed, o.Students)
+	}
+	// The server's own latency, from its histogram, beside the client's.
+	for name, routes := range map[string][]string{"browse (open, 0.5× B_http)": {"browse"},
+		"mixed (open, 0.7× saturation)": {"browse", "enroll"}} {
+		for _, r := range routes {
+			if x := got[name].Extra; x["server_"+r+"_answers"] == 0 || x["server_"+r+"_p99_ms"] <= 0 || x["client_"+r+"_p99_ms"] <= 0 {
+				t.Errorf("%s: no server latency of %s: %v", name, r, x)
+			}
+		}
 	}
 	if s := got["hot"]; s.Accepted != o.HotSeats {
 		t.Errorf("hot: %d enrolled, want %d", s.Accepted, o.HotSeats)

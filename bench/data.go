@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"kehou/models"
 )
 
 // The rush data set, prepared through the real code paths over HTTP: a
@@ -191,7 +193,7 @@ func (e *engine) prepareRush(ctx context.Context) error {
 	d.Parents, d.TokensAt = parents, time.Now()
 	e.b.logf("[%s] parents: %d logged in with WeChat and phone-bound in %v", e.name, len(parents), time.Since(t0).Round(time.Millisecond))
 
-	today := time.Now().In(shanghai)
+	today := time.Now().In(models.StatsZone)
 	if err := a.call("POST", fmt.Sprintf("/api/v1/schools/%d/terms", d.SchoolID), d.SchoolAdminToken, staffIP(2),
 		map[string]any{"name": "压测学期" + suffix, "starts_on": today.AddDate(0, 0, -7).Format("2006-01-02"),
 			"ends_on": today.AddDate(0, 4, 0).Format("2006-01-02"), "max_clubs": 1}, &idOnly); err != nil {
@@ -221,15 +223,6 @@ func (e *engine) prepareRush(ctx context.Context) error {
 	e.data = d
 	return nil
 }
-
-// shanghai is the product's time zone (the offering times are local).
-var shanghai = func() *time.Location {
-	l, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return l
-}()
 
 func (e *engine) offeringsPath(d *benchData) string {
 	return fmt.Sprintf("/api/v1/schools/%d/offerings?term_id=%d", d.SchoolID, d.TermID)

@@ -48,10 +48,10 @@ func (b *bench) newEngine(ctx context.Context, name, dbURL string) (*engine, err
 	if b.o.AccessLog {
 		lvl = "info"
 	}
-	e.spec = childSpec{exe: b.o.Exe, env: append(append([]string{}, b.o.ChildEnv...),
-		"DATABASE_URL="+dbURL, "JWT_SECRET="+e.secret, "KEHOU_ENV="+b.o.Env,
-		"LOG_LEVEL="+lvl, "LOG_FORMAT=json", "TRUSTED_PROXIES=127.0.0.1",
-		"WECHAT_APPID="+appID, "WECHAT_SECRET="+appSecret, "WECHAT_API_BASE="+wx.URL())}
+	e.spec = childSpec{exe: b.o.Kehou, env: []string{
+		"DATABASE_URL=" + dbURL, "JWT_SECRET=" + e.secret, "KEHOU_ENV=" + b.o.Env,
+		"LOG_LEVEL=" + lvl, "LOG_FORMAT=json", "TRUSTED_PROXIES=127.0.0.1",
+		"WECHAT_APPID=" + appID, "WECHAT_SECRET=" + appSecret, "WECHAT_API_BASE=" + wx.URL()}}
 	if err := runChildCommand(ctx, e.spec, "user", "add", "--username", e.adminUser,
 		"--password", e.adminPass, "--role", "platform_admin"); err != nil {
 		wx.Close()
@@ -81,7 +81,7 @@ func (e *engine) start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		spec.args = []string{"bench", "serve", "-pprof", addr}
+		spec.env = append(spec.env[:len(spec.env):len(spec.env)], "KEHOU_PPROF_ADDR="+addr)
 		e.pprofAddr = addr
 	}
 	p, err := startChild(ctx, "kehou ("+e.name+")", spec, "/readyz")

@@ -52,7 +52,7 @@ type baselineResult struct {
 
 // httpBaselines measures B_http at the browse and the rush connections.
 func (b *bench) httpBaselines(ctx context.Context) error {
-	spec := childSpec{exe: b.o.Exe, args: []string{"bench", "hello"}, env: b.o.ChildEnv,
+	spec := childSpec{exe: b.o.Self, args: []string{"hello"}, env: b.o.HelloEnv,
 		logFile: b.dir + "/hello.log"}
 	p, err := startChild(ctx, "hello", spec, "/hello")
 	if err != nil {

@@ -48,7 +48,7 @@ type scenarioResult struct {
 }
 
 // targetRow is one line of the table: a figure, its baseline, the ratio and
-// whether the issue's target is met.
+// whether the target is met.
 type targetRow struct {
 	Engine   string  `json:"engine"`
 	Scenario string  `json:"scenario"`
@@ -71,8 +71,7 @@ func newBenchReport(o benchOptions) *benchReport {
 		Options: map[string]any{"scenarios": o.Scenarios, "students": o.Students, "clubs": o.Clubs, "seats": o.Seats,
 			"hot_seats": o.HotSeats, "browse_conns": o.BrowseConns, "rush_conns": o.RushConns,
 			"duration": o.Duration.String(), "pg": o.PG != "", "province": o.Province, "smoke": o.Smoke,
-			"province_schools": o.ProvSchools, "province_students": o.ProvStudents,
-			"province_enrollments": o.ProvEnrollments, "server_env": o.Env, "access_log": o.AccessLog},
+			"province_schools": o.ProvShape.Schools(), "province_students": o.ProvShape.Students(), "server_env": o.Env, "access_log": o.AccessLog},
 		Baselines: map[string]*baselineResult{},
 	}
 }
@@ -218,7 +217,7 @@ func (s *scenarioResult) describe(w io.Writer) {
 func (r *benchReport) print(w io.Writer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(w, "\nkehou bench — %d CPUs, %s\n\nBaselines:\n", r.Machine["cpus"], r.Machine["go"])
+	fmt.Fprintf(w, "\nkehou-bench — %d CPUs, %s\n\nBaselines:\n", r.Machine["cpus"], r.Machine["go"])
 	names := make([]string, 0, len(r.Baselines))
 	for k := range r.Baselines {
 		names = append(names, k)
