@@ -12,28 +12,30 @@ import (
 
 // TermDTO is a term in API answers.
 type TermDTO struct {
-	ID            int64    `json:"id"`
-	SchoolID      int64    `json:"school_id"`
-	Name          string   `json:"name"`
-	StartsOn      string   `json:"starts_on"`
-	EndsOn        string   `json:"ends_on"`
-	MaxClubs      int      `json:"max_clubs"`
-	NoServiceDays []string `json:"no_service_days"`
-	CreatedAt     string   `json:"created_at"`
+	ID            int64             `json:"id"`
+	SchoolID      int64             `json:"school_id"`
+	Name          string            `json:"name"`
+	StartsOn      string            `json:"starts_on"`
+	EndsOn        string            `json:"ends_on"`
+	MaxClubs      int               `json:"max_clubs"`
+	NoServiceDays []string          `json:"no_service_days"`
+	ExtraDays     []models.ExtraDay `json:"extra_days"`
+	CreatedAt     string            `json:"created_at"`
 }
 
 // NewTermDTO maps a term to its DTO.
 func NewTermDTO(t models.Term) TermDTO {
 	return TermDTO{ID: t.ID, SchoolID: t.SchoolID, Name: t.Name, StartsOn: t.StartsOn, EndsOn: t.EndsOn,
-		MaxClubs: t.MaxClubs, NoServiceDays: t.NoService(), CreatedAt: rfc3339(t.CreatedAt)}
+		MaxClubs: t.MaxClubs, NoServiceDays: t.NoService(), ExtraDays: t.Extra(), CreatedAt: rfc3339(t.CreatedAt)}
 }
 
 type newTermRequest struct {
-	Name          string   `json:"name"`
-	StartsOn      string   `json:"starts_on"`
-	EndsOn        string   `json:"ends_on"`
-	MaxClubs      *int     `json:"max_clubs"`
-	NoServiceDays []string `json:"no_service_days"`
+	Name          string            `json:"name"`
+	StartsOn      string            `json:"starts_on"`
+	EndsOn        string            `json:"ends_on"`
+	MaxClubs      *int              `json:"max_clubs"`
+	NoServiceDays []string          `json:"no_service_days"`
+	ExtraDays     []models.ExtraDay `json:"extra_days"`
 }
 
 // CreateTerm is POST /api/v1/schools/{id}/terms (school admin).
@@ -47,7 +49,7 @@ func (h *API) CreateTerm(c *fiber.Ctx) error {
 		return err
 	}
 	t, err := models.CreateTerm(c.UserContext(), h.DB, CurrentActor(c), id, models.NewTerm{Name: in.Name,
-		StartsOn: in.StartsOn, EndsOn: in.EndsOn, MaxClubs: in.MaxClubs, NoServiceDays: in.NoServiceDays})
+		StartsOn: in.StartsOn, EndsOn: in.EndsOn, MaxClubs: in.MaxClubs, NoServiceDays: in.NoServiceDays, ExtraDays: in.ExtraDays})
 	if err != nil {
 		return err
 	}
@@ -98,6 +100,7 @@ type OfferingDTO struct {
 	Applied        int     `json:"applied"`
 	Remaining      int     `json:"remaining"`
 	DrawnAt        *string `json:"drawn_at"`
+	TeacherUserID  *int64  `json:"teacher_user_id"`
 	CreatedAt      string  `json:"created_at"`
 	UpdatedAt      string  `json:"updated_at"`
 }
@@ -110,7 +113,7 @@ func NewOfferingDTO(o models.Offering) OfferingDTO {
 		Grades: models.Unmask(o.Grades), FeeFen: o.FeeFen, Mode: o.Mode, Waitlist: o.Waitlist,
 		EnrollOpensAt: rfc3339(o.EnrollOpensAt), EnrollClosesAt: rfc3339(o.EnrollClosesAt), Status: o.Status,
 		Enrolled: o.EnrolledCount, Waitlisted: o.WaitlistedCount, Applied: o.AppliedCount, Remaining: o.Remaining(),
-		CreatedAt: rfc3339(o.CreatedAt), UpdatedAt: rfc3339(o.UpdatedAt)}
+		TeacherUserID: o.TeacherUserID, CreatedAt: rfc3339(o.CreatedAt), UpdatedAt: rfc3339(o.UpdatedAt)}
 	if o.DrawnAt != nil {
 		d.DrawnAt = ptr(rfc3339(*o.DrawnAt))
 	}
@@ -135,6 +138,9 @@ type offeringRequest struct {
 	Waitlist       *bool   `json:"waitlist"`
 	EnrollOpensAt  *string `json:"enroll_opens_at"`
 	EnrollClosesAt *string `json:"enroll_closes_at"`
+	// TeacherUserID names the teacher who takes the roll; 0 clears it
+	// (PATCH).
+	TeacherUserID *int64 `json:"teacher_user_id"`
 }
 
 // times parses the window's RFC 3339 times (shape check: 422 per field).
@@ -173,6 +179,9 @@ func (h *API) CreateOffering(c *fiber.Ctx) error {
 		Venue: deref(in.Venue), StartTime: deref(in.StartTime), EndTime: deref(in.EndTime),
 		Capacity: deref(in.Capacity), FeeFen: deref(in.FeeFen), Mode: deref(in.Mode), Waitlist: in.Waitlist,
 		EnrollOpensAt: opens, EnrollClosesAt: closes}
+	if in.TeacherUserID != nil && *in.TeacherUserID != 0 {
+		n.TeacherUserID = in.TeacherUserID
+	}
 	if in.Weekdays != nil {
 		n.Weekdays = *in.Weekdays
 	}
@@ -205,7 +214,7 @@ func (h *API) PatchOffering(c *fiber.Ctx) error {
 		TermID: in.TermID, Kind: in.Kind, Name: in.Name, Category: in.Category, Description: in.Description,
 		Teacher: in.Teacher, Venue: in.Venue, Weekdays: in.Weekdays, StartTime: in.StartTime, EndTime: in.EndTime,
 		Capacity: in.Capacity, Grades: in.Grades, FeeFen: in.FeeFen, Mode: in.Mode, Waitlist: in.Waitlist,
-		EnrollOpensAt: opens, EnrollClosesAt: closes})
+		EnrollOpensAt: opens, EnrollClosesAt: closes, TeacherUserID: in.TeacherUserID})
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,7 @@ type Offering struct {
 	AppliedCount    int        `gorm:"column:applied_count"`
 	DrawnAt         *time.Time `gorm:"column:drawn_at"`
 	DrawID          *int64     `gorm:"column:draw_id"`
+	TeacherUserID   *int64     `gorm:"column:teacher_user_id"`
 	CreatedAt       time.Time  `gorm:"column:created_at"`
 	UpdatedAt       time.Time  `gorm:"column:updated_at"`
 }
@@ -129,6 +130,8 @@ type NewOffering struct {
 	Waitlist       *bool
 	EnrollOpensAt  *time.Time
 	EnrollClosesAt *time.Time
+	// TeacherUserID names the teacher who takes the roll (nil: none).
+	TeacherUserID *int64
 }
 
 // UpdateOffering is the input of PatchOffering: nil fields stay as they are.
@@ -150,6 +153,8 @@ type UpdateOffering struct {
 	Waitlist       *bool
 	EnrollOpensAt  *time.Time
 	EnrollClosesAt *time.Time
+	// TeacherUserID: nil leaves it, 0 clears it, else names the teacher.
+	TeacherUserID *int64
 }
 
 // validateOffering checks o's fields as a whole (after create or patch).
@@ -227,6 +232,12 @@ func CreateOffering(ctx context.Context, db *DB, a Actor, schoolID int64, in New
 	if err := checkTermOf(ctx, db, &v, schoolID, in.TermID); err != nil {
 		return Offering{}, err
 	}
+	if in.TeacherUserID != nil {
+		if err := checkTeacherOf(db.Read(ctx), &v, schoolID, *in.TeacherUserID); err != nil {
+			return Offering{}, err
+		}
+		o.TeacherUserID = in.TeacherUserID
+	}
 	if err := v.Err(); err != nil {
 		return Offering{}, err
 	}
@@ -245,6 +256,19 @@ func checkTermOf(ctx context.Context, db *DB, v *Validator, schoolID, termID int
 		return err
 	}
 	v.Check(err == nil && t.SchoolID == schoolID, "term_id", "学期不存在或不属于该学校")
+	return nil
+}
+
+// checkTeacherOf records a field error unless userID is an enabled teacher
+// of schoolID.
+func checkTeacherOf(q *gorm.DB, v *Validator, schoolID, userID int64) error {
+	var n int64
+	err := q.Raw("SELECT COUNT(*) FROM users WHERE id = ? AND role = ? AND school_id = ? AND disabled = ?",
+		userID, RoleTeacher, schoolID, false).Scan(&n).Error
+	if err != nil {
+		return err
+	}
+	v.Check(n == 1, "teacher_user_id", "任课教师须为本校的教师账号")
 	return nil
 }
 

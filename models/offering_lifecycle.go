@@ -77,6 +77,16 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 			err := tx.Where("id = ?", *in.TermID).Take(&t).Error
 			v.Check(err == nil && t.SchoolID == o.SchoolID, "term_id", "学期不存在或不属于该学校")
 		}
+		if in.TeacherUserID != nil {
+			if *in.TeacherUserID == 0 {
+				o.TeacherUserID = nil
+			} else {
+				if err := checkTeacherOf(tx, &v, o.SchoolID, *in.TeacherUserID); err != nil {
+					return err
+				}
+				o.TeacherUserID = in.TeacherUserID
+			}
+		}
 		if err := v.Err(); err != nil {
 			return err
 		}
@@ -86,6 +96,7 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 			"teacher": o.Teacher, "venue": o.Venue, "weekdays": o.Weekdays, "start_min": o.StartMin, "end_min": o.EndMin,
 			"capacity": o.Capacity, "grades": o.Grades, "fee_fen": o.FeeFen, "mode": o.Mode, "waitlist": o.Waitlist,
 			"enroll_opens_at": o.EnrollOpensAt, "enroll_closes_at": o.EnrollClosesAt, "updated_at": o.UpdatedAt,
+			"teacher_user_id": o.TeacherUserID,
 		})
 		if res.Error != nil {
 			return res.Error
@@ -95,6 +106,11 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		}
 		if o.Capacity > o.EnrolledCount && o.WaitlistedCount > 0 && o.Status != OfferingCancelled {
 			if _, err := fillFromWaitlist(tx, db.Dialect, o.ID, a.UserID); err != nil {
+				return err
+			}
+		}
+		if isRunning(o.Status) && (o.Weekdays != cur.Weekdays || o.StartMin != cur.StartMin || o.EndMin != cur.EndMin) {
+			if err := syncOfferingSessions(tx, o, db.now()); err != nil {
 				return err
 			}
 		}
@@ -161,7 +177,10 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 		if res.RowsAffected == 0 {
 			return ErrInvalidStatus
 		}
-		return tx.Where("id = ?", id).Take(&o).Error
+		if err := tx.Where("id = ?", id).Take(&o).Error; err != nil {
+			return err
+		}
+		return syncOfferingSessions(tx, o, db.now())
 	})
 	return o, err
 }
@@ -200,7 +219,10 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, e
 				return err
 			}
 		}
-		return tx.Where("id = ?", id).Take(&o).Error
+		if err := tx.Where("id = ?", id).Take(&o).Error; err != nil {
+			return err
+		}
+		return syncOfferingSessions(tx, o, db.now())
 	})
 	return o, err
 }

@@ -151,6 +151,9 @@ var wechatTemplateEnv = map[string]string{
 	models.NotifyLotteryResult:       "WECHAT_TEMPLATE_LOTTERY",
 	models.NotifyOfferingCancelled:   "WECHAT_TEMPLATE_CANCELLED",
 	models.NotifyAttendance:          "WECHAT_TEMPLATE_ATTENDANCE",
+	models.NotifyAbsence:             "WECHAT_TEMPLATE_ABSENCE",
+	models.NotifyDismissal:           "WECHAT_TEMPLATE_DISMISSAL",
+	models.NotifySessionCancelled:    "WECHAT_TEMPLATE_CANCELLED",
 }
 
 // defaultTemplateFields maps the payload keys kehou's notifications use to
