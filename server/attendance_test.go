@@ -451,3 +451,38 @@ func TestAttendanceSheetExport(t *testing.T) {
 		w.do("GET", path, w.parentTok, nil).want(t, 403)
 	})
 }
+
+// TestAttendanceStatsDashboards: the daily loop's figures reach the
+// overview, the trend, the per-school table and its export.
+func TestAttendanceStatsDashboards(t *testing.T) {
+	w := newAttWorld(t)
+	id := w.session(t, w.club, "2030-11-05")
+	w.setNow(sh(2030, 11, 5, 16, 40))
+	w.mark(id, w.teacherTok, map[int64]string{w.kids[0].ID: "present", w.kids[1].ID: "absent", w.kids[2].ID: "late"}, "").want(t, 200)
+	w.setNow(sh(2030, 11, 5, 12, 0))
+	w.do("POST", fmt.Sprintf("/api/v1/sessions/%d/cancel", w.session(t, w.club2, "2030-11-07")), w.adminTok,
+		map[string]any{"reason": "运动会"}).want(t, 200)
+	if _, err := models.ComputeStats(t.Context(), w.db, "2030-11-07", sh(2030, 11, 7, 23, 0)); err != nil {
+		t.Fatal(err)
+	}
+	o := w.do("GET", fmt.Sprintf("/api/v1/stats/overview?school_id=%d&date=2030-11-07", w.schoolID), w.adminTok, nil).want(t, 200).JSON()
+	// Sessions from 3 Sep to 7 Nov: Tuesdays and Thursdays (20 each club)
+	// minus the no-service 1 and 3 Oct, plus the make-up 29 Sep, per club.
+	if o["attendance_rate"] != 2.0/3 || o["teacher_participation_rate"] != 0.5 || num(o, "sessions_cancelled") != 1 ||
+		num(o, "sessions_held") != 2*(20-2+1)-1 {
+		t.Fatalf("overview %v", o)
+	}
+	tr := w.do("GET", fmt.Sprintf("/api/v1/stats/trend?metric=sessions_cancelled&school_id=%d&from=2030-11-01&to=2030-11-07", w.schoolID),
+		w.adminTok, nil).want(t, 200)
+	if !strings.Contains(string(tr.Body), `"value":1`) {
+		t.Fatalf("trend %s", tr.Body)
+	}
+	rows := w.do("GET", "/api/v1/stats/schools?date=2030-11-07", w.bureauTok, nil).want(t, 200)
+	if !strings.Contains(string(rows.Body), `"teacher_participation_rate":0.5`) {
+		t.Fatalf("schools %s", rows.Body)
+	}
+	csv := w.do("GET", "/api/v1/stats/schools?date=2030-11-07&format=csv", w.bureauTok, nil).want(t, 200)
+	if !strings.Contains(string(csv.Body), "教师点名参与率") || !strings.Contains(string(csv.Body), "停课节次") {
+		t.Fatalf("export %s", csv.Body)
+	}
+}
