@@ -184,9 +184,10 @@ func FindOfferingSessions(ctx context.Context, db *DB, a Actor, id int64, from, 
 
 // FindMySessions lists the sessions of date a marks: a teacher's own
 // (offerings naming them), a school admin's whole school; by start time.
+// Sessions of offerings no longer running (cancelled today) are left out.
 func FindMySessions(ctx context.Context, db *DB, a Actor, date string) ([]SessionView, error) {
-	q := sessionViewSelect + " WHERE s.session_date = ?"
-	args := []any{date}
+	q := sessionViewSelect + " WHERE s.session_date = ? AND o.status IN ?"
+	args := []any{date, runningStatuses}
 	switch a.Role {
 	case RoleTeacher:
 		q += " AND o.teacher_user_id = ? AND s.school_id = ?"
