@@ -15,7 +15,7 @@ type LeaveRequestDTO struct {
 	OfferingIDs []int64 `json:"offering_ids"`
 	Reason      string  `json:"reason"`
 	Status      string  `json:"status"`
-	FiledBy     int64   `json:"filed_by"`
+	FiledBy     *int64  `json:"filed_by"`
 	CreatedAt   string  `json:"created_at"`
 	CancelledAt *string `json:"cancelled_at"`
 }

@@ -29,7 +29,7 @@ type LeaveRequest struct {
 	OfferingIDs string     `gorm:"column:offering_ids"`
 	Reason      string     `gorm:"column:reason"`
 	Status      string     `gorm:"column:status"`
-	FiledBy     int64      `gorm:"column:filed_by"`
+	FiledBy     *int64     `gorm:"column:filed_by"`
 	CreatedAt   time.Time  `gorm:"column:created_at"`
 	CancelledAt *time.Time `gorm:"column:cancelled_at"`
 }
@@ -131,7 +131,7 @@ func CreateLeaveRequest(ctx context.Context, db *DB, a Actor, studentID int64, i
 	}
 	b, _ := json.Marshal(ids)
 	l := LeaveRequest{StudentID: st.ID, SchoolID: st.SchoolID, From: in.From, To: in.To, OfferingIDs: string(b),
-		Reason: in.Reason, Status: LeaveActive, FiledBy: a.UserID, CreatedAt: now.UTC()}
+		Reason: in.Reason, Status: LeaveActive, FiledBy: &a.UserID, CreatedAt: now.UTC()}
 	err = db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&l).Error })
 	return l, err
 }
@@ -156,7 +156,7 @@ func CancelLeaveRequest(ctx context.Context, db *DB, a Actor, id int64, now time
 		if err := tx.Where("id = ?", id).Take(&l).Error; err != nil {
 			return notFound(err)
 		}
-		if l.FiledBy != a.UserID {
+		if l.FiledBy == nil || *l.FiledBy != a.UserID {
 			return ErrNotFound
 		}
 		if l.Status != LeaveActive {

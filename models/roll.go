@@ -63,9 +63,12 @@ type rollStudent struct {
 
 // rollStudents reads who is on session s's roll, with their marks and
 // dismissals, in one statement: the children enrolled in the offering now
-// whose enrollment was made before the session's day ended, and every child
-// with a mark on the session (a child withdrawn later keeps the marks of
-// the days they came).
+// who became enrolled before the session's day ended (an enrolled row's
+// updated_at is when it became enrolled: taken at once, promoted from the
+// waitlist, won in the draw), and every child with a mark on the session
+// (a child withdrawn later keeps the marks of the days they came; an
+// unmarked past roll does not show them, since a withdrawn row does not
+// tell whether it ever held a seat).
 func rollStudents(tx *gorm.DB, s Session) ([]rollStudent, error) {
 	endOfDay := at(s.Date, 24*60).UTC()
 	var out []rollStudent
@@ -73,7 +76,7 @@ func rollStudents(tx *gorm.DB, s Session) ([]rollStudent, error) {
 		FROM students st
 		LEFT JOIN attendance a ON a.session_id = ? AND a.student_id = st.id
 		LEFT JOIN dismissals d ON d.session_id = ? AND d.student_id = st.id
-		WHERE st.id IN (SELECT e.student_id FROM enrollments e WHERE e.offering_id = ? AND e.status = ? AND e.created_at < ?
+		WHERE st.id IN (SELECT e.student_id FROM enrollments e WHERE e.offering_id = ? AND e.status = ? AND e.updated_at < ?
 			UNION SELECT m.student_id FROM attendance m WHERE m.session_id = ?)
 		ORDER BY st.grade, st.class_name, st.student_no, st.id`,
 		[]any{s.ID, s.ID, s.OfferingID, StatusEnrolled, endOfDay, s.ID}, func(r *sql.Rows) error {

@@ -62,7 +62,9 @@ CREATE INDEX attendance_changes_school ON attendance_changes(school_id, session_
 
 -- leave_requests are filed by a guardian for a child: whole days from
 -- from_date to to_date, for the offerings listed in offering_ids (a JSON
--- array; empty means every offering). status active|cancelled.
+-- array; empty means every offering). status active|cancelled. filed_by is
+-- the parent who filed it (NULL once that account is gone: the record stays
+-- with the child).
 CREATE TABLE leave_requests (
   id {{ID}},
   student_id BIGINT NOT NULL REFERENCES students(id) ON DELETE CASCADE,
@@ -72,7 +74,7 @@ CREATE TABLE leave_requests (
   offering_ids TEXT NOT NULL DEFAULT '[]',
   reason TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'active',
-  filed_by BIGINT NOT NULL REFERENCES users(id),
+  filed_by BIGINT REFERENCES users(id) ON DELETE SET NULL,
   created_at {{TS}} NOT NULL,
   cancelled_at {{TS}}
 );
