@@ -114,17 +114,25 @@ type AttendanceChangeDTO struct {
 
 // AttendanceChanges is GET /api/v1/sessions/{id}/attendance/changes (the
 // session's teacher, the school's admin): every change of the roll, oldest
-// first, one page.
+// first, paged by ?cursor&limit.
 func (h *API) AttendanceChanges(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	cs, err := models.FindAttendanceChanges(c.UserContext(), h.DB, CurrentActor(c), id)
+	after, limit, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	out := Page[AttendanceChangeDTO]{Items: make([]AttendanceChangeDTO, 0, len(cs))}
+	cs, err := models.FindAttendanceChanges(c.UserContext(), h.DB, CurrentActor(c), id, after, limit)
+	if err != nil {
+		return err
+	}
+	out := Page[AttendanceChangeDTO]{Items: make([]AttendanceChangeDTO, 0, min(len(cs), limit))}
+	if len(cs) > limit {
+		cs = cs[:limit]
+		out.NextCursor = nextCursor(limit, limit, cs[limit-1].ID)
+	}
 	for _, x := range cs {
 		out.Items = append(out.Items, AttendanceChangeDTO{ID: x.ID, StudentID: x.StudentID, StudentName: x.StudentName,
 			OldStatus: x.OldStatus, NewStatus: x.NewStatus, ChangedBy: x.ChangedBy, ChangerName: x.ChangerName,

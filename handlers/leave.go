@@ -57,17 +57,25 @@ func (h *API) CreateLeaveRequest(c *fiber.Ctx) error {
 }
 
 // ListLeaveRequests is GET /api/v1/students/{id}/leave-requests (linked
-// guardians, the school's staff): newest first, one page.
+// guardians, the school's staff): newest first, paged by ?cursor&limit.
 func (h *API) ListLeaveRequests(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	ls, err := models.FindLeaveRequests(c.UserContext(), h.DB, CurrentActor(c), id)
+	before, limit, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	out := Page[LeaveRequestDTO]{Items: make([]LeaveRequestDTO, 0, len(ls))}
+	ls, err := models.FindLeaveRequests(c.UserContext(), h.DB, CurrentActor(c), id, before, limit)
+	if err != nil {
+		return err
+	}
+	out := Page[LeaveRequestDTO]{Items: make([]LeaveRequestDTO, 0, min(len(ls), limit))}
+	if len(ls) > limit {
+		ls = ls[:limit]
+		out.NextCursor = nextCursor(limit, limit, ls[limit-1].ID)
+	}
 	for _, l := range ls {
 		out.Items = append(out.Items, NewLeaveRequestDTO(l))
 	}

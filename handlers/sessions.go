@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -36,12 +39,45 @@ func NewSessionDTO(s models.SessionView) SessionDTO {
 	return d
 }
 
-func sessionPage(ss []models.SessionView) Page[SessionDTO] {
-	out := Page[SessionDTO]{Items: make([]SessionDTO, 0, len(ss))}
+// sessionPage maps one page of sessions; the finder answered one more than
+// limit when there is a next page, whose cursor key names the last one kept.
+func sessionPage(ss []models.SessionView, limit int, key func(models.SessionView) string) Page[SessionDTO] {
+	out := Page[SessionDTO]{Items: make([]SessionDTO, 0, min(len(ss), limit))}
+	if len(ss) > limit {
+		ss = ss[:limit]
+		out.NextCursor = encodeCursor(key(ss[limit-1]))
+	}
 	for _, s := range ss {
 		out.Items = append(out.Items, NewSessionDTO(s))
 	}
 	return out
+}
+
+// sessionPaging reads ?cursor&limit of a sessions list: the limit is 1 to
+// MaxSessionsPage, by default the whole (bounded) list.
+func sessionPaging(c *fiber.Ctx) (models.Paging, error) {
+	p := models.Paging{Limit: models.MaxSessionsPage}
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > models.MaxSessionsPage {
+			return p, BadRequest("bad_param", fmt.Sprintf("limit 须为 1-%d 的整数", models.MaxSessionsPage))
+		}
+		p.Limit = n
+	}
+	var err error
+	p.After, err = decodeCursor(c.Query("cursor"))
+	return p, err
+}
+
+// encodeCursor and decodeCursor make a list position opaque to clients.
+func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func decodeCursor(s string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "", BadRequest("bad_cursor", "cursor 无效")
+	}
+	return string(b), nil
 }
 
 // dateQuery reads an optional YYYY-MM-DD query parameter.
@@ -71,15 +107,20 @@ func (h *API) ListOfferingSessions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ss, err := models.FindOfferingSessions(c.UserContext(), h.DB, CurrentActor(c), id, from, to)
+	p, err := sessionPaging(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(sessionPage(ss))
+	ss, err := models.FindOfferingSessions(c.UserContext(), h.DB, CurrentActor(c), id, from, to, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(sessionPage(ss, p.Limit, func(s models.SessionView) string { return s.Date }))
 }
 
 // MySessions is GET /api/v1/me/sessions?date (teacher, school admin): the
-// sessions to mark that day (default today, Asia/Shanghai), one page.
+// sessions to mark that day (default today, Asia/Shanghai), by start time,
+// paged by ?cursor&limit.
 func (h *API) MySessions(c *fiber.Ctx) error {
 	date, err := dateQuery(c, "date")
 	if err != nil {
@@ -88,11 +129,15 @@ func (h *API) MySessions(c *fiber.Ctx) error {
 	if date == "" {
 		date = models.StatsDate(h.now())
 	}
-	ss, err := models.FindMySessions(c.UserContext(), h.DB, CurrentActor(c), date)
+	p, err := sessionPaging(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(sessionPage(ss))
+	ss, err := models.FindMySessions(c.UserContext(), h.DB, CurrentActor(c), date, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(sessionPage(ss, p.Limit, models.MySessionsCursor))
 }
 
 type cancelSessionRequest struct {

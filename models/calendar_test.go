@@ -110,7 +110,7 @@ func TestTermCalendarValidation(t *testing.T) {
 // sessionDates lists offering id's sessions as "date status".
 func sessionDates(t *testing.T, db *models.DB, id int64) []string {
 	t.Helper()
-	ss, err := models.FindOfferingSessions(context.Background(), db, models.SystemActor, id, "", "")
+	ss, err := models.FindOfferingSessions(context.Background(), db, models.SystemActor, id, "", "", models.Paging{})
 	if err != nil {
 		t.Fatal(err)
 	}

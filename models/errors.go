@@ -162,4 +162,5 @@ var (
 	ErrNotOnRoll         = E(KindInvalid, "not_on_roll", "该学生不在本节课的名单上")
 	ErrLeaveStarted      = E(KindConflict, "leave_started", "请假覆盖的课程已开始，不能撤销")
 	ErrLeaveCancelled    = E(KindConflict, "leave_cancelled", "该请假已撤销")
+	ErrBadCursor         = E(KindBadRequest, "bad_cursor", "cursor 无效")
 )

@@ -137,13 +137,18 @@ func CreateLeaveRequest(ctx context.Context, db *DB, a Actor, studentID int64, i
 }
 
 // FindLeaveRequests lists studentID's leave requests, newest first, for a
-// linked guardian or the school's staff (FindStudentFor); at most 200.
-func FindLeaveRequests(ctx context.Context, db *DB, a Actor, studentID int64) ([]LeaveRequest, error) {
+// linked guardian or the school's staff (FindStudentFor): limit of them
+// (plus one when there are more) with ids below before (0: the newest).
+func FindLeaveRequests(ctx context.Context, db *DB, a Actor, studentID, before int64, limit int) ([]LeaveRequest, error) {
 	if _, err := FindStudentFor(ctx, db, a, studentID); err != nil {
 		return nil, err
 	}
+	q := db.Read(ctx).Where("student_id = ?", studentID)
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
 	out := []LeaveRequest{}
-	err := db.Read(ctx).Where("student_id = ?", studentID).Order("id DESC").Limit(200).Find(&out).Error
+	err := q.Order("id DESC").Limit(limit + 1).Find(&out).Error
 	return out, err
 }
 

@@ -379,8 +379,9 @@ type AttendanceChange struct {
 }
 
 // FindAttendanceChanges answers the audit trail of session id's roll,
-// oldest first, for a (see CanTakeRoll).
-func FindAttendanceChanges(ctx context.Context, db *DB, a Actor, id int64) ([]AttendanceChange, error) {
+// oldest first, for a (see CanTakeRoll): limit changes (plus one when there
+// are more) with ids above after.
+func FindAttendanceChanges(ctx context.Context, db *DB, a Actor, id, after int64, limit int) ([]AttendanceChange, error) {
 	if _, err := FindSessionFor(ctx, db, a, id); err != nil {
 		return nil, err
 	}
@@ -388,6 +389,6 @@ func FindAttendanceChanges(ctx context.Context, db *DB, a Actor, id int64) ([]At
 	err := db.Read(ctx).Raw(`SELECT c.id, c.session_id, c.student_id, st.name AS student_name, c.old_status, c.new_status,
 			c.changed_by, COALESCE(NULLIF(u.display_name, ''), u.username, '') AS changer_name, c.reason, c.changed_at
 		FROM attendance_changes c JOIN students st ON st.id = c.student_id JOIN users u ON u.id = c.changed_by
-		WHERE c.session_id = ? ORDER BY c.id LIMIT 5000`, id).Scan(&out).Error
+		WHERE c.session_id = ? AND c.id > ? ORDER BY c.id LIMIT ?`, id, after, limit+1).Scan(&out).Error
 	return out, err
 }

@@ -38,7 +38,7 @@ func BenchmarkMarkAttendance40(b *testing.B) {
 	if err := models.SyncSessions(ctx, db, o.ID, time.Date(2030, 9, 1, 9, 0, 0, 0, models.StatsZone)); err != nil {
 		b.Fatal(err)
 	}
-	ss, err := models.FindOfferingSessions(ctx, db, models.SystemActor, o.ID, "2030-11-05", "2030-11-05")
+	ss, err := models.FindOfferingSessions(ctx, db, models.SystemActor, o.ID, "2030-11-05", "2030-11-05", models.Paging{})
 	if err != nil || len(ss) != 1 {
 		b.Fatal(ss, err)
 	}

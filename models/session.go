@@ -155,15 +155,30 @@ func SyncSessions(ctx context.Context, db *DB, id int64, now time.Time) error {
 	})
 }
 
-// MaxSessionsPage bounds one answer of FindOfferingSessions and
-// FindMySessions: more than a term's sessions of one offering, more than a
-// school's sessions of one day.
+// MaxSessionsPage bounds one page of FindOfferingSessions and
+// FindMySessions: more than a term's sessions of one offering.
 const MaxSessionsPage = 1000
+
+// Paging asks for one page of a list: at most Limit items after the
+// opaque position After ("" for the first page). A finder answers one item
+// more than Limit when there is a next page.
+type Paging struct {
+	After string
+	Limit int
+}
+
+func (p Paging) limit() int {
+	if p.Limit <= 0 || p.Limit > MaxSessionsPage {
+		return MaxSessionsPage
+	}
+	return p.Limit
+}
 
 // FindOfferingSessions lists the sessions of offering id between from and
 // to (inclusive dates; empty means open), by date, for whoever may see the
-// offering (FindOfferingFor).
-func FindOfferingSessions(ctx context.Context, db *DB, a Actor, id int64, from, to string) ([]SessionView, error) {
+// offering (FindOfferingFor). After is the date of the previous page's
+// last session.
+func FindOfferingSessions(ctx context.Context, db *DB, a Actor, id int64, from, to string, p Paging) ([]SessionView, error) {
 	if _, err := FindOfferingFor(ctx, db, a, id); err != nil {
 		return nil, err
 	}
@@ -177,15 +192,23 @@ func FindOfferingSessions(ctx context.Context, db *DB, a Actor, id int64, from, 
 		q += " AND s.session_date <= ?"
 		args = append(args, to)
 	}
+	if p.After != "" {
+		q += " AND s.session_date > ?"
+		args = append(args, p.After)
+	}
 	out := []SessionView{}
-	err := db.Read(ctx).Raw(q+" ORDER BY s.session_date LIMIT ?", append(args, MaxSessionsPage)...).Scan(&out).Error
+	err := db.Read(ctx).Raw(q+" ORDER BY s.session_date LIMIT ?", append(args, p.limit()+1)...).Scan(&out).Error
 	return out, err
 }
+
+// MySessionsCursor is the position of session s in FindMySessions' order.
+func MySessionsCursor(s SessionView) string { return fmt.Sprintf("%d:%d", s.StartMin, s.ID) }
 
 // FindMySessions lists the sessions of date a marks: a teacher's own
 // (offerings naming them), a school admin's whole school; by start time.
 // Sessions of offerings no longer running (cancelled today) are left out.
-func FindMySessions(ctx context.Context, db *DB, a Actor, date string) ([]SessionView, error) {
+// After is MySessionsCursor of the previous page's last session.
+func FindMySessions(ctx context.Context, db *DB, a Actor, date string, p Paging) ([]SessionView, error) {
 	q := sessionViewSelect + " WHERE s.session_date = ? AND o.status IN ?"
 	args := []any{date, runningStatuses}
 	switch a.Role {
@@ -198,8 +221,16 @@ func FindMySessions(ctx context.Context, db *DB, a Actor, date string) ([]Sessio
 	default:
 		return nil, ErrForbidden
 	}
+	if p.After != "" {
+		var m, id int64
+		if _, err := fmt.Sscanf(p.After, "%d:%d", &m, &id); err != nil {
+			return nil, ErrBadCursor
+		}
+		q += " AND (s.start_min > ? OR (s.start_min = ? AND s.id > ?))"
+		args = append(args, m, m, id)
+	}
 	out := []SessionView{}
-	err := db.Read(ctx).Raw(q+" ORDER BY s.start_min, o.name, s.id LIMIT ?", append(args, MaxSessionsPage)...).Scan(&out).Error
+	err := db.Read(ctx).Raw(q+" ORDER BY s.start_min, s.id LIMIT ?", append(args, p.limit()+1)...).Scan(&out).Error
 	return out, err
 }
 

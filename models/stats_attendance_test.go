@@ -54,7 +54,7 @@ func TestStatsFromRolls(t *testing.T) {
 		}
 	}
 	session := func(o int64, date string) int64 {
-		ss, err := models.FindOfferingSessions(ctx, db, models.SystemActor, o, date, date)
+		ss, err := models.FindOfferingSessions(ctx, db, models.SystemActor, o, date, date, models.Paging{})
 		if err != nil || len(ss) != 1 {
 			t.Fatalf("session of %d on %s: %v %v", o, date, ss, err)
 		}

@@ -64,6 +64,29 @@ func TestAttendanceSessionsGenerated(t *testing.T) {
 		w.do("PUT", fmt.Sprintf("/api/v1/schools/%d/terms/%d/calendar", w.otherSchoolID, w.term), w.otherAdminTok,
 			map[string]any{"no_service_days": []string{}}).want(t, 404)
 	})
+	t.Run("sessions_paged_by_limit", func(t *testing.T) {
+		var got []string
+		cursor := ""
+		for page := 0; page < 5; page++ {
+			r := w.do("GET", fmt.Sprintf("/api/v1/offerings/%d/sessions?from=2030-09-01&to=2030-09-12&limit=2&cursor=%s", w.club, cursor),
+				w.adminTok, nil).want(t, 200).JSON()
+			items := r["items"].([]any)
+			if len(items) > 2 {
+				t.Fatalf("limit 2 answered %d", len(items))
+			}
+			for _, it := range items {
+				got = append(got, it.(map[string]any)["date"].(string))
+			}
+			if cursor, _ = r["next_cursor"].(string); cursor == "" {
+				break
+			}
+		}
+		if strings.Join(got, " ") != "2030-09-03 2030-09-05 2030-09-10 2030-09-12" {
+			t.Fatalf("pages gave %v", got)
+		}
+		w.do("GET", fmt.Sprintf("/api/v1/offerings/%d/sessions?limit=0", w.club), w.adminTok, nil).want(t, 400, "bad_param")
+		w.do("GET", fmt.Sprintf("/api/v1/offerings/%d/sessions?cursor=%%%%", w.club), w.adminTok, nil).want(t, 400)
+	})
 	t.Run("sessions404_other_parent", func(t *testing.T) {
 		w.do("GET", fmt.Sprintf("/api/v1/offerings/%d/sessions", w.club), w.otherParentTok, nil).want(t, 404)
 	})
@@ -189,6 +212,14 @@ func TestAttendanceRoll(t *testing.T) {
 		r = w.do("GET", "/api/v1/me/sessions?date=2030-11-05", w.adminTok, nil).want(t, 200)
 		if items := r.JSON()["items"].([]any); len(items) != 2 {
 			t.Fatalf("admin's sessions %s", r.Body)
+		}
+		p1 := w.do("GET", "/api/v1/me/sessions?date=2030-11-05&limit=1", w.adminTok, nil).want(t, 200).JSON()
+		cur, _ := p1["next_cursor"].(string)
+		p2 := w.do("GET", "/api/v1/me/sessions?date=2030-11-05&limit=1&cursor="+cur, w.adminTok, nil).want(t, 200).JSON()
+		i1, i2 := p1["items"].([]any), p2["items"].([]any)
+		if len(i1) != 1 || len(i2) != 1 || i1[0].(map[string]any)["offering_name"] != "篮球社" ||
+			i2[0].(map[string]any)["offering_name"] != "美术社" || p2["next_cursor"] != "" {
+			t.Fatalf("pages %v %v", p1, p2)
 		}
 		w.do("GET", "/api/v1/me/sessions?date=2030-11-05", w.otherTeacherTok, nil).want(t, 200)
 		w.do("GET", "/api/v1/me/sessions?date=11/05", w.teacherTok, nil).want(t, 400)
