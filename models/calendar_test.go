@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,5 +201,28 @@ func TestSessionsFollowCalendar(t *testing.T) {
 	want = []string{"2030-09-05", "2030-09-10", "2030-09-12"}
 	if got := sessionDates(t, db, o.ID); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after cancel %v, want %v", got, want)
+	}
+}
+
+// TestSyncAllSessionsBackfills: an offering published with no sessions
+// (as before sessions existed) gets them from the job, once.
+func TestSyncAllSessionsBackfills(t *testing.T) {
+	db := modelstest.MustOpenDB(t)
+	ctx := context.Background()
+	f := fx{t, db}
+	reg := modelstest.Region(t, db, nil)
+	sc := modelstest.School(t, db, reg.ID)
+	term := f.term(sc.ID, "2030-09-02", "2030-09-13")
+	o := f.offering(term, "club", "sports", "published", mask(2, 4), hm(16, 30), hm(18, 0), 30)
+	f.offering(term, "club", "arts", "draft", mask(2, 4), hm(16, 30), hm(18, 0), 30)
+	now := time.Date(2030, 9, 1, 9, 0, 0, 0, models.StatsZone)
+	for range 2 {
+		n, err := models.SyncAllSessions(ctx, db, now)
+		if err != nil || n != 1 {
+			t.Fatalf("synced %d, %v", n, err)
+		}
+		if got := sessionDates(t, db, o.ID); strings.Join(got, " ") != "2030-09-03 2030-09-05 2030-09-10 2030-09-12" {
+			t.Fatalf("sessions %v", got)
+		}
 	}
 }

@@ -155,6 +155,26 @@ func SyncSessions(ctx context.Context, db *DB, id int64, now time.Time) error {
 	})
 }
 
+// SyncAllSessions runs SyncSessions for every running offering whose term
+// has not ended by now's date, one transaction each (a province's offerings
+// never hold the SQLite writer at once), and answers how many it synced.
+func SyncAllSessions(ctx context.Context, db *DB, now time.Time) (int64, error) {
+	var ids []int64
+	if err := db.Read(ctx).Raw(`SELECT o.id FROM offerings o JOIN terms t ON t.id = o.term_id
+		WHERE o.status IN ? AND t.ends_on >= ? ORDER BY o.id`, runningStatuses, StatsDate(now)).Scan(&ids).Error; err != nil {
+		return 0, err
+	}
+	for i, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return int64(i), err
+		}
+		if err := SyncSessions(ctx, db, id, now); err != nil {
+			return int64(i), err
+		}
+	}
+	return int64(len(ids)), nil
+}
+
 // MaxSessionsPage bounds one page of FindOfferingSessions and
 // FindMySessions: more than a term's sessions of one offering.
 const MaxSessionsPage = 1000
