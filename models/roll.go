@@ -176,10 +176,11 @@ func checkMarkWindow(a Actor, s Session, now time.Time, reason string) error {
 // row: children not on the roll fail it whole (ErrNotOnRoll naming the
 // first); only marks that change are written, each with an audit row (who,
 // when, old, new, reason), in one statement per table; so the same PUT twice
-// writes nothing the second time. A child newly marked absent without leave
-// queues one absence alert to the guardians (once per session: the outbox
-// dedupe key), and a child an alert was sent for who is then marked present
-// or late queues one "已到" correction.
+// writes nothing the second time. On the session's day, a child newly
+// marked absent without leave queues one absence alert to the guardians
+// (once per session: the outbox dedupe key), and a child an alert was sent
+// for who is then marked present or late queues one "已到" correction;
+// corrections after the day send nothing.
 func MarkAttendance(ctx context.Context, db *DB, a Actor, id int64, records []MarkRecord, reason string, now time.Time) (Roll, error) {
 	reason = strings.TrimSpace(reason)
 	var v Validator
@@ -250,7 +251,9 @@ func MarkAttendance(ctx context.Context, db *DB, a Actor, id int64, records []Ma
 			}
 		}
 		roll, err = buildRoll(tx, s, students)
-		if err != nil || len(changed) == 0 {
+		if err != nil || len(changed) == 0 || StatsDate(now) != cur.Date {
+			// A correction after the day tells no family: the alert is
+			// for the afternoon it happens, not for the records.
 			return err
 		}
 		return notifyMarks(tx, s, roll, changed)

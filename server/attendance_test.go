@@ -201,6 +201,11 @@ func TestAttendanceRoll(t *testing.T) {
 		if last["reason"] != "家长来电说明已到校" || num(last, "changed_by") != w.admin.ID || last["old_status"] != "late" {
 			t.Fatalf("last change %v", last)
 		}
+		before := len(w.outbox(t, models.NotifyAbsence))
+		w.mark(id, w.adminTok, map[int64]string{k0: "absent"}, "补录").want(t, 200)
+		if after := len(w.outbox(t, models.NotifyAbsence)); after != before {
+			t.Fatalf("a correction after the day sent %d messages", after-before)
+		}
 	})
 
 	t.Run("me_sessions", func(t *testing.T) {
