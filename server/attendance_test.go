@@ -522,3 +522,21 @@ func TestAttendanceStatsDashboards(t *testing.T) {
 		t.Fatalf("export %s", csv.Body)
 	}
 }
+
+// TestAttendanceSeedDemoTeacher: the demo teacher takes the roll of the
+// first demo school's clubs, whose sessions exist.
+func TestAttendanceSeedDemoTeacher(t *testing.T) {
+	url := modelstest.URL(t)
+	if err := run(t.Context(), []string{"seed", "demo"}, envFor("DATABASE_URL", url), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	db := modelstest.Open(t, url)
+	var clubs, assigned, sessions int64
+	db.R.Raw(`SELECT COUNT(*) FROM offerings o JOIN schools s ON s.id = o.school_id WHERE s.code = 'DEMO-S1' AND o.kind = 'club'`).Scan(&clubs)
+	db.R.Raw(`SELECT COUNT(*) FROM offerings o JOIN schools s ON s.id = o.school_id JOIN users u ON u.id = o.teacher_user_id
+		WHERE s.code = 'DEMO-S1' AND u.username = 'demo_teacher'`).Scan(&assigned)
+	db.R.Raw(`SELECT COUNT(*) FROM sessions`).Scan(&sessions)
+	if clubs == 0 || assigned != clubs || sessions == 0 {
+		t.Fatalf("clubs %d, assigned to demo_teacher %d, sessions %d", clubs, assigned, sessions)
+	}
+}

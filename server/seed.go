@@ -147,7 +147,7 @@ func loadDemo(ctx context.Context, db *models.DB) (demoSummary, error) {
 		}
 		sum.Logins = append(sum.Logins, u.demoLogin)
 	}
-	return sum, nil
+	return sum, seedDemoTeacher(ctx, db, school1)
 }
 
 var (
