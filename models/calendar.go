@@ -153,16 +153,23 @@ func SetTermCalendar(ctx context.Context, db *DB, a Actor, schoolID, termID int6
 			t.NoServiceDays, t.ExtraDays, t.ID).Error; err != nil {
 			return err
 		}
-		var offs []Offering
-		if err := tx.Where("term_id = ? AND status IN ?", t.ID, runningStatuses).Find(&offs).Error; err != nil {
-			return err
-		}
-		for _, o := range offs {
-			if err := syncSessions(tx, o, t, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		return syncTermSessions(tx, t, now)
 	})
 	return t, err
+}
+
+// syncTermSessions brings the sessions of every running offering of term t
+// in step with it (syncSessions), inside tx: for any change of a term's
+// dates or calendar.
+func syncTermSessions(tx *gorm.DB, t Term, now time.Time) error {
+	var offs []Offering
+	if err := tx.Where("term_id = ? AND status IN ?", t.ID, runningStatuses).Find(&offs).Error; err != nil {
+		return err
+	}
+	for _, o := range offs {
+		if err := syncSessions(tx, o, t, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
