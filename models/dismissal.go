@@ -99,7 +99,7 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 		args := make([]any, 0, len(records)*7)
 		for i, r := range records {
 			if _, ok := byID[r.StudentID]; !ok {
-				return notOnRoll(tx, r.StudentID)
+				return notOnRoll(tx, cur.SchoolID, r.StudentID)
 			}
 			when := t
 			if r.At != nil {

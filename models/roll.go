@@ -225,7 +225,7 @@ func MarkAttendance(ctx context.Context, db *DB, a Actor, id int64, records []Ma
 		for _, r := range records {
 			i, ok := byID[r.StudentID]
 			if !ok {
-				return notOnRoll(tx, r.StudentID)
+				return notOnRoll(tx, cur.SchoolID, r.StudentID)
 			}
 			st := &students[i]
 			if st.Mark.Valid && st.Mark.String == r.Status {
@@ -268,11 +268,12 @@ type markChange struct {
 	to      string
 }
 
-// notOnRoll names student id (when it is a child of the session's school
-// the name helps the teacher; otherwise only the id is echoed back).
-func notOnRoll(tx *gorm.DB, studentID int64) error {
+// notOnRoll names the child: by name when they are a child of the
+// session's school (it helps the teacher find the slip), else by id only —
+// another school's child's name is not this caller's to learn.
+func notOnRoll(tx *gorm.DB, schoolID, studentID int64) error {
 	var name string
-	_ = tx.Raw("SELECT name FROM students WHERE id = ?", studentID).Row().Scan(&name)
+	_ = tx.Raw("SELECT name FROM students WHERE id = ? AND school_id = ?", studentID, schoolID).Row().Scan(&name)
 	if name == "" {
 		return ErrNotOnRoll.WithMessage("学生 %d 不在本节课的名单上", studentID)
 	}

@@ -158,8 +158,14 @@ func TestAttendanceRoll(t *testing.T) {
 	})
 	t.Run("422_not_on_roll_names_student", func(t *testing.T) {
 		r := w.mark(id, w.teacherTok, map[int64]string{k0: "present", w.otherStudent.ID: "present"}, "").want(t, 422, "not_on_roll")
-		if !strings.Contains(r.JSON()["message"].(string), fmt.Sprint(w.otherStudent.ID)) {
-			t.Fatalf("message does not name the student: %s", r.Body)
+		if msg := r.JSON()["message"].(string); !strings.Contains(msg, fmt.Sprint(w.otherStudent.ID)) || strings.Contains(msg, w.otherStudent.Name) {
+			t.Fatalf("message should name another school's child by id only: %s", r.Body)
+		}
+		// A child of the school who is not in this club is named.
+		mine := modelstest.Student(t, w.db, w.schoolID, 3, "")
+		r = w.mark(id, w.teacherTok, map[int64]string{mine.ID: "present"}, "").want(t, 422, "not_on_roll")
+		if !strings.Contains(r.JSON()["message"].(string), mine.Name) {
+			t.Fatalf("message does not name the child: %s", r.Body)
 		}
 	})
 	t.Run("422_bad_status", func(t *testing.T) {
