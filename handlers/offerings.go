@@ -83,6 +83,7 @@ type OfferingDTO struct {
 	Category       string  `json:"category"`
 	Description    string  `json:"description"`
 	Teacher        string  `json:"teacher"`
+	TeacherUserID  *int64  `json:"teacher_user_id"`
 	Venue          string  `json:"venue"`
 	Weekdays       []int   `json:"weekdays"`
 	StartTime      string  `json:"start_time"`
@@ -100,7 +101,6 @@ type OfferingDTO struct {
 	Applied        int     `json:"applied"`
 	Remaining      int     `json:"remaining"`
 	DrawnAt        *string `json:"drawn_at"`
-	TeacherUserID  *int64  `json:"teacher_user_id"`
 	CreatedAt      string  `json:"created_at"`
 	UpdatedAt      string  `json:"updated_at"`
 }
@@ -111,9 +111,9 @@ func NewOfferingDTO(o models.Offering) OfferingDTO {
 		Description: o.Description, Teacher: o.Teacher, Venue: o.Venue, Weekdays: models.Unmask(o.Weekdays),
 		StartTime: models.FormatClock(o.StartMin), EndTime: models.FormatClock(o.EndMin), Capacity: o.Capacity,
 		Grades: models.Unmask(o.Grades), FeeFen: o.FeeFen, Mode: o.Mode, Waitlist: o.Waitlist,
-		EnrollOpensAt: rfc3339(o.EnrollOpensAt), EnrollClosesAt: rfc3339(o.EnrollClosesAt), Status: o.Status,
+		EnrollOpensAt: rfc3339(o.EnrollOpensAt), EnrollClosesAt: rfc3339(o.EnrollClosesAt), Status: o.Status, TeacherUserID: o.TeacherUserID,
 		Enrolled: o.EnrolledCount, Waitlisted: o.WaitlistedCount, Applied: o.AppliedCount, Remaining: o.Remaining(),
-		TeacherUserID: o.TeacherUserID, CreatedAt: rfc3339(o.CreatedAt), UpdatedAt: rfc3339(o.UpdatedAt)}
+		CreatedAt: rfc3339(o.CreatedAt), UpdatedAt: rfc3339(o.UpdatedAt)}
 	if o.DrawnAt != nil {
 		d.DrawnAt = ptr(rfc3339(*o.DrawnAt))
 	}
@@ -127,6 +127,7 @@ type offeringRequest struct {
 	Category       *string `json:"category"`
 	Description    *string `json:"description"`
 	Teacher        *string `json:"teacher"`
+	TeacherUserID  *int64  `json:"teacher_user_id"` // 0 clears it (PATCH)
 	Venue          *string `json:"venue"`
 	Weekdays       *[]int  `json:"weekdays"`
 	StartTime      *string `json:"start_time"`
@@ -138,9 +139,6 @@ type offeringRequest struct {
 	Waitlist       *bool   `json:"waitlist"`
 	EnrollOpensAt  *string `json:"enroll_opens_at"`
 	EnrollClosesAt *string `json:"enroll_closes_at"`
-	// TeacherUserID names the teacher who takes the roll; 0 clears it
-	// (PATCH).
-	TeacherUserID *int64 `json:"teacher_user_id"`
 }
 
 // times parses the window's RFC 3339 times (shape check: 422 per field).
@@ -213,8 +211,8 @@ func (h *API) PatchOffering(c *fiber.Ctx) error {
 	o, err := models.PatchOffering(c.UserContext(), h.DB, CurrentActor(c), id, models.UpdateOffering{
 		TermID: in.TermID, Kind: in.Kind, Name: in.Name, Category: in.Category, Description: in.Description,
 		Teacher: in.Teacher, Venue: in.Venue, Weekdays: in.Weekdays, StartTime: in.StartTime, EndTime: in.EndTime,
-		Capacity: in.Capacity, Grades: in.Grades, FeeFen: in.FeeFen, Mode: in.Mode, Waitlist: in.Waitlist,
-		EnrollOpensAt: opens, EnrollClosesAt: closes, TeacherUserID: in.TeacherUserID})
+		TeacherUserID: in.TeacherUserID, Capacity: in.Capacity, Grades: in.Grades, FeeFen: in.FeeFen, Mode: in.Mode, Waitlist: in.Waitlist,
+		EnrollOpensAt: opens, EnrollClosesAt: closes})
 	if err != nil {
 		return err
 	}

@@ -85,11 +85,21 @@ const MaxCalendarDays = 200
 // valid calendar of a term from startsOn to endsOn (both valid dates).
 func checkCalendar(v *Validator, startsOn, endsOn string, noService []string, extra []ExtraDay) {
 	v.Check(len(noService) <= MaxCalendarDays, "no_service_days", fmt.Sprintf("停课日最多%d个", MaxCalendarDays))
-	v.Check(len(extra) <= MaxCalendarDays, "extra_days", fmt.Sprintf("调休上课日最多%d个", MaxCalendarDays))
 	seen := map[string]bool{}
 	for _, d := range noService {
 		ok := validDate(d) && d >= startsOn && d <= endsOn && !seen[d]
 		v.Check(ok, "no_service_days", "停课日须为学期内不重复的 YYYY-MM-DD 日期")
+		seen[d] = true
+	}
+	checkExtraDays(v, startsOn, endsOn, noService, extra)
+}
+
+// checkExtraDays records field errors unless extra are valid make-up days
+// of a term from startsOn to endsOn with no-service days noService.
+func checkExtraDays(v *Validator, startsOn, endsOn string, noService []string, extra []ExtraDay) {
+	v.Check(len(extra) <= MaxCalendarDays, "extra_days", fmt.Sprintf("调休上课日最多%d个", MaxCalendarDays))
+	seen := make(map[string]bool, len(noService))
+	for _, d := range noService {
 		seen[d] = true
 	}
 	seenExtra := map[string]bool{}

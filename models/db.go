@@ -37,6 +37,10 @@ type DB struct {
 	Dialect Dialect
 	// Path is the SQLite file (empty on PostgreSQL); used by backup.
 	Path string
+	// Clock is the time of operations whose caller passes none (publishing
+	// an offering generates its sessions from today on); nil means
+	// time.Now. Tests move it.
+	Clock func() time.Time
 
 	// gen counts the write transactions this handle finished (see
 	// Generation).
@@ -49,18 +53,6 @@ type DB struct {
 	// cache holds what the enrollment and browse paths read most (see
 	// cache.go).
 	cache caches
-	// Clock is the time of operations whose caller passes none (publishing
-	// an offering generates its sessions from today on); nil means
-	// time.Now. Tests move it.
-	Clock func() time.Time
-}
-
-// now reads db's clock.
-func (db *DB) now() time.Time {
-	if db.Clock != nil {
-		return db.Clock()
-	}
-	return time.Now()
 }
 
 // Generation counts the write transactions run through Tx on this handle,

@@ -40,6 +40,7 @@ type Offering struct {
 	Category        string     `gorm:"column:category"`
 	Description     string     `gorm:"column:description"`
 	Teacher         string     `gorm:"column:teacher"`
+	TeacherUserID   *int64     `gorm:"column:teacher_user_id"` // the teacher who takes the roll
 	Venue           string     `gorm:"column:venue"`
 	Weekdays        int        `gorm:"column:weekdays"`
 	StartMin        int        `gorm:"column:start_min"`
@@ -57,7 +58,6 @@ type Offering struct {
 	AppliedCount    int        `gorm:"column:applied_count"`
 	DrawnAt         *time.Time `gorm:"column:drawn_at"`
 	DrawID          *int64     `gorm:"column:draw_id"`
-	TeacherUserID   *int64     `gorm:"column:teacher_user_id"`
 	CreatedAt       time.Time  `gorm:"column:created_at"`
 	UpdatedAt       time.Time  `gorm:"column:updated_at"`
 }
@@ -119,6 +119,7 @@ type NewOffering struct {
 	Category       string
 	Description    string
 	Teacher        string
+	TeacherUserID  *int64 // the teacher who takes the roll (nil: none)
 	Venue          string
 	Weekdays       []int
 	StartTime      string
@@ -130,8 +131,6 @@ type NewOffering struct {
 	Waitlist       *bool
 	EnrollOpensAt  *time.Time
 	EnrollClosesAt *time.Time
-	// TeacherUserID names the teacher who takes the roll (nil: none).
-	TeacherUserID *int64
 }
 
 // UpdateOffering is the input of PatchOffering: nil fields stay as they are.
@@ -142,6 +141,7 @@ type UpdateOffering struct {
 	Category       *string
 	Description    *string
 	Teacher        *string
+	TeacherUserID  *int64 // nil leaves it, 0 clears it, else names the teacher
 	Venue          *string
 	Weekdays       *[]int
 	StartTime      *string
@@ -153,8 +153,6 @@ type UpdateOffering struct {
 	Waitlist       *bool
 	EnrollOpensAt  *time.Time
 	EnrollClosesAt *time.Time
-	// TeacherUserID: nil leaves it, 0 clears it, else names the teacher.
-	TeacherUserID *int64
 }
 
 // validateOffering checks o's fields as a whole (after create or patch).
@@ -226,17 +224,17 @@ func CreateOffering(ctx context.Context, db *DB, a Actor, schoolID int64, in New
 	if grades == nil {
 		grades = []int{}
 	}
-	v.Check(in.StartTime != "", "start_time", "开始时间必填")
-	v.Check(in.EndTime != "", "end_time", "结束时间必填")
-	validateOffering(&v, &o, weekdays, grades, in.StartTime, in.EndTime)
-	if err := checkTermOf(ctx, db, &v, schoolID, in.TermID); err != nil {
-		return Offering{}, err
-	}
 	if in.TeacherUserID != nil {
 		if err := checkTeacherOf(db.Read(ctx), &v, schoolID, *in.TeacherUserID); err != nil {
 			return Offering{}, err
 		}
 		o.TeacherUserID = in.TeacherUserID
+	}
+	v.Check(in.StartTime != "", "start_time", "开始时间必填")
+	v.Check(in.EndTime != "", "end_time", "结束时间必填")
+	validateOffering(&v, &o, weekdays, grades, in.StartTime, in.EndTime)
+	if err := checkTermOf(ctx, db, &v, schoolID, in.TermID); err != nil {
+		return Offering{}, err
 	}
 	if err := v.Err(); err != nil {
 		return Offering{}, err

@@ -72,11 +72,6 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		}
 		validateOffering(&v, &o, weekdays, grades, start, end)
 		v.Check(o.Capacity >= o.EnrolledCount, "capacity", fmt.Sprintf("名额不能少于已报名人数（%d）", o.EnrolledCount))
-		if in.TermID != nil && *in.TermID != cur.TermID {
-			var t Term
-			err := tx.Where("id = ?", *in.TermID).Take(&t).Error
-			v.Check(err == nil && t.SchoolID == o.SchoolID, "term_id", "学期不存在或不属于该学校")
-		}
 		if in.TeacherUserID != nil {
 			if *in.TeacherUserID == 0 {
 				o.TeacherUserID = nil
@@ -86,6 +81,11 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 				}
 				o.TeacherUserID = in.TeacherUserID
 			}
+		}
+		if in.TermID != nil && *in.TermID != cur.TermID {
+			var t Term
+			err := tx.Where("id = ?", *in.TermID).Take(&t).Error
+			v.Check(err == nil && t.SchoolID == o.SchoolID, "term_id", "学期不存在或不属于该学校")
 		}
 		if err := v.Err(); err != nil {
 			return err

@@ -15,12 +15,6 @@ const (
 	NotifyLotteryResult       = "lottery_result"
 	NotifyOfferingCancelled   = "offering_cancelled"
 	NotifyAttendance          = "attendance"
-	// NotifyAbsence is the absence alert of the roll and its "已到"
-	// correction; NotifyDismissal the "已离校" message; NotifySessionCancelled
-	// a cancelled session (sent with the CANCELLED template).
-	NotifyAbsence          = "absence"
-	NotifyDismissal        = "dismissal"
-	NotifySessionCancelled = "session_cancelled"
 )
 
 // OutboxMessage is one notification waiting for (or done with) delivery.

@@ -10,6 +10,15 @@ import (
 	"gorm.io/gorm"
 )
 
+// Notification kinds of the daily loop: the absence alert of the roll and
+// its "已到" correction; the "已离校" message of a dismissal; a cancelled
+// session (sent with the CANCELLED template).
+const (
+	NotifyAbsence          = "absence"
+	NotifyDismissal        = "dismissal"
+	NotifySessionCancelled = "session_cancelled"
+)
+
 // Attendance marks.
 const (
 	MarkPresent = "present"

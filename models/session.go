@@ -9,6 +9,14 @@ import (
 	"gorm.io/gorm"
 )
 
+// now reads db's clock (DB.Clock).
+func (db *DB) now() time.Time {
+	if db.Clock != nil {
+		return db.Clock()
+	}
+	return time.Now()
+}
+
 // Session statuses.
 const (
 	SessionScheduled = "scheduled"

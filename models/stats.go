@@ -64,8 +64,7 @@ const uncategorised = "other"
 // the school rows are built.
 const snapCounts = `scope_type, scope_id, grade, category, students, participants, basic_participants,
 	club_participants, schools, schools_offering, schools_5plus2, clubs, seats, seats_filled, waitlisted,
-	responses, supporters, satisfied, attended, attendance_marked, five_day, teachers, teachers_marking,
-	sessions_held, sessions_cancelled`
+	responses, supporters, satisfied, attended, attendance_marked`
 
 // ComputeStats computes the snapshot of date (YYYY-MM-DD, Asia/Shanghai) for
 // every region, school, grade and club category, and replaces that date's
@@ -314,16 +313,15 @@ func (r *statsRun) stage() error {
 			COALESCE(g.bp, 0), COALESCE(g.cp, 0), 1,
 			CASE WHEN b.school_id IS NULL THEN 0 ELSE 1 END, CASE WHEN f.school_id IS NULL THEN 0 ELSE 1 END,
 			COALESCE(c.clubs, 0), COALESCE(c.seats, 0), COALESCE(c.filled, 0), COALESCE(c.wl, 0),
-			COALESCE(g.responses, 0), COALESCE(g.sup, 0), COALESCE(g.sat, 0), COALESCE(g.att, 0), COALESCE(g.marked, 0),
-			COALESCE(g.five, 0), COALESCE(tc.n, 0), COALESCE(tm.n, 0), COALESCE(ss.held, 0), COALESCE(ss.cancelled, 0)
+			COALESCE(g.responses, 0), COALESCE(g.sup, 0), COALESCE(g.sat, 0), COALESCE(g.att, 0), COALESCE(g.marked, 0)
 		FROM schools sc
 		LEFT JOIN t_sgt g ON g.school_id = sc.id
 		LEFT JOIN t_clt c ON c.school_id = sc.id
 		LEFT JOIN t_basic b ON b.school_id = sc.id
-		LEFT JOIN t_fp2 f ON f.school_id = sc.id
-		LEFT JOIN t_teach tc ON tc.school_id = sc.id
-		LEFT JOIN t_tmark tm ON tm.school_id = sc.id
-		LEFT JOIN t_sess ss ON ss.school_id = sc.id`); err != nil {
+		LEFT JOIN t_fp2 f ON f.school_id = sc.id`); err != nil {
+		return err
+	}
+	if err := r.exec("school totals of the daily loop", loopTotalsSQL); err != nil {
 		return err
 	}
 	if err := r.exec("school categories", `INSERT INTO t_ss (scope_type, scope_id, grade, category,
@@ -345,11 +343,11 @@ func (r *statsRun) publish() error {
 	if err := r.exec("delete", "DELETE FROM stat_snapshots WHERE snap_date = ?", r.date); err != nil {
 		return err
 	}
-	if err := r.exec("insert schools", `INSERT INTO stat_snapshots (`+snapCounts+`, snap_date, computed_at)
-		SELECT `+snapCounts+`, ?, ? FROM t_ss`, r.date, r.now); err != nil {
+	if err := r.exec("insert schools", `INSERT INTO stat_snapshots (`+snapCounts+`, `+loopCounts+`, snap_date, computed_at)
+		SELECT `+snapCounts+`, `+loopCounts+`, ?, ? FROM t_ss`, r.date, r.now); err != nil {
 		return err
 	}
-	if err := r.exec("insert regions", `INSERT INTO stat_snapshots (`+snapCounts+`, snap_date, computed_at)
+	if err := r.exec("insert regions", `INSERT INTO stat_snapshots (`+snapCounts+`, `+loopCounts+`, snap_date, computed_at)
 		SELECT 'region', a.region_id, s.grade, s.category, SUM(s.students), SUM(s.participants),
 			SUM(s.basic_participants), SUM(s.club_participants), SUM(s.schools), SUM(s.schools_offering),
 			SUM(s.schools_5plus2), SUM(s.clubs), SUM(s.seats), SUM(s.seats_filled), SUM(s.waitlisted),
@@ -382,17 +380,6 @@ const fivePlusTwoSQL = `WITH wd (d) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SE
 	i AS (SELECT school_id, d, MAX(e) - MIN(s) AS len FROM g GROUP BY school_id, d, isl),
 	dd AS (SELECT school_id, d FROM i GROUP BY school_id, d HAVING SUM(len) >= 120)
 	SELECT school_id FROM dd GROUP BY school_id HAVING COUNT(*) = 5`
-
-// fiveDaySQL counts, per school and grade, the active basic participants
-// enrolled on all five weekdays: each enrolled basic offering's weekdays are
-// spread into rows and a student's distinct weekdays counted.
-const fiveDaySQL = `WITH wd (d) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5),
-	x AS (SELECT e.student_id FROM enrollments e JOIN t_off o ON o.id = e.offering_id
-		JOIN wd ON (o.weekdays & (1 << wd.d)) <> 0
-		WHERE e.status = 'enrolled' AND o.kind = 'basic'
-		GROUP BY e.student_id HAVING COUNT(DISTINCT wd.d) = 5)
-	SELECT s.school_id, s.grade, COUNT(*) AS n FROM x JOIN students s ON s.id = x.student_id
-	WHERE s.active = TRUE GROUP BY s.school_id, s.grade`
 
 // statsTrace, when set (by tests), receives each step's duration.
 var statsTrace func(step string, d time.Duration)

@@ -66,9 +66,14 @@ func CreateTerm(ctx context.Context, db *DB, a Actor, schoolID int64, in NewTerm
 		v.Check(in.EndsOn > in.StartsOn, "ends_on", "结束日期须晚于开始日期")
 	}
 	v.Check(in.MaxClubs != nil && *in.MaxClubs >= 0 && *in.MaxClubs <= MaxClubsLimit, "max_clubs", "每生社团上限须为 0-10")
-	if validDate(in.StartsOn) && validDate(in.EndsOn) {
-		checkCalendar(&v, in.StartsOn, in.EndsOn, in.NoServiceDays, in.ExtraDays)
+	v.Check(len(in.NoServiceDays) <= 200, "no_service_days", "停课日最多200个")
+	seen := map[string]bool{}
+	for _, d := range in.NoServiceDays {
+		ok := validDate(d) && d >= in.StartsOn && d <= in.EndsOn && !seen[d]
+		v.Check(ok, "no_service_days", "停课日须为学期内不重复的 YYYY-MM-DD 日期")
+		seen[d] = true
 	}
+	checkExtraDays(&v, in.StartsOn, in.EndsOn, in.NoServiceDays, in.ExtraDays)
 	if err := v.Err(); err != nil {
 		return Term{}, err
 	}
