@@ -169,6 +169,13 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 		return Offering{}, err
 	}
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		// The sessions follow the new status (rolled back with it when the
+		// step is refused below).
+		next := o
+		next.Status = to
+		if err := syncOfferingSessions(tx, next, db.now()); err != nil {
+			return err
+		}
 		res := tx.Exec("UPDATE offerings SET status = ?, updated_at = ? WHERE id = ? AND status IN ?",
 			to, time.Now().UTC(), id, from)
 		if res.Error != nil {
@@ -177,10 +184,7 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 		if res.RowsAffected == 0 {
 			return ErrInvalidStatus
 		}
-		if err := tx.Where("id = ?", id).Take(&o).Error; err != nil {
-			return err
-		}
-		return syncOfferingSessions(tx, o, db.now())
+		return tx.Where("id = ?", id).Take(&o).Error
 	})
 	return o, err
 }
