@@ -169,17 +169,17 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 		return Offering{}, err
 	}
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec("UPDATE offerings SET status = ?, updated_at = ? WHERE id = ? AND status IN ?",
+			to, time.Now().UTC(), id, from)
+		if res.Error != nil {
+			return res.Error
+		}
 		// The sessions follow the new status (rolled back with it when the
 		// step is refused below).
 		next := o
 		next.Status = to
 		if err := syncOfferingSessions(tx, next, db.now()); err != nil {
 			return err
-		}
-		res := tx.Exec("UPDATE offerings SET status = ?, updated_at = ? WHERE id = ? AND status IN ?",
-			to, time.Now().UTC(), id, from)
-		if res.Error != nil {
-			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return ErrInvalidStatus
