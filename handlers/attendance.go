@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -131,7 +132,7 @@ func (h *API) AttendanceChanges(c *fiber.Ctx) error {
 	out := Page[AttendanceChangeDTO]{Items: make([]AttendanceChangeDTO, 0, min(len(cs), limit))}
 	if len(cs) > limit {
 		cs = cs[:limit]
-		out.NextCursor = nextCursor(limit, limit, cs[limit-1].ID)
+		out.NextCursor = opaqueCursor(strconv.FormatInt(cs[limit-1].ID, 10))
 	}
 	for _, x := range cs {
 		out.Items = append(out.Items, AttendanceChangeDTO{ID: x.ID, StudentID: x.StudentID, StudentName: x.StudentName,

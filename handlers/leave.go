@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"strconv"
+
 	"github.com/gofiber/fiber/v2"
 
 	"kehou/models"
@@ -74,7 +76,7 @@ func (h *API) ListLeaveRequests(c *fiber.Ctx) error {
 	out := Page[LeaveRequestDTO]{Items: make([]LeaveRequestDTO, 0, min(len(ls), limit))}
 	if len(ls) > limit {
 		ls = ls[:limit]
-		out.NextCursor = nextCursor(limit, limit, ls[limit-1].ID)
+		out.NextCursor = opaqueCursor(strconv.FormatInt(ls[limit-1].ID, 10))
 	}
 	for _, l := range ls {
 		out.Items = append(out.Items, NewLeaveRequestDTO(l))

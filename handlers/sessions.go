@@ -45,7 +45,7 @@ func sessionPage(ss []models.SessionView, limit int, key func(models.SessionView
 	out := Page[SessionDTO]{Items: make([]SessionDTO, 0, min(len(ss), limit))}
 	if len(ss) > limit {
 		ss = ss[:limit]
-		out.NextCursor = encodeCursor(key(ss[limit-1]))
+		out.NextCursor = opaqueCursor(key(ss[limit-1]))
 	}
 	for _, s := range ss {
 		out.Items = append(out.Items, NewSessionDTO(s))
@@ -65,14 +65,15 @@ func sessionPaging(c *fiber.Ctx) (models.Paging, error) {
 		p.Limit = n
 	}
 	var err error
-	p.After, err = decodeCursor(c.Query("cursor"))
+	p.After, err = openCursor(c.Query("cursor"))
 	return p, err
 }
 
-// encodeCursor and decodeCursor make a list position opaque to clients.
-func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+// opaqueCursor and openCursor make a list position opaque to clients (the
+// same encoding as pageParams' id cursors).
+func opaqueCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
-func decodeCursor(s string) (string, error) {
+func openCursor(s string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return "", BadRequest("bad_cursor", "cursor 无效")
