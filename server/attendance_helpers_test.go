@@ -53,9 +53,15 @@ func newAttWorldOn(t testing.TB, ew *enrollWorld) *attWorld {
 	w.term = num(term, "id")
 	w.teacher2 = modelstest.Staff(t, w.db, models.RoleTeacher, w.schoolID, 0)
 	w.teacher2Tok = w.token(w.teacher2)
-	w.club = w.publishedOffering(t, func(m map[string]any) { m["term_id"] = w.term; m["teacher_user_id"] = w.teacher.ID })
+	// The enrollment window lies before the term (the school admin
+	// enrolls the children: staff may enroll outside it).
+	window := func(m map[string]any) {
+		m["term_id"], m["enroll_opens_at"], m["enroll_closes_at"] = w.term, "2030-08-01T08:00:00+08:00", "2030-08-31T20:00:00+08:00"
+	}
+	w.club = w.publishedOffering(t, func(m map[string]any) { window(m); m["teacher_user_id"] = w.teacher.ID })
 	w.club2 = w.publishedOffering(t, func(m map[string]any) {
-		m["term_id"], m["name"], m["category"], m["start_time"], m["end_time"] = w.term, "美术社", "arts", "18:10", "19:00"
+		window(m)
+		m["name"], m["category"], m["start_time"], m["end_time"] = "美术社", "arts", "18:10", "19:00"
 		m["teacher_user_id"] = w.teacher2.ID
 	})
 	w.kids = []models.Student{w.student, modelstest.Student(t, w.db, w.schoolID, 3, ""), modelstest.Student(t, w.db, w.schoolID, 4, "")}
