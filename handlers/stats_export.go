@@ -43,6 +43,10 @@ var schoolColumns = []struct {
 	{"家长支持率", func(s models.Snapshot) any { return s.ParentSupportRate() }},
 	{"满意率", func(s models.Snapshot) any { return s.SatisfactionRate() }},
 	{"出勤率", func(s models.Snapshot) any { return s.AttendanceRate() }},
+	{"五天全参与率", func(s models.Snapshot) any { return s.FiveDayRate() }},
+	{"教师点名参与率", func(s models.Snapshot) any { return s.TeacherParticipationRate() }},
+	{"已开课节次", func(s models.Snapshot) any { return s.SessionsHeld }},
+	{"停课节次", func(s models.Snapshot) any { return s.SessionsCancelled }},
 }
 
 // StatsSchools is GET /api/v1/stats/schools?region_id&date[&format=json|csv|xlsx]

@@ -37,6 +37,10 @@ type DB struct {
 	Dialect Dialect
 	// Path is the SQLite file (empty on PostgreSQL); used by backup.
 	Path string
+	// Clock is the time of operations whose caller passes none (publishing
+	// an offering generates its sessions from today on); nil means
+	// time.Now. Tests move it.
+	Clock func() time.Time
 
 	// gen counts the write transactions this handle finished (see
 	// Generation).

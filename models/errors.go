@@ -154,6 +154,19 @@ func (v *ValidationError) Error() string {
 	return "invalid fields: " + strings.Join(keys, ", ")
 }
 
+// Errors of attendance: sessions, the roll, leave and dismissal.
+var (
+	ErrSessionNotStarted = E(KindConflict, "session_not_started", "本节课尚未开始，开始后才能点名")
+	ErrSessionCancelled  = E(KindConflict, "session_cancelled", "本节课已停课")
+	ErrSessionMarked     = E(KindConflict, "session_marked", "本节课已点名，不能停课")
+	ErrRollClosed        = E(KindForbidden, "roll_closed", "当天点名已结束，更正往日考勤须由学校管理员填写原因")
+	ErrNotYourSession    = E(KindForbidden, "not_your_session", "只能查看和点名自己任教的课程")
+	ErrNotOnRoll         = E(KindInvalid, "not_on_roll", "该学生不在本节课的名单上")
+	ErrLeaveStarted      = E(KindConflict, "leave_started", "请假覆盖的课程已开始，不能撤销")
+	ErrLeaveCancelled    = E(KindConflict, "leave_cancelled", "该请假已撤销")
+	ErrBadCursor         = E(KindBadRequest, "bad_cursor", "cursor 无效")
+)
+
 // Validator collects field errors; Err returns nil when there are none.
 type Validator struct{ fields map[string]string }
 

@@ -71,6 +71,16 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		}
 		validateOffering(&v, &o, weekdays, grades, start, end)
 		v.Check(o.Capacity >= o.EnrolledCount, "capacity", fmt.Sprintf("名额不能少于已报名人数（%d）", o.EnrolledCount))
+		if in.TeacherUserID != nil {
+			if *in.TeacherUserID == 0 {
+				o.TeacherUserID = nil
+			} else {
+				if err := checkTeacherOf(tx, &v, o.SchoolID, *in.TeacherUserID); err != nil {
+					return err
+				}
+				o.TeacherUserID = in.TeacherUserID
+			}
+		}
 		if in.TermID != nil && *in.TermID != cur.TermID {
 			var t Term
 			err := tx.Where("id = ?", *in.TermID).Take(&t).Error
@@ -95,6 +105,7 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 			"teacher": o.Teacher, "venue": o.Venue, "weekdays": o.Weekdays, "start_min": o.StartMin, "end_min": o.EndMin,
 			"capacity": o.Capacity, "grades": o.Grades, "fee_fen": o.FeeFen, "mode": o.Mode, "waitlist": o.Waitlist,
 			"enroll_opens_at": o.EnrollOpensAt, "enroll_closes_at": o.EnrollClosesAt, "updated_at": o.UpdatedAt,
+			"teacher_user_id": o.TeacherUserID,
 		})
 		if res.Error != nil {
 			return res.Error
@@ -107,6 +118,11 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		}
 		if o.Capacity > o.EnrolledCount && o.WaitlistedCount > 0 && o.Status != OfferingCancelled {
 			if _, err := fillFromWaitlist(tx, db.Dialect, o.ID); err != nil {
+				return err
+			}
+		}
+		if isRunning(o.Status) && (o.Weekdays != cur.Weekdays || o.StartMin != cur.StartMin || o.EndMin != cur.EndMin) {
+			if err := syncOfferingSessions(tx, o, db.now()); err != nil {
 				return err
 			}
 		}
@@ -169,6 +185,13 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 		if res.Error != nil {
 			return res.Error
 		}
+		// The sessions follow the new status (rolled back with it when the
+		// step is refused below).
+		next := o
+		next.Status = to
+		if err := syncOfferingSessions(tx, next, db.now()); err != nil {
+			return err
+		}
 		if res.RowsAffected == 0 {
 			return ErrInvalidStatus
 		}
@@ -210,7 +233,10 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, e
 				return err
 			}
 		}
-		return tx.Where("id = ?", id).Take(&o).Error
+		if err := tx.Where("id = ?", id).Take(&o).Error; err != nil {
+			return err
+		}
+		return syncOfferingSessions(tx, o, db.now())
 	})
 	return o, err
 }

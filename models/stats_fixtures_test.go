@@ -119,3 +119,22 @@ func cst(s string) time.Time {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// termTB and offeringTB are term and offering for benchmarks.
+func (f fx) termTB(tb testing.TB, schoolID int64, starts, ends string) termRow {
+	t := termRow{SchoolID: schoolID, Name: starts, StartsOn: starts, EndsOn: ends, MaxClubs: 3}
+	if err := f.db.W.Create(&t).Error; err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+func (f fx) offeringTB(tb testing.TB, t termRow, days int) offeringRow {
+	o := offeringRow{SchoolID: t.SchoolID, TermID: t.ID, Kind: "club", Name: "篮球社", Category: "sports",
+		Weekdays: days, StartMin: hm(16, 30), EndMin: hm(18, 0), Capacity: 60, Grades: mask(3), Mode: "fcfs",
+		EnrollOpensAt: time.Now(), EnrollClosesAt: time.Now().Add(time.Hour), Status: "published"}
+	if err := f.db.W.Create(&o).Error; err != nil {
+		tb.Fatal(err)
+	}
+	return o
+}

@@ -170,6 +170,9 @@ const (
 // wechatTemplateEnv names the variable holding each notification kind's
 // template: "TEMPLATE_ID" or "TEMPLATE_ID|payload_key=template_key,…".
 var wechatTemplateEnv = map[string]string{
+	models.NotifyAbsence:             "WECHAT_TEMPLATE_ABSENCE",
+	models.NotifyDismissal:           "WECHAT_TEMPLATE_DISMISSAL",
+	models.NotifySessionCancelled:    "WECHAT_TEMPLATE_CANCELLED",
 	models.NotifyEnrollmentConfirmed: "WECHAT_TEMPLATE_ENROLLMENT",
 	models.NotifyWaitlistPromoted:    "WECHAT_TEMPLATE_WAITLIST",
 	models.NotifyLotteryResult:       "WECHAT_TEMPLATE_LOTTERY",

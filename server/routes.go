@@ -88,6 +88,27 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	// Roster import: CSV or XLSX up to the app's body limit (413 beyond).
 	v1.Post("/schools/:id/roster", auth, handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin), h.ImportRoster)
 
+	// Attendance: the term calendar, sessions, roll call, leave, dismissal
+	// (docs/attendance.md). Who may read or mark one session is decided in
+	// models (CanTakeRoll); the role lists here only keep others out early.
+	rollAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
+	rollStaff := handlers.RequireRoles(models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
+	teachers := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin)
+	guardians := handlers.RequireRoles(models.RoleParent)
+	leaveReaders := handlers.RequireRoles(models.RoleParent, models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
+	v1.Put("/schools/:id/terms/:term_id/calendar", auth, rollAdmins, small, h.SetTermCalendar)
+	v1.Get("/offerings/:id/sessions", auth, h.ListOfferingSessions)
+	v1.Get("/offerings/:id/attendance", auth, rollStaff, h.AttendanceSheet)
+	v1.Get("/me/sessions", auth, teachers, h.MySessions)
+	v1.Post("/sessions/:id/cancel", auth, rollAdmins, small, h.CancelSession)
+	v1.Get("/sessions/:id/roll", auth, rollStaff, h.Roll)
+	v1.Put("/sessions/:id/attendance", auth, rollStaff, small, h.MarkAttendance)
+	v1.Get("/sessions/:id/attendance/changes", auth, rollStaff, h.AttendanceChanges)
+	v1.Post("/sessions/:id/dismissal", auth, rollStaff, small, h.RecordDismissal)
+	v1.Post("/students/:id/leave-requests", auth, guardians, small, h.CreateLeaveRequest)
+	v1.Get("/students/:id/leave-requests", auth, leaveReaders, h.ListLeaveRequests)
+	v1.Delete("/leave-requests/:id", auth, guardians, h.CancelLeaveRequest)
+
 	// Parents (WeChat).
 	parent := handlers.RequireRoles(models.RoleParent)
 	v1.Post("/auth/wechat", loginLimit, small, h.WeChatLogin)

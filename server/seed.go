@@ -144,6 +144,11 @@ func loadDemo(ctx context.Context, db *models.DB) (demoSummary, error) {
 			return sum, err
 		}
 		sum.Logins = append(sum.Logins, u.demoLogin)
+		if u.Role == models.RoleTeacher {
+			if err := seedDemoTeacher(ctx, db, school1); err != nil {
+				return sum, err
+			}
+		}
 	}
 	return sum, nil
 }
