@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -34,6 +35,9 @@ var (
 
 // RosterRow is one data row of a roster file, as read: trimmed strings.
 type RosterRow struct {
+	// Row is the row's number among the data rows of its file, from 1;
+	// zero means its index in the slice plus one.
+	Row           int
 	StudentNo     string
 	Name          string
 	Gender        string
@@ -45,6 +49,7 @@ type RosterRow struct {
 }
 
 func (r RosterRow) blank() bool {
+	r.Row = 0
 	return r == RosterRow{}
 }
 
@@ -72,7 +77,7 @@ func rosterHeader(rec []string) (map[string]int, []RowError) {
 		if alias, ok := rosterAliases[h]; ok {
 			h = alias
 		}
-		if h == "" {
+		if h == "" || !slices.Contains(RosterColumns, h) {
 			continue
 		}
 		if _, dup := idx[h]; dup {
@@ -87,46 +92,6 @@ func rosterHeader(rec []string) (map[string]int, []RowError) {
 		}
 	}
 	return idx, errs
-}
-
-// RosterFromRecords maps the records of a file to rows by the header's
-// column names. The header is the first record, or one of the first few
-// when title rows sit above it; data rows follow it. It tolerates a UTF-8
-// BOM, spaces around names and values, column order, extra columns and the
-// usual Chinese column names (学号, 姓名, …). A missing or repeated column is
-// an ImportError on row 0 (the header).
-func RosterFromRecords(records [][]string) ([]RosterRow, error) {
-	if len(records) == 0 {
-		return nil, ErrRosterEmpty
-	}
-	idx, errs := rosterHeader(records[0])
-	for i := 1; len(errs) > 0 && i <= rosterTitleRows && i < len(records); i++ {
-		if j, e := rosterHeader(records[i]); len(e) == 0 {
-			idx, errs, records = j, nil, records[i:]
-		}
-	}
-	if len(errs) > 0 {
-		return nil, &ImportError{Errors: errs}
-	}
-	if len(records)-1 > MaxRosterRows {
-		return nil, ErrRosterTooLong
-	}
-	cell := func(rec []string, col string) string {
-		i := idx[col]
-		if i >= len(rec) {
-			return ""
-		}
-		return strings.TrimSpace(rec[i])
-	}
-	rows := make([]RosterRow, 0, len(records)-1)
-	for _, rec := range records[1:] {
-		rows = append(rows, RosterRow{
-			StudentNo: cell(rec, "student_no"), Name: cell(rec, "name"), Gender: cell(rec, "gender"),
-			Grade: cell(rec, "grade"), Class: cell(rec, "class"), GuardianName: cell(rec, "guardian_name"),
-			GuardianPhone: cell(rec, "guardian_phone"), Relationship: cell(rec, "relationship"),
-		})
-	}
-	return rows, nil
 }
 
 // RosterStudent is one student of a validated roster, with its guardians.
@@ -207,6 +172,9 @@ func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
 	var out []RosterStudent
 	for i, r := range rows {
 		n := i + 1
+		if r.Row > 0 {
+			n = r.Row
+		}
 		if r.blank() {
 			continue
 		}

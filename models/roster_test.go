@@ -136,7 +136,7 @@ func TestRosterFromRecordsHeader(t *testing.T) {
 		rows, err := models.RosterFromRecords([][]string{
 			{"name", "student_no", "relationship", "guardian_phone", "guardian_name", "class", "grade", "gender"},
 			{"韩梅梅", "S9", "母亲", "13900001111", "韩母", "3班", "5", "女"}})
-		if err != nil || rows[0] != row("S9", "韩梅梅", "女", "5", "3班", "韩母", "13900001111", "母亲") {
+		if err != nil || rows[0] != rowAt(1, "S9", "韩梅梅", "女", "5", "3班", "韩母", "13900001111", "母亲") {
 			t.Fatalf("rows = %+v, err = %v", rows, err)
 		}
 	})
@@ -146,7 +146,7 @@ func TestRosterFromRecordsHeader(t *testing.T) {
 			{},
 			{"学号", "姓名", "性别", "年级", "班级", "监护人姓名", "监护人手机号", "与学生关系"},
 			{"S7", "李雷", "男", "2", "1班", "李父", "13900001111", "父亲"}})
-		if err != nil || len(rows) != 1 || rows[0] != row("S7", "李雷", "男", "2", "1班", "李父", "13900001111", "父亲") {
+		if err != nil || len(rows) != 1 || rows[0] != rowAt(1, "S7", "李雷", "男", "2", "1班", "李父", "13900001111", "父亲") {
 			t.Fatalf("rows = %+v, err = %v", rows, err)
 		}
 	})
@@ -303,4 +303,11 @@ func TestImportRosterConcurrent(t *testing.T) {
 	if n := count(t, db, "SELECT COUNT(*) FROM guardians"); n != 201 {
 		t.Fatalf("guardians = %d", n)
 	}
+}
+
+// rowAt is row with its number in the file set.
+func rowAt(n int, no, name, gender, grade, class, gname, phone, rel string) models.RosterRow {
+	r := row(no, name, gender, grade, class, gname, phone, rel)
+	r.Row = n
+	return r
 }
