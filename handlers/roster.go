@@ -130,7 +130,12 @@ func readCSV(b []byte, charset string, rr *models.RosterReader) error {
 	r := csv.NewReader(bytes.NewReader(b))
 	r.FieldsPerRecord = -1 // short rows are tolerated; missing cells are empty
 	r.ReuseRecord = true
-	for line := 1; ; line++ {
+	// Rows are numbered as a spreadsheet shows the file: one per record (a
+	// quoted cell may span lines) and one per blank line, which
+	// encoding/csv skips without a trace: the gap between the line where a
+	// record starts and the line where the one before it ended.
+	row, prevEnd := 0, 0
+	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -142,13 +147,17 @@ func readCSV(b []byte, charset string, rr *models.RosterReader) error {
 			}
 			return errBadCSV
 		}
+		start, _ := r.FieldPos(0)
+		end, _ := r.FieldPos(len(rec) - 1)
+		row += start - prevEnd
+		prevEnd = end + strings.Count(rec[len(rec)-1], "\n")
 		cells := make([]string, rr.Width())
 		for col, v := range rec {
 			if s := rr.Slot(col); s >= 0 {
 				cells[s] = strings.Clone(v)
 			}
 		}
-		if err := rr.Add(line, cells); err != nil {
+		if err := rr.Add(row, cells); err != nil {
 			return err
 		}
 	}
