@@ -128,6 +128,7 @@ func readCSV(b []byte, charset string, rr *models.RosterReader) error {
 	}
 	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
 	r := csv.NewReader(bytes.NewReader(b))
+	r.Comma = csvDelimiter(b)
 	r.FieldsPerRecord = -1 // short rows are tolerated; missing cells are empty
 	r.ReuseRecord = true
 	// Rows are numbered as a spreadsheet shows the file: one per record (a
@@ -161,4 +162,26 @@ func readCSV(b []byte, charset string, rr *models.RosterReader) error {
 			return err
 		}
 	}
+}
+
+// csvDelimiters are the separators a roster CSV may use: a comma, or what
+// spreadsheets export as "text" (tabs) or in other locales (semicolons),
+// or a full-width comma typed by hand.
+var csvDelimiters = []rune{',', '\t', ';', '，', '|'}
+
+// csvDelimiter is the separator that splits one of the first lines of b
+// into a roster header (title rows may sit above it); a comma when none
+// does, and the header errors then say what is wrong.
+func csvDelimiter(b []byte) rune {
+	b = b[:min(len(b), 64<<10)]
+	lines := strings.SplitN(string(b), "\n", 8)
+	for _, l := range lines[:min(len(lines), 7)] {
+		l = strings.TrimSpace(l)
+		for _, d := range csvDelimiters {
+			if strings.ContainsRune(l, d) && models.IsRosterHeader(strings.Split(l, string(d))) {
+				return d
+			}
+		}
+	}
+	return ','
 }

@@ -123,6 +123,11 @@ type RowError struct {
 	Row     int    `json:"row"`
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// Value is the cell as found (a phone masked); StudentNo the row's
+	// student number: both repeated so the row can be found without
+	// counting.
+	Value     string `json:"value,omitempty"`
+	StudentNo string `json:"student_no,omitempty"`
 }
 
 // ImportError reports every invalid row of an import; nothing was written.

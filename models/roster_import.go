@@ -106,18 +106,29 @@ func writeRoster(tx *gorm.DB, d Dialect, schoolID int64, students []RosterStuden
 		classID[classKey{c.Grade, c.Name}] = c.ID
 	}
 
-	// Students: count which exist, then upsert them all.
-	before, err := studentIDs(tx, schoolID)
+	// Students: those the file changes (new ones, or another name, gender,
+	// grade, class, activity or set of guardians) are upserted and counted;
+	// the others are left alone, so the same file twice updates nothing.
+	before, err := rosterState(tx, schoolID)
 	if err != nil {
 		return res, err
 	}
+	changed := students[:0:0]
+	for _, s := range students {
+		h, ok := before[s.StudentNo]
+		switch {
+		case !ok:
+			res.Created++
+		case h.same(s):
+			continue
+		default:
+			res.Updated++
+		}
+		changed = append(changed, s)
+	}
+	students = changed
 	studentRows := make([][]any, 0, len(students))
 	for _, s := range students {
-		if _, ok := before[s.StudentNo]; ok {
-			res.Updated++
-		} else {
-			res.Created++
-		}
 		studentRows = append(studentRows, []any{schoolID, classID[classKey{s.Grade, s.Class}], s.StudentNo,
 			s.Name, s.Gender, s.Grade, s.Class, true, now, now})
 	}
@@ -174,6 +185,64 @@ func writeRoster(tx *gorm.DB, d Dialect, schoolID int64, students []RosterStuden
 	err = insertRows(tx, "INSERT INTO guardians (student_id, name, phone, relationship) VALUES", guardianRows,
 		"ON CONFLICT (student_id, phone) DO UPDATE SET name = excluded.name, relationship = excluded.relationship")
 	return res, err
+}
+
+// rosterStudentState is a student of the school as stored, with its
+// guardians, to tell whether a file changes it.
+type rosterStudentState struct {
+	name, gender, class string
+	grade               int
+	active              bool
+	guardians           map[string]RosterGuardian // by phone
+}
+
+func (h rosterStudentState) same(s RosterStudent) bool {
+	if !h.active || h.name != s.Name || h.gender != s.Gender || h.grade != s.Grade || h.class != s.Class ||
+		len(h.guardians) != len(s.Guardians) {
+		return false
+	}
+	for _, g := range s.Guardians {
+		if h.guardians[g.Phone] != g {
+			return false
+		}
+	}
+	return true
+}
+
+// rosterState reads every student of schoolID with its guardians, by
+// student_no.
+func rosterState(tx *gorm.DB, schoolID int64) (map[string]*rosterStudentState, error) {
+	var ss []struct {
+		ID                                 int64
+		StudentNo, Name, Gender, ClassName string
+		Grade                              int
+		Active                             bool
+	}
+	if err := tx.Raw(`SELECT id, student_no, name, gender, grade, class_name, active FROM students
+		WHERE school_id = ?`, schoolID).Scan(&ss).Error; err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*rosterStudentState, len(ss))
+	out := make(map[string]*rosterStudentState, len(ss))
+	for _, s := range ss {
+		h := &rosterStudentState{name: s.Name, gender: s.Gender, class: s.ClassName, grade: s.Grade, active: s.Active,
+			guardians: map[string]RosterGuardian{}}
+		byID[s.ID], out[s.StudentNo] = h, h
+	}
+	var gs []struct {
+		StudentID                 int64
+		Name, Phone, Relationship string
+	}
+	if err := tx.Raw(`SELECT g.student_id, g.name, g.phone, g.relationship FROM guardians g
+		JOIN students s ON s.id = g.student_id WHERE s.school_id = ?`, schoolID).Scan(&gs).Error; err != nil {
+		return nil, err
+	}
+	for _, g := range gs {
+		if h := byID[g.StudentID]; h != nil {
+			h.guardians[g.Phone] = RosterGuardian{Name: g.Name, Phone: g.Phone, Relationship: g.Relationship}
+		}
+	}
+	return out, nil
 }
 
 // studentIDs maps the student_no of every student of schoolID to its id.

@@ -25,6 +25,9 @@ const (
 
 // Errors of a roster file whose shape is beyond the bounds.
 var (
+	ErrRosterNoHeader = E(KindInvalid, "invalid_rows", "未找到表头：表头行应含列名 "+
+		"student_no,name,gender,grade,class,guardian_name,guardian_phone（或 学号,姓名,性别,年级,班级,监护人姓名,监护人手机号）；"+
+		"CSV 请用逗号或制表符分隔，或直接上传 .xlsx")
 	ErrRosterCellTooLong = E(KindInvalid, "cell_too_long",
 		fmt.Sprintf("单元格内容过长（每格最多%d字节）", MaxRosterCellBytes))
 	ErrRosterRowTooWide = E(KindInvalid, "row_too_wide",
@@ -160,6 +163,11 @@ func (r *RosterReader) Rows() ([]RosterRow, error) {
 			return nil, ErrRosterEmpty
 		}
 		_, errs := rosterHeader(r.titles[0])
+		if len(errs) >= len(RosterColumns)-1 {
+			// Not one column was recognised: the file has no header, or
+			// its cells are split by something the reader does not take.
+			return nil, &ImportError{Errors: []RowError{{Row: 0, Field: "header", Message: ErrRosterNoHeader.Message}}}
+		}
 		return nil, &ImportError{Errors: errs}
 	}
 	return r.rows, nil
@@ -184,4 +192,10 @@ func RosterFromRecords(records [][]string) ([]RosterRow, error) {
 		}
 	}
 	return r.Rows()
+}
+
+// IsRosterHeader reports whether cells name every column a roster needs.
+func IsRosterHeader(cells []string) bool {
+	_, errs := rosterHeader(cells)
+	return len(errs) == 0
 }
