@@ -44,6 +44,10 @@ type DB struct {
 	// enrollSlots bounds the enrollments queued for the writer (see
 	// LimitEnrollWriters); nil means no bound.
 	enrollSlots chan struct{}
+	// MaxChildrenPerGuardian bounds the students of one school one
+	// guardian phone (or one parent account) covers; 0 means
+	// DefaultMaxChildrenPerGuardian (see links.go).
+	MaxChildrenPerGuardian int
 	// enrollQ batches enrollments (see enroll_batch.go).
 	enrollQ *batcher[*enrollJob]
 	// cache holds what the enrollment and browse paths read most (see

@@ -156,3 +156,8 @@ func isUniqueViolation(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
 }
+
+// Errors of guardian links (links.go).
+var (
+	ErrTooManyChildren = E(KindConflict, "too_many_children", "该家长账号在本校关联的学生已达上限")
+)

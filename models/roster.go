@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/width"
@@ -174,15 +173,12 @@ func ParseGrade(s string) (int, bool) {
 }
 
 // textOK reports whether s is non-empty (when required), at most max runes,
-// and free of control characters.
+// and PlainText (no control, bidi or zero-width characters).
 func textOK(s string, max int, required bool) bool {
 	if s == "" {
 		return !required
 	}
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
-		return false
-	}
-	return strings.IndexFunc(s, unicode.IsControl) < 0
+	return utf8.RuneCountInString(s) <= max && PlainText(s)
 }
 
 // maskCell masks a phone-like cell for an error message: MaskPhone's form
@@ -251,13 +247,13 @@ func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
 			}
 		}
 		check(textOK(r.StudentNo, 32, true) && !strings.ContainsAny(r.StudentNo, " \t"), "student_no", r.StudentNo, "学号必填，最多32个字符，不含空格")
-		check(textOK(r.Name, 50, true), "name", r.Name, "姓名必填，最多50个字符")
+		check(textOK(r.Name, 50, true), "name", r.Name, "姓名必填，最多50个字符，不含控制字符、零宽字符或文字方向控制符")
 		gender, gok := NormalizeGender(r.Gender)
 		check(gok, "gender", r.Gender, "性别须为 男、女、M 或 F")
 		grade, grok := ParseGrade(r.Grade)
 		check(grok, "grade", r.Grade, "年级须为 1-9（也可写 3年级、三年级、初一 等）")
 		check(textOK(r.Class, 20, true), "class", r.Class, "班级必填，最多20个字符")
-		check(textOK(r.GuardianName, 50, true), "guardian_name", r.GuardianName, "监护人姓名必填，最多50个字符")
+		check(textOK(r.GuardianName, 50, true), "guardian_name", r.GuardianName, "监护人姓名必填，最多50个字符，不含控制字符、零宽字符或文字方向控制符")
 		phone, pok := NormalizeMobile(r.GuardianPhone)
 		check(pok, "guardian_phone", maskCell(phone), "监护人手机号须为11位中国大陆手机号")
 		check(textOK(r.Relationship, 20, false), "relationship", r.Relationship, "关系最多20个字符")

@@ -54,7 +54,7 @@ func ImportRoster(ctx context.Context, db *DB, a Actor, schoolID int64, rows []R
 	now := time.Now().UTC()
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		res, err = writeRoster(tx, db.Dialect, schoolID, students, now)
+		res, err = writeRoster(tx, db.Dialect, db.childrenCap(), schoolID, students, now)
 		return err
 	})
 	if err != nil {
@@ -68,7 +68,7 @@ func ImportRoster(ctx context.Context, db *DB, a Actor, schoolID int64, rows []R
 // far below both engines' bound on bound parameters.
 const rosterBatch = 500
 
-func writeRoster(tx *gorm.DB, d Dialect, schoolID int64, students []RosterStudent, now time.Time) (RosterResult, error) {
+func writeRoster(tx *gorm.DB, d Dialect, guardianCap int, schoolID int64, students []RosterStudent, now time.Time) (RosterResult, error) {
 	var res RosterResult
 	if d == Postgres {
 		// Serialise imports of one school, so the created/updated counts of
@@ -184,7 +184,10 @@ func writeRoster(tx *gorm.DB, d Dialect, schoolID int64, students []RosterStuden
 	}
 	err = insertRows(tx, "INSERT INTO guardians (student_id, name, phone, relationship) VALUES", guardianRows,
 		"ON CONFLICT (student_id, phone) DO UPDATE SET name = excluded.name, relationship = excluded.relationship")
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	return res, checkGuardianCap(tx, guardianCap, schoolID, students)
 }
 
 // rosterStudentState is a student of the school as stored, with its

@@ -33,6 +33,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		queue = db.EnrollQueueDefault()
 	}
 	db.LimitEnrollWriters(queue)
+	db.MaxChildrenPerGuardian = cfg.MaxChildrenPerGuardian
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stopFake, err := startWeChatFake(cfg, log)
