@@ -44,6 +44,9 @@ type DB struct {
 	// enrollSlots bounds the enrollments queued for the writer (see
 	// LimitEnrollWriters); nil means no bound.
 	enrollSlots chan struct{}
+	// linkSeen is the link_version this process last read (see
+	// guardian_links.go).
+	linkSeen atomic.Int64
 	// MaxChildrenPerGuardian bounds the students of one school one
 	// guardian phone (or one parent account) covers; 0 means
 	// DefaultMaxChildrenPerGuardian (see links.go).

@@ -169,9 +169,9 @@ func writeRoster(tx *gorm.DB, d Dialect, guardianCap int, schoolID int64, studen
 			// A parent linked by proving this phone is no longer the
 			// child's guardian: the link goes with the guardian, or a
 			// guardian the school removed (a custody change) would keep
-			// seeing and enrolling the child.
-			if err := tx.Exec(`DELETE FROM parent_students WHERE via = 'phone' AND student_id = ?
-				AND user_id IN (SELECT id FROM users WHERE phone = ?)`, g.StudentID, g.Phone).Error; err != nil {
+			// seeing and enrolling the child — also when the parent has
+			// moved to another phone since (the link records the phone).
+			if err := dropPhoneLinks(tx, g.StudentID, g.Phone); err != nil {
 				return res, err
 			}
 		}

@@ -105,7 +105,7 @@ func BindPhone(ctx context.Context, db *DB, userID int64, phone string) ([]Child
 			if full {
 				continue
 			}
-			if err := LinkParent(tx, userID, id, "phone"); err != nil {
+			if err := linkByPhone(tx, userID, id, phone); err != nil {
 				return err
 			}
 		}
