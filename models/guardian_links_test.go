@@ -131,3 +131,43 @@ func TestRosterDropsLinkOfChangedPhone(t *testing.T) {
 		t.Fatalf("link through a dropped phone kept: %v %v", ok, err)
 	}
 }
+
+// TestRosterLinksSiblingOfKnownParent: a child imported after a parent
+// proved the child's guardian phone is linked by the import itself, and
+// the parent gets one message naming the child; an unrelated parent gets
+// nothing.
+func TestRosterLinksSiblingOfKnownParent(t *testing.T) {
+	db := modelstest.MustOpenDB(t)
+	ctx := context.Background()
+	sc := modelstest.School(t, db, modelstest.Region(t, db, nil).ID)
+	const phone = "13800000881"
+	if _, err := models.ImportRoster(ctx, db, models.SystemActor, sc.ID, []models.RosterRow{
+		row("Q1", "郑大", "女", "5", "1班", "郑母", phone, "母亲")}); err != nil {
+		t.Fatal(err)
+	}
+	p := modelstest.Parent(t, db)
+	if _, err := models.BindPhone(ctx, db, p.ID, phone); err != nil {
+		t.Fatal(err)
+	}
+	other := modelstest.Parent(t, db)
+	if _, err := models.BindPhone(ctx, db, other.ID, "13800000882"); err != nil {
+		t.Fatal(err)
+	}
+	sibling := []models.RosterRow{row("Q2", "郑小", "男", "2", "3班", "郑母", phone, "母亲")}
+	for range 2 { // the second import finds the link made: no second message
+		if _, err := models.ImportRoster(ctx, db, models.SystemActor, sc.ID, sibling); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kids, err := models.ChildrenOf(ctx, db, p.ID)
+	if err != nil || len(kids) != 2 || kids[1].Name != "郑小" {
+		t.Fatalf("children %+v, %v", kids, err)
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM outbox WHERE kind = ? AND user_id = ? AND payload LIKE ?",
+		models.NotifyChildLinked, p.ID, "%郑小%"); n != 1 {
+		t.Fatalf("messages to the parent = %d, want 1", n)
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM outbox WHERE user_id = ?", other.ID); n != 0 {
+		t.Fatalf("messages to an unrelated parent = %d", n)
+	}
+}

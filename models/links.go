@@ -2,9 +2,15 @@ package models
 
 import (
 	"fmt"
+	"strconv"
 
 	"gorm.io/gorm"
 )
+
+// NotifyChildLinked is the notification kind telling a parent that a child
+// was linked to their account (a sibling imported after they proved their
+// phone).
+const NotifyChildLinked = "child_linked"
 
 // DefaultMaxChildrenPerGuardian is how many students of one school one
 // guardian phone, or one parent account, may cover by default: a large
@@ -68,4 +74,57 @@ func checkGuardianCap(tx *gorm.DB, cap int, schoolID int64, students []RosterStu
 		return nil // over the bound before this file (a lowered bound): not this import's doing
 	}
 	return &ImportError{Errors: errs}
+}
+
+// linkKnownParents links the students a roster import wrote to the parents
+// who proved one of their guardian phones before (a sibling imported
+// later), within the per-school bound, and tells each parent in the
+// import's transaction. ids maps student_no to id.
+func linkKnownParents(tx *gorm.DB, guardianCap int, students []RosterStudent, ids map[string]int64) error {
+	byPhone := map[string][]RosterStudent{}
+	var phones []string
+	for _, s := range students {
+		for _, g := range s.Guardians {
+			if _, ok := byPhone[g.Phone]; !ok {
+				phones = append(phones, g.Phone)
+			}
+			byPhone[g.Phone] = append(byPhone[g.Phone], s)
+		}
+	}
+	for start := 0; start < len(phones); start += rosterBatch {
+		var parents []struct {
+			ID    int64
+			Phone string
+		}
+		if err := tx.Raw(`SELECT id, phone FROM users WHERE role = ? AND NOT disabled AND phone IN ?`,
+			RoleParent, phones[start:min(start+rosterBatch, len(phones))]).Scan(&parents).Error; err != nil {
+			return err
+		}
+		for _, p := range parents {
+			for _, s := range byPhone[p.Phone] {
+				id := ids[s.StudentNo]
+				full, err := tooManyChildren(tx, guardianCap, p.ID, id)
+				if err != nil {
+					return err
+				}
+				if full {
+					continue
+				}
+				made, err := linkByPhoneNew(tx, p.ID, id, p.Phone)
+				if err != nil {
+					return err
+				}
+				if !made {
+					continue
+				}
+				if err := EnqueueNotification(tx, Notification{Kind: NotifyChildLinked, UserID: p.ID, StudentID: id,
+					DedupeKey: "linked:student:" + strconv.FormatInt(id, 10) + ":user:" + strconv.FormatInt(p.ID, 10),
+					Payload: map[string]string{"student": s.Name, "event": "已关联孩子",
+						"note": "学校名单中的监护人手机号与您验证过的手机号一致，已为您关联" + s.Name}}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }

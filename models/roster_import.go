@@ -37,7 +37,8 @@ func CheckRosterAccess(ctx context.Context, db *DB, a Actor, schoolID int64) err
 // ImportRoster validates every row of a roster and then, in one transaction,
 // upserts its students by (school, student_no), creates missing classes, and
 // makes each student's guardians exactly those of the file; a parent linked
-// by proving the phone of a guardian the file drops loses the link. One invalid row
+// by proving the phone of a guardian the file drops loses the link, and a
+// parent who proved a phone the file lists gets the link (and a message). One invalid row
 // fails the whole import (an ImportError) and nothing is written. Students of
 // the school that are not in the file are left as they are, so a school may
 // import grade by grade.
@@ -187,7 +188,10 @@ func writeRoster(tx *gorm.DB, d Dialect, guardianCap int, schoolID int64, studen
 	if err != nil {
 		return res, err
 	}
-	return res, checkGuardianCap(tx, guardianCap, schoolID, students)
+	if err := checkGuardianCap(tx, guardianCap, schoolID, students); err != nil {
+		return res, err
+	}
+	return res, linkKnownParents(tx, guardianCap, students, after)
 }
 
 // rosterStudentState is a student of the school as stored, with its

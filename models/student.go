@@ -67,8 +67,15 @@ func LinkParent(tx *gorm.DB, userID, studentID int64, via string) error {
 // linkByPhone links parent userID to studentID inside tx as proved by
 // phone, recording the phone so the link goes when a roster drops it.
 func linkByPhone(tx *gorm.DB, userID, studentID int64, phone string) error {
-	return tx.Clauses(clause.OnConflict{DoNothing: true}).
-		Create(&ParentStudent{UserID: userID, StudentID: studentID, Via: "phone", Phone: &phone}).Error
+	_, err := linkByPhoneNew(tx, userID, studentID, phone)
+	return err
+}
+
+// linkByPhoneNew is linkByPhone, reporting whether the link is new.
+func linkByPhoneNew(tx *gorm.DB, userID, studentID int64, phone string) (bool, error) {
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&ParentStudent{UserID: userID, StudentID: studentID, Via: "phone", Phone: &phone})
+	return res.RowsAffected == 1, res.Error
 }
 
 // Child is a parent's view of one linked child.

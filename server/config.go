@@ -164,6 +164,7 @@ var wechatTemplateEnv = map[string]string{
 	models.NotifyLotteryResult:       "WECHAT_TEMPLATE_LOTTERY",
 	models.NotifyOfferingCancelled:   "WECHAT_TEMPLATE_CANCELLED",
 	models.NotifyAttendance:          "WECHAT_TEMPLATE_ATTENDANCE",
+	models.NotifyChildLinked:         "WECHAT_TEMPLATE_CHILD_LINKED",
 }
 
 // defaultTemplateFields maps the payload keys kehou's notifications use to
