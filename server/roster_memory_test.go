@@ -131,6 +131,12 @@ func TestRosterXLSXMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and imports 20,000-row files")
 	}
+	// Under -race the files are cut to 1,000 rows and the budget is only
+	// logged: the detector's shadow memory is not the server's.
+	n := models.MaxRosterRows
+	if raceDetector {
+		n = 1000
+	}
 	xfd := func(r int) string { return fmt.Sprintf(`<c r="XFD%d" t="inlineStr"><is><t>x</t></is></c>`, r) }
 	long := strings.Repeat("长", 20000) // 60 KB, just under the reader's token bound
 	sharedStray := func(r int) string {
@@ -156,22 +162,25 @@ func TestRosterXLSXMemoryBounded(t *testing.T) {
 		code   string
 	}{
 		{"xfd1000rows200", func() []byte { return handXLSX(t, nil, rosterSheet(1000, xfd)) }, 200, ""},
-		{"xfd20000rows200", func() []byte { return handXLSX(t, nil, rosterSheet(models.MaxRosterRows, xfd)) }, 200, ""},
-		{"sharedStringInStrayColumns200", func() []byte { return handXLSX(t, []string{long}, rosterSheet(models.MaxRosterRows, sharedStray)) }, 200, ""},
+		{"xfdAllRows200", func() []byte { return handXLSX(t, nil, rosterSheet(n, xfd)) }, 200, ""},
+		{"sharedStringInStrayColumns200", func() []byte { return handXLSX(t, []string{long}, rosterSheet(n, sharedStray)) }, 200, ""},
 		{"sharedStringInReadColumn422", func() []byte {
 			return handXLSX(t, []string{long}, func(w io.Writer) {
 				rosterSheet(0, none)(w)
-				for i := 1; i <= models.MaxRosterRows; i++ {
+				for i := 1; i <= n; i++ {
 					fmt.Fprintf(w, `<row r="%d"><c r="A%d" t="inlineStr"><is><t>L%d</t></is></c><c r="B%d" t="s"><v>0</v></c></row>`, i+1, i+1, i, i+1)
 				}
 			})
 		}, 422, "invalid_rows"},
-		{"inflating20000rows200", func() []byte { return handXLSX(t, nil, rosterSheet(models.MaxRosterRows, wide(150))) }, 200, ""},
+		{"inflatingAllRows200", func() []byte { return handXLSX(t, nil, rosterSheet(n, wide(150))) }, 200, ""},
 		{"inflatingPastBudget400", func() []byte { return handXLSX(t, nil, rosterSheet(models.MaxRosterRows, wide(400))) }, 400, "bad_xlsx"},
 		{"rowTooWide422", func() []byte { return handXLSX(t, nil, rosterSheet(10, wide(models.MaxRosterCellsPerRow+1))) }, 422, "row_too_wide"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if raceDetector && c.status == 400 {
+				t.Skip("compressing 70 MB under -race takes long; the declared-size bound has its own test")
+			}
 			f := newRosterFixture(t)
 			file := c.file()
 			body, ctype := file, xlsxContentType
@@ -185,7 +194,7 @@ func TestRosterXLSXMemoryBounded(t *testing.T) {
 				}
 			})
 			t.Logf("%s (%d KB uploaded) on %s: peak RSS +%.1f MB", c.name, len(body)>>10, f.s.db.Dialect, float64(peak)/(1<<20))
-			if peak > rosterMemoryBudget {
+			if peak > rosterMemoryBudget && !raceDetector {
 				t.Fatalf("peak RSS rose %d MB, budget %d MB", peak>>20, rosterMemoryBudget>>20)
 			}
 		})
