@@ -148,6 +148,9 @@ func readCSV(b []byte, charset string, rr *models.RosterReader) error {
 			}
 			return errBadCSV
 		}
+		if len(rec) > models.MaxRosterCellsPerRow {
+			return models.ErrRosterRowTooWide.WithMessage("第%d行的单元格过多（最多%d个）", row+1, models.MaxRosterCellsPerRow)
+		}
 		start, _ := r.FieldPos(0)
 		end, _ := r.FieldPos(len(rec) - 1)
 		row += start - prevEnd

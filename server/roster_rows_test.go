@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"kehou/models"
 )
 
 // rowErrors is the (row, field) of each error of a 422 invalid_rows answer.
@@ -72,4 +74,12 @@ func TestRosterRowNumbersBlankLines(t *testing.T) {
 			t.Fatalf("rows %s, want %s", got, want)
 		}
 	})
+}
+
+// TestRosterCSVRowTooWide: a CSV row of more cells than a row may hold is
+// refused as an XLSX row is, not walked.
+func TestRosterCSVRowTooWide(t *testing.T) {
+	f := newRosterFixture(t)
+	row := "W1,甲,男,3,1班,甲父,13800000001,父亲" + strings.Repeat(",", models.MaxRosterCellsPerRow)
+	f.csv(t, rosterHeader+"\n"+row+"\n").want(t, 422, "row_too_wide")
 }
