@@ -111,12 +111,35 @@ func FindDeletionRequests(ctx context.Context, db *DB, a Actor, schoolID int64, 
 }
 
 // ConfirmDeletion carries out pending deletion request id for a school
-// admin of its school (or a platform admin); another school's request is
+// admin of its school (or a platform admin): the child's live enrollments
+// are withdrawn, then its data erased. Another school's request is
 // ErrNotFound, one already carried out ErrDeletionNotPending.
 func ConfirmDeletion(ctx context.Context, db *DB, a Actor, id int64, now time.Time) (DeletionRequest, error) {
 	defer db.linksChanged()
 	now = now.UTC()
 	var r DeletionRequest
+	if err := db.Read(ctx).First(&r, id).Error; err != nil {
+		return DeletionRequest{}, notFound(err)
+	}
+	if a.Role != RolePlatformAdmin && (a.Role != RoleSchoolAdmin || a.SchoolID != r.SchoolID) {
+		return DeletionRequest{}, ErrNotFound
+	}
+	if r.Status != DeletionPending {
+		return DeletionRequest{}, ErrDeletionNotPending
+	}
+	// The child leaves the service: its live enrollments are withdrawn
+	// the usual way first, so their seats go to the waitlists (and those
+	// families are told) before the child is erased.
+	var live []int64
+	if err := db.W.WithContext(ctx).Raw("SELECT id FROM enrollments WHERE student_id = ? AND status IN ? ORDER BY id",
+		r.StudentID, liveStatuses).Scan(&live).Error; err != nil {
+		return DeletionRequest{}, err
+	}
+	for _, e := range live {
+		if _, err := Withdraw(ctx, db, a, e); err != nil && !errors.Is(err, ErrNotFound) {
+			return DeletionRequest{}, err
+		}
+	}
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.First(&r, id).Error; err != nil {
 			return notFound(err)

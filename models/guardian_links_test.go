@@ -62,11 +62,22 @@ func TestConfirmDeletionErases(t *testing.T) {
 	url := modelstest.URL(t)
 	one, two := modelstest.Open(t, url), modelstest.Open(t, url)
 	ctx := context.Background()
-	sc := modelstest.School(t, one, modelstest.Region(t, one, nil).ID)
+	w := newWorld(t, one, 2)
+	sc := w.school
 	st := modelstest.Student(t, one, sc.ID, 3, "13800000456")
 	p := modelstest.Parent(t, one, st.ID)
 	parent := models.Actor{UserID: p.ID, Role: models.RoleParent}
-	admin := models.Actor{UserID: modelstest.Staff(t, one, models.RoleSchoolAdmin, sc.ID, 0).ID, Role: models.RoleSchoolAdmin, SchoolID: sc.ID}
+	admin := w.admin.Actor()
+	// The child holds the only seat of a club; another child waits for it.
+	on := true
+	o := w.offering(func(in *models.NewOffering) { in.Capacity = 1; in.Waitlist = &on })
+	waiting := w.students(1)[0]
+	if _, err := w.enroll(parent, st.ID, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := w.enroll(admin, waiting.ID, o.ID); err != nil || e.Status != models.StatusWaitlisted {
+		t.Fatalf("waiting child: %+v %v", e, err)
+	}
 	if ok, _ := models.ParentHasChildInSchool(ctx, two, p.ID, sc.ID); !ok {
 		t.Fatal("not linked")
 	}
@@ -98,6 +109,15 @@ func TestConfirmDeletionErases(t *testing.T) {
 	}
 	if ok, _ := models.ParentHasChildInSchool(ctx, two, p.ID, sc.ID); ok {
 		t.Fatal("other instance still sees the erased child")
+	}
+	// The seat went to the waiting child; the erased child's row stays
+	// (withdrawn), its applicant now the erased guardian.
+	if n := count(t, one, "SELECT COUNT(*) FROM enrollments WHERE student_id = ? AND status = ?", waiting.ID, models.StatusEnrolled); n != 1 {
+		t.Fatalf("waiting child enrolled = %d", n)
+	}
+	if n := count(t, one, `SELECT COUNT(*) FROM enrollments e JOIN users u ON u.id = e.applied_by
+		WHERE e.student_id = ? AND e.status = ? AND u.openid = 'kehou:erased'`, st.ID, models.StatusWithdrawn); n != 1 {
+		t.Fatalf("erased child's enrollment kept anonymised = %d", n)
 	}
 	if _, err := models.ConfirmDeletion(ctx, one, admin, r.ID, time.Now()); !errors.Is(err, models.ErrDeletionNotPending) {
 		t.Fatalf("second confirmation: %v", err)
