@@ -48,6 +48,13 @@ type DB struct {
 	// enroll is the enrollment write path (enroll_pipeline.go), started
 	// by the server.
 	enroll enrollPipeline
+	// linkSeen is the link_version this process last read (see
+	// guardian_links.go).
+	linkSeen atomic.Int64
+	// MaxChildrenPerGuardian bounds the students of one school one
+	// guardian phone (or one parent account) covers; 0 means
+	// DefaultMaxChildrenPerGuardian (see links.go).
+	MaxChildrenPerGuardian int
 	// cache holds what the enrollment and browse paths read most (see
 	// cache.go).
 	cache caches

@@ -99,6 +99,13 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 	if key != "" && !validIdempotencyKey(key) {
 		return Enrollment{}, ErrBadIdempotencyKey
 	}
+	if in.Actor.Role == RoleParent {
+		// A link removed on any instance retires the cached children
+		// the answers below start from (guardian_links.go).
+		if err := db.syncLinks(ctx); err != nil {
+			return Enrollment{}, err
+		}
+	}
 	if err := db.soldOutAnswer(ctx, in, now); err != nil {
 		return Enrollment{}, err
 	}

@@ -196,6 +196,11 @@ type RowError struct {
 	Row     int    `json:"row"`
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// Value is the cell as found (a phone masked); StudentNo the row's
+	// student number: both repeated so the row can be found without
+	// counting.
+	Value     string `json:"value,omitempty"`
+	StudentNo string `json:"student_no,omitempty"`
 }
 
 // ImportError reports every invalid row of an import; nothing was written.
@@ -233,3 +238,8 @@ func isUniqueViolation(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
 }
+
+// Errors of guardian links (links.go).
+var (
+	ErrTooManyChildren = E(KindConflict, "too_many_children", "该家长账号在本校关联的学生已达上限")
+)

@@ -48,6 +48,11 @@ type Config struct {
 	// the answer is 429 busy with Retry-After.
 	EnrollQueueLimit int
 
+	// MaxChildrenPerGuardian bounds the students of one school one
+	// guardian phone or parent account covers (MAX_CHILDREN_PER_GUARDIAN,
+	// default models.DefaultMaxChildrenPerGuardian, 6).
+	MaxChildrenPerGuardian int
+
 	BodyLimit       int
 	ReadTimeout     time.Duration
 	WriteTimeout    time.Duration
@@ -98,6 +103,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("config: LOGIN_RATE_LIMIT must be a positive integer, not %q", s)
 		}
 		c.LoginRateLimit = n
+	}
+	c.MaxChildrenPerGuardian = models.DefaultMaxChildrenPerGuardian
+	if s := strings.TrimSpace(getenv("MAX_CHILDREN_PER_GUARDIAN")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			return c, fmt.Errorf("config: MAX_CHILDREN_PER_GUARDIAN must be an integer from 1 to 100, not %q", s)
+		}
+		c.MaxChildrenPerGuardian = n
 	}
 	c.EnrollQueueLimit = -1
 	if s := strings.TrimSpace(getenv("ENROLL_QUEUE_LIMIT")); s != "" {
@@ -180,6 +193,7 @@ var wechatTemplateEnv = map[string]string{
 	models.NotifyAttendance:          "WECHAT_TEMPLATE_ATTENDANCE",
 	// An offering's time or grades changed under an enrolled child.
 	models.NotifyOfferingChanged: "WECHAT_TEMPLATE_CHANGED",
+	models.NotifyChildLinked:     "WECHAT_TEMPLATE_CHILD_LINKED",
 }
 
 // defaultTemplateFields maps the payload keys kehou's notifications use to

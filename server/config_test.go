@@ -16,7 +16,8 @@ func TestLoadConfig(t *testing.T) {
 		check   func(t *testing.T, c Config)
 	}{
 		{name: "devDefaults", env: map[string]string{}, check: func(t *testing.T, c Config) {
-			if c.ListenAddr != ":8080" || c.DatabaseURL != "sqlite:data/kehou.db" || !c.SecretGenerated || len(c.JWTSecret) < 32 || c.EnrollQueueLimit != -1 {
+			if c.ListenAddr != ":8080" || c.DatabaseURL != "sqlite:data/kehou.db" || !c.SecretGenerated || len(c.JWTSecret) < 32 || c.EnrollQueueLimit != -1 ||
+				c.MaxChildrenPerGuardian != 6 {
 				t.Fatalf("defaults: %+v", c)
 			}
 		}},
@@ -33,6 +34,12 @@ func TestLoadConfig(t *testing.T) {
 		{name: "pprofDev", env: map[string]string{"KEHOU_PPROF_ADDR": "127.0.0.1:6060"}, check: func(t *testing.T, c Config) {
 			if c.PprofAddr != "127.0.0.1:6060" {
 				t.Fatalf("PprofAddr = %q", c.PprofAddr)
+			}
+		}},
+		{name: "badGuardianCap", env: map[string]string{"MAX_CHILDREN_PER_GUARDIAN": "0"}, wantErr: "MAX_CHILDREN_PER_GUARDIAN"},
+		{name: "guardianCap", env: map[string]string{"MAX_CHILDREN_PER_GUARDIAN": "4"}, check: func(t *testing.T, c Config) {
+			if c.MaxChildrenPerGuardian != 4 {
+				t.Fatalf("MaxChildrenPerGuardian = %d", c.MaxChildrenPerGuardian)
 			}
 		}},
 		{name: "productionOK", env: map[string]string{"KEHOU_ENV": "production", "JWT_SECRET": strong, "WECHAT_APPID": "a", "WECHAT_SECRET": "b",

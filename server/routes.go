@@ -116,6 +116,16 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/me/children", auth, parent, small, h.BindChild)
 	v1.Post("/students/:id/binding-codes", auth, handlers.RequireRoles(models.RoleSchoolAdmin), small, h.IssueBindingCode)
 
+	// Guardian links: removal by the school or the guardian, and deletion
+	// of a child's data on a guardian's request (guardian_links.go).
+	linkAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
+	v1.Get("/students/:id/guardian-links", auth, linkAdmins, h.ListGuardianLinks)
+	v1.Delete("/students/:id/guardian-links/:user_id", auth, linkAdmins, h.RemoveGuardianLink)
+	v1.Delete("/me/children/:student_id", auth, parent, h.UnlinkChild)
+	v1.Post("/me/children/:student_id/deletion-request", auth, parent, small, h.RequestDeletion)
+	v1.Get("/schools/:id/deletion-requests", auth, linkAdmins, h.ListDeletionRequests)
+	v1.Post("/deletion-requests/:id/confirm", auth, linkAdmins, h.ConfirmDeletion)
+
 	// Terms, offerings, enrollment.
 	offeringAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
 	offeringStaff := handlers.RequireRoles(models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)

@@ -33,6 +33,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		queue = db.EnrollQueueDefault()
 	}
 	db.StartEnrollments(queue)
+	db.MaxChildrenPerGuardian = cfg.MaxChildrenPerGuardian
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stopPprof, err := startPprof(cfg, log)
