@@ -31,11 +31,6 @@ import (
 //     DrawOrder over the applicants and SerialDictatorship over their
 //     preferences (both recorded in the draw's detail).
 
-// ErrSeedNotAllowed refuses a seed passed to a draw: seeds are committed at
-// publication, nobody chooses one.
-var ErrSeedNotAllowed = &ValidationError{Fields: map[string]string{
-	"seed": "抽签种子在项目发布时已由系统生成并公示其 SHA-256，不能指定"}}
-
 // NewCommittedSeed returns a fresh lottery seed and its SHA-256 (hex).
 func NewCommittedSeed() (seed, sum string) {
 	var b [32]byte

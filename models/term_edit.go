@@ -94,6 +94,7 @@ func PatchTerm(ctx context.Context, db *DB, a Actor, schoolID, termID int64, in 
 	if err != nil {
 		return Term{}, err
 	}
+	old := t
 	changes := (in.StartsOn != nil && *in.StartsOn != t.StartsOn) || (in.EndsOn != nil && *in.EndsOn != t.EndsOn) ||
 		(in.MaxClubs != nil && *in.MaxClubs != t.MaxClubs)
 	if changes && termStarted(t, now) {
@@ -127,8 +128,14 @@ func PatchTerm(ctx context.Context, db *DB, a Actor, schoolID, termID int64, in 
 				return &ValidationError{Fields: map[string]string{field: fmt.Sprintf("项目「%s」的报名时间不在新的学期日期内", o.Name)}}
 			}
 		}
-		return tx.Model(&Term{}).Where("id = ?", t.ID).Updates(map[string]any{
-			"name": t.Name, "starts_on": t.StartsOn, "ends_on": t.EndsOn, "max_clubs": t.MaxClubs}).Error
+		if err := tx.Model(&Term{}).Where("id = ?", t.ID).Updates(map[string]any{
+			"name": t.Name, "starts_on": t.StartsOn, "ends_on": t.EndsOn, "max_clubs": t.MaxClubs}).Error; err != nil {
+			return err
+		}
+		if t.StartsOn != old.StartsOn || t.EndsOn != old.EndsOn {
+			return syncTermSessions(tx, t, now) // the sessions follow the dates
+		}
+		return nil
 	})
 	if err != nil {
 		return Term{}, err
