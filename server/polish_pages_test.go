@@ -56,6 +56,11 @@ func newPagesWorld(t *testing.T) *pagesWorld {
 		s := modelstest.Student(t, w.db, w.schoolID, g, "")
 		w.do("POST", "/api/v1/enrollments", w.adminTok, map[string]any{"student_id": s.ID, "offering_id": c1}).want(t, 201)
 	}
+	// Three leave requests of the child.
+	for _, d := range []string{"2026-12-14", "2026-12-21", "2026-12-28"} {
+		w.do("POST", fmt.Sprintf("/api/v1/students/%d/leave-requests", w.student.ID), w.parentTok,
+			map[string]any{"from": d, "to": d, "reason": "看病"}).want(t, 201)
+	}
 	// Three school surveys, open now.
 	for i := 0; i < 3; i++ {
 		w.do("POST", "/api/v1/surveys", w.adminTok, map[string]any{"school_id": w.schoolID, "title": fmt.Sprintf("调查%d", i),
@@ -142,6 +147,8 @@ func TestEveryListPages(t *testing.T) {
 		{"surveysParent", "/api/v1/surveys", w.parentTok},
 		{"jobRuns", "/api/v1/jobs/runs", w.platformTok},
 		{"offeringRoster", fmt.Sprintf("/api/v1/offerings/%d/roster", w.rosterOffering), w.adminTok},
+		{"offeringSessions", fmt.Sprintf("/api/v1/offerings/%d/sessions", w.rosterOffering), w.adminTok},
+		{"leaveRequests", fmt.Sprintf("/api/v1/students/%d/leave-requests", w.student.ID), w.parentTok},
 		{"statsSchools", "/api/v1/stats/schools", w.bureauTok},
 		{"breakdownGrade", "/api/v1/stats/breakdown?by=grade", w.bureauTok},
 		{"breakdownCategory", "/api/v1/stats/breakdown?by=category", w.bureauTok},
