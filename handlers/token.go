@@ -70,7 +70,9 @@ func (t *Tokens) Sign(a models.Actor, now time.Time) (string, error) {
 var errBadKID = errors.New("unknown kid")
 
 // Verify parses an access token and returns its actor, or
-// models.ErrInvalidToken for anything wrong with it.
+// models.ErrTokenExpired for a token kehou signed whose only fault is its
+// age (the client refreshes), and models.ErrInvalidToken for anything else
+// wrong with it (the client logs in again).
 func (t *Tokens) Verify(s string) (models.Actor, error) {
 	if t.verified != nil {
 		if a, ok := t.verified.get(s, t.now()); ok {
@@ -84,12 +86,15 @@ func (t *Tokens) Verify(s string) (models.Actor, error) {
 		}
 		return t.Secret, nil
 	})
-	if err != nil {
+	if err != nil && !onlyExpired(err) {
 		return models.Actor{}, models.ErrInvalidToken
 	}
-	id, err := strconv.ParseInt(c.Subject, 10, 64)
-	if err != nil || id <= 0 || !c.Role.Valid() {
+	id, perr := strconv.ParseInt(c.Subject, 10, 64)
+	if perr != nil || id <= 0 || !c.Role.Valid() {
 		return models.Actor{}, models.ErrInvalidToken
+	}
+	if err != nil {
+		return models.Actor{}, models.ErrTokenExpired
 	}
 	a := models.Actor{UserID: id, Role: c.Role, SchoolID: c.SchoolID, RegionID: c.RegionID}
 	if t.verified != nil && c.ExpiresAt != nil {
@@ -98,4 +103,22 @@ func (t *Tokens) Verify(s string) (models.Actor, error) {
 		t.verified.put(s, a, c.ExpiresAt.Time, t.now())
 	}
 	return a, nil
+}
+
+// onlyExpired reports whether err says a token's signature and every claim
+// but exp checked out: the parser verifies the signature before it checks
+// claims, and it reports every failing claim, so an expired token with a
+// wrong audience or issuer is still invalid, not merely expired.
+func onlyExpired(err error) bool {
+	if !errors.Is(err, jwt.ErrTokenExpired) {
+		return false
+	}
+	for _, other := range []error{jwt.ErrTokenMalformed, jwt.ErrTokenUnverifiable, jwt.ErrTokenSignatureInvalid,
+		jwt.ErrTokenRequiredClaimMissing, jwt.ErrTokenInvalidAudience, jwt.ErrTokenUsedBeforeIssued,
+		jwt.ErrTokenInvalidIssuer, jwt.ErrTokenInvalidSubject, jwt.ErrTokenNotValidYet, jwt.ErrTokenInvalidId} {
+		if errors.Is(err, other) {
+			return false
+		}
+	}
+	return true
 }

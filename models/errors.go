@@ -80,6 +80,13 @@ var (
 	ErrNoSnapshot       = E(KindNotFound, "no_snapshot", "该日期的统计数据尚未生成")
 )
 
+// Errors of authentication and accounts (sessions, throttling, passwords).
+var (
+	// ErrTokenExpired is a well-signed access token past its exp: the
+	// client refreshes, where ErrInvalidToken means log in again.
+	ErrTokenExpired = E(KindUnauthorized, "token_expired", "登录已过期，请刷新令牌")
+)
+
 // ValidationError reports invalid fields: field name → zh-CN message.
 type ValidationError struct {
 	Fields map[string]string
