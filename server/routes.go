@@ -8,7 +8,6 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
-	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -37,7 +36,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	// The client address of logs and rate limits (see clientIPFunc: not
 	// the spoofable leftmost X-Forwarded-For entry).
 	clientIP := clientIPFunc(cfg.TrustedProxies)
-	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
+	app.Use(handlers.RequestIDs())
 	app.Use(handlers.Observe(log, m, clientIP))
 	app.Use(recover.New())
 
