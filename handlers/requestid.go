@@ -34,15 +34,23 @@ func validRequestID(id string) bool {
 // local (RequestID reads it) and named in every error body and log line.
 func RequestIDs() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		rid := c.Get(fiber.HeaderXRequestID)
-		if validRequestID(rid) {
-			// The header's string aliases the connection's buffer.
-			rid = strings.Clone(rid)
-		} else {
-			rid = utils.UUIDv4()
-		}
-		c.Set(fiber.HeaderXRequestID, rid)
-		c.Locals("requestid", rid)
+		assignRequestID(c)
 		return c.Next()
 	}
+}
+
+// assignRequestID gives c its request id (see RequestIDs) and returns it.
+// The error handler calls it too, for requests fasthttp refuses before any
+// middleware runs (a body over its limit).
+func assignRequestID(c *fiber.Ctx) string {
+	rid := c.Get(fiber.HeaderXRequestID)
+	if validRequestID(rid) {
+		// The header's string aliases the connection's buffer.
+		rid = strings.Clone(rid)
+	} else {
+		rid = utils.UUIDv4()
+	}
+	c.Set(fiber.HeaderXRequestID, rid)
+	c.Locals("requestid", rid)
+	return rid
 }

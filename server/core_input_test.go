@@ -65,6 +65,13 @@ func TestBadInput(t *testing.T) {
 	for _, rt := range routes {
 		for _, b := range bodies {
 			t.Run(rt.path+"/"+b.name, func(t *testing.T) {
+				if rt.token == "" && b.status == 413 {
+					// fasthttp refuses an anonymous oversized body before
+					// the app runs, which app.Test reports as an error:
+					// TestUnauthenticatedBodyRefusedBeforeRead checks it
+					// over a real connection.
+					t.Skip("anonymous 413: see TestUnauthenticatedBodyRefusedBeforeRead")
+				}
 				r := rt.s.do("POST", rt.path, rt.token, b.body)
 				if r.Status != b.status || r.Code() != b.code || r.JSON()["message"] == "" || r.JSON()["request_id"] == "" {
 					t.Fatalf("got %d %s, want %d %s", r.Status, r.Body, b.status, b.code)

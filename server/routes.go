@@ -32,6 +32,9 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 		ProxyHeader:             proxyHeader(cfg),
 		EnableIPValidation:      true,
 	})
+	// An anonymous request's body is bounded before it is read (see
+	// UnauthenticatedBodyLimit); the app's BodyLimit is for uploads.
+	app.Server().HeaderReceived = h.Tokens.UnauthenticatedBodyLimit(handlers.JSONBodyLimit)
 	m := handlers.NewMetrics(reg)
 	// The client address of logs and rate limits (see clientIPFunc: not
 	// the spoofable leftmost X-Forwarded-For entry).
@@ -51,7 +54,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 
 	v1 := app.Group("/api/v1")
 	auth := h.RequireAuth
-	small := handlers.MaxBody(64 << 10)
+	small := handlers.MaxBody(handlers.JSONBodyLimit)
 	staff := handlers.RequireRoles(handlers.Staff...)
 	admins := handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin, models.RoleSchoolAdmin)
 
