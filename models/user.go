@@ -182,18 +182,43 @@ func notInScope(field string, err error) error {
 }
 
 // Authenticate checks a staff login. Unknown users and wrong passwords give
-// the same ErrBadCredentials, in the same time.
+// the same ErrBadCredentials, in the same time. A username locked by recent
+// failures gets ErrLoginLocked before any bcrypt work (see
+// login_throttle.go); every failure counts towards the lock.
 func Authenticate(ctx context.Context, db *DB, username, password string) (User, error) {
+	now := time.Now()
+	if left, err := loginLock(ctx, db, username, now); err != nil {
+		return User{}, err
+	} else if left > 0 {
+		e := *ErrLoginLocked
+		e.RetryAfter = int((left + time.Second - 1) / time.Second)
+		return User{}, &e
+	}
+	u, err := checkPassword(ctx, db, username, password)
+	if errors.Is(err, ErrBadCredentials) {
+		if rerr := recordLoginFailure(ctx, db, username, now); rerr != nil {
+			return User{}, rerr
+		}
+		return User{}, err
+	}
+	if err != nil {
+		return User{}, err
+	}
+	return u, clearLoginFailures(ctx, db, username)
+}
+
+// checkPassword is the bcrypt check of Authenticate.
+func checkPassword(ctx context.Context, db *DB, username, password string) (User, error) {
 	var u User
 	err := db.Read(ctx).Where("username = ?", username).First(&u).Error
 	if err != nil {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		_ = comparePassword(dummyHash(), password)
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return User{}, ErrBadCredentials
 		}
 		return User{}, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil || u.Disabled || u.Role == RoleParent {
+	if comparePassword([]byte(u.PasswordHash), password) != nil || u.Disabled || u.Role == RoleParent {
 		return User{}, ErrBadCredentials
 	}
 	return u, nil

@@ -81,10 +81,9 @@ func TestContractErrors(t *testing.T) {
 		}
 	})
 	t.Run("rateLimited429", func(t *testing.T) {
-		bad := map[string]string{"username": "nobody", "password": "wrong-pass1"}
 		var last resp
-		for range s.cfg.LoginRateLimit + 1 {
-			last = s.do("POST", "/api/v1/auth/login", "", bad)
+		for i := range s.cfg.LoginRateLimit + 1 {
+			last = s.do("POST", "/api/v1/auth/login", "", map[string]string{"username": fmt.Sprint("nobody", i), "password": "wrong-pass1"})
 		}
 		checkError(t, last, 429, "rate_limited")
 		if last.Header.Get("Retry-After") == "" {
