@@ -26,13 +26,14 @@ type UserDTO struct {
 	SchoolID    *int64      `json:"school_id,omitempty"`
 	RegionID    *int64      `json:"region_id,omitempty"`
 	PhoneMasked string      `json:"phone_masked,omitempty"`
+	Disabled    bool        `json:"disabled"`
 	CreatedAt   string      `json:"created_at"`
 }
 
 // NewUserDTO maps a user to its DTO.
 func NewUserDTO(u models.User) UserDTO {
 	d := UserDTO{ID: u.ID, Role: u.Role, Username: deref(u.Username), DisplayName: u.DisplayName,
-		SchoolID: u.SchoolID, RegionID: u.RegionID, CreatedAt: rfc3339(u.CreatedAt)}
+		SchoolID: u.SchoolID, RegionID: u.RegionID, Disabled: u.Disabled, CreatedAt: rfc3339(u.CreatedAt)}
 	if u.Phone != "" {
 		d.PhoneMasked = models.MaskPhone(u.Phone)
 	}

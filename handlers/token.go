@@ -34,6 +34,9 @@ type Claims struct {
 	Role     models.Role `json:"role"`
 	SchoolID int64       `json:"sid,omitempty"`
 	RegionID int64       `json:"rid,omitempty"`
+	// Version is the user's token version at signing (see
+	// RequireAuth's revocation check).
+	Version int64 `json:"ver,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -54,7 +57,7 @@ func NewTokens(secret []byte, keyID string) *Tokens {
 
 // Sign issues an access token for a.
 func (t *Tokens) Sign(a models.Actor, now time.Time) (string, error) {
-	c := Claims{Role: a.Role, SchoolID: a.SchoolID, RegionID: a.RegionID,
+	c := Claims{Role: a.Role, SchoolID: a.SchoolID, RegionID: a.RegionID, Version: a.TokenVersion,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   strconv.FormatInt(a.UserID, 10),
 			Issuer:    t.Issuer,
@@ -96,7 +99,7 @@ func (t *Tokens) Verify(s string) (models.Actor, error) {
 	if err != nil {
 		return models.Actor{}, models.ErrTokenExpired
 	}
-	a := models.Actor{UserID: id, Role: c.Role, SchoolID: c.SchoolID, RegionID: c.RegionID}
+	a := models.Actor{UserID: id, Role: c.Role, SchoolID: c.SchoolID, RegionID: c.RegionID, TokenVersion: c.Version}
 	if t.verified != nil && c.ExpiresAt != nil {
 		// Cached until exp, not exp + the parser's leeway: the cache never
 		// accepts a token the parser would refuse.

@@ -85,6 +85,17 @@ var (
 	// ErrTokenExpired is a well-signed access token past its exp: the
 	// client refreshes, where ErrInvalidToken means log in again.
 	ErrTokenExpired = E(KindUnauthorized, "token_expired", "登录已过期，请刷新令牌")
+	// ErrTokenRevoked is an access token older than its user's token
+	// version (disabled, demoted, moved, logged out everywhere): the
+	// client refreshes, which fails for a disabled user.
+	ErrTokenRevoked = E(KindUnauthorized, "token_revoked", "登录状态已失效，请重新登录")
+	// ErrLoginLocked answers a password login for a username locked by
+	// recent failures (429 with Retry-After).
+	ErrLoginLocked = E(KindRateLimited, "login_locked", "登录失败次数过多，请稍后再试")
+	// ErrModifySelf refuses an admin's change to their own account (a
+	// demotion or a disable would lock them out; a promotion is above
+	// scope anyway).
+	ErrModifySelf = E(KindConflict, "cannot_modify_self", "不能修改自己的账号")
 )
 
 // ValidationError reports invalid fields: field name → zh-CN message.

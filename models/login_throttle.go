@@ -31,10 +31,6 @@ const (
 	loginFailureMemory = 24 * time.Hour
 )
 
-// ErrLoginLocked answers a password login for a username locked by recent
-// failures (429 with Retry-After).
-var ErrLoginLocked = E(KindRateLimited, "login_locked", "登录失败次数过多，请稍后再试")
-
 // LoginBackoff is how long a username is locked after its failures-th
 // consecutive failed login: nothing for the first loginFreeFailures-1, then
 // 5 s, 10 s, 20 s … doubling up to 15 minutes.

@@ -26,24 +26,27 @@ var dummyHash = sync.OnceValue(func() []byte {
 // User is anyone who signs in: staff with a username and password, parents
 // with WeChat (OpenID).
 type User struct {
-	ID           int64     `gorm:"primaryKey"`
-	Role         Role      `gorm:"column:role"`
-	Username     *string   `gorm:"column:username"`
-	PasswordHash string    `gorm:"column:password_hash"`
-	DisplayName  string    `gorm:"column:display_name"`
-	SchoolID     *int64    `gorm:"column:school_id"`
-	RegionID     *int64    `gorm:"column:region_id"`
-	OpenID       *string   `gorm:"column:openid"`
-	UnionID      *string   `gorm:"column:unionid"`
-	Phone        string    `gorm:"column:phone"`
-	Disabled     bool      `gorm:"column:disabled"`
+	ID           int64   `gorm:"primaryKey"`
+	Role         Role    `gorm:"column:role"`
+	Username     *string `gorm:"column:username"`
+	PasswordHash string  `gorm:"column:password_hash"`
+	DisplayName  string  `gorm:"column:display_name"`
+	SchoolID     *int64  `gorm:"column:school_id"`
+	RegionID     *int64  `gorm:"column:region_id"`
+	OpenID       *string `gorm:"column:openid"`
+	UnionID      *string `gorm:"column:unionid"`
+	Phone        string  `gorm:"column:phone"`
+	Disabled     bool    `gorm:"column:disabled"`
+	// TokenVersion is bumped whenever the user's access tokens must stop
+	// working (disabled, demoted, moved, logged out everywhere).
+	TokenVersion int64     `gorm:"column:token_version"`
 	CreatedAt    time.Time `gorm:"column:created_at"`
 	UpdatedAt    time.Time `gorm:"column:updated_at"`
 }
 
 // Actor returns the user as an Actor.
 func (u User) Actor() Actor {
-	a := Actor{UserID: u.ID, Role: u.Role}
+	a := Actor{UserID: u.ID, Role: u.Role, TokenVersion: u.TokenVersion}
 	if u.SchoolID != nil {
 		a.SchoolID = *u.SchoolID
 	}

@@ -76,6 +76,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	})
 	v1.Post("/auth/login", loginLimit, small, h.Login)
 	v1.Post("/auth/refresh", refreshLimit, small, h.Refresh)
+	v1.Post("/auth/logout", refreshLimit, small, h.Logout)
 	v1.Get("/me", auth, h.Me)
 
 	// Tenancy: regions, schools, users, students.
@@ -83,6 +84,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/schools", auth, handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin), small, h.CreateSchool)
 	v1.Get("/schools/:id", auth, staff, h.GetSchool)
 	v1.Post("/users", auth, admins, small, h.CreateUser)
+	v1.Patch("/users/:id", auth, admins, small, h.PatchUser)
 	// Bureau admins see schools and statistics, not children's records.
 	schoolStaff := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin, models.RolePlatformAdmin)
 	v1.Get("/schools/:id/students", auth, schoolStaff, h.ListStudents)
