@@ -5,6 +5,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
+
+	"kehou/models"
 )
 
 // maxRequestIDLen bounds a client-supplied X-Request-ID: long enough for a
@@ -28,13 +30,28 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// RequestIDs gives every request its id: the client's X-Request-ID when it
-// is a valid one (so a trace crosses the load balancer), else a new UUID. The
-// id is echoed in the X-Request-ID answer header, kept in the "requestid"
-// local (RequestID reads it) and named in every error body and log line.
-func RequestIDs() fiber.Handler {
+// clientAddrKey is the local holding the client address (ClientAddr).
+const clientAddrKey = "kehou.client_addr"
+
+// ClientAddr returns the client address RequestContext found.
+func ClientAddr(c *fiber.Ctx) string {
+	s, _ := c.Locals(clientAddrKey).(string)
+	return s
+}
+
+// RequestContext names every request: its id is the client's X-Request-ID
+// when that is a valid one (so a trace crosses the load balancer), else a
+// new UUID; it is echoed in the X-Request-ID answer header, kept in the
+// "requestid" local (RequestID reads it) and named in every error body and
+// log line. The client address is clientIP's (the one rate limits use).
+// Both go into the request's context for models (models.RequestInfo: the
+// staff access log).
+func RequestContext(clientIP func(*fiber.Ctx) string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		assignRequestID(c)
+		rid := assignRequestID(c)
+		addr := clientIP(c)
+		c.Locals(clientAddrKey, addr)
+		c.SetUserContext(models.WithRequestInfo(c.UserContext(), models.RequestInfo{ID: rid, ClientAddr: addr}))
 		return c.Next()
 	}
 }

@@ -96,6 +96,13 @@ var (
 	// demotion or a disable would lock them out; a promotion is above
 	// scope anyway).
 	ErrModifySelf = E(KindConflict, "cannot_modify_self", "不能修改自己的账号")
+	// ErrPasswordChangeRequired answers a correct login to an account made
+	// by another user whose password was not yet set by its owner (403,
+	// with a change token: see PasswordChangeRequired).
+	ErrPasswordChangeRequired = E(KindForbidden, "password_change_required", "首次登录须先设置自己的密码")
+	// ErrInvalidChangeToken is an unknown, spent or expired password change
+	// token.
+	ErrInvalidChangeToken = E(KindUnauthorized, "invalid_change_token", "设置密码的凭证无效或已过期，请重新登录")
 )
 
 // ValidationError reports invalid fields: field name → zh-CN message.

@@ -39,9 +39,15 @@ type User struct {
 	Disabled     bool    `gorm:"column:disabled"`
 	// TokenVersion is bumped whenever the user's access tokens must stop
 	// working (disabled, demoted, moved, logged out everywhere).
-	TokenVersion int64     `gorm:"column:token_version"`
-	CreatedAt    time.Time `gorm:"column:created_at"`
-	UpdatedAt    time.Time `gorm:"column:updated_at"`
+	TokenVersion int64 `gorm:"column:token_version"`
+	// CreatedBy is the user who made this account (nil: the shell or WeChat).
+	CreatedBy *int64 `gorm:"column:created_by"`
+	// MustChangePassword is set on accounts made by another user until
+	// their owner sets a password of their own (password_setup.go).
+	MustChangePassword bool       `gorm:"column:must_change_password"`
+	PasswordChangedAt  *time.Time `gorm:"column:password_changed_at"`
+	CreatedAt          time.Time  `gorm:"column:created_at"`
+	UpdatedAt          time.Time  `gorm:"column:updated_at"`
 }
 
 // Actor returns the user as an Actor.
@@ -127,6 +133,12 @@ func CreateUser(ctx context.Context, db *DB, a Actor, in NewUser) (User, error) 
 	}
 	u := User{Role: in.Role, Username: &in.Username, PasswordHash: string(hash), DisplayName: in.Username,
 		SchoolID: in.SchoolID, RegionID: in.RegionID}
+	if a.UserID != 0 {
+		// Made by another user, who knows the password: its owner sets one
+		// at first login. (The shell's SystemActor is the operator making
+		// their own account.)
+		u.CreatedBy, u.MustChangePassword = &a.UserID, true
+	}
 	err = db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&u).Error })
 	if isUniqueViolation(err) {
 		return User{}, ErrUsernameTaken
@@ -187,7 +199,9 @@ func notInScope(field string, err error) error {
 // Authenticate checks a staff login. Unknown users and wrong passwords give
 // the same ErrBadCredentials, in the same time. A username locked by recent
 // failures gets ErrLoginLocked before any bcrypt work (see
-// login_throttle.go); every failure counts towards the lock.
+// login_throttle.go); every failure counts towards the lock. A correct
+// login to an account whose owner has not yet set its password answers a
+// *PasswordChangeRequired instead of the user (password_setup.go).
 func Authenticate(ctx context.Context, db *DB, username, password string) (User, error) {
 	now := time.Now()
 	if left, err := loginLock(ctx, db, username, now); err != nil {
@@ -207,7 +221,17 @@ func Authenticate(ctx context.Context, db *DB, username, password string) (User,
 	if err != nil {
 		return User{}, err
 	}
-	return u, clearLoginFailures(ctx, db, username)
+	if err := clearLoginFailures(ctx, db, username); err != nil {
+		return User{}, err
+	}
+	if u.MustChangePassword {
+		tok, err := issuePasswordChangeToken(ctx, db, u.ID, now)
+		if err != nil {
+			return User{}, err
+		}
+		return User{}, &PasswordChangeRequired{UserID: u.ID, Token: tok, TTL: PasswordChangeTTL}
+	}
+	return u, nil
 }
 
 // checkPassword is the bcrypt check of Authenticate.

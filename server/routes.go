@@ -39,7 +39,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	// The client address of logs and rate limits (see clientIPFunc: not
 	// the spoofable leftmost X-Forwarded-For entry).
 	clientIP := clientIPFunc(cfg.TrustedProxies)
-	app.Use(handlers.RequestIDs())
+	app.Use(handlers.RequestContext(clientIP))
 	app.Use(handlers.Observe(log, m, clientIP))
 	app.Use(recover.New())
 
@@ -77,6 +77,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/auth/login", loginLimit, small, h.Login)
 	v1.Post("/auth/refresh", refreshLimit, small, h.Refresh)
 	v1.Post("/auth/logout", refreshLimit, small, h.Logout)
+	v1.Post("/auth/password", refreshLimit, small, h.SetPassword)
 	v1.Get("/me", auth, h.Me)
 
 	// Tenancy: regions, schools, users, students.
