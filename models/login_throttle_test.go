@@ -1,10 +1,13 @@
 package models_test
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"kehou/models"
+	"kehou/models/modelstest"
 )
 
 func TestLoginBackoff(t *testing.T) {
@@ -19,6 +22,46 @@ func TestLoginBackoff(t *testing.T) {
 	for _, c := range cases {
 		if got := models.LoginBackoff(c.failures); got != c.want {
 			t.Errorf("LoginBackoff(%d) = %v, want %v", c.failures, got, c.want)
+		}
+	}
+}
+
+// TestPurgeLoginThrottles: the retention purge drops the login throttles
+// and change tokens that no longer decide anything, and keeps the rest.
+func TestPurgeLoginThrottles(t *testing.T) {
+	db := modelstest.MustOpenDB(t)
+	now := time.Now().UTC()
+	ms := func(d time.Duration) int64 { return now.Add(d).UnixMilli() }
+	u := modelstest.Staff(t, db, models.RolePlatformAdmin, 0, 0)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if err := db.W.Exec(q, args...).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO login_failures (username, failures, locked_until_ms, last_failed_ms) VALUES
+		('forgotten', 3, 0, ?), ('stillLocked', 20, ?, ?), ('recent', 2, 0, ?)`,
+		ms(-48*time.Hour), ms(time.Hour), ms(-48*time.Hour), ms(-time.Minute))
+	exec(`INSERT INTO rate_windows (bucket, minute, hits) VALUES ('login:old', ?, 5), ('login:now', ?, 5)`,
+		now.Unix()/60-10, now.Unix()/60)
+	exec(`INSERT INTO password_change_tokens (token_hash, user_id, expires_ms) VALUES ('old', ?, ?), ('live', ?, ?)`,
+		u.ID, ms(-time.Minute), u.ID, ms(time.Minute))
+	n, err := models.PurgeExpired(context.Background(), db, now, models.DefaultRetention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Fatalf("purged %d rows, want 3", n)
+	}
+	for q, want := range map[string]string{
+		"SELECT username FROM login_failures ORDER BY username": "recent,stillLocked",
+		"SELECT bucket FROM rate_windows":                        "login:now",
+		"SELECT token_hash FROM password_change_tokens":          "live",
+	} {
+		var got []string
+		db.R.Raw(q).Scan(&got)
+		if strings.Join(got, ",") != want {
+			t.Errorf("%s: left %v, want %s", q, got, want)
 		}
 	}
 }
