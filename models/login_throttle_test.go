@@ -55,8 +55,8 @@ func TestPurgeLoginThrottles(t *testing.T) {
 	}
 	for q, want := range map[string]string{
 		"SELECT username FROM login_failures ORDER BY username": "recent,stillLocked",
-		"SELECT bucket FROM rate_windows":                        "login:now",
-		"SELECT token_hash FROM password_change_tokens":          "live",
+		"SELECT bucket FROM rate_windows":                       "login:now",
+		"SELECT token_hash FROM password_change_tokens":         "live",
 	} {
 		var got []string
 		db.R.Raw(q).Scan(&got)
