@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,5 +64,41 @@ func TestPurgeLoginThrottles(t *testing.T) {
 		if strings.Join(got, ",") != want {
 			t.Errorf("%s: left %v, want %s", q, got, want)
 		}
+	}
+}
+
+// TestLoginFailuresCountedUnderConcurrency: failures recorded at once from
+// many connections (several instances on PostgreSQL) are all counted, and
+// the lock is that of the final count.
+func TestLoginFailuresCountedUnderConcurrency(t *testing.T) {
+	url := modelstest.URL(t)
+	dbs := []*models.DB{modelstest.Open(t, url), modelstest.Open(t, url)}
+	const n = 24
+	now := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- models.RecordLoginFailure(context.Background(), dbs[i%2], "hammered", now)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var row struct {
+		Failures      int
+		LockedUntilMs int64
+	}
+	if err := dbs[0].R.Raw("SELECT failures, locked_until_ms FROM login_failures WHERE username = 'hammered'").Scan(&row).Error; err != nil {
+		t.Fatal(err)
+	}
+	if row.Failures != n || row.LockedUntilMs != now.Add(models.LoginBackoff(n)).UnixMilli() {
+		t.Fatalf("failures %d locked until %d; want %d and %d", row.Failures, row.LockedUntilMs, n, now.Add(models.LoginBackoff(n)).UnixMilli())
 	}
 }
