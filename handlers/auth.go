@@ -182,7 +182,7 @@ func (h *API) Me(c *fiber.Ctx) error {
 	a := CurrentActor(c)
 	u, err := models.FindUserByID(c.UserContext(), h.DB, a.UserID)
 	if err != nil {
-		if err == models.ErrNotFound {
+		if errors.Is(err, models.ErrNotFound) {
 			return models.ErrInvalidToken
 		}
 		return err

@@ -283,3 +283,18 @@ func ValidMobile(p string) bool {
 	}
 	return true
 }
+
+// nullID maps 0 (the system actor) to NULL for user references.
+func nullID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
+
+// FindUserByUsername loads the staff user named username, or ErrNotFound.
+func FindUserByUsername(ctx context.Context, db *DB, username string) (User, error) {
+	var u User
+	err := db.Read(ctx).Where("username = ?", username).First(&u).Error
+	return u, notFound(err)
+}

@@ -13,8 +13,6 @@ import (
 	"kehou/models"
 )
 
-func init() { extraCommands["seed demo"] = seedDemo }
-
 // demoPassword is the password of every demo account. The demo refuses to
 // load in production, so it never guards real data.
 const demoPassword = "kehou2026"
@@ -146,6 +144,11 @@ func loadDemo(ctx context.Context, db *models.DB) (demoSummary, error) {
 			return sum, err
 		}
 		sum.Logins = append(sum.Logins, u.demoLogin)
+		if u.Role == models.RoleTeacher {
+			if err := seedDemoTeacher(ctx, db, school1); err != nil {
+				return sum, err
+			}
+		}
 	}
 	return sum, nil
 }
