@@ -48,8 +48,7 @@ func (b *bench) statsOn(ctx context.Context, name, dbURL string) error {
 		map[string]any{"username": buUser, "password": buPass, "role": "bureau_admin", "region_id": ps.Root}, nil); err != nil {
 		return err
 	}
-	if err := e.api.call("POST", "/api/v1/auth/login", "", staffIP(11),
-		map[string]string{"username": buUser, "password": buPass}, &tp); err != nil {
+	if err := e.api.firstLogin(staffIP(11), buUser, buPass, &tp); err != nil {
 		return err
 	}
 	bureau := tp.AccessToken

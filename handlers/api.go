@@ -35,6 +35,12 @@ type API struct {
 	// StatsCacheTTL is the longest a cached dashboard answer is served (see
 	// stats_cache.go): 0 means DefaultStatsCacheTTL, below 0 no cache.
 	StatsCacheTTL time.Duration
+	// RevocationPoll is how often the instance re-reads revoked tokens (see
+	// revocations.go): 0 means DefaultRevocationPoll.
+	RevocationPoll time.Duration
+
+	revOnce sync.Once
+	rev     *revocations
 
 	cacheOnce sync.Once
 	answers   apiCaches
@@ -187,6 +193,9 @@ func (h *API) RequireAuth(c *fiber.Ctx) error {
 	a, err := h.Tokens.Verify(tok)
 	if err != nil {
 		return err
+	}
+	if !h.revoked().current(c.UserContext(), a, h.now()) {
+		return models.ErrTokenRevoked
 	}
 	c.Locals(actorKey, a)
 	return c.Next()

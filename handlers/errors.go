@@ -61,6 +61,9 @@ func BadRequest(code, message string) error {
 func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		body := ErrorBody{RequestID: RequestID(c)}
+		if body.RequestID == "" {
+			body.RequestID = assignRequestID(c)
+		}
 		status := fiber.StatusInternalServerError
 		var (
 			me  *models.Error

@@ -8,6 +8,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"kehou/models"
 )
 
 // Metrics are the HTTP Prometheus collectors.
@@ -85,7 +87,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: LatencyBuckets,
 		}, []string{"route", "method"}),
 	}
-	reg.MustRegister(m.Requests, m.Latency)
+	reg.MustRegister(m.Requests, m.Latency,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "kehou_staff_access_log_failures_total",
+			Help: "Staff reads of children's data whose access-log write failed.",
+		}, func() float64 { return float64(models.StaffAccessLogFailures()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "kehou_password_checks_total",
+			Help: "bcrypt password comparisons (login work; none for a locked username).",
+		}, func() float64 { return float64(models.PasswordChecks()) }))
 	return m
 }
 
@@ -121,8 +131,16 @@ func Observe(log *slog.Logger, m *Metrics, clientIP func(*fiber.Ctx) string) fib
 			log.LogAttrs(c.UserContext(), lvl, "http",
 				slog.String("request_id", RequestID(c)), slog.String("method", c.Method()),
 				slog.String("route", route), slog.Int("status", status),
-				slog.Float64("ms", float64(d.Microseconds())/1000), slog.String("ip", clientIP(c)))
+				slog.Float64("ms", float64(d.Microseconds())/1000), slog.String("ip", observedAddr(c, clientIP)))
 		}
 		return nil
 	}
+}
+
+// observedAddr is the client address RequestContext found, or clientIP's.
+func observedAddr(c *fiber.Ctx, clientIP func(*fiber.Ctx) string) string {
+	if a := ClientAddr(c); a != "" {
+		return a
+	}
+	return clientIP(c)
 }

@@ -37,6 +37,10 @@ type Actor struct {
 	Role     Role
 	SchoolID int64 // school_admin, teacher
 	RegionID int64 // bureau_admin
+	// TokenVersion is the user's token_version when the access token was
+	// signed (see user_admin.go): a token older than the user's current
+	// version is revoked.
+	TokenVersion int64
 }
 
 // IsStaff reports whether a is school, bureau or platform staff.

@@ -141,6 +141,31 @@ var (
 	ErrJobRunning = E(KindConflict, "job_running", "该任务正在运行")
 )
 
+// Errors of authentication and accounts (sessions, throttling, passwords).
+var (
+	// ErrTokenExpired is a well-signed access token past its exp: the
+	// client refreshes, where ErrInvalidToken means log in again.
+	ErrTokenExpired = E(KindUnauthorized, "token_expired", "登录已过期，请刷新令牌")
+	// ErrTokenRevoked is an access token older than its user's token
+	// version (disabled, demoted, moved, logged out everywhere): the
+	// client refreshes, which fails for a disabled user.
+	ErrTokenRevoked = E(KindUnauthorized, "token_revoked", "登录状态已失效，请重新登录")
+	// ErrLoginLocked answers a password login for a username locked by
+	// recent failures (429 with Retry-After).
+	ErrLoginLocked = E(KindRateLimited, "login_locked", "登录失败次数过多，请稍后再试")
+	// ErrModifySelf refuses an admin's change to their own account (a
+	// demotion or a disable would lock them out; a promotion is above
+	// scope anyway).
+	ErrModifySelf = E(KindConflict, "cannot_modify_self", "不能修改自己的账号")
+	// ErrPasswordChangeRequired answers a correct login to an account made
+	// by another user whose password was not yet set by its owner (403,
+	// with a change token: see PasswordChangeRequired).
+	ErrPasswordChangeRequired = E(KindForbidden, "password_change_required", "首次登录须先设置自己的密码")
+	// ErrInvalidChangeToken is an unknown, spent or expired password change
+	// token.
+	ErrInvalidChangeToken = E(KindUnauthorized, "invalid_change_token", "设置密码的凭证无效或已过期，请重新登录")
+)
+
 // ValidationError reports invalid fields: field name → zh-CN message.
 type ValidationError struct {
 	Fields map[string]string

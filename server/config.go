@@ -39,8 +39,10 @@ type Config struct {
 	// PprofAddr (KEHOU_PPROF_ADDR, dev only) is a loopback address where
 	// serve exposes Go's profiling endpoints (the load program's -pprof).
 	PprofAddr string
-	// LoginRateLimit is how many login attempts one client address may make
-	// per minute (LOGIN_RATE_LIMIT, default 20).
+	// LoginRateLimit is how many password-login attempts one client address
+	// may make per minute across all instances (LOGIN_RATE_LIMIT, default
+	// 60: generous, since a school's staff share an address and the
+	// per-username lock is what stops guessing).
 	LoginRateLimit int
 	// EnrollQueueLimit bounds the enrollments queued for the write path per
 	// instance (ENROLL_QUEUE_LIMIT, 0 = no bound; unset, -1 here: two full
@@ -96,7 +98,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("config: KEHOU_ENV must be dev or production, not %q", c.Env)
 	}
 	c.LogFormat = get("LOG_FORMAT", map[bool]string{true: "json", false: "text"}[c.Production()])
-	c.LoginRateLimit = 20
+	c.LoginRateLimit = 60
 	if s := strings.TrimSpace(getenv("LOGIN_RATE_LIMIT")); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {

@@ -8,7 +8,6 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
-	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -33,11 +32,14 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 		ProxyHeader:             proxyHeader(cfg),
 		EnableIPValidation:      true,
 	})
+	// An anonymous request's body is bounded before it is read (see
+	// UnauthenticatedBodyLimit); the app's BodyLimit is for uploads.
+	app.Server().HeaderReceived = h.Tokens.UnauthenticatedBodyLimit(handlers.JSONBodyLimit)
 	m := handlers.NewMetrics(reg)
 	// The client address of logs and rate limits (see clientIPFunc: not
 	// the spoofable leftmost X-Forwarded-For entry).
 	clientIP := clientIPFunc(cfg.TrustedProxies)
-	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
+	app.Use(handlers.RequestContext(clientIP))
 	app.Use(handlers.Observe(log, m, clientIP))
 	app.Use(recover.New())
 
@@ -54,16 +56,18 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	// started (queries, the wait for the enrollment writer) stops with it.
 	v1 := app.Group("/api/v1", handlers.Deadline(cfg.RequestTimeout))
 	auth := h.RequireAuth
-	small := handlers.MaxBody(64 << 10)
+	small := handlers.MaxBody(handlers.JSONBodyLimit)
 	staff := handlers.RequireRoles(handlers.Staff...)
 	admins := handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin, models.RoleSchoolAdmin)
 
-	// Authentication: rate-limited per client address.
-	loginLimit := limiter.New(limiter.Config{
-		Max: cfg.LoginRateLimit, Expiration: time.Minute,
-		KeyGenerator: clientIP,
-		LimitReached: func(c *fiber.Ctx) error { return models.ErrRateLimited },
-	})
+	// Authentication. Password logins: a generous limit per client address
+	// (LOGIN_RATE_LIMIT a minute), counted in the database so it holds
+	// across instances, and per username a growing lock after failures
+	// (models.Authenticate). WeChat logins have no per-address limit: a
+	// wx.login code is single-use and checked by WeChat, so guessing is
+	// pointless, and the families behind one carrier NAT share an address
+	// (SPEC "Trust rules": never refused for its address alone).
+	loginLimit := h.RateWindow("login", cfg.LoginRateLimit, clientIP)
 	// Refresh has a limiter of its own: a refresh token is 32 random bytes,
 	// so the limit only caps abuse, and it must not share a budget with
 	// password guesses (many families share one address behind carrier NAT).
@@ -74,6 +78,8 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	})
 	v1.Post("/auth/login", loginLimit, small, h.Login)
 	v1.Post("/auth/refresh", refreshLimit, small, h.Refresh)
+	v1.Post("/auth/logout", refreshLimit, small, h.Logout)
+	v1.Post("/auth/password", refreshLimit, small, h.SetPassword)
 	v1.Get("/me", auth, h.Me)
 
 	// Tenancy: regions, schools, users, students.
@@ -81,6 +87,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/schools", auth, handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin), small, h.CreateSchool)
 	v1.Get("/schools/:id", auth, staff, h.GetSchool)
 	v1.Post("/users", auth, admins, small, h.CreateUser)
+	v1.Patch("/users/:id", auth, admins, small, h.PatchUser)
 	// Bureau admins see schools and statistics, not children's records.
 	schoolStaff := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin, models.RolePlatformAdmin)
 	v1.Get("/schools/:id/students", auth, schoolStaff, h.ListStudents)
@@ -111,7 +118,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 
 	// Parents (WeChat).
 	parent := handlers.RequireRoles(models.RoleParent)
-	v1.Post("/auth/wechat", loginLimit, small, h.WeChatLogin)
+	v1.Post("/auth/wechat", small, h.WeChatLogin)
 	v1.Post("/me/phone", auth, parent, small, h.BindPhone)
 	v1.Post("/me/children", auth, parent, small, h.BindChild)
 	v1.Post("/students/:id/binding-codes", auth, handlers.RequireRoles(models.RoleSchoolAdmin), small, h.IssueBindingCode)
