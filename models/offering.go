@@ -166,7 +166,7 @@ type UpdateOffering struct {
 // validateOffering checks o's fields as a whole (after create or patch).
 func validateOffering(v *Validator, o *Offering, weekdays, grades []int, start, end string) {
 	o.Name = strings.TrimSpace(o.Name)
-	v.Check(o.Name != "" && len([]rune(o.Name)) <= 100, "name", "名称必填，最多100个字符")
+	v.Check(ValidName(o.Name, 100), "name", "名称必填，最多100个字符，不能含控制字符或不可见字符")
 	v.Check(o.Kind == KindBasic || o.Kind == KindClub, "kind", "类型须为 basic 或 club")
 	v.Check(o.Mode == ModeFCFS || o.Mode == ModeLottery, "mode", "报名方式须为 fcfs 或 lottery")
 	if code, ok := ParseCategory(o.Category); ok {
@@ -175,8 +175,8 @@ func validateOffering(v *Validator, o *Offering, weekdays, grades []int, start, 
 		v.Check(false, "category", categoryHint)
 	}
 	v.Check(len([]rune(o.Description)) <= 2000, "description", "简介最多2000个字符")
-	v.Check(len([]rune(o.Teacher)) <= 50, "teacher", "教师最多50个字符")
-	v.Check(len([]rune(o.Venue)) <= 100, "venue", "地点最多100个字符")
+	v.Check(len([]rune(o.Teacher)) <= 50 && PlainText(o.Teacher), "teacher", "教师最多50个字符，不能含控制字符或不可见字符")
+	v.Check(len([]rune(o.Venue)) <= 100 && PlainText(o.Venue), "venue", "地点最多100个字符，不能含控制字符或不可见字符")
 	if weekdays != nil {
 		m, ok := Mask(weekdays, 1, 5)
 		v.Check(ok, "weekdays", "上课日须为1-5（周一至周五）且不重复")

@@ -36,7 +36,7 @@ func CreateSchool(ctx context.Context, db *DB, a Actor, in NewSchool) (School, e
 	}
 	var v Validator
 	in.Name = strings.TrimSpace(in.Name)
-	v.Check(in.Name != "" && len([]rune(in.Name)) <= 100, "name", "学校名称必填，最多100个字符")
+	v.Check(ValidName(in.Name, 100), "name", "学校名称必填，最多100个字符，不能含控制字符或不可见字符")
 	v.Check(in.RegionID > 0, "region_id", "行政区必填")
 	if in.Code != nil {
 		c := strings.TrimSpace(*in.Code)

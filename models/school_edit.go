@@ -72,7 +72,7 @@ func PatchSchool(ctx context.Context, db *DB, a Actor, id int64, in UpdateSchool
 	var v Validator
 	if in.Name != nil {
 		name := strings.TrimSpace(*in.Name)
-		v.Check(name != "" && len([]rune(name)) <= 100, "name", "学校名称必填，最多100个字符")
+		v.Check(ValidName(name, 100), "name", "学校名称必填，最多100个字符，不能含控制字符或不可见字符")
 		s.Name = name
 	}
 	if in.Code != nil {

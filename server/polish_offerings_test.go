@@ -98,3 +98,28 @@ func TestSchoolAndTermEditsHTTP(t *testing.T) {
 	w.do("DELETE", spareTerm, w.adminTok, nil).want(t, 204)
 	w.do("DELETE", spareTerm, w.adminTok, nil).want(t, 404)
 }
+
+// TestInvisibleCharactersInNamesHTTP: an offering name, teacher or venue
+// with a bidi override or a zero-width space is 422 naming the field, on
+// create and on PATCH, and nothing is written.
+func TestInvisibleCharactersInNamesHTTP(t *testing.T) {
+	w := newEnrollWorld(t)
+	create := fmt.Sprintf("/api/v1/schools/%d/offerings", w.schoolID)
+	for _, tc := range []struct{ field, value string }{
+		{"name", "篮球\u202e社"},
+		{"name", "\u200b"},
+		{"teacher", "王\u200b老师"},
+		{"venue", "操场\u2066"},
+	} {
+		m := checkError(t, w.do("POST", create, w.adminTok, w.offeringBody(func(b map[string]any) { b[tc.field] = tc.value })), 422, "invalid_field")
+		if f, _ := m["fields"].(map[string]any); f[tc.field] == nil {
+			t.Fatalf("%s %q: no field error: %v", tc.field, tc.value, m)
+		}
+	}
+	id := w.publishedOffering(t, nil)
+	w.do("PATCH", fmt.Sprintf("/api/v1/offerings/%d", id), w.adminTok, map[string]any{"name": "美术\u202e社"}).want(t, 422, "invalid_field")
+	got := w.do("GET", fmt.Sprintf("/api/v1/offerings/%d", id), w.adminTok, nil).want(t, 200).JSON()
+	if s, _ := got["name"].(string); !models.PlainText(s) {
+		t.Fatalf("name written: %q", s)
+	}
+}
