@@ -41,6 +41,11 @@ type DB struct {
 	// an offering generates its sessions from today on); nil means
 	// time.Now. Tests move it.
 	Clock func() time.Time
+	// LinkPoll is how long a view of link_version may serve before an
+	// instance reads it again (0: DefaultLinkPoll; see guardian_links.go).
+	LinkPoll time.Duration
+	// linkChecked is when link_version was last read (UnixNano of Clock).
+	linkChecked atomic.Int64
 
 	// gen counts the write transactions this handle finished (see
 	// Generation).

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 func TestLinkRemovalRetiresEveryInstance(t *testing.T) {
 	url := modelstest.URL(t)
 	one, two := modelstest.Open(t, url), modelstest.Open(t, url)
+	two.LinkPoll = time.Nanosecond // every check reads link_version
 	ctx := context.Background()
 	sc := modelstest.School(t, one, modelstest.Region(t, one, nil).ID)
 	st := modelstest.Student(t, one, sc.ID, 3, "13800000123")
@@ -61,6 +63,7 @@ func TestLinkRemovalRetiresEveryInstance(t *testing.T) {
 func TestConfirmDeletionErases(t *testing.T) {
 	url := modelstest.URL(t)
 	one, two := modelstest.Open(t, url), modelstest.Open(t, url)
+	two.LinkPoll = time.Nanosecond
 	ctx := context.Background()
 	w := newWorld(t, one, 2)
 	sc := w.school
@@ -189,5 +192,34 @@ func TestRosterLinksSiblingOfKnownParent(t *testing.T) {
 	}
 	if n := count(t, db, "SELECT COUNT(*) FROM outbox WHERE user_id = ?", other.ID); n != 0 {
 		t.Fatalf("messages to an unrelated parent = %d", n)
+	}
+}
+
+// TestLinkPollBoundsStaleness: another instance keeps its view of the links
+// for at most LinkPoll (no read of link_version on every check) and
+// retires it once the interval has passed.
+func TestLinkPollBoundsStaleness(t *testing.T) {
+	url := modelstest.URL(t)
+	one, two := modelstest.Open(t, url), modelstest.Open(t, url)
+	var now atomic.Int64
+	now.Store(time.Date(2026, 12, 3, 16, 0, 0, 0, time.UTC).UnixNano())
+	two.Clock = func() time.Time { return time.Unix(0, now.Load()) }
+	ctx := context.Background()
+	sc := modelstest.School(t, one, modelstest.Region(t, one, nil).ID)
+	st := modelstest.Student(t, one, sc.ID, 3, "13800000124")
+	p := modelstest.Parent(t, one, st.ID)
+	if ok, err := models.ParentHasChildInSchool(ctx, two, p.ID, sc.ID); err != nil || !ok {
+		t.Fatalf("before: %v, %v", ok, err)
+	}
+	if err := models.UnlinkChild(ctx, one, models.Actor{UserID: p.ID, Role: models.RoleParent}, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	now.Add(int64(models.DefaultLinkPoll / 2))
+	if ok, _ := models.ParentHasChildInSchool(ctx, two, p.ID, sc.ID); !ok {
+		t.Fatal("within the poll interval the other instance read link_version again")
+	}
+	now.Add(int64(models.DefaultLinkPoll))
+	if ok, err := models.ParentHasChildInSchool(ctx, two, p.ID, sc.ID); err != nil || ok {
+		t.Fatalf("after the poll interval the other instance still sees the child: %v, %v", ok, err)
 	}
 }
