@@ -31,7 +31,7 @@ func main() {
 }
 
 // errUsage is returned for a command line kehou does not understand.
-var errUsage = errors.New(`usage: kehou [migrate | user add --username U --password P --role R [--school-id N] [--region-id N] | seed demo | backup FILE | healthcheck]`)
+var errUsage = errors.New(`usage: kehou [migrate | user add --username U --password P --role R [--school-id N] [--region-id N] | seed demo [--small] | backup FILE | healthcheck]`)
 
 // run is main without the process: it reads the environment through getenv
 // and writes to stdout/stderr, so tests can drive every subcommand.
