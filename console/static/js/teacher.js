@@ -8,8 +8,8 @@ const LEFT_BY = [['guardian', '家长接'], ['self', '自行离校'], ['bus', '�
 
 /** today lists the sessions the signed-in teacher (or school admin) marks
  * on a date, today by default. */
-export async function today_(el) {
-  let date = today();
+export async function today_(el, ctx) {
+  let date = (ctx && /^\d{4}-\d{2}-\d{2}$/.test(ctx.args[0] || '')) ? ctx.args[0] : today();
   const box = h('div', loading());
   const picker = h('input', { type: 'date', value: date, onchange: () => { date = picker.value; load(); } });
   fill(el, h('div.page-head', h('h1', '今日课程'), h('label.inline', '日期 ', picker)), box);
