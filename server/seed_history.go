@@ -143,7 +143,7 @@ func demoActs(ctx context.Context, db *models.DB, p demoTermPlan, last, surveyOp
 		}
 		if rng.Float64() < 0.96 {
 			d := early()
-			if rng.Float64() < 0.3 {
+			if rng.Float64() < 0.45 {
 				d = later(28)
 			}
 			acts = append(acts, demoAct{day: d, studentID: s.ID, offering: p.basic.ID})

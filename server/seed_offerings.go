@@ -88,7 +88,7 @@ func seedDemoTerm(ctx context.Context, db *models.DB, school models.School, n in
 	maxClubs := 2
 	term, err := models.CreateTerm(ctx, db, models.SystemActor, school.ID, models.NewTerm{
 		Name:     demoTermName(starts),
-		StartsOn: starts.Format(time.DateOnly), EndsOn: day.AddDate(0, 0, 100).Format(time.DateOnly),
+		StartsOn: starts.Format(time.DateOnly), EndsOn: starts.AddDate(0, 0, 7*demoTermWeeks).Format(time.DateOnly),
 		MaxClubs: &maxClubs})
 	if err != nil {
 		return nil, 0, err
@@ -105,7 +105,8 @@ func seedDemoTerm(ctx context.Context, db *models.DB, school models.School, n in
 	}
 	for _, i := range pool[:clubs] {
 		c := demoClubs[i]
-		c.capacity = c.capacity * (2 + d.classes) / 4
+		// Bigger schools run bigger clubs (and the small demo smaller ones).
+		c.capacity = max(6, c.capacity*(2+d.classes)*d.perClass/(4*28))
 		offs = append(offs, c)
 	}
 	offs = append(offs, demoClubs[len(demoClubs)-1])
@@ -137,8 +138,12 @@ func seedDemoTerm(ctx context.Context, db *models.DB, school models.School, n in
 	return plan, 1 + len(offs), nil
 }
 
-// demoTermDays is how long the demo term has been under way: six weeks.
-const demoTermDays = 42
+// demoTermDays is how long the demo term has been under way: six weeks of
+// a term of demoTermWeeks.
+const (
+	demoTermDays  = 42
+	demoTermWeeks = 19
+)
 
 func demoTermName(starts time.Time) string {
 	if starts.Month() >= time.February && starts.Month() < time.August {

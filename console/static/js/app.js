@@ -117,9 +117,9 @@ function render() {
   const main = h('main.main');
   const nav = h('nav.nav', menu.map(([r, label]) => h('a' + (r === page ? '.active' : ''), { href: '#/' + r }, label)));
   const shell = h('div.shell.role-' + me.role,
-    h('aside.side',
+    h('aside.side', h('div.side-inner',
       h('div.brand', h('div.logo', '课'), h('div', h('div.brand-name', '课后服务管理平台'), h('div.brand-sub', ROLE_NAMES[me.role]))),
-      nav),
+      nav)),
     h('div.body',
       h('header.top',
         h('button.btn.ghost.small.menu-toggle', { type: 'button', onclick: () => shell.classList.toggle('nav-open') }, '☰'),

@@ -57,8 +57,16 @@ function figures(s) {
       stat('候补（未满足需求）', num(s.waitlisted), '人次', s.waitlisted > 0 ? 'warn' : null)));
 }
 
+// The survey rates of a day with no answer yet are not 0%: they do not
+// exist. Their points are blanked where the day had no response.
+const SURVEY_RATES = new Set(['parent_support_rate', 'satisfaction_rate']);
+
 async function trendSeries(query, metric, from, to) {
-  return api.get('/stats/trend', { ...query, metric, from, to });
+  const [pts, resp] = await Promise.all([api.get('/stats/trend', { ...query, metric, from, to }),
+    SURVEY_RATES.has(metric) ? api.get('/stats/trend', { ...query, metric: 'responses', from, to }) : null]);
+  if (!resp) return pts;
+  const answered = new Map(resp.map((p) => [p.date, p.value]));
+  return pts.map((p) => (answered.get(p.date) ? p : { date: p.date, value: null }));
 }
 
 function lineOption(series, rate) {

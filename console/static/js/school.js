@@ -92,7 +92,7 @@ export async function offerings(el, ctx) {
         { key: 'status', label: '状态', fmt: (s) => h('span.tag.' + s, status(s)), xlsx: (o) => status(o.status) },
         { key: 'id', label: '操作', fmt: (_, o) => actions(o, load), xlsx: () => '' },
       ], items, { onRow: (o) => { location.hash = `#/offering/${o.id}`; }, exportName: `课程-${termID}` }));
-      updated.textContent = ` 更新于 ${new Date().toLocaleTimeString('zh-CN')}（每15秒刷新）`;
+      updated.textContent = ` 更新于 ${new Date().toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai', hourCycle: 'h23' })}（每15秒刷新）`;
     } catch (e) {
       fill(box, errorBox(e));
     }
