@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/xuri/excelize/v2"
 
 	"kehou/models"
 	"kehou/models/modelstest"
@@ -332,6 +333,39 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Fatalf("%d students written from a refused file", n)
 		}
 		w.shoot(t, ctx, "school-import-bad-rows", "")
+
+		// The same from Excel: the page reads the .xlsx itself to show the
+		// refused rows' cells.
+		x := excelize.NewFile()
+		for i, line := range strings.Split(strings.TrimSpace(csv), "\n") {
+			cells := strings.Split(line, ",")
+			row := make([]any, len(cells))
+			for j, c := range cells {
+				row[j] = c
+			}
+			cell, _ := excelize.CoordinatesToCellName(1, i+1)
+			if err := x.SetSheetRow("Sheet1", cell, &row); err != nil {
+				t.Fatal(err)
+			}
+		}
+		xfile := filepath.Join(t.TempDir(), "名单.xlsx")
+		if err := x.SaveAs(xfile); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.getElementById('bad-rows').remove(), true)`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS(`input[type=file]`), []string{xfile}, chromedp.NodeReady),
+			chromedp.WaitVisible(chromedp.CSS(`#bad-rows`))); err != nil {
+			t.Fatal(err)
+		}
+		xrows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#bad-rows tbody tr')].map(tr => tr.innerText)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(xrows) != 2 || !strings.Contains(xrows[0], "测试乙") || !strings.Contains(xrows[1], "12345") {
+			t.Fatalf("bad rows of the .xlsx shown: %q", xrows)
+		}
 		w.shoot(t, ctx, "school-offerings", "#/offerings")
 		var oid int64
 		w.srv.db.R.Raw("SELECT o.id FROM offerings o JOIN schools s ON s.id = o.school_id WHERE s.code = 'DEMO-S1' AND o.kind = 'club' ORDER BY o.waitlisted_count DESC LIMIT 1").Scan(&oid)
