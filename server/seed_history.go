@@ -155,14 +155,21 @@ func demoActs(ctx context.Context, db *models.DB, p demoTermPlan, last, surveyOp
 		case x < 0.70:
 			want = 2
 		}
-		for k := 0; k < want && len(p.clubs) > 0; k++ {
+		var open []models.Offering // the clubs of the student's grade
+		for _, o := range p.clubs {
+			if o.Grades&(1<<s.Grade) != 0 {
+				open = append(open, o)
+			}
+		}
+		for k := 0; k < want && len(open) > 0; k++ {
 			// The first clubs of a school are its popular ones.
-			i := int(float64(len(p.clubs)) * rng.Float64() * rng.Float64())
+			x := rng.Float64()
+			i := int(float64(len(open)) * (x + x*x) / 2)
 			d := early()
 			if rng.Float64() < 0.35 {
 				d = later(21)
 			}
-			acts = append(acts, demoAct{day: d, studentID: s.ID, offering: p.clubs[i].ID})
+			acts = append(acts, demoAct{day: d, studentID: s.ID, offering: open[i].ID})
 		}
 		for _, o := range p.lottery {
 			if rng.Float64() < 0.10 {
