@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,6 +56,7 @@ type browserWorld struct {
 	browser  context.Context
 	shots    string
 	hasRoute map[string]bool
+	fakeNow  atomic.Pointer[time.Time] // the server's clock when set (the teacher's session)
 }
 
 type viewport struct {
@@ -65,7 +67,7 @@ type viewport struct {
 
 var viewports = []viewport{{"desktop", 1366, 860, false}, {"phone", 390, 844, true}}
 
-func newBrowserWorld(t *testing.T, clock func() time.Time) *browserWorld {
+func newBrowserWorld(t *testing.T) *browserWorld {
 	path := browserPath(t)
 	url := modelstest.URL(t)
 	db := modelstest.Open(t, url)
@@ -75,7 +77,6 @@ func newBrowserWorld(t *testing.T, clock func() time.Time) *browserWorld {
 	}
 	t.Logf("demo (small) loaded in %v", time.Since(start).Round(time.Millisecond))
 	s := newTestServerOn(t, db, testConfig(t, url))
-	s.api.Now = clock
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +104,12 @@ func newBrowserWorld(t *testing.T, clock func() time.Time) *browserWorld {
 		t.Fatalf("start Chromium: %v", err)
 	}
 	w := &browserWorld{t: t, srv: s, base: "http://" + ln.Addr().String(), browser: bctx, shots: shots, hasRoute: map[string]bool{}}
+	s.api.Now = func() time.Time {
+		if c := w.fakeNow.Load(); c != nil {
+			return *c
+		}
+		return time.Now()
+	}
 	for _, r := range s.app.GetRoutes(true) {
 		w.hasRoute[r.Method+" "+r.Path] = true
 	}
@@ -225,7 +232,7 @@ func grouped(n int64) string {
 // captured at desktop and phone size.
 func TestConsoleBrowser(t *testing.T) {
 	began := time.Now()
-	w := newBrowserWorld(t, nil)
+	w := newBrowserWorld(t)
 	defer func() { t.Logf("browser tests took %v", time.Since(began).Round(time.Millisecond)) }()
 
 	t.Run("bureauOverview", func(t *testing.T) {
@@ -432,11 +439,76 @@ func (w *browserWorld) measure(t *testing.T, ctx context.Context) {
 	}
 }
 
-// teacherRoll: the teacher opens a session of the demo's last school day
-// on a phone, marks one child absent with one tap, submits, and the API's
-// roll has it.
+// teacherRoll: the teacher opens, on a phone, the latest session of a club
+// they teach (the server's clock set to that session's afternoon), marks a
+// child absent with one tap, submits, and the API's roll has it.
 func teacherRoll(t *testing.T, w *browserWorld) {
 	t.Helper()
-	t.Skip("teacher roll: waiting for the attendance API's demo sessions")
-	_ = models.StatsDate
+	var sess struct {
+		ID       int64
+		Date     string
+		StartMin int
+	}
+	w.srv.db.R.Raw(`SELECT s.id, s.session_date AS date, s.start_min FROM sessions s
+		JOIN offerings o ON o.id = s.offering_id JOIN users u ON u.id = o.teacher_user_id
+		WHERE u.username = 'demo_teacher' AND s.status = 'scheduled' AND s.session_date <= ? AND o.enrolled_count > 0
+		ORDER BY s.session_date DESC, s.start_min LIMIT 1`, models.StatsDate(time.Now())).Scan(&sess)
+	if sess.ID == 0 {
+		t.Fatal("the demo has no session of demo_teacher with children up to today")
+	}
+	day, err := time.ParseInLocation(time.DateOnly, sess.Date, models.StatsZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Logged in on the real clock (tokens are signed with the server's
+	// clock and checked against the real one), then the server's clock is
+	// moved to ten minutes into the session, when the roll may be taken.
+	ctx := w.tab(t, "demo_teacher")
+	clock := day.Add(time.Duration(sess.StartMin+10) * time.Minute)
+	w.fakeNow.Store(&clock)
+	defer w.fakeNow.Store(nil)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
+		t.Fatal(err)
+	}
+	w.visit(t, ctx, "#/today/"+sess.Date)
+	w.shoot(t, ctx, "teacher-today", "#/today/"+sess.Date)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
+		t.Fatal(err)
+	}
+	w.visit(t, ctx, fmt.Sprintf("#/roll/%d", sess.ID))
+	student, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('li.child').dataset.student`))
+	if err != nil || student == "" {
+		t.Fatalf("no child on the roll: %v", err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`li.child[data-student="`+student+`"] button.mark.absent`)),
+		chromedp.Click(chromedp.CSS(`.sticky-foot button`)),
+		chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`body[data-roll-saved="%d"]`, sess.ID))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.fakeNow.Store(nil)
+	var roll struct {
+		Items []struct {
+			StudentID int64   `json:"student_id"`
+			Status    *string `json:"status"`
+		} `json:"items"`
+	}
+	w.apiGet(t, "demo_school", fmt.Sprintf("/api/v1/sessions/%d/roll", sess.ID), &roll)
+	found := false
+	for _, e := range roll.Items {
+		if fmt.Sprint(e.StudentID) == student {
+			found = true
+			if e.Status == nil || *e.Status != "absent" {
+				t.Fatalf("the API's roll has %v for student %s, want absent", e.Status, student)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("student %s not on the API's roll", student)
+	}
+	w.shoot(t, ctx, "teacher-roll", "")
 }
