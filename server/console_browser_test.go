@@ -162,6 +162,19 @@ func (w *browserWorld) visit(t *testing.T, ctx context.Context, route string) {
 	}
 }
 
+// noCSPViolations fails when the page counted a Content-Security-Policy
+// violation (app.js counts them).
+func noCSPViolations(t *testing.T, ctx context.Context) {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.cspViolations || '0'`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != "0" {
+		t.Errorf("%s Content-Security-Policy violations on the page", n)
+	}
+}
+
 // shoot captures the whole page at each viewport.
 func (w *browserWorld) shoot(t *testing.T, ctx context.Context, name string, route string) {
 	t.Helper()
@@ -290,6 +303,7 @@ func TestConsoleBrowser(t *testing.T) {
 		w.shoot(t, ctx, "bureau-breakdown", "#/breakdown")
 		w.shoot(t, ctx, "bureau-demand", "#/demand")
 		w.shoot(t, ctx, "bureau-regions", "#/regions")
+		noCSPViolations(t, ctx)
 	})
 
 	t.Run("cityRegionTree", func(t *testing.T) {
@@ -381,6 +395,7 @@ func TestConsoleBrowser(t *testing.T) {
 		w.shoot(t, ctx, "school-terms", "#/terms")
 		w.shoot(t, ctx, "school-lottery", "#/lottery")
 		w.shoot(t, ctx, "school-overview", "#/overview")
+		noCSPViolations(t, ctx)
 	})
 
 	t.Run("teacherRoll", func(t *testing.T) {
@@ -511,4 +526,5 @@ func teacherRoll(t *testing.T, w *browserWorld) {
 		t.Fatalf("student %s not on the API's roll", student)
 	}
 	w.shoot(t, ctx, "teacher-roll", "")
+	noCSPViolations(t, ctx)
 }

@@ -86,10 +86,11 @@ func seedDemoTerm(ctx context.Context, db *models.DB, school models.School, n in
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, models.StatsZone)
 	starts := day.AddDate(0, 0, -demoTermDays)
 	maxClubs := 2
+	ends := starts.AddDate(0, 0, 7*demoTermWeeks)
 	term, err := models.CreateTerm(ctx, db, models.SystemActor, school.ID, models.NewTerm{
 		Name:     demoTermName(starts),
-		StartsOn: starts.Format(time.DateOnly), EndsOn: starts.AddDate(0, 0, 7*demoTermWeeks).Format(time.DateOnly),
-		MaxClubs: &maxClubs})
+		StartsOn: starts.Format(time.DateOnly), EndsOn: ends.Format(time.DateOnly),
+		MaxClubs: &maxClubs, NoServiceDays: demoNoServiceDays(day, ends)})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -144,6 +145,21 @@ const (
 	demoTermDays  = 42
 	demoTermWeeks = 19
 )
+
+// demoNoServiceDays are the days without after-school service ahead in a
+// demo term: the sports meeting (the Friday three weeks from today) and New
+// Year's Day when the term spans it.
+func demoNoServiceDays(today, ends time.Time) []string {
+	meet := today.AddDate(0, 0, 21)
+	for meet.Weekday() != time.Friday {
+		meet = meet.AddDate(0, 0, 1)
+	}
+	days := []string{meet.Format(time.DateOnly)}
+	if ny := time.Date(today.Year()+1, time.January, 1, 0, 0, 0, 0, models.StatsZone); ny.Before(ends) {
+		days = append(days, ny.Format(time.DateOnly))
+	}
+	return days
+}
 
 func demoTermName(starts time.Time) string {
 	if starts.Month() >= time.February && starts.Month() < time.August {

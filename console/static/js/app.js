@@ -47,6 +47,13 @@ const DETAIL = {
 
 const state = { me: null };
 
+// A Content-Security-Policy violation is counted where the browser tests
+// look (body[data-csp-violations]) and logged.
+document.addEventListener('securitypolicyviolation', (e) => {
+  document.body.dataset.cspViolations = String(Number(document.body.dataset.cspViolations || 0) + 1);
+  console.warn('CSP violation', e.violatedDirective, e.blockedURI);
+});
+
 function route() {
   const [page, ...args] = location.hash.replace(/^#\/?/, '').split('/');
   return { page, args };
