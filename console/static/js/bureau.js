@@ -32,10 +32,22 @@ function withRates(s) {
   return { ...s, rate_5plus2: s.schools ? s.schools_5plus2 / s.schools : 0 };
 }
 
+let prefetched = null;
+
+/** prefetchOverview starts reading the caller's own overview before the
+ * page asks for it (see app.js). */
+export function prefetchOverview() {
+  prefetched = api.get('/stats/overview', { date: today() });
+  prefetched.catch(() => {});
+}
+
 /** latestOverview reads the scope's snapshot for today, or yesterday's when
  * today's is not computed yet. */
 async function latestOverview(query) {
+  const early = Object.keys(query).length === 0 ? prefetched : null;
+  prefetched = null;
   try {
+    if (early) return await early;
     return await api.get('/stats/overview', { ...query, date: today() });
   } catch (e) {
     if (e.code !== 'no_snapshot') throw e;
