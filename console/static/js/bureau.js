@@ -138,7 +138,7 @@ function categoryBars(items) {
     xAxis: { type: 'category', data: cats },
     yAxis: { type: 'value' },
     series: [
-      { name: '名额', type: 'bar', data: items.map((i) => i.seats), barGap: '-100%', itemStyle: { color: '#dbe4f0' } },
+      { name: '名额', type: 'bar', data: items.map((i) => i.seats), itemStyle: { color: '#b8c9e0' } },
       { name: '已报', type: 'bar', data: items.map((i) => i.seats_filled) },
       { name: '候补', type: 'bar', data: items.map((i) => i.waitlisted), itemStyle: { color: '#e6a23c' } },
     ],

@@ -212,6 +212,9 @@ const palette = ['#1f4e8c', '#2f9e8f', '#e6a23c', '#c0504d', '#7b61c4', '#4a9bd6
 /** chart draws an ECharts option into el and keeps it sized with el. */
 export async function chart(el, option) {
   const ec = await charts();
+  // A page may build a chart's box before putting it on screen: wait for it
+  // (a box that never arrives, on a page left meanwhile, is dropped).
+  for (let i = 0; !el.isConnected && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
   if (!el.isConnected) return null;
   const c = ec.getInstanceByDom(el) || ec.init(el, null, { renderer: 'canvas', locale: 'ZH' });
   c.setOption({ color: palette, textStyle: { fontFamily: 'inherit' }, animationDuration: 300, ...option }, true);
