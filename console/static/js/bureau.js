@@ -355,7 +355,28 @@ export async function regions(el) {
     h('a.tree-item', { href: `#/region/${r.id}` }, h('span.tree-name', r.name), h('span.muted', ` ${r.code}`),
       h('span.tag', `${total(r)} 所学校`)),
     kids.has(r.id) ? h('ul', kids.get(r.id).map(node)) : null);
-  fill(el, h('div.page-head', h('h1', '行政区划')), card('辖区', h('ul.tree', roots.map(node))));
+  const compare = h('div', loading());
+  fill(el, h('div.page-head', h('h1', '行政区划')), card('辖区', h('ul.tree', roots.map(node))),
+    card('下级区域对比', compare));
+  // Each subregion's overview, side by side (the regions one level under
+  // the top ones; a county admin sees its own).
+  let subs = items.filter((r) => roots.some((x) => x.id === r.parent_id)).slice(0, 60);
+  if (!subs.length) subs = roots;
+  const rows = await Promise.all(subs.map(async (r) => {
+    const o = await latestOverview({ region_id: r.id }).catch(() => null);
+    return o ? { ...withRates(o), id: r.id, name: r.name } : { id: r.id, name: r.name };
+  }));
+  fill(compare, table([
+    { key: 'name', label: '区域' },
+    { key: 'schools', label: '学校', num: true, fmt: num },
+    { key: 'students', label: '在校学生', num: true, fmt: num },
+    { key: 'participation_rate', label: '参与率', num: true, fmt: (v) => pct(v) },
+    { key: 'rate_5plus2', label: '"5+2"达标率', num: true, fmt: (v) => pct(v) },
+    { key: 'parent_support_rate', label: '支持率', num: true, fmt: (v) => pct(v) },
+    { key: 'satisfaction_rate', label: '满意率', num: true, fmt: (v) => pct(v) },
+    { key: 'attendance_rate', label: '出勤率', num: true, fmt: (v) => pct(v) },
+    { key: 'waitlisted', label: '候补', num: true, fmt: num },
+  ], rows, { exportName: '区域对比', onRow: (r) => { location.hash = `#/region/${r.id}`; } }));
 }
 
 /** regionDetail: one region's overview and its schools. */
