@@ -122,7 +122,7 @@ func (w *browserWorld) tab(t *testing.T, user string) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(w.browser)
 	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute) // a guard against a hung browser, generous for a loaded CI machine
 	t.Cleanup(cancelT)
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(w.base+"/"),
