@@ -5,11 +5,14 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,6 +35,30 @@ type API struct {
 	// StatsCacheTTL is the longest a cached dashboard answer is served (see
 	// stats_cache.go): 0 means DefaultStatsCacheTTL, below 0 no cache.
 	StatsCacheTTL time.Duration
+	// RevocationPoll is how often the instance re-reads revoked tokens (see
+	// revocations.go): 0 means DefaultRevocationPoll.
+	RevocationPoll time.Duration
+
+	revOnce sync.Once
+	rev     *revocations
+
+	cacheOnce sync.Once
+	answers   apiCaches
+}
+
+// apiCaches are the answer caches of the HTTP edge (the table in
+// models/cache.go): the parents' offering lists and the dashboards.
+type apiCaches struct {
+	lists *offeringListCache
+	stats *statsAnswerCache
+}
+
+// caches returns h's answer caches, made on first use.
+func (h *API) caches() *apiCaches {
+	h.cacheOnce.Do(func() {
+		h.answers = apiCaches{lists: newOfferingListCache(), stats: newStatsAnswerCache()}
+	})
+	return &h.answers
 }
 
 func (h *API) now() time.Time {
@@ -79,7 +106,7 @@ func decodeJSON(c *fiber.Ctx, dst any) error {
 		var ute *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
-		case asErr(err, &ute), asErr(err, &se):
+		case errors.As(err, &ute), errors.As(err, &se):
 			return err
 		}
 		return BadRequest("bad_json", "JSON 格式错误")
@@ -175,6 +202,9 @@ func (h *API) RequireAuth(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if !h.revoked().current(c.UserContext(), a, h.now()) {
+		return models.ErrTokenRevoked
+	}
 	c.Locals(actorKey, a)
 	return c.Next()
 }
@@ -194,3 +224,18 @@ func RequireRoles(roles ...models.Role) fiber.Handler {
 
 // Staff is every staff role.
 var Staff = []models.Role{models.RoleTeacher, models.RoleSchoolAdmin, models.RoleBureauAdmin, models.RolePlatformAdmin}
+
+// Deadline gives each request's UserContext a deadline d after it starts
+// (none when d ≤ 0), so the operations it calls stop when the answer could
+// no longer be useful. A request that runs out answers 503 timeout.
+func Deadline(d time.Duration) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if d <= 0 {
+			return c.Next()
+		}
+		ctx, cancel := context.WithTimeout(c.UserContext(), d)
+		defer cancel()
+		c.SetUserContext(ctx)
+		return c.Next()
+	}
+}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -26,13 +27,20 @@ type UserDTO struct {
 	SchoolID    *int64      `json:"school_id,omitempty"`
 	RegionID    *int64      `json:"region_id,omitempty"`
 	PhoneMasked string      `json:"phone_masked,omitempty"`
-	CreatedAt   string      `json:"created_at"`
+	Disabled    bool        `json:"disabled"`
+	// CreatedBy is the user who made the account (absent: the shell or
+	// WeChat).
+	CreatedBy *int64 `json:"created_by,omitempty"`
+	// MustChangePassword: the owner has not yet set a password of their own.
+	MustChangePassword bool   `json:"must_change_password"`
+	CreatedAt          string `json:"created_at"`
 }
 
 // NewUserDTO maps a user to its DTO.
 func NewUserDTO(u models.User) UserDTO {
 	d := UserDTO{ID: u.ID, Role: u.Role, Username: deref(u.Username), DisplayName: u.DisplayName,
-		SchoolID: u.SchoolID, RegionID: u.RegionID, CreatedAt: rfc3339(u.CreatedAt)}
+		SchoolID: u.SchoolID, RegionID: u.RegionID, Disabled: u.Disabled, CreatedBy: u.CreatedBy,
+		MustChangePassword: u.MustChangePassword, CreatedAt: rfc3339(u.CreatedAt)}
 	if u.Phone != "" {
 		d.PhoneMasked = models.MaskPhone(u.Phone)
 	}
@@ -76,6 +84,52 @@ func (h *API) Login(c *fiber.Ctx) error {
 		return err
 	}
 	u, err := models.Authenticate(c.UserContext(), h.DB, in.Username, in.Password)
+	var pcr *models.PasswordChangeRequired
+	if errors.As(err, &pcr) {
+		return c.Status(fiber.StatusForbidden).JSON(PasswordChangeBody{
+			ErrorBody: ErrorBody{Code: models.ErrPasswordChangeRequired.Code,
+				Message: models.ErrPasswordChangeRequired.Message, RequestID: RequestID(c)},
+			ChangeToken: pcr.Token, ExpiresIn: int(pcr.TTL.Seconds())})
+	}
+	if err != nil {
+		return err
+	}
+	p, err := h.IssuePair(c, u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}
+
+// PasswordChangeBody is the 403 password_change_required answer of a
+// correct login to an account whose owner must first set its password:
+// the error body plus the single-use token for POST /api/v1/auth/password.
+type PasswordChangeBody struct {
+	ErrorBody
+	ChangeToken string `json:"change_token"`
+	ExpiresIn   int    `json:"expires_in"`
+}
+
+type passwordRequest struct {
+	ChangeToken string `json:"change_token"`
+	NewPassword string `json:"new_password"`
+}
+
+// SetPassword is POST /api/v1/auth/password: the owner of an account made
+// by another user sets their own password with the change token their
+// login answered, and gets the tokens of a login.
+func (h *API) SetPassword(c *fiber.Ctx) error {
+	var in passwordRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	var v models.Validator
+	v.Check(in.ChangeToken != "" && len(in.ChangeToken) <= 256, "change_token", "设置密码的凭证必填")
+	v.Check(in.NewPassword != "" && len(in.NewPassword) <= 128, "new_password", "新密码必填")
+	if err := v.Err(); err != nil {
+		return err
+	}
+	u, err := models.ChangePasswordWithToken(c.UserContext(), h.DB, in.ChangeToken, in.NewPassword)
 	if err != nil {
 		return err
 	}
@@ -128,7 +182,7 @@ func (h *API) Me(c *fiber.Ctx) error {
 	a := CurrentActor(c)
 	u, err := models.FindUserByID(c.UserContext(), h.DB, a.UserID)
 	if err != nil {
-		if err == models.ErrNotFound {
+		if errors.Is(err, models.ErrNotFound) {
 			return models.ErrInvalidToken
 		}
 		return err

@@ -67,7 +67,7 @@ func (h *API) Enroll(c *fiber.Ctx) error {
 	if e.Replayed {
 		c.Set("Idempotent-Replayed", "true")
 	}
-	offeringCacheFor(h.DB).noteWrite(CurrentActor(c).UserID, time.Now())
+	h.caches().lists.noteWrite(CurrentActor(c).UserID, time.Now())
 	return c.Status(fiber.StatusCreated).JSON(NewEnrollmentDTO(e))
 }
 
@@ -83,7 +83,7 @@ func (h *API) Withdraw(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	offeringCacheFor(h.DB).noteWrite(CurrentActor(c).UserID, time.Now())
+	h.caches().lists.noteWrite(CurrentActor(c).UserID, time.Now())
 	return c.JSON(NewEnrollmentDTO(e))
 }
 

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -18,6 +19,9 @@ type ErrorBody struct {
 	RequestID string            `json:"request_id"`
 	Fields    map[string]string `json:"fields,omitempty"`
 	Errors    []models.RowError `json:"errors,omitempty"`
+	// Conflicts lists the students an offering change would break a rule
+	// for (409 enrolled_conflicts).
+	Conflicts []models.EnrolledConflict `json:"conflicts,omitempty"`
 }
 
 var kindStatus = map[models.Kind]int{
@@ -57,20 +61,29 @@ func BadRequest(code, message string) error {
 func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		body := ErrorBody{RequestID: RequestID(c)}
+		if body.RequestID == "" {
+			body.RequestID = assignRequestID(c)
+		}
 		status := fiber.StatusInternalServerError
 		var (
 			me  *models.Error
 			ve  *models.ValidationError
 			ie  *models.ImportError
+			ce  *models.EnrolledConflictsError
 			fe  *fiber.Error
 			se  *json.SyntaxError
 			ute *json.UnmarshalTypeError
 		)
 		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			status, body.Code, body.Message = fiber.StatusServiceUnavailable, "timeout", "请求处理超时，请稍后重试"
 		case errors.As(err, &ve):
 			status, body.Code, body.Message, body.Fields = fiber.StatusUnprocessableEntity, "invalid_field", "字段校验失败", ve.Fields
 		case errors.As(err, &ie):
 			status, body.Code, body.Message, body.Errors = fiber.StatusUnprocessableEntity, "invalid_rows", "文件中有无效数据，未写入任何记录", ie.Errors
+		case errors.As(err, &ce):
+			status, body.Code, body.Message, body.Conflicts = fiber.StatusConflict, models.ErrEnrolledConflicts.Code,
+				models.ErrEnrolledConflicts.Message, ce.Conflicts
 		case errors.As(err, &me):
 			status, body.Code, body.Message = kindStatus[me.Kind], me.Code, me.Message
 			if status == 0 {

@@ -51,7 +51,9 @@ func (h *API) RunJob(c *fiber.Ctx) error {
 	if h.Jobs == nil {
 		return models.ErrUnavailable
 	}
-	run, err := h.Jobs.RunNow(c.UserContext(), c.Params("name"))
+	// A job runs to its end once started (a province's stats take
+	// minutes): the request's deadline does not cut it short.
+	run, err := h.Jobs.RunNow(context.WithoutCancel(c.UserContext()), c.Params("name"))
 	if err != nil {
 		return err
 	}

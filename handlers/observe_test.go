@@ -52,3 +52,21 @@ func TestMetricsObserve(t *testing.T) {
 		t.Errorf("%d latency series, want 2 (GET, POST)", n)
 	}
 }
+
+// TestLatencyBuckets: the histogram resolves a p99 near the 10 ms browse
+// target to within a few milliseconds (bounds ascending, at most 2.5 ms
+// apart from 0.5 to 15 ms) and still tells slow answers apart up to 10 s.
+func TestLatencyBuckets(t *testing.T) {
+	b := LatencyBuckets
+	for i := 1; i < len(b); i++ {
+		if b[i] <= b[i-1] {
+			t.Fatalf("bounds not ascending at %v", b[i])
+		}
+		if b[i] <= .015 && b[i-1] >= .0005 && b[i]-b[i-1] > .0025+1e-12 {
+			t.Errorf("gap %v–%v s is wider than 2.5 ms", b[i-1], b[i])
+		}
+	}
+	if b[0] > .0005 || b[len(b)-1] < 10 {
+		t.Errorf("bounds %v–%v s, want from 0.5 ms to 10 s", b[0], b[len(b)-1])
+	}
+}

@@ -1,13 +1,10 @@
 package handlers
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
-	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/xuri/excelize/v2"
 
 	"kehou/models"
 )
@@ -40,17 +37,17 @@ var offeringRosterHeader = []string{"学号", "姓名", "年级", "班级", "家
 var enrollmentStatusNames = map[string]string{models.StatusEnrolled: "已录取", models.StatusWaitlisted: "候补",
 	models.StatusApplied: "已报名（待抽签）"}
 
-func offeringRosterRecord(r models.OfferingRosterRow) []string {
-	pos := ""
-	if r.WaitlistPosition != nil {
-		pos = strconv.Itoa(*r.WaitlistPosition)
-	}
-	return []string{r.StudentNo, r.Name, strconv.Itoa(r.Grade), r.ClassName, r.GuardianName, r.GuardianPhone,
-		enrollmentStatusNames[r.Status], pos}
+// offeringRosterKinds are the kinds of offeringRosterHeader's columns.
+var offeringRosterKinds = []exportKind{exportText, exportText, exportInt, exportText, exportText, exportText, exportText, exportInt}
+
+func offeringRosterRecord(r models.OfferingRosterRow) []any {
+	return []any{r.StudentNo, r.Name, r.Grade, r.ClassName, r.GuardianName, r.GuardianPhone,
+		enrollmentStatusNames[r.Status], r.WaitlistPosition}
 }
 
 // OfferingRoster is GET /api/v1/offerings/{id}/roster?format=json|csv|xlsx
-// (school staff). CSV starts with a UTF-8 BOM so Excel reads the Chinese.
+// (school staff). The files are named for the offering and the day
+// (篮球社-名单-2026-12-03.xlsx); see export.go.
 func (h *API) OfferingRoster(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
@@ -64,52 +61,13 @@ func (h *API) OfferingRoster(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	filename := fmt.Sprintf("roster-%d.%s", o.ID, format)
-	switch format {
-	case "csv":
-		var buf bytes.Buffer
-		buf.WriteString("\uFEFF")
-		w := csv.NewWriter(&buf)
-		_ = w.Write(offeringRosterHeader)
+	if format != "json" {
+		t := exportTable{headers: offeringRosterHeader, kinds: offeringRosterKinds}
 		for _, r := range rows {
-			rec := offeringRosterRecord(r)
-			for i, v := range rec {
-				rec[i] = cellString(v) // names come from files: no formulas
-			}
-			_ = w.Write(rec)
+			t.rows = append(t.rows, offeringRosterRecord(r))
 		}
-		w.Flush()
-		if err := w.Error(); err != nil {
-			return err
-		}
-		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
-		return c.Send(buf.Bytes())
-	case "xlsx":
-		f := excelize.NewFile()
-		defer f.Close()
-		sheet := f.GetSheetName(0)
-		all := append([][]string{offeringRosterHeader}, make([][]string, 0, len(rows))...)
-		for _, r := range rows {
-			all = append(all, offeringRosterRecord(r))
-		}
-		for i, rec := range all {
-			cell, _ := excelize.CoordinatesToCellName(1, i+1)
-			vals := make([]any, len(rec))
-			for j, v := range rec {
-				vals[j] = v
-			}
-			if err := f.SetSheetRow(sheet, cell, &vals); err != nil {
-				return err
-			}
-		}
-		buf, err := f.WriteToBuffer()
-		if err != nil {
-			return err
-		}
-		c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
-		return c.Send(buf.Bytes())
+		date := h.now().In(models.StatsZone).Format(time.DateOnly)
+		return sendExport(c, t, format, o.Name+"-名单-"+date, fmt.Sprintf("roster-%d-%s", o.ID, date))
 	}
 	out := OfferingRosterDTO{Offering: NewOfferingDTO(o), Items: make([]OfferingRosterRowDTO, 0, len(rows))}
 	for _, r := range rows {

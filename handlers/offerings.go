@@ -12,28 +12,30 @@ import (
 
 // TermDTO is a term in API answers.
 type TermDTO struct {
-	ID            int64    `json:"id"`
-	SchoolID      int64    `json:"school_id"`
-	Name          string   `json:"name"`
-	StartsOn      string   `json:"starts_on"`
-	EndsOn        string   `json:"ends_on"`
-	MaxClubs      int      `json:"max_clubs"`
-	NoServiceDays []string `json:"no_service_days"`
-	CreatedAt     string   `json:"created_at"`
+	ID            int64             `json:"id"`
+	SchoolID      int64             `json:"school_id"`
+	Name          string            `json:"name"`
+	StartsOn      string            `json:"starts_on"`
+	EndsOn        string            `json:"ends_on"`
+	MaxClubs      int               `json:"max_clubs"`
+	NoServiceDays []string          `json:"no_service_days"`
+	ExtraDays     []models.ExtraDay `json:"extra_days"`
+	CreatedAt     string            `json:"created_at"`
 }
 
 // NewTermDTO maps a term to its DTO.
 func NewTermDTO(t models.Term) TermDTO {
 	return TermDTO{ID: t.ID, SchoolID: t.SchoolID, Name: t.Name, StartsOn: t.StartsOn, EndsOn: t.EndsOn,
-		MaxClubs: t.MaxClubs, NoServiceDays: t.NoService(), CreatedAt: rfc3339(t.CreatedAt)}
+		MaxClubs: t.MaxClubs, NoServiceDays: t.NoService(), ExtraDays: t.Extra(), CreatedAt: rfc3339(t.CreatedAt)}
 }
 
 type newTermRequest struct {
-	Name          string   `json:"name"`
-	StartsOn      string   `json:"starts_on"`
-	EndsOn        string   `json:"ends_on"`
-	MaxClubs      *int     `json:"max_clubs"`
-	NoServiceDays []string `json:"no_service_days"`
+	Name          string            `json:"name"`
+	StartsOn      string            `json:"starts_on"`
+	EndsOn        string            `json:"ends_on"`
+	MaxClubs      *int              `json:"max_clubs"`
+	NoServiceDays []string          `json:"no_service_days"`
+	ExtraDays     []models.ExtraDay `json:"extra_days"`
 }
 
 // CreateTerm is POST /api/v1/schools/{id}/terms (school admin).
@@ -47,7 +49,7 @@ func (h *API) CreateTerm(c *fiber.Ctx) error {
 		return err
 	}
 	t, err := models.CreateTerm(c.UserContext(), h.DB, CurrentActor(c), id, models.NewTerm{Name: in.Name,
-		StartsOn: in.StartsOn, EndsOn: in.EndsOn, MaxClubs: in.MaxClubs, NoServiceDays: in.NoServiceDays})
+		StartsOn: in.StartsOn, EndsOn: in.EndsOn, MaxClubs: in.MaxClubs, NoServiceDays: in.NoServiceDays, ExtraDays: in.ExtraDays})
 	if err != nil {
 		return err
 	}
@@ -81,6 +83,7 @@ type OfferingDTO struct {
 	Category       string  `json:"category"`
 	Description    string  `json:"description"`
 	Teacher        string  `json:"teacher"`
+	TeacherUserID  *int64  `json:"teacher_user_id"`
 	Venue          string  `json:"venue"`
 	Weekdays       []int   `json:"weekdays"`
 	StartTime      string  `json:"start_time"`
@@ -108,7 +111,7 @@ func NewOfferingDTO(o models.Offering) OfferingDTO {
 		Description: o.Description, Teacher: o.Teacher, Venue: o.Venue, Weekdays: models.Unmask(o.Weekdays),
 		StartTime: models.FormatClock(o.StartMin), EndTime: models.FormatClock(o.EndMin), Capacity: o.Capacity,
 		Grades: models.Unmask(o.Grades), FeeFen: o.FeeFen, Mode: o.Mode, Waitlist: o.Waitlist,
-		EnrollOpensAt: rfc3339(o.EnrollOpensAt), EnrollClosesAt: rfc3339(o.EnrollClosesAt), Status: o.Status,
+		EnrollOpensAt: rfc3339(o.EnrollOpensAt), EnrollClosesAt: rfc3339(o.EnrollClosesAt), Status: o.Status, TeacherUserID: o.TeacherUserID,
 		Enrolled: o.EnrolledCount, Waitlisted: o.WaitlistedCount, Applied: o.AppliedCount, Remaining: o.Remaining(),
 		CreatedAt: rfc3339(o.CreatedAt), UpdatedAt: rfc3339(o.UpdatedAt)}
 	if o.DrawnAt != nil {
@@ -124,6 +127,7 @@ type offeringRequest struct {
 	Category       *string `json:"category"`
 	Description    *string `json:"description"`
 	Teacher        *string `json:"teacher"`
+	TeacherUserID  *int64  `json:"teacher_user_id"` // 0 clears it (PATCH)
 	Venue          *string `json:"venue"`
 	Weekdays       *[]int  `json:"weekdays"`
 	StartTime      *string `json:"start_time"`
@@ -135,6 +139,9 @@ type offeringRequest struct {
 	Waitlist       *bool   `json:"waitlist"`
 	EnrollOpensAt  *string `json:"enroll_opens_at"`
 	EnrollClosesAt *string `json:"enroll_closes_at"`
+	// Force (PATCH only) keeps a change that breaks a rule for students
+	// already enrolled; their families are told.
+	Force bool `json:"force"`
 }
 
 // times parses the window's RFC 3339 times (shape check: 422 per field).
@@ -173,6 +180,9 @@ func (h *API) CreateOffering(c *fiber.Ctx) error {
 		Venue: deref(in.Venue), StartTime: deref(in.StartTime), EndTime: deref(in.EndTime),
 		Capacity: deref(in.Capacity), FeeFen: deref(in.FeeFen), Mode: deref(in.Mode), Waitlist: in.Waitlist,
 		EnrollOpensAt: opens, EnrollClosesAt: closes}
+	if in.TeacherUserID != nil && *in.TeacherUserID != 0 {
+		n.TeacherUserID = in.TeacherUserID
+	}
 	if in.Weekdays != nil {
 		n.Weekdays = *in.Weekdays
 	}
@@ -203,9 +213,9 @@ func (h *API) PatchOffering(c *fiber.Ctx) error {
 	}
 	o, err := models.PatchOffering(c.UserContext(), h.DB, CurrentActor(c), id, models.UpdateOffering{
 		TermID: in.TermID, Kind: in.Kind, Name: in.Name, Category: in.Category, Description: in.Description,
-		Teacher: in.Teacher, Venue: in.Venue, Weekdays: in.Weekdays, StartTime: in.StartTime, EndTime: in.EndTime,
+		Teacher: in.Teacher, Venue: in.Venue, Weekdays: in.Weekdays, StartTime: in.StartTime, EndTime: in.EndTime, TeacherUserID: in.TeacherUserID,
 		Capacity: in.Capacity, Grades: in.Grades, FeeFen: in.FeeFen, Mode: in.Mode, Waitlist: in.Waitlist,
-		EnrollOpensAt: opens, EnrollClosesAt: closes})
+		EnrollOpensAt: opens, EnrollClosesAt: closes, Force: in.Force})
 	if err != nil {
 		return err
 	}

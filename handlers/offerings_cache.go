@@ -18,15 +18,16 @@ import (
 // school, and in an enrollment rush thousands of them reload it every few
 // seconds. Building it (one query over the school's offerings, a DTO each,
 // JSON) cost more than everything else in the request, so parents get a
-// pre-encoded copy. A list is rebuilt once it is OfferingListWriteLag old
+// pre-encoded copy from a models.Answers (see the table in
+// models/cache.go). A list is rebuilt once it is OfferingListWriteLag old
 // and a write transaction of this process (models.DB.Generation) has ended
 // since it was read, and once it is OfferingListTTL old in any case, which
 // bounds how long a write by another instance on the same PostgreSQL can go
-// unseen. (Rebuilt after every write, as it first was, the list cost a third
-// of the server's CPU in a rush of enrollments: each batch's commit retired it.)
-// One request rebuilds a list at a time; the others get the list it
-// replaces while that is still usable, else wait. Staff lists (drafts
-// included) are never cached.
+// unseen. Every batch of enrollments commits a write, so a list retired by
+// each of them would be rebuilt many times a second in a rush; the write
+// lag bounds that to ten a second per list. One request rebuilds a list at
+// a time; the others get the list it replaces while that is still usable,
+// else wait. Staff lists (drafts included) are never cached.
 
 const (
 	// OfferingListTTL is the longest a cached parent offerings list is
@@ -47,20 +48,9 @@ type offeringListKey struct {
 	f      models.OfferingFilter
 }
 
-// offeringList is one cached (or being built) list.
+// offeringList is one list as JSON, and gzipped on first demand.
 type offeringList struct {
-	gen   uint64
-	at    time.Time
-	ready chan struct{} // closed when body/err are set
-	body  []byte
-	err   error
-
-	// prev is the list this one replaces, served while this one is built
-	// if still usable, so the readers of a school do not all wait for each
-	// rebuild. Guarded by the cache's mu; dropped when this list is ready.
-	prev *offeringList
-
-	// gz is body gzipped, made on the first request that accepts it.
+	body   []byte
 	gzOnce sync.Once
 	gz     []byte
 }
@@ -83,21 +73,18 @@ func (l *offeringList) gzipped() []byte {
 	return l.gz
 }
 
-func isReady(l *offeringList) bool {
-	select {
-	case <-l.ready:
-		return true
-	default:
-		return false
-	}
-}
-
+// offeringListCache is the parents' lists and when each parent last wrote.
 type offeringListCache struct {
-	mu    sync.Mutex
-	lists map[offeringListKey]*offeringList
+	lists models.Answers[offeringListKey, *offeringList]
+
+	mu sync.Mutex
 	// wrote holds when each parent last enrolled or withdrew through this
 	// process (entries older than OfferingListWriteLag are of no use).
 	wrote map[int64]time.Time
+}
+
+func newOfferingListCache() *offeringListCache {
+	return &offeringListCache{lists: models.Answers[offeringListKey, *offeringList]{MaxEntries: maxOfferingLists}}
 }
 
 // noteWrite records that parent userID changed enrollments at now.
@@ -116,32 +103,14 @@ func (c *offeringListCache) noteWrite(userID int64, now time.Time) {
 	c.wrote[userID] = now
 }
 
-// lagFor is how far userID's list may lag this process's writes; c.mu is
-// held.
+// lagFor is how far userID's list may lag this process's writes.
 func (c *offeringListCache) lagFor(userID int64, now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if at, ok := c.wrote[userID]; ok && now.Sub(at) < OfferingListWriteLag {
 		return 0
 	}
 	return OfferingListWriteLag
-}
-
-// offeringCaches holds one cache per database handle (an API is built once
-// per process; tests build many, each on its own database).
-var offeringCaches sync.Map // *models.DB → *offeringListCache
-
-func offeringCacheFor(db *models.DB) *offeringListCache {
-	return cacheFor(&offeringCaches, db, func() *offeringListCache {
-		return &offeringListCache{lists: map[offeringListKey]*offeringList{}}
-	})
-}
-
-// cacheFor returns db's cache in m, made by mk on first use.
-func cacheFor[C any](m *sync.Map, db *models.DB, mk func() *C) *C {
-	if c, ok := m.Load(db); ok {
-		return c.(*C)
-	}
-	c, _ := m.LoadOrStore(db, mk())
-	return c.(*C)
 }
 
 // get returns the list for key usable at generation gen (see above) by
@@ -151,54 +120,23 @@ func cacheFor[C any](m *sync.Map, db *models.DB, mk func() *C) *C {
 // parent always sees its own enrollment.
 func (c *offeringListCache) get(key offeringListKey, gen uint64, now time.Time, userID int64,
 	build func() ([]byte, error)) (*offeringList, error) {
-	var lag time.Duration
-	usable := func(x *offeringList, ttl time.Duration) bool {
-		age := now.Sub(x.at)
-		return age < ttl && (x.gen == gen || age < lag)
-	}
-	c.mu.Lock()
-	lag = c.lagFor(userID, now)
-	l := c.lists[key]
-	if l != nil && usable(l, OfferingListTTL) {
-		prev := l.prev
-		c.mu.Unlock()
-		if prev != nil && !isReady(l) && usable(prev, 2*OfferingListTTL) {
-			return prev, nil
+	lag := c.lagFor(userID, now)
+	fresh := func(a *models.Answer[*offeringList], rebuilding bool) bool {
+		ttl := OfferingListTTL
+		if rebuilding {
+			ttl = 2 * OfferingListTTL
 		}
-		<-l.ready
-		if l.err == nil {
-			return l, nil
-		}
-		c.mu.Lock()
-		if c.lists[key] == l {
-			delete(c.lists, key)
-		}
-		c.mu.Unlock()
-		// The shared build failed; this caller tries itself.
-		own := &offeringList{ready: make(chan struct{})}
-		own.body, own.err = build()
-		close(own.ready)
-		return own, own.err
+		age := now.Sub(a.At)
+		return age < ttl && (a.Version == gen || age < lag)
 	}
-	if len(c.lists) >= maxOfferingLists {
-		c.lists = map[offeringListKey]*offeringList{}
+	a, err := c.lists.Get(key, gen, now, fresh, func() (*offeringList, error) {
+		b, err := build()
+		return &offeringList{body: b}, err
+	})
+	if err != nil {
+		return nil, err
 	}
-	old := l
-	l = &offeringList{gen: gen, at: now, ready: make(chan struct{})}
-	if old != nil && isReady(old) && old.err == nil {
-		l.prev = old // served while l is built, if still usable
-	}
-	c.lists[key] = l
-	c.mu.Unlock()
-	l.body, l.err = build()
-	close(l.ready)
-	c.mu.Lock()
-	l.prev = nil
-	if l.err != nil && c.lists[key] == l {
-		delete(c.lists, key)
-	}
-	c.mu.Unlock()
-	return l, l.err
+	return a.Value, nil
 }
 
 // parentOfferingList answers a parent's GET /schools/{id}/offerings: 404
@@ -215,7 +153,7 @@ func (h *API) parentOfferingList(c *fiber.Ctx, schoolID int64, f models.Offering
 	// The generation is read before the query, so a write that commits
 	// while the list is built moves it and the list is not served again.
 	gen := h.DB.Generation()
-	l, err := offeringCacheFor(h.DB).get(offeringListKey{school: schoolID, f: f}, gen, time.Now(), a.UserID, func() ([]byte, error) {
+	l, err := h.caches().lists.get(offeringListKey{school: schoolID, f: f}, gen, time.Now(), a.UserID, func() ([]byte, error) {
 		os, err := models.FindOfferings(ctx, h.DB, a, schoolID, f)
 		if err != nil {
 			return nil, err

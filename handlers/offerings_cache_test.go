@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"runtime"
 	"testing"
 	"time"
 )
@@ -9,7 +10,7 @@ import (
 // is served while its successor is built; after a write it is served for
 // OfferingListWriteLag at most, never while its successor is built past it.
 func TestOfferingListServesPreviousWhileRebuilding(t *testing.T) {
-	c := &offeringListCache{lists: map[offeringListKey]*offeringList{}}
+	c := newOfferingListCache()
 	key := offeringListKey{school: 1}
 	const reader, writer = int64(1), int64(2) // parents; writer enrolls below
 	t0 := time.Now()
@@ -54,10 +55,14 @@ func TestOfferingListServesPreviousWhileRebuilding(t *testing.T) {
 	<-started2
 	got := make(chan string)
 	go func() { l, _ := c.get(key, 8, past, reader, build("unused")); got <- string(l.body) }()
-	select {
-	case b := <-got:
-		t.Fatalf("served %q while the list of the new generation was being built", b)
-	case <-time.After(50 * time.Millisecond):
+	// The reader waits for the build (it is not served the old list).
+	for c.lists.Waiting(key) != 1 {
+		select {
+		case b := <-got:
+			t.Fatalf("served %q while the list of the new generation was being built", b)
+		default:
+			runtime.Gosched()
+		}
 	}
 	close(release2)
 	if b := <-got; b != "v3" {

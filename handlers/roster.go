@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"kehou/models"
@@ -38,11 +37,7 @@ func (h *API) ImportRoster(c *fiber.Ctx) error {
 	if err := models.CheckRosterAccess(c.UserContext(), h.DB, a, id); err != nil {
 		return err
 	}
-	records, err := readRoster(c)
-	if err != nil {
-		return err
-	}
-	rows, err := models.RosterFromRecords(records)
+	rows, err := readRoster(c)
 	if err != nil {
 		return err
 	}
@@ -53,41 +48,58 @@ func (h *API) ImportRoster(c *fiber.Ctx) error {
 	return c.JSON(RosterResultDTO{Created: res.Created, Updated: res.Updated})
 }
 
-// readRoster reads the request's file into records (the header first),
-// whatever its form.
-func readRoster(c *fiber.Ctx) ([][]string, error) {
+// readRoster reads the request's file, whatever its form, into the rows of
+// the columns its header names.
+func readRoster(c *fiber.Ctx) ([]models.RosterRow, error) {
 	mt, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil {
 		return nil, fiber.ErrUnsupportedMediaType
 	}
+	var rr models.RosterReader
 	switch mt {
 	case "text/csv", "application/csv":
-		return readCSV(c.Body(), params["charset"])
+		err = readCSV(c.Body(), params["charset"], &rr)
 	case xlsxType:
-		return readXLSX(c.Body())
+		b := c.Body()
+		err = readXLSXRoster(bytes.NewReader(b), int64(len(b)), &rr)
 	case fiber.MIMEMultipartForm:
-		fh, err := c.FormFile("file")
-		if err != nil {
-			return nil, &models.ValidationError{Fields: map[string]string{"file": "请在表单字段 file 中上传名单文件"}}
-		}
-		f, err := fh.Open()
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		b, err := io.ReadAll(f)
-		if err != nil {
-			return nil, err
-		}
-		if isZip(b) {
-			return readXLSX(b)
-		}
-		if isOLE(b) {
-			return nil, errOldExcel
-		}
-		return readCSV(b, "")
+		err = readRosterForm(c, &rr)
+	default:
+		return nil, fiber.ErrUnsupportedMediaType
 	}
-	return nil, fiber.ErrUnsupportedMediaType
+	if err != nil {
+		return nil, err
+	}
+	return rr.Rows()
+}
+
+// readRosterForm reads the multipart field "file": an .xlsx is read in
+// place (the zip reader reads at offsets of the uploaded file), anything
+// else as CSV.
+func readRosterForm(c *fiber.Ctx, rr *models.RosterReader) error {
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return &models.ValidationError{Fields: map[string]string{"file": "请在表单字段 file 中上传名单文件"}}
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, 8)
+	n, _ := f.ReadAt(head, 0)
+	head = head[:n]
+	switch {
+	case isZip(head):
+		return readXLSXRoster(f, fh.Size, rr)
+	case isOLE(head):
+		return errOldExcel
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	return readCSV(b, "", rr)
 }
 
 var (
@@ -104,69 +116,75 @@ func isOLE(b []byte) bool { return bytes.HasPrefix(b, []byte{0xD0, 0xCF, 0x11, 0
 
 // readCSV parses a CSV file. Excel in China saves CSV as GBK (GB18030) by
 // default, so a body that is not UTF-8 is decoded as GB18030.
-func readCSV(b []byte, charset string) ([][]string, error) {
+func readCSV(b []byte, charset string, rr *models.RosterReader) error {
 	cs := strings.ToLower(charset)
 	if cs == "gbk" || cs == "gb2312" || cs == "gb18030" || !utf8.Valid(b) {
 		// The decoder maps bytes that are not GB18030 to U+FFFD.
 		d, err := simplifiedchinese.GB18030.NewDecoder().Bytes(b)
 		if err != nil || !utf8.Valid(d) || bytes.ContainsRune(d, utf8.RuneError) {
-			return nil, errBadEncoding
+			return errBadEncoding
 		}
 		b = d
 	}
 	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
 	r := csv.NewReader(bytes.NewReader(b))
+	r.Comma = csvDelimiter(b)
 	r.FieldsPerRecord = -1 // short rows are tolerated; missing cells are empty
-	var out [][]string
-	for len(out) <= models.MaxRosterRows+1 { // header + the bound + one to notice
+	r.ReuseRecord = true
+	// Rows are numbered as a spreadsheet shows the file: one per record (a
+	// quoted cell may span lines) and one per blank line, which
+	// encoding/csv skips without a trace: the gap between the line where a
+	// record starts and the line where the one before it ended.
+	row, prevEnd := 0, 0
+	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, errBadCSV.WithMessage("CSV 格式错误：第 %d 行", pe.Line)
+				return errBadCSV.WithMessage("CSV 格式错误：第 %d 行", pe.Line)
 			}
-			return nil, errBadCSV
+			return errBadCSV
 		}
-		out = append(out, rec)
+		if len(rec) > models.MaxRosterCellsPerRow {
+			return models.ErrRosterRowTooWide.WithMessage("第%d行的单元格过多（最多%d个）", row+1, models.MaxRosterCellsPerRow)
+		}
+		start, _ := r.FieldPos(0)
+		end, _ := r.FieldPos(len(rec) - 1)
+		row += start - prevEnd
+		prevEnd = end + strings.Count(rec[len(rec)-1], "\n")
+		cells := make([]string, rr.Width())
+		for col, v := range rec {
+			if s := rr.Slot(col); s >= 0 {
+				cells[s] = strings.Clone(v)
+			}
+		}
+		if err := rr.Add(row, cells); err != nil {
+			return err
+		}
 	}
-	return out, nil
 }
 
-// readXLSX reads the first sheet of an .xlsx file, with bounds on how far
-// it may inflate (a 10 MB zip can hold gigabytes of XML). Every part but the
-// sheets and shared strings is inflated into memory, so the total bound is
-// a per-request memory bound: a 20,000-row roster inflates to about 8 MB,
-// and 64 MB leaves room for styles without letting a few uploads exhaust a
-// small server. Sheets past 16 MB are streamed from a temporary file.
-func readXLSX(b []byte) (rows [][]string, err error) {
-	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{
-		UnzipSizeLimit: 64 << 20, UnzipXMLSizeLimit: 16 << 20,
-	})
-	if err != nil {
-		return nil, errBadXLSX
-	}
-	defer f.Close()
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		return nil, models.ErrRosterEmpty
-	}
-	it, err := f.Rows(sheets[0])
-	if err != nil {
-		return nil, errBadXLSX
-	}
-	defer it.Close()
-	for it.Next() && len(rows) <= models.MaxRosterRows+1 {
-		cols, err := it.Columns()
-		if err != nil {
-			return nil, errBadXLSX.WithMessage("无法读取 Excel 文件第 %d 行", len(rows)+1)
+// csvDelimiters are the separators a roster CSV may use: a comma, or what
+// spreadsheets export as "text" (tabs) or in other locales (semicolons),
+// or a full-width comma typed by hand.
+var csvDelimiters = []rune{',', '\t', ';', '，', '|'}
+
+// csvDelimiter is the separator that splits one of the first lines of b
+// into a roster header (title rows may sit above it); a comma when none
+// does, and the header errors then say what is wrong.
+func csvDelimiter(b []byte) rune {
+	b = b[:min(len(b), 64<<10)]
+	lines := strings.SplitN(string(b), "\n", 8)
+	for _, l := range lines[:min(len(lines), 7)] {
+		l = strings.TrimSpace(l)
+		for _, d := range csvDelimiters {
+			if strings.ContainsRune(l, d) && models.IsRosterHeader(strings.Split(l, string(d))) {
+				return d
+			}
 		}
-		rows = append(rows, cols)
 	}
-	if err := it.Error(); err != nil {
-		return nil, errBadXLSX
-	}
-	return rows, nil
+	return ','
 }

@@ -32,6 +32,11 @@ type StatsDTO struct {
 	ParentSupportRate float64 `json:"parent_support_rate"`
 	SatisfactionRate  float64 `json:"satisfaction_rate"`
 	AttendanceRate    float64 `json:"attendance_rate"`
+	// The daily loop's figures (docs/attendance.md).
+	FiveDayRate              float64 `json:"five_day_rate"`
+	TeacherParticipationRate float64 `json:"teacher_participation_rate"`
+	SessionsHeld             int64   `json:"sessions_held"`
+	SessionsCancelled        int64   `json:"sessions_cancelled"`
 }
 
 // NewStatsDTO maps a snapshot to its DTO.
@@ -43,7 +48,9 @@ func NewStatsDTO(s models.Snapshot) StatsDTO {
 		ClubParticipants: s.ClubParticipants, Clubs: s.Clubs, Seats: s.Seats, SeatsFilled: s.SeatsFilled,
 		FillRate: s.FillRate(), Waitlisted: s.Waitlisted, Responses: s.Responses,
 		ParentSupportRate: s.ParentSupportRate(), SatisfactionRate: s.SatisfactionRate(),
-		AttendanceRate: s.AttendanceRate()}
+		AttendanceRate: s.AttendanceRate(), FiveDayRate: s.FiveDayRate(),
+		TeacherParticipationRate: s.TeacherParticipationRate(), SessionsHeld: s.SessionsHeld,
+		SessionsCancelled: s.SessionsCancelled}
 }
 
 // statsDate reads a YYYY-MM-DD query parameter, defaulting to def.
@@ -155,6 +162,7 @@ type GradeStatsDTO struct {
 	ParentSupportRate float64 `json:"parent_support_rate"`
 	SatisfactionRate  float64 `json:"satisfaction_rate"`
 	AttendanceRate    float64 `json:"attendance_rate"`
+	FiveDayRate       float64 `json:"five_day_rate"`
 }
 
 // CategoryStatsDTO is one club category of a breakdown: the club figures.
@@ -197,7 +205,8 @@ func (h *API) breakdown(c *fiber.Ctx, sc models.StatScope, date, by string) (any
 			items = append(items, GradeStatsDTO{Grade: s.Grade, Students: s.Students, Participants: s.Participants,
 				ParticipationRate: s.ParticipationRate(), BasicParticipants: s.BasicParticipants,
 				ClubParticipants: s.ClubParticipants, Responses: s.Responses, ParentSupportRate: s.ParentSupportRate(),
-				SatisfactionRate: s.SatisfactionRate(), AttendanceRate: s.AttendanceRate()})
+				SatisfactionRate: s.SatisfactionRate(), AttendanceRate: s.AttendanceRate(),
+				FiveDayRate: s.FiveDayRate()})
 		} else {
 			items = append(items, CategoryStatsDTO{Category: s.Category, Clubs: s.Clubs, Seats: s.Seats,
 				SeatsFilled: s.SeatsFilled, FillRate: s.FillRate(), Waitlisted: s.Waitlisted, ClubParticipants: s.ClubParticipants})

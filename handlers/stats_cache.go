@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -11,17 +10,15 @@ import (
 )
 
 // Dashboards read snapshots, which change only when the stats job writes
-// them, yet every read used to query and encode them again: at 32 bureau
-// admins reading at once that was most of the request's time. The JSON
-// answers of the dashboard reads are therefore kept pre-encoded, per
-// endpoint, scope asked for, resolved parameters and caller's scope. An
-// answer is served while models.SnapshotVersion has not moved since it was
-// built (a snapshot write by this process retires it at once) and for
-// API.StatsCacheTTL at most (which bounds how long a run by another instance
-// on the same PostgreSQL goes unseen). The caller's scope is checked before
-// the cache is consulted, so an answer only ever reaches callers allowed to
-// read that scope. Concurrent misses for one answer wait for one build;
-// errors are never kept. The cache is bounded in entries and bytes.
+// them, so their JSON answers are kept pre-encoded in a models.Answers (see
+// the table in models/cache.go), per endpoint, scope asked for, resolved
+// parameters and caller's scope. An answer is served while
+// models.SnapshotVersion has not moved since it was built (a snapshot write
+// by this process retires it at once) and for API.StatsCacheTTL at most
+// (which bounds how long a run by another instance on the same PostgreSQL
+// goes unseen). The caller's scope is checked before the cache is
+// consulted, so an answer only ever reaches callers allowed to read that
+// scope. The cache is bounded in entries and bytes.
 
 // DefaultStatsCacheTTL is the longest a cached dashboard answer is served
 // when API.StatsCacheTTL is 0.
@@ -46,29 +43,14 @@ type statsAnswerKey struct {
 	school   int64
 }
 
-// statsAnswer is one cached (or being built) answer.
-type statsAnswer struct {
-	version uint64
-	at      time.Time
-	ready   chan struct{} // closed when body/err are set
-	body    []byte
-	err     error
-	size    int // bytes counted in statsAnswerCache.bytes (under its mu)
-}
-
+// statsAnswerCache holds the dashboards' answers.
 type statsAnswerCache struct {
-	mu      sync.Mutex
-	answers map[statsAnswerKey]*statsAnswer
-	bytes   int
+	answers models.Answers[statsAnswerKey, []byte]
 }
 
-// statsCaches holds one cache per database handle, like offeringCaches.
-var statsCaches sync.Map // *models.DB → *statsAnswerCache
-
-func statsCacheFor(db *models.DB) *statsAnswerCache {
-	return cacheFor(&statsCaches, db, func() *statsAnswerCache {
-		return &statsAnswerCache{answers: map[statsAnswerKey]*statsAnswer{}}
-	})
+func newStatsAnswerCache() *statsAnswerCache {
+	return &statsAnswerCache{answers: models.Answers[statsAnswerKey, []byte]{MaxEntries: maxStatsAnswers,
+		MaxBytes: maxStatsBytes, Size: func(b []byte) int { return len(b) }}}
 }
 
 // get returns key's answer built at snapshot version version less than ttl
@@ -76,76 +58,15 @@ func statsCacheFor(db *models.DB) *statsAnswerCache {
 // at a time).
 func (c *statsAnswerCache) get(key statsAnswerKey, version uint64, now time.Time, ttl time.Duration,
 	build func() ([]byte, error)) ([]byte, error) {
-	c.mu.Lock()
-	a := c.answers[key]
-	if a != nil && a.version == version && now.Sub(a.at) < ttl {
-		c.mu.Unlock()
-		<-a.ready
-		if a.err == nil {
-			return a.body, nil
-		}
-		return build() // the shared build failed (and was dropped); try alone
-	}
-	if a != nil {
-		c.remove(key, a)
-	}
-	a = &statsAnswer{version: version, at: now, ready: make(chan struct{})}
 	// Query values alias the request's buffers, which Fiber reuses after
 	// the request: the kept key gets its own copy.
 	key.params = strings.Clone(key.params)
-	c.answers[key] = a
-	c.evict(version, now, ttl)
-	c.mu.Unlock()
-
-	a.body, a.err = build()
-	c.mu.Lock()
-	if c.answers[key] == a {
-		if a.err != nil || len(a.body) > maxStatsBytes/4 {
-			delete(c.answers, key)
-		} else {
-			a.size = len(a.body)
-			c.bytes += a.size
-			c.evict(version, now, ttl)
-		}
+	fresh := func(a *models.Answer[[]byte], _ bool) bool { return a.Version == version && now.Sub(a.At) < ttl }
+	a, err := c.answers.Get(key, version, now, fresh, build)
+	if err != nil {
+		return nil, err
 	}
-	c.mu.Unlock()
-	close(a.ready)
-	return a.body, a.err
-}
-
-// remove drops key's answer a (c.mu held).
-func (c *statsAnswerCache) remove(key statsAnswerKey, a *statsAnswer) {
-	delete(c.answers, key)
-	c.bytes -= a.size
-	a.size = 0
-}
-
-// evict brings the cache back under its bounds (c.mu held): first the
-// answers no longer served (older version, or expired), then arbitrary ones
-// down to three quarters of the bounds, so a full cache is not scanned on
-// every insertion.
-func (c *statsAnswerCache) evict(version uint64, now time.Time, ttl time.Duration) {
-	if len(c.answers) <= maxStatsAnswers && c.bytes <= maxStatsBytes {
-		return
-	}
-	for k, a := range c.answers {
-		if a.version != version || now.Sub(a.at) >= ttl {
-			c.remove(k, a)
-		}
-	}
-	for k, a := range c.answers { // map order: arbitrary victims
-		if len(c.answers) <= maxStatsAnswers*3/4 && c.bytes <= maxStatsBytes*3/4 {
-			return
-		}
-		c.remove(k, a)
-	}
-}
-
-// len is the number of cached answers (tests).
-func (c *statsAnswerCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.answers)
+	return a.Value, nil
 }
 
 // statsTTL is how long a cached dashboard answer is served; 0 or less
@@ -176,7 +97,7 @@ func (h *API) statsJSON(c *fiber.Ctx, key statsAnswerKey, build func() (any, err
 		// The version is read before the query, so a run that ends while
 		// the answer is built retires it.
 		version := models.SnapshotVersion(h.DB)
-		body, err = statsCacheFor(h.DB).get(key, version, time.Now(), ttl, encode)
+		body, err = h.caches().stats.get(key, version, time.Now(), ttl, encode)
 	} else {
 		body, err = encode()
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,9 +11,7 @@ import (
 	"kehou/models"
 )
 
-func newStatsCache() *statsAnswerCache {
-	return &statsAnswerCache{answers: map[statsAnswerKey]*statsAnswer{}}
-}
+func newStatsCache() *statsAnswerCache { return newStatsAnswerCache() }
 
 func regionKey(id int64) statsAnswerKey {
 	return statsAnswerKey{endpoint: "overview", scope: models.StatScope{Type: models.ScopeRegion, ID: id}, params: "2026-09-10"}
@@ -60,7 +59,7 @@ func TestStatsAnswerCacheErrorNotKept(t *testing.T) {
 	if _, err := cache.get(regionKey(1), 1, now, time.Minute, func() ([]byte, error) { return nil, boom }); err != boom {
 		t.Fatalf("err = %v", err)
 	}
-	if n := cache.len(); n != 0 {
+	if n := cache.answers.Len(); n != 0 {
 		t.Fatalf("a failed build was kept (%d answers)", n)
 	}
 	body, err := cache.get(regionKey(1), 1, now, time.Minute, func() ([]byte, error) { return []byte("ok"), nil })
@@ -75,7 +74,7 @@ func TestStatsAnswerCacheBounds(t *testing.T) {
 		cache := newStatsCache()
 		for i := int64(1); i <= maxStatsAnswers+500; i++ {
 			_, _ = cache.get(regionKey(i), 1, now, time.Minute, func() ([]byte, error) { return []byte("{}"), nil })
-			if n := cache.len(); n > maxStatsAnswers {
+			if n := cache.answers.Len(); n > maxStatsAnswers {
 				t.Fatalf("%d answers cached, bound %d", n, maxStatsAnswers)
 			}
 		}
@@ -88,9 +87,7 @@ func TestStatsAnswerCacheBounds(t *testing.T) {
 			if len(body) != len(big) {
 				t.Fatalf("answer %d: %d bytes", i, len(body))
 			}
-			cache.mu.Lock()
-			b := cache.bytes
-			cache.mu.Unlock()
+			b := cache.answers.Bytes()
 			if b > maxStatsBytes {
 				t.Fatalf("%d bytes cached, bound %d", b, maxStatsBytes)
 			}
@@ -103,7 +100,7 @@ func TestStatsAnswerCacheBounds(t *testing.T) {
 		if err != nil || len(body) != len(huge) {
 			t.Fatalf("got %d bytes, %v", len(body), err)
 		}
-		if n := cache.len(); n != 0 {
+		if n := cache.answers.Len(); n != 0 {
 			t.Fatalf("oversize answer kept")
 		}
 	})
@@ -115,7 +112,7 @@ func TestStatsAnswerCacheBounds(t *testing.T) {
 		// One more at a new version: the old version's answers go, the
 		// new one stays.
 		_, _ = cache.get(regionKey(0), 2, now, time.Minute, func() ([]byte, error) { return []byte("{}"), nil })
-		if n := cache.len(); n != 1 {
+		if n := cache.answers.Len(); n != 1 {
 			t.Fatalf("%d answers left, want only the new version's", n)
 		}
 	})
@@ -126,22 +123,29 @@ func TestStatsAnswerCacheOneBuildForConcurrentMisses(t *testing.T) {
 	now := time.Now()
 	var builds atomic.Int32
 	release := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := 0; i < 16; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			body, err := cache.get(regionKey(1), 1, now, time.Minute, func() ([]byte, error) {
-				builds.Add(1)
-				<-release
-				return []byte("x"), nil
-			})
-			if err != nil || string(body) != "x" {
-				t.Errorf("got %s, %v", body, err)
-			}
-		}()
+	started := make(chan struct{})
+	get := func() {
+		body, err := cache.get(regionKey(1), 1, now, time.Minute, func() ([]byte, error) {
+			builds.Add(1)
+			close(started)
+			<-release
+			return []byte("x"), nil
+		})
+		if err != nil || string(body) != "x" {
+			t.Errorf("got %s, %v", body, err)
+		}
 	}
-	time.Sleep(20 * time.Millisecond)
+	var wg sync.WaitGroup
+	wg.Add(16)
+	go func() { defer wg.Done(); get() }()
+	<-started
+	for i := 0; i < 15; i++ {
+		go func() { defer wg.Done(); get() }()
+	}
+	// Every other caller is waiting for the one build before it ends.
+	for cache.answers.Waiting(regionKey(1)) != 15 {
+		runtime.Gosched()
+	}
 	close(release)
 	wg.Wait()
 	if n := builds.Load(); n != 1 {

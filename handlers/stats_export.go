@@ -1,13 +1,10 @@
 package handlers
 
 import (
-	"bytes"
-	"encoding/csv"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/xuri/excelize/v2"
 
 	"kehou/models"
 )
@@ -23,26 +20,31 @@ type SchoolStatsDTO struct {
 // and the cell of a row.
 var schoolColumns = []struct {
 	header string
+	kind   exportKind
 	cell   func(models.Snapshot) any
 }{
-	{"学校ID", func(s models.Snapshot) any { return s.ScopeID }},
-	{"学校", func(s models.Snapshot) any { return s.SchoolName }},
-	{"在校学生数", func(s models.Snapshot) any { return s.Students }},
-	{"参与学生数", func(s models.Snapshot) any { return s.Participants }},
-	{"参与率", func(s models.Snapshot) any { return s.ParticipationRate() }},
-	{"基础托管参与数", func(s models.Snapshot) any { return s.BasicParticipants }},
-	{"社团参与数", func(s models.Snapshot) any { return s.ClubParticipants }},
-	{"提供课后服务", func(s models.Snapshot) any { return s.SchoolsOffering }},
-	{"5+2达标", func(s models.Snapshot) any { return s.Schools5Plus2 }},
-	{"社团数", func(s models.Snapshot) any { return s.Clubs }},
-	{"社团名额", func(s models.Snapshot) any { return s.Seats }},
-	{"已报名额", func(s models.Snapshot) any { return s.SeatsFilled }},
-	{"名额使用率", func(s models.Snapshot) any { return s.FillRate() }},
-	{"候补人数", func(s models.Snapshot) any { return s.Waitlisted }},
-	{"问卷份数", func(s models.Snapshot) any { return s.Responses }},
-	{"家长支持率", func(s models.Snapshot) any { return s.ParentSupportRate() }},
-	{"满意率", func(s models.Snapshot) any { return s.SatisfactionRate() }},
-	{"出勤率", func(s models.Snapshot) any { return s.AttendanceRate() }},
+	{"学校ID", exportInt, func(s models.Snapshot) any { return s.ScopeID }},
+	{"学校", exportText, func(s models.Snapshot) any { return s.SchoolName }},
+	{"在校学生数", exportInt, func(s models.Snapshot) any { return s.Students }},
+	{"参与学生数", exportInt, func(s models.Snapshot) any { return s.Participants }},
+	{"参与率", exportRate, func(s models.Snapshot) any { return s.ParticipationRate() }},
+	{"基础托管参与数", exportInt, func(s models.Snapshot) any { return s.BasicParticipants }},
+	{"社团参与数", exportInt, func(s models.Snapshot) any { return s.ClubParticipants }},
+	{"提供课后服务", exportYesNo, func(s models.Snapshot) any { return s.SchoolsOffering }},
+	{"5+2达标", exportYesNo, func(s models.Snapshot) any { return s.Schools5Plus2 }},
+	{"社团数", exportInt, func(s models.Snapshot) any { return s.Clubs }},
+	{"社团名额", exportInt, func(s models.Snapshot) any { return s.Seats }},
+	{"已报名额", exportInt, func(s models.Snapshot) any { return s.SeatsFilled }},
+	{"名额使用率", exportRate, func(s models.Snapshot) any { return s.FillRate() }},
+	{"候补人数", exportInt, func(s models.Snapshot) any { return s.Waitlisted }},
+	{"问卷份数", exportInt, func(s models.Snapshot) any { return s.Responses }},
+	{"家长支持率", exportRate, func(s models.Snapshot) any { return s.ParentSupportRate() }},
+	{"满意率", exportRate, func(s models.Snapshot) any { return s.SatisfactionRate() }},
+	{"出勤率", exportRate, func(s models.Snapshot) any { return s.AttendanceRate() }},
+	{"五天全参与率", exportRate, func(s models.Snapshot) any { return s.FiveDayRate() }},
+	{"教师点名参与率", exportRate, func(s models.Snapshot) any { return s.TeacherParticipationRate() }},
+	{"已开课节次", exportInt, func(s models.Snapshot) any { return s.SessionsHeld }},
+	{"停课节次", exportInt, func(s models.Snapshot) any { return s.SessionsCancelled }},
 }
 
 // StatsSchools is GET /api/v1/stats/schools?region_id&date[&format=json|csv|xlsx]
@@ -86,60 +88,30 @@ func (h *API) StatsSchools(c *fiber.Ctx) error {
 	return h.schoolsExport(c, sc, date, format)
 }
 
-// schoolsExport answers StatsSchools as a CSV or XLSX file (never cached:
+// schoolsExport answers StatsSchools as a CSV or XLSX file named for the
+// region and the snapshot date (某区-各校统计-2026-12-03.xlsx; never cached:
 // exports are rare).
 func (h *API) schoolsExport(c *fiber.Ctx, sc models.StatScope, date, format string) error {
 	rows, err := models.FindSchoolSnapshots(c.UserContext(), h.DB, sc.ID, date)
 	if err != nil {
 		return err
 	}
-	name := "schools-" + strconv.FormatInt(sc.ID, 10) + "-" + date
-	switch format {
-	case "csv":
-		var buf bytes.Buffer
-		buf.WriteString("\ufeff") // BOM: Excel opens UTF-8 CSV correctly
-		w := csv.NewWriter(&buf)
-		_ = w.Write(headers())
-		for _, s := range rows {
-			rec := make([]string, len(schoolColumns))
-			for i, col := range schoolColumns {
-				rec[i] = cellString(col.cell(s))
-			}
-			_ = w.Write(rec)
-		}
-		w.Flush()
-		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`.csv"`)
-		return c.Send(buf.Bytes())
-	default: // xlsx
-		f := excelize.NewFile()
-		defer f.Close()
-		sheet := f.GetSheetName(0)
-		hdr := make([]any, len(schoolColumns))
-		for i, h := range headers() {
-			hdr[i] = h
-		}
-		if err := f.SetSheetRow(sheet, "A1", &hdr); err != nil {
-			return err
-		}
-		for r, s := range rows {
-			row := make([]any, len(schoolColumns))
-			for i, col := range schoolColumns {
-				row[i] = col.cell(s)
-			}
-			cell, _ := excelize.CoordinatesToCellName(1, r+2)
-			if err := f.SetSheetRow(sheet, cell, &row); err != nil {
-				return err
-			}
-		}
-		buf, err := f.WriteToBuffer()
-		if err != nil {
-			return err
-		}
-		c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`.xlsx"`)
-		return c.Send(buf.Bytes())
+	region, err := models.FindRegionByID(c.UserContext(), h.DB, sc.ID)
+	if err != nil {
+		return err
 	}
+	t := exportTable{headers: headers()}
+	for _, col := range schoolColumns {
+		t.kinds = append(t.kinds, col.kind)
+	}
+	for _, s := range rows {
+		rec := make([]any, len(schoolColumns))
+		for i, col := range schoolColumns {
+			rec[i] = col.cell(s)
+		}
+		t.rows = append(t.rows, rec)
+	}
+	return sendExport(c, t, format, region.Name+"-各校统计-"+date, "schools-"+strconv.FormatInt(sc.ID, 10)+"-"+date)
 }
 
 func headers() []string {

@@ -34,6 +34,9 @@ type Claims struct {
 	Role     models.Role `json:"role"`
 	SchoolID int64       `json:"sid,omitempty"`
 	RegionID int64       `json:"rid,omitempty"`
+	// Version is the user's token version at signing (see
+	// RequireAuth's revocation check).
+	Version int64 `json:"ver,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -54,7 +57,7 @@ func NewTokens(secret []byte, keyID string) *Tokens {
 
 // Sign issues an access token for a.
 func (t *Tokens) Sign(a models.Actor, now time.Time) (string, error) {
-	c := Claims{Role: a.Role, SchoolID: a.SchoolID, RegionID: a.RegionID,
+	c := Claims{Role: a.Role, SchoolID: a.SchoolID, RegionID: a.RegionID, Version: a.TokenVersion,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   strconv.FormatInt(a.UserID, 10),
 			Issuer:    t.Issuer,
@@ -70,7 +73,9 @@ func (t *Tokens) Sign(a models.Actor, now time.Time) (string, error) {
 var errBadKID = errors.New("unknown kid")
 
 // Verify parses an access token and returns its actor, or
-// models.ErrInvalidToken for anything wrong with it.
+// models.ErrTokenExpired for a token kehou signed whose only fault is its
+// age (the client refreshes), and models.ErrInvalidToken for anything else
+// wrong with it (the client logs in again).
 func (t *Tokens) Verify(s string) (models.Actor, error) {
 	if t.verified != nil {
 		if a, ok := t.verified.get(s, t.now()); ok {
@@ -84,18 +89,39 @@ func (t *Tokens) Verify(s string) (models.Actor, error) {
 		}
 		return t.Secret, nil
 	})
+	if err != nil && !onlyExpired(err) {
+		return models.Actor{}, models.ErrInvalidToken
+	}
+	id, perr := strconv.ParseInt(c.Subject, 10, 64)
+	if perr != nil || id <= 0 || !c.Role.Valid() {
+		return models.Actor{}, models.ErrInvalidToken
+	}
 	if err != nil {
-		return models.Actor{}, models.ErrInvalidToken
+		return models.Actor{}, models.ErrTokenExpired
 	}
-	id, err := strconv.ParseInt(c.Subject, 10, 64)
-	if err != nil || id <= 0 || !c.Role.Valid() {
-		return models.Actor{}, models.ErrInvalidToken
-	}
-	a := models.Actor{UserID: id, Role: c.Role, SchoolID: c.SchoolID, RegionID: c.RegionID}
+	a := models.Actor{UserID: id, Role: c.Role, SchoolID: c.SchoolID, RegionID: c.RegionID, TokenVersion: c.Version}
 	if t.verified != nil && c.ExpiresAt != nil {
 		// Cached until exp, not exp + the parser's leeway: the cache never
 		// accepts a token the parser would refuse.
 		t.verified.put(s, a, c.ExpiresAt.Time, t.now())
 	}
 	return a, nil
+}
+
+// onlyExpired reports whether err says a token's signature and every claim
+// but exp checked out: the parser verifies the signature before it checks
+// claims, and it reports every failing claim, so an expired token with a
+// wrong audience or issuer is still invalid, not merely expired.
+func onlyExpired(err error) bool {
+	if !errors.Is(err, jwt.ErrTokenExpired) {
+		return false
+	}
+	for _, other := range []error{jwt.ErrTokenMalformed, jwt.ErrTokenUnverifiable, jwt.ErrTokenSignatureInvalid,
+		jwt.ErrTokenRequiredClaimMissing, jwt.ErrTokenInvalidAudience, jwt.ErrTokenUsedBeforeIssued,
+		jwt.ErrTokenInvalidIssuer, jwt.ErrTokenInvalidSubject, jwt.ErrTokenNotValidYet, jwt.ErrTokenInvalidId} {
+		if errors.Is(err, other) {
+			return false
+		}
+	}
+	return true
 }

@@ -12,9 +12,11 @@ import (
 // Verifying an access token (base64, JSON, HMAC) cost a sixth of a browse
 // request's CPU, and in a rush every parent sends the same token again every
 // few seconds. verifiedTokens remembers the actor of a token whose
-// signature and claims were verified, until the token expires: a token string
-// that was valid stays valid until its exp (access tokens are not revocable),
-// so the cache changes no answer. Only verified tokens are kept, keyed by the
+// signature and claims were verified, until the token expires: a token
+// string's signature and claims stay valid until its exp, so the cache
+// changes no answer. Whether the token was revoked since (its user
+// disabled, demoted, moved) is not the cache's to say: RequireAuth checks
+// that for every request, cached or not (revocations.go). Only verified tokens are kept, keyed by the
 // whole token string, so a forged token can never hit an entry.
 
 const (

@@ -44,7 +44,7 @@ func TestVerifiedTokenCache(t *testing.T) {
 	tk2 := NewTokens(tk.Secret, "k1")
 	tk2.now = func() time.Time { return clock }
 	old, _ := tk2.Sign(a, time.Now().Add(-AccessTTL-time.Minute))
-	if _, err := tk2.Verify(old); !errors.Is(err, models.ErrInvalidToken) {
+	if _, err := tk2.Verify(old); !errors.Is(err, models.ErrTokenExpired) {
 		t.Fatalf("expired token: err = %v", err)
 	}
 }

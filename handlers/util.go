@@ -1,11 +1,9 @@
 package handlers
 
-import "errors"
-
-func asErr[T error](err error, target *T) bool { return errors.As(err, target) }
-
+// ptr returns a pointer to a copy of v.
 func ptr[T any](v T) *T { return &v }
 
+// deref returns *p, or the zero value for nil.
 func deref[T any](p *T) T {
 	var zero T
 	if p == nil {

@@ -2,9 +2,9 @@ package models
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
-	"sync"
 
 	"gorm.io/gorm"
 )
@@ -37,6 +37,10 @@ type Actor struct {
 	Role     Role
 	SchoolID int64 // school_admin, teacher
 	RegionID int64 // bureau_admin
+	// TokenVersion is the user's token_version when the access token was
+	// signed (see user_admin.go): a token older than the user's current
+	// version is revoked.
+	TokenVersion int64
 }
 
 // IsStaff reports whether a is school, bureau or platform staff.
@@ -53,28 +57,18 @@ func (a Actor) CanManageSchool(schoolID int64) bool {
 	return a.Role == RolePlatformAdmin || (a.Role == RoleSchoolAdmin && a.SchoolID == schoolID)
 }
 
-// regionPaths caches (database, region id) → materialised path. A region's
-// path never changes after creation (regions are not re-parented), so the
-// cache cannot go stale. It is keyed by the *DB too: one process may hold
-// several databases (tests, two instances), where the same id names
-// different regions.
-var regionPaths sync.Map
-
-type regionKey struct {
-	db *DB
-	id int64
-}
-
-// RegionPath returns the materialised path ("/1/5/") of region id.
+// RegionPath returns the materialised path ("/1/5/") of region id, cached
+// on db for good: a region's path never changes after creation (regions
+// are not re-parented).
 func RegionPath(ctx context.Context, db *DB, id int64) (string, error) {
-	if p, ok := regionPaths.Load(regionKey{db, id}); ok {
+	if p, ok := db.cache.regionPaths.Load(id); ok {
 		return p.(string), nil
 	}
 	var path string
 	if err := db.Read(ctx).Raw("SELECT path FROM regions WHERE id = ?", id).Row().Scan(&path); err != nil {
 		return "", notFound(translateNoRows(err))
 	}
-	regionPaths.Store(regionKey{db, id}, path)
+	db.cache.regionPaths.Store(id, path)
 	return path, nil
 }
 
@@ -90,7 +84,7 @@ func RegionInScope(ctx context.Context, db *DB, a Actor, id int64) (bool, error)
 			return false, err
 		}
 		theirs, err := RegionPath(ctx, db, id)
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return false, nil
 		}
 		if err != nil {
@@ -151,8 +145,12 @@ func ParentOf(ctx context.Context, tx *gorm.DB, userID, studentID int64) (bool, 
 }
 
 // ParentHasChildInSchool reports whether parent userID has a linked child in
-// schoolID: from the cached children (cache.go), else from the database.
+// schoolID: from the cached children (cache.go) unless a link was removed
+// since (guardian_links.go), else from the database.
 func ParentHasChildInSchool(ctx context.Context, db *DB, userID, schoolID int64) (bool, error) {
+	if err := db.syncLinks(ctx); err != nil {
+		return false, err
+	}
 	_, ok, err := db.linkedChild(ctx, userID, func(s Student) bool { return s.SchoolID == schoolID })
 	return ok, err
 }

@@ -9,7 +9,7 @@ import (
 	"kehou/models/modelstest"
 )
 
-// TestParentHasChildInSchool covers the answers of the rewritten query:
+// TestParentHasChildInSchool covers the answers of ParentHasChildInSchool:
 // linked child in the school, child in another school, no child.
 func TestParentHasChildInSchool(t *testing.T) {
 	ctx := context.Background()

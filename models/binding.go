@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ const (
 	BindingMaxFailures = 5
 	// BindingWindow is the window of BindingMaxFailures.
 	BindingWindow = 15 * time.Minute
-	// bindingCodeLen characters of a 32-letter alphabet: 40 bits, beyond
+	// bindingCodeLen characters of a 31-letter alphabet: 39.6 bits, beyond
 	// guessing at 5 attempts per 15 minutes.
 	bindingCodeLen = 8
 )
@@ -78,18 +79,32 @@ func normalizeBindingCode(s string) string {
 	}, s)
 }
 
-func newBindingCode() string {
-	b := make([]byte, bindingCodeLen)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
+func newBindingCode() string { return bindingCodeFrom(rand.Reader) }
+
+// bindingCodeFrom draws a code from random bytes by rejection sampling:
+// a byte at or above the largest multiple of the alphabet's length is
+// drawn again, so every letter is equally likely (a plain modulo favours
+// the first 256 mod 31 = 8 letters).
+func bindingCodeFrom(r io.Reader) string {
+	const n = len(bindingAlphabet)
+	const limit = 256 - 256%n
+	out := make([]byte, 0, bindingCodeLen)
+	buf := make([]byte, 2*bindingCodeLen)
+	for len(out) < bindingCodeLen {
+		if _, err := io.ReadFull(r, buf); err != nil {
+			panic(err)
+		}
+		for _, b := range buf {
+			if int(b) < limit && len(out) < bindingCodeLen {
+				out = append(out, bindingAlphabet[int(b)%n])
+			}
+		}
 	}
-	for i := range b {
-		b[i] = bindingAlphabet[int(b[i])%len(bindingAlphabet)]
-	}
-	return string(b)
+	return string(out)
 }
 
-// IssueBindingCode issues a one-time binding code for studentID. Only a
+// IssueBindingCode issues a one-time binding code for studentID, retiring
+// the codes issued for the student before. Only a
 // school admin of the student's school may; for anyone else the student does
 // not exist (ErrNotFound).
 func IssueBindingCode(ctx context.Context, db *DB, a Actor, studentID int64, now time.Time) (BindingCode, error) {
@@ -104,7 +119,17 @@ func IssueBindingCode(ctx context.Context, db *DB, a Actor, studentID int64, now
 	code := newBindingCode()
 	row := bindingCodeRow{StudentID: st.ID, SchoolID: st.SchoolID, CodeHash: bindingHash(st.ID, code),
 		CreatedBy: a.UserID, ExpiresAt: now.Add(BindingCodeTTL), CreatedAt: now}
-	if err := db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error }); err != nil {
+	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		// A new code retires the student's codes not yet used: the one
+		// the school handed out before (lost, or given to the wrong
+		// family) must stop working now.
+		if err := tx.Model(&bindingCodeRow{}).Where("student_id = ? AND used_at IS NULL AND expires_at > ?", st.ID, now).
+			Update("expires_at", now).Error; err != nil {
+			return err
+		}
+		return tx.Create(&row).Error
+	})
+	if err != nil {
 		return BindingCode{}, err
 	}
 	LogStaffAccess(ctx, db, a, "issue_binding_code", st.SchoolID, fmt.Sprintf("student:%d", st.ID))
@@ -124,7 +149,7 @@ func (in ChildBinding) Validate() error {
 	var v Validator
 	v.Check(in.SchoolID > 0, "school_id", "学校必填")
 	v.Check(strings.TrimSpace(in.StudentNo) != "" && len(in.StudentNo) <= 64, "student_no", "学号必填，最多64个字符")
-	v.Check(strings.TrimSpace(in.Name) != "" && len([]rune(in.Name)) <= 64, "name", "学生姓名必填，最多64个字符")
+	v.Check(ValidName(strings.TrimSpace(in.Name), 64), "name", "学生姓名必填，最多64个字符，不含控制字符、零宽字符或文字方向控制符")
 	v.Check(strings.TrimSpace(in.Code) != "" && len(in.Code) <= 32, "binding_code", "绑定码必填")
 	return v.Err()
 }
@@ -182,6 +207,13 @@ func BindChild(ctx context.Context, db *DB, a Actor, in ChildBinding, now time.T
 			return err
 		}
 		studentID = id
+		full, err := tooManyChildren(tx, db.childrenCap(), a.UserID, id)
+		if err != nil {
+			return err
+		}
+		if full {
+			return ErrTooManyChildren
+		}
 		return LinkParent(tx, a.UserID, id, "code")
 	})
 	switch {

@@ -7,25 +7,40 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Caches of the rush paths. In an enrollment rush every parent sends the
-// same few reads again and again: whose children they are, what an offering
-// is, whether it is sold out. Each cache entry notes a version before its
-// query and is trusted only while that version has not moved and its age is
-// under a TTL:
+// same few reads again and again (whose children they are, what an
+// offering is, whether it is sold out, the school's list), and bureaus
+// reload the same dashboards. Every such cache is an Answers (answers.go):
+// one build per key at a time, each answer stamped with the version of what
+// it was built from and the time, served while that version has not moved
+// and its age is under a TTL, bounded in entries (and bytes). The version is a
+// counter on DB, moved after a write of this process commits; the TTL
+// bounds what another instance on the same PostgreSQL can change unseen.
+// No cache decides tenancy: callers ask the policy functions first
+// (FindStudentFor, canSeeSchoolOfferings, the stats scope checks).
 //
-//   - links moves after every write of this process to students or
-//     parent_students (binding, phone binding, roster import);
-//   - offers moves after every write of this process that can change an
-//     offering or free a seat (withdrawal, offering update, publication,
-//     cancellation, lottery draw). Enrollments never move it: they only take
-//     seats, which no cached fact depends on.
+//	cache            holds (key → value)                  retired by (version)            stale at most
+//	children         parent user → linked students          DB.links: this process's        childrenTTL (30 s, less a random
+//	                 (id, school, name, grade, active)       writes to students or links     quarter); a child not found is
+//	                                                         (linksChanged)                  looked up; the batch re-reads the link
+//	offerings        offering id → offering and its term    DB.offers: writeOfferings       offeringTTL (1 s); the batch re-reads
+//	                                                                                         every fact a rule or a seat needs
+//	sold out         offering id → sold out? (offering,     DB.offers                       soldOutTTL (1 s)
+//	                 students with a row in it)
+//	offering lists   (school, filter) → a parents' list      DB.Generation: any write        handlers.OfferingListTTL (1 s);
+//	(handlers)       as JSON (and gzipped)                   transaction of this process     a write retires it after
+//	                                                                                         OfferingListWriteLag (its writer: at once)
+//	dashboards       (endpoint, scope, parameters,          SnapshotVersion: ComputeStats   API.StatsCacheTTL (5 s)
+//	(handlers)       caller's scope) → JSON
+//	region paths     region id → materialised path          never: a path never changes     — (RegionPath)
 //
-// The TTL bounds what another instance on the same PostgreSQL can change
-// unseen. Only positive facts are cached where a stale answer would refuse
-// someone (a child linked a moment ago is looked up in the database), and
-// the write transaction re-checks everything that decides a seat.
+// Only positive facts are cached where a stale answer would refuse someone
+// (a child linked a moment ago is looked up in the database), and the
+// enrollment transaction reads again everything that decides a seat.
 
 const (
 	// childrenTTL bounds how long a parent's linked children are trusted
@@ -38,44 +53,49 @@ const (
 	offeringTTL = time.Second
 	// soldOutTTL bounds how long "sold out" is answered without the writer.
 	soldOutTTL = time.Second
-	// maxCacheEntries bounds each cache; a full one is emptied.
-	maxCacheEntries = 100_000
 )
 
-type childrenEntry struct {
-	ver uint64
-	// until is when the entry expires: childrenTTL after its query, less
+// caches are the caches and change counters of a DB (the table above).
+type caches struct {
+	// links moves after this process writes students or guardian links;
+	// offers after it writes an offering or frees a seat (writeOfferings);
+	// snapshots after a stats run wrote snapshots (ComputeStats).
+	// Enrollments never move offers: they only take seats, which no
+	// cached fact depends on.
+	links, offers, snapshots atomic.Uint64
+
+	// regionPaths maps a region id to its materialised path (RegionPath).
+	regionPaths sync.Map
+
+	children  Answers[int64, childrenAnswer]
+	offerings Answers[int64, offeringAnswer]
+	soldOut   Answers[int64, soldOutFacts]
+}
+
+type childrenAnswer struct {
+	// until is when the answer expires: childrenTTL after its query, less
 	// up to a quarter at random, so the children of parents who all came
 	// at once (the rush's first minute) are not all read again at once.
 	until time.Time
 	kids  []Student
 }
 
-type offeringEntry struct {
-	ver uint64
-	at  time.Time
-	o   Offering
-	t   Term
+type offeringAnswer struct {
+	o Offering
+	t Term
 }
 
-type soldOutEntry struct {
-	ver uint64
-	at  time.Time
-	o   Offering
+type soldOutFacts struct {
+	full bool
+	o    Offering
 	// students have a row (any status) in the offering: their answer may be
 	// "already enrolled" or an Idempotency-Key replay, not "full".
 	students map[int64]struct{}
 }
 
-type caches struct {
-	links  atomic.Uint64
-	offers atomic.Uint64
-
-	mu        sync.RWMutex
-	children  map[int64]childrenEntry // by parent user id
-	offerings map[int64]offeringEntry
-	soldOut   map[int64]soldOutEntry
-	building  map[int64]bool // sold-out entries being built
+// within is the Fresh of the caches whose answers live ttl at version.
+func within[V any](version uint64, now time.Time, ttl time.Duration) Fresh[V] {
+	return func(a *Answer[V], _ bool) bool { return a.Version == version && now.Sub(a.At) < ttl }
 }
 
 // Forget drops every cached fact of this handle: for writes made behind its
@@ -85,46 +105,54 @@ func (db *DB) Forget() {
 	db.offersChanged()
 }
 
-func (db *DB) linksChanged()  { db.cache.links.Add(1) }
+// linksChanged retires every parent's cached children: called after a
+// write of students or guardian links has ended (committed or not).
+func (db *DB) linksChanged() { db.cache.links.Add(1) }
+
+// writeOfferings runs fn in a write transaction (retryTx) and then retires
+// every cached fact about offerings (the offers version): the one way to
+// write an offering or free a seat, so no writer can forget it.
+func (db *DB) writeOfferings(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	defer db.offersChanged()
+	return retryTx(ctx, db, fn)
+}
+
 func (db *DB) offersChanged() { db.cache.offers.Add(1) }
 
-// put stores v under k in *m (made on first use), emptying a full map.
-func put[V any](m *map[int64]V, k int64, v V) {
-	if *m == nil || len(*m) >= maxCacheEntries {
-		*m = map[int64]V{}
-	}
-	(*m)[k] = v
-}
+// SnapshotVersion is the number of snapshot writes this process has
+// finished on db: a dashboard answer read from the snapshots while it stays
+// the same has not been replaced by a write of this process (writes by
+// other instances are bounded by the dashboards' TTL).
+func SnapshotVersion(db *DB) uint64 { return db.cache.snapshots.Load() }
+
+// snapshotsWritten moves db's snapshot version; called after a write to
+// stat_snapshots has ended, committed or not.
+func (db *DB) snapshotsWritten() { db.cache.snapshots.Add(1) }
 
 // linkedChild finds the child of parent userID that match accepts, looking
 // first among the cached children and, when none is accepted there, in the
 // database (which refreshes the cache).
 func (db *DB) linkedChild(ctx context.Context, userID int64, match func(Student) bool) (Student, bool, error) {
 	ver := db.cache.links.Load()
-	c := &db.cache
-	c.mu.RLock()
-	e, ok := c.children[userID]
-	c.mu.RUnlock()
-	if ok && e.ver == ver && time.Now().Before(e.until) {
-		for _, s := range e.kids {
+	now := time.Now()
+	fresh := func(a *Answer[childrenAnswer], _ bool) bool { return a.Version == ver && now.Before(a.Value.until) }
+	if a, ok := db.cache.children.Peek(userID, fresh); ok {
+		for _, s := range a.Value.kids {
 			if match(s) {
 				return s, true, nil
 			}
 		}
 	}
-	at := time.Now()
 	kids, err := db.loadChildren(ctx, userID)
 	if err != nil {
 		return Student{}, false, err
 	}
-	c.mu.Lock()
 	if len(kids) > 0 {
-		until := at.Add(childrenTTL - rand.N(childrenTTL/4))
-		put(&c.children, userID, childrenEntry{ver: ver, until: until, kids: kids})
+		until := now.Add(childrenTTL - rand.N(childrenTTL/4))
+		db.cache.children.Put(userID, ver, now, childrenAnswer{until: until, kids: kids})
 	} else {
-		delete(c.children, userID)
+		db.cache.children.Delete(userID)
 	}
-	c.mu.Unlock()
 	for _, s := range kids {
 		if match(s) {
 			return s, true, nil
@@ -151,104 +179,76 @@ func (db *DB) loadChildren(ctx context.Context, userID int64) ([]Student, error)
 	return kids, err
 }
 
-// cachedOffering is findOfferingWithTerm through the offering cache. Its
+// cachedOffering is findOfferingWithTerm through the offerings cache. Its
 // counters may be stale: callers decide nothing on them.
 func (db *DB) cachedOffering(ctx context.Context, id int64) (Offering, Term, error) {
-	ver := db.cache.offers.Load()
-	c := &db.cache
-	c.mu.RLock()
-	e, ok := c.offerings[id]
-	c.mu.RUnlock()
-	if ok && e.ver == ver && time.Since(e.at) < offeringTTL {
-		return e.o, e.t, nil
-	}
-	at := time.Now()
-	o, t, err := findOfferingWithTerm(ctx, db, id)
+	ver, now := db.cache.offers.Load(), time.Now()
+	a, err := db.cache.offerings.Get(id, ver, now, within[offeringAnswer](ver, now, offeringTTL), func() (offeringAnswer, error) {
+		o, t, err := findOfferingWithTerm(ctx, db, id)
+		return offeringAnswer{o: o, t: t}, err
+	})
 	if err != nil {
-		return o, t, err
+		return Offering{}, Term{}, err
 	}
-	c.mu.Lock()
-	put(&c.offerings, id, offeringEntry{ver: ver, at: at, o: o, t: t})
-	c.mu.Unlock()
-	return o, t, nil
+	return a.Value.o, a.Value.t, nil
 }
 
 // soldOutAnswer answers ErrFull, without the writer and without a query,
 // when a parent enrolls a linked child into an offering known to be sold
 // out with no waitlist, and everything else the answer depends on is
-// known: the child is of the offering's school, active and of an eligible
-// grade, the window is open, and the child has no row in the offering (else
-// the answer may be "already enrolled" or an Idempotency-Key replay). It
-// answers nil — decide the normal way — in every other case. "full" comes
-// before the child's own limits here (max clubs, overlapping clubs): a club
-// that is sold out is the answer a parent can act on.
+// known: the child is of the offering's school and active, and the
+// offering open to it (checkStudent, checkOpen), and the child has no row
+// in the offering (else the answer may be "already enrolled" or an
+// Idempotency-Key replay). It answers nil — decide the normal way — in
+// every other case. "full" comes before the child's own limits here (max
+// clubs, overlapping clubs): a club that is sold out is the answer a
+// parent can act on.
 func (db *DB) soldOutAnswer(ctx context.Context, in NewEnrollment, now time.Time) error {
 	if in.Actor.Role != RoleParent {
 		return nil
 	}
 	ver := db.cache.offers.Load()
-	c := &db.cache
-	c.mu.RLock()
-	e, ok := c.soldOut[in.OfferingID]
-	c.mu.RUnlock()
-	if !ok || e.ver != ver || time.Since(e.at) >= soldOutTTL {
+	a, ok := db.cache.soldOut.Peek(in.OfferingID, within[soldOutFacts](ver, time.Now(), soldOutTTL))
+	if !ok || !a.Value.full {
 		return nil
 	}
-	if _, has := e.students[in.StudentID]; has {
+	if _, has := a.Value.students[in.StudentID]; has {
 		return nil
 	}
 	st, ok, err := db.linkedChild(ctx, in.Actor.UserID, func(s Student) bool { return s.ID == in.StudentID })
 	if err != nil || !ok {
 		return nil
 	}
-	o := e.o
-	if st.SchoolID != o.SchoolID || !st.Active || st.Grade < 1 || st.Grade > 9 || o.Grades&(1<<st.Grade) == 0 ||
-		now.Before(o.EnrollOpensAt) || !now.Before(o.EnrollClosesAt) {
+	if checkStudent(st, a.Value.o) != nil || checkOpen(st, a.Value.o, now, false) != nil {
 		return nil
 	}
 	return ErrFull
 }
 
-// noteSoldOut records offering id as sold out when the database says it is
-// (published, first come first served or drawn, no waitlist, every seat
-// taken), with the students that have a row in it.
+// noteSoldOut learns whether offering id is sold out, as the database
+// says (published, first come first served or drawn, no waitlist, every
+// seat taken), with the students that have a row in it: called when an
+// enrollment was refused as full. Concurrent callers share one query.
 func (db *DB) noteSoldOut(ctx context.Context, id int64) {
-	ver := db.cache.offers.Load()
-	c := &db.cache
-	c.mu.Lock()
-	if e, ok := c.soldOut[id]; c.building[id] || (ok && e.ver == ver && time.Since(e.at) < soldOutTTL) {
-		c.mu.Unlock()
-		return
-	}
-	if c.building == nil {
-		c.building = map[int64]bool{}
-	}
-	c.building[id] = true
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.building, id)
-		c.mu.Unlock()
-	}()
-	at := time.Now()
-	var o Offering
-	if err := db.Read(ctx).Raw("SELECT * FROM offerings WHERE id = ?", id).Scan(&o).Error; err != nil || o.ID == 0 {
-		return
-	}
-	if o.Status != OfferingPublished || applies(o) || o.Waitlist || o.EnrolledCount < o.Capacity {
-		return
-	}
-	limit := 2*o.Capacity + 200
-	var ids []int64
-	if err := db.Read(ctx).Raw("SELECT student_id FROM enrollments WHERE offering_id = ? LIMIT ?", id, limit).
-		Scan(&ids).Error; err != nil || len(ids) >= limit {
-		return
-	}
-	students := make(map[int64]struct{}, len(ids))
-	for _, s := range ids {
-		students[s] = struct{}{}
-	}
-	c.mu.Lock()
-	put(&c.soldOut, id, soldOutEntry{ver: ver, at: at, o: o, students: students})
-	c.mu.Unlock()
+	ver, now := db.cache.offers.Load(), time.Now()
+	db.cache.soldOut.Fill(id, ver, now, within[soldOutFacts](ver, now, soldOutTTL), func() (soldOutFacts, error) {
+		var o Offering
+		if err := db.Read(ctx).Raw("SELECT * FROM offerings WHERE id = ?", id).Scan(&o).Error; err != nil || o.ID == 0 {
+			return soldOutFacts{}, err
+		}
+		if o.Status != OfferingPublished || isApplication(o) || o.Waitlist || o.EnrolledCount < o.Capacity {
+			return soldOutFacts{}, nil
+		}
+		limit := 2*o.Capacity + 200
+		var ids []int64
+		if err := db.Read(ctx).Raw("SELECT student_id FROM enrollments WHERE offering_id = ? LIMIT ?", id, limit).
+			Scan(&ids).Error; err != nil || len(ids) >= limit {
+			return soldOutFacts{}, err
+		}
+		students := make(map[int64]struct{}, len(ids))
+		for _, s := range ids {
+			students[s] = struct{}{}
+		}
+		return soldOutFacts{full: true, o: o, students: students}, nil
+	})
 }

@@ -37,18 +37,34 @@ type DB struct {
 	Dialect Dialect
 	// Path is the SQLite file (empty on PostgreSQL); used by backup.
 	Path string
+	// Clock is the time of operations whose caller passes none (publishing
+	// an offering generates its sessions from today on); nil means
+	// time.Now. Tests move it.
+	Clock func() time.Time
 
 	// gen counts the write transactions this handle finished (see
 	// Generation).
 	gen atomic.Uint64
-	// enrollSlots bounds the enrollments queued for the writer (see
-	// LimitEnrollWriters); nil means no bound.
-	enrollSlots chan struct{}
-	// enrollQ batches enrollments (see enroll_batch.go).
-	enrollQ *batcher[*enrollJob]
+	// enroll is the enrollment write path (enroll_pipeline.go), started
+	// by the server.
+	enroll enrollPipeline
+	// linkSeen is the link_version this process last read (see
+	// guardian_links.go).
+	linkSeen atomic.Int64
+	// MaxChildrenPerGuardian bounds the students of one school one
+	// guardian phone (or one parent account) covers; 0 means
+	// DefaultMaxChildrenPerGuardian (see links.go).
+	MaxChildrenPerGuardian int
 	// cache holds what the enrollment and browse paths read most (see
 	// cache.go).
 	cache caches
+
+	// observeDecide, when set (tests), sees every enrollment as its batch
+	// decides it.
+	observeDecide func(NewEnrollment)
+	// observeStats, when set (tests), is told each step of ComputeStats as
+	// it ends.
+	observeStats func(step string)
 }
 
 // Generation counts the write transactions run through Tx on this handle,
@@ -97,6 +113,14 @@ func gormConfig(opt Options) *gorm.Config {
 	}
 }
 
+// sqliteDSN is the DSN of every connection to the SQLite file at path, with
+// params (name=value&…) added. WAL lets readers run beside the writer;
+// busy_timeout covers the rare checkpoint; synchronous=NORMAL is durable
+// across process crashes in WAL.
+func sqliteDSN(path, params string) string {
+	return "file:" + url.PathEscape(path) + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&" + params
+}
+
 func openSQLite(path string, opt Options) (*DB, error) {
 	if path == "" {
 		return nil, ErrBadDatabaseURL
@@ -106,11 +130,9 @@ func openSQLite(path string, opt Options) (*DB, error) {
 			return nil, fmt.Errorf("models: create data dir: %w", err)
 		}
 	}
-	// WAL lets readers run beside the writer; busy_timeout covers the rare
-	// checkpoint; synchronous=NORMAL is durable across process crashes in WAL.
-	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_cache_size=-32000&_stmt_cache_size=128"
-	wdsn := "file:" + url.PathEscape(path) + "?" + common + "&_txlock=immediate"
-	rdsn := "file:" + url.PathEscape(path) + "?" + common + "&_query_only=true"
+	const pool = "_cache_size=-32000&_stmt_cache_size=128"
+	wdsn := sqliteDSN(path, pool+"&_txlock=immediate")
+	rdsn := sqliteDSN(path, pool+"&_query_only=true")
 
 	w, err := gorm.Open(sqlite.Open(wdsn), gormConfig(opt))
 	if err != nil {
@@ -152,7 +174,6 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	rsql.SetMaxOpenConns(n)
 	rsql.SetMaxIdleConns(n)
 	db := &DB{W: w, R: r, Dialect: SQLite, Path: path}
-	db.startEnrollBatches()
 	return db, nil
 }
 
@@ -170,7 +191,6 @@ func openPostgres(dsn string, opt Options) (*DB, error) {
 	s.SetMaxIdleConns(n)
 	s.SetConnMaxIdleTime(5 * time.Minute)
 	db := &DB{W: g, R: g, Dialect: Postgres}
-	db.startEnrollBatches()
 	return db, nil
 }
 
@@ -214,13 +234,6 @@ func (db *DB) Warm(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// EnrollQueueDefault is the default bound of LimitEnrollWriters: two full
-// batches of the write path (on SQLite one batch committing and the next
-// gathering; on PostgreSQL one per batch worker), 128 either way.
-func (db *DB) EnrollQueueDefault() int {
-	return max(2, enrollBatchWorkers(db.Dialect)) * maxGroup
-}
-
 // Ping checks that the database answers (used by /readyz).
 func (db *DB) Ping(ctx context.Context) error {
 	s, err := db.R.DB()
@@ -232,7 +245,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every pool.
 func (db *DB) Close() error {
-	db.enrollQ.close()
+	db.enroll.close()
 	var errs []error
 	for _, g := range []*gorm.DB{db.R, db.W} {
 		if s, err := g.DB(); err == nil {
@@ -255,3 +268,27 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 
 // Read returns the reader pool bound to ctx.
 func (db *DB) Read(ctx context.Context) *gorm.DB { return db.R.WithContext(ctx) }
+
+// retryTx runs fn in a write transaction, retrying a few times when
+// PostgreSQL aborts it for a deadlock or a serialization failure (both safe
+// to run again: nothing was committed).
+func retryTx(ctx context.Context, db *DB, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = db.Tx(ctx, fn)
+		if err == nil || db.Dialect != Postgres || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func retryable(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLSTATE 40P01") || strings.Contains(s, "SQLSTATE 40001")
+}

@@ -14,21 +14,23 @@ import (
 
 // Enrollment batches. In a rush the write path is the bottleneck: on SQLite
 // the one writer, on PostgreSQL a popular club's row (its seat counter is
-// locked from the seat UPDATE to COMMIT). One transaction per enrollment
-// paid, for every enrollment, its own commit and six or seven statements.
-// Instead, batch workers (one on SQLite's single writer, two on PostgreSQL)
-// each take every enrollment waiting at that moment (up to maxGroup) and
-// run them as one transaction of a fixed number of set-based statements,
-// whatever the batch's size:
+// locked from the seat UPDATE to COMMIT). A transaction per enrollment
+// would pay, for every enrollment, its own commit and six or seven
+// statements. So batch workers (one on SQLite's single writer, two on
+// PostgreSQL) each take every enrollment waiting at that moment (up to
+// maxGroup) and run them as one transaction of a fixed number of set-based
+// statements, whatever the batch's size:
 //
-//  1. read the batch's students (school, grade, active), their live
-//     enrollments, and the batch's offerings with their counters, all
-//     fresh; on PostgreSQL the students and then the offerings are locked
-//     FOR UPDATE, each in id order, so two batches never deadlock;
-//  2. decide in Go, in arrival order: every rule against the live
-//     enrollments plus what the batch already gave the same student, then a
-//     seat, a gapless waitlist position or a lottery application from the
-//     counters (decideBatch);
+//  1. read the batch's students (school, grade, active), their guardians'
+//     links and live enrollments, and the batch's offerings — every fact a
+//     rule or a seat depends on, with the term's max_clubs and the counters
+//     — all fresh, whatever the caches the pre-checks used said; on
+//     PostgreSQL the students and then the offerings are locked FOR
+//     UPDATE, each in id order, so two batches never deadlock;
+//  2. decide in Go, in arrival order: the guardian's link (rule 3), every
+//     rule against the live enrollments plus what the batch already gave
+//     the same student (CheckEnrollable), then a seat, a gapless waitlist
+//     position or a lottery application from the counters (decideBatch);
 //  3. write the counters, the enrollments, the guardians' confirmations and
 //     the Idempotency-Key answers, each kind of row with one statement over
 //     the batch's rows (unnest arrays on PostgreSQL, json_each on SQLite, so
@@ -76,21 +78,6 @@ type enrollResult struct {
 	err error
 }
 
-func (db *DB) startEnrollBatches() {
-	db.enrollQ = startBatcher(enrollBatchWorkers(db.Dialect), maxGroup, func(b []*enrollJob) { db.runEnrollBatch(b) })
-}
-
-// enrollBatched queues j for a batch and waits for its answer.
-func (db *DB) enrollBatched(j *enrollJob) (Enrollment, error) {
-	j.done = make(chan enrollResult, 1)
-	if err := db.enrollQ.submit(j.ctx, j); err != nil {
-		return Enrollment{}, err
-	}
-	// Once handed over, wait whatever ctx does: the work may be committed.
-	r := <-j.done
-	return r.e, repanic(r.err)
-}
-
 // runEnrollBatch runs one batch: together, or member by member when the
 // batch failed (split).
 func (db *DB) runEnrollBatch(jobs []*enrollJob) (split bool) {
@@ -108,7 +95,7 @@ func (db *DB) runEnrollBatch(jobs []*enrollJob) (split bool) {
 	run := func(batch []*enrollJob, res []enrollResult) error {
 		err := retryTx(context.Background(), db, guarded(func(tx *gorm.DB) error {
 			clear(res)
-			return enrollBatchTx(tx, batch, res)
+			return enrollBatchTx(tx, batch, res, db.observeDecide)
 		}))
 		if err != nil && len(batch) == 1 {
 			res[0] = enrollResult{err: err}
@@ -131,10 +118,19 @@ func (db *DB) runEnrollBatch(jobs []*enrollJob) (split bool) {
 // batchFacts is what a batch is decided on, read fresh inside its
 // transaction.
 type batchFacts struct {
-	students  map[int64]studentFacts
-	held      map[termOf][]Held // live enrollments by student and term
-	offerings map[int64]*lockedOffering
+	students map[int64]studentFacts
+	// links are the (parent user, student) guardian links of the batch's
+	// students: a parent's enrollment stops the moment its link is gone,
+	// whatever the caches say.
+	links     map[guardianLink]bool
+	held      map[studentTerm][]Held // live enrollments by student and term
+	offerings map[int64]*offeringRow
 	ids       []int64 // one fresh enrollment id per member, in order
+}
+
+func newBatchFacts(students, offerings int) batchFacts {
+	return batchFacts{students: make(map[int64]studentFacts, students), links: map[guardianLink]bool{},
+		held: map[studentTerm][]Held{}, offerings: make(map[int64]*offeringRow, offerings)}
 }
 
 type studentFacts struct {
@@ -154,26 +150,70 @@ func (f batchFacts) scanStudent(rows *sql.Rows) error {
 	return nil
 }
 
-type termOf struct{ student, term int64 }
+type guardianLink struct{ user, student int64 }
 
-// lockedOffering is an offering's row as the batch read it (on PostgreSQL,
-// locked), with the counters moved by the members decided so far.
-type lockedOffering struct {
-	Status     string     `json:"status"`
-	Mode       string     `json:"mode"`
-	Waitlist   bool       `json:"waitlist"`
-	DrawnAt    *time.Time `json:"drawn_at"`
-	Capacity   int        `json:"capacity"`
-	Enrolled   int        `json:"enrolled_count"`
-	Waitlisted int        `json:"waitlisted_count"`
-	Applied    int        `json:"applied_count"`
-	changed    bool
+type studentTerm struct{ student, term int64 }
+
+// offeringRow is an offering's row as the batch read it — on PostgreSQL
+// under its row lock, on SQLite under the single writer — with its term's
+// max_clubs, and the counters moved by the members decided so far. Its
+// JSON names are the columns PostgreSQL's json_agg gives it.
+type offeringRow struct {
+	SchoolID       int64      `json:"school_id"`
+	TermID         int64      `json:"term_id"`
+	Kind           string     `json:"kind"`
+	Status         string     `json:"status"`
+	Mode           string     `json:"mode"`
+	Waitlist       bool       `json:"waitlist"`
+	DrawnAt        *time.Time `json:"drawn_at"`
+	Capacity       int        `json:"capacity"`
+	Grades         int        `json:"grades"`
+	Weekdays       int        `json:"weekdays"`
+	StartMin       int        `json:"start_min"`
+	EndMin         int        `json:"end_min"`
+	EnrollOpensAt  time.Time  `json:"enroll_opens_at"`
+	EnrollClosesAt time.Time  `json:"enroll_closes_at"`
+	MaxClubs       int        `json:"max_clubs"`
+	Enrolled       int        `json:"enrolled_count"`
+	Waitlisted     int        `json:"waitlisted_count"`
+	Applied        int        `json:"applied_count"`
+	changed        bool
+}
+
+// offeringRowColumns are offeringRow's columns, in its scan order, of
+// offerings o joined with terms t.
+const offeringRowColumns = `o.id, o.school_id, o.term_id, o.kind, o.status, o.mode, o.waitlist, o.drawn_at, o.capacity, o.grades,
+	o.weekdays, o.start_min, o.end_min, o.enroll_opens_at, o.enroll_closes_at, t.max_clubs,
+	o.enrolled_count, o.waitlisted_count, o.applied_count`
+
+// scanOffering reads a row of offeringRowColumns into f.offerings.
+func (f batchFacts) scanOffering(rows *sql.Rows) error {
+	var id int64
+	var o offeringRow
+	if err := rows.Scan(&id, &o.SchoolID, &o.TermID, &o.Kind, &o.Status, &o.Mode, &o.Waitlist, &o.DrawnAt, &o.Capacity,
+		&o.Grades, &o.Weekdays, &o.StartMin, &o.EndMin, &o.EnrollOpensAt, &o.EnrollClosesAt, &o.MaxClubs,
+		&o.Enrolled, &o.Waitlisted, &o.Applied); err != nil {
+		return err
+	}
+	f.offerings[id] = &o
+	return nil
+}
+
+// onto returns o and t with the facts of the row in place of the ones the
+// pre-checks read from the cache (which may be up to offeringTTL old, or
+// older than a PATCH that has just committed).
+func (r *offeringRow) onto(o Offering, t Term) (Offering, Term) {
+	o.SchoolID, o.TermID, o.Kind, o.Status, o.Mode, o.Waitlist, o.DrawnAt = r.SchoolID, r.TermID, r.Kind, r.Status, r.Mode, r.Waitlist, r.DrawnAt
+	o.Capacity, o.Grades, o.Weekdays, o.StartMin, o.EndMin = r.Capacity, r.Grades, r.Weekdays, r.StartMin, r.EndMin
+	o.EnrollOpensAt, o.EnrollClosesAt = r.EnrollOpensAt, r.EnrollClosesAt
+	t.ID, t.MaxClubs = r.TermID, r.MaxClubs
+	return o, t
 }
 
 // enrollBatchTx decides and writes jobs in tx, setting res[i] to the i-th
 // member's enrollment or refusal. It returns an error only when the batch as
 // a whole must not commit.
-func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult) error {
+func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult, observe func(NewEnrollment)) error {
 	r := rawOf(tx)
 	sids := make([]int64, 0, len(jobs))
 	oids := make([]int64, 0, len(jobs))
@@ -197,7 +237,7 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult) error {
 	if len(f.ids) != len(jobs) {
 		return fmt.Errorf("models: drew %d enrollment ids for %d enrollments", len(f.ids), len(jobs))
 	}
-	taken := decideBatch(jobs, f, res)
+	taken := decideBatch(jobs, f, res, observe)
 	if len(taken) == 0 {
 		return nil
 	}
@@ -211,11 +251,11 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult) error {
 		}
 	}
 	for _, id := range oids {
-		if lo := f.offerings[id]; lo != nil && lo.changed {
-			w.cID = append(w.cID, id)
-			w.cEnrolled = append(w.cEnrolled, int64(lo.Enrolled))
-			w.cWaitlisted = append(w.cWaitlisted, int64(lo.Waitlisted))
-			w.cApplied = append(w.cApplied, int64(lo.Applied))
+		if row := f.offerings[id]; row != nil && row.changed {
+			w.counterID = append(w.counterID, id)
+			w.counterEnrolled = append(w.counterEnrolled, int64(row.Enrolled))
+			w.counterWaitlisted = append(w.counterWaitlisted, int64(row.Waitlisted))
+			w.counterApplied = append(w.counterApplied, int64(row.Applied))
 		}
 	}
 	stored, err := write(r, &w, time.Now().UTC())
@@ -225,7 +265,7 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult) error {
 		}
 		return err
 	}
-	if stored == len(w.kUser) {
+	if stored == len(w.answerUser) {
 		return nil
 	}
 	// An unexpired answer is stored under one of the keys: a retry, or a
@@ -238,25 +278,32 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult) error {
 }
 
 // decideBatch decides every member in arrival order against f, moving f's
-// counters and live enrollments as it goes. It sets res[i] and returns the
-// members given a place, in order.
-func decideBatch(jobs []*enrollJob, f batchFacts, res []enrollResult) []int {
+// counters and live enrollments as it goes: the rules (CheckEnrollable,
+// pickRank) on the facts read in the transaction, then a seat, a waitlist
+// place or a lottery application from the counters. It sets res[i] and
+// returns the members given a place, in order. observe, when set, sees each
+// member first (DB.observeDecide: tests).
+func decideBatch(jobs []*enrollJob, f batchFacts, res []enrollResult, observe func(NewEnrollment)) []int {
 	var taken []int
 	for i, j := range jobs {
-		if decideHook != nil {
-			decideHook(j.in)
+		if observe != nil {
+			observe(j.in)
 		}
 		s, ok := f.students[j.st.ID]
-		lo := f.offerings[j.o.ID]
-		if !ok || lo == nil {
+		row := f.offerings[j.o.ID]
+		if !ok || row == nil {
 			res[i].err = ErrNotFound
 			continue
 		}
-		st, o := j.st, j.o
+		if j.in.Actor.Role == RoleParent && !f.links[guardianLink{j.in.Actor.UserID, j.st.ID}] {
+			res[i].err = ErrNotFound // rule 3: the link is gone
+			continue
+		}
+		st := j.st
 		st.SchoolID, st.Grade, st.Active = s.school, s.grade, s.active
-		o.Status, o.Mode, o.Waitlist, o.DrawnAt, o.Capacity = lo.Status, lo.Mode, lo.Waitlist, lo.DrawnAt, lo.Capacity
-		k := termOf{st.ID, o.TermID}
-		if err := CheckEnrollable(st, o, j.t, f.held[k], j.now, j.override); err != nil {
+		o, t := row.onto(j.o, j.t)
+		k := studentTerm{st.ID, o.TermID}
+		if err := CheckEnrollable(st, o, t, f.held[k], j.now, j.override); err != nil {
 			res[i].err = err
 			continue
 		}
@@ -268,22 +315,23 @@ func decideBatch(jobs []*enrollJob, f batchFacts, res []enrollResult) []int {
 		e := Enrollment{StudentID: st.ID, OfferingID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, Rank: rank,
 			AppliedBy: j.in.Actor.UserID, CreatedAt: j.now, UpdatedAt: j.now}
 		switch {
-		case applies(o):
+		case isApplication(o):
 			e.Status = StatusApplied
-			lo.Applied++
-		case lo.Enrolled < lo.Capacity:
+			row.Applied++
+		case row.Enrolled < row.Capacity:
 			e.Status = StatusEnrolled
-			lo.Enrolled++
-		case lo.Waitlist:
-			lo.Waitlisted++
-			pos := lo.Waitlisted
+			row.Enrolled++
+		case row.Waitlist:
+			row.Waitlisted++
+			pos := row.Waitlisted
 			e.Status, e.WaitlistPosition = StatusWaitlisted, &pos
 		default:
 			res[i].err = ErrFull
 			continue
 		}
-		lo.changed = true
+		row.changed = true
 		res[i].e = e
+		j.o = o // the confirmation names the offering as decided
 		f.held[k] = append(f.held[k], Held{OfferingID: o.ID, Status: e.Status, Rank: rank, Kind: o.Kind,
 			Weekdays: o.Weekdays, StartMin: o.StartMin, EndMin: o.EndMin})
 		taken = append(taken, i)
@@ -291,22 +339,21 @@ func decideBatch(jobs []*enrollJob, f batchFacts, res []enrollResult) []int {
 	return taken
 }
 
-// decideHook, when set (by tests), sees every member as it is decided.
-var decideHook func(NewEnrollment)
-
-// batchWrite gathers the columns a batch writes.
+// batchWrite gathers the columns a batch writes: the offerings' counters,
+// the enrollments, the guardians' confirmations (notes) and the
+// Idempotency-Key answers.
 type batchWrite struct {
-	cID, cEnrolled, cWaitlisted, cApplied []int64
-	id, sid, oid, school, term, by        []int64
-	status                                []string
-	pos, rank                             []int64
-	at                                    []time.Time
-	nSid                                  []int64
-	nEvent, nPayload                      []string
-	kUser                                 []int64
-	kKey, kHash, kBody                    []string
-	kStatus                               []int64
-	kAt, kExpires                         []time.Time
+	counterID, counterEnrolled, counterWaitlisted, counterApplied []int64
+	id, sid, oid, school, term, by                                []int64
+	status                                                        []string
+	pos, rank                                                     []int64
+	at                                                            []time.Time
+	noteStudent                                                   []int64
+	noteEvent, notePayload                                        []string
+	answerUser                                                    []int64
+	answerKey, answerHash, answerBody                             []string
+	answerStatus                                                  []int64
+	answerAt, answerExpires                                       []time.Time
 }
 
 func (w *batchWrite) add(j *enrollJob, e Enrollment) error {
@@ -329,22 +376,22 @@ func (w *batchWrite) add(j *enrollJob, e Enrollment) error {
 		if err != nil {
 			return err
 		}
-		w.nSid = append(w.nSid, e.StudentID)
-		w.nEvent = append(w.nEvent, fmt.Sprintf("enrolled:enrollment:%d", e.ID))
-		w.nPayload = append(w.nPayload, string(p))
+		w.noteStudent = append(w.noteStudent, e.StudentID)
+		w.noteEvent = append(w.noteEvent, fmt.Sprintf("enrolled:enrollment:%d", e.ID))
+		w.notePayload = append(w.notePayload, string(p))
 	}
 	if j.in.IdempotencyKey != "" {
 		b, err := json.Marshal(e)
 		if err != nil {
 			return err
 		}
-		w.kUser = append(w.kUser, e.AppliedBy)
-		w.kKey = append(w.kKey, j.in.IdempotencyKey)
-		w.kHash = append(w.kHash, j.hash)
-		w.kStatus = append(w.kStatus, idempotentStatus)
-		w.kBody = append(w.kBody, string(b))
-		w.kAt = append(w.kAt, j.now)
-		w.kExpires = append(w.kExpires, j.now.Add(IdempotencyTTL))
+		w.answerUser = append(w.answerUser, e.AppliedBy)
+		w.answerKey = append(w.answerKey, j.in.IdempotencyKey)
+		w.answerHash = append(w.answerHash, j.hash)
+		w.answerStatus = append(w.answerStatus, idempotentStatus)
+		w.answerBody = append(w.answerBody, string(b))
+		w.answerAt = append(w.answerAt, j.now)
+		w.answerExpires = append(w.answerExpires, j.now.Add(IdempotencyTTL))
 	}
 	return nil
 }

@@ -154,12 +154,12 @@ func TestEnrollBatchFailures(t *testing.T) {
 	in := func(act models.Actor, s models.Student) models.NewEnrollment {
 		return models.NewEnrollment{Actor: act, StudentID: s.ID, OfferingID: a.ID}
 	}
-	models.SetDecideHook(func(in models.NewEnrollment) {
+	models.ObserveDecide(db, func(in models.NewEnrollment) {
 		if in.StudentID == ss[4].ID {
 			panic("boom")
 		}
 	})
-	defer models.SetDecideHook(nil)
+	defer models.ObserveDecide(db, nil)
 	got, errs, split := models.EnrollAsOneBatch(w.ctx, db, []models.NewEnrollment{
 		in(admin, ss[0]), in(ghost, ss[1]), in(admin, ss[2]), in(admin, ss[2]), in(admin, ss[4]), in(admin, ss[5]),
 	})

@@ -9,52 +9,57 @@ import (
 // PostgreSQL's part of the enrollment batches (enroll_batch.go): the read
 // takes the row locks and the write is one statement, so a batch costs five
 // round trips whatever its size (BEGIN, the students' locks, the read, the
-// write, COMMIT).
+// write, COMMIT). Row locks are taken in one order: the students, then the
+// offerings, each in id order, so two batches never deadlock.
 
 const nextEnrollmentID = "nextval(pg_get_serial_sequence('enrollments', 'id'))"
 
-// readBatchPG locks the batch's students, then reads their live
-// enrollments, locks the batch's offerings and draws n enrollment ids in
-// one statement. That statement's snapshot is taken after the students'
-// locks were granted, so it sees every enrollment committed by whoever
-// held them before (which is why the students' lock cannot be folded into
-// it).
+// readBatchPG locks the batch's students, then, in one statement, reads
+// their guardians' links and live enrollments, locks the batch's offerings
+// (with their terms' max_clubs) and draws n enrollment ids. That
+// statement's snapshot is taken after the students' locks were granted, so
+// it sees every enrollment committed by whoever held them before (which is
+// why the students' lock cannot be folded into it).
 func readBatchPG(r raw, sids, oids []int64, n int) (batchFacts, error) {
-	f := batchFacts{students: make(map[int64]studentFacts, len(sids)), held: map[termOf][]Held{},
-		offerings: make(map[int64]*lockedOffering, len(oids))}
+	f := newBatchFacts(len(sids), len(oids))
 	err := r.each("SELECT id, school_id, grade, active FROM students WHERE id = ANY(?) ORDER BY id FOR UPDATE",
 		[]any{sids}, f.scanStudent)
 	if err != nil {
 		return f, err
 	}
-	var heldJSON, offeringsJSON, idsJSON []byte
-	err = r.queryRow(batchRead, oids, sids, StatusEnrolled, StatusWaitlisted, StatusApplied, n).
-		Scan(&heldJSON, &offeringsJSON, &idsJSON)
+	var linksJSON, heldJSON, offeringsJSON, idsJSON []byte
+	err = r.queryRow(batchRead, oids, sids, sids, StatusEnrolled, StatusWaitlisted, StatusApplied, n).
+		Scan(&linksJSON, &heldJSON, &offeringsJSON, &idsJSON)
 	if err != nil {
 		return f, err
 	}
+	var links [][2]int64
 	var heldRows []struct {
-		Student, Term int64
+		Student int64 `json:"student_id"`
+		Term    int64 `json:"term_id"`
 		Held
 	}
 	var offeringRows []struct {
-		ID int64
-		lockedOffering
+		ID int64 `json:"id"`
+		offeringRow
 	}
 	for _, d := range []struct {
 		b []byte
 		v any
-	}{{heldJSON, &heldRows}, {offeringsJSON, &offeringRows}, {idsJSON, &f.ids}} {
+	}{{linksJSON, &links}, {heldJSON, &heldRows}, {offeringsJSON, &offeringRows}, {idsJSON, &f.ids}} {
 		if err := json.Unmarshal(d.b, d.v); err != nil {
 			return f, fmt.Errorf("models: decode batch read: %w", err)
 		}
 	}
+	for _, l := range links {
+		f.links[guardianLink{user: l[0], student: l[1]}] = true
+	}
 	for _, h := range heldRows {
-		k := termOf{h.Student, h.Term}
+		k := studentTerm{h.Student, h.Term}
 		f.held[k] = append(f.held[k], h.Held)
 	}
 	for i := range offeringRows {
-		f.offerings[offeringRows[i].ID] = &offeringRows[i].lockedOffering
+		f.offerings[offeringRows[i].ID] = &offeringRows[i].offeringRow
 	}
 	return f, nil
 }
@@ -67,16 +72,20 @@ func writeBatchPG(r raw, w *batchWrite, now time.Time) (int, error) {
 	return stored, err
 }
 
-// batchRead returns, as JSON, the batch students' live enrollments (with
-// their offerings' slots), the batch's offerings locked in id order, and
-// fresh enrollment ids (one per member; a refused member's id is not used).
+// batchRead returns, as JSON, the guardians' links of the batch's students
+// ([user, student] pairs), their live enrollments (with their offerings'
+// slots, keyed as Held's JSON names), the batch's offerings locked in id
+// order (keyed as offeringRow's), and fresh enrollment ids (one per member;
+// a refused member's id is not used).
 const batchRead = `WITH lo AS (
-	SELECT id, status, mode, waitlist, drawn_at, capacity, enrolled_count, waitlisted_count, applied_count
-	FROM offerings WHERE id = ANY(?) ORDER BY id FOR UPDATE
+	SELECT ` + offeringRowColumns + `
+	FROM offerings o JOIN terms t ON t.id = o.term_id WHERE o.id = ANY(?) ORDER BY o.id FOR UPDATE OF o
 )
 SELECT
-	(SELECT COALESCE(json_agg(json_build_object('Student', e.student_id, 'Term', e.term_id, 'OfferingID', e.offering_id,
-		'Status', e.status, 'Rank', e.rank, 'Kind', o.kind, 'Weekdays', o.weekdays, 'StartMin', o.start_min, 'EndMin', o.end_min)), '[]')
+	(SELECT COALESCE(json_agg(json_build_array(ps.user_id, ps.student_id)), '[]') FROM parent_students ps
+	 WHERE ps.student_id = ANY(?)),
+	(SELECT COALESCE(json_agg(json_build_object('student_id', e.student_id, 'term_id', e.term_id, 'offering_id', e.offering_id,
+		'status', e.status, 'rank', e.rank, 'kind', o.kind, 'weekdays', o.weekdays, 'start_min', o.start_min, 'end_min', o.end_min)), '[]')
 	 FROM enrollments e JOIN offerings o ON o.id = e.offering_id
 	 WHERE e.student_id = ANY(?) AND e.status IN (?, ?, ?)),
 	(SELECT COALESCE(json_agg(lo), '[]') FROM lo),
@@ -85,7 +94,7 @@ SELECT
 // batchInsert moves the batch's offerings' counters, writes its enrollments,
 // the guardians' confirmations of the seats taken, and the Idempotency-Key
 // answers (replacing only expired ones), and counts the answers stored.
-const batchInsert = `WITH u AS (
+var batchInsert = `WITH u AS (
 	UPDATE offerings o SET enrolled_count = v.e, waitlisted_count = v.w, applied_count = v.a
 	FROM unnest(CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[])) AS v(id, e, w, a)
 	WHERE o.id = v.id
@@ -97,26 +106,20 @@ const batchInsert = `WITH u AS (
 		CAST(? AS TEXT[]), CAST(? AS INTEGER[]), CAST(? AS INTEGER[]), CAST(? AS BIGINT[]), CAST(? AS TIMESTAMPTZ[]))
 		AS v(id, sid, oid, school, term, status, pos, rank, by, at)
 ), n AS (
-	INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts, next_attempt_at, last_error, created_at)
-	SELECT CAST(? AS TEXT), ps.user_id, v.sid, v.event || ':user:' || CAST(ps.user_id AS TEXT), v.payload, 'pending', 0,
-		CAST(? AS TIMESTAMPTZ), '', CAST(? AS TIMESTAMPTZ)
-	FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(sid, event, payload)
-	JOIN parent_students ps ON ps.student_id = v.sid
-	ON CONFLICT (dedupe_key) DO NOTHING
+	` + guardianOutboxInsert("unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(sid, event, payload)",
+	"CAST(? AS TEXT)", "CAST(? AS TIMESTAMPTZ)") + `
 ), k AS (
 	INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
 	SELECT * FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS INTEGER[]),
 		CAST(? AS TEXT[]), CAST(? AS TIMESTAMPTZ[]), CAST(? AS TIMESTAMPTZ[]))
-	ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
-		body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at
-	WHERE idempotency_keys.expires_at <= excluded.created_at
+	` + replaceExpiredAnswer + `
 	RETURNING 1
 )
 SELECT count(*) FROM k`
 
 // pgArgs are batchInsert's arguments; now stamps the confirmations.
 func (w *batchWrite) pgArgs(now time.Time) []any {
-	return []any{w.cID, w.cEnrolled, w.cWaitlisted, w.cApplied, w.id, w.sid, w.oid, w.school, w.term, w.status, w.pos, w.rank, w.by, w.at,
-		NotifyEnrollmentConfirmed, now, now, w.nSid, w.nEvent, w.nPayload,
-		w.kUser, w.kKey, w.kHash, w.kStatus, w.kBody, w.kAt, w.kExpires}
+	return []any{w.counterID, w.counterEnrolled, w.counterWaitlisted, w.counterApplied, w.id, w.sid, w.oid, w.school, w.term, w.status, w.pos, w.rank, w.by, w.at,
+		NotifyEnrollmentConfirmed, now, now, w.noteStudent, w.noteEvent, w.notePayload,
+		w.answerUser, w.answerKey, w.answerHash, w.answerStatus, w.answerBody, w.answerAt, w.answerExpires}
 }

@@ -13,15 +13,14 @@ import (
 // change before it commits: no row locks, and ids are the next rowids. The
 // batch's rows go to each statement as one JSON array (json_each), so a
 // statement's text, and its cached prepared statement, is the same for
-// every batch. A statement costs the writer a few microseconds, a row
-// written one at a time some fifty (before: eight statements and a
-// savepoint per enrollment).
+// every batch: a statement costs the writer a few microseconds, a row
+// written one at a time some fifty.
 
-// readBatchSQLite reads the batch's students, their live enrollments and
-// the batch's offerings, and numbers n new enrollments after the last one.
+// readBatchSQLite reads the batch's students, their guardians' links and
+// live enrollments, and the batch's offerings with their terms' max_clubs,
+// and numbers n new enrollments after the last one.
 func readBatchSQLite(r raw, sids, oids []int64, n int) (batchFacts, error) {
-	f := batchFacts{students: make(map[int64]studentFacts, len(sids)), held: map[termOf][]Held{},
-		offerings: make(map[int64]*lockedOffering, len(oids))}
+	f := newBatchFacts(len(sids), len(oids))
 	sj, err := json.Marshal(sids)
 	if err != nil {
 		return f, err
@@ -35,11 +34,23 @@ func readBatchSQLite(r raw, sids, oids []int64, n int) (batchFacts, error) {
 	if err != nil {
 		return f, err
 	}
+	err = r.each("SELECT user_id, student_id FROM parent_students WHERE student_id IN (SELECT value FROM json_each(?))",
+		[]any{string(sj)}, func(rows *sql.Rows) error {
+			var l guardianLink
+			if err := rows.Scan(&l.user, &l.student); err != nil {
+				return err
+			}
+			f.links[l] = true
+			return nil
+		})
+	if err != nil {
+		return f, err
+	}
 	err = r.each(`SELECT e.student_id, e.term_id, e.offering_id, e.status, e.rank, o.kind, o.weekdays, o.start_min, o.end_min
 		FROM enrollments e JOIN offerings o ON o.id = e.offering_id
 		WHERE e.student_id IN (SELECT value FROM json_each(?)) AND e.status IN (?, ?, ?)`,
 		[]any{string(sj), StatusEnrolled, StatusWaitlisted, StatusApplied}, func(rows *sql.Rows) error {
-			var k termOf
+			var k studentTerm
 			var h Held
 			if err := rows.Scan(&k.student, &k.term, &h.OfferingID, &h.Status, &h.Rank, &h.Kind, &h.Weekdays, &h.StartMin, &h.EndMin); err != nil {
 				return err
@@ -50,17 +61,8 @@ func readBatchSQLite(r raw, sids, oids []int64, n int) (batchFacts, error) {
 	if err != nil {
 		return f, err
 	}
-	err = r.each(`SELECT id, status, mode, waitlist, drawn_at, capacity, enrolled_count, waitlisted_count, applied_count
-		FROM offerings WHERE id IN (SELECT value FROM json_each(?))`,
-		[]any{string(oj)}, func(rows *sql.Rows) error {
-			var id int64
-			var o lockedOffering
-			if err := rows.Scan(&id, &o.Status, &o.Mode, &o.Waitlist, &o.DrawnAt, &o.Capacity, &o.Enrolled, &o.Waitlisted, &o.Applied); err != nil {
-				return err
-			}
-			f.offerings[id] = &o
-			return nil
-		})
+	err = r.each(`SELECT `+offeringRowColumns+` FROM offerings o JOIN terms t ON t.id = o.term_id
+		WHERE o.id IN (SELECT value FROM json_each(?))`, []any{string(oj)}, f.scanOffering)
 	if err != nil {
 		return f, err
 	}
@@ -78,6 +80,9 @@ func readBatchSQLite(r raw, sids, oids []int64, n int) (batchFacts, error) {
 // The batch's writes on SQLite, one statement per table. (SQLite has no
 // data-modifying CTEs; the SELECT of an INSERT … SELECT … ON CONFLICT needs
 // a WHERE to parse.)
+var sqliteConfirmations = guardianOutboxInsert("(SELECT value->>0 AS sid, value->>1 AS event, value->>2 AS payload FROM json_each(?)) v",
+	"?", "?")
+
 const (
 	sqliteCounters = `UPDATE offerings SET enrolled_count = v.value->>1, waitlisted_count = v.value->>2, applied_count = v.value->>3
 	FROM json_each(?) v WHERE offerings.id = v.value->>0`
@@ -86,18 +91,11 @@ const (
 	SELECT v.value->>0, v.value->>1, v.value->>2, v.value->>3, v.value->>4, v.value->>5, NULLIF(v.value->>6, 0), v.value->>7,
 		v.value->>8, v.value->>9, v.value->>9
 	FROM json_each(?) v`
-	sqliteConfirmations = `INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts, next_attempt_at, last_error, created_at)
-	SELECT ?, ps.user_id, v.value->>0, (v.value->>1) || ':user:' || CAST(ps.user_id AS TEXT), v.value->>2, 'pending', 0, ?, '', ?
-	FROM json_each(?) v JOIN parent_students ps ON ps.student_id = v.value->>0
-	WHERE true
-	ON CONFLICT (dedupe_key) DO NOTHING`
 	sqliteAnswers = `INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
 	SELECT v.value->>0, v.value->>1, v.value->>2, v.value->>3, v.value->>4, v.value->>5, v.value->>6
 	FROM json_each(?) v
 	WHERE true
-	ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
-		body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at
-	WHERE idempotency_keys.expires_at <= excluded.created_at`
+	` + replaceExpiredAnswer
 )
 
 // sqliteTime is t as the driver stores a time.Time parameter, so rows
@@ -114,8 +112,8 @@ func writeBatchSQLite(r raw, w *batchWrite, now time.Time) (int, error) {
 		b, err := json.Marshal(out)
 		return string(b), err
 	}
-	counters, err := rows(len(w.cID), func(i int) []any {
-		return []any{w.cID[i], w.cEnrolled[i], w.cWaitlisted[i], w.cApplied[i]}
+	counters, err := rows(len(w.counterID), func(i int) []any {
+		return []any{w.counterID[i], w.counterEnrolled[i], w.counterWaitlisted[i], w.counterApplied[i]}
 	})
 	if err != nil {
 		return 0, err
@@ -132,8 +130,8 @@ func writeBatchSQLite(r raw, w *batchWrite, now time.Time) (int, error) {
 	if _, err := r.exec(sqliteEnrollments, enrollments); err != nil {
 		return 0, err
 	}
-	if len(w.nSid) > 0 {
-		notes, err := rows(len(w.nSid), func(i int) []any { return []any{w.nSid[i], w.nEvent[i], w.nPayload[i]} })
+	if len(w.noteStudent) > 0 {
+		notes, err := rows(len(w.noteStudent), func(i int) []any { return []any{w.noteStudent[i], w.noteEvent[i], w.notePayload[i]} })
 		if err != nil {
 			return 0, err
 		}
@@ -142,11 +140,11 @@ func writeBatchSQLite(r raw, w *batchWrite, now time.Time) (int, error) {
 			return 0, err
 		}
 	}
-	if len(w.kUser) == 0 {
+	if len(w.answerUser) == 0 {
 		return 0, nil
 	}
-	answers, err := rows(len(w.kUser), func(i int) []any {
-		return []any{w.kUser[i], w.kKey[i], w.kHash[i], w.kStatus[i], w.kBody[i], sqliteTime(w.kAt[i]), sqliteTime(w.kExpires[i])}
+	answers, err := rows(len(w.answerUser), func(i int) []any {
+		return []any{w.answerUser[i], w.answerKey[i], w.answerHash[i], w.answerStatus[i], w.answerBody[i], sqliteTime(w.answerAt[i]), sqliteTime(w.answerExpires[i])}
 	})
 	if err != nil {
 		return 0, err

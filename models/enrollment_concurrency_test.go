@@ -99,6 +99,7 @@ func TestEnrollConcurrentSameStudent(t *testing.T) {
 	if ok != 1 || conflicts != 7 {
 		t.Fatalf("ok=%d conflicts=%d, want 1 and 7", ok, conflicts)
 	}
+	modelstest.CheckInvariants(t, w.db)
 }
 
 // TestConcurrentWithdrawAndEnroll mixes withdrawals (which promote) with

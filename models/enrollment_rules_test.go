@@ -33,7 +33,7 @@ func TestCheckEnrollable(t *testing.T) {
 		want     error
 	}{
 		{name: "ok"},
-		{name: "ErrNotFoundOtherSchool", offering: func(o *models.Offering) { o.SchoolID = 2 }, want: models.ErrNotFound},
+		{name: "ErrSchoolMismatch", offering: func(o *models.Offering) { o.SchoolID = 2 }, want: models.ErrSchoolMismatch},
 		{name: "ErrStudentInactive", student: func(s *models.Student) { s.Active = false }, want: models.ErrStudentInactive},
 		// Rule 2: one live enrollment per student and offering.
 		{name: "ErrAlreadyEnrolled", existing: []models.Held{club(7, "waitlisted", mask(1), 0, 10)}, want: models.ErrAlreadyEnrolled},

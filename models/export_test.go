@@ -6,15 +6,13 @@ import (
 	"time"
 )
 
-// SetStatsTrace lets tests time each step of ComputeStats.
-func SetStatsTrace(f func(step string, d time.Duration)) { statsTrace = f }
+// ObserveStats makes ComputeStats on db call f after each step (nil: none).
+func ObserveStats(db *DB, f func(step string)) { db.observeStats = f }
 
 // SoldOutCached reports whether offering id is cached as sold out and fresh.
 func SoldOutCached(db *DB, id int64) bool {
-	db.cache.mu.RLock()
-	defer db.cache.mu.RUnlock()
-	e, ok := db.cache.soldOut[id]
-	return ok && e.ver == db.cache.offers.Load() && time.Since(e.at) < soldOutTTL
+	a, ok := db.cache.soldOut.Peek(id, within[soldOutFacts](db.cache.offers.Load(), time.Now(), soldOutTTL))
+	return ok && a.Value.full
 }
 
 // EnrollAsOneBatch runs ins, past Enroll's pre-checks, as one enrollment
@@ -26,18 +24,13 @@ func EnrollAsOneBatch(ctx context.Context, db *DB, ins []NewEnrollment) ([]Enrol
 	jobs := make([]*enrollJob, 0, len(ins))
 	at := make([]int, 0, len(ins))
 	for i, in := range ins {
-		now := time.Now().UTC()
-		st, o, t, override, err := precheckEnroll(ctx, db, in, now)
+		j, err := precheckEnroll(ctx, db, in, time.Now().UTC())
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		hash := ""
-		if in.IdempotencyKey != "" {
-			hash = requestHash(in)
-		}
-		jobs = append(jobs, &enrollJob{ctx: ctx, in: in, now: now, st: st, o: o, t: t, override: override, hash: hash,
-			done: make(chan enrollResult, 1)})
+		j.done = make(chan enrollResult, 1)
+		jobs = append(jobs, j)
 		at = append(at, i)
 	}
 	split := db.runEnrollBatch(jobs)
@@ -57,6 +50,9 @@ func PanicValue(err error) (any, bool) {
 	return nil, false
 }
 
-// SetDecideHook makes every enrollment batch call f with each member as it
-// is decided (nil: none).
-func SetDecideHook(f func(NewEnrollment)) { decideHook = f }
+// ObserveDecide makes every enrollment batch of db call f with each member
+// as it is decided (nil: none).
+func ObserveDecide(db *DB, f func(NewEnrollment)) { db.observeDecide = f }
+
+// EnrollmentsStarted reports whether db's enrollment batch workers run.
+func EnrollmentsStarted(db *DB) bool { return db.enroll.queue.Load() != nil }

@@ -21,6 +21,13 @@ import (
 // nothing, so running it again on a retry is both safe and what a parent
 // wants (a seat may have freed up since).
 
+// replaceExpiredAnswer ends the INSERT of Idempotency-Key answers: a key
+// already stored is replaced only when its answer has expired, so an
+// unexpired one stays in the way (and fewer answers than rows are stored).
+const replaceExpiredAnswer = `ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
+		body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at
+	WHERE idempotency_keys.expires_at <= excluded.created_at`
+
 // idempotentStatus is the HTTP status of a stored answer: 201 Created.
 const idempotentStatus = 201
 

@@ -9,12 +9,6 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Errors of jobs.
-var (
-	ErrUnknownJob = E(KindNotFound, "unknown_job", "没有这个任务")
-	ErrJobRunning = E(KindConflict, "job_running", "该任务正在运行")
-)
-
 // How a run started, and how it ended.
 const (
 	TriggerScheduled = "scheduled"

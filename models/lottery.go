@@ -15,14 +15,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// ErrNothingToDraw is returned when a term has no lottery offering whose
-// window has closed and that has not been drawn yet.
-var ErrNothingToDraw = E(KindConflict, "nothing_to_draw", "没有待抽签的项目（报名未截止或已抽签）")
-
-// ErrSeedNotAllowed refuses a seed chosen by a school: only the platform
-// (tests, demos, operators) may fix one.
-var ErrSeedNotAllowed = &ValidationError{Fields: map[string]string{"seed": "学校不能指定抽签种子，种子由系统随机生成"}}
-
 // Draw is the audit record of one lottery draw: its seed, who ran it, and
 // the detail (offerings and seats, applications, the random order and the
 // result) from which anyone can re-run and check it.
@@ -149,7 +141,6 @@ type heldSlot struct {
 }
 
 func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, seed *int64, now time.Time) (Draw, error) {
-	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	if a != SystemActor {
 		if err := requireManage(ctx, db, a, schoolID); err != nil {
 			return Draw{}, err
@@ -173,7 +164,7 @@ func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, se
 	}
 	now = now.UTC()
 	var d Draw
-	err = retryTx(ctx, db, func(tx *gorm.DB) error {
+	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
 		q := `SELECT * FROM offerings WHERE school_id = ? AND term_id = ? AND mode = ? AND drawn_at IS NULL
 			AND status IN (?, ?) AND enroll_closes_at <= ? ORDER BY id`
 		if db.Dialect == Postgres {
@@ -206,6 +197,10 @@ func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, se
 			}
 			detail.Prefs[ap.StudentID] = append(detail.Prefs[ap.StudentID], ap.OfferingID)
 		}
+		// The applicants' rows are locked after the offerings', the
+		// reverse of the batch's order (students, then offerings): on
+		// PostgreSQL a draw can deadlock with a batch of one of its
+		// applicants, and writeOfferings (retryTx) runs it again.
 		if db.Dialect == Postgres && len(students) > 0 {
 			if err := tx.Exec("SELECT id FROM students WHERE id IN ? ORDER BY id FOR UPDATE", students).Error; err != nil {
 				return err
@@ -223,22 +218,10 @@ func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, se
 		for _, h := range held {
 			heldBy[h.StudentID] = append(heldBy[h.StudentID], h.Held)
 		}
+		// The rules a new place meets (rules 5 and 6) against each
+		// applicant's enrolled and waitlisted places outside this draw.
 		ok := func(student, offering int64) bool {
-			o := byID[offering]
-			if o.Kind != KindClub {
-				return true
-			}
-			clubs := 0
-			for _, h := range heldBy[student] {
-				if h.Kind != KindClub {
-					continue
-				}
-				clubs++
-				if h.Status == StatusEnrolled && Overlaps(h.Weekdays, h.StartMin, h.EndMin, o.Weekdays, o.StartMin, o.EndMin) {
-					return false
-				}
-			}
-			return clubs+1 <= t.MaxClubs
+			return checkTimetable(byID[offering], t.MaxClubs, heldBy[student]) == nil
 		}
 		detail.Order = DrawOrder(s, students)
 		detail.Result = SerialDictatorship(detail.Order, detail.Prefs, seats, ok)

@@ -40,6 +40,7 @@ type Offering struct {
 	Category        string     `gorm:"column:category"`
 	Description     string     `gorm:"column:description"`
 	Teacher         string     `gorm:"column:teacher"`
+	TeacherUserID   *int64     `gorm:"column:teacher_user_id"` // the teacher who takes the roll
 	Venue           string     `gorm:"column:venue"`
 	Weekdays        int        `gorm:"column:weekdays"`
 	StartMin        int        `gorm:"column:start_min"`
@@ -118,6 +119,7 @@ type NewOffering struct {
 	Category       string
 	Description    string
 	Teacher        string
+	TeacherUserID  *int64 // the teacher who takes the roll (nil: none)
 	Venue          string
 	Weekdays       []int
 	StartTime      string
@@ -139,6 +141,7 @@ type UpdateOffering struct {
 	Category       *string
 	Description    *string
 	Teacher        *string
+	TeacherUserID  *int64 // nil leaves it, 0 clears it, else names the teacher
 	Venue          *string
 	Weekdays       *[]int
 	StartTime      *string
@@ -150,6 +153,10 @@ type UpdateOffering struct {
 	Waitlist       *bool
 	EnrollOpensAt  *time.Time
 	EnrollClosesAt *time.Time
+	// Force keeps a change of a published offering's time, weekdays or
+	// grades that breaks a rule for students already in it; their families
+	// are told (see offering_change.go).
+	Force bool
 }
 
 // validateOffering checks o's fields as a whole (after create or patch).
@@ -221,6 +228,12 @@ func CreateOffering(ctx context.Context, db *DB, a Actor, schoolID int64, in New
 	if grades == nil {
 		grades = []int{}
 	}
+	if in.TeacherUserID != nil {
+		if err := checkTeacherOf(db.Read(ctx), &v, schoolID, *in.TeacherUserID); err != nil {
+			return Offering{}, err
+		}
+		o.TeacherUserID = in.TeacherUserID
+	}
 	v.Check(in.StartTime != "", "start_time", "开始时间必填")
 	v.Check(in.EndTime != "", "end_time", "结束时间必填")
 	validateOffering(&v, &o, weekdays, grades, in.StartTime, in.EndTime)
@@ -245,6 +258,19 @@ func checkTermOf(ctx context.Context, db *DB, v *Validator, schoolID, termID int
 		return err
 	}
 	v.Check(err == nil && t.SchoolID == schoolID, "term_id", "学期不存在或不属于该学校")
+	return nil
+}
+
+// checkTeacherOf records a field error unless userID is an enabled teacher
+// of schoolID.
+func checkTeacherOf(q *gorm.DB, v *Validator, schoolID, userID int64) error {
+	var n int64
+	err := q.Raw("SELECT COUNT(*) FROM users WHERE id = ? AND role = ? AND school_id = ? AND disabled = ?",
+		userID, RoleTeacher, schoolID, false).Scan(&n).Error
+	if err != nil {
+		return err
+	}
+	v.Check(n == 1, "teacher_user_id", "任课教师须为本校的教师账号")
 	return nil
 }
 

@@ -8,22 +8,20 @@ import (
 	"gorm.io/gorm"
 )
 
-// ErrInvalidStatus is returned for a lifecycle step the offering's status
-// does not allow.
-var ErrInvalidStatus = E(KindConflict, "invalid_status", "当前状态不允许此操作")
-
 // PatchOffering changes the fields of in that are set (school admin or
 // platform admin). Capacity cannot drop below the seats taken; term and mode
 // cannot change once published; a cancelled offering cannot change. Raising
-// the capacity promotes the head of the waitlist into the new seats.
+// the capacity promotes the head of the waitlist into the new seats. A
+// change of a published offering's time, weekdays or grades that breaks a
+// rule for students already in it answers *EnrolledConflictsError listing
+// them, unless in.Force (offering_change.go).
 func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffering) (Offering, error) {
-	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	cur, err := findManagedOffering(ctx, db, a, id)
 	if err != nil {
 		return Offering{}, err
 	}
 	var out Offering
-	err = retryTx(ctx, db, func(tx *gorm.DB) error {
+	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
 		var o Offering
 		if err := lockOffering(tx, db.Dialect, id, &o); err != nil {
 			return err
@@ -31,6 +29,7 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		if o.Status == OfferingCancelled {
 			return ErrInvalidStatus
 		}
+		before := o
 		var v Validator
 		if o.Status != OfferingDraft {
 			v.Check(in.TermID == nil || *in.TermID == o.TermID, "term_id", "发布后不可修改学期")
@@ -72,6 +71,16 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		}
 		validateOffering(&v, &o, weekdays, grades, start, end)
 		v.Check(o.Capacity >= o.EnrolledCount, "capacity", fmt.Sprintf("名额不能少于已报名人数（%d）", o.EnrolledCount))
+		if in.TeacherUserID != nil {
+			if *in.TeacherUserID == 0 {
+				o.TeacherUserID = nil
+			} else {
+				if err := checkTeacherOf(tx, &v, o.SchoolID, *in.TeacherUserID); err != nil {
+					return err
+				}
+				o.TeacherUserID = in.TeacherUserID
+			}
+		}
 		if in.TermID != nil && *in.TermID != cur.TermID {
 			var t Term
 			err := tx.Where("id = ?", *in.TermID).Take(&t).Error
@@ -81,11 +90,22 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 			return err
 		}
 		o.UpdatedAt = time.Now().UTC()
+		var conflicts []EnrolledConflict
+		if o.Status != OfferingDraft && slotOrGradesChanged(before, o) {
+			var err error
+			if conflicts, err = enrolledConflicts(tx, db.Dialect, o); err != nil {
+				return err
+			}
+			if len(conflicts) > 0 && !in.Force {
+				return &EnrolledConflictsError{Conflicts: conflicts}
+			}
+		}
 		res := tx.Model(&Offering{}).Where("id = ? AND enrolled_count <= ?", id, o.Capacity).Updates(map[string]any{
 			"term_id": o.TermID, "kind": o.Kind, "name": o.Name, "category": o.Category, "description": o.Description,
 			"teacher": o.Teacher, "venue": o.Venue, "weekdays": o.Weekdays, "start_min": o.StartMin, "end_min": o.EndMin,
 			"capacity": o.Capacity, "grades": o.Grades, "fee_fen": o.FeeFen, "mode": o.Mode, "waitlist": o.Waitlist,
 			"enroll_opens_at": o.EnrollOpensAt, "enroll_closes_at": o.EnrollClosesAt, "updated_at": o.UpdatedAt,
+			"teacher_user_id": o.TeacherUserID,
 		})
 		if res.Error != nil {
 			return res.Error
@@ -93,8 +113,16 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		if res.RowsAffected == 0 {
 			return &ValidationError{Fields: map[string]string{"capacity": "名额不能少于已报名人数"}}
 		}
+		if err := notifyOfferingChanged(tx, o, conflicts); err != nil {
+			return err
+		}
 		if o.Capacity > o.EnrolledCount && o.WaitlistedCount > 0 && o.Status != OfferingCancelled {
-			if _, err := fillFromWaitlist(tx, db.Dialect, o.ID, a.UserID); err != nil {
+			if _, err := fillFromWaitlist(tx, db.Dialect, o.ID); err != nil {
+				return err
+			}
+		}
+		if isRunning(o.Status) && (o.Weekdays != cur.Weekdays || o.StartMin != cur.StartMin || o.EndMin != cur.EndMin) {
+			if err := syncOfferingSessions(tx, o, db.now()); err != nil {
 				return err
 			}
 		}
@@ -147,16 +175,22 @@ func findManagedOffering(ctx context.Context, db *DB, a Actor, id int64) (Offeri
 }
 
 func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, to string) (Offering, error) {
-	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	o, err := findManagedOffering(ctx, db, a, id)
 	if err != nil {
 		return Offering{}, err
 	}
-	err = db.Tx(ctx, func(tx *gorm.DB) error {
+	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec("UPDATE offerings SET status = ?, updated_at = ? WHERE id = ? AND status IN ?",
 			to, time.Now().UTC(), id, from)
 		if res.Error != nil {
 			return res.Error
+		}
+		// The sessions follow the new status (rolled back with it when the
+		// step is refused below).
+		next := o
+		next.Status = to
+		if err := syncOfferingSessions(tx, next, db.now()); err != nil {
+			return err
 		}
 		if res.RowsAffected == 0 {
 			return ErrInvalidStatus
@@ -170,12 +204,11 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 // the counters drop to zero and each family is notified, all in one
 // transaction.
 func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
-	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
 	o, err := findManagedOffering(ctx, db, a, id)
 	if err != nil {
 		return Offering{}, err
 	}
-	err = retryTx(ctx, db, func(tx *gorm.DB) error {
+	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
 		now := time.Now().UTC()
 		res := tx.Exec(`UPDATE offerings SET status = ?, enrolled_count = 0, waitlisted_count = 0, applied_count = 0,
 			updated_at = ? WHERE id = ? AND status <> ?`, OfferingCancelled, now, id, OfferingCancelled)
@@ -200,15 +233,10 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, e
 				return err
 			}
 		}
-		return tx.Where("id = ?", id).Take(&o).Error
+		if err := tx.Where("id = ?", id).Take(&o).Error; err != nil {
+			return err
+		}
+		return syncOfferingSessions(tx, o, db.now())
 	})
 	return o, err
-}
-
-// nullID maps 0 (the system actor) to NULL for user references.
-func nullID(id int64) *int64 {
-	if id == 0 {
-		return nil
-	}
-	return &id
 }

@@ -15,6 +15,9 @@ const (
 	NotifyLotteryResult       = "lottery_result"
 	NotifyOfferingCancelled   = "offering_cancelled"
 	NotifyAttendance          = "attendance"
+	// NotifyOfferingChanged tells a family that a school admin changed an
+	// offering's time or grades in a way that breaks a rule for its child.
+	NotifyOfferingChanged = "offering_changed"
 )
 
 // OutboxMessage is one notification waiting for (or done with) delivery.
@@ -82,26 +85,43 @@ func StatusPhrase(status string) string {
 	return status
 }
 
-// NotifyGuardians enqueues one notification per parent linked to studentID,
-// with dedupe keys "<event>:user:<id>", in one INSERT … SELECT (it runs in
-// every enrollment's transaction).
+// guardianOutboxInsert is the one INSERT that notifies guardians: an
+// outbox row for each parent linked to the student of each row of rows, a
+// FROM item (aliased v) with columns sid (the student), event and payload.
+// Its dedupe key is "<event>:user:<parent's id>", so a retried transaction
+// cannot notify twice. kind and at are the SQL of the notification kind and
+// of the time it is due and made (at appears twice), parameters the caller
+// passes before rows' own. WHERE true lets SQLite parse ON CONFLICT after
+// INSERT … SELECT.
+func guardianOutboxInsert(rows, kind, at string) string {
+	return `INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts, next_attempt_at, last_error, created_at)
+	SELECT ` + kind + `, ps.user_id, v.sid, v.event || ':user:' || CAST(ps.user_id AS TEXT), v.payload, 'pending', 0, ` + at + `, '', ` + at + `
+	FROM ` + rows + ` JOIN parent_students ps ON ps.student_id = v.sid
+	WHERE true
+	ON CONFLICT (dedupe_key) DO NOTHING`
+}
+
+// The guardianOutboxInsert of one student, per engine (PostgreSQL cannot
+// type bare parameters in a SELECT list).
+var (
+	notifyGuardiansSQLite = guardianOutboxInsert("(SELECT ? AS sid, ? AS event, ? AS payload) v", "?", "?")
+	notifyGuardiansPG     = guardianOutboxInsert("(SELECT CAST(? AS BIGINT) AS sid, CAST(? AS TEXT) AS event, CAST(? AS TEXT) AS payload) v",
+		"CAST(? AS TEXT)", "CAST(? AS TIMESTAMPTZ)")
+)
+
+// NotifyGuardians enqueues, inside tx, one notification per parent linked
+// to studentID (guardianOutboxInsert) for event, in one statement.
 func NotifyGuardians(tx *gorm.DB, kind string, studentID int64, event string, payload map[string]string) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
 	now := time.Now().UTC()
-	// PostgreSQL cannot type bare parameters in a SELECT list.
 	r := rawOf(tx)
-	text, id, ts := "?", "?", "?"
+	q := notifyGuardiansSQLite
 	if r.pg {
-		text, id, ts = "CAST(? AS TEXT)", "CAST(? AS BIGINT)", "CAST(? AS TIMESTAMPTZ)"
+		q = notifyGuardiansPG
 	}
-	_, err = r.exec(`INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts,
-		next_attempt_at, last_error, created_at)
-		SELECT `+text+`, ps.user_id, `+id+`, `+text+` || CAST(ps.user_id AS TEXT), `+text+`, 'pending', 0, `+ts+`, '', `+ts+`
-		FROM parent_students ps WHERE ps.student_id = ?
-		ON CONFLICT (dedupe_key) DO NOTHING`,
-		kind, studentID, event+":user:", string(b), now, now, studentID)
+	_, err = r.exec(q, kind, now, now, studentID, event, string(b))
 	return err
 }

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -73,9 +72,9 @@ func FindRegionByID(ctx context.Context, db *DB, id int64) (Region, error) {
 	return r, notFound(err)
 }
 
-func translateNoRows(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return gorm.ErrRecordNotFound
-	}
-	return err
+// FindRegionByCode loads the region with code, or ErrNotFound.
+func FindRegionByCode(ctx context.Context, db *DB, code string) (Region, error) {
+	var r Region
+	err := db.Read(ctx).Where("code = ?", code).First(&r).Error
+	return r, notFound(err)
 }

@@ -28,8 +28,9 @@ var DefaultRetention = RetentionPolicy{JobRuns: 90 * 24 * time.Hour, Outbox: 90 
 // transaction, and answers how many rows it deleted: expired refresh tokens
 // (spent ones are kept until they expire, so a replay can still revoke its
 // family), expired idempotency keys, expired binding codes, old binding
-// failures, finished notifications, and job runs and slot claims older than
-// the policy says.
+// failures, finished notifications, job runs and slot claims older than
+// the policy says, and the password-login throttles and change tokens that
+// no longer decide anything.
 func PurgeExpired(ctx context.Context, db *DB, now time.Time, p RetentionPolicy) (int64, error) {
 	now = now.UTC()
 	jobCut, outboxCut := now.Add(-p.JobRuns), now.Add(-p.Outbox)
@@ -44,6 +45,13 @@ func PurgeExpired(ctx context.Context, db *DB, now time.Time, p RetentionPolicy)
 		{"DELETE FROM outbox WHERE status IN ('sent', 'refused', 'failed') AND created_at < ?", []any{outboxCut}},
 		{"DELETE FROM job_runs WHERE started_at < ? AND status <> ?", []any{jobCut, RunRunning}},
 		{"DELETE FROM job_slots WHERE claimed_at < ?", []any{jobCut}},
+		// Password-login throttles: runs of failures once forgotten and
+		// unlocked, per-address windows past their minute, spent or
+		// expired password change tokens.
+		{"DELETE FROM login_failures WHERE last_failed_ms < ? AND locked_until_ms < ?",
+			[]any{now.Add(-loginFailureMemory).UnixMilli(), now.UnixMilli()}},
+		{"DELETE FROM rate_windows WHERE minute < ?", []any{now.Unix()/60 - 1}},
+		{"DELETE FROM password_change_tokens WHERE expires_ms < ?", []any{now.UnixMilli()}},
 	}
 	var total int64
 	err := db.Tx(ctx, func(tx *gorm.DB) error {

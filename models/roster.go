@@ -2,14 +2,17 @@ package models
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/width"
 )
 
 // RosterColumns are the columns of a roster file, named by its header row
-// (in any order; other columns are ignored).
+// (in any order; other columns are ignored); relationship may be left out.
 var RosterColumns = []string{"student_no", "name", "gender", "grade", "class",
 	"guardian_name", "guardian_phone", "relationship"}
 
@@ -34,6 +37,9 @@ var (
 
 // RosterRow is one data row of a roster file, as read: trimmed strings.
 type RosterRow struct {
+	// Row is the row's number among the data rows of its file, from 1;
+	// zero means its index in the slice plus one.
+	Row           int
 	StudentNo     string
 	Name          string
 	Gender        string
@@ -45,6 +51,7 @@ type RosterRow struct {
 }
 
 func (r RosterRow) blank() bool {
+	r.Row = 0
 	return r == RosterRow{}
 }
 
@@ -72,7 +79,7 @@ func rosterHeader(rec []string) (map[string]int, []RowError) {
 		if alias, ok := rosterAliases[h]; ok {
 			h = alias
 		}
-		if h == "" {
+		if h == "" || !slices.Contains(RosterColumns, h) {
 			continue
 		}
 		if _, dup := idx[h]; dup {
@@ -82,51 +89,11 @@ func rosterHeader(rec []string) (map[string]int, []RowError) {
 		idx[h] = i
 	}
 	for _, c := range RosterColumns {
-		if _, ok := idx[c]; !ok {
-			errs = append(errs, RowError{Row: 0, Field: c, Message: "表头缺少该列"})
+		if _, ok := idx[c]; !ok && c != "relationship" {
+			errs = append(errs, RowError{Row: 0, Field: c, Message: "表头缺少该列", Value: c})
 		}
 	}
 	return idx, errs
-}
-
-// RosterFromRecords maps the records of a file to rows by the header's
-// column names. The header is the first record, or one of the first few
-// when title rows sit above it; data rows follow it. It tolerates a UTF-8
-// BOM, spaces around names and values, column order, extra columns and the
-// usual Chinese column names (学号, 姓名, …). A missing or repeated column is
-// an ImportError on row 0 (the header).
-func RosterFromRecords(records [][]string) ([]RosterRow, error) {
-	if len(records) == 0 {
-		return nil, ErrRosterEmpty
-	}
-	idx, errs := rosterHeader(records[0])
-	for i := 1; len(errs) > 0 && i <= rosterTitleRows && i < len(records); i++ {
-		if j, e := rosterHeader(records[i]); len(e) == 0 {
-			idx, errs, records = j, nil, records[i:]
-		}
-	}
-	if len(errs) > 0 {
-		return nil, &ImportError{Errors: errs}
-	}
-	if len(records)-1 > MaxRosterRows {
-		return nil, ErrRosterTooLong
-	}
-	cell := func(rec []string, col string) string {
-		i := idx[col]
-		if i >= len(rec) {
-			return ""
-		}
-		return strings.TrimSpace(rec[i])
-	}
-	rows := make([]RosterRow, 0, len(records)-1)
-	for _, rec := range records[1:] {
-		rows = append(rows, RosterRow{
-			StudentNo: cell(rec, "student_no"), Name: cell(rec, "name"), Gender: cell(rec, "gender"),
-			Grade: cell(rec, "grade"), Class: cell(rec, "class"), GuardianName: cell(rec, "guardian_name"),
-			GuardianPhone: cell(rec, "guardian_phone"), Relationship: cell(rec, "relationship"),
-		})
-	}
-	return rows, nil
 }
 
 // RosterStudent is one student of a validated roster, with its guardians.
@@ -158,33 +125,89 @@ func NormalizeGender(s string) (string, bool) {
 	return "", false
 }
 
-// NormalizeMobile strips the separators people type into phone cells
-// (spaces, hyphens, a +86/86 prefix) and reports whether what is left is a
-// mainland mobile number.
+// NormalizeMobile strips what people type into phone cells — spaces,
+// hyphens, brackets, full-width digits, a +86, 0086 or 86 prefix — and
+// reports whether what is left is a mainland mobile number.
 func NormalizeMobile(s string) (string, bool) {
 	s = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || r == '\u00A0' || r == '\u3000' {
+		switch r {
+		case ' ', '-', '\u00A0', '\u3000', '(', ')', '（', '）', '—', '－':
 			return -1
 		}
 		return r
-	}, s)
+	}, width.Narrow.String(s))
 	s = strings.TrimPrefix(s, "+")
-	if len(s) == 13 && strings.HasPrefix(s, "86") {
+	switch {
+	case len(s) == 15 && strings.HasPrefix(s, "0086"):
+		s = s[4:]
+	case len(s) == 13 && strings.HasPrefix(s, "86"):
 		s = s[2:]
 	}
 	return s, ValidMobile(s)
 }
 
+// gradeWords are the ways Chinese school spreadsheets write a grade.
+var gradeWords = map[string]int{
+	"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+	"初一": 7, "初二": 8, "初三": 9, "初中一": 7, "初中二": 8, "初中三": 9,
+	"小一": 1, "小二": 2, "小三": 3, "小四": 4, "小五": 5, "小六": 6,
+}
+
+// ParseGrade reads a grade as schools write it: 3, ３, 3.0, 3年级, 三年级,
+// 小学三年级, 初一 (7) … 初三 (9). It reports false for anything that is not
+// a grade 1–9.
+func ParseGrade(s string) (int, bool) {
+	s = strings.TrimSpace(width.Narrow.String(s))
+	s = strings.TrimPrefix(s, "小学")
+	s = strings.TrimSuffix(strings.TrimSuffix(s, "年级"), "级")
+	if s == "" {
+		return 0, false
+	}
+	if g, ok := gradeWords[s]; ok {
+		return g, true
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && f >= 1 && f <= 9 {
+		return int(f), true
+	}
+	return 0, false
+}
+
 // textOK reports whether s is non-empty (when required), at most max runes,
-// and free of control characters.
+// and PlainText (no control, bidi or zero-width characters).
 func textOK(s string, max int, required bool) bool {
 	if s == "" {
 		return !required
 	}
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
-		return false
+	return utf8.RuneCountInString(s) <= max && PlainText(s)
+}
+
+// maskCell masks a phone-like cell for an error message: MaskPhone's form
+// for 11 characters, else all but the last two characters.
+func maskCell(s string) string {
+	r := []rune(s)
+	switch {
+	case len(r) == 11:
+		return string(r[:3]) + "****" + string(r[7:])
+	case len(r) <= 2:
+		return strings.Repeat("*", len(r))
 	}
-	return strings.IndexFunc(s, unicode.IsControl) < 0
+	return strings.Repeat("*", len(r)-2) + string(r[len(r)-2:])
+}
+
+// rosterRowError is the error of one cell: its message repeats the student
+// number and the value found (a phone masked), so a secretary finds the row
+// without counting.
+func rosterRowError(row int, studentNo, field, value, msg string) RowError {
+	no := "学号" + studentNo
+	if studentNo == "" {
+		no = "学号未填"
+	}
+	shown := "未填写"
+	if value != "" {
+		shown = "「" + value + "」"
+	}
+	return RowError{Row: row, Field: field, StudentNo: studentNo, Value: value,
+		Message: fmt.Sprintf("第%d行（%s）：%s；填写的是%s", row, no, msg, shown)}
 }
 
 // ValidateRoster checks every row of a roster and groups the rows by
@@ -198,36 +221,42 @@ func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
 		return nil, ErrRosterTooLong
 	}
 	var errs []RowError
-	add := func(row int, field, msg string) {
+	add := func(e RowError) {
 		if len(errs) < maxRowErrors {
-			errs = append(errs, RowError{Row: row, Field: field, Message: msg})
+			errs = append(errs, e)
 		}
 	}
 	byNo := map[string]int{} // student_no → index in out
 	var out []RosterStudent
 	for i, r := range rows {
 		n := i + 1
+		if r.Row > 0 {
+			n = r.Row
+		}
 		if r.blank() {
 			continue
 		}
+		// Spreadsheets typed on a Chinese keyboard hold full-width digits
+		// and letters (２班, Ｍ); they mean the narrow ones.
+		r.StudentNo, r.Gender, r.Class = width.Narrow.String(r.StudentNo), width.Narrow.String(r.Gender), width.Narrow.String(r.Class)
 		ok := true
-		check := func(cond bool, field, msg string) {
+		check := func(cond bool, field, value, msg string) {
 			if !cond {
-				add(n, field, msg)
+				add(rosterRowError(n, r.StudentNo, field, value, msg))
 				ok = false
 			}
 		}
-		check(textOK(r.StudentNo, 32, true) && !strings.ContainsAny(r.StudentNo, " \t"), "student_no", "学号必填，最多32个字符，不含空格")
-		check(textOK(r.Name, 50, true), "name", "姓名必填，最多50个字符")
+		check(textOK(r.StudentNo, 32, true) && !strings.ContainsAny(r.StudentNo, " \t"), "student_no", r.StudentNo, "学号必填，最多32个字符，不含空格")
+		check(textOK(r.Name, 50, true), "name", r.Name, "姓名必填，最多50个字符，不含控制字符、零宽字符或文字方向控制符")
 		gender, gok := NormalizeGender(r.Gender)
-		check(gok, "gender", "性别须为 男、女、M 或 F")
-		grade, err := strconv.Atoi(r.Grade)
-		check(err == nil && grade >= 1 && grade <= 9, "grade", "年级须为 1-9 的整数")
-		check(textOK(r.Class, 20, true), "class", "班级必填，最多20个字符")
-		check(textOK(r.GuardianName, 50, true), "guardian_name", "监护人姓名必填，最多50个字符")
+		check(gok, "gender", r.Gender, "性别须为 男、女、M 或 F")
+		grade, grok := ParseGrade(r.Grade)
+		check(grok, "grade", r.Grade, "年级须为 1-9（也可写 3年级、三年级、初一 等）")
+		check(textOK(r.Class, 20, true), "class", r.Class, "班级必填，最多20个字符")
+		check(textOK(r.GuardianName, 50, true), "guardian_name", r.GuardianName, "监护人姓名必填，最多50个字符，不含控制字符、零宽字符或文字方向控制符")
 		phone, pok := NormalizeMobile(r.GuardianPhone)
-		check(pok, "guardian_phone", "监护人手机号须为11位中国大陆手机号")
-		check(textOK(r.Relationship, 20, false), "relationship", "关系最多20个字符")
+		check(pok, "guardian_phone", maskCell(phone), "监护人手机号须为11位中国大陆手机号")
+		check(textOK(r.Relationship, 20, false), "relationship", r.Relationship, "关系最多20个字符")
 		if !ok {
 			continue
 		}
@@ -241,7 +270,7 @@ func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
 		}
 		st := &out[j]
 		if st.Name != r.Name || st.Gender != gender || st.Grade != grade || st.Class != r.Class {
-			add(n, "student_no", fmt.Sprintf("学号与第%d行相同，但姓名、性别、年级或班级不一致", st.row))
+			add(rosterRowError(n, r.StudentNo, "student_no", r.StudentNo, fmt.Sprintf("学号与第%d行相同，但姓名、性别、年级或班级不一致", st.row)))
 			continue
 		}
 		dup := false
@@ -249,13 +278,13 @@ func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
 			if h.Phone == phone {
 				dup = true
 				if h != g {
-					add(n, "guardian_phone", "该学生的这个监护人手机号在前面的行已出现，但姓名或关系不一致")
+					add(rosterRowError(n, r.StudentNo, "guardian_phone", maskCell(phone), "该学生的这个监护人手机号在前面的行已出现，但姓名或关系不一致"))
 				}
 			}
 		}
 		if !dup {
 			if len(st.Guardians) >= MaxGuardians {
-				add(n, "guardian_phone", fmt.Sprintf("每名学生最多%d位监护人", MaxGuardians))
+				add(rosterRowError(n, r.StudentNo, "guardian_phone", maskCell(phone), fmt.Sprintf("每名学生最多%d位监护人", MaxGuardians)))
 				continue
 			}
 			st.Guardians = append(st.Guardians, g)

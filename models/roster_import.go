@@ -37,7 +37,8 @@ func CheckRosterAccess(ctx context.Context, db *DB, a Actor, schoolID int64) err
 // ImportRoster validates every row of a roster and then, in one transaction,
 // upserts its students by (school, student_no), creates missing classes, and
 // makes each student's guardians exactly those of the file; a parent linked
-// by proving the phone of a guardian the file drops loses the link. One invalid row
+// by proving the phone of a guardian the file drops loses the link, and a
+// parent who proved a phone the file lists gets the link (and a message). One invalid row
 // fails the whole import (an ImportError) and nothing is written. Students of
 // the school that are not in the file are left as they are, so a school may
 // import grade by grade.
@@ -54,7 +55,7 @@ func ImportRoster(ctx context.Context, db *DB, a Actor, schoolID int64, rows []R
 	now := time.Now().UTC()
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		res, err = writeRoster(tx, db.Dialect, schoolID, students, now)
+		res, err = writeRoster(tx, db.Dialect, db.childrenCap(), schoolID, students, now)
 		return err
 	})
 	if err != nil {
@@ -68,7 +69,7 @@ func ImportRoster(ctx context.Context, db *DB, a Actor, schoolID int64, rows []R
 // far below both engines' bound on bound parameters.
 const rosterBatch = 500
 
-func writeRoster(tx *gorm.DB, d Dialect, schoolID int64, students []RosterStudent, now time.Time) (RosterResult, error) {
+func writeRoster(tx *gorm.DB, d Dialect, guardianCap int, schoolID int64, students []RosterStudent, now time.Time) (RosterResult, error) {
 	var res RosterResult
 	if d == Postgres {
 		// Serialise imports of one school, so the created/updated counts of
@@ -106,18 +107,29 @@ func writeRoster(tx *gorm.DB, d Dialect, schoolID int64, students []RosterStuden
 		classID[classKey{c.Grade, c.Name}] = c.ID
 	}
 
-	// Students: count which exist, then upsert them all.
-	before, err := studentIDs(tx, schoolID)
+	// Students: those the file changes (new ones, or another name, gender,
+	// grade, class, activity or set of guardians) are upserted and counted;
+	// the others are left alone, so the same file twice updates nothing.
+	before, err := rosterState(tx, schoolID)
 	if err != nil {
 		return res, err
 	}
+	changed := students[:0:0]
+	for _, s := range students {
+		h, ok := before[s.StudentNo]
+		switch {
+		case !ok:
+			res.Created++
+		case h.same(s):
+			continue
+		default:
+			res.Updated++
+		}
+		changed = append(changed, s)
+	}
+	students = changed
 	studentRows := make([][]any, 0, len(students))
 	for _, s := range students {
-		if _, ok := before[s.StudentNo]; ok {
-			res.Updated++
-		} else {
-			res.Created++
-		}
 		studentRows = append(studentRows, []any{schoolID, classID[classKey{s.Grade, s.Class}], s.StudentNo,
 			s.Name, s.Gender, s.Grade, s.Class, true, now, now})
 	}
@@ -158,9 +170,9 @@ func writeRoster(tx *gorm.DB, d Dialect, schoolID int64, students []RosterStuden
 			// A parent linked by proving this phone is no longer the
 			// child's guardian: the link goes with the guardian, or a
 			// guardian the school removed (a custody change) would keep
-			// seeing and enrolling the child.
-			if err := tx.Exec(`DELETE FROM parent_students WHERE via = 'phone' AND student_id = ?
-				AND user_id IN (SELECT id FROM users WHERE phone = ?)`, g.StudentID, g.Phone).Error; err != nil {
+			// seeing and enrolling the child — also when the parent has
+			// moved to another phone since (the link records the phone).
+			if err := dropPhoneLinks(tx, g.StudentID, g.Phone); err != nil {
 				return res, err
 			}
 		}
@@ -173,7 +185,71 @@ func writeRoster(tx *gorm.DB, d Dialect, schoolID int64, students []RosterStuden
 	}
 	err = insertRows(tx, "INSERT INTO guardians (student_id, name, phone, relationship) VALUES", guardianRows,
 		"ON CONFLICT (student_id, phone) DO UPDATE SET name = excluded.name, relationship = excluded.relationship")
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	if err := checkGuardianCap(tx, guardianCap, schoolID, students); err != nil {
+		return res, err
+	}
+	return res, linkKnownParents(tx, guardianCap, students, after)
+}
+
+// rosterStudentState is a student of the school as stored, with its
+// guardians, to tell whether a file changes it.
+type rosterStudentState struct {
+	name, gender, class string
+	grade               int
+	active              bool
+	guardians           map[string]RosterGuardian // by phone
+}
+
+func (h rosterStudentState) same(s RosterStudent) bool {
+	if !h.active || h.name != s.Name || h.gender != s.Gender || h.grade != s.Grade || h.class != s.Class ||
+		len(h.guardians) != len(s.Guardians) {
+		return false
+	}
+	for _, g := range s.Guardians {
+		if h.guardians[g.Phone] != g {
+			return false
+		}
+	}
+	return true
+}
+
+// rosterState reads every student of schoolID with its guardians, by
+// student_no.
+func rosterState(tx *gorm.DB, schoolID int64) (map[string]*rosterStudentState, error) {
+	var ss []struct {
+		ID                                 int64
+		StudentNo, Name, Gender, ClassName string
+		Grade                              int
+		Active                             bool
+	}
+	if err := tx.Raw(`SELECT id, student_no, name, gender, grade, class_name, active FROM students
+		WHERE school_id = ?`, schoolID).Scan(&ss).Error; err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*rosterStudentState, len(ss))
+	out := make(map[string]*rosterStudentState, len(ss))
+	for _, s := range ss {
+		h := &rosterStudentState{name: s.Name, gender: s.Gender, class: s.ClassName, grade: s.Grade, active: s.Active,
+			guardians: map[string]RosterGuardian{}}
+		byID[s.ID], out[s.StudentNo] = h, h
+	}
+	var gs []struct {
+		StudentID                 int64
+		Name, Phone, Relationship string
+	}
+	if err := tx.Raw(`SELECT g.student_id, g.name, g.phone, g.relationship FROM guardians g
+		JOIN students s ON s.id = g.student_id WHERE s.school_id = ?`, schoolID).Scan(&gs).Error; err != nil {
+		return nil, err
+	}
+	for _, g := range gs {
+		if h := byID[g.StudentID]; h != nil {
+			h.guardians[g.Phone] = RosterGuardian{Name: g.Name, Phone: g.Phone, Relationship: g.Relationship}
+		}
+	}
+	return out, nil
 }
 
 // studentIDs maps the student_no of every student of schoolID to its id.

@@ -64,3 +64,10 @@ func FindSchoolByID(ctx context.Context, db *DB, id int64) (School, error) {
 	err := db.Read(ctx).First(&s, id).Error
 	return s, notFound(err)
 }
+
+// FindSchoolByCode loads the school with code, or ErrNotFound.
+func FindSchoolByCode(ctx context.Context, db *DB, code string) (School, error) {
+	var s School
+	err := db.Read(ctx).Where("code = ?", code).First(&s).Error
+	return s, notFound(err)
+}

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -33,8 +32,18 @@ import (
 //   - responses: the answers to surveys of the school's term for D (a survey
 //     naming that term, or a survey with no term that opened between the
 //     term's start and D), given before the end of D.
-//   - attendance_rate: present+late / present+late+absent over the records
-//     of the term's sessions from its start to D; leave does not count.
+//   - attendance_rate: present+late / present+late+absent over the marks
+//     teachers made on the rolls of the term's sessions from its start to D
+//     (the attendance table the roll writes); leave does not count.
+//   - five_day_rate: five_day / basic_participants, where five_day counts
+//     the basic participants whose enrolled basic offerings together cover
+//     all five weekdays.
+//   - teacher_participation_rate: teachers_marking / teachers; teachers are
+//     the enabled users with role teacher of the school, teachers_marking
+//     those of them who changed a mark on a roll dated in the term up to D.
+//   - sessions_held, sessions_cancelled: sessions of running (published or
+//     closed) offerings of the term dated from its start to D, scheduled or
+//     cancelled. School figures only (grade 0, category "").
 //   - Rows: one per scope (every region, every school) with grade 0 and
 //     category "" (all); one per school×grade and region×grade (student
 //     figures only: students, participants, responses, attendance); one per
@@ -75,8 +84,8 @@ func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int6
 	// Cached dashboard answers built before this run are not served
 	// after it (the version moves once the write has ended, committed or
 	// not: moving it needlessly only costs a rebuild).
-	defer snapshotWritten(db)
-	r := &statsRun{dialect: db.Dialect, date: date, endOfDay: day.AddDate(0, 0, 1).UTC(), now: now.UTC()}
+	defer db.snapshotsWritten()
+	r := &statsRun{dialect: db.Dialect, observe: db.observeStats, date: date, endOfDay: day.AddDate(0, 0, 1).UTC(), now: now.UTC()}
 	if db.Dialect == Postgres {
 		err = db.Tx(ctx, func(tx *gorm.DB) error {
 			r.tx = tx
@@ -107,6 +116,7 @@ func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int6
 type statsRun struct {
 	tx       *gorm.DB
 	dialect  Dialect
+	observe  func(step string) // DB.observeStats
 	date     string
 	endOfDay time.Time
 	now      time.Time
@@ -119,8 +129,9 @@ func (r *statsRun) runSQLite(ctx context.Context, db *DB) error {
 	if db.Path == "" {
 		return fmt.Errorf("stats: SQLite database without a file path")
 	}
-	dsn := "file:" + url.PathEscape(db.Path) + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_cache_size=-64000"
-	g, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+	// A page cache of 64 MB, twice the pools': the job reads the whole data
+	// set into temporary tables.
+	g, err := gorm.Open(sqlite.Open(sqliteDSN(db.Path, "_cache_size=-64000")), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
 	if err != nil {
 		return fmt.Errorf("stats: open: %w", err)
 	}
@@ -159,7 +170,7 @@ func (r *statsRun) runSQLite(ctx context.Context, db *DB) error {
 
 // tmp creates temporary table name from query.
 func (r *statsRun) tmp(name, query string, args ...any) error {
-	defer traceStep(name, time.Now())
+	defer r.stepDone(name)
 	if r.dialect == Postgres {
 		query = "CREATE TEMP TABLE " + name + " ON COMMIT DROP AS " + query
 	} else {
@@ -173,7 +184,7 @@ func (r *statsRun) tmp(name, query string, args ...any) error {
 
 // exec runs one statement; what starting with "insert " counts its rows.
 func (r *statsRun) exec(what, query string, args ...any) error {
-	defer traceStep(what, time.Now())
+	defer r.stepDone(what)
 	res := r.tx.Exec(query, args...)
 	if res.Error != nil {
 		return fmt.Errorf("stats: %s: %w", what, res.Error)
@@ -239,6 +250,20 @@ func (r *statsRun) stage() error {
 			FROM attendance a JOIN t_term tt ON tt.school_id = a.school_id JOIN students st ON st.id = a.student_id
 			WHERE a.session_date >= tt.starts_on AND a.session_date <= ? AND a.status IN ('present', 'late', 'absent')
 			GROUP BY a.school_id, st.grade`, []any{r.date}},
+		{"t_five", fiveDaySQL, nil},
+		{"t_teach", `SELECT school_id, COUNT(*) AS n FROM users
+			WHERE role = 'teacher' AND disabled = FALSE AND school_id IS NOT NULL GROUP BY school_id`, nil},
+		{"t_tmark", `SELECT c.school_id, COUNT(DISTINCT c.changed_by) AS n
+			FROM attendance_changes c JOIN t_term tt ON tt.school_id = c.school_id JOIN users u ON u.id = c.changed_by
+			WHERE u.role = 'teacher' AND u.disabled = FALSE AND u.school_id = c.school_id
+				AND c.session_date >= tt.starts_on AND c.session_date <= ?
+			GROUP BY c.school_id`, []any{r.date}},
+		{"t_sess", `SELECT s.school_id,
+				SUM(CASE WHEN s.status = 'scheduled' THEN 1 ELSE 0 END) AS held,
+				SUM(CASE WHEN s.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled
+			FROM sessions s JOIN t_term tt ON tt.term_id = s.term_id JOIN offerings o ON o.id = s.offering_id
+			WHERE o.status IN ('published', 'closed') AND s.session_date <= ?
+			GROUP BY s.school_id`, []any{r.date}},
 		{"t_fp2", fivePlusTwoSQL, nil},
 		{"t_anc", `SELECT sc.id AS school_id, ar.id AS region_id FROM schools sc
 			JOIN regions r ON r.id = sc.region_id JOIN regions ar ON r.path LIKE ar.path || '%'`, nil},
@@ -258,18 +283,22 @@ func (r *statsRun) stage() error {
 			COALESCE(p.cp, 0) AS club_participants, 0 AS schools, 0 AS schools_offering, 0 AS schools_5plus2,
 			0 AS clubs, 0 AS seats, 0 AS seats_filled, 0 AS waitlisted,
 			COALESCE(r.n, 0) AS responses, COALESCE(r.sup, 0) AS supporters, COALESCE(r.sat, 0) AS satisfied,
-			COALESCE(a.att, 0) AS attended, COALESCE(a.marked, 0) AS attendance_marked
+			COALESCE(a.att, 0) AS attended, COALESCE(a.marked, 0) AS attendance_marked,
+			COALESCE(f.n, 0) AS five_day, 0 AS teachers, 0 AS teachers_marking, 0 AS sessions_held,
+			0 AS sessions_cancelled
 		FROM (SELECT school_id, grade FROM t_stu UNION SELECT school_id, grade FROM t_resp
 			UNION SELECT school_id, grade FROM t_att) k
 		LEFT JOIN t_stu s ON s.school_id = k.school_id AND s.grade = k.grade
 		LEFT JOIN t_part p ON p.school_id = k.school_id AND p.grade = k.grade
 		LEFT JOIN t_resp r ON r.school_id = k.school_id AND r.grade = k.grade
-		LEFT JOIN t_att a ON a.school_id = k.school_id AND a.grade = k.grade`); err != nil {
+		LEFT JOIN t_att a ON a.school_id = k.school_id AND a.grade = k.grade
+		LEFT JOIN t_five f ON f.school_id = k.school_id AND f.grade = k.grade`); err != nil {
 		return err
 	}
 	if err := r.tmp("t_sgt", `SELECT scope_id AS school_id, SUM(students) AS students, SUM(participants) AS participants,
 			SUM(basic_participants) AS bp, SUM(club_participants) AS cp, SUM(responses) AS responses,
-			SUM(supporters) AS sup, SUM(satisfied) AS sat, SUM(attended) AS att, SUM(attendance_marked) AS marked
+			SUM(supporters) AS sup, SUM(satisfied) AS sat, SUM(attended) AS att, SUM(attendance_marked) AS marked,
+			SUM(five_day) AS five
 		FROM t_ss GROUP BY scope_id`); err != nil {
 		return err
 	}
@@ -293,12 +322,16 @@ func (r *statsRun) stage() error {
 		LEFT JOIN t_fp2 f ON f.school_id = sc.id`); err != nil {
 		return err
 	}
+	if err := r.exec("school totals of the daily loop", loopTotalsSQL); err != nil {
+		return err
+	}
 	if err := r.exec("school categories", `INSERT INTO t_ss (scope_type, scope_id, grade, category,
 			club_participants, clubs, seats, seats_filled, waitlisted,
 			students, participants, basic_participants, schools, schools_offering, schools_5plus2,
-			responses, supporters, satisfied, attended, attendance_marked)
+			responses, supporters, satisfied, attended, attendance_marked, five_day, teachers, teachers_marking,
+			sessions_held, sessions_cancelled)
 		SELECT 'school', k.school_id, 0, k.category, COALESCE(p.n, 0), k.clubs, k.seats, k.filled, k.wl,
-			0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+			0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 		FROM t_club k LEFT JOIN t_catp p ON p.school_id = k.school_id AND p.category = k.category`); err != nil {
 		return err
 	}
@@ -311,15 +344,16 @@ func (r *statsRun) publish() error {
 	if err := r.exec("delete", "DELETE FROM stat_snapshots WHERE snap_date = ?", r.date); err != nil {
 		return err
 	}
-	if err := r.exec("insert schools", `INSERT INTO stat_snapshots (`+snapCounts+`, snap_date, computed_at)
-		SELECT `+snapCounts+`, ?, ? FROM t_ss`, r.date, r.now); err != nil {
+	if err := r.exec("insert schools", `INSERT INTO stat_snapshots (`+snapCounts+`, `+loopCounts+`, snap_date, computed_at)
+		SELECT `+snapCounts+`, `+loopCounts+`, ?, ? FROM t_ss`, r.date, r.now); err != nil {
 		return err
 	}
-	if err := r.exec("insert regions", `INSERT INTO stat_snapshots (`+snapCounts+`, snap_date, computed_at)
+	if err := r.exec("insert regions", `INSERT INTO stat_snapshots (`+snapCounts+`, `+loopCounts+`, snap_date, computed_at)
 		SELECT 'region', a.region_id, s.grade, s.category, SUM(s.students), SUM(s.participants),
 			SUM(s.basic_participants), SUM(s.club_participants), SUM(s.schools), SUM(s.schools_offering),
 			SUM(s.schools_5plus2), SUM(s.clubs), SUM(s.seats), SUM(s.seats_filled), SUM(s.waitlisted),
-			SUM(s.responses), SUM(s.supporters), SUM(s.satisfied), SUM(s.attended), SUM(s.attendance_marked), ?, ?
+			SUM(s.responses), SUM(s.supporters), SUM(s.satisfied), SUM(s.attended), SUM(s.attendance_marked),
+			SUM(s.five_day), SUM(s.teachers), SUM(s.teachers_marking), SUM(s.sessions_held), SUM(s.sessions_cancelled), ?, ?
 		FROM t_ss s JOIN t_anc a ON a.school_id = s.scope_id
 		GROUP BY a.region_id, s.grade, s.category`, r.date, r.now); err != nil {
 		return err
@@ -348,12 +382,10 @@ const fivePlusTwoSQL = `WITH wd (d) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SE
 	dd AS (SELECT school_id, d FROM i GROUP BY school_id, d HAVING SUM(len) >= 120)
 	SELECT school_id FROM dd GROUP BY school_id HAVING COUNT(*) = 5`
 
-// statsTrace, when set (by tests), receives each step's duration.
-var statsTrace func(step string, d time.Duration)
-
-func traceStep(step string, start time.Time) {
-	if statsTrace != nil {
-		statsTrace(step, time.Since(start))
+// stepDone tells the database's stats observer (tests) that step has run.
+func (r *statsRun) stepDone(step string) {
+	if r.observe != nil {
+		r.observe(step)
 	}
 }
 

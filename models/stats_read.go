@@ -29,6 +29,11 @@ type Snapshot struct {
 	Satisfied         int64     `gorm:"column:satisfied"`
 	Attended          int64     `gorm:"column:attended"`
 	AttendanceMarked  int64     `gorm:"column:attendance_marked"`
+	FiveDay           int64     `gorm:"column:five_day"`
+	Teachers          int64     `gorm:"column:teachers"`
+	TeachersMarking   int64     `gorm:"column:teachers_marking"`
+	SessionsHeld      int64     `gorm:"column:sessions_held"`
+	SessionsCancelled int64     `gorm:"column:sessions_cancelled"`
 	ComputedAt        time.Time `gorm:"column:computed_at"`
 	// SchoolName is filled by FindSchoolSnapshots.
 	SchoolName string `gorm:"column:school_name"`
@@ -59,6 +64,14 @@ func (s Snapshot) SatisfactionRate() float64 { return ratio(s.Satisfied, s.Respo
 // AttendanceRate is present+late / present+late+absent.
 func (s Snapshot) AttendanceRate() float64 { return ratio(s.Attended, s.AttendanceMarked) }
 
+// FiveDayRate is the share of basic participants enrolled on all five
+// weekdays.
+func (s Snapshot) FiveDayRate() float64 { return ratio(s.FiveDay, s.BasicParticipants) }
+
+// TeacherParticipationRate is teachers who marked a roll in the term /
+// teachers.
+func (s Snapshot) TeacherParticipationRate() float64 { return ratio(s.TeachersMarking, s.Teachers) }
+
 // Metrics maps every metric name of SPEC.md to its value in a snapshot; the
 // trend endpoint accepts exactly these names.
 var Metrics = map[string]func(Snapshot) float64{
@@ -80,6 +93,11 @@ var Metrics = map[string]func(Snapshot) float64{
 	"parent_support_rate": Snapshot.ParentSupportRate,
 	"satisfaction_rate":   Snapshot.SatisfactionRate,
 	"attendance_rate":     Snapshot.AttendanceRate,
+
+	"five_day_rate":              Snapshot.FiveDayRate,
+	"teacher_participation_rate": Snapshot.TeacherParticipationRate,
+	"sessions_held":              func(s Snapshot) float64 { return float64(s.SessionsHeld) },
+	"sessions_cancelled":         func(s Snapshot) float64 { return float64(s.SessionsCancelled) },
 }
 
 // StatScope is what a dashboard reads: a region or a school.

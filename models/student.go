@@ -42,9 +42,11 @@ type Guardian struct {
 
 // ParentStudent links a parent user to a child.
 type ParentStudent struct {
-	UserID    int64     `gorm:"column:user_id;primaryKey"`
-	StudentID int64     `gorm:"column:student_id;primaryKey"`
-	Via       string    `gorm:"column:via"`
+	UserID    int64  `gorm:"column:user_id;primaryKey"`
+	StudentID int64  `gorm:"column:student_id;primaryKey"`
+	Via       string `gorm:"column:via"`
+	// Phone is the phone a "phone" link was proved with (nil for a code).
+	Phone     *string   `gorm:"column:phone"`
 	CreatedAt time.Time `gorm:"column:created_at"`
 }
 
@@ -60,6 +62,20 @@ func FindStudentByID(ctx context.Context, db *DB, id int64) (Student, error) {
 func LinkParent(tx *gorm.DB, userID, studentID int64, via string) error {
 	return tx.Clauses(clause.OnConflict{DoNothing: true}).
 		Create(&ParentStudent{UserID: userID, StudentID: studentID, Via: via}).Error
+}
+
+// linkByPhone links parent userID to studentID inside tx as proved by
+// phone, recording the phone so the link goes when a roster drops it.
+func linkByPhone(tx *gorm.DB, userID, studentID int64, phone string) error {
+	_, err := linkByPhoneNew(tx, userID, studentID, phone)
+	return err
+}
+
+// linkByPhoneNew is linkByPhone, reporting whether the link is new.
+func linkByPhoneNew(tx *gorm.DB, userID, studentID int64, phone string) (bool, error) {
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&ParentStudent{UserID: userID, StudentID: studentID, Via: "phone", Phone: &phone})
+	return res.RowsAffected == 1, res.Error
 }
 
 // Child is a parent's view of one linked child.

@@ -10,25 +10,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// StatsZone is Asia/Shanghai, the zone of survey dates, snapshot dates and
-// job schedules.
-var StatsZone = mustLoadShanghai()
-
-func mustLoadShanghai() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		// Without tzdata on the host: China has had no DST since 1991.
-		return time.FixedZone("Asia/Shanghai", 8*3600)
-	}
-	return loc
-}
-
-// Errors of surveys.
-var (
-	ErrSurveyClosed     = E(KindConflict, "survey_closed", "问卷不在作答时间内")
-	ErrAlreadyResponded = E(KindConflict, "already_responded", "该学生已提交过此问卷")
-)
-
 // The answers of a survey's standard questions.
 const (
 	SupportSupport = "support"

@@ -19,6 +19,7 @@ type Term struct {
 	EndsOn        string    `gorm:"column:ends_on"`
 	MaxClubs      int       `gorm:"column:max_clubs"`
 	NoServiceDays string    `gorm:"column:no_service_days"` // JSON array of dates
+	ExtraDays     string    `gorm:"column:extra_days"`      // JSON array of ExtraDay (calendar.go)
 	CreatedAt     time.Time `gorm:"column:created_at"`
 }
 
@@ -39,6 +40,7 @@ type NewTerm struct {
 	EndsOn        string
 	MaxClubs      *int
 	NoServiceDays []string
+	ExtraDays     []ExtraDay
 }
 
 // MaxClubsLimit bounds a term's max_clubs.
@@ -71,15 +73,13 @@ func CreateTerm(ctx context.Context, db *DB, a Actor, schoolID int64, in NewTerm
 		v.Check(ok, "no_service_days", "停课日须为学期内不重复的 YYYY-MM-DD 日期")
 		seen[d] = true
 	}
+	checkExtraDays(&v, in.StartsOn, in.EndsOn, in.NoServiceDays, in.ExtraDays)
 	if err := v.Err(); err != nil {
 		return Term{}, err
 	}
-	if in.NoServiceDays == nil {
-		in.NoServiceDays = []string{}
-	}
-	days, _ := json.Marshal(in.NoServiceDays)
+	days, extra := calendarJSON(in.NoServiceDays, in.ExtraDays)
 	t := Term{SchoolID: schoolID, Name: in.Name, StartsOn: in.StartsOn, EndsOn: in.EndsOn,
-		MaxClubs: *in.MaxClubs, NoServiceDays: string(days)}
+		MaxClubs: *in.MaxClubs, NoServiceDays: days, ExtraDays: extra}
 	err := db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&t).Error })
 	return t, err
 }

@@ -26,24 +26,33 @@ var dummyHash = sync.OnceValue(func() []byte {
 // User is anyone who signs in: staff with a username and password, parents
 // with WeChat (OpenID).
 type User struct {
-	ID           int64     `gorm:"primaryKey"`
-	Role         Role      `gorm:"column:role"`
-	Username     *string   `gorm:"column:username"`
-	PasswordHash string    `gorm:"column:password_hash"`
-	DisplayName  string    `gorm:"column:display_name"`
-	SchoolID     *int64    `gorm:"column:school_id"`
-	RegionID     *int64    `gorm:"column:region_id"`
-	OpenID       *string   `gorm:"column:openid"`
-	UnionID      *string   `gorm:"column:unionid"`
-	Phone        string    `gorm:"column:phone"`
-	Disabled     bool      `gorm:"column:disabled"`
-	CreatedAt    time.Time `gorm:"column:created_at"`
-	UpdatedAt    time.Time `gorm:"column:updated_at"`
+	ID           int64   `gorm:"primaryKey"`
+	Role         Role    `gorm:"column:role"`
+	Username     *string `gorm:"column:username"`
+	PasswordHash string  `gorm:"column:password_hash"`
+	DisplayName  string  `gorm:"column:display_name"`
+	SchoolID     *int64  `gorm:"column:school_id"`
+	RegionID     *int64  `gorm:"column:region_id"`
+	OpenID       *string `gorm:"column:openid"`
+	UnionID      *string `gorm:"column:unionid"`
+	Phone        string  `gorm:"column:phone"`
+	Disabled     bool    `gorm:"column:disabled"`
+	// TokenVersion is bumped whenever the user's access tokens must stop
+	// working (disabled, demoted, moved, logged out everywhere).
+	TokenVersion int64 `gorm:"column:token_version"`
+	// CreatedBy is the user who made this account (nil: the shell or WeChat).
+	CreatedBy *int64 `gorm:"column:created_by"`
+	// MustChangePassword is set on accounts made by another user until
+	// their owner sets a password of their own (password_setup.go).
+	MustChangePassword bool       `gorm:"column:must_change_password"`
+	PasswordChangedAt  *time.Time `gorm:"column:password_changed_at"`
+	CreatedAt          time.Time  `gorm:"column:created_at"`
+	UpdatedAt          time.Time  `gorm:"column:updated_at"`
 }
 
 // Actor returns the user as an Actor.
 func (u User) Actor() Actor {
-	a := Actor{UserID: u.ID, Role: u.Role}
+	a := Actor{UserID: u.ID, Role: u.Role, TokenVersion: u.TokenVersion}
 	if u.SchoolID != nil {
 		a.SchoolID = *u.SchoolID
 	}
@@ -124,6 +133,12 @@ func CreateUser(ctx context.Context, db *DB, a Actor, in NewUser) (User, error) 
 	}
 	u := User{Role: in.Role, Username: &in.Username, PasswordHash: string(hash), DisplayName: in.Username,
 		SchoolID: in.SchoolID, RegionID: in.RegionID}
+	if a.UserID != 0 {
+		// Made by another user, who knows the password: its owner sets one
+		// at first login. (The shell's SystemActor is the operator making
+		// their own account.)
+		u.CreatedBy, u.MustChangePassword = &a.UserID, true
+	}
 	err = db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&u).Error })
 	if isUniqueViolation(err) {
 		return User{}, ErrUsernameTaken
@@ -182,18 +197,55 @@ func notInScope(field string, err error) error {
 }
 
 // Authenticate checks a staff login. Unknown users and wrong passwords give
-// the same ErrBadCredentials, in the same time.
+// the same ErrBadCredentials, in the same time. A username locked by recent
+// failures gets ErrLoginLocked before any bcrypt work (see
+// login_throttle.go); every failure counts towards the lock. A correct
+// login to an account whose owner has not yet set its password answers a
+// *PasswordChangeRequired instead of the user (password_setup.go).
 func Authenticate(ctx context.Context, db *DB, username, password string) (User, error) {
+	now := time.Now()
+	if left, err := loginLock(ctx, db, username, now); err != nil {
+		return User{}, err
+	} else if left > 0 {
+		e := *ErrLoginLocked
+		e.RetryAfter = int((left + time.Second - 1) / time.Second)
+		return User{}, &e
+	}
+	u, err := checkPassword(ctx, db, username, password)
+	if errors.Is(err, ErrBadCredentials) {
+		if rerr := recordLoginFailure(ctx, db, username, now); rerr != nil {
+			return User{}, rerr
+		}
+		return User{}, err
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if err := clearLoginFailures(ctx, db, username); err != nil {
+		return User{}, err
+	}
+	if u.MustChangePassword {
+		tok, err := issuePasswordChangeToken(ctx, db, u.ID, now)
+		if err != nil {
+			return User{}, err
+		}
+		return User{}, &PasswordChangeRequired{UserID: u.ID, Token: tok, TTL: PasswordChangeTTL}
+	}
+	return u, nil
+}
+
+// checkPassword is the bcrypt check of Authenticate.
+func checkPassword(ctx context.Context, db *DB, username, password string) (User, error) {
 	var u User
 	err := db.Read(ctx).Where("username = ?", username).First(&u).Error
 	if err != nil {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		_ = comparePassword(dummyHash(), password)
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return User{}, ErrBadCredentials
 		}
 		return User{}, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil || u.Disabled || u.Role == RoleParent {
+	if comparePassword([]byte(u.PasswordHash), password) != nil || u.Disabled || u.Role == RoleParent {
 		return User{}, ErrBadCredentials
 	}
 	return u, nil
@@ -230,4 +282,19 @@ func ValidMobile(p string) bool {
 		}
 	}
 	return true
+}
+
+// nullID maps 0 (the system actor) to NULL for user references.
+func nullID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
+
+// FindUserByUsername loads the staff user named username, or ErrNotFound.
+func FindUserByUsername(ctx context.Context, db *DB, username string) (User, error) {
+	var u User
+	err := db.Read(ctx).Where("username = ?", username).First(&u).Error
+	return u, notFound(err)
 }

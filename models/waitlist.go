@@ -1,84 +1,14 @@
 package models
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm"
 )
 
-// FindEnrollmentByID loads one enrollment, with no scope check.
-func FindEnrollmentByID(ctx context.Context, db *DB, id int64) (Enrollment, error) {
-	var e Enrollment
-	err := db.Read(ctx).First(&e, id).Error
-	return e, notFound(err)
-}
-
-// Withdraw withdraws enrollment id (rule 3: a linked guardian or the
-// school's staff; anyone else gets ErrNotFound). A seat it held goes to the
-// waitlist in the same transaction (see fillFromWaitlist); a waitlist place
-// it held closes up, so positions stay 1..n. The consent record keeps who
-// withdrew and when.
-func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error) {
-	defer db.offersChanged() // after the commit: cached offering facts are stale (cache.go)
-	e, err := FindEnrollmentByID(ctx, db, id)
-	if err != nil {
-		return Enrollment{}, err
-	}
-	if _, err := FindStudentFor(ctx, db, a, e.StudentID); err != nil {
-		return Enrollment{}, err
-	}
-	err = retryTx(ctx, db, func(tx *gorm.DB) error {
-		// Every change to an offering's enrollments takes the offering's
-		// row first, so waitlist positions are renumbered under one lock.
-		var o Offering
-		if err := lockOffering(tx, db.Dialect, e.OfferingID, &o); err != nil {
-			return err
-		}
-		if err := tx.Where("id = ?", id).Take(&e).Error; err != nil {
-			return notFound(err)
-		}
-		old := e.Status
-		if !isLive(old) {
-			return ErrNotLive
-		}
-		now := time.Now().UTC()
-		res := tx.Exec(`UPDATE enrollments SET status = ?, waitlist_position = NULL, withdrawn_by = ?, withdrawn_at = ?, updated_at = ?
-			WHERE id = ? AND status = ?`, StatusWithdrawn, nullID(a.UserID), now, now, id, old)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrNotLive
-		}
-		switch old {
-		case StatusEnrolled:
-			if err := tx.Exec("UPDATE offerings SET enrolled_count = enrolled_count - 1 WHERE id = ?", o.ID).Error; err != nil {
-				return err
-			}
-			if o.Status != OfferingCancelled {
-				if _, err := fillFromWaitlist(tx, db.Dialect, o.ID, a.UserID); err != nil {
-					return err
-				}
-			}
-		case StatusWaitlisted:
-			if err := closeGap(tx, o.ID, *e.WaitlistPosition); err != nil {
-				return err
-			}
-		case StatusApplied:
-			if err := tx.Exec("UPDATE offerings SET applied_count = applied_count - 1 WHERE id = ?", o.ID).Error; err != nil {
-				return err
-			}
-		}
-		return tx.Where("id = ?", id).Take(&e).Error
-	})
-	return e, err
-}
-
-func isLive(s string) bool {
-	return s == StatusEnrolled || s == StatusWaitlisted || s == StatusApplied
-}
+// The waitlist of an offering: places 1..n, gapless, moved under the
+// offering's row lock (the caller holds it).
 
 // closeGap removes waitlist position pos of offeringID: later places move up
 // by one and the counter drops, so positions stay exactly 1..n.
@@ -91,15 +21,24 @@ func closeGap(tx *gorm.DB, offeringID int64, pos int) error {
 }
 
 // fillFromWaitlist gives the free seats of offeringID to the waitlist, head
-// first, inside tx (the caller holds the offering's row). A head whose
-// enrolled clubs now overlap this one (rule 5) is skipped and keeps its
-// place: promoting it would break the rule, and dropping it would punish a
-// family for a choice the school may yet resolve. The limit (rule 6) cannot
-// be broken by a promotion: a waitlist place already counts toward it. Each
-// promoted family is notified. It returns the promoted enrollment ids.
-func fillFromWaitlist(tx *gorm.DB, d Dialect, offeringID, actorID int64) ([]int64, error) {
+// first, inside tx (the caller holds the offering's row). Each head is
+// checked against its other live enrollments by the rules a new place
+// meets (checkTimetable: rules 5 and 6); a head they refuse — a club it
+// enrolled in since overlaps this one — is skipped and keeps its place:
+// promoting it would break the rule, and dropping it would punish a family
+// for a choice the school may yet resolve. Each promoted family is
+// notified. It returns the promoted enrollment ids.
+//
+// On PostgreSQL each head's student row is locked before its enrollments
+// are read, as the batch does, so no batch can give that student an
+// overlapping club meanwhile. That lock comes after the offering's (the
+// batch takes students first): the callers rely on retryTx when the two
+// deadlock.
+func fillFromWaitlist(tx *gorm.DB, d Dialect, offeringID int64) ([]int64, error) {
 	var promoted []int64
 	after := 0
+	var maxClubs int
+	maxRead := false
 	for {
 		var o Offering
 		if err := tx.Where("id = ?", offeringID).Take(&o).Error; err != nil {
@@ -124,14 +63,20 @@ func fillFromWaitlist(tx *gorm.DB, d Dialect, offeringID, actorID int64) ([]int6
 			}
 		}
 		if o.Kind == KindClub {
-			var n int64
-			if err := tx.Raw(`SELECT COUNT(*) FROM enrollments e JOIN offerings x ON x.id = e.offering_id
-				WHERE e.student_id = ? AND e.term_id = ? AND e.status = ? AND x.kind = ? AND x.id <> ?
-				AND (x.weekdays & ?) <> 0 AND x.start_min < ? AND x.end_min > ?`,
-				h.StudentID, o.TermID, StatusEnrolled, KindClub, o.ID, o.Weekdays, o.EndMin, o.StartMin).Scan(&n).Error; err != nil {
+			if !maxRead {
+				if err := tx.Raw("SELECT max_clubs FROM terms WHERE id = ?", o.TermID).Scan(&maxClubs).Error; err != nil {
+					return promoted, err
+				}
+				maxRead = true
+			}
+			var held []Held
+			if err := tx.Raw(`SELECT e.offering_id, e.status, e.rank, x.kind, x.weekdays, x.start_min, x.end_min
+				FROM enrollments e JOIN offerings x ON x.id = e.offering_id
+				WHERE e.student_id = ? AND e.term_id = ? AND e.status IN ? AND e.offering_id <> ?`,
+				h.StudentID, o.TermID, liveStatuses, o.ID).Scan(&held).Error; err != nil {
 				return promoted, err
 			}
-			if n > 0 {
+			if checkTimetable(o, maxClubs, held) != nil {
 				after = pos // skip this head; it keeps its place
 				continue
 			}
@@ -160,35 +105,4 @@ func fillFromWaitlist(tx *gorm.DB, d Dialect, offeringID, actorID int64) ([]int6
 		// did not move; the search resumes after them.
 		promoted = append(promoted, h.ID)
 	}
-}
-
-// StudentEnrollment is one enrollment of a student with its offering's
-// name, kind and slot.
-type StudentEnrollment struct {
-	Enrollment
-	OfferingName string `gorm:"column:offering_name"`
-	Kind         string `gorm:"column:kind"`
-	Weekdays     int    `gorm:"column:weekdays"`
-	StartMin     int    `gorm:"column:start_min"`
-	EndMin       int    `gorm:"column:end_min"`
-}
-
-// FindStudentEnrollments lists a student's enrollments, newest first, for a
-// linked guardian or the school's staff (others get ErrNotFound).
-func FindStudentEnrollments(ctx context.Context, db *DB, a Actor, studentID int64) ([]StudentEnrollment, error) {
-	st, err := FindStudentFor(ctx, db, a, studentID)
-	if err != nil {
-		return nil, err
-	}
-	out := []StudentEnrollment{}
-	err = db.Read(ctx).Raw(`SELECT e.*, o.name AS offering_name, o.kind, o.weekdays, o.start_min, o.end_min
-		FROM enrollments e JOIN offerings o ON o.id = e.offering_id
-		WHERE e.student_id = ? ORDER BY e.id DESC LIMIT 500`, studentID).Scan(&out).Error
-	if err != nil {
-		return nil, err
-	}
-	if a.IsStaff() {
-		LogStaffAccess(ctx, db, a, "list_student_enrollments", st.SchoolID, fmt.Sprintf("student:%d", studentID))
-	}
-	return out, nil
 }

@@ -96,7 +96,16 @@ func BindPhone(ctx context.Context, db *DB, userID int64, phone string) ([]Child
 			return err
 		}
 		for _, id := range ids {
-			if err := LinkParent(tx, userID, id, "phone"); err != nil {
+			// The roster bounds the students one phone covers per school;
+			// links made with binding codes count towards the same bound.
+			full, err := tooManyChildren(tx, db.childrenCap(), userID, id)
+			if err != nil {
+				return err
+			}
+			if full {
+				continue
+			}
+			if err := linkByPhone(tx, userID, id, phone); err != nil {
 				return err
 			}
 		}

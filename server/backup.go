@@ -11,8 +11,6 @@ import (
 	"kehou/models"
 )
 
-func init() { extraCommands["backup"] = backup }
-
 // backup is `kehou backup FILE`: a consistent copy of the SQLite database,
 // safe to take while the server runs. It opens the database without
 // migrating it (a backup must not change what it copies). On PostgreSQL it

@@ -36,8 +36,13 @@ type Config struct {
 	WeChatFakeAddr string
 	LogFormat      string // text | json
 	LogLevel       string
-	// LoginRateLimit is how many login attempts one client address may make
-	// per minute (LOGIN_RATE_LIMIT, default 20).
+	// PprofAddr (KEHOU_PPROF_ADDR, dev only) is a loopback address where
+	// serve exposes Go's profiling endpoints (the load program's -pprof).
+	PprofAddr string
+	// LoginRateLimit is how many password-login attempts one client address
+	// may make per minute across all instances (LOGIN_RATE_LIMIT, default
+	// 60: generous, since a school's staff share an address and the
+	// per-username lock is what stops guessing).
 	LoginRateLimit int
 	// EnrollQueueLimit bounds the enrollments queued for the write path per
 	// instance (ENROLL_QUEUE_LIMIT, 0 = no bound; unset, -1 here: two full
@@ -45,10 +50,19 @@ type Config struct {
 	// the answer is 429 busy with Retry-After.
 	EnrollQueueLimit int
 
+	// MaxChildrenPerGuardian bounds the students of one school one
+	// guardian phone or parent account covers (MAX_CHILDREN_PER_GUARDIAN,
+	// default models.DefaultMaxChildrenPerGuardian, 6).
+	MaxChildrenPerGuardian int
+
 	BodyLimit       int
 	ReadTimeout     time.Duration
 	WriteTimeout    time.Duration
 	ShutdownTimeout time.Duration
+	// RequestTimeout is the deadline of each API request's context
+	// (REQUEST_TIMEOUT, a Go duration, default 30s): work still running
+	// then (a query, a wait for the enrollment writer) is abandoned.
+	RequestTimeout time.Duration
 
 	// SecretGenerated is true when dev mode made up a JWT secret.
 	SecretGenerated bool
@@ -84,13 +98,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("config: KEHOU_ENV must be dev or production, not %q", c.Env)
 	}
 	c.LogFormat = get("LOG_FORMAT", map[bool]string{true: "json", false: "text"}[c.Production()])
-	c.LoginRateLimit = 20
+	c.LoginRateLimit = 60
 	if s := strings.TrimSpace(getenv("LOGIN_RATE_LIMIT")); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
 			return c, fmt.Errorf("config: LOGIN_RATE_LIMIT must be a positive integer, not %q", s)
 		}
 		c.LoginRateLimit = n
+	}
+	c.MaxChildrenPerGuardian = models.DefaultMaxChildrenPerGuardian
+	if s := strings.TrimSpace(getenv("MAX_CHILDREN_PER_GUARDIAN")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			return c, fmt.Errorf("config: MAX_CHILDREN_PER_GUARDIAN must be an integer from 1 to 100, not %q", s)
+		}
+		c.MaxChildrenPerGuardian = n
 	}
 	c.EnrollQueueLimit = -1
 	if s := strings.TrimSpace(getenv("ENROLL_QUEUE_LIMIT")); s != "" {
@@ -99,6 +121,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("config: ENROLL_QUEUE_LIMIT must be a whole number ≥ 0, not %q", s)
 		}
 		c.EnrollQueueLimit = n
+	}
+	c.RequestTimeout = 30 * time.Second
+	if s := strings.TrimSpace(getenv("REQUEST_TIMEOUT")); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("config: REQUEST_TIMEOUT must be a positive duration (e.g. 30s), not %q", s)
+		}
+		c.RequestTimeout = d
 	}
 	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
 		p = strings.TrimSpace(p)
@@ -131,6 +161,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if err := loadWeChat(&c, get); err != nil {
 		return c, err
 	}
+	if c.PprofAddr = get("KEHOU_PPROF_ADDR", ""); c.PprofAddr != "" {
+		if c.Production() {
+			return c, errors.New("config: KEHOU_PPROF_ADDR is for development only; it cannot be set with KEHOU_ENV=production")
+		}
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return c, fmt.Errorf("config: KEHOU_PPROF_ADDR must be a loopback address such as 127.0.0.1:6060, not %q", c.PprofAddr)
+		}
+	}
 	if c.Production() && (c.WeChatAppID == "" || c.WeChatSecret == "") {
 		return c, errors.New("config: KEHOU_ENV=production needs WECHAT_APPID and WECHAT_SECRET")
 	}
@@ -146,11 +185,17 @@ const (
 // wechatTemplateEnv names the variable holding each notification kind's
 // template: "TEMPLATE_ID" or "TEMPLATE_ID|payload_key=template_key,…".
 var wechatTemplateEnv = map[string]string{
+	models.NotifyAbsence:             "WECHAT_TEMPLATE_ABSENCE",
+	models.NotifyDismissal:           "WECHAT_TEMPLATE_DISMISSAL",
+	models.NotifySessionCancelled:    "WECHAT_TEMPLATE_CANCELLED",
 	models.NotifyEnrollmentConfirmed: "WECHAT_TEMPLATE_ENROLLMENT",
 	models.NotifyWaitlistPromoted:    "WECHAT_TEMPLATE_WAITLIST",
 	models.NotifyLotteryResult:       "WECHAT_TEMPLATE_LOTTERY",
 	models.NotifyOfferingCancelled:   "WECHAT_TEMPLATE_CANCELLED",
 	models.NotifyAttendance:          "WECHAT_TEMPLATE_ATTENDANCE",
+	// An offering's time or grades changed under an enrolled child.
+	models.NotifyOfferingChanged: "WECHAT_TEMPLATE_CHANGED",
+	models.NotifyChildLinked:     "WECHAT_TEMPLATE_CHILD_LINKED",
 }
 
 // defaultTemplateFields maps the payload keys kehou's notifications use to

@@ -62,8 +62,11 @@ func TestContractErrors(t *testing.T) {
 		checkError(t, s.do("POST", "/api/v1/regions", platformTok, body), 409, "")
 	})
 	t.Run("tooLarge413", func(t *testing.T) {
-		big := `{"username":"` + strings.Repeat("x", 70<<10) + `","password":"p"}`
-		checkError(t, s.do("POST", "/api/v1/auth/login", "", big), 413, "too_large")
+		// An authenticated JSON route: an anonymous one is refused by
+		// fasthttp before the app runs, which app.Test reports as an error
+		// (TestUnauthenticatedBodyRefusedBeforeRead checks that 413).
+		big := `{"name":"` + strings.Repeat("x", 70<<10) + `","code":"p"}`
+		checkError(t, s.do("POST", "/api/v1/regions", platformTok, big), 413, "too_large")
 	})
 	t.Run("invalidField422", func(t *testing.T) {
 		m := checkError(t, s.do("POST", "/api/v1/users", platformTok, map[string]any{"username": "", "password": "x", "role": "teacher"}), 422, "invalid_field")
@@ -78,10 +81,9 @@ func TestContractErrors(t *testing.T) {
 		}
 	})
 	t.Run("rateLimited429", func(t *testing.T) {
-		bad := map[string]string{"username": "nobody", "password": "wrong-pass1"}
 		var last resp
-		for range s.cfg.LoginRateLimit + 1 {
-			last = s.do("POST", "/api/v1/auth/login", "", bad)
+		for i := range s.cfg.LoginRateLimit + 1 {
+			last = s.do("POST", "/api/v1/auth/login", "", map[string]string{"username": fmt.Sprint("nobody", i), "password": "wrong-pass1"})
 		}
 		checkError(t, last, 429, "rate_limited")
 		if last.Header.Get("Retry-After") == "" {
@@ -255,9 +257,9 @@ func TestContractRoster(t *testing.T) {
 			t.Fatalf("paged through %d students, last cursor %q", len(seen), next)
 		}
 	})
-	t.Run("reimportUpdates", func(t *testing.T) {
+	t.Run("reimportIdenticalUpdatesNothing", func(t *testing.T) {
 		res := decodeObject(t, s.do("POST", path, tok, csv, "Content-Type", "text/csv").want(t, 200).Body)
-		if jnum(res, "created") != 0 || jnum(res, "updated") != 3 {
+		if jnum(res, "created") != 0 || jnum(res, "updated") != 0 {
 			t.Fatalf("result = %v", res)
 		}
 	})

@@ -18,6 +18,11 @@ var specRoutes = []string{
 	"POST /api/v1/surveys", "POST /api/v1/surveys/{id}/responses",
 	"GET /api/v1/stats/overview", "GET /api/v1/stats/schools", "GET /api/v1/stats/trend",
 	"POST /api/v1/jobs/{name}/run",
+	// Attendance, leave and dismissal.
+	"GET /api/v1/offerings/{id}/sessions", "GET /api/v1/me/sessions", "POST /api/v1/sessions/{id}/cancel",
+	"GET /api/v1/sessions/{id}/roll", "PUT /api/v1/sessions/{id}/attendance", "POST /api/v1/sessions/{id}/dismissal",
+	"POST /api/v1/students/{id}/leave-requests", "GET /api/v1/students/{id}/leave-requests",
+	"DELETE /api/v1/leave-requests/{id}",
 	"GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml",
 }
 

@@ -65,6 +65,13 @@ func TestBadInput(t *testing.T) {
 	for _, rt := range routes {
 		for _, b := range bodies {
 			t.Run(rt.path+"/"+b.name, func(t *testing.T) {
+				if rt.token == "" && b.status == 413 {
+					// fasthttp refuses an anonymous oversized body before
+					// the app runs, which app.Test reports as an error:
+					// TestUnauthenticatedBodyRefusedBeforeRead checks it
+					// over a real connection.
+					t.Skip("anonymous 413: see TestUnauthenticatedBodyRefusedBeforeRead")
+				}
 				r := rt.s.do("POST", rt.path, rt.token, b.body)
 				if r.Status != b.status || r.Code() != b.code || r.JSON()["message"] == "" || r.JSON()["request_id"] == "" {
 					t.Fatalf("got %d %s, want %d %s", r.Status, r.Body, b.status, b.code)
@@ -133,17 +140,21 @@ func TestBodyOver10MB413(t *testing.T) {
 	}
 }
 
-// TestAuthRateLimits: password guesses are limited per client address;
-// refreshes have their own budget, so a busy address can still refresh.
+// TestAuthRateLimits: password guesses are limited per client address (a
+// different username each time, so the per-username lock is not what
+// answers); refreshes have their own budget, so a busy address can still
+// refresh.
 func TestAuthRateLimits(t *testing.T) {
 	s := newTestServer(t)
-	bad := map[string]string{"username": "nobody", "password": "wrong-pass1"}
-	for i := range 20 {
-		if r := s.do("POST", "/api/v1/auth/login", "", bad); r.Status != 401 {
+	bad := func(i int) map[string]string {
+		return map[string]string{"username": fmt.Sprintf("nobody%d", i), "password": "wrong-pass1"}
+	}
+	for i := range s.cfg.LoginRateLimit {
+		if r := s.do("POST", "/api/v1/auth/login", "", bad(i)); r.Status != 401 {
 			t.Fatalf("login %d: got %d %s", i+1, r.Status, r.Body)
 		}
 	}
-	r := s.do("POST", "/api/v1/auth/login", "", bad).want(t, 429, "rate_limited")
+	r := s.do("POST", "/api/v1/auth/login", "", bad(-1)).want(t, 429, "rate_limited")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("429 without Retry-After")
 	}

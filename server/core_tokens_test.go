@@ -46,6 +46,9 @@ func TestForgedTokens401(t *testing.T) {
 		}
 		return c
 	}
+	expire := func(c *handlers.Claims) {
+		c.IssuedAt, c.ExpiresAt = jwt.NewNumericDate(now.Add(-2*time.Hour)), jwt.NewNumericDate(now.Add(-time.Hour))
+	}
 	valid := forge(t, jwt.SigningMethodHS256, secret, s.cfg.JWTKeyID, claims(nil))
 	// The forge itself is right: the same recipe, untampered, is accepted.
 	s.do("GET", "/api/v1/me", valid, nil).want(t, 200)
@@ -79,8 +82,16 @@ func TestForgedTokens401(t *testing.T) {
 		{"wrongAudience", forge(t, jwt.SigningMethodHS256, secret, s.cfg.JWTKeyID, claims(func(c *handlers.Claims) { c.Audience = jwt.ClaimStrings{"other-api"} }))},
 		{"noAudience", forge(t, jwt.SigningMethodHS256, secret, s.cfg.JWTKeyID, claims(func(c *handlers.Claims) { c.Audience = nil }))},
 		{"wrongIssuer", forge(t, jwt.SigningMethodHS256, secret, s.cfg.JWTKeyID, claims(func(c *handlers.Claims) { c.Issuer = "evil" }))},
-		{"expired", forge(t, jwt.SigningMethodHS256, secret, s.cfg.JWTKeyID, claims(func(c *handlers.Claims) {
-			c.IssuedAt, c.ExpiresAt = jwt.NewNumericDate(now.Add(-2*time.Hour)), jwt.NewNumericDate(now.Add(-time.Hour))
+		// Expired and forged at once: still invalid, never merely expired.
+		{"expiredWrongSecret", forge(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-0123"), s.cfg.JWTKeyID, claims(expire))},
+		{"expiredWrongAudience", forge(t, jwt.SigningMethodHS256, secret, s.cfg.JWTKeyID, claims(func(c *handlers.Claims) {
+			expire(c)
+			c.Audience = jwt.ClaimStrings{"other-api"}
+		}))},
+		{"expiredWrongKid", forge(t, jwt.SigningMethodHS256, secret, "k-other", claims(expire))},
+		{"expiredUnknownRole", forge(t, jwt.SigningMethodHS256, secret, s.cfg.JWTKeyID, claims(func(c *handlers.Claims) {
+			expire(c)
+			c.Role = "superuser"
 		}))},
 		{"missingExp", forge(t, jwt.SigningMethodHS256, secret, s.cfg.JWTKeyID, claims(func(c *handlers.Claims) { c.ExpiresAt = nil }))},
 		{"issuedInFuture", forge(t, jwt.SigningMethodHS256, secret, s.cfg.JWTKeyID, claims(func(c *handlers.Claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Hour)) }))},
@@ -104,6 +115,11 @@ func TestForgedTokens401(t *testing.T) {
 			}
 		})
 	}
+	// A token kehou signed that is only too old answers token_expired, so
+	// the app refreshes instead of sending the user to log in again.
+	t.Run("expired401TokenExpired", func(t *testing.T) {
+		s.do("GET", "/api/v1/me", forge(t, jwt.SigningMethodHS256, secret, s.cfg.JWTKeyID, claims(expire)), nil).want(t, 401, "token_expired")
+	})
 	t.Run("noAuthorizationHeader", func(t *testing.T) {
 		s.do("GET", "/api/v1/me", "", nil).want(t, 401, "unauthorized")
 	})

@@ -26,7 +26,12 @@ type enrollWorld struct {
 
 func newEnrollWorld(t testing.TB) *enrollWorld {
 	t.Helper()
-	s := newTestServer(t)
+	return newEnrollWorldOn(t, newTestServer(t))
+}
+
+// newEnrollWorldOn builds the enrollWorld's fixtures on server s.
+func newEnrollWorldOn(t testing.TB, s *testServer) *enrollWorld {
+	t.Helper()
 	w := &enrollWorld{testServer: s}
 	r := modelstest.Region(t, s.db, nil)
 	sc := modelstest.School(t, s.db, r.ID)

@@ -297,3 +297,48 @@ func TestEnrollEndpointsKeepOutsiders(t *testing.T) {
 		})
 	}
 }
+
+// TestEnrollStudentOfAnotherSchool: a student and an offering of different
+// schools answer 422 school_mismatch to a caller who may see both (a
+// platform admin; a parent with children in both schools), and 404 to one
+// who may not see the offering (the other school's staff or parents).
+func TestEnrollStudentOfAnotherSchool(t *testing.T) {
+	w := newEnrollWorld(t)
+	id := w.publishedOffering(t, nil)
+	platform := w.token(modelstest.Staff(t, w.db, models.RolePlatformAdmin, 0, 0))
+	both := modelstest.Parent(t, w.db, w.student.ID, w.otherStudent.ID)
+	body := map[string]any{"student_id": w.otherStudent.ID, "offering_id": id}
+	cases := []struct {
+		name   string
+		tok    string
+		status int
+		code   string
+	}{
+		{"platformAdmin422", platform, 422, "school_mismatch"},
+		{"parentOfBoth422", w.token(both), 422, "school_mismatch"},
+		{"otherSchoolAdmin404", w.otherAdminTok, 404, "not_found"},
+		{"otherParent404", w.otherParentTok, 404, "not_found"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checkError(t, w.do("POST", "/api/v1/enrollments", c.tok, body), c.status, c.code)
+		})
+	}
+}
+
+// TestPatchOfferingEnrolledConflicts: PATCH of a published offering whose
+// new grades leave an enrolled student out answers 409 enrolled_conflicts
+// listing the student; with force it answers 200.
+func TestPatchOfferingEnrolledConflicts(t *testing.T) {
+	w := newEnrollWorld(t)
+	id := w.publishedOffering(t, nil)
+	w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{"student_id": w.student.ID, "offering_id": id}).want(t, 201)
+	path := fmt.Sprintf("/api/v1/offerings/%d", id)
+	r := w.do("PATCH", path, w.adminTok, map[string]any{"grades": []int{5, 6}})
+	body := checkError(t, r, 409, "enrolled_conflicts")
+	cs, _ := body["conflicts"].([]any)
+	if len(cs) != 1 || jnum(cs[0].(map[string]any), "student_id") != w.student.ID {
+		t.Fatalf("conflicts = %v, want student %d", body["conflicts"], w.student.ID)
+	}
+	w.do("PATCH", path, w.adminTok, map[string]any{"grades": []int{5, 6}, "force": true}).want(t, 200)
+}

@@ -75,4 +75,5 @@ func TestEnrollTwoInstancesHTTP(t *testing.T) {
 	if num(got, "enrolled") != 15 || num(got, "waitlisted") != n-15 || num(got, "remaining") != 0 {
 		t.Fatalf("offering = %v", got)
 	}
+	modelstest.CheckInvariants(t, a.db)
 }

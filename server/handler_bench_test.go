@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
+	"kehou/bench/hello"
 	"kehou/models/modelstest"
 )
 
@@ -26,7 +27,7 @@ import (
 
 // BenchmarkHelloHandler is the B_http hello app.
 func BenchmarkHelloHandler(b *testing.B) {
-	benchHandler(b, helloApp(), "/hello")
+	benchHandler(b, hello.App(), "/hello")
 }
 
 // BenchmarkParentOfferingListHandler is parents' GETs of the offerings

@@ -29,6 +29,9 @@ type testServer struct {
 	cfg Config
 	// logs captures every log line, so tests can assert what never appears.
 	logs *bytes.Buffer
+	// statuses collects answers openapi.yaml does not list (reported when
+	// the test ends: contract_statuses_test.go).
+	statuses *statusLedger
 }
 
 var testSecret = "test-secret-test-secret-test-secret-0123"
@@ -73,7 +76,9 @@ func newTestServerOn(t testing.TB, db *models.DB, cfg Config) *testServer {
 	}
 	api.Jobs = runner
 	app := newApp(cfg, log, api, prometheus.NewRegistry())
-	return &testServer{t: t, db: db, api: api, app: app, cfg: cfg, logs: logs}
+	ledger := &statusLedger{}
+	t.Cleanup(func() { ledger.report(t) })
+	return &testServer{t: t, db: db, api: api, app: app, cfg: cfg, logs: logs, statuses: ledger}
 }
 
 // token signs an access token for u.
@@ -140,6 +145,7 @@ func (s *testServer) do(method, path, token string, body any, hdr ...string) res
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer res.Body.Close()
+	s.statuses.note(method, path, res.StatusCode)
 	b, _ := io.ReadAll(res.Body)
 	return resp{Status: res.StatusCode, Header: res.Header, Body: b}
 }

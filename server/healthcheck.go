@@ -10,8 +10,6 @@ import (
 	"time"
 )
 
-func init() { extraCommands["healthcheck"] = healthcheck }
-
 // healthcheck is `kehou healthcheck`: GETs /healthz of the server on this
 // machine (LISTEN_ADDR's port) and fails unless it answers 200. It is the
 // Docker HEALTHCHECK, since the slim image has no curl.

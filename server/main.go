@@ -1,17 +1,10 @@
 // Command kehou is the after-school service backend. With no arguments it
-// serves HTTP; subcommands manage the database from the shell:
-//
-//	kehou                       serve
-//	kehou migrate               apply migrations and exit
-//	kehou user add --username U --password P --role R [--school-id N] [--region-id N]
-//	kehou seed demo             load a demo county and print its logins
-//	kehou backup FILE           write a consistent copy of the database
-//	kehou healthcheck           GET /healthz of the local server (Docker HEALTHCHECK)
+// serves HTTP; the subcommands in commands manage the database from the
+// shell (`kehou help` lists them).
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,46 +23,100 @@ func main() {
 	}
 }
 
+// command is one subcommand of kehou: the words that name it, a synopsis of
+// its arguments and a line on what it does, for the usage text.
+type command struct {
+	name  string // one or two words, e.g. "seed demo"
+	args  string
+	about string
+	run   func(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error
+}
+
+// commands is every subcommand of kehou, in the order the usage lists them.
+var commands = []command{
+	{"serve", "", "serve HTTP on LISTEN_ADDR (also what kehou does with no arguments)", serveCmd},
+	{"migrate", "", "apply the database migrations and exit", migrateCmd},
+	{"user add", "--username U --role R [--school-id N] [--region-id N] [--password P]", "create a staff user (the first platform admin comes from here)", userAdd},
+	{"seed demo", "[--small]", "load a demo county and print its logins (not in production; --small: a quarter of the students, for tests)", seedDemo},
+	{"backup", "FILE", "write a consistent copy of the SQLite database", backup},
+	{"healthcheck", "", "GET /healthz of the local server (the Docker HEALTHCHECK)", healthcheck},
+	{"wechat-fake", "", "serve the fake WeChat API alone on WECHAT_FAKE_ADDR (not in production)", wechatFakeCmd},
+}
+
+// usageError is the answer to a command line kehou does not understand; its
+// text is the usage, built from commands.
+type usageError struct{}
+
+func (usageError) Error() string {
+	var sb strings.Builder
+	sb.WriteString("usage: kehou [command]\n\ncommands:\n")
+	for _, c := range commands {
+		line := "  kehou " + c.name
+		if c.args != "" {
+			line += " " + c.args
+		}
+		fmt.Fprintf(&sb, "%s\n      %s\n", line, c.about)
+	}
+	sb.WriteString("  kehou help\n      print this text\n\nconfiguration is read from the environment (see README.md)")
+	return sb.String()
+}
+
 // errUsage is returned for a command line kehou does not understand.
-var errUsage = errors.New(`usage: kehou [migrate | user add --username U --password P --role R [--school-id N] [--region-id N] | seed demo [--small] | backup FILE | healthcheck]`)
+var errUsage error = usageError{}
 
 // run is main without the process: it reads the environment through getenv
 // and writes to stdout/stderr, so tests can drive every subcommand.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprintln(stdout, errUsage.Error())
+		return nil
+	}
+	if len(args) == 0 {
+		args = []string{"serve"}
+	}
+	cmd, rest, ok := findCommand(args)
+	if !ok {
+		return errUsage
+	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
-	if len(args) == 0 || args[0] == "serve" {
-		return serve(ctx, cfg, log)
-	}
-	cmd := args[0]
-	if len(args) > 1 && (cmd == "user" || cmd == "seed") {
-		cmd += " " + args[1]
-		args = args[2:]
-	} else {
-		args = args[1:]
-	}
-	switch cmd {
-	case "migrate":
-		db, err := openDB(ctx, cfg, log)
-		if err != nil {
-			return err
-		}
-		return db.Close()
-	case "user add":
-		return userAdd(ctx, cfg, log, args, stdout)
-	}
-	if fn, ok := extraCommands[cmd]; ok {
-		return fn(ctx, cfg, log, args, stdout)
-	}
-	return errUsage
+	return cmd.run(ctx, cfg, newLogger(cfg, stderr), rest, stdout)
 }
 
-// extraCommands holds the subcommands defined in their own files
-// (seed demo, backup), keyed by their words.
-var extraCommands = map[string]func(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error{}
+// findCommand picks the command args name (by one word, or two) and
+// returns it with the arguments that follow its name.
+func findCommand(args []string) (command, []string, bool) {
+	for _, c := range commands {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == c.name {
+			return c, args[len(words):], true
+		}
+	}
+	return command{}, nil, false
+}
+
+// serveCmd is `kehou serve` (and kehou with no arguments).
+func serveCmd(ctx context.Context, cfg Config, log *slog.Logger, args []string, _ io.Writer) error {
+	if len(args) != 0 {
+		return errUsage
+	}
+	return serve(ctx, cfg, log)
+}
+
+// migrateCmd is `kehou migrate`: opening the database applies the
+// migrations.
+func migrateCmd(ctx context.Context, cfg Config, log *slog.Logger, args []string, _ io.Writer) error {
+	if len(args) != 0 {
+		return errUsage
+	}
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	return db.Close()
+}
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	var lvl slog.Level

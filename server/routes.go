@@ -8,7 +8,6 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
-	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -34,11 +33,14 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 		ProxyHeader:             proxyHeader(cfg),
 		EnableIPValidation:      true,
 	})
+	// An anonymous request's body is bounded before it is read (see
+	// UnauthenticatedBodyLimit); the app's BodyLimit is for uploads.
+	app.Server().HeaderReceived = h.Tokens.UnauthenticatedBodyLimit(handlers.JSONBodyLimit)
 	m := handlers.NewMetrics(reg)
 	// The client address of logs and rate limits (see clientIPFunc: not
 	// the spoofable leftmost X-Forwarded-For entry).
 	clientIP := clientIPFunc(cfg.TrustedProxies)
-	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
+	app.Use(handlers.RequestContext(clientIP))
 	app.Use(handlers.Observe(log, m, clientIP))
 	app.Use(recover.New())
 
@@ -51,18 +53,22 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 		return c.Send(kehou.OpenAPI)
 	})
 
-	v1 := app.Group("/api/v1")
+	// Every API request's context ends at its deadline, so the work it
+	// started (queries, the wait for the enrollment writer) stops with it.
+	v1 := app.Group("/api/v1", handlers.Deadline(cfg.RequestTimeout))
 	auth := h.RequireAuth
-	small := handlers.MaxBody(64 << 10)
+	small := handlers.MaxBody(handlers.JSONBodyLimit)
 	staff := handlers.RequireRoles(handlers.Staff...)
 	admins := handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin, models.RoleSchoolAdmin)
 
-	// Authentication: rate-limited per client address.
-	loginLimit := limiter.New(limiter.Config{
-		Max: cfg.LoginRateLimit, Expiration: time.Minute,
-		KeyGenerator: clientIP,
-		LimitReached: func(c *fiber.Ctx) error { return models.ErrRateLimited },
-	})
+	// Authentication. Password logins: a generous limit per client address
+	// (LOGIN_RATE_LIMIT a minute), counted in the database so it holds
+	// across instances, and per username a growing lock after failures
+	// (models.Authenticate). WeChat logins have no per-address limit: a
+	// wx.login code is single-use and checked by WeChat, so guessing is
+	// pointless, and the families behind one carrier NAT share an address
+	// (SPEC "Trust rules": never refused for its address alone).
+	loginLimit := h.RateWindow("login", cfg.LoginRateLimit, clientIP)
 	// Refresh has a limiter of its own: a refresh token is 32 random bytes,
 	// so the limit only caps abuse, and it must not share a budget with
 	// password guesses (many families share one address behind carrier NAT).
@@ -73,6 +79,8 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	})
 	v1.Post("/auth/login", loginLimit, small, h.Login)
 	v1.Post("/auth/refresh", refreshLimit, small, h.Refresh)
+	v1.Post("/auth/logout", refreshLimit, small, h.Logout)
+	v1.Post("/auth/password", refreshLimit, small, h.SetPassword)
 	v1.Get("/me", auth, h.Me)
 
 	// Tenancy: regions, schools, users, students.
@@ -80,6 +88,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/schools", auth, handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin), small, h.CreateSchool)
 	v1.Get("/schools/:id", auth, staff, h.GetSchool)
 	v1.Post("/users", auth, admins, small, h.CreateUser)
+	v1.Patch("/users/:id", auth, admins, small, h.PatchUser)
 	// Bureau admins see schools and statistics, not children's records.
 	schoolStaff := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin, models.RolePlatformAdmin)
 	v1.Get("/schools/:id/students", auth, schoolStaff, h.ListStudents)
@@ -87,12 +96,43 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	// Roster import: CSV or XLSX up to the app's body limit (413 beyond).
 	v1.Post("/schools/:id/roster", auth, handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin), h.ImportRoster)
 
+	// Attendance: the term calendar, sessions, roll call, leave, dismissal
+	// (docs/attendance.md). Who may read or mark one session is decided in
+	// models (CanTakeRoll); the role lists here only keep others out early.
+	rollAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
+	rollStaff := handlers.RequireRoles(models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
+	teachers := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin)
+	guardians := handlers.RequireRoles(models.RoleParent)
+	leaveReaders := handlers.RequireRoles(models.RoleParent, models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
+	v1.Put("/schools/:id/terms/:term_id/calendar", auth, rollAdmins, small, h.SetTermCalendar)
+	v1.Get("/offerings/:id/sessions", auth, h.ListOfferingSessions)
+	v1.Get("/offerings/:id/attendance", auth, rollStaff, h.AttendanceSheet)
+	v1.Get("/me/sessions", auth, teachers, h.MySessions)
+	v1.Post("/sessions/:id/cancel", auth, rollAdmins, small, h.CancelSession)
+	v1.Get("/sessions/:id/roll", auth, rollStaff, h.Roll)
+	v1.Put("/sessions/:id/attendance", auth, rollStaff, small, h.MarkAttendance)
+	v1.Get("/sessions/:id/attendance/changes", auth, rollStaff, h.AttendanceChanges)
+	v1.Post("/sessions/:id/dismissal", auth, rollStaff, small, h.RecordDismissal)
+	v1.Post("/students/:id/leave-requests", auth, guardians, small, h.CreateLeaveRequest)
+	v1.Get("/students/:id/leave-requests", auth, leaveReaders, h.ListLeaveRequests)
+	v1.Delete("/leave-requests/:id", auth, guardians, h.CancelLeaveRequest)
+
 	// Parents (WeChat).
 	parent := handlers.RequireRoles(models.RoleParent)
-	v1.Post("/auth/wechat", loginLimit, small, h.WeChatLogin)
+	v1.Post("/auth/wechat", small, h.WeChatLogin)
 	v1.Post("/me/phone", auth, parent, small, h.BindPhone)
 	v1.Post("/me/children", auth, parent, small, h.BindChild)
 	v1.Post("/students/:id/binding-codes", auth, handlers.RequireRoles(models.RoleSchoolAdmin), small, h.IssueBindingCode)
+
+	// Guardian links: removal by the school or the guardian, and deletion
+	// of a child's data on a guardian's request (guardian_links.go).
+	linkAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
+	v1.Get("/students/:id/guardian-links", auth, linkAdmins, h.ListGuardianLinks)
+	v1.Delete("/students/:id/guardian-links/:user_id", auth, linkAdmins, h.RemoveGuardianLink)
+	v1.Delete("/me/children/:student_id", auth, parent, h.UnlinkChild)
+	v1.Post("/me/children/:student_id/deletion-request", auth, parent, small, h.RequestDeletion)
+	v1.Get("/schools/:id/deletion-requests", auth, linkAdmins, h.ListDeletionRequests)
+	v1.Post("/deletion-requests/:id/confirm", auth, linkAdmins, h.ConfirmDeletion)
 
 	// Terms, offerings, enrollment.
 	offeringAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
@@ -114,15 +154,15 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Get("/students/:id/enrollments", auth, enrollers, h.ListStudentEnrollments)
 
 	// Surveys, statistics, jobs.
-	admins2 := handlers.RequireRoles(models.RoleBureauAdmin, models.RoleSchoolAdmin)
+	bureauOrSchoolAdmins := handlers.RequireRoles(models.RoleBureauAdmin, models.RoleSchoolAdmin)
 	platform := handlers.RequireRoles(models.RolePlatformAdmin)
-	v1.Post("/surveys", auth, admins2, small, h.CreateSurvey)
+	v1.Post("/surveys", auth, bureauOrSchoolAdmins, small, h.CreateSurvey)
 	v1.Get("/surveys", auth, h.ListSurveys)
 	v1.Post("/surveys/:id/responses", auth, handlers.RequireRoles(models.RoleParent), small, h.RespondSurvey)
-	v1.Get("/stats/overview", auth, admins2, h.StatsOverview)
+	v1.Get("/stats/overview", auth, bureauOrSchoolAdmins, h.StatsOverview)
 	v1.Get("/stats/schools", auth, handlers.RequireRoles(models.RoleBureauAdmin), h.StatsSchools)
-	v1.Get("/stats/trend", auth, admins2, h.StatsTrend)
-	v1.Get("/stats/breakdown", auth, admins2, h.StatsBreakdown)
+	v1.Get("/stats/trend", auth, bureauOrSchoolAdmins, h.StatsTrend)
+	v1.Get("/stats/breakdown", auth, bureauOrSchoolAdmins, h.StatsBreakdown)
 	v1.Get("/jobs/runs", auth, platform, h.ListJobRuns)
 	v1.Post("/jobs/:name/run", auth, platform, h.RunJob)
 

@@ -37,7 +37,11 @@ func proxyServer(t *testing.T, trusted string) *testServer {
 // trusted load balancer that appends the real address to the client's
 // header.
 func TestLoginLimiterIgnoresSpoofedForwardedFor(t *testing.T) {
-	bad := map[string]string{"username": "nobody", "password": "wrong-pass1"}
+	// A different username on every guess: the per-username lock is not
+	// what answers here.
+	bad := func(i int) map[string]string {
+		return map[string]string{"username": fmt.Sprintf("nobody%d", i), "password": "wrong-pass1"}
+	}
 	cases := []struct {
 		name    string
 		trusted string
@@ -58,11 +62,11 @@ func TestLoginLimiterIgnoresSpoofedForwardedFor(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := proxyServer(t, tc.trusted)
 			for i := range s.cfg.LoginRateLimit {
-				if r := s.do("POST", "/api/v1/auth/login", "", bad, "X-Forwarded-For", tc.xff(i)); r.Status != 401 {
+				if r := s.do("POST", "/api/v1/auth/login", "", bad(i), "X-Forwarded-For", tc.xff(i)); r.Status != 401 {
 					t.Fatalf("login %d: got %d %s", i+1, r.Status, r.Body)
 				}
 			}
-			s.do("POST", "/api/v1/auth/login", "", bad, "X-Forwarded-For", tc.xff(200)).want(t, 429, "rate_limited")
+			s.do("POST", "/api/v1/auth/login", "", bad(200), "X-Forwarded-For", tc.xff(200)).want(t, 429, "rate_limited")
 			if strings.Contains(s.logs.String(), "198.51.100.") {
 				t.Fatal("the log names the client's made-up address")
 			}
@@ -70,11 +74,11 @@ func TestLoginLimiterIgnoresSpoofedForwardedFor(t *testing.T) {
 	}
 	t.Run("behindProxyOtherClientHasOwnBudget", func(t *testing.T) {
 		s := proxyServer(t, "0.0.0.0")
-		for range s.cfg.LoginRateLimit {
-			s.do("POST", "/api/v1/auth/login", "", bad, "X-Forwarded-For", "203.0.113.7").want(t, 401)
+		for i := range s.cfg.LoginRateLimit {
+			s.do("POST", "/api/v1/auth/login", "", bad(i), "X-Forwarded-For", "203.0.113.7").want(t, 401)
 		}
-		s.do("POST", "/api/v1/auth/login", "", bad, "X-Forwarded-For", "203.0.113.7").want(t, 429, "rate_limited")
-		s.do("POST", "/api/v1/auth/login", "", bad, "X-Forwarded-For", "203.0.113.8").want(t, 401, "invalid_credentials")
-		s.do("POST", "/api/v1/auth/login", "", bad, "X-Forwarded-For", "[2001:db8::1]:443").want(t, 401, "invalid_credentials")
+		s.do("POST", "/api/v1/auth/login", "", bad(-1), "X-Forwarded-For", "203.0.113.7").want(t, 429, "rate_limited")
+		s.do("POST", "/api/v1/auth/login", "", bad(-2), "X-Forwarded-For", "203.0.113.8").want(t, 401, "invalid_credentials")
+		s.do("POST", "/api/v1/auth/login", "", bad(-3), "X-Forwarded-For", "[2001:db8::1]:443").want(t, 401, "invalid_credentials")
 	})
 }

@@ -13,8 +13,6 @@ import (
 	"kehou/models"
 )
 
-func init() { extraCommands["seed demo"] = seedDemo }
-
 // demoPassword is the password of every demo account. The demo refuses to
 // load in production, so it never guards real data.
 const demoPassword = "kehou2026"
@@ -74,7 +72,8 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 	}
 	if h := sum.History; h.Days > 0 {
 		fmt.Fprintf(stdout, "Simulated %d days of the term: %d enrollments (%d waitlisted), %d lottery draws, "+
-			"%d survey answers, %d daily statistics snapshots.\n", h.Days, h.Enrolled, h.Waitlisted, h.Draws, h.Responses, h.Snapshots)
+			"%d rolls taken (%d marks), %d survey answers, %d daily statistics snapshots.\n",
+			h.Days, h.Enrolled, h.Waitlisted, h.Draws, h.Rolls, h.Marks, h.Responses, h.Snapshots)
 	}
 	fmt.Fprintf(stdout, "Each school has a term six weeks under way with the 5+2 base service and clubs;\n"+
 		"the demo family (two children in school 1) has guardian phone %s for the WeChat login demo.\n", models.MaskPhone(demoFamilyPhone))
@@ -211,6 +210,11 @@ func loadDemo(ctx context.Context, db *models.DB, now time.Time, small bool) (de
 			return sum, err
 		}
 		sum.Logins = append(sum.Logins, u.demoLogin)
+		if u.Role == models.RoleTeacher {
+			if err := seedDemoTeacher(ctx, db, school1); err != nil {
+				return sum, err
+			}
+		}
 	}
 	if len(fresh) > 0 {
 		h, err := simulateDemo(ctx, db, city.ID, fresh, now)

@@ -14,7 +14,7 @@ import (
 
 // demoHistory counts what simulateDemo did.
 type demoHistory struct {
-	Days, Enrolled, Waitlisted, Draws, Responses, Snapshots int
+	Days, Enrolled, Waitlisted, Draws, Responses, Snapshots, Rolls, Marks int
 }
 
 // demoAct is one thing a family or the school did on a day of the term
@@ -72,6 +72,10 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 		return hist, fmt.Errorf("survey: %w", err)
 	}
 
+	sessions, err := demoSessions(ctx, db, staff.Actor(), plans, today)
+	if err != nil {
+		return hist, err
+	}
 	next := 0
 	for day := -7; day <= last; day++ {
 		date := starts.AddDate(0, 0, day)
@@ -95,6 +99,9 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 			hist.Draws += n
 		}
 		if err := demoAnswer(ctx, db, survey.ID, todays, clock, &hist); err != nil {
+			return hist, err
+		}
+		if err := demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, clock, &hist); err != nil {
 			return hist, err
 		}
 		if day >= 0 {

@@ -33,9 +33,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if queue < 0 {
 		queue = db.EnrollQueueDefault()
 	}
-	db.LimitEnrollWriters(queue)
+	db.StartEnrollments(queue)
+	db.MaxChildrenPerGuardian = cfg.MaxChildrenPerGuardian
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	stopPprof, err := startPprof(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	stopFake, err := startWeChatFake(cfg, log)
 	if err != nil {
 		return err

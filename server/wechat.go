@@ -15,8 +15,6 @@ import (
 	"kehou/wechat"
 )
 
-func init() { extraCommands["wechat-fake"] = wechatFakeCmd }
-
 // newWeChatClient builds the WeChat client, or nil when WeChat is not
 // configured (dev without WECHAT_APPID): parent login then answers 503.
 func newWeChatClient(cfg Config) *wechat.Client {

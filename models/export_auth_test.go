@@ -1,0 +1,4 @@
+package models
+
+// RecordLoginFailure lets tests count failed logins directly.
+var RecordLoginFailure = recordLoginFailure

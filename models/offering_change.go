@@ -1,0 +1,134 @@
+package models
+
+import (
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// A published offering whose time, weekdays or grades change may no longer
+// suit the students already in it: a new slot can overlap another club a
+// student is enrolled in (rule 5), new grades can leave a student out (rule
+// 4). PatchOffering finds them (enrolledConflicts) and refuses the change
+// with the list, unless a school admin forces it: then the change stands
+// and the families of the students listed are told.
+
+// EnrolledConflict is a student in an offering that a change would break a
+// rule for.
+type EnrolledConflict struct {
+	StudentID int64  `json:"student_id"`
+	Name      string `json:"name"`
+	// Reason is the rule's code: grade_not_eligible or schedule_conflict.
+	Reason string `json:"reason"`
+	// OfferingID is the enrolled club the new slot overlaps
+	// (schedule_conflict).
+	OfferingID int64 `json:"offering_id,omitempty"`
+}
+
+// EnrolledConflictsError refuses an offering change that breaks a rule for
+// students already in it (409 enrolled_conflicts, with the list).
+type EnrolledConflictsError struct {
+	Conflicts []EnrolledConflict
+}
+
+// ErrEnrolledConflicts is the Error that EnrolledConflictsError answers as.
+var ErrEnrolledConflicts = E(KindConflict, "enrolled_conflicts", "修改会与已报名学生冲突（年级或时间），请确认后强制修改")
+
+func (e *EnrolledConflictsError) Error() string {
+	return fmt.Sprintf("%s (%d students)", ErrEnrolledConflicts.Error(), len(e.Conflicts))
+}
+
+// Unwrap lets errors.Is and errors.As see ErrEnrolledConflicts.
+func (e *EnrolledConflictsError) Unwrap() error { return ErrEnrolledConflicts }
+
+// slotOrGradesChanged reports whether after differs from before in what the
+// rules of students already in it depend on.
+func slotOrGradesChanged(before, after Offering) bool {
+	return before.Weekdays != after.Weekdays || before.StartMin != after.StartMin || before.EndMin != after.EndMin ||
+		before.Grades != after.Grades
+}
+
+// conflictWith is the rule offering o (as changed) breaks for a student of
+// grade, in status, holding the enrolled places held: "" when none.
+func conflictWith(o Offering, grade int, status string, held []Held) (reason string, with int64) {
+	if !gradeEligible(o, grade) {
+		return ErrGradeNotEligible.Code, 0
+	}
+	if o.Kind != KindClub || status != StatusEnrolled {
+		return "", 0 // rule 5 binds two enrolled clubs; a promotion checks again
+	}
+	for _, h := range held {
+		if h.Kind == KindClub && h.Status == StatusEnrolled && Overlaps(h.Weekdays, h.StartMin, h.EndMin, o.Weekdays, o.StartMin, o.EndMin) {
+			return ErrScheduleConflict.Code, h.OfferingID
+		}
+	}
+	return "", 0
+}
+
+// enrolledConflicts lists the students with a live enrollment in o (as
+// changed) whom the change breaks a rule for, inside tx, which holds o's
+// row. On PostgreSQL it locks those students' rows first, so no batch gives
+// one of them an overlapping club meanwhile; that lock comes after the
+// offering's, the reverse of the batch's order, and PatchOffering relies on
+// retryTx when the two deadlock.
+func enrolledConflicts(tx *gorm.DB, d Dialect, o Offering) ([]EnrolledConflict, error) {
+	var students []struct {
+		ID     int64  `gorm:"column:id"`
+		Name   string `gorm:"column:name"`
+		Grade  int    `gorm:"column:grade"`
+		Status string `gorm:"column:status"`
+	}
+	q := `SELECT s.id, s.name, s.grade, e.status FROM enrollments e JOIN students s ON s.id = e.student_id
+		WHERE e.offering_id = ? AND e.status IN ? ORDER BY s.id`
+	if d == Postgres {
+		q += " FOR UPDATE OF s"
+	}
+	if err := tx.Raw(q, o.ID, liveStatuses).Scan(&students).Error; err != nil {
+		return nil, err
+	}
+	if len(students) == 0 {
+		return nil, nil
+	}
+	var held []struct {
+		StudentID int64 `gorm:"column:student_id"`
+		Held
+	}
+	if err := tx.Raw(`SELECT e.student_id, e.offering_id, e.status, e.rank, x.kind, x.weekdays, x.start_min, x.end_min
+		FROM enrollments e JOIN offerings x ON x.id = e.offering_id
+		WHERE e.term_id = ? AND e.status = ? AND e.offering_id <> ?
+		AND e.student_id IN (SELECT student_id FROM enrollments WHERE offering_id = ? AND status IN ?)`,
+		o.TermID, StatusEnrolled, o.ID, o.ID, liveStatuses).Scan(&held).Error; err != nil {
+		return nil, err
+	}
+	heldBy := map[int64][]Held{}
+	for _, h := range held {
+		heldBy[h.StudentID] = append(heldBy[h.StudentID], h.Held)
+	}
+	var out []EnrolledConflict
+	for _, s := range students {
+		if reason, with := conflictWith(o, s.Grade, s.Status, heldBy[s.ID]); reason != "" {
+			out = append(out, EnrolledConflict{StudentID: s.ID, Name: s.Name, Reason: reason, OfferingID: with})
+		}
+	}
+	return out, nil
+}
+
+// notifyOfferingChanged tells the families of the students listed that
+// offering o changed under them (a forced change).
+func notifyOfferingChanged(tx *gorm.DB, o Offering, conflicts []EnrolledConflict) error {
+	weekdays := make([]string, 0, 5)
+	for _, d := range Unmask(o.Weekdays) {
+		weekdays = append(weekdays, fmt.Sprint(d))
+	}
+	for _, c := range conflicts {
+		p := map[string]string{"student": c.Name, "offering": o.Name, "status": "项目已变更",
+			"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin), "weekdays": strings.Join(weekdays, ","),
+			"offering_id": fmt.Sprint(o.ID)}
+		event := fmt.Sprintf("changed:offering:%d:%d:student:%d", o.ID, o.UpdatedAt.UnixNano(), c.StudentID)
+		if err := NotifyGuardians(tx, NotifyOfferingChanged, c.StudentID, event, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"kehou/handlers"
+	"kehou/models"
+	"kehou/models/modelstest"
+)
+
+// Every answer a test server gives is checked against openapi.yaml: the
+// status must be listed for the operation (method + path template) that
+// answered it, because generated clients (the mini-program's, the
+// console's) only decode what the spec lists. Each test server collects
+// what it saw in do() and reports, at the end of its test, every status
+// the spec does not list. Paths no operation matches (unknown routes) are
+// not checked here.
+
+type specOperation struct {
+	method, path string
+	re           *regexp.Regexp
+	params       int
+	statuses     map[string]bool
+}
+
+var specOperations = sync.OnceValues(func() ([]specOperation, error) {
+	b, err := os.ReadFile("../openapi.yaml")
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	param := regexp.MustCompile(`\{[^}/]+\}`)
+	var ops []specOperation
+	for p, item := range doc.Paths {
+		re := regexp.MustCompile("^" + param.ReplaceAllString(p, "[^/]+") + "$")
+		for m, raw := range item {
+			if !openapiMethods[m] {
+				continue
+			}
+			op, _ := raw.(map[string]any)
+			responses, _ := op["responses"].(map[string]any)
+			st := map[string]bool{}
+			for code := range responses {
+				st[code] = true
+			}
+			ops = append(ops, specOperation{method: strings.ToUpper(m), path: p, re: re,
+				params: len(param.FindAllString(p, -1)), statuses: st})
+		}
+	}
+	// The most literal template wins (/jobs/runs before /jobs/{name}).
+	sort.Slice(ops, func(i, j int) bool { return ops[i].params < ops[j].params })
+	return ops, nil
+})
+
+// specOperationFor returns the operation of openapi.yaml that a request to
+// method and path (query string allowed) belongs to.
+func specOperationFor(method, path string) (specOperation, bool) {
+	ops, err := specOperations()
+	if err != nil {
+		return specOperation{}, false
+	}
+	path, _, _ = strings.Cut(path, "?")
+	for _, op := range ops {
+		if op.method == method && op.re.MatchString(path) {
+			return op, true
+		}
+	}
+	return specOperation{}, false
+}
+
+// statusLedger collects the answers a test server gave that openapi.yaml
+// does not list.
+type statusLedger struct {
+	mu           sync.Mutex
+	undocumented map[string]bool
+}
+
+// note records method path → status when the spec does not list it.
+func (l *statusLedger) note(method, path string, status int) {
+	op, ok := specOperationFor(method, path)
+	if !ok || op.statuses[strconv.Itoa(status)] || op.statuses["default"] {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.undocumented == nil {
+		l.undocumented = map[string]bool{}
+	}
+	l.undocumented[fmt.Sprintf("%s %s answered %d", op.method, op.path, status)] = true
+}
+
+// report fails t for every undocumented answer.
+func (l *statusLedger) report(t testing.TB) {
+	if _, err := specOperations(); err != nil {
+		t.Errorf("openapi.yaml: %v", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range sortedKeys(l.undocumented) {
+		t.Errorf("%s, which openapi.yaml does not list", k)
+	}
+}
+
+// TestOpenAPIOperationsNamed: every operation has an operationId, in
+// camelCase, unique in the document (generated clients name their methods
+// from it).
+func TestOpenAPIOperationsNamed(t *testing.T) {
+	doc := loadOpenAPI(t)
+	camel := regexp.MustCompile(`^[a-z][A-Za-z0-9]*$`)
+	seen := map[string]string{}
+	paths, _ := doc["paths"].(map[string]any)
+	for p, item := range paths {
+		ops, _ := item.(map[string]any)
+		for m, op := range ops {
+			if !openapiMethods[m] {
+				continue
+			}
+			where := strings.ToUpper(m) + " " + p
+			o, _ := op.(map[string]any)
+			id, _ := o["operationId"].(string)
+			switch {
+			case id == "":
+				t.Errorf("%s has no operationId", where)
+			case !camel.MatchString(id):
+				t.Errorf("%s: operationId %q is not camelCase", where, id)
+			case seen[id] != "":
+				t.Errorf("operationId %q names both %s and %s", id, seen[id], where)
+			default:
+				seen[id] = where
+			}
+		}
+	}
+}
+
+// TestEveryRouteAnswersOnlyDocumentedStatuses probes every registered
+// route with what routes_fuzz_test does not send — an id that does not
+// exist, and a JSON body over the JSON limit — as every role, so that the
+// answers (404, 413, 403 …) are checked against openapi.yaml by the
+// server's status ledger.
+func TestEveryRouteAnswersOnlyDocumentedStatuses(t *testing.T) {
+	s := newTestServer(t)
+	region := modelstest.Region(t, s.db, nil)
+	school := modelstest.School(t, s.db, region.ID)
+	st := modelstest.Student(t, s.db, school.ID, 3, "13800138000")
+	tokens := []string{""}
+	for _, u := range []models.User{
+		modelstest.Staff(t, s.db, models.RolePlatformAdmin, 0, 0),
+		modelstest.Staff(t, s.db, models.RoleBureauAdmin, 0, region.ID),
+		modelstest.Staff(t, s.db, models.RoleSchoolAdmin, school.ID, 0),
+		modelstest.Staff(t, s.db, models.RoleTeacher, school.ID, 0),
+		modelstest.Parent(t, s.db, st.ID),
+	} {
+		tokens = append(tokens, s.token(u))
+	}
+	big := `{"name":"` + strings.Repeat("x", handlers.JSONBodyLimit) + `"}`
+	for _, r := range s.app.GetRoutes(true) {
+		if r.Method == "HEAD" || r.Method == "USE" || r.Path == "" {
+			continue
+		}
+		path := fillParams(r.Path, "999999999")
+		for _, tok := range tokens {
+			s.do(r.Method, path, tok, nil)
+			if r.Method == "POST" || r.Method == "PUT" || r.Method == "PATCH" {
+				s.do(r.Method, path, tok, map[string]any{})
+				if tok != "" { // an anonymous 413 comes from fasthttp: see TestUnauthenticatedBodyRefusedBeforeRead
+					s.do(r.Method, path, tok, big)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"kehou/models"
+)
+
+// rowErrors is the (row, field) of each error of a 422 invalid_rows answer.
+func rowErrors(t *testing.T, r resp) []string {
+	t.Helper()
+	var out []string
+	for _, e := range r.want(t, 422, "invalid_rows").JSON()["errors"].([]any) {
+		m := e.(map[string]any)
+		out = append(out, fmt.Sprintf("%v:%v", m["row"], m["field"]))
+	}
+	return out
+}
+
+// TestRosterRowNumbersBlankLines: CSV and XLSX number rows by one rule —
+// data row 1 is the row under the header and blank rows count — so the
+// same sheet saved either way reports its bad rows at the same numbers, as
+// a spreadsheet shows them. (encoding/csv skips blank lines, which made
+// CSV rows 3 and 5 come out as 2 and 4.)
+func TestRosterRowNumbersBlankLines(t *testing.T) {
+	f := newRosterFixture(t)
+	sheet := [][]string{
+		strings.Split(rosterHeader, ","),
+		{"B1", "甲", "男", "3", "1班", "甲父", "13800000001", "父亲"},
+		{},
+		{"B2", "乙", "男", "12", "1班", "乙父", "13800000002", "父亲"},
+		{},
+		{"B3", "丙", "X", "3", "1班", "丙父", "13800000003", "父亲"},
+		{"B4", "丁", "男", "3", "1班", "丁父", "13800000004", "父亲\n（同住）"},
+		{"B5", "戊", "男", "3", "1班", "戊父", "138", "父亲"},
+	}
+	want := "3:grade 5:gender 6:relationship 7:guardian_phone" // row 6 spans two lines of the CSV
+	var csv strings.Builder
+	for _, rec := range sheet {
+		for i, c := range rec {
+			if i > 0 {
+				csv.WriteString(",")
+			}
+			if strings.Contains(c, "\n") {
+				c = `"` + c + `"`
+			}
+			csv.WriteString(c)
+		}
+		csv.WriteString("\r\n")
+	}
+	t.Run("csv", func(t *testing.T) {
+		if got := strings.Join(rowErrors(t, f.csv(t, csv.String())), " "); got != want {
+			t.Fatalf("rows %s, want %s", got, want)
+		}
+	})
+	t.Run("csvBlankLinesAboveHeader", func(t *testing.T) {
+		if got := strings.Join(rowErrors(t, f.csv(t, "\n\n"+csv.String())), " "); got != want {
+			t.Fatalf("rows %s, want %s", got, want)
+		}
+	})
+	t.Run("xlsx", func(t *testing.T) {
+		var rows [][]any
+		for _, rec := range sheet {
+			var r []any
+			for _, c := range rec {
+				r = append(r, c)
+			}
+			rows = append(rows, r)
+		}
+		body, ctype := multipartFile(t, "file", "名单.xlsx", xlsxFile(t, rows))
+		if got := strings.Join(rowErrors(t, f.s.do("POST", f.url, f.token, body, "Content-Type", ctype)), " "); got != want {
+			t.Fatalf("rows %s, want %s", got, want)
+		}
+	})
+}
+
+// TestRosterCSVRowTooWide: a CSV row of more cells than a row may hold is
+// refused as an XLSX row is, not walked.
+func TestRosterCSVRowTooWide(t *testing.T) {
+	f := newRosterFixture(t)
+	row := "W1,甲,男,3,1班,甲父,13800000001,父亲" + strings.Repeat(",", models.MaxRosterCellsPerRow)
+	f.csv(t, rosterHeader+"\n"+row+"\n").want(t, 422, "row_too_wide")
+}
