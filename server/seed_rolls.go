@@ -80,6 +80,11 @@ func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions 
 }
 
 func demoRoll(ctx context.Context, db *models.DB, staff models.Actor, s models.SessionView, day int, clock time.Time) (int, error) {
+	// The teacher an offering names takes its roll; the others are taken
+	// by the platform's staff account.
+	if s.TeacherUserID != nil {
+		staff = models.Actor{UserID: *s.TeacherUserID, Role: models.RoleTeacher, SchoolID: s.SchoolID}
+	}
 	roll, err := models.FindRoll(ctx, db, staff, s.ID)
 	if err != nil {
 		return 0, err
