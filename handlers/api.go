@@ -175,14 +175,6 @@ func pageParams(c *fiber.Ctx) (after int64, limit int, err error) {
 	return after, limit, nil
 }
 
-// nextCursor encodes lastID when the page was full.
-func nextCursor(n, limit int, lastID int64) string {
-	if n < limit {
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(lastID, 10)))
-}
-
 // bearer extracts the token of an "Authorization: Bearer" header.
 func bearer(c *fiber.Ctx) string {
 	h := c.Get(fiber.HeaderAuthorization)

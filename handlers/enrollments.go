@@ -62,7 +62,7 @@ func (h *API) Enroll(c *fiber.Ctx) error {
 	e, err := models.Enroll(c.UserContext(), h.DB, models.NewEnrollment{Actor: CurrentActor(c), StudentID: in.StudentID,
 		OfferingID: in.OfferingID, Rank: in.Rank, IdempotencyKey: c.Get(HeaderIdempotencyKey), Now: h.now()})
 	if err != nil {
-		return err
+		return models.ExplainEnrollError(c.UserContext(), h.DB, in.StudentID, in.OfferingID, err)
 	}
 	if e.Replayed {
 		c.Set("Idempotent-Replayed", "true")
@@ -105,11 +105,17 @@ func (h *API) ListStudentEnrollments(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	es, err := models.FindStudentEnrollments(c.UserContext(), h.DB, CurrentActor(c), id)
+	before, limit, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	out := Page[StudentEnrollmentDTO]{Items: make([]StudentEnrollmentDTO, 0, len(es))}
+	es, err := models.FindStudentEnrollments(c.UserContext(), h.DB, CurrentActor(c), id, before, limit+1)
+	if err != nil {
+		return err
+	}
+	var out Page[StudentEnrollmentDTO]
+	es, out.NextCursor = keysetPage(es, limit, func(e models.StudentEnrollment) int64 { return e.ID })
+	out.Items = make([]StudentEnrollmentDTO, 0, len(es))
 	for _, e := range es {
 		out.Items = append(out.Items, StudentEnrollmentDTO{EnrollmentDTO: NewEnrollmentDTO(e.Enrollment),
 			OfferingName: e.OfferingName, Kind: e.Kind, Weekdays: models.Unmask(e.Weekdays),

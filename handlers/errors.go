@@ -93,12 +93,9 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(me.RetryAfter))
 			}
 		case errors.As(err, &ute):
-			field := ute.Field
-			if field == "" {
-				field = "body"
-			}
-			status, body.Code, body.Message = fiber.StatusUnprocessableEntity, "invalid_field", "字段类型错误"
-			body.Fields = map[string]string{field: "类型错误，应为 " + ute.Type.String()}
+			field, msg := typeFieldError(ute)
+			status, body.Code, body.Message = fiber.StatusUnprocessableEntity, "invalid_field", msg
+			body.Fields = map[string]string{field: msg}
 		case errors.As(err, &se):
 			status, body.Code, body.Message = fiber.StatusBadRequest, "bad_json", "JSON 格式错误"
 		case errors.As(err, &fe):

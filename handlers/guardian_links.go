@@ -139,7 +139,7 @@ func (h *API) ListDeletionRequests(c *fiber.Ctx) error {
 	out := Page[DeletionRequestDTO]{Items: make([]DeletionRequestDTO, 0, min(len(rs), limit))}
 	for i, r := range rs {
 		if i == limit {
-			out.NextCursor = nextCursor(limit, limit, rs[limit-1].ID)
+			out.NextCursor = encodeCursor(rs[limit-1].ID)
 			break
 		}
 		out.Items = append(out.Items, newDeletionRequestDTO(r))

@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	"strconv"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,7 +14,8 @@ type JobRunner interface {
 }
 
 // JobRunDTO is a job run in API answers: SPEC's run record (start, end,
-// status, error), with error null unless the run failed.
+// status, error), with error null unless the run failed. Slot (a scheduled
+// run's minute, "YYYY-MM-DDTHH:MM") and the times are all Asia/Shanghai.
 type JobRunDTO struct {
 	ID         int64   `json:"id"`
 	Name       string  `json:"name"`
@@ -34,12 +33,12 @@ type JobRunDTO struct {
 // NewJobRunDTO maps a run to its DTO.
 func NewJobRunDTO(r models.JobRun) JobRunDTO {
 	d := JobRunDTO{ID: r.ID, Name: r.Name, Trigger: r.Trigger, Instance: r.Instance, Slot: r.Slot,
-		Status: r.Status, StartedAt: r.StartedAt.UTC().Format(time.RFC3339Nano), Rows: r.Rows}
+		Status: r.Status, StartedAt: rfc3339Nano(r.StartedAt), Rows: r.Rows}
 	if r.Error != "" {
 		d.Error = ptr(r.Error)
 	}
 	if r.EndedAt != nil {
-		d.EndedAt = ptr(r.EndedAt.UTC().Format(time.RFC3339Nano))
+		d.EndedAt = ptr(rfc3339Nano(*r.EndedAt))
 		d.DurationMS = ptr(r.EndedAt.Sub(r.StartedAt).Milliseconds())
 	}
 	return d
@@ -60,24 +59,22 @@ func (h *API) RunJob(c *fiber.Ctx) error {
 	return c.JSON(NewJobRunDTO(run))
 }
 
-// ListJobRuns is GET /api/v1/jobs/runs?name&limit (platform admin): the most
-// recent runs, newest first.
+// ListJobRuns is GET /api/v1/jobs/runs?name&cursor&limit (platform admin):
+// the most recent runs, newest first.
 func (h *API) ListJobRuns(c *fiber.Ctx) error {
-	limit := 50
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 500 {
-			return BadRequest("bad_param", "limit 须为 1-500 的整数")
-		}
-		limit = n
-	}
-	runs, err := models.FindJobRuns(c.UserContext(), h.DB, c.Query("name"), limit)
+	before, limit, err := pageParams(c)
 	if err != nil {
 		return err
 	}
+	runs, err := models.FindJobRuns(c.UserContext(), h.DB, c.Query("name"), before, limit+1)
+	if err != nil {
+		return err
+	}
+	var next string
+	runs, next = keysetPage(runs, limit, func(r models.JobRun) int64 { return r.ID })
 	out := make([]JobRunDTO, 0, len(runs))
 	for _, r := range runs {
 		out = append(out, NewJobRunDTO(r))
 	}
-	return c.JSON(Page[JobRunDTO]{Items: out})
+	return c.JSON(Page[JobRunDTO]{Items: out, NextCursor: next})
 }

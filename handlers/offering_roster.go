@@ -25,7 +25,7 @@ type OfferingRosterRowDTO struct {
 }
 
 // OfferingRosterDTO is the JSON roster of an offering, in SPEC's list
-// format (the whole roster is one page: next_cursor is empty).
+// format (a whole list: without limit on one page, see page.go).
 type OfferingRosterDTO struct {
 	Offering   OfferingDTO            `json:"offering"`
 	Items      []OfferingRosterRowDTO `json:"items"`
@@ -57,6 +57,10 @@ func (h *API) OfferingRoster(c *fiber.Ctx) error {
 	if format != "json" && format != "csv" && format != "xlsx" {
 		return BadRequest("bad_param", "format 须为 json、csv 或 xlsx")
 	}
+	offset, limit, err := wholePageParams(c)
+	if err != nil {
+		return err
+	}
 	o, rows, err := models.OfferingRoster(c.UserContext(), h.DB, CurrentActor(c), id)
 	if err != nil {
 		return err
@@ -69,11 +73,12 @@ func (h *API) OfferingRoster(c *fiber.Ctx) error {
 		date := h.now().In(models.StatsZone).Format(time.DateOnly)
 		return sendExport(c, t, format, o.Name+"-名单-"+date, fmt.Sprintf("roster-%d-%s", o.ID, date))
 	}
-	out := OfferingRosterDTO{Offering: NewOfferingDTO(o), Items: make([]OfferingRosterRowDTO, 0, len(rows))}
+	items := make([]OfferingRosterRowDTO, 0, len(rows))
 	for _, r := range rows {
-		out.Items = append(out.Items, OfferingRosterRowDTO{EnrollmentID: r.EnrollmentID, StudentID: r.StudentID,
+		items = append(items, OfferingRosterRowDTO{EnrollmentID: r.EnrollmentID, StudentID: r.StudentID,
 			StudentNo: r.StudentNo, Name: r.Name, Grade: r.Grade, Class: r.ClassName, GuardianName: r.GuardianName,
 			GuardianPhone: r.GuardianPhone, Status: r.Status, WaitlistPosition: r.WaitlistPosition})
 	}
-	return c.JSON(out)
+	p := offsetPage(items, offset, limit)
+	return c.JSON(OfferingRosterDTO{Offering: NewOfferingDTO(o), Items: p.Items, NextCursor: p.NextCursor})
 }

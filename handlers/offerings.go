@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"time"
@@ -62,15 +63,19 @@ func (h *API) ListTerms(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	offset, limit, err := wholePageParams(c)
+	if err != nil {
+		return err
+	}
 	ts, err := models.FindTerms(c.UserContext(), h.DB, CurrentActor(c), id)
 	if err != nil {
 		return err
 	}
-	out := Page[TermDTO]{Items: make([]TermDTO, 0, len(ts))}
+	items := make([]TermDTO, 0, len(ts))
 	for _, t := range ts {
-		out.Items = append(out.Items, NewTermDTO(t))
+		items = append(items, NewTermDTO(t))
 	}
-	return c.JSON(out)
+	return c.JSON(offsetPage(items, offset, limit))
 }
 
 // OfferingDTO is an offering in API answers, with its seat counters.
@@ -81,6 +86,7 @@ type OfferingDTO struct {
 	Kind           string  `json:"kind"`
 	Name           string  `json:"name"`
 	Category       string  `json:"category"`
+	CategoryLabel  string  `json:"category_label"`
 	Description    string  `json:"description"`
 	Teacher        string  `json:"teacher"`
 	TeacherUserID  *int64  `json:"teacher_user_id"`
@@ -101,14 +107,18 @@ type OfferingDTO struct {
 	Applied        int     `json:"applied"`
 	Remaining      int     `json:"remaining"`
 	DrawnAt        *string `json:"drawn_at"`
-	CreatedAt      string  `json:"created_at"`
-	UpdatedAt      string  `json:"updated_at"`
+	// SeedSHA256 is the lottery seed's commitment (null unless a published
+	// lottery offering); Seed the seed, revealed once drawn.
+	SeedSHA256 *string `json:"seed_sha256"`
+	Seed       *string `json:"seed"`
+	CreatedAt  string  `json:"created_at"`
+	UpdatedAt  string  `json:"updated_at"`
 }
 
 // NewOfferingDTO maps an offering to its DTO.
 func NewOfferingDTO(o models.Offering) OfferingDTO {
 	d := OfferingDTO{ID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, Kind: o.Kind, Name: o.Name, Category: o.Category,
-		Description: o.Description, Teacher: o.Teacher, Venue: o.Venue, Weekdays: models.Unmask(o.Weekdays),
+		CategoryLabel: models.CategoryLabel(o.Category), Description: o.Description, Teacher: o.Teacher, Venue: o.Venue, Weekdays: models.Unmask(o.Weekdays),
 		StartTime: models.FormatClock(o.StartMin), EndTime: models.FormatClock(o.EndMin), Capacity: o.Capacity,
 		Grades: models.Unmask(o.Grades), FeeFen: o.FeeFen, Mode: o.Mode, Waitlist: o.Waitlist,
 		EnrollOpensAt: rfc3339(o.EnrollOpensAt), EnrollClosesAt: rfc3339(o.EnrollClosesAt), Status: o.Status, TeacherUserID: o.TeacherUserID,
@@ -117,6 +127,7 @@ func NewOfferingDTO(o models.Offering) OfferingDTO {
 	if o.DrawnAt != nil {
 		d.DrawnAt = ptr(rfc3339(*o.DrawnAt))
 	}
+	d.SeedSHA256, d.Seed = o.SeedSHA256, o.RevealedSeed()
 	return d
 }
 
@@ -251,18 +262,24 @@ func (h *API) ListOfferings(c *fiber.Ctx) error {
 		}
 		f.Grade = g
 	}
-	if CurrentActor(c).Role == models.RoleParent {
+	offset, limit, err := wholePageParams(c)
+	if err != nil {
+		return err
+	}
+	// A parent's whole list comes from the cache; a page of it is cut from
+	// the database's list (pages are rare: the mini-program shows all).
+	if CurrentActor(c).Role == models.RoleParent && offset == 0 && limit == 0 {
 		return h.parentOfferingList(c, id, f)
 	}
 	os, err := models.FindOfferings(c.UserContext(), h.DB, CurrentActor(c), id, f)
 	if err != nil {
 		return err
 	}
-	out := Page[OfferingDTO]{Items: make([]OfferingDTO, 0, len(os))}
+	items := make([]OfferingDTO, 0, len(os))
 	for _, o := range os {
-		out.Items = append(out.Items, NewOfferingDTO(o))
+		items = append(items, NewOfferingDTO(o))
 	}
-	return c.JSON(out)
+	return c.JSON(offsetPage(items, offset, limit))
 }
 
 // GetOffering is GET /api/v1/offerings/{id}.
@@ -299,6 +316,30 @@ func (h *API) PublishOffering(c *fiber.Ctx) error { return h.offeringStep(models
 // CloseOffering is POST /api/v1/offerings/{id}/close (published → closed).
 func (h *API) CloseOffering(c *fiber.Ctx) error { return h.offeringStep(models.CloseOffering)(c) }
 
-// CancelOffering is POST /api/v1/offerings/{id}/cancel: releases every seat
-// and notifies the families.
-func (h *API) CancelOffering(c *fiber.Ctx) error { return h.offeringStep(models.CancelOffering)(c) }
+// ReopenOffering is POST /api/v1/offerings/{id}/reopen (closed → published).
+func (h *API) ReopenOffering(c *fiber.Ctx) error { return h.offeringStep(models.ReopenOffering)(c) }
+
+type cancelOfferingRequest struct {
+	Reason string `json:"reason"`
+}
+
+// CancelOffering is POST /api/v1/offerings/{id}/cancel with an optional
+// body {reason}: releases every seat and tells the families, with the
+// reason.
+func (h *API) CancelOffering(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var in cancelOfferingRequest
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+	}
+	o, err := models.CancelOffering(c.UserContext(), h.DB, CurrentActor(c), id, in.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(NewOfferingDTO(o))
+}

@@ -9,11 +9,19 @@ import (
 	"kehou/models"
 )
 
+// rfc3339 formats an instant of an answer: RFC 3339 in Asia/Shanghai
+// (+08:00), as people in China read times (SPEC); "" for the zero time.
 func rfc3339(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339)
+	return t.In(models.StatsZone).Format(time.RFC3339)
+}
+
+// rfc3339Nano is rfc3339 with the fraction of a second (job runs, whose
+// durations are short).
+func rfc3339Nano(t time.Time) string {
+	return t.In(models.StatsZone).Format(time.RFC3339Nano)
 }
 
 // RegionDTO is a region in API answers.
@@ -53,12 +61,21 @@ type SchoolDTO struct {
 	RegionID  int64   `json:"region_id"`
 	Name      string  `json:"name"`
 	Code      *string `json:"code"`
+	Status    string  `json:"status"`
+	ClosedAt  *string `json:"closed_at"`
 	CreatedAt string  `json:"created_at"`
 }
 
 // NewSchoolDTO maps a school to its DTO.
 func NewSchoolDTO(s models.School) SchoolDTO {
-	return SchoolDTO{ID: s.ID, RegionID: s.RegionID, Name: s.Name, Code: s.Code, CreatedAt: rfc3339(s.CreatedAt)}
+	d := SchoolDTO{ID: s.ID, RegionID: s.RegionID, Name: s.Name, Code: s.Code, Status: s.Status, CreatedAt: rfc3339(s.CreatedAt)}
+	if d.Status == "" {
+		d.Status = models.SchoolActive
+	}
+	if s.ClosedAt != nil {
+		d.ClosedAt = ptr(rfc3339(*s.ClosedAt))
+	}
+	return d
 }
 
 type newSchoolRequest struct {

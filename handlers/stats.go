@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -168,6 +169,7 @@ type GradeStatsDTO struct {
 // CategoryStatsDTO is one club category of a breakdown: the club figures.
 type CategoryStatsDTO struct {
 	Category         string  `json:"category"`
+	CategoryLabel    string  `json:"category_label"`
 	Clubs            int64   `json:"clubs"`
 	Seats            int64   `json:"seats"`
 	SeatsFilled      int64   `json:"seats_filled"`
@@ -189,12 +191,16 @@ func (h *API) StatsBreakdown(c *fiber.Ctx) error {
 		return err
 	}
 	by := c.Query("by")
-	key := statsAnswerKey{endpoint: "breakdown", scope: sc, params: date + "|" + by}
-	return h.statsJSON(c, key, func() (any, error) { return h.breakdown(c, sc, date, by) })
+	offset, limit, err := wholePageParams(c)
+	if err != nil {
+		return err
+	}
+	key := statsAnswerKey{endpoint: "breakdown", scope: sc, params: date + "|" + by + "|" + strconv.Itoa(offset) + "|" + strconv.Itoa(limit)}
+	return h.statsJSON(c, key, func() (any, error) { return h.breakdown(c, sc, date, by, offset, limit) })
 }
 
 // breakdown builds the answer of StatsBreakdown.
-func (h *API) breakdown(c *fiber.Ctx, sc models.StatScope, date, by string) (any, error) {
+func (h *API) breakdown(c *fiber.Ctx, sc models.StatScope, date, by string, offset, limit int) (any, error) {
 	rows, err := models.FindBreakdown(c.UserContext(), h.DB, sc, date, by)
 	if err != nil {
 		return nil, err
@@ -208,9 +214,10 @@ func (h *API) breakdown(c *fiber.Ctx, sc models.StatScope, date, by string) (any
 				SatisfactionRate: s.SatisfactionRate(), AttendanceRate: s.AttendanceRate(),
 				FiveDayRate: s.FiveDayRate()})
 		} else {
-			items = append(items, CategoryStatsDTO{Category: s.Category, Clubs: s.Clubs, Seats: s.Seats,
+			items = append(items, CategoryStatsDTO{Category: s.Category, CategoryLabel: models.CategoryLabel(s.Category), Clubs: s.Clubs, Seats: s.Seats,
 				SeatsFilled: s.SeatsFilled, FillRate: s.FillRate(), Waitlisted: s.Waitlisted, ClubParticipants: s.ClubParticipants})
 		}
 	}
-	return fiber.Map{"as_of": date, "scope_type": sc.Type, "scope_id": sc.ID, "by": by, "items": items, "next_cursor": ""}, nil
+	p := offsetPage(items, offset, limit)
+	return fiber.Map{"as_of": date, "scope_type": sc.Type, "scope_id": sc.ID, "by": by, "items": p.Items, "next_cursor": p.NextCursor}, nil
 }

@@ -72,7 +72,12 @@ func (h *API) StatsSchools(c *fiber.Ctx) error {
 		return BadRequest("bad_param", "format 须为 json、csv 或 xlsx")
 	}
 	if format == "json" {
-		return h.statsJSON(c, statsAnswerKey{endpoint: "schools", scope: sc, params: date}, func() (any, error) {
+		offset, limit, err := wholePageParams(c)
+		if err != nil {
+			return err
+		}
+		key := statsAnswerKey{endpoint: "schools", scope: sc, params: date + "|" + strconv.Itoa(offset) + "|" + strconv.Itoa(limit)}
+		return h.statsJSON(c, key, func() (any, error) {
 			rows, err := models.FindSchoolSnapshots(c.UserContext(), h.DB, sc.ID, date)
 			if err != nil {
 				return nil, err
@@ -81,8 +86,8 @@ func (h *API) StatsSchools(c *fiber.Ctx) error {
 			for _, s := range rows {
 				items = append(items, SchoolStatsDTO{SchoolID: s.ScopeID, SchoolName: s.SchoolName, StatsDTO: NewStatsDTO(s)})
 			}
-			// SPEC's list format: every row is on this one page.
-			return fiber.Map{"as_of": date, "region_id": sc.ID, "items": items, "next_cursor": ""}, nil
+			p := offsetPage(items, offset, limit)
+			return fiber.Map{"as_of": date, "region_id": sc.ID, "items": p.Items, "next_cursor": p.NextCursor}, nil
 		})
 	}
 	return h.schoolsExport(c, sc, date, format)

@@ -34,16 +34,15 @@ func (h *API) ListStudents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ss, err := models.FindStudents(c.UserContext(), h.DB, CurrentActor(c), id, after, limit)
+	ss, err := models.FindStudents(c.UserContext(), h.DB, CurrentActor(c), id, after, limit+1)
 	if err != nil {
 		return err
 	}
-	out := Page[StudentDTO]{Items: make([]StudentDTO, 0, len(ss))}
+	var out Page[StudentDTO]
+	ss, out.NextCursor = keysetPage(ss, limit, func(s models.Student) int64 { return s.ID })
+	out.Items = make([]StudentDTO, 0, len(ss))
 	for _, s := range ss {
 		out.Items = append(out.Items, NewStudentDTO(s))
-	}
-	if n := len(ss); n > 0 {
-		out.NextCursor = nextCursor(n, limit, ss[n-1].ID)
 	}
 	return c.JSON(out)
 }

@@ -80,6 +80,10 @@ func (h *API) ListSurveys(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		offset, limit, err := wholePageParams(c)
+		if err != nil {
+			return err
+		}
 		out := make([]SurveyDTO, 0, len(ps))
 		for _, p := range ps {
 			d := NewSurveyDTO(p.Survey, now)
@@ -87,23 +91,23 @@ func (h *API) ListSurveys(c *fiber.Ctx) error {
 			d.StudentIDs, d.RespondedStudentIDs = &p.StudentIDs, &p.RespondedIDs
 			out = append(out, d)
 		}
-		return c.JSON(Page[SurveyDTO]{Items: out})
+		return c.JSON(offsetPage(out, offset, limit))
 	}
 	after, limit, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	ss, err := models.FindSurveysForStaff(c.UserContext(), h.DB, a, after, limit)
+	ss, err := models.FindSurveysForStaff(c.UserContext(), h.DB, a, after, limit+1)
 	if err != nil {
 		return err
 	}
+	var next string
+	ss, next = keysetPage(ss, limit, func(s models.Survey) int64 { return s.ID })
 	out := make([]SurveyDTO, 0, len(ss))
-	var last int64
 	for _, s := range ss {
 		out = append(out, NewSurveyDTO(s, now))
-		last = s.ID
 	}
-	return c.JSON(Page[SurveyDTO]{Items: out, NextCursor: nextCursor(len(out), limit, last)})
+	return c.JSON(Page[SurveyDTO]{Items: out, NextCursor: next})
 }
 
 type surveyResponseRequest struct {

@@ -16,7 +16,7 @@ import (
 
 func runs(t *testing.T, db *models.DB, name string) []models.JobRun {
 	t.Helper()
-	rs, err := models.FindJobRuns(context.Background(), db, name, 100)
+	rs, err := models.FindJobRuns(context.Background(), db, name, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -195,7 +195,7 @@ func TestSessionsFollowCalendar(t *testing.T) {
 	}
 
 	// Cancelling the offering removes the sessions after today.
-	if _, err := models.CancelOffering(ctx, db, admin, o.ID); err != nil {
+	if _, err := models.CancelOffering(ctx, db, admin, o.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	want = []string{"2030-09-05", "2030-09-10", "2030-09-12"}

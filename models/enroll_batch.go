@@ -349,7 +349,7 @@ type batchWrite struct {
 	pos, rank                                                     []int64
 	at                                                            []time.Time
 	noteStudent                                                   []int64
-	noteEvent, notePayload                                        []string
+	noteEvent, notePayload, noteKind                              []string
 	answerUser                                                    []int64
 	answerKey, answerHash, answerBody                             []string
 	answerStatus                                                  []int64
@@ -371,14 +371,19 @@ func (w *batchWrite) add(j *enrollJob, e Enrollment) error {
 	w.rank = append(w.rank, int64(e.Rank))
 	w.by = append(w.by, e.AppliedBy)
 	w.at = append(w.at, e.CreatedAt)
-	if e.Status == StatusEnrolled {
+	if e.Status == StatusEnrolled || e.Status == StatusWaitlisted {
+		kind, event := NotifyEnrollmentConfirmed, fmt.Sprintf("enrolled:enrollment:%d", e.ID)
+		if e.Status == StatusWaitlisted {
+			kind, event = NotifyWaitlisted, fmt.Sprintf("waitlisted:enrollment:%d", e.ID)
+		}
 		p, err := json.Marshal(enrollmentPayload(j.st, j.o, e))
 		if err != nil {
 			return err
 		}
 		w.noteStudent = append(w.noteStudent, e.StudentID)
-		w.noteEvent = append(w.noteEvent, fmt.Sprintf("enrolled:enrollment:%d", e.ID))
+		w.noteEvent = append(w.noteEvent, event)
 		w.notePayload = append(w.notePayload, string(p))
+		w.noteKind = append(w.noteKind, kind)
 	}
 	if j.in.IdempotencyKey != "" {
 		b, err := json.Marshal(e)

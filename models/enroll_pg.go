@@ -92,7 +92,7 @@ SELECT
 	(SELECT json_agg(` + nextEnrollmentID + `) FROM generate_series(1, CAST(? AS INTEGER)))`
 
 // batchInsert moves the batch's offerings' counters, writes its enrollments,
-// the guardians' confirmations of the seats taken, and the Idempotency-Key
+// the guardians' messages (seats taken, waitlist places; kind per row), and the Idempotency-Key
 // answers (replacing only expired ones), and counts the answers stored.
 var batchInsert = `WITH u AS (
 	UPDATE offerings o SET enrolled_count = v.e, waitlisted_count = v.w, applied_count = v.a
@@ -106,8 +106,8 @@ var batchInsert = `WITH u AS (
 		CAST(? AS TEXT[]), CAST(? AS INTEGER[]), CAST(? AS INTEGER[]), CAST(? AS BIGINT[]), CAST(? AS TIMESTAMPTZ[]))
 		AS v(id, sid, oid, school, term, status, pos, rank, by, at)
 ), n AS (
-	` + guardianOutboxInsert("unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(sid, event, payload)",
-	"CAST(? AS TEXT)", "CAST(? AS TIMESTAMPTZ)") + `
+	` + guardianOutboxInsert("unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(sid, event, payload, kind)",
+	"v.kind", "CAST(? AS TIMESTAMPTZ)") + `
 ), k AS (
 	INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
 	SELECT * FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS INTEGER[]),
@@ -120,6 +120,6 @@ SELECT count(*) FROM k`
 // pgArgs are batchInsert's arguments; now stamps the confirmations.
 func (w *batchWrite) pgArgs(now time.Time) []any {
 	return []any{w.counterID, w.counterEnrolled, w.counterWaitlisted, w.counterApplied, w.id, w.sid, w.oid, w.school, w.term, w.status, w.pos, w.rank, w.by, w.at,
-		NotifyEnrollmentConfirmed, now, now, w.noteStudent, w.noteEvent, w.notePayload,
+		now, now, w.noteStudent, w.noteEvent, w.notePayload, w.noteKind,
 		w.answerUser, w.answerKey, w.answerHash, w.answerStatus, w.answerBody, w.answerAt, w.answerExpires}
 }

@@ -80,8 +80,8 @@ func readBatchSQLite(r raw, sids, oids []int64, n int) (batchFacts, error) {
 // The batch's writes on SQLite, one statement per table. (SQLite has no
 // data-modifying CTEs; the SELECT of an INSERT … SELECT … ON CONFLICT needs
 // a WHERE to parse.)
-var sqliteConfirmations = guardianOutboxInsert("(SELECT value->>0 AS sid, value->>1 AS event, value->>2 AS payload FROM json_each(?)) v",
-	"?", "?")
+var sqliteConfirmations = guardianOutboxInsert("(SELECT value->>0 AS sid, value->>1 AS event, value->>2 AS payload, value->>3 AS kind FROM json_each(?)) v",
+	"v.kind", "?")
 
 const (
 	sqliteCounters = `UPDATE offerings SET enrolled_count = v.value->>1, waitlisted_count = v.value->>2, applied_count = v.value->>3
@@ -131,12 +131,14 @@ func writeBatchSQLite(r raw, w *batchWrite, now time.Time) (int, error) {
 		return 0, err
 	}
 	if len(w.noteStudent) > 0 {
-		notes, err := rows(len(w.noteStudent), func(i int) []any { return []any{w.noteStudent[i], w.noteEvent[i], w.notePayload[i]} })
+		notes, err := rows(len(w.noteStudent), func(i int) []any {
+			return []any{w.noteStudent[i], w.noteEvent[i], w.notePayload[i], w.noteKind[i]}
+		})
 		if err != nil {
 			return 0, err
 		}
 		at := sqliteTime(now)
-		if _, err := r.exec(sqliteConfirmations, NotifyEnrollmentConfirmed, at, at, notes); err != nil {
+		if _, err := r.exec(sqliteConfirmations, at, at, notes); err != nil {
 			return 0, err
 		}
 	}

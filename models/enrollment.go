@@ -144,10 +144,16 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 	return e, nil
 }
 
-// enrollmentPayload is the template values of an enrollment's confirmation.
+// enrollmentPayload is the template values of an enrollment's message: a
+// waitlist place says its position.
 func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {
-	return map[string]string{"student": st.Name, "offering": o.Name, "status": StatusPhrase(e.Status),
+	p := map[string]string{"student": st.Name, "offering": o.Name, "status": StatusPhrase(e.Status),
 		"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin), "enrollment_id": fmt.Sprint(e.ID)}
+	if e.WaitlistPosition != nil {
+		p["position"] = fmt.Sprint(*e.WaitlistPosition)
+		p["note"] = fmt.Sprintf("候补第%d位，有空位时自动转正", *e.WaitlistPosition)
+	}
+	return p
 }
 
 // precheckEnroll finds the student and the offering and checks the rules
@@ -254,9 +260,10 @@ type StudentEnrollment struct {
 	EndMin       int    `gorm:"column:end_min"`
 }
 
-// FindStudentEnrollments lists a student's enrollments, newest first, for a
-// linked guardian or the school's staff (others get ErrNotFound).
-func FindStudentEnrollments(ctx context.Context, db *DB, a Actor, studentID int64) ([]StudentEnrollment, error) {
+// FindStudentEnrollments lists a student's enrollments, newest first, with
+// ids below before (0: from the newest), at most limit, for a linked
+// guardian or the school's staff (others get ErrNotFound).
+func FindStudentEnrollments(ctx context.Context, db *DB, a Actor, studentID, before int64, limit int) ([]StudentEnrollment, error) {
 	st, err := FindStudentFor(ctx, db, a, studentID)
 	if err != nil {
 		return nil, err
@@ -264,7 +271,7 @@ func FindStudentEnrollments(ctx context.Context, db *DB, a Actor, studentID int6
 	out := []StudentEnrollment{}
 	err = db.Read(ctx).Raw(`SELECT e.*, o.name AS offering_name, o.kind, o.weekdays, o.start_min, o.end_min
 		FROM enrollments e JOIN offerings o ON o.id = e.offering_id
-		WHERE e.student_id = ? ORDER BY e.id DESC LIMIT 500`, studentID).Scan(&out).Error
+		WHERE e.student_id = ? AND (? = 0 OR e.id < ?) ORDER BY e.id DESC LIMIT ?`, studentID, before, before, limit).Scan(&out).Error
 	if err != nil {
 		return nil, err
 	}

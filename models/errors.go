@@ -123,9 +123,10 @@ var (
 	// ErrNothingToDraw is returned when a term has no lottery offering
 	// whose window has closed and that has not been drawn yet.
 	ErrNothingToDraw = E(KindConflict, "nothing_to_draw", "没有待抽签的项目（报名未截止或已抽签）")
-	// ErrSeedNotAllowed refuses a seed chosen by a school: only the
-	// platform (tests, demos, operators) may fix one.
-	ErrSeedNotAllowed = &ValidationError{Fields: map[string]string{"seed": "学校不能指定抽签种子，种子由系统随机生成"}}
+	// ErrSeedNotAllowed refuses a seed passed to a draw: seeds are
+	// committed at publication, nobody chooses one (lottery_seed.go).
+	ErrSeedNotAllowed = &ValidationError{Fields: map[string]string{
+		"seed": "抽签种子在项目发布时已由系统生成并公示其 SHA-256，不能指定"}}
 )
 
 // Errors of surveys.

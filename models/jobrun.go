@@ -62,10 +62,14 @@ func FinishJobRun(ctx context.Context, db *DB, r *JobRun, status string, runErr 
 	})
 }
 
-// FindJobRuns lists the most recent runs, newest first, of job name (all
-// jobs when name is empty).
-func FindJobRuns(ctx context.Context, db *DB, name string, limit int) ([]JobRun, error) {
-	q := db.Read(ctx).Order("started_at DESC, id DESC").Limit(limit)
+// FindJobRuns lists the most recent runs, newest first (by id: a run's row
+// is written when it starts), of job name (all jobs when name is empty),
+// with ids below before (0: from the newest).
+func FindJobRuns(ctx context.Context, db *DB, name string, before int64, limit int) ([]JobRun, error) {
+	q := db.Read(ctx).Order("id DESC").Limit(limit)
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
 	if name != "" {
 		q = q.Where("name = ?", name)
 	}

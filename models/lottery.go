@@ -2,14 +2,13 @@ package models
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -39,6 +38,11 @@ type DrawDetail struct {
 	Prefs     map[int64][]int64 `json:"prefs"`  // student → offerings, first choice first
 	Order     []int64           `json:"order"`  // students in drawn order
 	Result    map[int64]int64   `json:"result"` // student → offering won (absent: none)
+	// Seeds are the offerings' committed seeds, revealed by the draw
+	// (lottery_seed.go); Uncommitted lists offerings published before
+	// seeds were committed, whose seed was drawn at the draw.
+	Seeds       map[int64]string `json:"seeds"`
+	Uncommitted []int64          `json:"uncommitted,omitempty"`
 }
 
 // DrawOffering is one offering in a draw and the seats it had.
@@ -80,24 +84,18 @@ func SerialDictatorship(order []int64, prefs map[int64][]int64, seats map[int64]
 	return won
 }
 
-// NewSeed returns a random seed for a draw.
-func NewSeed() int64 {
-	var b [8]byte
-	_, _ = crand.Read(b[:])
-	return int64(binary.LittleEndian.Uint64(b[:]) >> 1)
-}
-
 // RunLottery draws every lottery offering of a school's term whose window
 // has closed and that has not been drawn (SPEC rule 8), in one transaction:
-// applicants in the random order of seed (nil: a fresh random seed) each get
+// applicants in the random order of the offerings' committed seeds
+// (DrawSeed; nobody passes a seed) each get
 // their highest-ranked offering with a seat left that does not overlap a
 // club they are enrolled in nor pass the term's max clubs; their other
 // applications, and those of applicants who got nothing, are rejected.
 // Drawn offerings are marked, so running it again changes nothing
 // (ErrNothingToDraw). Families are notified through the outbox. a must
 // manage the school (school admin, platform admin or the system).
-func RunLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, seed *int64) (Draw, error) {
-	return runLottery(ctx, db, a, schoolID, termID, seed, time.Now())
+func RunLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64) (Draw, error) {
+	return runLottery(ctx, db, a, schoolID, termID, time.Now())
 }
 
 // DrawDueLotteries runs the draw of every school term with a lottery
@@ -116,7 +114,7 @@ func DrawDueLotteries(ctx context.Context, db *DB, now time.Time) (int, error) {
 	}
 	n := 0
 	for _, d := range dues {
-		_, err := runLottery(ctx, db, SystemActor, d.SchoolID, d.TermID, nil, now)
+		_, err := runLottery(ctx, db, SystemActor, d.SchoolID, d.TermID, now)
 		if errors.Is(err, ErrNothingToDraw) {
 			continue // another instance drew it first
 		}
@@ -140,27 +138,15 @@ type heldSlot struct {
 	Held
 }
 
-func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, seed *int64, now time.Time) (Draw, error) {
+func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, now time.Time) (Draw, error) {
 	if a != SystemActor {
 		if err := requireManage(ctx, db, a, schoolID); err != nil {
 			return Draw{}, err
 		}
 	}
-	if seed != nil && a.Role != RolePlatformAdmin {
-		// The applicants are known before the draw, so whoever picks the
-		// seed can try seeds offline until the child they favour wins: a
-		// school may not pick it. (A drawn term cannot be drawn again, so
-		// a seed is never needed to reproduce a draw: DrawOrder re-runs it
-		// from the recorded seed and detail.)
-		return Draw{}, ErrSeedNotAllowed
-	}
 	t, err := FindTermByID(ctx, db, termID)
 	if err != nil || t.SchoolID != schoolID {
 		return Draw{}, ErrNotFound
-	}
-	s := NewSeed()
-	if seed != nil {
-		s = *seed
 	}
 	now = now.UTC()
 	var d Draw
@@ -180,7 +166,12 @@ func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, se
 		ids := make([]int64, len(offs))
 		byID := map[int64]Offering{}
 		seats := map[int64]int{}
-		detail := DrawDetail{Prefs: map[int64][]int64{}, Result: map[int64]int64{}}
+		seeds, bySeed, uncommitted, err := drawSeeds(tx, offs, now)
+		if err != nil {
+			return err
+		}
+		s := DrawSeed(seeds)
+		detail := DrawDetail{Prefs: map[int64][]int64{}, Result: map[int64]int64{}, Seeds: bySeed, Uncommitted: uncommitted}
 		for i, o := range offs {
 			ids[i], byID[o.ID], seats[o.ID] = o.ID, o, o.Remaining()
 			detail.Offerings = append(detail.Offerings, DrawOffering{ID: o.ID, Seats: o.Remaining()})
@@ -278,7 +269,15 @@ func settleDraw(tx *gorm.DB, d Draw, offs []Offering, apps []application, won ma
 			continue
 		}
 		notified[ap.StudentID] = true
-		p := map[string]string{"status": "未中签", "draw_id": fmt.Sprint(d.ID)}
+		// A family that got nothing is told which clubs it ranked.
+		var ranked []string
+		for _, x := range apps {
+			if x.StudentID == ap.StudentID {
+				ranked = append(ranked, byID[x.OfferingID].Name)
+			}
+		}
+		p := map[string]string{"status": "未中签", "offering": strings.Join(ranked, "、"), "note": "未获得名额",
+			"draw_id": fmt.Sprint(d.ID)}
 		if oid, ok := won[ap.StudentID]; ok {
 			p = map[string]string{"status": "中签", "offering": byID[oid].Name, "draw_id": fmt.Sprint(d.ID),
 				"time": FormatClock(byID[oid].StartMin) + "-" + FormatClock(byID[oid].EndMin)}

@@ -3,6 +3,7 @@ package models_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -142,16 +143,27 @@ func TestRunLottery(t *testing.T) {
 			t.Fatalf("duplicate rank: %v", err)
 		}
 	})
-	seed := int64(20260905)
-	if _, err := models.RunLottery(w.ctx, w.db, w.admin.Actor(), w.school.ID, w.term.ID, &seed); !errors.Is(err, models.ErrSeedNotAllowed) {
-		t.Fatalf("a school admin fixed the seed: %v", err)
+	// The seeds were committed at publication: hashes public, seeds not.
+	var seeds []string
+	for _, o := range []models.Offering{w.offeringNow(a.ID), w.offeringNow(b.ID)} {
+		if o.LotterySeed == nil || o.SeedSHA256 == nil || models.SeedSHA256(*o.LotterySeed) != *o.SeedSHA256 || o.RevealedSeed() != nil {
+			t.Fatalf("offering %d before the draw: seed %v sha %v revealed %v", o.ID, o.LotterySeed, o.SeedSHA256, o.RevealedSeed())
+		}
+		seeds = append(seeds, *o.LotterySeed)
 	}
-	d, err := models.RunLottery(w.ctx, w.db, models.SystemActor, w.school.ID, w.term.ID, &seed)
+	seed := models.DrawSeed(seeds)
+	d, err := models.RunLottery(w.ctx, w.db, models.SystemActor, w.school.ID, w.term.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Seed != "20260905" || d.Assigned != 3 || d.Rejected != 3 {
-		t.Fatalf("draw = %+v", d)
+	if d.Seed != strconv.FormatInt(seed, 10) || d.Assigned != 3 || d.Rejected != 3 {
+		t.Fatalf("draw = %+v, want seed %d", d, seed)
+	}
+	if got := d.OfferingSeeds(); got[a.ID] != seeds[0] || got[b.ID] != seeds[1] {
+		t.Fatalf("revealed seeds %v", got)
+	}
+	if o := w.offeringNow(a.ID); o.RevealedSeed() == nil || *o.RevealedSeed() != seeds[0] {
+		t.Fatalf("seed not revealed on the drawn offering: %+v", o)
 	}
 	var detail models.DrawDetail
 	if err := json.Unmarshal([]byte(d.Detail), &detail); err != nil {
@@ -212,7 +224,7 @@ func TestRunLottery(t *testing.T) {
 		}
 	})
 	t.Run("ErrNothingToDrawSecondRun", func(t *testing.T) {
-		if _, err := models.RunLottery(w.ctx, w.db, w.admin.Actor(), w.school.ID, w.term.ID, nil); !errors.Is(err, models.ErrNothingToDraw) {
+		if _, err := models.RunLottery(w.ctx, w.db, w.admin.Actor(), w.school.ID, w.term.ID); !errors.Is(err, models.ErrNothingToDraw) {
 			t.Fatalf("second run: %v", err)
 		}
 		n, err := models.DrawDueLotteries(w.ctx, w.db, time.Now())
@@ -225,7 +237,7 @@ func TestRunLottery(t *testing.T) {
 	})
 	t.Run("ErrForbiddenTeacher", func(t *testing.T) {
 		teacher := modelstest.Staff(t, w.db, models.RoleTeacher, w.school.ID, 0)
-		if _, err := models.RunLottery(w.ctx, w.db, teacher.Actor(), w.school.ID, w.term.ID, nil); !errors.Is(err, models.ErrForbidden) {
+		if _, err := models.RunLottery(w.ctx, w.db, teacher.Actor(), w.school.ID, w.term.ID); !errors.Is(err, models.ErrForbidden) {
 			t.Fatalf("teacher: %v", err)
 		}
 	})
@@ -240,8 +252,14 @@ func TestLotterySameSeedSameResult(t *testing.T) {
 			w.apply(s.ID, a.ID, 1)
 			w.apply(s.ID, b.ID, 2)
 		}
-		seed := int64(7)
-		if _, err := models.RunLottery(w.ctx, w.db, models.SystemActor, w.school.ID, w.term.ID, &seed); err != nil {
+		// The same committed seeds in both worlds.
+		for i, o := range []int64{a.ID, b.ID} {
+			seed := fmt.Sprintf("%064d", i+7)
+			if err := w.db.W.Exec("UPDATE offerings SET lottery_seed = ?, seed_sha256 = ? WHERE id = ?", seed, models.SeedSHA256(seed), o).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := models.RunLottery(w.ctx, w.db, models.SystemActor, w.school.ID, w.term.ID); err != nil {
 			t.Fatal(err)
 		}
 		var out []string
@@ -267,7 +285,7 @@ func TestLotterySkipsConflicts(t *testing.T) {
 	if e, err := w.enroll(w.admin.Actor(), ss[0].ID, fcfs.ID); err != nil || e.Status != models.StatusEnrolled {
 		t.Fatalf("fcfs enroll: %+v %v", e, err)
 	}
-	if _, err := models.RunLottery(w.ctx, w.db, w.admin.Actor(), w.school.ID, w.term.ID, nil); err != nil {
+	if _, err := models.RunLottery(w.ctx, w.db, w.admin.Actor(), w.school.ID, w.term.ID); err != nil {
 		t.Fatal(err)
 	}
 	var won []int64
@@ -310,7 +328,7 @@ func TestEnrollAfterAnotherInstanceDrew(t *testing.T) {
 	for _, s := range ss[:3] {
 		w.apply(s.ID, a.ID, 1) // and db1 caches a as undrawn
 	}
-	if _, err := models.RunLottery(w.ctx, db2, models.SystemActor, w.school.ID, w.term.ID, nil); err != nil {
+	if _, err := models.RunLottery(w.ctx, db2, models.SystemActor, w.school.ID, w.term.ID); err != nil {
 		t.Fatal(err)
 	}
 	e, err := models.Enroll(w.ctx, db1, models.NewEnrollment{Actor: w.admin.Actor(), StudentID: ss[3].ID, OfferingID: a.ID})

@@ -29,7 +29,7 @@ func TestNotificationStatusFitsPhrase(t *testing.T) {
 	if _, err := models.Withdraw(w.ctx, w.db, a, first.ID); err != nil { // promotes the second
 		t.Fatal(err)
 	}
-	if _, err := models.CancelOffering(w.ctx, w.db, a, o.ID); err != nil {
+	if _, err := models.CancelOffering(w.ctx, w.db, a, o.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	var rows []struct {

@@ -58,8 +58,12 @@ type Offering struct {
 	AppliedCount    int        `gorm:"column:applied_count"`
 	DrawnAt         *time.Time `gorm:"column:drawn_at"`
 	DrawID          *int64     `gorm:"column:draw_id"`
-	CreatedAt       time.Time  `gorm:"column:created_at"`
-	UpdatedAt       time.Time  `gorm:"column:updated_at"`
+	// LotterySeed is secret until the draw (RevealedSeed); SeedSHA256 is
+	// its public commitment (lottery_seed.go).
+	LotterySeed *string   `gorm:"column:lottery_seed"`
+	SeedSHA256  *string   `gorm:"column:seed_sha256"`
+	CreatedAt   time.Time `gorm:"column:created_at"`
+	UpdatedAt   time.Time `gorm:"column:updated_at"`
 }
 
 // Remaining is the number of free seats.
@@ -162,13 +166,17 @@ type UpdateOffering struct {
 // validateOffering checks o's fields as a whole (after create or patch).
 func validateOffering(v *Validator, o *Offering, weekdays, grades []int, start, end string) {
 	o.Name = strings.TrimSpace(o.Name)
-	v.Check(o.Name != "" && len([]rune(o.Name)) <= 100, "name", "名称必填，最多100个字符")
+	v.Check(ValidName(o.Name, 100), "name", "名称必填，最多100个字符，不能含控制字符或不可见字符")
 	v.Check(o.Kind == KindBasic || o.Kind == KindClub, "kind", "类型须为 basic 或 club")
 	v.Check(o.Mode == ModeFCFS || o.Mode == ModeLottery, "mode", "报名方式须为 fcfs 或 lottery")
-	v.Check(len([]rune(o.Category)) <= 32, "category", "类别最多32个字符")
+	if code, ok := ParseCategory(o.Category); ok {
+		o.Category = code
+	} else {
+		v.Check(false, "category", categoryHint)
+	}
 	v.Check(len([]rune(o.Description)) <= 2000, "description", "简介最多2000个字符")
-	v.Check(len([]rune(o.Teacher)) <= 50, "teacher", "教师最多50个字符")
-	v.Check(len([]rune(o.Venue)) <= 100, "venue", "地点最多100个字符")
+	v.Check(len([]rune(o.Teacher)) <= 50 && PlainText(o.Teacher), "teacher", "教师最多50个字符，不能含控制字符或不可见字符")
+	v.Check(len([]rune(o.Venue)) <= 100 && PlainText(o.Venue), "venue", "地点最多100个字符，不能含控制字符或不可见字符")
 	if weekdays != nil {
 		m, ok := Mask(weekdays, 1, 5)
 		v.Check(ok, "weekdays", "上课日须为1-5（周一至周五）且不重复")
@@ -211,6 +219,9 @@ func CreateOffering(ctx context.Context, db *DB, a Actor, schoolID int64, in New
 	if o.Mode == "" {
 		o.Mode = ModeFCFS
 	}
+	if o.Category == "" {
+		o.Category = defaultCategory(o.Kind)
+	}
 	if in.Waitlist != nil {
 		o.Waitlist = *in.Waitlist
 	}
@@ -237,28 +248,35 @@ func CreateOffering(ctx context.Context, db *DB, a Actor, schoolID int64, in New
 	v.Check(in.StartTime != "", "start_time", "开始时间必填")
 	v.Check(in.EndTime != "", "end_time", "结束时间必填")
 	validateOffering(&v, &o, weekdays, grades, in.StartTime, in.EndTime)
-	if err := checkTermOf(ctx, db, &v, schoolID, in.TermID); err != nil {
+	t, err := checkTermOf(ctx, db, &v, schoolID, in.TermID)
+	if err != nil {
 		return Offering{}, err
 	}
+	checkWindowInTerm(&v, o.EnrollOpensAt, o.EnrollClosesAt, t)
 	if err := v.Err(); err != nil {
 		return Offering{}, err
 	}
-	err := db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&o).Error })
+	err = db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&o).Error })
 	return o, err
 }
 
-// checkTermOf records a field error unless termID is a term of schoolID.
-func checkTermOf(ctx context.Context, db *DB, v *Validator, schoolID, termID int64) error {
+// checkTermOf records a field error unless termID is a term of schoolID,
+// and answers the term (zero when it is not one).
+func checkTermOf(ctx context.Context, db *DB, v *Validator, schoolID, termID int64) (Term, error) {
 	if termID <= 0 {
 		v.Check(false, "term_id", "学期必填")
-		return nil
+		return Term{}, nil
 	}
 	t, err := FindTermByID(ctx, db, termID)
 	if err != nil && err != ErrNotFound {
-		return err
+		return Term{}, err
 	}
-	v.Check(err == nil && t.SchoolID == schoolID, "term_id", "学期不存在或不属于该学校")
-	return nil
+	ok := err == nil && t.SchoolID == schoolID
+	v.Check(ok, "term_id", "学期不存在或不属于该学校")
+	if !ok {
+		return Term{}, nil
+	}
+	return t, nil
 }
 
 // checkTeacherOf records a field error unless userID is an enabled teacher
@@ -310,6 +328,10 @@ type OfferingFilter struct {
 	Grade  int
 }
 
+// maxOfferingList bounds one school's list of offerings (all its terms): a
+// sanity limit far above what a school runs in years.
+const maxOfferingList = 20000
+
 // FindOfferings lists the offerings of schoolID for a (see FindOfferingFor
 // for who sees what), in one query: the counters live on the row.
 func FindOfferings(ctx context.Context, db *DB, a Actor, schoolID int64, f OfferingFilter) ([]Offering, error) {
@@ -331,6 +353,6 @@ func FindOfferings(ctx context.Context, db *DB, a Actor, schoolID int64, f Offer
 		q = q.Where("(grades & ?) <> 0", 1<<f.Grade)
 	}
 	out := []Offering{}
-	err = q.Order("term_id DESC, kind, start_min, id").Limit(1000).Find(&out).Error
+	err = q.Order("term_id DESC, kind, start_min, id").Limit(maxOfferingList).Find(&out).Error
 	return out, err
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -86,6 +87,13 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 			err := tx.Where("id = ?", *in.TermID).Take(&t).Error
 			v.Check(err == nil && t.SchoolID == o.SchoolID, "term_id", "学期不存在或不属于该学校")
 		}
+		// The window must lie in the term when either changes (a window
+		// set before the rule existed does not block other edits).
+		var term Term
+		windowMoved := in.EnrollOpensAt != nil || in.EnrollClosesAt != nil || in.TermID != nil
+		if windowMoved && tx.Where("id = ?", o.TermID).Take(&term).Error == nil {
+			checkWindowInTerm(&v, o.EnrollOpensAt, o.EnrollClosesAt, term)
+		}
 		if err := v.Err(); err != nil {
 			return err
 		}
@@ -161,6 +169,12 @@ func CloseOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, er
 	return transition(ctx, db, a, id, []string{OfferingPublished}, OfferingClosed)
 }
 
+// ReopenOffering moves a closed offering back to published: enrollment
+// opens again (within its window) for a club closed too early.
+func ReopenOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
+	return transition(ctx, db, a, id, []string{OfferingClosed}, OfferingPublished)
+}
+
 // findManagedOffering loads offering id for a change by a, who must manage
 // its school (see requireManage).
 func findManagedOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
@@ -195,15 +209,27 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 		if res.RowsAffected == 0 {
 			return ErrInvalidStatus
 		}
+		if to == OfferingPublished {
+			if err := commitSeed(tx, id); err != nil {
+				return err
+			}
+		}
 		return tx.Where("id = ?", id).Take(&o).Error
 	})
 	return o, err
 }
 
 // CancelOffering cancels an offering: every live enrollment is withdrawn,
-// the counters drop to zero and each family is notified, all in one
-// transaction.
-func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
+// the counters drop to zero and each family is notified (with reason, when
+// given), all in one transaction.
+func CancelOffering(ctx context.Context, db *DB, a Actor, id int64, reason string) (Offering, error) {
+	reason = strings.TrimSpace(reason)
+	if len([]rune(reason)) > 100 {
+		return Offering{}, &ValidationError{Fields: map[string]string{"reason": "取消原因最多100个字符"}}
+	}
+	if reason == "" {
+		reason = "学校已取消该项目"
+	}
 	o, err := findManagedOffering(ctx, db, a, id)
 	if err != nil {
 		return Offering{}, err
@@ -229,7 +255,7 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64) (Offering, e
 		}
 		for _, sid := range students {
 			if err := NotifyGuardians(tx, NotifyOfferingCancelled, sid, fmt.Sprintf("cancelled:offering:%d:student:%d", id, sid),
-				map[string]string{"offering": o.Name, "status": "已取消", "offering_id": fmt.Sprint(id)}); err != nil {
+				map[string]string{"offering": o.Name, "status": "已取消", "note": reason, "offering_id": fmt.Sprint(id)}); err != nil {
 				return err
 			}
 		}

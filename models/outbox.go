@@ -14,6 +14,8 @@ const (
 	NotifyWaitlistPromoted    = "waitlist_promoted"
 	NotifyLotteryResult       = "lottery_result"
 	NotifyOfferingCancelled   = "offering_cancelled"
+	NotifyWaitlisted          = "waitlisted"           // joined a waitlist, with its position
+	NotifyWithdrawn           = "enrollment_withdrawn" // withdrawn by the school
 	NotifyAttendance          = "attendance"
 	// NotifyOfferingChanged tells a family that a school admin changed an
 	// offering's time or grades in a way that breaks a rule for its child.
@@ -87,7 +89,8 @@ func StatusPhrase(status string) string {
 
 // guardianOutboxInsert is the one INSERT that notifies guardians: an
 // outbox row for each parent linked to the student of each row of rows, a
-// FROM item (aliased v) with columns sid (the student), event and payload.
+// FROM item (aliased v) with columns sid (the student), event and payload
+// (and kind, when the caller passes "v.kind" as kind: one kind per row).
 // Its dedupe key is "<event>:user:<parent's id>", so a retried transaction
 // cannot notify twice. kind and at are the SQL of the notification kind and
 // of the time it is due and made (at appears twice), parameters the caller
@@ -111,7 +114,22 @@ var (
 
 // NotifyGuardians enqueues, inside tx, one notification per parent linked
 // to studentID (guardianOutboxInsert) for event, in one statement.
+//
+// Every message names the child (payload "student", read here when the
+// caller did not set it): a family with two children must know which one.
 func NotifyGuardians(tx *gorm.DB, kind string, studentID int64, event string, payload map[string]string) error {
+	if payload["student"] == "" {
+		var name string
+		if err := tx.Raw("SELECT name FROM students WHERE id = ?", studentID).Scan(&name).Error; err != nil {
+			return err
+		}
+		p := make(map[string]string, len(payload)+1)
+		for k, v := range payload {
+			p[k] = v
+		}
+		p["student"] = name
+		payload = p
+	}
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return err

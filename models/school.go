@@ -9,13 +9,16 @@ import (
 	"gorm.io/gorm"
 )
 
-// School is a school in one region.
+// School is a school in one region. A closed school (Status SchoolClosed)
+// leaves the statistics; its records stay.
 type School struct {
-	ID        int64     `gorm:"primaryKey"`
-	RegionID  int64     `gorm:"column:region_id"`
-	Name      string    `gorm:"column:name"`
-	Code      *string   `gorm:"column:code"`
-	CreatedAt time.Time `gorm:"column:created_at"`
+	ID        int64      `gorm:"primaryKey"`
+	RegionID  int64      `gorm:"column:region_id"`
+	Name      string     `gorm:"column:name"`
+	Code      *string    `gorm:"column:code"`
+	Status    string     `gorm:"column:status;default:active"`
+	ClosedAt  *time.Time `gorm:"column:closed_at"`
+	CreatedAt time.Time  `gorm:"column:created_at"`
 }
 
 // NewSchool is the input of CreateSchool.
@@ -33,7 +36,7 @@ func CreateSchool(ctx context.Context, db *DB, a Actor, in NewSchool) (School, e
 	}
 	var v Validator
 	in.Name = strings.TrimSpace(in.Name)
-	v.Check(in.Name != "" && len([]rune(in.Name)) <= 100, "name", "学校名称必填，最多100个字符")
+	v.Check(ValidName(in.Name, 100), "name", "学校名称必填，最多100个字符，不能含控制字符或不可见字符")
 	v.Check(in.RegionID > 0, "region_id", "行政区必填")
 	if in.Code != nil {
 		c := strings.TrimSpace(*in.Code)
@@ -50,10 +53,16 @@ func CreateSchool(ctx context.Context, db *DB, a Actor, in NewSchool) (School, e
 	if !ok {
 		return School{}, &ValidationError{Fields: map[string]string{"region_id": "行政区不存在"}}
 	}
-	s := School{Name: in.Name, RegionID: in.RegionID, Code: in.Code}
-	err = db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&s).Error })
+	s := School{Name: in.Name, RegionID: in.RegionID, Code: in.Code, Status: SchoolActive}
+	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := schoolTaken(tx, 0, s.RegionID, s.Name, s.Code); err != nil {
+			return err
+		}
+		return tx.Create(&s).Error
+	})
 	if isUniqueViolation(err) {
-		return School{}, ErrCodeTaken
+		// A concurrent create took the name or the code: say which.
+		return School{}, whichTaken(ctx, db, 0, s)
 	}
 	return s, err
 }

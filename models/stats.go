@@ -14,18 +14,20 @@ import (
 // The statistics of SPEC.md "Statistics", as the stats job computes them for a
 // date D (Asia/Shanghai). Decisions the SPEC leaves open, fixed here:
 //
+//   - Closed schools (schools.status) leave the figures computed after they
+//     close: no row, and no part of a region's; their past snapshots stay.
 //   - The term of a school for D is its term with starts_on <= D <= ends_on
 //     (if several overlap, the one that started last). A school without one
 //     contributes its students and its school count, and nothing else.
-//   - An offering counts when its status is "published" (SPEC's word); draft,
-//     closed and cancelled offerings do not.
+//   - An offering counts when it is running: "published" or "closed" (closed
+//     ends enrollment, not the service); draft and cancelled offerings do not.
 //   - participants (and basic_/club_participants) count ACTIVE students only,
 //     so participation_rate never exceeds 1.
 //   - schools_5plus2: for each weekday 1–5, the union of the time ranges of
-//     the school's published basic offerings that run that day is at least
+//     the school's running basic offerings that run that day is at least
 //     120 minutes (two parallel offerings for different grades count once;
 //     16:00–17:00 plus 17:00–18:00 counts 120).
-//   - clubs, seats, seats_filled, waitlisted: published club offerings of the
+//   - clubs, seats, seats_filled, waitlisted: running club offerings of the
 //     term; seats = capacity, seats_filled = enrolled enrollments, waitlisted
 //     = waitlisted enrollments (unmet demand, one per waiting enrollment).
 //     A club with no category is counted under category "other".
@@ -201,16 +203,19 @@ func (r *statsRun) stage() error {
 		name, query string
 		args        []any
 	}{
+		// The schools that count: a closed school leaves the figures.
+		{"t_open", `SELECT id, region_id FROM schools WHERE status = '` + SchoolActive + `'`, nil},
 		{"t_term", `SELECT t.school_id, t.id AS term_id, t.starts_on FROM terms t
-			WHERE t.starts_on <= ? AND t.ends_on >= ? AND NOT EXISTS (
+			WHERE t.starts_on <= ? AND t.ends_on >= ? AND t.school_id IN (SELECT id FROM t_open) AND NOT EXISTS (
 				SELECT 1 FROM terms u WHERE u.school_id = t.school_id AND u.starts_on <= ? AND u.ends_on >= ?
 				AND (u.starts_on > t.starts_on OR (u.starts_on = t.starts_on AND u.id > t.id)))`,
 			[]any{r.date, r.date, r.date, r.date}},
 		{"t_off", `SELECT o.id, o.school_id, o.kind,
 				CASE WHEN o.category = '' THEN '` + uncategorised + `' ELSE o.category END AS category,
 				o.capacity, o.weekdays, o.start_min, o.end_min
-			FROM offerings o JOIN t_term tt ON tt.term_id = o.term_id WHERE o.status = 'published'`, nil},
-		{"t_stu", `SELECT school_id, grade, COUNT(*) AS n FROM students WHERE active = TRUE GROUP BY school_id, grade`, nil},
+			FROM offerings o JOIN t_term tt ON tt.term_id = o.term_id WHERE o.status IN ('published', 'closed')`, nil},
+		{"t_stu", `SELECT school_id, grade, COUNT(*) AS n FROM students
+			WHERE active = TRUE AND school_id IN (SELECT id FROM t_open) GROUP BY school_id, grade`, nil},
 		{"t_part", `SELECT s.school_id, s.grade, COUNT(*) AS p, SUM(x.b) AS bp, SUM(x.c) AS cp
 			FROM (SELECT e.student_id,
 					MAX(CASE WHEN o.kind = 'basic' THEN 1 ELSE 0 END) AS b,
@@ -265,7 +270,7 @@ func (r *statsRun) stage() error {
 			WHERE o.status IN ('published', 'closed') AND s.session_date <= ?
 			GROUP BY s.school_id`, []any{r.date}},
 		{"t_fp2", fivePlusTwoSQL, nil},
-		{"t_anc", `SELECT sc.id AS school_id, ar.id AS region_id FROM schools sc
+		{"t_anc", `SELECT sc.id AS school_id, ar.id AS region_id FROM t_open sc
 			JOIN regions r ON r.id = sc.region_id JOIN regions ar ON r.path LIKE ar.path || '%'`, nil},
 	}
 	for _, s := range steps {
@@ -315,7 +320,7 @@ func (r *statsRun) stage() error {
 			CASE WHEN b.school_id IS NULL THEN 0 ELSE 1 END, CASE WHEN f.school_id IS NULL THEN 0 ELSE 1 END,
 			COALESCE(c.clubs, 0), COALESCE(c.seats, 0), COALESCE(c.filled, 0), COALESCE(c.wl, 0),
 			COALESCE(g.responses, 0), COALESCE(g.sup, 0), COALESCE(g.sat, 0), COALESCE(g.att, 0), COALESCE(g.marked, 0)
-		FROM schools sc
+		FROM t_open sc
 		LEFT JOIN t_sgt g ON g.school_id = sc.id
 		LEFT JOIN t_clt c ON c.school_id = sc.id
 		LEFT JOIN t_basic b ON b.school_id = sc.id
@@ -366,7 +371,7 @@ func (r *statsRun) publish() error {
 	return nil
 }
 
-// fivePlusTwoSQL selects the schools whose published basic offerings cover
+// fivePlusTwoSQL selects the schools whose running basic offerings cover
 // each weekday 1–5 for at least 120 minutes: per school and weekday, the
 // offerings' time ranges are merged into islands (gaps and islands over
 // start_min with a running maximum of end_min) and the islands' lengths

@@ -60,12 +60,7 @@ func CreateTerm(ctx context.Context, db *DB, a Actor, schoolID int64, in NewTerm
 	var v Validator
 	in.Name = strings.TrimSpace(in.Name)
 	v.Check(in.Name != "" && len([]rune(in.Name)) <= 50, "name", "学期名称必填，最多50个字符")
-	v.Check(validDate(in.StartsOn), "starts_on", "开始日期须为 YYYY-MM-DD")
-	v.Check(validDate(in.EndsOn), "ends_on", "结束日期须为 YYYY-MM-DD")
-	if validDate(in.StartsOn) && validDate(in.EndsOn) {
-		v.Check(in.EndsOn > in.StartsOn, "ends_on", "结束日期须晚于开始日期")
-	}
-	v.Check(in.MaxClubs != nil && *in.MaxClubs >= 0 && *in.MaxClubs <= MaxClubsLimit, "max_clubs", "每生社团上限须为 0-10")
+	checkTermDates(&v, in.StartsOn, in.EndsOn, in.MaxClubs)
 	v.Check(len(in.NoServiceDays) <= 200, "no_service_days", "停课日最多200个")
 	seen := map[string]bool{}
 	for _, d := range in.NoServiceDays {

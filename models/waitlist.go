@@ -97,7 +97,7 @@ func fillFromWaitlist(tx *gorm.DB, d Dialect, offeringID int64) ([]int64, error)
 			return promoted, err
 		}
 		if err := NotifyGuardians(tx, NotifyWaitlistPromoted, h.StudentID, fmt.Sprintf("promoted:enrollment:%d", h.ID),
-			map[string]string{"offering": o.Name, "status": "候补转正", "enrollment_id": fmt.Sprint(h.ID),
+			map[string]string{"offering": o.Name, "status": "候补转正", "note": "已从候补转为正式报名", "enrollment_id": fmt.Sprint(h.ID),
 				"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin)}); err != nil {
 			return promoted, err
 		}

@@ -173,7 +173,7 @@ func TestCancelReleasesSeats(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := models.CancelOffering(w.ctx, w.db, w.admin.Actor(), o.ID)
+	got, err := models.CancelOffering(w.ctx, w.db, w.admin.Actor(), o.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestCancelReleasesSeats(t *testing.T) {
 			t.Fatalf("student %d's family not notified", s.ID)
 		}
 	}
-	if _, err := models.CancelOffering(w.ctx, w.db, w.admin.Actor(), o.ID); !errors.Is(err, models.ErrInvalidStatus) {
+	if _, err := models.CancelOffering(w.ctx, w.db, w.admin.Actor(), o.ID, ""); !errors.Is(err, models.ErrInvalidStatus) {
 		t.Fatalf("second cancel: %v", err)
 	}
 	if _, err := w.enroll(w.admin.Actor(), ss[0].ID, o.ID); !errors.Is(err, models.ErrNotOpen) {

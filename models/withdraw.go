@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -70,6 +71,14 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 			}
 		case StatusApplied:
 			if err := tx.Exec("UPDATE offerings SET applied_count = applied_count - 1 WHERE id = ?", o.ID).Error; err != nil {
+				return err
+			}
+		}
+		if a.Role != RoleParent {
+			// Withdrawn by the school: the family did not do it, so it is told.
+			if err := NotifyGuardians(tx, NotifyWithdrawn, e.StudentID, fmt.Sprintf("withdrawn:enrollment:%d", e.ID),
+				map[string]string{"offering": o.Name, "status": StatusPhrase(StatusWithdrawn), "note": "学校已办理退出",
+					"enrollment_id": fmt.Sprint(e.ID)}); err != nil {
 				return err
 			}
 		}

@@ -196,6 +196,10 @@ var wechatTemplateEnv = map[string]string{
 	// An offering's time or grades changed under an enrolled child.
 	models.NotifyOfferingChanged: "WECHAT_TEMPLATE_CHANGED",
 	models.NotifyChildLinked:     "WECHAT_TEMPLATE_CHILD_LINKED",
+	// Joining a waitlist shares the waitlist template (its note says the
+	// position); a withdrawal by the school is an enrollment result.
+	models.NotifyWaitlisted: "WECHAT_TEMPLATE_WAITLIST",
+	models.NotifyWithdrawn:  "WECHAT_TEMPLATE_ENROLLMENT",
 }
 
 // defaultTemplateFields maps the payload keys kehou's notifications use to

@@ -22,7 +22,7 @@ func TestEnrollShedsWith429(t *testing.T) {
 	o := s.do("POST", fmt.Sprintf("/api/v1/schools/%d/offerings", school.ID), tok, map[string]any{
 		"term_id": termID, "kind": "club", "name": "篮球社", "weekdays": []int{2}, "start_time": "16:30", "end_time": "18:00",
 		"capacity": 30, "grades": []int{3}, "mode": "fcfs", "waitlist": true,
-		"enroll_opens_at": "2020-01-01T00:00:00+08:00", "enroll_closes_at": "2099-01-01T00:00:00+08:00"}).want(t, 201).JSON()
+		"enroll_opens_at": "2026-08-01T00:00:00+08:00", "enroll_closes_at": "2027-01-20T20:00:00+08:00"}).want(t, 201).JSON()
 	oid := int64(o["id"].(float64))
 	s.do("POST", fmt.Sprintf("/api/v1/offerings/%d/publish", oid), tok, nil).want(t, 200)
 

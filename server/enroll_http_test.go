@@ -243,12 +243,13 @@ func TestLotteryHTTP(t *testing.T) {
 	t.Run("notFoundOtherAdmin", func(t *testing.T) { w.do("POST", path, w.otherAdminTok, nil).want(t, 404) })
 	t.Run("draw200", func(t *testing.T) {
 		w.do("POST", path, w.adminTok, map[string]any{"seed": "x1"}).want(t, 422, "invalid_field")
-		// A school may not pick the seed (it could try seeds until a
-		// favoured child wins); the platform may, to reproduce a draw.
+		// Nobody picks the seed (whoever could would try seeds until a
+		// favoured child wins): it was committed at publication.
 		w.do("POST", path, w.adminTok, map[string]any{"seed": "99"}).want(t, 422, "invalid_field")
 		platform := w.token(modelstest.Staff(t, w.db, models.RolePlatformAdmin, 0, 0))
-		d := w.do("POST", path, platform, map[string]any{"seed": "99"}).want(t, 200).JSON()
-		if d["seed"] != "99" || num(d, "assigned") != 1 || num(d, "rejected") != 1 {
+		w.do("POST", path, platform, map[string]any{"seed": "99"}).want(t, 422, "invalid_field")
+		d := w.do("POST", path, platform, nil).want(t, 200).JSON()
+		if d["seed"] == "" || num(d, "assigned") != 1 || num(d, "rejected") != 1 {
 			t.Fatalf("draw = %v", d)
 		}
 		w.do("POST", path, w.adminTok, nil).want(t, 409, "nothing_to_draw")

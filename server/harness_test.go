@@ -147,6 +147,8 @@ func (s *testServer) do(method, path, token string, body any, hdr ...string) res
 	defer res.Body.Close()
 	s.statuses.note(method, path, res.StatusCode)
 	b, _ := io.ReadAll(res.Body)
+	checkAnswerTimes(s.t, method, path, res.Header.Get("Content-Type"), b) // SPEC: times carry +08:00
+	checkErrorText(s.t, method, path, res.StatusCode, b)                   // no Go type names in messages
 	return resp{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 

@@ -148,10 +148,17 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/offerings/:id/publish", auth, offeringAdmins, h.PublishOffering)
 	v1.Post("/offerings/:id/close", auth, offeringAdmins, h.CloseOffering)
 	v1.Post("/offerings/:id/cancel", auth, offeringAdmins, h.CancelOffering)
+	v1.Post("/offerings/:id/reopen", auth, offeringAdmins, h.ReopenOffering)
 	v1.Get("/offerings/:id/roster", auth, offeringStaff, h.OfferingRoster)
 	v1.Post("/enrollments", auth, enrollers, small, h.Enroll)
 	v1.Delete("/enrollments/:id", auth, enrollers, h.Withdraw)
 	v1.Get("/students/:id/enrollments", auth, enrollers, h.ListStudentEnrollments)
+
+	// Editing schools and terms: a bureau admin renames or closes a school;
+	// a school admin edits a term before it starts and deletes an unused one.
+	v1.Patch("/schools/:id", auth, handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin), small, h.PatchSchool)
+	v1.Patch("/schools/:id/terms/:term_id", auth, offeringAdmins, small, h.PatchTerm)
+	v1.Delete("/schools/:id/terms/:term_id", auth, offeringAdmins, h.DeleteTerm)
 
 	// Surveys, statistics, jobs.
 	bureauOrSchoolAdmins := handlers.RequireRoles(models.RoleBureauAdmin, models.RoleSchoolAdmin)

@@ -29,7 +29,7 @@ func TestStatsAtStart(t *testing.T) {
 	if ok, err := models.SnapshotExists(ctx, db, today); err != nil || !ok {
 		t.Fatalf("no snapshot for %s after start (%v)", today, err)
 	}
-	runs, err := models.FindJobRuns(ctx, db, jobs.Stats.Name, 10)
+	runs, err := models.FindJobRuns(ctx, db, jobs.Stats.Name, 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestStatsAtStart(t *testing.T) {
 		t.Fatalf("runs %+v", runs)
 	}
 	statsAtStart(ctx, db, runners[0], w.s.api.Log, now.Add(time.Minute)).Wait()
-	if runs, _ := models.FindJobRuns(ctx, db, jobs.Stats.Name, 10); len(runs) != 1 {
+	if runs, _ := models.FindJobRuns(ctx, db, jobs.Stats.Name, 0, 10); len(runs) != 1 {
 		t.Fatalf("a start with today's snapshot ran the job again: %+v", runs)
 	}
 }

@@ -18,7 +18,8 @@ func TestLoadConfigWeChat(t *testing.T) {
 		{name: "templatesWithDefaultFields", env: map[string]string{"WECHAT_TEMPLATE_ENROLLMENT": "tplE", "WECHAT_TEMPLATE_WAITLIST": " tplW "},
 			check: func(t *testing.T, c Config) {
 				e, w := c.WeChatTemplates[models.NotifyEnrollmentConfirmed], c.WeChatTemplates[models.NotifyWaitlistPromoted]
-				if e.ID != "tplE" || w.ID != "tplW" || e.Fields["offering"] != "thing2" || e.Page != "pages/index/index" || len(c.WeChatTemplates) != 2 {
+				if e.ID != "tplE" || w.ID != "tplW" || e.Fields["offering"] != "thing2" || e.Page != "pages/index/index" || len(c.WeChatTemplates) != 4 ||
+					c.WeChatTemplates[models.NotifyWaitlisted].ID != "tplW" || c.WeChatTemplates[models.NotifyWithdrawn].ID != "tplE" {
 					t.Fatalf("templates %+v", c.WeChatTemplates)
 				}
 			}},
