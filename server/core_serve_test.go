@@ -134,22 +134,25 @@ func TestLocalAddr(t *testing.T) {
 	}
 }
 
-// TestSeedDemo loads the demo twice (the second run adds nothing) and logs
-// in with a printed account.
+// TestSeedDemo loads the (small) demo twice (the second run adds nothing)
+// and logs in with a printed account: twelve schools in two counties, a
+// term six weeks under way with enrollments, waitlists, a drawn lottery,
+// survey answers and a snapshot for every day of the term.
 func TestSeedDemo(t *testing.T) {
 	url := modelstest.URL(t)
 	env := envFor("DATABASE_URL", url)
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"seed", "demo"}, env, &out, &bytes.Buffer{}); err != nil {
+	if err := run(context.Background(), []string{"seed", "demo", "--small"}, env, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Loaded the demo county", "demo_platform", "demo_bureau", "demo_school", "demo_teacher", demoPassword} {
+	for _, want := range []string{"Loaded the demo county", "Simulated 43 days", "demo_platform", "demo_city", "demo_bureau",
+		"demo_school", "demo_teacher", demoPassword} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("output lacks %q:\n%s", want, out.String())
 		}
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"seed", "demo"}, env, &out, &bytes.Buffer{}); err != nil {
+	if err := run(context.Background(), []string{"seed", "demo", "--small"}, env, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "already loaded") || !strings.Contains(out.String(), "demo_school") {
@@ -157,41 +160,63 @@ func TestSeedDemo(t *testing.T) {
 	}
 	db := modelstest.Open(t, url)
 	s := newTestServerOn(t, db, testConfig(t, url))
-	var n [4]int64
-	for i, q := range []string{"SELECT COUNT(*) FROM regions", "SELECT COUNT(*) FROM schools",
-		"SELECT COUNT(*) FROM students", "SELECT COUNT(*) FROM users"} {
-		db.R.Raw(q).Scan(&n[i])
+	count := func(q string, args ...any) int64 {
+		var n int64
+		db.R.Raw(q, args...).Scan(&n)
+		return n
 	}
-	if n != [4]int64{2, 3, 182, 4} { // 180 generated students and the demo family's two
-
-		t.Fatalf("regions, schools, students, users = %v", n)
+	if n := count("SELECT COUNT(*) FROM regions"); n != 3 {
+		t.Fatalf("%d regions", n)
 	}
-	var guardians, classes int64
-	db.R.Raw("SELECT COUNT(*) FROM guardians").Scan(&guardians)
-	db.R.Raw("SELECT COUNT(*) FROM classes").Scan(&classes)
-	if guardians < 180 || classes != 36 {
-		t.Fatalf("guardians %d, classes %d", guardians, classes)
+	if n := count("SELECT COUNT(*) FROM schools"); n != int64(len(demoSchools)) {
+		t.Fatalf("%d schools", n)
 	}
-	for _, user := range []string{"demo_platform", "demo_bureau", "demo_school", "demo_teacher"} {
+	if n := count("SELECT COUNT(*) FROM terms"); n != int64(len(demoSchools)) {
+		t.Fatalf("%d terms", n)
+	}
+	for _, user := range []string{"demo_platform", "demo_city", "demo_bureau", "demo_school", "demo_teacher"} {
 		t.Run("login/"+user, func(t *testing.T) {
 			s.do("POST", "/api/v1/auth/login", "", map[string]string{"username": user, "password": demoPassword}).want(t, 200)
 		})
 	}
-	t.Run("bureauSeesDemoSchools", func(t *testing.T) {
-		u, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
-		var id int64
-		db.R.Raw("SELECT id FROM schools WHERE code = 'DEMO-S3'").Scan(&id)
-		s.do("GET", fmt.Sprintf("/api/v1/schools/%d", id), s.token(u), nil).want(t, 200)
-	})
-	t.Run("termsAndOfferingsPublished", func(t *testing.T) {
-		var terms, published int64
-		db.R.Raw("SELECT COUNT(*) FROM terms").Scan(&terms)
-		db.R.Raw("SELECT COUNT(*) FROM offerings WHERE status = 'published'").Scan(&published)
-		if terms != 3 || published != int64(3*len(demoOfferings)) {
-			t.Fatalf("terms %d, published offerings %d", terms, published)
+	t.Run("aliveTerm", func(t *testing.T) {
+		if n := count("SELECT COUNT(*) FROM enrollments WHERE status = 'waitlisted'"); n == 0 {
+			t.Error("no waitlist anywhere")
+		}
+		if n := count("SELECT COUNT(*) FROM offerings WHERE kind = 'club' AND enrolled_count = capacity"); n == 0 {
+			t.Error("no full club")
+		}
+		if n := count("SELECT COUNT(*) FROM offerings WHERE mode = 'lottery' AND drawn_at IS NOT NULL"); n != int64(len(demoSchools)) {
+			t.Errorf("%d lotteries drawn", n)
+		}
+		students := count("SELECT COUNT(*) FROM students")
+		if n := count("SELECT COUNT(*) FROM survey_responses"); n*10 < students*7 {
+			t.Errorf("%d survey answers for %d students", n, students)
 		}
 	})
-	t.Run("demoFamilyEnrollsAndBureauSeesIt", func(t *testing.T) {
+	t.Run("everyTrendHasACurve", func(t *testing.T) {
+		bureau, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
+		today := models.StatsDate(time.Now())
+		from := models.StatsDate(time.Now().AddDate(0, 0, -demoTermDays))
+		var pts []map[string]any
+		r := s.do("GET", "/api/v1/stats/trend?metric=participation_rate&from="+from+"&to="+today, s.token(bureau), nil).want(t, 200)
+		if err := json.Unmarshal(r.Body, &pts); err != nil {
+			t.Fatal(err)
+		}
+		if len(pts) != demoTermDays+1 {
+			t.Fatalf("%d points from %s to %s", len(pts), from, today)
+		}
+		first, last := pts[0]["value"].(float64), pts[len(pts)-1]["value"].(float64)
+		if !(first > 0.3 && first < last && last > 0.9) {
+			t.Fatalf("participation from %.3f to %.3f", first, last)
+		}
+		o := s.do("GET", "/api/v1/stats/overview", s.token(bureau), nil).want(t, 200).JSON()
+		if o["schools"] != 9.0 || o["schools_offering"] != 9.0 || o["schools_5plus2"] != 7.0 ||
+			o["parent_support_rate"].(float64) < 0.85 || o["waitlisted"].(float64) == 0 {
+			t.Fatalf("overview %v", o)
+		}
+	})
+	t.Run("demoFamilySeesClubs", func(t *testing.T) {
 		var kids []int64
 		db.R.Raw(`SELECT s.id FROM students s JOIN guardians g ON g.student_id = s.id
 			WHERE g.phone = ? ORDER BY s.id`, demoFamilyPhone).Scan(&kids)
@@ -199,18 +224,9 @@ func TestSeedDemo(t *testing.T) {
 			t.Fatalf("demo family has %d children, want 2", len(kids))
 		}
 		parent := modelstest.Parent(t, db, kids...)
-		var basketball int64
-		db.R.Raw("SELECT o.id FROM offerings o JOIN schools s ON s.id = o.school_id WHERE s.code = 'DEMO-S1' AND o.name = '篮球社'").Scan(&basketball)
-		r := s.do("POST", "/api/v1/enrollments", s.token(parent), map[string]int64{"student_id": kids[0], "offering_id": basketball}).want(t, 201)
-		if r.JSON()["status"] != "enrolled" {
-			t.Fatalf("enrollment %s", r.Body)
-		}
-		platform, _ := models.FindUserByUsername(context.Background(), db, "demo_platform")
-		s.do("POST", "/api/v1/jobs/stats/run", s.token(platform), nil).want(t, 200)
-		bureau, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
-		o := s.do("GET", "/api/v1/stats/overview", s.token(bureau), nil).want(t, 200).JSON()
-		if o["schools"] != 3.0 || o["schools_offering"] != 3.0 || o["schools_5plus2"] != 3.0 || o["participants"] != 1.0 {
-			t.Fatalf("overview %v", o)
+		r := s.do("GET", fmt.Sprintf("/api/v1/schools/%d/offerings?grade=3", count("SELECT id FROM schools WHERE code = 'DEMO-S1'")), s.token(parent), nil).want(t, 200)
+		if len(r.JSON()["items"].([]any)) < 2 {
+			t.Fatalf("offerings %s", r.Body)
 		}
 	})
 	t.Run("refusedInProduction", func(t *testing.T) {

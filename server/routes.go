@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"kehou"
+	"kehou/console"
 	"kehou/handlers"
 	"kehou/models"
 )
@@ -171,6 +172,18 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Get("/stats/breakdown", auth, bureauOrSchoolAdmins, h.StatsBreakdown)
 	v1.Get("/jobs/runs", auth, platform, h.ListJobRuns)
 	v1.Post("/jobs/:name/run", auth, platform, h.RunJob)
+
+	// The staff console: static assets embedded in the binary (see
+	// docs/console.md), and the region tree its bureau pages draw.
+	v1.Get("/regions", auth, handlers.RequireRoles(models.RoleBureauAdmin, models.RolePlatformAdmin), h.ListRegions)
+	assets, err := console.Load()
+	if err != nil {
+		panic(err) // the embedded tree is part of the binary: a bug, not a condition
+	}
+	k := handlers.Console{Assets: assets}
+	app.Get("/", k.Index)
+	app.Get("/static/:version/:file", k.Static)
+	app.Get("/static/:version/:dir/:file", k.Static)
 
 	return app
 }

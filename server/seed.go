@@ -31,16 +31,22 @@ type demoSummary struct {
 	Schools  []models.School
 	Students int64
 	Logins   []demoLogin
+	History  demoHistory // what the simulated weeks of the term did (zero when nothing was new)
 }
 
-// seedDemo is `kehou seed demo`: loads a demo county (a city and a county,
-// three schools with classes, ~60 students each with guardians, a current
-// term with the "5+2" base service and clubs published, one account per
-// staff role, and a family with guardian phone 13812345678) and prints the
-// logins. Running it again creates only what
-// is missing and prints the logins again.
+// seedDemo is `kehou seed demo`: loads a demo city with two counties and
+// twelve schools of different sizes (~3,000 students with guardians), each
+// with a term six weeks under way: the "5+2" base service and clubs,
+// enrollments made over those weeks (full clubs, waitlists, a drawn
+// lottery), a parent survey most families answered, and a statistics
+// snapshot for every day of the term so every trend has a curve; one
+// account per staff role, and a family with guardian phone 13812345678. It
+// prints the logins. Running it again creates only what is missing and
+// prints the logins again. `seed demo --small` loads a quarter of the
+// students (for tests).
 func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) != 0 {
+	small := len(args) == 1 && args[0] == "--small"
+	if len(args) != 0 && !small {
 		return errUsage
 	}
 	if cfg.Production() {
@@ -51,7 +57,7 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 		return err
 	}
 	defer db.Close()
-	sum, err := loadDemo(ctx, db)
+	sum, err := loadDemo(ctx, db, time.Now(), small)
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
@@ -64,7 +70,12 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 	for _, s := range sum.Schools {
 		fmt.Fprintf(stdout, "  school %d  %s\n", s.ID, s.Name)
 	}
-	fmt.Fprintf(stdout, "Each school has a current term with the 5+2 base service and clubs open for enrollment;\n"+
+	if h := sum.History; h.Days > 0 {
+		fmt.Fprintf(stdout, "Simulated %d days of the term: %d enrollments (%d waitlisted), %d lottery draws, "+
+			"%d rolls taken (%d marks), %d survey answers, %d daily statistics snapshots.\n",
+			h.Days, h.Enrolled, h.Waitlisted, h.Draws, h.Rolls, h.Marks, h.Responses, h.Snapshots)
+	}
+	fmt.Fprintf(stdout, "Each school has a term six weeks under way with the 5+2 base service and clubs;\n"+
 		"the demo family (two children in school 1) has guardian phone %s for the WeChat login demo.\n", models.MaskPhone(demoFamilyPhone))
 	fmt.Fprintf(stdout, "\nDemo logins (password %s):\n", demoPassword)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
@@ -77,10 +88,43 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 	return nil
 }
 
+// demoSchool is one school of the demo: its size (classes per grade,
+// students per class) and whether its basic service meets "5+2".
+type demoSchool struct {
+	name, county      string
+	classes, perClass int
+	basicDays         []int
+	basicEnd          string
+}
+
+// demoSchools are the demo's twelve schools, large and small, town and
+// village; two of them fall short of "5+2" (four days; 90 minutes).
+var demoSchools = []demoSchool{
+	{"示范区实验小学", "区", 2, 28, weekdays5, "18:00"},
+	{"示范区第二小学", "区", 2, 24, weekdays5, "18:00"},
+	{"示范区育才小学", "区", 1, 30, weekdays5, "18:00"},
+	{"示范区城南小学", "区", 3, 30, weekdays5, "18:00"},
+	{"示范区光明小学", "区", 1, 18, weekdays5, "18:00"},
+	{"示范区青石小学", "区", 1, 12, []int{1, 2, 3, 4}, "18:00"},
+	{"示范区新华小学", "区", 2, 32, weekdays5, "18:00"},
+	{"示范区东湖小学", "区", 2, 20, weekdays5, "18:00"},
+	{"示范区桂花小学", "区", 1, 22, weekdays5, "17:30"},
+	{"示范县城关小学", "县", 2, 26, weekdays5, "18:00"},
+	{"示范县希望小学", "县", 1, 15, weekdays5, "18:00"},
+	{"示范县实验学校", "县", 2, 28, weekdays5, "18:00"},
+}
+
+var weekdays5 = []int{1, 2, 3, 4, 5}
+
 // loadDemo finds or creates every piece of the demo; each step is
 // idempotent (regions and schools by code, users by username, students by
-// student_no through the roster import).
-func loadDemo(ctx context.Context, db *models.DB) (demoSummary, error) {
+// student_no through the roster import, a school's term and its history
+// only when the school has no term yet).
+//
+// small keeps the same twelve schools and weeks with a quarter of the
+// students (at least three per class), for tests that need the whole demo
+// quickly.
+func loadDemo(ctx context.Context, db *models.DB, now time.Time, small bool) (demoSummary, error) {
 	var sum demoSummary
 	region := func(code, name string, parent *int64) (models.Region, error) {
 		r, err := models.FindRegionByCode(ctx, db, code)
@@ -97,17 +141,29 @@ func loadDemo(ctx context.Context, db *models.DB) (demoSummary, error) {
 	if sum.County, err = region("DEMO-330102", "示范区", &city.ID); err != nil {
 		return sum, err
 	}
-	for i, name := range []string{"示范区实验小学", "示范区第二小学", "示范区育才小学"} {
+	county2, err := region("DEMO-330103", "示范县", &city.ID)
+	if err != nil {
+		return sum, err
+	}
+	var fresh []demoTermPlan
+	for i, d := range demoSchools {
 		code := fmt.Sprintf("DEMO-S%d", i+1)
+		regionID := sum.County.ID
+		if d.county == "县" {
+			regionID = county2.ID
+		}
 		s, err := models.FindSchoolByCode(ctx, db, code)
 		if errors.Is(err, models.ErrNotFound) {
 			sum.Created++
-			s, err = models.CreateSchool(ctx, db, models.SystemActor, models.NewSchool{Name: name, RegionID: sum.County.ID, Code: &code})
+			s, err = models.CreateSchool(ctx, db, models.SystemActor, models.NewSchool{Name: d.name, RegionID: regionID, Code: &code})
 		}
 		if err != nil {
 			return sum, err
 		}
-		rows := demoRoster(i + 1)
+		if small {
+			d.perClass = max(3, d.perClass/4)
+		}
+		rows := demoRoster(i+1, d.classes, d.perClass)
 		if i == 0 {
 			rows = append(rows, demoFamilyRows()...)
 		}
@@ -115,9 +171,18 @@ func loadDemo(ctx context.Context, db *models.DB) (demoSummary, error) {
 		if err != nil {
 			return sum, err
 		}
-		made, err := seedDemoTerm(ctx, db, s, time.Now())
+		plan, made, err := seedDemoTerm(ctx, db, s, i+1, d, now)
 		if err != nil {
 			return sum, err
+		}
+		if plan != nil {
+			plan.phones = map[string]string{}
+			for _, r := range rows {
+				if _, ok := plan.phones[r.StudentNo]; !ok {
+					plan.phones[r.StudentNo] = r.GuardianPhone
+				}
+			}
+			fresh = append(fresh, *plan)
 		}
 		sum.Created += made
 		sum.Created += res.Created
@@ -130,6 +195,7 @@ func loadDemo(ctx context.Context, db *models.DB) (demoSummary, error) {
 		school, region *int64
 	}{
 		{demoLogin{"demo_platform", models.RolePlatformAdmin, "全平台"}, nil, nil},
+		{demoLogin{"demo_city", models.RoleBureauAdmin, city.Name + "教育局"}, nil, &city.ID},
 		{demoLogin{"demo_bureau", models.RoleBureauAdmin, sum.County.Name + "教育局"}, nil, &sum.County.ID},
 		{demoLogin{"demo_school", models.RoleSchoolAdmin, sum.Schools[0].Name}, &school1, nil},
 		{demoLogin{"demo_teacher", models.RoleTeacher, sum.Schools[0].Name}, &school1, nil},
@@ -150,6 +216,13 @@ func loadDemo(ctx context.Context, db *models.DB) (demoSummary, error) {
 			}
 		}
 	}
+	if len(fresh) > 0 {
+		h, err := simulateDemo(ctx, db, city.ID, fresh, now)
+		if err != nil {
+			return sum, err
+		}
+		sum.History = h
+	}
 	return sum, nil
 }
 
@@ -162,11 +235,11 @@ var (
 	demoPrefixes = []string{"139", "138", "137", "136", "135", "158", "186", "188"}
 )
 
-// demoRoster generates school n's roster: grades 1–6, two classes each,
-// five students per class, with one or two guardians each. It is
+// demoRoster generates school n's roster: grades 1–6, classes per grade,
+// perClass students per class, with one or two guardians each. It is
 // deterministic (seeded by n), so running the seed again upserts the same
 // students instead of adding new ones.
-func demoRoster(n int) []models.RosterRow {
+func demoRoster(n, classes, perClass int) []models.RosterRow {
 	rng := rand.New(rand.NewPCG(uint64(n), 2026))
 	pick := func(s []string) string { return s[rng.IntN(len(s))] }
 	var rows []models.RosterRow
@@ -176,8 +249,8 @@ func demoRoster(n int) []models.RosterRow {
 		return fmt.Sprintf("%s%04d%04d", pick(demoPrefixes), n*100+rng.IntN(100), seq)
 	}
 	for grade := 1; grade <= 6; grade++ {
-		for class := 1; class <= 2; class++ {
-			for k := 1; k <= 5; k++ {
+		for class := 1; class <= classes; class++ {
+			for k := 1; k <= perClass; k++ {
 				surname := pick(demoSurnames)
 				gender, given := "男", pick(demoBoys)
 				if rng.IntN(2) == 0 {

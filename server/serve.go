@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -66,6 +67,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := runner.Start(); err != nil {
 		return err
 	}
+	// Waited for before the database closes: on shutdown a start-up stats
+	// run sees ctx cancelled and ends.
+	defer statsAtStart(ctx, db, runner, log, time.Now()).Wait()
 	// Stopped before the deferred db.Close: a running job finishes (or sees
 	// its context cancelled) while the database is still open.
 	defer func() {

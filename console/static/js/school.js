@@ -1,0 +1,373 @@
+// school.js: the school admin's pages — offerings (create, edit, publish,
+// close, cancel; live seat counts), an offering's roster and waitlist,
+// students and binding codes, terms and the calendar, the lottery; and the
+// platform admin's job runs.
+import * as api from './api.js';
+import {
+  h, fill, card, stat, num, table, loading, errorBox, guard, toast, modal, status, yuan, dateTime,
+  CATEGORIES, WEEKDAYS,
+} from './ui.js';
+
+export { importRoster } from './roster.js';
+
+const KINDS = { basic: '基础托管', club: '社团' };
+const MODES = { fcfs: '先到先得', lottery: '抽签' };
+
+async function termsOf(schoolID) {
+  const res = await api.get(`/schools/${schoolID}/terms`);
+  return res.items.sort((a, b) => b.starts_on.localeCompare(a.starts_on));
+}
+
+function termPicker(terms, value, onChange) {
+  return h('label.inline', '学期 ', h('select', { onchange: (e) => onChange(e.target.value) },
+    terms.map((t) => h('option', { value: t.id, selected: String(t.id) === String(value) }, `${t.name}（${t.starts_on} 至 ${t.ends_on}）`))));
+}
+
+const fmtDays = (d) => (d || []).map((x) => WEEKDAYS[x]).join('、');
+const fmtGrades = (g) => {
+  if (!g || !g.length) return '—';
+  const s = [...g].sort((a, b) => a - b);
+  const run = s.every((x, i) => i === 0 || x === s[i - 1] + 1);
+  return run && s.length > 1 ? `${s[0]}–${s[s.length - 1]}年级` : s.map((x) => x + '年级').join('、');
+};
+
+function actions(o, after) {
+  const act = (label, path, confirmText, tone) => h('button.btn.small' + (tone ? '.' + tone : ''), {
+    type: 'button',
+    onclick: async (e) => {
+      e.stopPropagation();
+      if (confirmText && !confirm(confirmText)) return;
+      await guard(() => api.post(`/offerings/${o.id}/${path}`), `${label}成功`);
+      after();
+    },
+  }, label);
+  const out = [];
+  if (o.status === 'draft') out.push(act('发布', 'publish'));
+  if (o.status === 'published') out.push(act('截止报名', 'close', `截止「${o.name}」的报名？`));
+  if (o.status === 'draft' || o.status === 'published' || o.status === 'closed') {
+    out.push(act('取消', 'cancel', `取消「${o.name}」？已报名的家庭会收到通知。`, 'danger'));
+  }
+  return h('div.actions', out);
+}
+
+/** offerings: the term's offerings with live seat counts. */
+export async function offerings(el, ctx) {
+  const sid = ctx.me.school_id;
+  fill(el, h('div.page-head', h('h1', '课程管理')), loading());
+  const terms = await termsOf(sid);
+  if (!terms.length) {
+    fill(el, h('div.page-head', h('h1', '课程管理')), card(null, h('p', '还没有学期。'), h('a.btn', { href: '#/terms' }, '新建学期')));
+    return;
+  }
+  let termID = sessionStorage.getItem('kehou.term') || terms[0].id;
+  if (!terms.some((t) => String(t.id) === String(termID))) termID = terms[0].id;
+  const box = h('div', loading());
+  const updated = h('span.muted.small');
+  fill(el, h('div.page-head', h('h1', '课程管理'),
+    h('div.toolbar', termPicker(terms, termID, (v) => { termID = v; sessionStorage.setItem('kehou.term', v); load(); }),
+      h('button.btn', { type: 'button', onclick: () => editOffering(null, terms, termID, sid, load) }, '＋ 新建课程'))),
+  card(h('div.row', h('h2', '课程列表'), updated), box));
+  async function load() {
+    try {
+      const res = await api.get(`/schools/${sid}/offerings`, { term_id: termID });
+      const items = res.items;
+      const seats = items.filter((o) => o.kind === 'club' && o.status !== 'cancelled');
+      fill(box, h('div.grid.counts',
+        stat('课程', num(items.length), `基础托管 ${items.filter((o) => o.kind === 'basic').length} · 社团 ${seats.length}`),
+        stat('社团名额', num(seats.reduce((n, o) => n + o.capacity, 0))),
+        stat('已录取', num(items.reduce((n, o) => n + o.enrolled, 0))),
+        stat('候补', num(items.reduce((n, o) => n + o.waitlisted, 0)), null, 'warn')),
+      table([
+        { key: 'name', label: '课程' },
+        { key: 'kind', label: '类型', fmt: (k) => KINDS[k] || k, xlsx: (r) => KINDS[r.kind] },
+        { key: 'category', label: '类别', fmt: (c) => CATEGORIES[c] || c, xlsx: (r) => CATEGORIES[r.category] || r.category },
+        { key: 'teacher', label: '教师' },
+        { key: 'weekdays', label: '时间', fmt: (d, o) => `${fmtDays(d)} ${o.start_time}–${o.end_time}`, xlsx: (o) => `${fmtDays(o.weekdays)} ${o.start_time}–${o.end_time}` },
+        { key: 'grades', label: '年级', fmt: fmtGrades, xlsx: (o) => fmtGrades(o.grades) },
+        { key: 'mode', label: '方式', fmt: (m) => MODES[m] || m, xlsx: (o) => MODES[o.mode] },
+        { key: 'capacity', label: '名额', num: true },
+        { key: 'enrolled', label: '已录取', num: true },
+        { key: 'waitlisted', label: '候补', num: true, fmt: (v, o) => (o.mode === 'lottery' && !o.drawn_at ? `报名 ${o.applied}` : v) },
+        { key: 'remaining', label: '剩余', num: true, fmt: (v) => (v === 0 ? h('span.tag.bad', '满') : v) },
+        { key: 'status', label: '状态', fmt: (s) => h('span.tag.' + s, status(s)), xlsx: (o) => status(o.status) },
+        { key: 'id', label: '操作', fmt: (_, o) => actions(o, load), xlsx: () => '' },
+      ], items, { onRow: (o) => { location.hash = `#/offering/${o.id}`; }, exportName: `课程-${termID}` }));
+      updated.textContent = ` 更新于 ${new Date().toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai', hourCycle: 'h23' })}（每15秒刷新）`;
+    } catch (e) {
+      fill(box, errorBox(e));
+    }
+  }
+  await load();
+  // Live counts while this page is on screen.
+  const timer = setInterval(() => (box.isConnected ? (document.hidden || load()) : clearInterval(timer)), 15000);
+}
+
+function toLocalInput(s) {
+  if (!s) return '';
+  const p = Object.fromEntries(new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  }).formatToParts(new Date(s)).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+const fromLocalInput = (v) => (v ? v + ':00+08:00' : null);
+
+/** editOffering opens the form of a new offering (o null) or of o. */
+function editOffering(o, terms, termID, sid, after) {
+  const v = o || { kind: 'club', category: 'sports', weekdays: [1, 2, 3, 4, 5], grades: [1, 2, 3, 4, 5, 6],
+    start_time: '16:30', end_time: '18:00', capacity: 30, fee_fen: 0, mode: 'fcfs', waitlist: true, term_id: Number(termID) };
+  const f = {};
+  const field = (label, input, wide) => h('label' + (wide ? '.wide' : ''), label, input);
+  const sel = (name, opts, val) => (f[name] = h('select', Object.entries(opts).map(([k, l]) => h('option', { value: k, selected: k === val }, l))));
+  const inp = (name, attrs) => (f[name] = h('input', attrs));
+  const boxes = (name, list, picked) => {
+    f[name] = list.map(([val, label]) => h('input', { type: 'checkbox', value: val, checked: picked.includes(val) }));
+    return h('div.checks', f[name].map((c, i) => h('label.check', c, list[i][1])));
+  };
+  const err = h('div');
+  const form = h('form.form', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const body = {
+        term_id: Number(f.term_id.value), kind: f.kind.value, name: f.name.value.trim(), category: f.category.value,
+        description: f.description.value, teacher: f.teacher.value, venue: f.venue.value,
+        weekdays: f.weekdays.filter((c) => c.checked).map((c) => Number(c.value)),
+        start_time: f.start_time.value, end_time: f.end_time.value, capacity: Number(f.capacity.value),
+        grades: f.grades.filter((c) => c.checked).map((c) => Number(c.value)),
+        fee_fen: Math.round(Number(f.fee.value || 0) * 100), mode: f.mode.value, waitlist: f.waitlist.checked,
+        enroll_opens_at: fromLocalInput(f.opens.value), enroll_closes_at: fromLocalInput(f.closes.value),
+      };
+      try {
+        const saved = o ? await api.patch(`/offerings/${o.id}`, body) : await api.request('POST', `/schools/${sid}/offerings`, { body });
+        close();
+        toast(o ? '已保存' : `已创建「${saved.name}」（草稿）`);
+        after(saved);
+      } catch (e2) {
+        fill(err, errorBox(e2));
+      }
+    },
+  },
+  h('div.form-grid',
+    field('学期', sel('term_id', Object.fromEntries(terms.map((t) => [String(t.id), t.name])), String(v.term_id))),
+    field('类型', sel('kind', KINDS, v.kind)),
+    field('名称', inp('name', { value: v.name || '', required: true, maxLength: 64, placeholder: '如：篮球社' })),
+    field('类别', sel('category', CATEGORIES, v.category || 'other')),
+    field('教师', inp('teacher', { value: v.teacher || '' })),
+    field('地点', inp('venue', { value: v.venue || '' })),
+    field('上课日', boxes('weekdays', [1, 2, 3, 4, 5].map((d) => [d, WEEKDAYS[d]]), v.weekdays || []), true),
+    field('开始时间', inp('start_time', { type: 'time', value: v.start_time, required: true })),
+    field('结束时间', inp('end_time', { type: 'time', value: v.end_time, required: true })),
+    field('名额', inp('capacity', { type: 'number', min: 1, value: v.capacity, required: true })),
+    field('收费（元/次）', inp('fee', { type: 'number', min: 0, step: '0.01', value: (v.fee_fen || 0) / 100 })),
+    field('适用年级', boxes('grades', [1, 2, 3, 4, 5, 6, 7, 8, 9].map((g) => [g, g + '年级']), v.grades || []), true),
+    field('报名方式', sel('mode', MODES, v.mode)),
+    field('满员后候补', h('label.check', inp('waitlist', { type: 'checkbox', checked: v.waitlist }), '开启候补')),
+    field('报名开始', inp('opens', { type: 'datetime-local', value: toLocalInput(v.enroll_opens_at) })),
+    field('报名截止', inp('closes', { type: 'datetime-local', value: toLocalInput(v.enroll_closes_at) })),
+    field('简介', (f.description = h('textarea', { rows: 3, value: v.description || '' })), true)),
+  err, h('div.form-actions', h('button.btn', { type: 'submit' }, o ? '保存' : '创建')));
+  const close = modal(o ? `编辑：${o.name}` : '新建课程', form);
+}
+
+/** offeringDetail: one offering, its actions, roster and waitlist. */
+export async function offeringDetail(el, ctx) {
+  const id = ctx.args[0];
+  fill(el, loading());
+  const res = await api.get(`/offerings/${id}/roster`);
+  const o = res.offering;
+  ctx.setTitle(o.name);
+  const terms = await termsOf(o.school_id).catch(() => []);
+  const reload = () => offeringDetail(el, ctx);
+  const enrolled = res.items.filter((r) => r.status === 'enrolled' || r.status === 'pending_payment');
+  const waiting = res.items.filter((r) => r.status === 'waitlisted').sort((a, b) => a.waitlist_position - b.waitlist_position);
+  const applied = res.items.filter((r) => r.status === 'applied');
+  const cols = [
+    { key: 'student_no', label: '学号' }, { key: 'name', label: '姓名' },
+    { key: 'grade', label: '年级', num: true }, { key: 'class', label: '班级' },
+    { key: 'guardian_name', label: '家长' }, { key: 'guardian_phone', label: '家长电话' },
+    { key: 'status', label: '状态', fmt: status, xlsx: (r) => status(r.status) },
+  ];
+  const exp = (format, label) => h('button.btn.ghost', {
+    type: 'button', onclick: () => guard(() => api.download(`/offerings/${id}/roster`, { format })),
+  }, label);
+  fill(el,
+    h('a.back', { href: '#/offerings' }, '← 返回课程管理'),
+    h('div.page-head', h('h1', o.name, ' ', h('span.tag.' + o.status, status(o.status))),
+      h('div.toolbar', h('button.btn.ghost', { type: 'button', onclick: () => editOffering(o, terms, o.term_id, o.school_id, reload) }, '编辑'),
+        actions(o, reload), exp('xlsx', '导出名单 Excel'), exp('csv', '导出 CSV'))),
+    h('div.grid.counts',
+      stat('名额', num(o.capacity)), stat('已录取', num(o.enrolled)),
+      stat('候补', num(o.waitlisted), null, o.waitlisted ? 'warn' : null), stat('剩余', num(o.remaining))),
+    card('课程信息', h('dl.info',
+      h('dt', '类型'), h('dd', `${KINDS[o.kind]} · ${CATEGORIES[o.category] || o.category}`),
+      h('dt', '时间'), h('dd', `${fmtDays(o.weekdays)} ${o.start_time}–${o.end_time}`),
+      h('dt', '教师 / 地点'), h('dd', `${o.teacher || '—'} / ${o.venue || '—'}`),
+      h('dt', '年级'), h('dd', fmtGrades(o.grades)),
+      h('dt', '收费'), h('dd', yuan(o.fee_fen)),
+      h('dt', '报名'), h('dd', `${MODES[o.mode]} · ${dateTime(o.enroll_opens_at)} 至 ${dateTime(o.enroll_closes_at)}`),
+      o.mode === 'lottery' ? [h('dt', '抽签'), h('dd', o.drawn_at ? `已于 ${dateTime(o.drawn_at)} 抽签` : `未抽签（${o.applied} 人报名）`)] : null,
+      o.seed_sha256 ? [h('dt', '种子承诺'), h('dd.mono', o.seed_sha256)] : null,
+      o.description ? [h('dt', '简介'), h('dd', o.description)] : null)),
+    card(`录取名单（${enrolled.length}）`, table(cols, enrolled, { exportName: `${o.name}-录取名单` })),
+    card(`候补名单（${waiting.length}）`, table([{ key: 'waitlist_position', label: '顺位', num: true }, ...cols], waiting,
+      { exportName: `${o.name}-候补名单`, empty: '没有候补' })),
+    applied.length ? card(`待抽签（${applied.length}）`, table(cols, applied, { exportName: `${o.name}-待抽签` })) : null);
+}
+
+/** students: the school's students, each with a binding code on demand. */
+export async function students(el, ctx) {
+  const sid = ctx.me.school_id;
+  let all = [];
+  let cursor = '';
+  const box = h('div', loading());
+  const more = h('button.btn.ghost', { type: 'button', onclick: () => page() }, '加载更多');
+  const filter = h('input', { type: 'search', placeholder: '按姓名、学号或班级筛选', oninput: () => draw() });
+  fill(el, h('div.page-head', h('h1', '学生名单'), h('div.toolbar', filter, h('a.btn', { href: '#/import' }, '导入名单'))),
+    card(null, box, h('div.center', more)));
+  function draw() {
+    const q = filter.value.trim();
+    const rows = q ? all.filter((s) => [s.name, s.student_no, s.class, `${s.grade}年级`].some((x) => String(x).includes(q))) : all;
+    fill(box, h('p.muted', `已加载 ${all.length} 名学生`), table([
+      { key: 'student_no', label: '学号' }, { key: 'name', label: '姓名' }, { key: 'gender', label: '性别' },
+      { key: 'grade', label: '年级', num: true }, { key: 'class', label: '班级' },
+      { key: 'id', label: '家长绑定', xlsx: () => '', fmt: (_, s) => h('button.btn.small.ghost', { type: 'button', onclick: () => bindingCode(s) }, '发放绑定码') },
+    ], rows, { exportName: '学生名单' }));
+  }
+  async function page() {
+    const res = await api.get(`/schools/${sid}/students`, { limit: 500, cursor });
+    all = all.concat(res.items);
+    cursor = res.next_cursor;
+    more.hidden = !cursor;
+    draw();
+  }
+  await page();
+}
+
+async function bindingCode(s) {
+  const bc = await guard(() => api.post(`/students/${s.id}/binding-codes`, {}));
+  modal('家长绑定码', h('div.center',
+    h('p', `${s.name}（学号 ${s.student_no}）`),
+    h('div.code', bc.binding_code || bc.code),
+    h('p.muted', `有效期至 ${dateTime(bc.expires_at)}。绑定码只显示这一次，请交给学生家长在小程序中填写。`)));
+}
+
+/** terms: the school's terms, a new term, and the calendar of each. */
+export async function terms(el, ctx) {
+  const sid = ctx.me.school_id;
+  const list = await termsOf(sid);
+  const err = h('div');
+  const f = {
+    name: h('input', { required: true, placeholder: '如：2026秋季学期' }),
+    starts_on: h('input', { type: 'date', required: true }),
+    ends_on: h('input', { type: 'date', required: true }),
+    max_clubs: h('input', { type: 'number', min: 0, value: 2 }),
+  };
+  const form = h('form.form', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await api.request('POST', `/schools/${sid}/terms`, { body: {
+          name: f.name.value.trim(), starts_on: f.starts_on.value, ends_on: f.ends_on.value, max_clubs: Number(f.max_clubs.value),
+        } });
+        toast('学期已创建');
+        terms(el, ctx);
+      } catch (e2) {
+        fill(err, errorBox(e2));
+      }
+    },
+  }, h('div.form-grid', h('label', '名称', f.name), h('label', '开始', f.starts_on), h('label', '结束', f.ends_on),
+    h('label', '每人最多社团数', f.max_clubs)), err, h('div.form-actions', h('button.btn', { type: 'submit' }, '创建学期')));
+  fill(el, h('div.page-head', h('h1', '学期与校历')),
+    card('学期', table([
+      { key: 'name', label: '学期' }, { key: 'starts_on', label: '开始' }, { key: 'ends_on', label: '结束' },
+      { key: 'max_clubs', label: '每人最多社团', num: true },
+      { key: 'no_service_days', label: '停课日', fmt: (d) => (d && d.length ? d.join('、') : '无'), xlsx: (t) => (t.no_service_days || []).join('、') },
+    ], list, { exportName: '学期' })),
+    list.length ? card('校历', calendar(list[0])) : null,
+    card('新建学期', form));
+}
+
+// calendar draws a term's months with weekends and no-service days.
+function calendar(t) {
+  const off = new Set(t.no_service_days || []);
+  const extra = new Map((t.extra_days || []).map((d) => [d.date, d.as_weekday]));
+  const start = new Date(t.starts_on + 'T00:00:00Z');
+  const end = new Date(t.ends_on + 'T00:00:00Z');
+  const months = [];
+  for (let m = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1)); m <= end; m.setUTCMonth(m.getUTCMonth() + 1)) {
+    const cells = [];
+    const first = (new Date(m).getUTCDay() + 6) % 7;
+    for (let i = 0; i < first; i++) cells.push(h('span.day.pad'));
+    const days = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 0)).getUTCDate();
+    for (let d = 1; d <= days; d++) {
+      const date = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth(), d));
+      const iso = date.toISOString().slice(0, 10);
+      const wd = (date.getUTCDay() + 6) % 7;
+      let cls = 'day';
+      let title = '';
+      if (date < start || date > end) cls += '.outside';
+      else if (off.has(iso)) { cls += '.off'; title = '停课'; }
+      else if (extra.has(iso)) { cls += '.extra'; title = `调课（按${WEEKDAYS[extra.get(iso)]}）`; }
+      else if (wd >= 5) cls += '.weekend';
+      else cls += '.school';
+      cells.push(h('span.' + cls, { title }, String(d)));
+    }
+    months.push(h('div.month', h('div.month-name', `${m.getUTCFullYear()}年${m.getUTCMonth() + 1}月`),
+      h('div.week', ['一', '二', '三', '四', '五', '六', '日'].map((x) => h('span.wd', x))), h('div.days', cells)));
+  }
+  return h('div', h('p.muted', `${t.name}：蓝色为服务日，灰色为周末，红色为停课日，绿色为调课日。`), h('div.months', months));
+}
+
+/** lottery: draw the term's lottery offerings and show the seed. */
+export async function lottery(el, ctx) {
+  const sid = ctx.me.school_id;
+  const list = await termsOf(sid);
+  if (!list.length) return fill(el, card(null, '还没有学期。'));
+  let termID = list[0].id;
+  const box = h('div');
+  const result = h('div');
+  const seed = h('input', { placeholder: '留空则随机生成；填写以复现某次抽签', inputMode: 'numeric' });
+  fill(el, h('div.page-head', h('h1', '抽签'), termPicker(list, termID, (v) => { termID = v; load(); })),
+    card('抽签课程', box),
+    card('立即抽签', h('p.muted', '对报名已截止、尚未抽签的抽签课程进行抽签。抽签按随机顺序逐一录取，结果可用种子复现。'),
+      h('div.toolbar', h('label.inline', '种子 ', seed), h('button.btn', { type: 'button', onclick: draw }, '立即抽签')), result));
+  async function load() {
+    const res = await api.get(`/schools/${sid}/offerings`, { term_id: termID });
+    fill(box, table([
+      { key: 'name', label: '课程' }, { key: 'capacity', label: '名额', num: true },
+      { key: 'applied', label: '报名', num: true }, { key: 'enrolled', label: '已录取', num: true },
+      { key: 'enroll_closes_at', label: '报名截止', fmt: dateTime },
+      { key: 'drawn_at', label: '抽签时间', fmt: (v) => (v ? dateTime(v) : '未抽签') },
+      { key: 'seed_sha256', label: '种子承诺（SHA-256）', fmt: (v) => (v ? h('span.mono.small', v.slice(0, 16) + '…') : '—') },
+    ], res.items.filter((o) => o.mode === 'lottery'), { exportName: '抽签课程', onRow: (o) => { location.hash = `#/offering/${o.id}`; }, empty: '本学期没有抽签课程' }));
+  }
+  async function draw() {
+    if (!confirm('确定现在抽签？抽签结果会立即通知家长。')) return;
+    try {
+      const body = seed.value.trim() ? { seed: seed.value.trim() } : undefined;
+      const r = await api.request('POST', `/schools/${sid}/terms/${termID}/lottery`, { body: body || {} });
+      fill(result, h('div.alert.ok', h('strong', '抽签完成'),
+        h('dl.info', h('dt', '种子'), h('dd.mono', r.seed), h('dt', '录取'), h('dd', `${r.assigned} 人`), h('dt', '未中签'), h('dd', `${r.rejected} 人`))));
+      load();
+    } catch (e) {
+      fill(result, errorBox(e));
+    }
+  }
+  await load();
+}
+
+/** jobs: the platform admin's job runs, and running the stats job. */
+export async function jobs(el) {
+  const box = h('div', loading());
+  fill(el, h('div.page-head', h('h1', '任务运行'), h('button.btn', {
+    type: 'button', onclick: async () => { await guard(() => api.post('/jobs/stats/run'), '统计任务已运行'); load(); },
+  }, '立即运行统计')), card('最近运行', box));
+  async function load() {
+    const res = await api.get('/jobs/runs', { limit: 50 });
+    fill(box, table([
+      { key: 'name', label: '任务' }, { key: 'trigger', label: '触发' }, { key: 'status', label: '结果' },
+      { key: 'started_at', label: '开始', fmt: dateTime }, { key: 'ended_at', label: '结束', fmt: dateTime },
+      { key: 'rows', label: '行数', num: true }, { key: 'error', label: '错误' },
+    ], res.items, { exportName: '任务运行' }));
+  }
+  await load();
+}

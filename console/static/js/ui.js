@@ -1,0 +1,249 @@
+// ui.js: the console's building blocks. Every text goes in through
+// textContent (never innerHTML), so a name from a roster file cannot become
+// markup.
+import { ApiError, download } from './api.js';
+import { xlsxBlob } from './xlsx.js';
+
+/** h builds an element: h('div.card', {onclick}, child, 'text', …). */
+export function h(tag, attrs, ...kids) {
+  const [name, ...classes] = tag.split('.');
+  const el = document.createElement(name || 'div');
+  if (classes.length) el.className = classes.join(' ');
+  if (attrs !== undefined && attrs !== null && (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) {
+    kids.unshift(attrs);
+    attrs = null;
+  }
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k in el && k !== 'list') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  append(el, kids);
+  return el;
+}
+
+function append(el, kids) {
+  for (const k of kids) {
+    if (k === null || k === undefined || k === false) continue;
+    if (Array.isArray(k)) append(el, k);
+    else el.append(k instanceof Node ? k : String(k));
+  }
+}
+
+/** clear empties an element and fills it with kids. */
+export function fill(el, ...kids) {
+  el.replaceChildren();
+  append(el, kids);
+  return el;
+}
+
+// Formats, zh-CN.
+const nf = new Intl.NumberFormat('zh-CN');
+export const num = (n) => (n === undefined || n === null ? '—' : nf.format(n));
+export const pct = (r, digits = 1) => (r === undefined || r === null ? '—' : (r * 100).toFixed(digits) + '%');
+export const yuan = (fen) => (fen ? '¥' + (fen / 100).toFixed(2) : '免费');
+
+/** today is the date in Asia/Shanghai, YYYY-MM-DD. */
+export function today(offsetDays = 0) {
+  const d = new Date(Date.now() + offsetDays * 86400000);
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(d);
+}
+
+/** dateTime shows an RFC 3339 instant in Beijing time. */
+export function dateTime(s) {
+  if (!s) return '—';
+  return new Intl.DateTimeFormat('zh-CN', {
+    timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+  }).format(new Date(s));
+}
+
+export const WEEKDAYS = ['', '周一', '周二', '周三', '周四', '周五', '周六', '周日'];
+export const CATEGORIES = {
+  homework: '作业辅导', sports: '体育', arts: '美术', music: '音乐', science: '科技', reading: '阅读',
+  handcraft: '手工', labor: '劳动', thinking: '思维', other: '其他',
+};
+export const STATUS = {
+  draft: '草稿', published: '已发布', closed: '已截止', cancelled: '已取消',
+  enrolled: '已录取', waitlisted: '候补', applied: '已报名（待抽签）', pending_payment: '待缴费',
+  withdrawn: '已退出', rejected: '未中签', scheduled: '正常', present: '出勤', absent: '缺勤', leave: '请假', late: '迟到',
+};
+export const status = (s) => STATUS[s] || s || '—';
+
+/** card is a titled panel. */
+export function card(title, ...body) {
+  const head = title ? h('div.card-head', typeof title === 'string' ? h('h2', title) : title) : null;
+  return h('section.card', head, h('div.card-body', ...body));
+}
+
+/** stat is a big figure with its label and a line under it. */
+export function stat(label, value, sub, tone) {
+  return h('div.stat' + (tone ? '.' + tone : ''), h('div.stat-label', label), h('div.stat-value', value),
+    sub ? h('div.stat-sub', sub) : null);
+}
+
+/** errorBox shows an API error: its message as the API wrote it, and the
+ * code and request id in small type for support. */
+export function errorBox(err) {
+  if (err instanceof ApiError) {
+    const fields = err.fields ? Object.entries(err.fields).map(([k, v]) => h('li', `${k}：${v}`)) : [];
+    return h('div.alert.error', h('strong', err.message), fields.length ? h('ul', fields) : null,
+      h('div.muted.small', `${err.code}${err.requestId ? ' · ' + err.requestId : ''}`));
+  }
+  return h('div.alert.error', h('strong', '出错了：'), String(err && err.message ? err.message : err));
+}
+
+let toastTimer;
+/** toast shows a short message at the top of the page. */
+export function toast(msg, tone = 'ok') {
+  let el = document.getElementById('toast');
+  if (!el) { el = h('div'); el.id = 'toast'; el.setAttribute('role', 'status'); document.body.append(el); }
+  el.className = 'toast ' + tone;
+  el.textContent = msg;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, 3500);
+}
+
+/** guard runs an action, showing its error as a toast. */
+export async function guard(fn, okMsg) {
+  try {
+    const r = await fn();
+    if (okMsg) toast(okMsg);
+    return r;
+  } catch (e) {
+    toast(e.message || String(e), 'error');
+    throw e;
+  }
+}
+
+/** table builds a sortable table. cols: [{key, label, fmt?, num?, sort?}],
+ * rows: objects; opts.onRow(row) makes rows clickable; opts.exportName adds
+ * an 导出Excel button that saves the rows as shown. */
+export function table(cols, rows, opts = {}) {
+  let sortKey = opts.sortKey || null;
+  let dir = opts.sortDir || 1;
+  const tbody = h('tbody');
+  const heads = cols.map((c) => {
+    const th = h('th' + (c.num ? '.num' : ''), { title: '点击排序' }, c.label, h('span.sort'));
+    th.addEventListener('click', () => {
+      if (sortKey === c.key) dir = -dir; else { sortKey = c.key; dir = c.num ? -1 : 1; }
+      render();
+    });
+    return th;
+  });
+  const value = (c, r) => (c.sort ? c.sort(r) : r[c.key]);
+  function render() {
+    const list = rows.slice();
+    const c = cols.find((x) => x.key === sortKey);
+    if (c) {
+      list.sort((a, b) => {
+        const x = value(c, a), y = value(c, b);
+        if (typeof x === 'number' && typeof y === 'number') return (x - y) * dir;
+        return String(x ?? '').localeCompare(String(y ?? ''), 'zh-CN') * dir;
+      });
+    }
+    heads.forEach((th, i) => {
+      th.lastChild.textContent = cols[i].key === sortKey ? (dir > 0 ? ' ▲' : ' ▼') : '';
+    });
+    fill(tbody, list.length ? list.map((r) => {
+      const tr = h('tr', cols.map((col) => {
+        const v = col.fmt ? col.fmt(r[col.key], r) : r[col.key];
+        return h('td' + (col.num ? '.num' : ''), v instanceof Node ? v : (v ?? '—'));
+      }));
+      if (opts.onRow) { tr.classList.add('link'); tr.addEventListener('click', () => opts.onRow(r)); }
+      if (opts.rowClass) { const k = opts.rowClass(r); if (k) tr.classList.add(k); }
+      return tr;
+    }) : h('tr', h('td.empty', { colSpan: cols.length }, opts.empty || '暂无数据')));
+    current = list;
+  }
+  let current = rows;
+  render();
+  const tools = [];
+  if (opts.exportName) {
+    tools.push(h('button.btn.ghost', {
+      type: 'button', onclick: () => saveXlsx(opts.exportName, cols, current),
+    }, '导出 Excel'));
+  }
+  if (opts.serverExport) {
+    tools.push(h('button.btn.ghost', {
+      type: 'button', onclick: () => guard(() => download(opts.serverExport.path, opts.serverExport.query)),
+    }, '导出 Excel'));
+  }
+  return h('div.table-wrap', tools.length ? h('div.table-tools', tools) : null,
+    h('div.table-scroll', h('table.data', h('thead', h('tr', heads)), tbody)));
+}
+
+/** saveXlsx writes rows (as the table shows them) to an .xlsx download. */
+export function saveXlsx(name, cols, rows) {
+  const cells = [cols.map((c) => c.label)];
+  for (const r of rows) {
+    cells.push(cols.map((c) => {
+      const v = c.xlsx ? c.xlsx(r) : r[c.key];
+      return typeof v === 'number' ? v : (v ?? '');
+    }));
+  }
+  const a = h('a', { href: URL.createObjectURL(xlsxBlob(cells)), download: name + '.xlsx' });
+  document.body.append(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+}
+
+let echartsLoading = null;
+/** charts loads ECharts (vendored, same origin) the first time a page
+ * draws a chart; pages without charts never download it. */
+export function charts() {
+  if (window.echarts) return Promise.resolve(window.echarts);
+  if (!echartsLoading) {
+    echartsLoading = new Promise((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = document.body.dataset.echarts;
+      s.onload = () => resolve(window.echarts);
+      s.onerror = () => reject(new Error('图表组件加载失败'));
+      document.head.append(s);
+    });
+  }
+  return echartsLoading;
+}
+
+const palette = ['#1f4e8c', '#2f9e8f', '#e6a23c', '#c0504d', '#7b61c4', '#4a9bd6', '#8c9bab', '#d9822b'];
+
+/** chart draws an ECharts option into el and keeps it sized with el. */
+export async function chart(el, option) {
+  const ec = await charts();
+  // A page may build a chart's box before putting it on screen: wait for it
+  // (a box that never arrives, on a page left meanwhile, is dropped).
+  for (let i = 0; !el.isConnected && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
+  if (!el.isConnected) return null;
+  const c = ec.getInstanceByDom(el) || ec.init(el, null, { renderer: 'canvas', locale: 'ZH' });
+  c.setOption({ color: palette, textStyle: { fontFamily: 'inherit' }, animationDuration: 300, ...option }, true);
+  new ResizeObserver(() => c.resize()).observe(el);
+  return c;
+}
+
+/** dateRange is a pair of date inputs with a button; onChange(from, to). */
+export function dateRange(from, to, onChange) {
+  const f = h('input', { type: 'date', value: from, max: today() });
+  const t = h('input', { type: 'date', value: to, max: today() });
+  const quick = (days) => h('button.btn.ghost.small', {
+    type: 'button', onclick: () => { f.value = today(-days + 1); t.value = today(); onChange(f.value, t.value); },
+  }, `近${days}天`);
+  return h('div.range', h('label', '从 ', f), h('label', '至 ', t),
+    h('button.btn.small', { type: 'button', onclick: () => onChange(f.value, t.value) }, '查询'),
+    quick(7), quick(30), quick(90));
+}
+
+/** loading is the placeholder of a panel still waiting for the API. */
+export const loading = () => h('div.loading', '加载中…');
+
+/** modal opens a dialog with content; it answers a close function. */
+export function modal(title, content) {
+  const close = () => back.remove();
+  const back = h('div.modal-back', h('div.modal', { role: 'dialog' },
+    h('div.modal-head', h('h2', title), h('button.btn.ghost.small', { type: 'button', onclick: close }, '关闭')),
+    h('div.modal-body', content)));
+  back.addEventListener('click', (e) => { if (e.target === back) close(); });
+  document.body.append(back);
+  return close;
+}
