@@ -204,19 +204,9 @@ func (w *browserWorld) shoot(t *testing.T, ctx context.Context, name string, rou
 // apiGet calls the API as user (a password login of its own).
 func (w *browserWorld) apiGet(t *testing.T, user, path string, out any) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"username": user, "password": demoPassword})
-	res, err := http.Post(w.base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	_ = json.NewDecoder(res.Body).Decode(&tok)
-	res.Body.Close()
 	req, _ := http.NewRequest("GET", w.base+path, nil)
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	res, err = http.DefaultClient.Do(req)
+	req.Header.Set("Authorization", "Bearer "+w.login(t, user, demoPassword))
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,6 +216,43 @@ func (w *browserWorld) apiGet(t *testing.T, user, path string, out any) {
 	}
 	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// login logs user in through the API and returns the access token ("" when
+// the login does not answer 200).
+func (w *browserWorld) login(t *testing.T, user, password string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"username": user, "password": password})
+	res, err := http.Post(w.base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&tok)
+	if res.StatusCode != 200 {
+		return ""
+	}
+	return tok.AccessToken
+}
+
+// apiPost sends a JSON body with token and wants status.
+func (w *browserWorld) apiPost(t *testing.T, token, path string, in any, status int) {
+	t.Helper()
+	body, _ := json.Marshal(in)
+	req, _ := http.NewRequest("POST", w.base+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != status {
+		t.Fatalf("POST %s: %d, want %d", path, res.StatusCode, status)
 	}
 }
 
@@ -317,6 +344,48 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Fatalf("the city's tree shows %d regions, want 3", n)
 		}
 		w.shoot(t, ctx, "city-regions", "")
+	})
+
+	t.Run("firstLoginSetsPassword", func(t *testing.T) {
+		// A school admin makes a teacher account through the API; the
+		// teacher's first console login asks for a password of their own.
+		var me struct {
+			SchoolID int64 `json:"school_id"`
+		}
+		w.apiGet(t, "demo_school", "/api/v1/me", &me)
+		admin := w.login(t, "demo_school", demoPassword)
+		w.apiPost(t, admin, "/api/v1/users", map[string]any{
+			"username": "new_teacher", "password": "Chosen-by-admin-1", "role": "teacher", "school_id": me.SchoolID,
+		}, 201)
+		ctx, cancel := chromedp.NewContext(w.browser)
+		t.Cleanup(cancel)
+		ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+		t.Cleanup(cancelT)
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(w.base+"/"),
+			chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
+			chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "new_teacher"),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "Chosen-by-admin-1"),
+			chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`input[autocomplete=new-password]`)),
+		)
+		if err != nil {
+			t.Fatalf("first login did not ask for a new password: %v", err)
+		}
+		w.shoot(t, ctx, "first-login-set-password", "")
+		err = chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.CSS(`input[placeholder=新密码]`), "Teacher-own-pass-9"),
+			chromedp.SendKeys(chromedp.CSS(`input[placeholder=再次输入新密码]`), "Teacher-own-pass-9"),
+			chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`.shell`)),
+		)
+		if err != nil {
+			t.Fatalf("setting the password did not sign in: %v", err)
+		}
+		noCSPViolations(t, ctx)
+		if tok := w.login(t, "new_teacher", "Teacher-own-pass-9"); tok == "" {
+			t.Fatal("the new password does not log in through the API")
+		}
 	})
 
 	t.Run("schoolRosterBadRows", func(t *testing.T) {

@@ -25,6 +25,7 @@ export class ApiError extends Error {
     this.fields = (body && body.fields) || null;
     this.errors = (body && body.errors) || null;
     this.requestId = (body && body.request_id) || '';
+    this.body = body || null;
   }
 }
 
@@ -56,6 +57,18 @@ export async function login(username, password) {
   const res = await fetch(BASE + '/auth/login', {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ username, password }), credentials: 'omit',
+  });
+  const body = await parse(res);
+  if (!res.ok) throw new ApiError(res.status, body);
+  keep(body);
+}
+
+/** setPassword sets a new account's own password with the change token its
+ * first login answered (403 password_change_required), and signs in. */
+export async function setPassword(changeToken, newPassword) {
+  const res = await fetch(BASE + '/auth/password', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ change_token: changeToken, new_password: newPassword }), credentials: 'omit',
   });
   const body = await parse(res);
   if (!res.ok) throw new ApiError(res.status, body);
@@ -121,7 +134,7 @@ export async function request(method, path, opts = {}) {
     const res = await fetch(url(path, opts.query), { method, headers, body, credentials: 'omit' });
     if (res.status === 401 && attempt === 0) {
       const b = await parse(res);
-      if (b && (b.code === 'token_expired' || b.code === 'invalid_token' || b.code === 'unauthorized')) {
+      if (b && (b.code === 'token_expired' || b.code === 'token_revoked' || b.code === 'invalid_token' || b.code === 'unauthorized')) {
         access = null;
         continue;
       }
@@ -134,8 +147,14 @@ export async function request(method, path, opts = {}) {
   }
 }
 
+// filename reads the export's name, preferring the UTF-8 filename* (the
+// Chinese name) over the ASCII fallback.
 function filename(res) {
   const cd = res.headers.get('Content-Disposition') || '';
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(cd);
+  if (star) {
+    try { return decodeURIComponent(star[1]); } catch (_) { /* fall back to the ASCII name */ }
+  }
   const m = /filename="?([^";]+)"?/.exec(cd);
   return m ? m[1] : 'export';
 }

@@ -79,6 +79,45 @@ async function start() {
   render();
 }
 
+// enter loads the signed-in user and opens their first page.
+async function enter() {
+  state.me = await api.get('/me');
+  sessionStorage.setItem('kehou.role', state.me.role);
+  if (!location.hash || location.hash === '#/') location.hash = '#/' + MENUS[state.me.role]?.[0]?.[0];
+  render();
+}
+
+// showSetPassword: an account made by an administrator sets its own
+// password at its first login (the API answered password_change_required
+// with a single-use change token).
+function showSetPassword(changeToken) {
+  const pass = h('input', { type: 'password', autocomplete: 'new-password', required: true, placeholder: '新密码' });
+  const again = h('input', { type: 'password', autocomplete: 'new-password', required: true, placeholder: '再次输入新密码' });
+  const err = h('div.login-error');
+  const btn = h('button.btn.block', { type: 'submit' }, '设置密码并登录');
+  const form = h('form.login-card', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      fill(err);
+      if (pass.value !== again.value) { fill(err, errorBox(new Error('两次输入的密码不一致'))); return; }
+      btn.disabled = true;
+      try {
+        await api.setPassword(changeToken, pass.value);
+        await enter();
+      } catch (e2) {
+        fill(err, errorBox(e2));
+        if (e2.code === 'invalid_change_token') setTimeout(() => showLogin('设置密码的时限已过，请重新登录'), 1500);
+      } finally {
+        btn.disabled = false;
+      }
+    },
+  },
+  h('div.login-brand', h('div.logo', '课'), h('div', h('h1', '首次登录：设置您自己的密码'), h('p', '该账号由管理员创建，请设置只有您知道的新密码。'))),
+  h('label', '新密码', pass), h('label', '确认新密码', again), err, btn);
+  fill(document.getElementById('app'), h('div.login-page', form));
+  pass.focus();
+}
+
 function showLogin(msg) {
   state.me = null;
   const user = h('input', { name: 'username', autocomplete: 'username', required: true, placeholder: '用户名' });
@@ -92,11 +131,12 @@ function showLogin(msg) {
       fill(err);
       try {
         await api.login(user.value.trim(), pass.value);
-        state.me = await api.get('/me');
-        sessionStorage.setItem('kehou.role', state.me.role);
-        if (!location.hash || location.hash === '#/') location.hash = '#/' + MENUS[state.me.role]?.[0]?.[0];
-        render();
+        await enter();
       } catch (e2) {
+        if (e2.code === 'password_change_required' && e2.body && e2.body.change_token) {
+          showSetPassword(e2.body.change_token);
+          return;
+        }
         fill(err, errorBox(e2));
       } finally {
         btn.disabled = false;

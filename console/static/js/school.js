@@ -172,7 +172,13 @@ function editOffering(o, terms, termID, sid, after) {
 export async function offeringDetail(el, ctx) {
   const id = ctx.args[0];
   fill(el, loading());
-  const res = await api.get(`/offerings/${id}/roster`);
+  const res = await api.get(`/offerings/${id}/roster`, { limit: 500 });
+  // The roster is paged: read every page so a big club's list is whole.
+  for (let next = res.next_cursor; next;) {
+    const more = await api.get(`/offerings/${id}/roster`, { limit: 500, cursor: next });
+    res.items.push(...more.items);
+    next = more.next_cursor;
+  }
   const o = res.offering;
   ctx.setTitle(o.name);
   const terms = await termsOf(o.school_id).catch(() => []);
@@ -325,11 +331,10 @@ export async function lottery(el, ctx) {
   let termID = list[0].id;
   const box = h('div');
   const result = h('div');
-  const seed = h('input', { placeholder: '留空则随机生成；填写以复现某次抽签', inputMode: 'numeric' });
   fill(el, h('div.page-head', h('h1', '抽签'), termPicker(list, termID, (v) => { termID = v; load(); })),
     card('抽签课程', box),
-    card('立即抽签', h('p.muted', '对报名已截止、尚未抽签的抽签课程进行抽签。抽签按随机顺序逐一录取，结果可用种子复现。'),
-      h('div.toolbar', h('label.inline', '种子 ', seed), h('button.btn', { type: 'button', onclick: draw }, '立即抽签')), result));
+    card('立即抽签', h('p.muted', '对报名已截止、尚未抽签的抽签课程进行抽签。每门课程的种子在发布时生成，其 SHA-256 承诺事先公示；抽签时公开种子，任何人都可据此复现结果。'),
+      h('div.toolbar', h('button.btn', { type: 'button', onclick: draw }, '立即抽签')), result));
   async function load() {
     const res = await api.get(`/schools/${sid}/offerings`, { term_id: termID });
     fill(box, table([
@@ -343,10 +348,11 @@ export async function lottery(el, ctx) {
   async function draw() {
     if (!confirm('确定现在抽签？抽签结果会立即通知家长。')) return;
     try {
-      const body = seed.value.trim() ? { seed: seed.value.trim() } : undefined;
-      const r = await api.request('POST', `/schools/${sid}/terms/${termID}/lottery`, { body: body || {} });
+      const r = await api.request('POST', `/schools/${sid}/terms/${termID}/lottery`, { body: {} });
+      const seeds = (r.offering_seeds || []).map((x) => h('div.mono.small', `#${x.offering_id} 种子 ${x.seed}（SHA-256 ${x.seed_sha256}）`));
       fill(result, h('div.alert.ok', h('strong', '抽签完成'),
-        h('dl.info', h('dt', '种子'), h('dd.mono', r.seed), h('dt', '录取'), h('dd', `${r.assigned} 人`), h('dt', '未中签'), h('dd', `${r.rejected} 人`))));
+        h('dl.info', h('dt', '抽签种子'), h('dd.mono', String(r.seed)), h('dt', '录取'), h('dd', `${r.assigned} 人`), h('dt', '未中签'), h('dd', `${r.rejected} 人`)),
+        seeds.length ? h('div', h('p.muted.small', '各课程公开的种子（可与发布时公示的承诺核对）：'), ...seeds) : null));
       load();
     } catch (e) {
       fill(result, errorBox(e));
