@@ -16,41 +16,6 @@ type invariantResult struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// invariantQueries count violations of the enrollment rules; each must be 0.
-var invariantQueries = []struct{ name, sql string }{
-	{"enrolled_count <= capacity",
-		`SELECT count(*) FROM offerings WHERE enrolled_count > capacity`},
-	{"enrolled rows <= capacity (no oversell)",
-		`SELECT count(*) FROM offerings o WHERE o.capacity <
-		   (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'enrolled')`},
-	{"counters match rows",
-		`SELECT count(*) FROM offerings o WHERE
-		   o.enrolled_count <> (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'enrolled')
-		OR o.waitlisted_count <> (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'waitlisted')`},
-	{"one live enrollment per student and offering",
-		`SELECT count(*) FROM (SELECT student_id, offering_id FROM enrollments
-		   WHERE status IN ('enrolled', 'waitlisted', 'applied')
-		   GROUP BY student_id, offering_id HAVING count(*) > 1) x`},
-	{"no student over max_clubs",
-		`SELECT count(*) FROM (SELECT e.student_id FROM enrollments e
-		   JOIN offerings o ON o.id = e.offering_id JOIN terms t ON t.id = e.term_id
-		   WHERE e.status = 'enrolled' AND o.kind = 'club'
-		   GROUP BY e.student_id, e.term_id, t.max_clubs HAVING count(*) > t.max_clubs) x`},
-	{"no overlapping enrolled clubs",
-		`SELECT count(*) FROM enrollments a
-		   JOIN enrollments b ON b.student_id = a.student_id AND b.id > a.id AND b.status = 'enrolled'
-		   JOIN offerings oa ON oa.id = a.offering_id JOIN offerings ob ON ob.id = b.offering_id
-		 WHERE a.status = 'enrolled' AND oa.kind = 'club' AND ob.kind = 'club'
-		   AND (oa.weekdays & ob.weekdays) <> 0 AND oa.start_min < ob.end_min AND ob.start_min < oa.end_min`},
-	{"waitlist positions are 1..N per offering",
-		`SELECT count(*) FROM (SELECT offering_id FROM enrollments WHERE status = 'waitlisted'
-		   GROUP BY offering_id HAVING min(waitlist_position) <> 1 OR max(waitlist_position) <> count(*)
-		   OR count(DISTINCT waitlist_position) <> count(*)) x`},
-	{"no free seat while someone waits (fcfs)",
-		`SELECT count(*) FROM offerings o WHERE o.mode = 'fcfs' AND o.enrolled_count < o.capacity
-		   AND EXISTS (SELECT 1 FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'waitlisted')`},
-}
-
 // liveCounts is the number of enrollments per offering and status.
 type liveCounts map[int64]map[string]int
 
@@ -68,12 +33,12 @@ func (e *engine) checkInvariants(ctx context.Context, want liveCounts) ([]invari
 
 func checkInvariantsOn(ctx context.Context, db *models.DB, want liveCounts) ([]invariantResult, error) {
 	var out []invariantResult
-	for _, q := range invariantQueries {
+	for _, q := range models.Invariants {
 		var n int64
-		if err := db.Read(ctx).Raw(q.sql).Scan(&n).Error; err != nil {
-			return out, fmt.Errorf("bench: invariant %q: %w", q.name, err)
+		if err := db.Read(ctx).Raw(q.SQL).Scan(&n).Error; err != nil {
+			return out, fmt.Errorf("bench: invariant %q: %w", q.Name, err)
 		}
-		r := invariantResult{Name: q.name, OK: n == 0}
+		r := invariantResult{Name: q.Name, OK: n == 0}
 		if n != 0 {
 			r.Detail = fmt.Sprintf("%d violations", n)
 		}
