@@ -87,10 +87,12 @@ func TestBenchFlags(t *testing.T) {
 	}{
 		{"defaultsAreTheTargetSizes", nil, func(o benchOptions) bool {
 			return o.Students == 6000 && o.Clubs == 60 && o.Seats == 40 && o.HotSeats == 30 &&
-				o.BrowseConns == 256 && o.RushConns == 512 && len(o.Scenarios) == 5 && o.ProvShape.Students() == 10_020
+				o.BrowseConns == 256 && o.RushConns == 512 && len(o.Scenarios) == 6 && o.ProvShape.Students() == 10_020 &&
+				o.rollcallTeachers() == 300
 		}, false},
 		{"smokeIsTiny", []string{"-smoke"}, func(o benchOptions) bool {
-			return o.Students == 200 && o.Clubs == 10 && o.Duration == time.Second && o.ProvShape.Students() == 1000
+			return o.Students == 200 && o.Clubs == 10 && o.Duration == time.Second && o.ProvShape.Students() == 1000 &&
+				o.rollcallTeachers() == 3
 		}, false},
 		{"smokeKeepsWhatIsSet", []string{"-smoke", "-students", "300"}, func(o benchOptions) bool {
 			return o.Students == 300 && o.Clubs == 10
@@ -279,7 +281,7 @@ func TestBenchSmoke(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"browse", "browse (open, 0.5× B_http)", "spread", "hot", "mixed (closed, saturation)", "mixed (open, 0.7× saturation)",
-		"mixed (open, 2.0× saturation)", "stats job", "dashboard reads"} {
+		"mixed (open, 2.0× saturation)", "rollcall", "stats job", "dashboard reads"} {
 		if got[name] == nil {
 			t.Fatalf("scenario %q missing; output:\n%s", name, out.String())
 		}
@@ -295,6 +297,11 @@ func TestBenchSmoke(t *testing.T) {
 				t.Errorf("%s: no server latency of %s: %v", name, r, x)
 			}
 		}
+	}
+	// The roll call: every teacher marked their 40 once, as the server timed it.
+	if x, n := got["rollcall"].Extra, float64(o.rollcallTeachers()); x["attendance_ok"] != n ||
+		x["server_attendance_answers"] != n || x["server_attendance_p99_ms"] <= 0 || x["client_attendance_p99_ms"] <= 0 {
+		t.Errorf("rollcall: %v", x)
 	}
 	if s := got["hot"]; s.Accepted != o.HotSeats {
 		t.Errorf("hot: %d enrolled, want %d", s.Accepted, o.HotSeats)

@@ -54,6 +54,7 @@ var rushScenarios = []struct {
 	{"spread", (*engine).spread},
 	{"hot", (*engine).hot},
 	{"mixed", (*engine).mixed},
+	{"rollcall", (*engine).rollcall},
 }
 
 // rushScenarioNames lists the names of rushScenarios.
