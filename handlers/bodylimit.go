@@ -3,6 +3,7 @@ package handlers
 import (
 	"strings"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
 )
 
@@ -32,5 +33,16 @@ func (t *Tokens) UnauthenticatedBodyLimit(limit int) func(*fasthttp.RequestHeade
 			}
 		}
 		return fasthttp.RequestConfig{MaxRequestBodySize: limit}
+	}
+}
+
+// MaxBody answers 413 to a request body over n bytes (the app-wide limit is
+// larger, for roster files).
+func MaxBody(n int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if len(c.Body()) > n {
+			return fiber.ErrRequestEntityTooLarge
+		}
+		return c.Next()
 	}
 }

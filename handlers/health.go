@@ -18,14 +18,3 @@ func (h *API) Ready(c *fiber.Ctx) error {
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
 }
-
-// MaxBody answers 413 to a request body over n bytes (the app-wide limit is
-// larger, for roster files).
-func MaxBody(n int) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if len(c.Body()) > n {
-			return fiber.ErrRequestEntityTooLarge
-		}
-		return c.Next()
-	}
-}

@@ -1,28 +1,10 @@
 package handlers
 
 import (
-	"strings"
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 
 	"kehou/models"
 )
-
-// rfc3339 formats an instant of an answer: RFC 3339 in Asia/Shanghai
-// (+08:00), as people in China read times (SPEC); "" for the zero time.
-func rfc3339(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(models.StatsZone).Format(time.RFC3339)
-}
-
-// rfc3339Nano is rfc3339 with the fraction of a second (job runs, whose
-// durations are short).
-func rfc3339Nano(t time.Time) string {
-	return t.In(models.StatsZone).Format(time.RFC3339Nano)
-}
 
 // RegionDTO is a region in API answers.
 type RegionDTO struct {
@@ -109,27 +91,4 @@ func (h *API) GetSchool(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(NewSchoolDTO(s))
-}
-
-type newUserRequest struct {
-	Username string      `json:"username"`
-	Password string      `json:"password"`
-	Role     models.Role `json:"role"`
-	SchoolID *int64      `json:"school_id"`
-	RegionID *int64      `json:"region_id"`
-}
-
-// CreateUser is POST /api/v1/users (admins, never above their own scope).
-func (h *API) CreateUser(c *fiber.Ctx) error {
-	var in newUserRequest
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	u, err := models.CreateUser(c.UserContext(), h.DB, CurrentActor(c), models.NewUser{
-		Username: in.Username, Password: in.Password, Role: models.Role(strings.TrimSpace(string(in.Role))),
-		SchoolID: in.SchoolID, RegionID: in.RegionID})
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(NewUserDTO(u))
 }

@@ -8,6 +8,29 @@ import (
 	"kehou/models"
 )
 
+type newUserRequest struct {
+	Username string      `json:"username"`
+	Password string      `json:"password"`
+	Role     models.Role `json:"role"`
+	SchoolID *int64      `json:"school_id"`
+	RegionID *int64      `json:"region_id"`
+}
+
+// CreateUser is POST /api/v1/users (admins, never above their own scope).
+func (h *API) CreateUser(c *fiber.Ctx) error {
+	var in newUserRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := models.CreateUser(c.UserContext(), h.DB, CurrentActor(c), models.NewUser{
+		Username: in.Username, Password: in.Password, Role: models.Role(strings.TrimSpace(string(in.Role))),
+		SchoolID: in.SchoolID, RegionID: in.RegionID})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(NewUserDTO(u))
+}
+
 type patchUserRequest struct {
 	Disabled *bool        `json:"disabled"`
 	Role     *models.Role `json:"role"`

@@ -15,7 +15,7 @@ func TestRegionTreeScope(t *testing.T) {
 	city := modelstest.Region(t, db, nil)
 	county := modelstest.Region(t, db, &city.ID)
 	other := modelstest.Region(t, db, nil)
-	if county.Path != "/"+itoa(city.ID)+"/"+itoa(county.ID)+"/" {
+	if county.Path != "/"+fmtInt(city.ID)+"/"+fmtInt(county.ID)+"/" {
 		t.Fatalf("county path = %q", county.Path)
 	}
 	bureau := models.Actor{Role: models.RoleBureauAdmin, RegionID: city.ID}
@@ -36,5 +36,3 @@ func TestRegionTreeScope(t *testing.T) {
 		t.Fatal("a county bureau sees its parent city")
 	}
 }
-
-func itoa(i int64) string { return fmtInt(i) }

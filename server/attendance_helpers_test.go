@@ -50,7 +50,7 @@ func newAttWorldOn(t testing.TB, ew *enrollWorld) *attWorld {
 		"name": "2030秋季学期", "starts_on": "2030-09-02", "ends_on": "2031-01-17", "max_clubs": 3,
 		"no_service_days": []string{"2030-10-01", "2030-10-03"},
 		"extra_days":      []map[string]any{{"date": "2030-09-29", "as_weekday": 2}}}).want(t, 201).JSON()
-	w.term = num(term, "id")
+	w.term = jnum(term, "id")
 	w.teacher2 = modelstest.Staff(t, w.db, models.RoleTeacher, w.schoolID, 0)
 	w.teacher2Tok = w.token(w.teacher2)
 	// The enrollment window lies before the term (the school admin
@@ -85,7 +85,7 @@ func (w *attWorld) session(t testing.TB, offering int64, date string) int64 {
 	if len(items) != 1 {
 		t.Fatalf("sessions of %d on %s: %s", offering, date, r.Body)
 	}
-	return num(items[0].(map[string]any), "id")
+	return jnum(items[0].(map[string]any), "id")
 }
 
 // mark PUTs records (student id → status) on session id as tok.
@@ -125,7 +125,7 @@ func rollStatus(t testing.TB, r resp) map[int64]string {
 	for _, it := range items {
 		m := it.(map[string]any)
 		s, _ := m["status"].(string)
-		out[num(m, "student_id")] = s
+		out[jnum(m, "student_id")] = s
 	}
 	return out
 }

@@ -24,7 +24,7 @@ func TestAttendanceSessionsGenerated(t *testing.T) {
 	for _, it := range r.JSON()["items"].([]any) {
 		m := it.(map[string]any)
 		got = append(got, m["date"].(string))
-		if m["start_time"] != "16:30" || m["status"] != "scheduled" || num(m, "teacher_user_id") != w.teacher.ID {
+		if m["start_time"] != "16:30" || m["status"] != "scheduled" || jnum(m, "teacher_user_id") != w.teacher.ID {
 			t.Fatalf("session %v", m)
 		}
 	}
@@ -152,7 +152,7 @@ func TestAttendanceRoll(t *testing.T) {
 		}
 		cs := w.changes(t, id)
 		last := cs[len(cs)-1]
-		if len(cs) != 6 || last["old_status"] != "absent" || last["new_status"] != "present" || num(last, "changed_by") != w.teacher.ID {
+		if len(cs) != 6 || last["old_status"] != "absent" || last["new_status"] != "present" || jnum(last, "changed_by") != w.teacher.ID {
 			t.Fatalf("changes %v", cs)
 		}
 	})
@@ -204,7 +204,7 @@ func TestAttendanceRoll(t *testing.T) {
 		}
 		cs := w.changes(t, id)
 		last := cs[len(cs)-1]
-		if last["reason"] != "家长来电说明已到校" || num(last, "changed_by") != w.admin.ID || last["old_status"] != "late" {
+		if last["reason"] != "家长来电说明已到校" || jnum(last, "changed_by") != w.admin.ID || last["old_status"] != "late" {
 			t.Fatalf("last change %v", last)
 		}
 		before := len(w.outbox(t, models.NotifyAbsence))
@@ -217,7 +217,7 @@ func TestAttendanceRoll(t *testing.T) {
 	t.Run("me_sessions", func(t *testing.T) {
 		r := w.do("GET", "/api/v1/me/sessions?date=2030-11-05", w.teacherTok, nil).want(t, 200)
 		items := r.JSON()["items"].([]any)
-		if len(items) != 1 || num(items[0].(map[string]any), "id") != id {
+		if len(items) != 1 || jnum(items[0].(map[string]any), "id") != id {
 			t.Fatalf("teacher's sessions %s", r.Body)
 		}
 		r = w.do("GET", "/api/v1/me/sessions?date=2030-11-05", w.adminTok, nil).want(t, 200)
@@ -254,7 +254,7 @@ func TestAttendanceTeacherAssignment(t *testing.T) {
 	}
 	t.Run("200_reassign_then_clear", func(t *testing.T) {
 		r := w.do("PATCH", path, w.adminTok, map[string]any{"teacher_user_id": w.teacher2.ID}).want(t, 200).JSON()
-		if num(r, "teacher_user_id") != w.teacher2.ID {
+		if jnum(r, "teacher_user_id") != w.teacher2.ID {
 			t.Fatalf("%v", r)
 		}
 		r = w.do("PATCH", path, w.adminTok, map[string]any{"teacher_user_id": 0}).want(t, 200).JSON()
@@ -286,17 +286,17 @@ func TestAttendanceLeave(t *testing.T) {
 		w.do("GET", path, w.otherAdminTok, nil).want(t, 404)
 	})
 	l := w.do("POST", path, w.parentTok, map[string]any{"from": "2030-11-05", "to": "2030-11-05", "reason": "发烧"}).want(t, 201).JSON()
-	lid := num(l, "id")
+	lid := jnum(l, "id")
 	s1, s2 := w.session(t, w.club, "2030-11-05"), w.session(t, w.club2, "2030-11-05")
 	for _, s := range []int64{s1, s2} {
 		r := w.do("GET", fmt.Sprintf("/api/v1/sessions/%d/roll", s), w.adminTok, nil).want(t, 200)
 		for _, it := range r.JSON()["items"].([]any) {
 			m := it.(map[string]any)
-			if num(m, "student_id") != kid {
+			if jnum(m, "student_id") != kid {
 				continue
 			}
 			lv, _ := m["leave"].(map[string]any)
-			if m["status"] != "leave" || m["marked"] != false || num(lv, "id") != lid {
+			if m["status"] != "leave" || m["marked"] != false || jnum(lv, "id") != lid {
 				t.Fatalf("session %d: %v", s, m)
 			}
 		}
@@ -312,9 +312,9 @@ func TestAttendanceLeave(t *testing.T) {
 	t.Run("200_delete_before_start_then_409", func(t *testing.T) {
 		other := w.do("POST", path, w.parentTok, map[string]any{"from": "2030-11-07", "to": "2030-11-07", "reason": "家中有事",
 			"offering_ids": []int64{w.club2}}).want(t, 201).JSON()
-		w.do("DELETE", fmt.Sprintf("/api/v1/leave-requests/%d", num(other, "id")), w.parentToks[1], nil).want(t, 404)
-		w.do("DELETE", fmt.Sprintf("/api/v1/leave-requests/%d", num(other, "id")), w.parentTok, nil).want(t, 200)
-		w.do("DELETE", fmt.Sprintf("/api/v1/leave-requests/%d", num(other, "id")), w.parentTok, nil).want(t, 409, "leave_cancelled")
+		w.do("DELETE", fmt.Sprintf("/api/v1/leave-requests/%d", jnum(other, "id")), w.parentToks[1], nil).want(t, 404)
+		w.do("DELETE", fmt.Sprintf("/api/v1/leave-requests/%d", jnum(other, "id")), w.parentTok, nil).want(t, 200)
+		w.do("DELETE", fmt.Sprintf("/api/v1/leave-requests/%d", jnum(other, "id")), w.parentTok, nil).want(t, 409, "leave_cancelled")
 	})
 
 	w.setNow(sh(2030, 11, 5, 16, 40))
@@ -510,8 +510,8 @@ func TestAttendanceStatsDashboards(t *testing.T) {
 	o := w.do("GET", fmt.Sprintf("/api/v1/stats/overview?school_id=%d&date=2030-11-07", w.schoolID), w.adminTok, nil).want(t, 200).JSON()
 	// Sessions from 3 Sep to 7 Nov: Tuesdays and Thursdays (20 each club)
 	// minus the no-service 1 and 3 Oct, plus the make-up 29 Sep, per club.
-	if o["attendance_rate"] != 2.0/3 || o["teacher_participation_rate"] != 0.5 || num(o, "sessions_cancelled") != 1 ||
-		num(o, "sessions_held") != 2*(20-2+1)-1 {
+	if o["attendance_rate"] != 2.0/3 || o["teacher_participation_rate"] != 0.5 || jnum(o, "sessions_cancelled") != 1 ||
+		jnum(o, "sessions_held") != 2*(20-2+1)-1 {
 		t.Fatalf("overview %v", o)
 	}
 	tr := w.do("GET", fmt.Sprintf("/api/v1/stats/trend?metric=sessions_cancelled&school_id=%d&from=2030-11-01&to=2030-11-07", w.schoolID),

@@ -53,7 +53,7 @@ func checkShape(t *testing.T, what string, m map[string]any, want shape) {
 		kind := want[k]
 		v, ok := m[k]
 		if !ok {
-			t.Errorf("%s: field %q missing (have %v)", what, k, fieldNames(m))
+			t.Errorf("%s: field %q missing (have %v)", what, k, sortedKeys(m))
 			continue
 		}
 		nullable := strings.HasSuffix(kind, "?")
@@ -118,15 +118,6 @@ func isKind(v any, kind string) bool {
 		return ok && clockRe.MatchString(s)
 	}
 	panic("unknown kind " + kind)
-}
-
-func fieldNames(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // checkList checks SPEC's list format {"items": [...], "next_cursor": "..."}

@@ -77,8 +77,3 @@ func (w *enrollWorld) publishedOffering(t testing.TB, mod func(map[string]any)) 
 	w.do("POST", fmt.Sprintf("/api/v1/offerings/%d/publish", id), w.adminTok, nil).want(t, 200)
 	return id
 }
-
-func num(m map[string]any, k string) int64 {
-	f, _ := m[k].(float64)
-	return int64(f)
-}

@@ -23,9 +23,9 @@ func TestEnrollHTTP(t *testing.T) {
 	var enrollmentID int64
 	t.Run("enroll201", func(t *testing.T) {
 		got := w.do("POST", "/api/v1/enrollments", w.parentTok, body(w.student.ID, oid)).want(t, 201).JSON()
-		enrollmentID = num(got, "id")
-		if got["status"] != "enrolled" || num(got, "student_id") != w.student.ID || num(got, "offering_id") != oid ||
-			num(got, "applied_by") != w.parent.ID || got["created_at"] == "" || got["waitlist_position"] != nil {
+		enrollmentID = jnum(got, "id")
+		if got["status"] != "enrolled" || jnum(got, "student_id") != w.student.ID || jnum(got, "offering_id") != oid ||
+			jnum(got, "applied_by") != w.parent.ID || got["created_at"] == "" || got["waitlist_position"] != nil {
 			t.Fatalf("enrollment = %v", got)
 		}
 	})
@@ -35,7 +35,7 @@ func TestEnrollHTTP(t *testing.T) {
 	second := modelstest.Student(t, w.db, w.schoolID, 4, "")
 	t.Run("waitlisted201", func(t *testing.T) {
 		got := w.do("POST", "/api/v1/enrollments", w.teacherTok, body(second.ID, oid)).want(t, 201).JSON()
-		if got["status"] != "waitlisted" || num(got, "waitlist_position") != 1 {
+		if got["status"] != "waitlisted" || jnum(got, "waitlist_position") != 1 {
 			t.Fatalf("enrollment = %v", got)
 		}
 	})
@@ -58,10 +58,10 @@ func TestEnrollHTTP(t *testing.T) {
 		w.do("POST", "/api/v1/enrollments", w.parentTok, body(w.student.ID, late)).want(t, 409, "window_closed")
 		// Staff may override the window.
 		got := w.do("POST", "/api/v1/enrollments", w.teacherTok, body(w.student.ID, late)).want(t, 201).JSON()
-		w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", num(got, "id")), w.parentTok, nil).want(t, 200)
+		w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", jnum(got, "id")), w.parentTok, nil).want(t, 200)
 	})
 	t.Run("notOpen409", func(t *testing.T) {
-		draft := num(w.do("POST", fmt.Sprintf("/api/v1/schools/%d/offerings", w.schoolID), w.adminTok,
+		draft := jnum(w.do("POST", fmt.Sprintf("/api/v1/schools/%d/offerings", w.schoolID), w.adminTok,
 			w.offeringBody(nil)).want(t, 201).JSON(), "id")
 		w.do("POST", "/api/v1/enrollments", w.adminTok, body(w.student.ID, draft)).want(t, 409, "not_open")
 	})
@@ -107,11 +107,11 @@ func TestEnrollHTTP(t *testing.T) {
 	})
 	t.Run("withdrawPromotes", func(t *testing.T) {
 		got := w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", enrollmentID), w.parentTok, nil).want(t, 200).JSON()
-		if got["status"] != "withdrawn" || num(got, "withdrawn_by") != w.parent.ID {
+		if got["status"] != "withdrawn" || jnum(got, "withdrawn_by") != w.parent.ID {
 			t.Fatalf("withdrawn = %v", got)
 		}
 		o := w.do("GET", fmt.Sprintf("/api/v1/offerings/%d", oid), w.adminTok, nil).want(t, 200).JSON()
-		if num(o, "enrolled") != 1 || num(o, "waitlisted") != 0 || num(o, "remaining") != 0 {
+		if jnum(o, "enrolled") != 1 || jnum(o, "waitlisted") != 0 || jnum(o, "remaining") != 0 {
 			t.Fatalf("offering after promotion = %v", o)
 		}
 		w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", enrollmentID), w.parentTok, nil).want(t, 409, "not_live")
@@ -126,8 +126,8 @@ func (w *enrollWorld) otherSchoolOffering(t *testing.T) int64 {
 	b := w.offeringBody(nil)
 	b["term_id"] = term["id"]
 	o := w.do("POST", fmt.Sprintf("/api/v1/schools/%d/offerings", w.otherSchoolID), w.otherAdminTok, b).want(t, 201).JSON()
-	w.do("POST", fmt.Sprintf("/api/v1/offerings/%d/publish", num(o, "id")), w.otherAdminTok, nil).want(t, 200)
-	return num(o, "id")
+	w.do("POST", fmt.Sprintf("/api/v1/offerings/%d/publish", jnum(o, "id")), w.otherAdminTok, nil).want(t, 200)
+	return jnum(o, "id")
 }
 
 // TestEnrollIdempotencyHTTP: 20 concurrent POSTs with one key make one
@@ -182,7 +182,7 @@ func TestRosterExport(t *testing.T) {
 		items := r.JSON()["items"].([]any)
 		first, last := items[0].(map[string]any), items[1].(map[string]any)
 		if len(items) != 2 || first["status"] != "enrolled" || first["guardian_phone"] != "138****5678" ||
-			first["student_no"] != w.student.StudentNo || last["status"] != "waitlisted" || num(last, "waitlist_position") != 1 {
+			first["student_no"] != w.student.StudentNo || last["status"] != "waitlisted" || jnum(last, "waitlist_position") != 1 {
 			t.Fatalf("roster = %s", r.Body)
 		}
 		if bytes.Contains(r.Body, []byte("13812345678")) {
@@ -227,7 +227,7 @@ func TestLotteryHTTP(t *testing.T) {
 	lot := func(m map[string]any) { m["mode"] = "lottery"; m["capacity"] = 1 }
 	oid := w.publishedOffering(t, lot)
 	got := w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{"student_id": w.student.ID, "offering_id": oid, "rank": 1}).want(t, 201).JSON()
-	if got["status"] != "applied" || num(got, "rank") != 1 {
+	if got["status"] != "applied" || jnum(got, "rank") != 1 {
 		t.Fatalf("application = %v", got)
 	}
 	second := modelstest.Student(t, w.db, w.schoolID, 4, "")
@@ -249,12 +249,12 @@ func TestLotteryHTTP(t *testing.T) {
 		platform := w.token(modelstest.Staff(t, w.db, models.RolePlatformAdmin, 0, 0))
 		w.do("POST", path, platform, map[string]any{"seed": "99"}).want(t, 422, "invalid_field")
 		d := w.do("POST", path, platform, nil).want(t, 200).JSON()
-		if d["seed"] == "" || num(d, "assigned") != 1 || num(d, "rejected") != 1 {
+		if d["seed"] == "" || jnum(d, "assigned") != 1 || jnum(d, "rejected") != 1 {
 			t.Fatalf("draw = %v", d)
 		}
 		w.do("POST", path, w.adminTok, nil).want(t, 409, "nothing_to_draw")
 		o := w.do("GET", fmt.Sprintf("/api/v1/offerings/%d", oid), w.parentTok, nil).want(t, 200).JSON()
-		if num(o, "enrolled") != 1 || num(o, "applied") != 0 || o["drawn_at"] == nil {
+		if jnum(o, "enrolled") != 1 || jnum(o, "applied") != 0 || o["drawn_at"] == nil {
 			t.Fatalf("offering = %v", o)
 		}
 	})
@@ -266,7 +266,7 @@ func TestEnrollEndpointsKeepOutsiders(t *testing.T) {
 	w := newEnrollWorld(t)
 	oid := w.publishedOffering(t, nil)
 	e := w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{"student_id": w.student.ID, "offering_id": oid}).want(t, 201).JSON()
-	s, eid := w.schoolID, num(e, "id")
+	s, eid := w.schoolID, jnum(e, "id")
 	for _, c := range []struct {
 		method, path string
 		body         any

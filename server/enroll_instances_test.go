@@ -23,9 +23,9 @@ func TestEnrollTwoInstancesHTTP(t *testing.T) {
 	tok := a.token(admin)
 	term := a.do("POST", fmt.Sprintf("/api/v1/schools/%d/terms", sc.ID), tok, map[string]any{
 		"name": "秋季", "starts_on": "2026-09-01", "ends_on": "2027-01-20", "max_clubs": 2}).want(t, 201).JSON()
-	w := &enrollWorld{testServer: a, termID: num(term, "id")}
+	w := &enrollWorld{testServer: a, termID: jnum(term, "id")}
 	o := b.do("POST", fmt.Sprintf("/api/v1/schools/%d/offerings", sc.ID), tok, w.offeringBody(func(m map[string]any) { m["capacity"] = 15 })).want(t, 201).JSON()
-	oid := num(o, "id")
+	oid := jnum(o, "id")
 	b.do("POST", fmt.Sprintf("/api/v1/offerings/%d/publish", oid), tok, nil).want(t, 200)
 	const n = 120
 	students := make([]models.Student, n)
@@ -55,7 +55,7 @@ func TestEnrollTwoInstancesHTTP(t *testing.T) {
 			defer mu.Unlock()
 			if m["status"] == "enrolled" {
 				enrolled++
-			} else if p := num(m, "waitlist_position"); positions[p] {
+			} else if p := jnum(m, "waitlist_position"); positions[p] {
 				t.Errorf("position %d given twice", p)
 			} else {
 				positions[p] = true
@@ -72,7 +72,7 @@ func TestEnrollTwoInstancesHTTP(t *testing.T) {
 		}
 	}
 	got := a.do("GET", fmt.Sprintf("/api/v1/offerings/%d", oid), tok, nil).want(t, 200).JSON()
-	if num(got, "enrolled") != 15 || num(got, "waitlisted") != n-15 || num(got, "remaining") != 0 {
+	if jnum(got, "enrolled") != 15 || jnum(got, "waitlisted") != n-15 || jnum(got, "remaining") != 0 {
 		t.Fatalf("offering = %v", got)
 	}
 	modelstest.CheckInvariants(t, a.db)

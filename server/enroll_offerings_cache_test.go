@@ -23,7 +23,7 @@ func TestParentOfferingListCache(t *testing.T) {
 		if len(items) != 1 {
 			t.Fatalf("%d offerings listed, want 1", len(items))
 		}
-		return num(items[0].(map[string]any), "enrolled")
+		return jnum(items[0].(map[string]any), "enrolled")
 	}
 	id := w.publishedOffering(t, nil)
 	if n := enrolled(w.parentTok); n != 0 {

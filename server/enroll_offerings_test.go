@@ -15,7 +15,7 @@ func TestTermsHTTP(t *testing.T) {
 	}
 	t.Run("create201", func(t *testing.T) {
 		got := w.do("POST", path, w.adminTok, good()).want(t, 201).JSON()
-		if got["name"] != "2027春季学期" || num(got, "school_id") != w.schoolID || num(got, "max_clubs") != 2 ||
+		if got["name"] != "2027春季学期" || jnum(got, "school_id") != w.schoolID || jnum(got, "max_clubs") != 2 ||
 			len(got["no_service_days"].([]any)) != 1 || got["created_at"] == "" {
 			t.Fatalf("term = %v", got)
 		}
@@ -60,9 +60,9 @@ func TestOfferingsHTTP(t *testing.T) {
 	var draftID int64
 	t.Run("create201", func(t *testing.T) {
 		got := w.do("POST", path, w.adminTok, w.offeringBody(nil)).want(t, 201).JSON()
-		draftID = num(got, "id")
-		if got["status"] != "draft" || num(got, "school_id") != w.schoolID || num(got, "remaining") != 30 ||
-			num(got, "enrolled") != 0 || num(got, "waitlisted") != 0 || got["start_time"] != "16:30" ||
+		draftID = jnum(got, "id")
+		if got["status"] != "draft" || jnum(got, "school_id") != w.schoolID || jnum(got, "remaining") != 30 ||
+			jnum(got, "enrolled") != 0 || jnum(got, "waitlisted") != 0 || got["start_time"] != "16:30" ||
 			fmt.Sprint(got["weekdays"]) != "[2 4]" || fmt.Sprint(got["grades"]) != "[3 4 5 6]" || got["created_at"] == "" {
 			t.Fatalf("offering = %v", got)
 		}
@@ -108,7 +108,7 @@ func TestOfferingsHTTP(t *testing.T) {
 	})
 	t.Run("listParentSeesPublished", func(t *testing.T) {
 		items := w.do("GET", path, w.parentTok, nil).want(t, 200).JSON()["items"].([]any)
-		if len(items) != 1 || num(items[0].(map[string]any), "id") != pubID {
+		if len(items) != 1 || jnum(items[0].(map[string]any), "id") != pubID {
 			t.Fatalf("parent saw %v", items)
 		}
 	})
@@ -136,7 +136,7 @@ func TestOfferingsHTTP(t *testing.T) {
 	t.Run("patch", func(t *testing.T) {
 		p := fmt.Sprintf("/api/v1/offerings/%d", draftID)
 		got := w.do("PATCH", p, w.adminTok, map[string]any{"capacity": 12, "name": "篮球社（初级）"}).want(t, 200).JSON()
-		if num(got, "capacity") != 12 || got["name"] != "篮球社（初级）" || got["venue"] != "操场" {
+		if jnum(got, "capacity") != 12 || got["name"] != "篮球社（初级）" || got["venue"] != "操场" {
 			t.Fatalf("patched = %v", got)
 		}
 		w.do("PATCH", p, w.adminTok, map[string]any{"end_time": "15:00"}).want(t, 422, "invalid_field")

@@ -133,7 +133,8 @@ func TestOpenAPIServed(t *testing.T) {
 	}
 }
 
-func sortedKeys(m map[string]bool) []string {
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -59,7 +59,7 @@ func TestLotterySeedCommitted(t *testing.T) {
 	revealed := map[int64]string{}
 	for _, it := range d["offering_seeds"].([]any) {
 		m := it.(map[string]any)
-		id, seed := num(m, "offering_id"), m["seed"].(string)
+		id, seed := jnum(m, "offering_id"), m["seed"].(string)
 		if models.SeedSHA256(seed) != committed[id] || m["seed_sha256"] != committed[id] {
 			t.Fatalf("offering %d: revealed seed does not hash to the commitment %s", id, committed[id])
 		}

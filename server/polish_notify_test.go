@@ -39,8 +39,8 @@ func TestMessagesNameChildAndClub(t *testing.T) {
 	small := w.publishedOffering(t, func(b map[string]any) { b["name"], b["capacity"], b["weekdays"] = "篮球社", 1, []int{2} })
 	first := enroll(w.parentTok, w.student.ID, small, "enrolled")
 	second := enroll(w.parentTok, sibling.ID, small, "waitlisted")
-	w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", num(first, "id")), w.parentTok, nil).want(t, 200)
-	w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", num(second, "id")), w.adminTok, nil).want(t, 200)
+	w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", jnum(first, "id")), w.parentTok, nil).want(t, 200)
+	w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", jnum(second, "id")), w.adminTok, nil).want(t, 200)
 	// A lottery club of one seat for both children.
 	lot := w.publishedOffering(t, func(b map[string]any) {
 		b["name"], b["capacity"], b["mode"], b["weekdays"] = "机器人社", 1, "lottery", []int{3}

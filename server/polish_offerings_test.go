@@ -91,7 +91,7 @@ func TestSchoolAndTermEditsHTTP(t *testing.T) {
 	if f, _ := spare["fields"].(map[string]any); f["max_clubs"] == nil {
 		t.Fatalf("max_clubs 0: %v", spare)
 	}
-	id := num(w.do("POST", fmt.Sprintf("/api/v1/schools/%d/terms", w.schoolID), w.adminTok, map[string]any{
+	id := jnum(w.do("POST", fmt.Sprintf("/api/v1/schools/%d/terms", w.schoolID), w.adminTok, map[string]any{
 		"name": "2027春季学期", "starts_on": "2027-02-20", "ends_on": "2027-07-10", "max_clubs": 1}).want(t, 201).JSON(), "id")
 	spareTerm := fmt.Sprintf("/api/v1/schools/%d/terms/%d", w.schoolID, id)
 	w.do("PATCH", spareTerm, w.adminTok, map[string]any{"starts_on": "2027-02-25", "max_clubs": 3}).want(t, 200)

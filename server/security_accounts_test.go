@@ -21,7 +21,7 @@ func TestCreatedAccountSetsOwnPassword(t *testing.T) {
 	bureau := modelstest.Staff(t, s.db, models.RoleBureauAdmin, 0, region.ID)
 	made := s.do("POST", "/api/v1/users", s.token(bureau), map[string]any{"username": "made_by_bureau", "password": "Chosen123",
 		"role": "school_admin", "school_id": school.ID}).want(t, 201).JSON()
-	if num(made, "created_by") != bureau.ID || made["must_change_password"] != true {
+	if jnum(made, "created_by") != bureau.ID || made["must_change_password"] != true {
 		t.Fatalf("created = %v", made)
 	}
 	var createdBy int64
@@ -31,7 +31,7 @@ func TestCreatedAccountSetsOwnPassword(t *testing.T) {
 	first := map[string]string{"username": "made_by_bureau", "password": "Chosen123"}
 	r := s.do("POST", "/api/v1/auth/login", "", first).want(t, 403, "password_change_required").JSON()
 	change, _ := r["change_token"].(string)
-	if change == "" || r["access_token"] != nil || num(r, "expires_in") <= 0 {
+	if change == "" || r["access_token"] != nil || jnum(r, "expires_in") <= 0 {
 		t.Fatalf("answer = %v", r)
 	}
 	t.Run("sameAsFirstPassword422", func(t *testing.T) {

@@ -46,7 +46,7 @@ func newBolaTenant(t *testing.T, s *testServer, province int64, phone string) bo
 	x.sibling = modelstest.Student(t, s.db, x.school.ID, 4, "")
 	x.parent = modelstest.Parent(t, s.db, x.student.ID, x.sibling.ID)
 	adm := s.token(x.admin)
-	x.termID = num(s.do("POST", fmt.Sprintf("/api/v1/schools/%d/terms", x.school.ID), adm, map[string]any{
+	x.termID = jnum(s.do("POST", fmt.Sprintf("/api/v1/schools/%d/terms", x.school.ID), adm, map[string]any{
 		"name": "2026秋季学期", "starts_on": "2026-09-01", "ends_on": "2027-01-20", "max_clubs": 2}).want(t, 201).JSON(), "id")
 	body := func(name string) map[string]any {
 		return map[string]any{"term_id": x.termID, "kind": "club", "name": name, "category": "sports",
@@ -56,14 +56,14 @@ func newBolaTenant(t *testing.T, s *testServer, province int64, phone string) bo
 			"enroll_closes_at": time.Now().Add(24 * time.Hour).Format(time.RFC3339)}
 	}
 	path := fmt.Sprintf("/api/v1/schools/%d/offerings", x.school.ID)
-	x.offeringID = num(s.do("POST", path, adm, body("篮球社")).want(t, 201).JSON(), "id")
+	x.offeringID = jnum(s.do("POST", path, adm, body("篮球社")).want(t, 201).JSON(), "id")
 	s.do("POST", fmt.Sprintf("/api/v1/offerings/%d/publish", x.offeringID), adm, nil).want(t, 200)
-	x.draftID = num(s.do("POST", path, adm, body("草稿社")).want(t, 201).JSON(), "id")
-	x.enrollmentID = num(s.do("POST", "/api/v1/enrollments", s.token(x.parent),
+	x.draftID = jnum(s.do("POST", path, adm, body("草稿社")).want(t, 201).JSON(), "id")
+	x.enrollmentID = jnum(s.do("POST", "/api/v1/enrollments", s.token(x.parent),
 		map[string]any{"student_id": x.student.ID, "offering_id": x.offeringID}).want(t, 201).JSON(), "id")
 	now := time.Now()
 	survey := func(by models.User, target string, id int64) int64 {
-		return num(s.do("POST", "/api/v1/surveys", s.token(by), map[string]any{target: id, "title": "满意度调查",
+		return jnum(s.do("POST", "/api/v1/surveys", s.token(by), map[string]any{target: id, "title": "满意度调查",
 			"opens_at": rfc(now.Add(-time.Hour)), "closes_at": rfc(now.Add(24 * time.Hour))}).want(t, 201).JSON(), "id")
 	}
 	x.surveyID = survey(x.admin, "school_id", x.school.ID)
@@ -268,7 +268,7 @@ func TestCrossTenantAccess(t *testing.T) {
 		for _, actor := range []string{"adminB", "teacherB", "bureauB", "parentB"} {
 			r := w.do("GET", "/api/v1/surveys", actors[actor], nil).want(t, 200)
 			for _, it := range r.JSON()["items"].([]any) {
-				id := num(it.(map[string]any), "id")
+				id := jnum(it.(map[string]any), "id")
 				if id == a.surveyID || id == a.regionSurvey {
 					t.Errorf("%s sees tenant A's survey %d", actor, id)
 				}
@@ -278,7 +278,7 @@ func TestCrossTenantAccess(t *testing.T) {
 	t.Run("GET /schools/{id}/offerings/otherFamilyANoDrafts", func(t *testing.T) {
 		r := w.do("GET", fmt.Sprintf("/api/v1/schools/%d/offerings", a.school.ID), actors["otherFamilyA"], nil).want(t, 200)
 		items := r.JSON()["items"].([]any)
-		if len(items) != 1 || num(items[0].(map[string]any), "id") != a.offeringID {
+		if len(items) != 1 || jnum(items[0].(map[string]any), "id") != a.offeringID {
 			t.Fatalf("parent sees %s", r.Body)
 		}
 	})

@@ -68,7 +68,7 @@ func TestTokensStopAfterDisableDemoteMove(t *testing.T) {
 		term := map[string]any{"name": "秋季", "starts_on": "2026-09-01", "ends_on": "2027-01-20", "max_clubs": 2}
 		b.do("POST", terms, access, term).want(t, 201)
 		r := a.do("PATCH", fmt.Sprintf("/api/v1/users/%d", u.ID), bureauTok, map[string]any{"role": "teacher"}).want(t, 200).JSON()
-		if r["role"] != "teacher" || num(r, "school_id") != school.ID {
+		if r["role"] != "teacher" || jnum(r, "school_id") != school.ID {
 			t.Fatalf("patched = %v", r)
 		}
 		advance()

@@ -1,0 +1,74 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"kehou/models"
+)
+
+// TermDTO is a term in API answers.
+type TermDTO struct {
+	ID            int64             `json:"id"`
+	SchoolID      int64             `json:"school_id"`
+	Name          string            `json:"name"`
+	StartsOn      string            `json:"starts_on"`
+	EndsOn        string            `json:"ends_on"`
+	MaxClubs      int               `json:"max_clubs"`
+	NoServiceDays []string          `json:"no_service_days"`
+	ExtraDays     []models.ExtraDay `json:"extra_days"`
+	CreatedAt     string            `json:"created_at"`
+}
+
+// NewTermDTO maps a term to its DTO.
+func NewTermDTO(t models.Term) TermDTO {
+	return TermDTO{ID: t.ID, SchoolID: t.SchoolID, Name: t.Name, StartsOn: t.StartsOn, EndsOn: t.EndsOn,
+		MaxClubs: t.MaxClubs, NoServiceDays: t.NoService(), ExtraDays: t.Extra(), CreatedAt: rfc3339(t.CreatedAt)}
+}
+
+type newTermRequest struct {
+	Name          string            `json:"name"`
+	StartsOn      string            `json:"starts_on"`
+	EndsOn        string            `json:"ends_on"`
+	MaxClubs      *int              `json:"max_clubs"`
+	NoServiceDays []string          `json:"no_service_days"`
+	ExtraDays     []models.ExtraDay `json:"extra_days"`
+}
+
+// CreateTerm is POST /api/v1/schools/{id}/terms (school admin).
+func (h *API) CreateTerm(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var in newTermRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	t, err := models.CreateTerm(c.UserContext(), h.DB, CurrentActor(c), id, models.NewTerm{Name: in.Name,
+		StartsOn: in.StartsOn, EndsOn: in.EndsOn, MaxClubs: in.MaxClubs, NoServiceDays: in.NoServiceDays, ExtraDays: in.ExtraDays})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(NewTermDTO(t))
+}
+
+// ListTerms is GET /api/v1/schools/{id}/terms (staff in scope, linked parents).
+func (h *API) ListTerms(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	offset, limit, err := wholePageParams(c)
+	if err != nil {
+		return err
+	}
+	ts, err := models.FindTerms(c.UserContext(), h.DB, CurrentActor(c), id)
+	if err != nil {
+		return err
+	}
+	items := make([]TermDTO, 0, len(ts))
+	for _, t := range ts {
+		items = append(items, NewTermDTO(t))
+	}
+	return c.JSON(offsetPage(items, offset, limit))
+}
