@@ -105,26 +105,34 @@ func clearLoginFailures(ctx context.Context, db *DB, username string) error {
 	})
 }
 
-// HitRateWindow counts one hit of bucket in the current minute and returns
-// ErrRateLimited (with Retry-After to the next minute) once the minute has
-// seen more than limit hits. The count is one upsert in the database, so
-// the limit holds across instances.
+// rateWindowSeconds is how long a rate window lasts from its first hit.
+const rateWindowSeconds = 60
+
+// HitRateWindow counts one hit of bucket in its window, which opens at the
+// bucket's first hit and lasts RateWindow, and returns ErrRateLimited (with
+// Retry-After to the window's end) once the window has seen more than limit
+// hits. Anchoring the window at the first hit, not at the clock's minute,
+// counts a burst whole wherever a minute boundary falls. The count is one
+// upsert in the database, so the limit holds across instances.
 func HitRateWindow(ctx context.Context, db *DB, bucket string, limit int, now time.Time) error {
-	minute := now.Unix() / 60
-	var hits []int
+	at := now.Unix()
+	var rows []struct {
+		Hits     int   `gorm:"column:hits"`
+		OpenedAt int64 `gorm:"column:opened_at"`
+	}
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		return tx.Raw(`INSERT INTO rate_windows (bucket, minute, hits) VALUES (?, ?, 1)
+		return tx.Raw(`INSERT INTO rate_windows (bucket, opened_at, hits) VALUES (?, ?, 1)
 ON CONFLICT (bucket) DO UPDATE SET
-  hits = CASE WHEN rate_windows.minute = excluded.minute THEN rate_windows.hits + 1 ELSE 1 END,
-  minute = excluded.minute
-RETURNING hits`, bucket, minute).Scan(&hits).Error
+  hits = CASE WHEN excluded.opened_at - rate_windows.opened_at < ? THEN rate_windows.hits + 1 ELSE 1 END,
+  opened_at = CASE WHEN excluded.opened_at - rate_windows.opened_at < ? THEN rate_windows.opened_at ELSE excluded.opened_at END
+RETURNING hits, opened_at`, bucket, at, rateWindowSeconds, rateWindowSeconds).Scan(&rows).Error
 	})
 	if err != nil {
 		return err
 	}
-	if len(hits) > 0 && hits[0] > limit {
+	if len(rows) > 0 && rows[0].Hits > limit {
 		e := *ErrRateLimited
-		e.RetryAfter = int(60 - now.Unix()%60)
+		e.RetryAfter = max(1, int(rows[0].OpenedAt+rateWindowSeconds-at))
 		return &e
 	}
 	return nil

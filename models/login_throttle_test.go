@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -43,8 +44,8 @@ func TestPurgeLoginThrottles(t *testing.T) {
 	exec(`INSERT INTO login_failures (username, failures, locked_until_ms, last_failed_ms) VALUES
 		('forgotten', 3, 0, ?), ('stillLocked', 20, ?, ?), ('recent', 2, 0, ?)`,
 		ms(-48*time.Hour), ms(time.Hour), ms(-48*time.Hour), ms(-time.Minute))
-	exec(`INSERT INTO rate_windows (bucket, minute, hits) VALUES ('login:old', ?, 5), ('login:now', ?, 5)`,
-		now.Unix()/60-10, now.Unix()/60)
+	exec(`INSERT INTO rate_windows (bucket, opened_at, hits) VALUES ('login:old', ?, 5), ('login:now', ?, 5)`,
+		now.Unix()-600, now.Unix())
 	exec(`INSERT INTO password_change_tokens (token_hash, user_id, expires_ms) VALUES ('old', ?, ?), ('live', ?, ?)`,
 		u.ID, ms(-time.Minute), u.ID, ms(time.Minute))
 	n, err := models.PurgeExpired(context.Background(), db, now, models.DefaultRetention)
@@ -100,5 +101,28 @@ func TestLoginFailuresCountedUnderConcurrency(t *testing.T) {
 	}
 	if row.Failures != n || row.LockedUntilMs != now.Add(models.LoginBackoff(n)).UnixMilli() {
 		t.Fatalf("failures %d locked until %d; want %d and %d", row.Failures, row.LockedUntilMs, n, now.Add(models.LoginBackoff(n)).UnixMilli())
+	}
+}
+
+// TestRateWindowAnchoredAtFirstHit: a burst that straddles a minute of the
+// clock is counted whole (the window opens at its first hit and lasts 60
+// s), Retry-After points at the window's end, and a new window opens after
+// it.
+func TestRateWindowAnchoredAtFirstHit(t *testing.T) {
+	db := modelstest.MustOpenDB(t)
+	ctx := context.Background()
+	start := time.Date(2026, 12, 3, 16, 29, 58, 0, time.UTC) // two seconds before a minute boundary
+	for i := range 3 {
+		if err := models.HitRateWindow(ctx, db, "login:a", 3, start.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatalf("hit %d: %v", i+1, err)
+		}
+	}
+	err := models.HitRateWindow(ctx, db, "login:a", 3, start.Add(3*time.Second))
+	var e *models.Error
+	if !errors.As(err, &e) || e.Code != "rate_limited" || e.RetryAfter != 57 {
+		t.Fatalf("4th hit across the minute boundary: %v (want rate_limited, Retry-After 57)", err)
+	}
+	if err := models.HitRateWindow(ctx, db, "login:a", 3, start.Add(60*time.Second)); err != nil {
+		t.Fatalf("a new window after 60 s: %v", err)
 	}
 }
