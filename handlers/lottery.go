@@ -47,11 +47,7 @@ func NewLotteryDTO(d models.Draw) LotteryDTO {
 // admin): draws the term's lottery offerings whose window has closed, from
 // the seeds committed when they were published. A body naming a seed is 422.
 func (h *API) RunLottery(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	termID, err := idParam(c, "term_id")
+	id, termID, err := schoolTermIDs(c)
 	if err != nil {
 		return err
 	}

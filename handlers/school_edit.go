@@ -41,11 +41,7 @@ type patchTermRequest struct {
 // PatchTerm is PATCH /api/v1/schools/{id}/terms/{term_id} (school admin):
 // any field before the term starts, only the name after.
 func (h *API) PatchTerm(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	termID, err := idParam(c, "term_id")
+	id, termID, err := schoolTermIDs(c)
 	if err != nil {
 		return err
 	}
@@ -64,11 +60,7 @@ func (h *API) PatchTerm(c *fiber.Ctx) error {
 // DeleteTerm is DELETE /api/v1/schools/{id}/terms/{term_id} (school admin):
 // 204 while no offering and no survey names the term.
 func (h *API) DeleteTerm(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	termID, err := idParam(c, "term_id")
+	id, termID, err := schoolTermIDs(c)
 	if err != nil {
 		return err
 	}

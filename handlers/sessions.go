@@ -173,11 +173,7 @@ type calendarRequest struct {
 // (school admin): replaces the term's no-service and extra days and brings
 // the future sessions of its offerings in step.
 func (h *API) SetTermCalendar(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	termID, err := idParam(c, "term_id")
+	id, termID, err := schoolTermIDs(c)
 	if err != nil {
 		return err
 	}

@@ -72,3 +72,15 @@ func (h *API) ListTerms(c *fiber.Ctx) error {
 	}
 	return c.JSON(offsetPage(items, offset, limit))
 }
+
+// schoolTermIDs reads the {id} (school) and {term_id} path parameters of a
+// term's routes.
+func schoolTermIDs(c *fiber.Ctx) (schoolID, termID int64, err error) {
+	if schoolID, err = idParam(c, "id"); err != nil {
+		return 0, 0, err
+	}
+	if termID, err = idParam(c, "term_id"); err != nil {
+		return 0, 0, err
+	}
+	return schoolID, termID, nil
+}
