@@ -39,8 +39,11 @@ type benchOptions struct {
 	BrowseConns int
 	RushConns   int
 	Duration    time.Duration
-	PG          string
-	Province    bool
+	// RollcallWindow spreads the roll-call scenario's teachers (and its
+	// browse load) over this long; 0 means Duration.
+	RollcallWindow time.Duration
+	PG             string
+	Province       bool
 	// ProvShape is the size of the stats scenario's province.
 	ProvShape province.Shape
 	Smoke     bool
@@ -91,6 +94,7 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 	fs.IntVar(&o.HotSeats, "hot-seats", 30, "seats of the hot club")
 	conns := fs.String("conns", "256/512", "connections: browse/rush (one number sets both)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each timed run")
+	fs.DurationVar(&o.RollcallWindow, "rollcall-window", 0, "spread the roll call's teachers over this long (default: -duration; the issue's peak is 5m)")
 	fs.StringVar(&o.PG, "pg", "", "PostgreSQL URL: also run the rush and B_pg there (in a fresh schema)")
 	fs.BoolVar(&o.Province, "province", false, "stats on the full province set (3,000 schools, 1,002,000 students, 2.9 million enrollments)")
 	fs.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and 1 s runs (the CI smoke test)")

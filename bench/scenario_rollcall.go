@@ -262,6 +262,10 @@ func (e *engine) rollcall(ctx context.Context) error {
 	e.b.logf("[%s] roll-call school: %d teachers × %d children, clubs published, in %v", e.name,
 		len(rd.Teachers), rollcallSeats, time.Since(t0).Round(time.Millisecond))
 	rate := 0.5 * rep.baseline(fmt.Sprintf("B_http@%d", o.BrowseConns))
+	window := o.RollcallWindow
+	if window <= 0 {
+		window = o.Duration
+	}
 	conns := o.BrowseConns + 64
 	var put []sample
 	res, err := e.phase(ctx, "rollcall", conns, nil, func(lc *loadClient) (*scenarioResult, error) {
@@ -279,7 +283,7 @@ func (e *engine) rollcall(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				st := openLoop(ctx, lc, o.BrowseConns, rate, o.Duration, func(i int64) loadRequest {
+				st := openLoop(ctx, lc, o.BrowseConns, rate, window, func(i int64) loadRequest {
 					return e.browseRequest(d.Parents[int(i)%len(d.Parents)])
 				})
 				mu.Lock()
@@ -287,7 +291,7 @@ func (e *engine) rollcall(ctx context.Context) error {
 				mu.Unlock()
 			}()
 		}
-		gap := o.Duration / time.Duration(len(rd.Teachers))
+		gap := window / time.Duration(len(rd.Teachers))
 		for i, t := range rd.Teachers {
 			wait := time.Until(start.Add(time.Duration(i) * gap))
 			if wait > 0 {
@@ -350,7 +354,7 @@ func (e *engine) rollcall(ctx context.Context) error {
 	}
 	res.Invariants = append(res.Invariants, inv)
 	x := res.Extra
-	rep.informative(e.name, "rollcall", fmt.Sprintf("teachers marking 40 each over %v (browse at %.0f/s beside)", o.Duration, rate),
+	rep.informative(e.name, "rollcall", fmt.Sprintf("teachers marking 40 each over %v (browse at %.0f/s beside)", window, rate),
 		"", x["teachers"])
 	for _, q := range []string{"p50", "p99"} {
 		rep.informative(e.name, "rollcall", "client "+q+" of PUT /attendance", "ms", x["client_attendance_"+q+"_ms"])
