@@ -1,3 +1,7 @@
+// The roll of a session: who is on it, their marks and leave, and marking
+// it in one transaction with its audit rows and alerts. One file past 400
+// lines because reading and writing a roll share its membership query and
+// the mark rules; split them and each half needs the other.
 package models
 
 import (

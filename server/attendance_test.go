@@ -1,3 +1,7 @@
+// HTTP tests of the daily loop (sessions, roll, leave, alerts, dismissal,
+// exports), one per outcome. Past 400 lines because they share one world
+// built once per test (attendance_helpers_test.go); a split would only
+// scatter the outcomes of one route.
 package main
 
 import (
