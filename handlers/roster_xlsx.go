@@ -2,6 +2,7 @@
 // first sheet), reading only the header's columns with every size bounded.
 // One file past 400 lines: it is one state machine over one XML stream, and
 // its bounds read best beside the tokens they guard.
+
 package handlers
 
 import (

@@ -2,6 +2,7 @@
 // it in one transaction with its audit rows and alerts. One file past 400
 // lines because reading and writing a roll share its membership query and
 // the mark rules; split them and each half needs the other.
+
 package models
 
 import (

@@ -2,6 +2,7 @@
 // exports), one per outcome. Past 400 lines because they share one world
 // built once per test (attendance_helpers_test.go); a split would only
 // scatter the outcomes of one route.
+
 package main
 
 import (

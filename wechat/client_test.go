@@ -1,6 +1,7 @@
 // Tests of the WeChat client against the fake, one per endpoint and
 // error code; past 400 lines because each of WeChat's error codes is its
 // own case.
+
 package wechat
 
 import (
