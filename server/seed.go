@@ -45,9 +45,24 @@ type demoSummary struct {
 // prints the logins again. `seed demo --small` loads a quarter of the
 // students (for tests).
 func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	small := len(args) == 1 && args[0] == "--small"
-	if len(args) != 0 && !small {
-		return errUsage
+	small, now := false, time.Now()
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "--small":
+			small = true
+		case args[i] == "--today" && i+1 < len(args):
+			i++
+			day, err := time.ParseInLocation(time.DateOnly, args[i], models.StatsZone)
+			if err != nil {
+				return fmt.Errorf("seed demo: --today wants a date YYYY-MM-DD, not %q", args[i])
+			}
+			// The demo's "now" is that day at the same clock time as now, so
+			// a day's sessions are as far along as they are today.
+			local := time.Now().In(models.StatsZone)
+			now = day.Add(time.Duration(local.Hour())*time.Hour + time.Duration(local.Minute())*time.Minute)
+		default:
+			return errUsage
+		}
 	}
 	if cfg.Production() {
 		return errors.New("seed demo: refusing to load demo accounts with a known password when KEHOU_ENV=production")
@@ -57,7 +72,7 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 		return err
 	}
 	defer db.Close()
-	sum, err := loadDemo(ctx, db, time.Now(), small)
+	sum, err := loadDemo(ctx, db, now, small)
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}

@@ -82,15 +82,8 @@ func seedDemoTerm(ctx context.Context, db *models.DB, school models.School, n in
 	if err != nil || len(terms) > 0 {
 		return nil, 0, err
 	}
-	local := now.In(models.StatsZone)
-	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, models.StatsZone)
-	starts := day.AddDate(0, 0, -demoTermDays)
-	maxClubs := 2
-	ends := starts.AddDate(0, 0, 7*demoTermWeeks)
-	term, err := models.CreateTerm(ctx, db, models.SystemActor, school.ID, models.NewTerm{
-		Name:     demoTermName(starts),
-		StartsOn: starts.Format(time.DateOnly), EndsOn: ends.Format(time.DateOnly),
-		MaxClubs: &maxClubs, NoServiceDays: demoNoServiceDays(day, ends)})
+	day, starts, in := demoTermInput(now)
+	term, err := models.CreateTerm(ctx, db, models.SystemActor, school.ID, in)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -139,6 +132,21 @@ func seedDemoTerm(ctx context.Context, db *models.DB, school models.School, n in
 	return plan, 1 + len(offs), nil
 }
 
+// demoTermInput is the demo term around now: the day (00:00 Asia/Shanghai),
+// the term's first day, and the term itself. It reads nothing, so a test
+// checks it for every day of a year.
+func demoTermInput(now time.Time) (day, starts time.Time, in models.NewTerm) {
+	local := now.In(models.StatsZone)
+	day = time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, models.StatsZone)
+	starts = day.AddDate(0, 0, -demoTermDays)
+	maxClubs := 2
+	ends := starts.AddDate(0, 0, 7*demoTermWeeks)
+	return day, starts, models.NewTerm{
+		Name:     demoTermName(starts),
+		StartsOn: starts.Format(time.DateOnly), EndsOn: ends.Format(time.DateOnly),
+		MaxClubs: &maxClubs, NoServiceDays: demoNoServiceDays(day, ends)}
+}
+
 // demoTermDays is how long the demo term has been under way: six weeks of
 // a term of demoTermWeeks.
 const (
@@ -154,8 +162,13 @@ func demoNoServiceDays(today, ends time.Time) []string {
 	for meet.Weekday() != time.Friday {
 		meet = meet.AddDate(0, 0, 1)
 	}
+	ny := time.Date(today.Year()+1, time.January, 1, 0, 0, 0, 0, models.StatsZone)
+	if meet.Equal(ny) {
+		// New Year's Day is a holiday already: the meeting moves a week on.
+		meet = meet.AddDate(0, 0, 7)
+	}
 	days := []string{meet.Format(time.DateOnly)}
-	if ny := time.Date(today.Year()+1, time.January, 1, 0, 0, 0, 0, models.StatsZone); ny.Before(ends) {
+	if ny.Before(ends) {
 		days = append(days, ny.Format(time.DateOnly))
 	}
 	return days
