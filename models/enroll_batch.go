@@ -362,7 +362,7 @@ func (w *batchWrite) add(j *enrollJob, e Enrollment) error {
 	w.oid = append(w.oid, e.OfferingID)
 	w.school = append(w.school, e.SchoolID)
 	w.term = append(w.term, e.TermID)
-	w.status = append(w.status, e.Status)
+	w.status = append(w.status, string(e.Status))
 	pos := 0
 	if e.WaitlistPosition != nil {
 		pos = *e.WaitlistPosition

@@ -4,43 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
-
-// Enrollment statuses. Live ones hold (or wait for) a seat.
-const (
-	StatusEnrolled   = "enrolled"
-	StatusWaitlisted = "waitlisted"
-	StatusApplied    = "applied"
-	StatusWithdrawn  = "withdrawn"
-	StatusRejected   = "rejected"
-)
-
-// liveStatuses are the statuses that hold or wait for a seat (rule 2 allows
-// one of them per student and offering).
-var liveStatuses = []string{StatusEnrolled, StatusWaitlisted, StatusApplied}
-
-// isLive reports whether s is one of liveStatuses.
-func isLive(s string) bool { return slices.Contains(liveStatuses, s) }
 
 // Enrollment is a student's place (or wish for one) in an offering, with
 // the consent record: who applied and when. Its JSON is the stored answer
 // replayed for an Idempotency-Key.
 type Enrollment struct {
-	ID               int64      `gorm:"primaryKey" json:"id"`
-	StudentID        int64      `gorm:"column:student_id" json:"student_id"`
-	OfferingID       int64      `gorm:"column:offering_id" json:"offering_id"`
-	SchoolID         int64      `gorm:"column:school_id" json:"school_id"`
-	TermID           int64      `gorm:"column:term_id" json:"term_id"`
-	Status           string     `gorm:"column:status" json:"status"`
-	WaitlistPosition *int       `gorm:"column:waitlist_position" json:"waitlist_position,omitempty"`
-	Rank             int        `gorm:"column:rank" json:"rank"`
-	AppliedBy        int64      `gorm:"column:applied_by" json:"applied_by"`
-	CreatedAt        time.Time  `gorm:"column:created_at" json:"created_at"`
-	UpdatedAt        time.Time  `gorm:"column:updated_at" json:"-"`
-	WithdrawnBy      *int64     `gorm:"column:withdrawn_by" json:"withdrawn_by,omitempty"`
-	WithdrawnAt      *time.Time `gorm:"column:withdrawn_at" json:"withdrawn_at,omitempty"`
+	ID               int64            `gorm:"primaryKey" json:"id"`
+	StudentID        int64            `gorm:"column:student_id" json:"student_id"`
+	OfferingID       int64            `gorm:"column:offering_id" json:"offering_id"`
+	SchoolID         int64            `gorm:"column:school_id" json:"school_id"`
+	TermID           int64            `gorm:"column:term_id" json:"term_id"`
+	Status           EnrollmentStatus `gorm:"column:status" json:"status"`
+	WaitlistPosition *int             `gorm:"column:waitlist_position" json:"waitlist_position,omitempty"`
+	Rank             int              `gorm:"column:rank" json:"rank"`
+	AppliedBy        int64            `gorm:"column:applied_by" json:"applied_by"`
+	CreatedAt        time.Time        `gorm:"column:created_at" json:"created_at"`
+	UpdatedAt        time.Time        `gorm:"column:updated_at" json:"-"`
+	WithdrawnBy      *int64           `gorm:"column:withdrawn_by" json:"withdrawn_by,omitempty"`
+	WithdrawnAt      *time.Time       `gorm:"column:withdrawn_at" json:"withdrawn_at,omitempty"`
 	// Replayed is set when the answer is an Idempotency-Key replay.
 	Replayed bool `gorm:"-" json:"-"`
 }

@@ -43,7 +43,7 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 			return notFound(err)
 		}
 		old := e.Status
-		if !isLive(old) {
+		if !old.IsLive() {
 			return ErrNotLive
 		}
 		now := time.Now().UTC()
