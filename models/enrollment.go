@@ -210,7 +210,7 @@ func offeringVisible(ctx context.Context, db *DB, a Actor, o Offering) error {
 
 // findOfferingWithTerm loads an offering and its term in one query.
 func findOfferingWithTerm(ctx context.Context, db *DB, id int64) (Offering, Term, error) {
-	var rows []struct {
+	var r struct {
 		Offering
 		TermSchoolID int64  `gorm:"column:term_school_id"`
 		TermName     string `gorm:"column:term_name"`
@@ -218,16 +218,12 @@ func findOfferingWithTerm(ctx context.Context, db *DB, id int64) (Offering, Term
 		TermEndsOn   string `gorm:"column:term_ends_on"`
 		TermMaxClubs int    `gorm:"column:term_max_clubs"`
 	}
-	err := db.Read(ctx).Raw(`SELECT o.*, t.school_id AS term_school_id, t.name AS term_name, t.starts_on AS term_starts_on,
+	err := scanOne(db.Read(ctx).Raw(`SELECT o.*, t.school_id AS term_school_id, t.name AS term_name, t.starts_on AS term_starts_on,
 		t.ends_on AS term_ends_on, t.max_clubs AS term_max_clubs
-		FROM offerings o JOIN terms t ON t.id = o.term_id WHERE o.id = ?`, id).Scan(&rows).Error
+		FROM offerings o JOIN terms t ON t.id = o.term_id WHERE o.id = ?`, id), &r)
 	if err != nil {
 		return Offering{}, Term{}, err
 	}
-	if len(rows) == 0 {
-		return Offering{}, Term{}, ErrNotFound
-	}
-	r := rows[0]
 	return r.Offering, Term{ID: r.TermID, SchoolID: r.TermSchoolID, Name: r.TermName, StartsOn: r.TermStartsOn,
 		EndsOn: r.TermEndsOn, MaxClubs: r.TermMaxClubs}, nil
 }

@@ -72,7 +72,7 @@ func conflictWith(o Offering, grade int, status EnrollmentStatus, held []Held) (
 // one of them an overlapping club meanwhile; that lock comes after the
 // offering's, the reverse of the batch's order, and PatchOffering relies on
 // retryTx when the two deadlock.
-func enrolledConflicts(tx *gorm.DB, d Dialect, o Offering) ([]EnrolledConflict, error) {
+func enrolledConflicts(tx *gorm.DB, o Offering) ([]EnrolledConflict, error) {
 	var students []struct {
 		ID     int64            `gorm:"column:id"`
 		Name   string           `gorm:"column:name"`
@@ -81,7 +81,7 @@ func enrolledConflicts(tx *gorm.DB, d Dialect, o Offering) ([]EnrolledConflict, 
 	}
 	q := `SELECT s.id, s.name, s.grade, e.status FROM enrollments e JOIN students s ON s.id = e.student_id
 		WHERE e.offering_id = ? AND e.status IN ? ORDER BY s.id`
-	if d == Postgres {
+	if dialectOf(tx) == Postgres {
 		q += " FOR UPDATE OF s"
 	}
 	if err := tx.Raw(q, o.ID, liveStatuses).Scan(&students).Error; err != nil {

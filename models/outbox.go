@@ -61,7 +61,7 @@ func EnqueueNotification(tx *gorm.DB, n Notification) error {
 		return err
 	}
 	m := OutboxMessage{Kind: n.Kind, UserID: n.UserID, DedupeKey: n.DedupeKey, Payload: string(b),
-		Status: OutboxPending, NextAttemptAt: time.Now().UTC()}
+		Status: OutboxPending, NextAttemptAt: txNow(tx)}
 	if n.StudentID != 0 {
 		m.StudentID = &n.StudentID
 	}
@@ -115,10 +115,10 @@ func NotifyGuardians(tx *gorm.DB, kind string, studentID int64, event string, pa
 	if err != nil {
 		return err
 	}
-	now := time.Now().UTC()
+	now := txNow(tx)
 	r := rawOf(tx)
 	q := notifyGuardiansSQLite
-	if r.pg {
+	if r.d == Postgres {
 		q = notifyGuardiansPG
 	}
 	_, err = r.exec(q, kind, now, now, studentID, event, string(b))

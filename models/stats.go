@@ -144,20 +144,10 @@ func (r *statsRun) runSQLite(ctx context.Context, db *DB) error {
 	defer sqlDB.Close()
 	sqlDB.SetMaxOpenConns(1) // BEGIN … COMMIT below must stay on one connection
 	r.tx = g.WithContext(ctx)
-	inTx := func(begin string, fn func() error) error {
-		if err := r.tx.Exec(begin).Error; err != nil {
-			return err
-		}
-		if err := fn(); err != nil {
-			_ = r.tx.Exec("ROLLBACK").Error
-			return err
-		}
-		return r.tx.Exec("COMMIT").Error
-	}
-	if err := inTx("BEGIN", r.stage); err != nil {
+	if err := connTx(r.tx, "BEGIN", r.stage); err != nil {
 		return err
 	}
-	if err := inTx("BEGIN IMMEDIATE", r.publish); err != nil {
+	if err := connTx(r.tx, "BEGIN IMMEDIATE", r.publish); err != nil {
 		return err
 	}
 	// The snapshot table just grew by a whole province: refresh the planner
