@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -63,6 +64,15 @@ type DB struct {
 	// cache holds what the enrollment and browse paths read most (see
 	// cache.go).
 	cache caches
+	// Log receives what an operator must know of the database (a full
+	// disk, storage.go); nil means slog's default.
+	Log *slog.Logger
+	// StorageProbeEvery bounds how often CheckStorage probes a write
+	// while the database is marked full (0: once a second; tests set a
+	// nanosecond).
+	StorageProbeEvery time.Duration
+	// storage is whether writes fail for want of space (storage.go).
+	storage storageState
 
 	// observeDecide, when set (tests), sees every enrollment as its batch
 	// decides it.

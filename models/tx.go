@@ -25,7 +25,9 @@ import (
 //
 // Whether to retry, and whether a write hit a unique constraint or a full
 // disk, is decided by the drivers' error codes (SQLite's extended result
-// codes, PostgreSQL's SQLSTATE), never by the text of a message.
+// codes, PostgreSQL's SQLSTATE), never by the text of a message. A full
+// disk is answered ErrStorageFull by DB.Tx itself (storage.go), so every
+// write, whoever made it, says so the same way.
 //
 // Every transaction carries one clock: txNow(tx) is the same instant for
 // every statement of an operation (an operation that has its own "now",
@@ -66,8 +68,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if _, ok := clockOf(ctx); !ok {
 		ctx = withClock(ctx, time.Now())
 	}
-	err := db.W.WithContext(ctx).Transaction(fn)
-	return err
+	return db.noteWrite(db.W.WithContext(ctx).Transaction(fn))
 }
 
 // retryTx runs fn in a write transaction, running it again (a few times,

@@ -37,6 +37,23 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	// UnauthenticatedBodyLimit); the app's BodyLimit is for uploads.
 	app.Server().HeaderReceived = h.Tokens.UnauthenticatedBodyLimit(handlers.JSONBodyLimit)
 	m := handlers.NewMetrics(reg)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kehou_storage_full",
+		Help: "1 while the database refuses writes for want of space (SQLITE_FULL, PostgreSQL 53100), else 0.",
+	}, func() float64 {
+		if h.DB != nil && h.DB.StorageFull() {
+			return 1
+		}
+		return 0
+	}), prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "kehou_storage_full_writes_total",
+		Help: "Write transactions the database refused for want of space.",
+	}, func() float64 {
+		if h.DB == nil {
+			return 0
+		}
+		return float64(h.DB.StorageFullWrites())
+	}))
 	// The client address of logs and rate limits (see clientIPFunc: not
 	// the spoofable leftmost X-Forwarded-For entry).
 	clientIP := clientIPFunc(cfg.TrustedProxies)
