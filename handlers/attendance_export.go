@@ -95,8 +95,6 @@ func (h *API) AttendanceSheet(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	models.LogStaffAccess(c.UserContext(), h.DB, CurrentActor(c), "attendance_sheet", sh.Offering.SchoolID,
-		fmt.Sprintf("offering:%d:%s", id, month))
 	rows := sheetTable(sh)
 	base := strings.NewReplacer("/", "_", "\\", "_", "\"", "_").Replace(sh.Offering.Name) + "-考勤-" + month
 	fallback := fmt.Sprintf("attendance-%d-%s.%s", id, month, format)

@@ -139,7 +139,8 @@ func buildRoll(tx *gorm.DB, s SessionView, students []rollStudent) (Roll, error)
 
 func ptrTo[T any](v T) *T { return &v }
 
-// FindRoll answers the roll of session id for a (see CanTakeRoll).
+// FindRoll answers the roll of session id for a (see CanTakeRoll). The
+// read is logged as staff access to children's data.
 func FindRoll(ctx context.Context, db *DB, a Actor, id int64) (Roll, error) {
 	s, err := FindSessionFor(ctx, db, a, id)
 	if err != nil {
@@ -150,7 +151,12 @@ func FindRoll(ctx context.Context, db *DB, a Actor, id int64) (Roll, error) {
 	if err != nil {
 		return Roll{}, err
 	}
-	return buildRoll(r, s, students)
+	roll, err := buildRoll(r, s, students)
+	if err != nil {
+		return Roll{}, err
+	}
+	LogStaffAccess(ctx, db, a, "roll", s.SchoolID, fmt.Sprintf("session:%d", id))
+	return roll, nil
 }
 
 // MarkRecord is one child's mark in a PUT of the roll.
