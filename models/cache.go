@@ -22,9 +22,12 @@ import (
 // (FindStudentFor, canSeeSchoolOfferings, the stats scope checks).
 //
 //	cache            holds (key → value)                  retired by (version)            stale at most
-//	children         parent user → linked students          DB.links: this process's        childrenTTL (30 s, less a random
-//	                 (id, school, name, grade, active)       writes to students or links     quarter); a child not found is
-//	                                                         (linksChanged)                  looked up; the batch re-reads the link
+//	children         parent user → linked students          DB.links: this process's        a removal: LinkPoll (250 ms), when
+//	                 (id, school, name, grade, active)       writes to students or links     syncLinks reads link_version; the
+//	                                                         (linksChanged), and another     entry ages out after childrenTTL (30 s,
+//	                                                         instance's removal (syncLinks)  less a random quarter); a child not
+//	                                                                                         found is looked up; the batch
+//	                                                                                         re-reads the link
 //	offerings        offering id → offering and its term    DB.offers: writeOfferings       offeringTTL (1 s); the batch re-reads
 //	                                                                                         every fact a rule or a seat needs
 //	sold out         offering id → sold out? (offering,     DB.offers                       soldOutTTL (1 s)

@@ -470,7 +470,7 @@ func TestConsoleBrowser(t *testing.T) {
 	t.Run("teacherRoll", func(t *testing.T) {
 		for _, r := range []string{"GET /api/v1/me/sessions", "GET /api/v1/sessions/:id/roll", "PUT /api/v1/sessions/:id/attendance"} {
 			if !w.hasRoute[r] {
-				t.Skipf("teacher roll: this build has no %s (the attendance API of SPEC.md, being built on branch attendance); the page is there, its test waits for the API", r)
+				t.Skipf("teacher roll: this build has no %s (the attendance API of SPEC.md); the page is there, its test needs the API", r)
 			}
 		}
 		teacherRoll(t, w)
