@@ -149,3 +149,26 @@ func TestNoErrorTextMatching(t *testing.T) {
 		}
 	}
 }
+
+// TestFreedSeatRetiresOfferCaches: a transaction that frees a seat retires
+// the offering and sold-out caches when it ends, whoever ran it (a job, a
+// notification — no writeOfferings needed), even when it rolls back; one
+// that only takes seats retires nothing.
+func TestFreedSeatRetiresOfferCaches(t *testing.T) {
+	db := openBareSQLite(t)
+	ctx := context.Background()
+	before := db.cache.offers.Load()
+	_ = db.Tx(ctx, func(tx *gorm.DB) error { return nil })
+	if db.cache.offers.Load() != before {
+		t.Fatal("a transaction that freed nothing retired the offering caches")
+	}
+	_ = db.Tx(ctx, func(tx *gorm.DB) error { offeringsChanged(tx); return nil })
+	if db.cache.offers.Load() == before {
+		t.Fatal("a freed seat did not retire the offering caches")
+	}
+	before = db.cache.offers.Load()
+	_ = db.Tx(ctx, func(tx *gorm.DB) error { offeringsChanged(tx); return errors.New("rolled back") })
+	if db.cache.offers.Load() == before {
+		t.Fatal("a rolled-back transaction that freed a seat left the caches")
+	}
+}
