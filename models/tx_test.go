@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -170,5 +171,26 @@ func TestFreedSeatRetiresOfferCaches(t *testing.T) {
 	_ = db.Tx(ctx, func(tx *gorm.DB) error { offeringsChanged(tx); return errors.New("rolled back") })
 	if db.cache.offers.Load() == before {
 		t.Fatal("a rolled-back transaction that freed a seat left the caches")
+	}
+}
+
+// TestOfferingFactsNamedOnce: every fact the batch reads of an offering is
+// a field with its column and JSON name, so both engines read it from one
+// declaration.
+func TestOfferingFactsNamedOnce(t *testing.T) {
+	typ := reflect.TypeFor[offeringRow]()
+	n := 0
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		n++
+		if f.Tag.Get("col") == "" || f.Tag.Get("json") == "" {
+			t.Errorf("offeringRow.%s lacks its col or json name", f.Name)
+		}
+	}
+	if len(offeringFacts.fields) != n || strings.Count(offeringRowColumns, " AS ") != n+1 {
+		t.Fatalf("%d facts, %d read: %s", n, len(offeringFacts.fields), offeringRowColumns)
 	}
 }
