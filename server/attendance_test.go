@@ -49,12 +49,17 @@ func TestAttendanceSessionsGenerated(t *testing.T) {
 		r2 := w.do("GET", fmt.Sprintf("/api/v1/offerings/%d/sessions?from=2030-09-15&to=2030-10-06", w.club), w.adminTok, nil).want(t, 200)
 		var got []string
 		for _, it := range r2.JSON()["items"].([]any) {
-			got = append(got, it.(map[string]any)["date"].(string))
+			m := it.(map[string]any)
+			d := m["date"].(string)
+			if m["status"] != "scheduled" {
+				d += ":" + m["status"].(string)
+			}
+			got = append(got, d)
 		}
-		// 09-17 is in the past: kept. 09-24 gone, 09-28 (Thursday's
-		// timetable) added, 09-29 no longer an extra day, 10-01 and 10-03
-		// no longer no-service.
-		want := "2030-09-17 2030-09-19 2030-09-26 2030-09-28 2030-10-01 2030-10-03"
+		// 09-17 is in the past: kept. 09-24 cancelled (the families are
+		// told), 09-28 (Thursday's timetable) added, 09-29 no longer an
+		// extra day (cancelled), 10-01 and 10-03 no longer no-service.
+		want := "2030-09-17 2030-09-19 2030-09-24:cancelled 2030-09-26 2030-09-28 2030-09-29:cancelled 2030-10-01 2030-10-03"
 		if strings.Join(got, " ") != want {
 			t.Fatalf("sessions %v, want %s", got, want)
 		}
