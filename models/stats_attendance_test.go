@@ -110,6 +110,21 @@ func TestStatsFromRolls(t *testing.T) {
 			}
 		}
 	}
+	// Computed on the 12th itself: its 16:30–18:00 session is held only
+	// once it has ended (SPEC: sessions of past days and of today once
+	// ended).
+	for at, want := range map[string]int64{"2030-09-12 10:00": 4, "2030-09-12 17:59": 4, "2030-09-12 18:00": 5} {
+		if _, err := models.ComputeStats(ctx, db, "2030-09-12", cst(at)); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := models.FindSnapshot(ctx, db, models.StatScope{Type: models.ScopeSchool, ID: sc.ID}, "2030-09-12")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.SessionsHeld != want {
+			t.Errorf("sessions_held computed at %s = %d, want %d", at, snap.SessionsHeld, want)
+		}
+	}
 	// Per grade: grade 3 holds s1 (five days) and s2; grade 4 s3 (five days).
 	rows, err := models.FindBreakdown(ctx, db, models.StatScope{Type: models.ScopeSchool, ID: sc.ID}, "2030-09-12", models.ByGrade)
 	if err != nil {
