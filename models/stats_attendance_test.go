@@ -96,16 +96,16 @@ func TestStatsFromRolls(t *testing.T) {
 	// c meets 3, 5, 10, 12 Sep (4 held); d 3 Sep held, 10 Sep cancelled.
 	for _, snap := range []models.Snapshot{s, r} {
 		for name, c := range map[string]struct{ got, want float64 }{
-			"attendance_rate":            {snap.AttendanceRate(), 3.0 / 5},
-			"five_day_rate":              {snap.FiveDayRate(), 2.0 / 3},
-			"teacher_participation_rate": {snap.TeacherParticipationRate(), 1.0 / 3},
+			"attendance_rate":            {rateOf(snap.AttendanceRate()), 3.0 / 5},
+			"five_day_rate":              {rateOf(snap.FiveDayRate()), 2.0 / 3},
+			"teacher_participation_rate": {rateOf(snap.TeacherParticipationRate()), 1.0 / 3},
 			"sessions_held":              {float64(snap.SessionsHeld), 5},
 			"sessions_cancelled":         {float64(snap.SessionsCancelled), 1},
 		} {
 			if c.got != c.want {
 				t.Errorf("%s %s = %v, want %v", snap.ScopeType, name, c.got, c.want)
 			}
-			if f, ok := models.Metrics[name]; !ok || f(snap) != c.want {
+			if f, ok := models.Metrics[name]; !ok || rateOf(f(snap)) != c.want {
 				t.Errorf("metric %s missing or wrong", name)
 			}
 		}
@@ -132,8 +132,8 @@ func TestStatsFromRolls(t *testing.T) {
 	}
 	for _, g := range rows {
 		want := map[int]float64{3: 0.5, 4: 1}[g.Grade]
-		if g.FiveDayRate() != want {
-			t.Errorf("grade %d five_day_rate = %v, want %v", g.Grade, g.FiveDayRate(), want)
+		if rateOf(g.FiveDayRate()) != want {
+			t.Errorf("grade %d five_day_rate = %v, want %v", g.Grade, rateOf(g.FiveDayRate()), want)
 		}
 	}
 }
