@@ -135,6 +135,37 @@ func TestConsoleSchoolTools(t *testing.T) {
 			t.Fatalf("teacher picker options %q", opts)
 		}
 		eval[bool](t, ctx, `(document.querySelector('.modal-back').remove(), true)`)
+
+		// 停课 on the next session: a reason, then the session is cancelled.
+		waitFor(t, ctx, `[...document.querySelectorAll('main button')].some((b) => b.innerText === '停课')`)
+		eval[bool](t, ctx, `([...document.querySelectorAll('main button')].find((b) => b.innerText === '停课').click(), true)`)
+		waitFor(t, ctx, `!!document.querySelector('.modal input')`)
+		eval[bool](t, ctx, `(document.querySelector('.modal input').value = '期末考试', document.querySelector('.modal form').requestSubmit(), true)`)
+		waitFor(t, ctx, `[...document.querySelectorAll('main .tag')].some((x) => x.innerText === '停课：期末考试')`)
+		var n int64
+		w.srv.db.R.Raw("SELECT COUNT(*) FROM sessions WHERE offering_id = ? AND status = 'cancelled' AND cancel_reason = '期末考试'", oid).Scan(&n)
+		if n != 1 {
+			t.Fatalf("%d sessions cancelled from the console, want 1", n)
+		}
+	})
+
+	t.Run("bureauRatesWithoutData", func(t *testing.T) {
+		b := w.tab(t, "demo_bureau")
+		w.visit(t, b, "#/schools")
+		heads := eval[string](t, b, `document.querySelector('main thead').innerText`)
+		if !strings.Contains(heads, "五天全覆盖") || !strings.Contains(heads, "教师参与率") {
+			t.Fatalf("school table columns %q", heads)
+		}
+		// Schools without a teacher account have no teacher participation:
+		// "—", not 0.0%.
+		if !eval[bool](t, b, `[...document.querySelectorAll('main tbody td')].some((td) => td.innerText === '—')`) {
+			t.Fatal("no \"—\" in the school table")
+		}
+		w.visit(t, b, "#/trends")
+		labels := eval[string](t, b, `document.querySelector('main .checks').innerText`)
+		if !strings.Contains(labels, "五天全覆盖率") || !strings.Contains(labels, "教师参与率") {
+			t.Fatalf("trend metrics %q", labels)
+		}
 	})
 
 	t.Run("leaveAndDeletionPages", func(t *testing.T) {

@@ -17,7 +17,16 @@ const weekday = (d) => WEEKDAYS[((new Date(d + 'T00:00:00Z').getUTCDay() + 6) % 
 export function sessionsPanel(o, canCancel) {
   let month = monthOf(today());
   const box = h('div', loading());
-  const picker = h('input', { type: 'month', value: month, onchange: (e) => { month = e.target.value || month; load(); } });
+  // Months around today, named in Chinese (a month input speaks the
+  // browser's language).
+  const months = [];
+  for (let i = -6; i <= 6; i++) {
+    const [y, m] = month.split('-').map(Number);
+    const d = new Date(Date.UTC(y, m - 1 + i, 1));
+    months.push([d.toISOString().slice(0, 7), `${d.getUTCFullYear()}年${d.getUTCMonth() + 1}月`]);
+  }
+  const picker = h('select', { onchange: (e) => { month = e.target.value; load(); } },
+    months.map(([v, l]) => h('option', { value: v, selected: v === month }, l)));
   const sheet = h('button.btn.ghost', {
     type: 'button',
     onclick: () => guard(() => api.download(`/offerings/${o.id}/attendance`, { month, format: 'xlsx' })),
