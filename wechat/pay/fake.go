@@ -87,11 +87,11 @@ type SentNotification struct {
 
 type fakeOrder struct {
 	appID, mchID, description, outTradeNo, notifyURL, openID, attach string
-	amount                                                            int64
-	expire                                                            time.Time
-	prepayID, transactionID, state                                    string
-	paidAt                                                            time.Time
-	refunded                                                          int64
+	amount                                                           int64
+	expire                                                           time.Time
+	prepayID, transactionID, state                                   string
+	paidAt                                                           time.Time
+	refunded                                                         int64
 }
 
 type fakeRefund struct {
