@@ -168,6 +168,40 @@ func TestConsoleSchoolTools(t *testing.T) {
 		}
 	})
 
+	t.Run("enrolledConflictsConfirmed", func(t *testing.T) {
+		// A published club with children in it moves to grade 9 only:
+		// every child breaks the grade rule. The form lists them; the
+		// confirm button sends the change again with force.
+		var oid, enrolled int64
+		w.srv.db.R.Raw(`SELECT o.id FROM offerings o WHERE o.school_id = ? AND o.kind = 'club' AND o.status = 'published'
+			AND o.enrolled_count > 0 ORDER BY o.enrolled_count ASC LIMIT 1`, schoolID).Scan(&oid)
+		w.srv.db.R.Raw("SELECT enrolled_count FROM offerings WHERE id = ?", oid).Scan(&enrolled)
+		w.visit(t, ctx, fmt.Sprintf("#/offering/%d", oid))
+		eval[bool](t, ctx, `([...document.querySelectorAll('main .page-head button')].find((b) => b.innerText === '编辑').click(), true)`)
+		waitFor(t, ctx, `!!document.querySelector('.modal form')`)
+		eval[bool](t, ctx, `(() => { const l = [...document.querySelectorAll('.modal label')].find((x) => x.innerText.startsWith('适用年级'));
+			l.querySelectorAll('input[type=checkbox]').forEach((c) => { c.checked = c.value === '9'; });
+			document.querySelector('.modal form').requestSubmit(); return true; })()`)
+		waitFor(t, ctx, `!!document.querySelector('.modal .alert.warn')`)
+		listed := eval[int](t, ctx, `document.querySelectorAll('.modal .alert.warn li').length`)
+		if int64(listed) != enrolled {
+			t.Fatalf("%d students listed, want the %d enrolled", listed, enrolled)
+		}
+		if text := eval[string](t, ctx, `document.querySelector('.modal .alert.warn').innerText`); !strings.Contains(text, "年级不再符合") {
+			t.Fatalf("conflicts shown as %q", text)
+		}
+		eval[bool](t, ctx, `([...document.querySelectorAll('.modal button')].find((b) => b.innerText === '确认修改并通知家长').click(), true)`)
+		waitFor(t, ctx, `!document.querySelector('.modal')`)
+		var grades string
+		var told int64
+		w.srv.db.R.Raw("SELECT grades FROM offerings WHERE id = ?", oid).Scan(&grades)
+		w.srv.db.R.Raw("SELECT COUNT(DISTINCT student_id) FROM outbox WHERE kind = ? AND payload LIKE ?", models.NotifyOfferingChanged,
+			fmt.Sprintf(`%%"offering_id":"%d"%%`, oid)).Scan(&told)
+		if told != enrolled {
+			t.Fatalf("grades %s, %d children's families told, want %d", grades, told, enrolled)
+		}
+	})
+
 	t.Run("leaveAndDeletionPages", func(t *testing.T) {
 		w.visit(t, ctx, "#/leave")
 		w.visit(t, ctx, "#/deletions")

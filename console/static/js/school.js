@@ -169,6 +169,7 @@ async function editOffering(o, terms, termID, sid, after) {
           after(saved);
         } catch (e2) {
           fill(err, e2.code === 'enrolled_conflicts' ? conflictsBox(e2, () => send(true)) : errorBox(e2));
+          err.scrollIntoView({ block: 'nearest' }); // below a long form, on a phone above all
         }
       };
       send(false);
@@ -216,7 +217,9 @@ export async function offeringDetail(el, ctx) {
   }
   const o = res.offering;
   ctx.setTitle(o.name);
-  const terms = await termsOf(o.school_id).catch(() => []);
+  const [terms, staffList] = await Promise.all([termsOf(o.school_id).catch(() => []),
+    o.teacher_user_id ? schoolStaff(o.school_id).catch(() => []) : []]);
+  const rollTeacher = staffList.find((u) => u.id === o.teacher_user_id);
   const reload = () => offeringDetail(el, ctx);
   const enrolled = res.items.filter((r) => r.status === 'enrolled' || r.status === 'pending_payment');
   const waiting = res.items.filter((r) => r.status === 'waitlisted').sort((a, b) => a.waitlist_position - b.waitlist_position);
@@ -242,6 +245,7 @@ export async function offeringDetail(el, ctx) {
       h('dt', '类型'), h('dd', `${KINDS[o.kind]} · ${CATEGORIES[o.category] || o.category}`),
       h('dt', '时间'), h('dd', `${fmtDays(o.weekdays)} ${o.start_time}–${o.end_time}`),
       h('dt', '教师 / 地点'), h('dd', `${o.teacher || '—'} / ${o.venue || '—'}`),
+      h('dt', '点名教师'), h('dd', rollTeacher ? `${rollTeacher.display_name}（${rollTeacher.username}）` : h('span.muted', '未指定（仅学校管理员可点名）')),
       h('dt', '年级'), h('dd', fmtGrades(o.grades)),
       h('dt', '收费'), h('dd', yuan(o.fee_fen)),
       h('dt', '报名'), h('dd', `${MODES[o.mode]} · ${dateTime(o.enroll_opens_at)} 至 ${dateTime(o.enroll_closes_at)}`),
