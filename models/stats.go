@@ -127,21 +127,6 @@ type statsRun struct {
 	rows     int64
 }
 
-// heldUntil is the minute of date's day by which a session of that day
-// has ended in time for this run to count it held: every minute for a day
-// already over at r.now, none for a day not begun, now's minute for today.
-func (r *statsRun) heldUntil() int {
-	today := StatsDate(r.now)
-	switch {
-	case r.date < today:
-		return 24 * 60
-	case r.date > today:
-		return -1
-	}
-	n := r.now.In(StatsZone)
-	return n.Hour()*60 + n.Minute()
-}
-
 // runSQLite runs stage and publish on a dedicated connection to db's file
 // (closing it drops the temporary tables).
 func (r *statsRun) runSQLite(ctx context.Context, db *DB) error {
