@@ -153,7 +153,7 @@ func notifyCalendarSessions(tx *gorm.DB, t Term, ss []calendarSession, kind, sta
 	})
 	for _, k := range order {
 		note := shortDate(k.date) + what
-		p := map[string]string{"student": names[k.student], "offering": strings.Join(clubs[k], "、"), "status": status,
+		p := map[string]string{"student": names[k.student], "offering": clubsText(clubs[k]), "status": status,
 			"note": note, "date": k.date, "term_id": fmt.Sprint(t.ID)}
 		event := fmt.Sprintf("calendar:%s:term:%d:date:%s:student:%d:%d", kind, t.ID, k.date, k.student, at.UnixNano())
 		if err := NotifyGuardians(tx, kind, k.student, event, p); err != nil {
@@ -161,4 +161,18 @@ func notifyCalendarSessions(tx *gorm.DB, t Term, ss []calendarSession, kind, sta
 		}
 	}
 	return nil
+}
+
+// clubsText names the clubs of one child's day in a WeChat "thing" field
+// (20 characters): "篮球社、美术社", or "篮球社等3个项目" when they do not fit.
+func clubsText(names []string) string {
+	all := strings.Join(names, "、")
+	if len([]rune(all)) <= 20 {
+		return all
+	}
+	first := []rune(names[0])
+	if len(first) > 12 {
+		first = first[:12]
+	}
+	return fmt.Sprintf("%s等%d个项目", string(first), len(names))
 }

@@ -127,7 +127,7 @@ func TestPatchSlotTellsEveryFamily(t *testing.T) {
 	}
 	var payload string
 	db.R.Raw("SELECT payload FROM outbox WHERE kind = ? AND user_id = ?", models.NotifyOfferingChanged, parents[0].ID).Scan(&payload)
-	for _, want := range []string{"周三、周五 16:00-17:30", "原周二、周四 16:30-18:00"} {
+	for _, want := range []string{`"note":"改为周三五 16:00-17:30"`, `"before":"周二、周四 16:30-18:00"`} {
 		if !strings.Contains(payload, want) {
 			t.Fatalf("payload %s lacks %q", payload, want)
 		}
