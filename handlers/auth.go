@@ -83,7 +83,8 @@ func (h *API) Login(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	u, err := models.Authenticate(c.UserContext(), h.DB, in.Username, in.Password)
+	u, err := models.Authenticate(c.UserContext(), h.DB, models.Credentials{Username: in.Username, Password: in.Password,
+		ClientAddr: ClientAddr(c)})
 	var pcr *models.PasswordChangeRequired
 	if errors.As(err, &pcr) {
 		return c.Status(fiber.StatusForbidden).JSON(PasswordChangeBody{

@@ -50,6 +50,8 @@ func PurgeExpired(ctx context.Context, db *DB, now time.Time, p RetentionPolicy)
 		// expired password change tokens.
 		{"DELETE FROM login_failures WHERE last_failed_ms < ? AND locked_until_ms < ?",
 			[]any{now.Add(-loginFailureMemory).UnixMilli(), now.UnixMilli()}},
+		{"DELETE FROM login_attempts WHERE last_failed_ms < ? AND locked_until_ms < ?",
+			[]any{now.Add(-loginFailureMemory).UnixMilli(), now.UnixMilli()}},
 		{"DELETE FROM rate_windows WHERE opened_at < ?", []any{now.Unix() - 2*rateWindowSeconds}},
 		{"DELETE FROM password_change_tokens WHERE expires_ms < ?", []any{now.UnixMilli()}},
 	}
