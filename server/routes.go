@@ -91,6 +91,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Get("/schools/:id", auth, staff, h.GetSchool)
 	v1.Post("/users", auth, admins, small, h.CreateUser)
 	v1.Patch("/users/:id", auth, admins, small, h.PatchUser)
+	v1.Get("/schools/:id/staff", auth, handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin), h.ListSchoolStaff)
 	// Bureau admins see schools and statistics, not children's records.
 	schoolStaff := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin, models.RolePlatformAdmin)
 	v1.Get("/schools/:id/students", auth, schoolStaff, h.ListStudents)
