@@ -110,7 +110,7 @@ func (h *API) AttendanceSheet(c *fiber.Ctx) error {
 	}
 	month := c.Query("month")
 	if month == "" {
-		month = models.StatsDate(h.now())[:7]
+		month = models.LocalDate(h.now())[:7]
 	}
 	sh, err := models.FindAttendanceSheet(c.UserContext(), h.DB, CurrentActor(c), id, month)
 	if err != nil {

@@ -125,7 +125,7 @@ func (h *API) MySessions(c *fiber.Ctx) error {
 		return err
 	}
 	if date == "" {
-		date = models.StatsDate(h.now())
+		date = models.LocalDate(h.now())
 	}
 	p, err := sessionPaging(c)
 	if err != nil {

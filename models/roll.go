@@ -179,7 +179,7 @@ func checkMarkWindow(a Actor, s Session, now time.Time, reason string) error {
 	if now.Before(s.StartsAt()) {
 		return ErrSessionNotStarted
 	}
-	if StatsDate(now) == s.Date {
+	if LocalDate(now) == s.Date {
 		return nil
 	}
 	if a.Role != RoleSchoolAdmin && a.Role != RolePlatformAdmin {
@@ -271,7 +271,7 @@ func MarkAttendance(ctx context.Context, db *DB, a Actor, id int64, records []Ma
 			}
 		}
 		roll, err = buildRoll(tx, s, students)
-		if err != nil || len(changed) == 0 || StatsDate(now) != cur.Date {
+		if err != nil || len(changed) == 0 || LocalDate(now) != cur.Date {
 			// A correction after the day tells no family: the alert is
 			// for the afternoon it happens, not for the records.
 			return err
