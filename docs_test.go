@@ -19,7 +19,7 @@ import (
 // repository (models/cache.go, models/migrations/, models/fee*.go as a
 // glob), or a file name with an extension of the tree (cache.go, bench.md:
 // some file of that name must exist); and a span that reads as a Go name —
-// CamelCase or camelCase (LimitEnrollWriters, keysetPage), optionally
+// CamelCase or camelCase (LimitEnrollQueue, keysetPage), optionally
 // qualified (models.Enroll, DB.Tx) or called (h.now(), Enroll(ctx, …)): each
 // of its parts must be an identifier of the tree's Go (or console
 // JavaScript) source. snake_case, lower-case words, ALL_CAPS, URLs, HTTP
