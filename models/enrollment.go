@@ -87,7 +87,7 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 	}
 	if in.Actor.Role == RoleParent {
 		// A link removed on any instance retires the cached children
-		// the answers below start from (guardian_links.go).
+		// the answers below start from (links_remove.go).
 		if err := db.syncLinks(ctx); err != nil {
 			return Enrollment{}, err
 		}

@@ -136,7 +136,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/students/:id/binding-codes", auth, schoolAdminsOnly.only(), small, h.IssueBindingCode)
 
 	// Guardian links: removal by the school or the guardian, and deletion
-	// of a child's data on a guardian's request (guardian_links.go).
+	// of a child's data on a guardian's request (handlers/guardian_links.go).
 	v1.Get("/students/:id/guardian-links", auth, schoolAdmins.only(), h.ListGuardianLinks)
 	v1.Delete("/students/:id/guardian-links/:user_id", auth, schoolAdmins.only(), h.RemoveGuardianLink)
 	v1.Delete("/me/children/:student_id", auth, parents.only(), h.UnlinkChild)
