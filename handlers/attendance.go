@@ -148,6 +148,7 @@ type dismissalRequest struct {
 		By        string  `json:"by"`
 		At        *string `json:"at"`
 	} `json:"records"`
+	Reason string `json:"reason"`
 }
 
 // DismissalDTO is how and when one child left.
@@ -160,8 +161,9 @@ type DismissalDTO struct {
 }
 
 // RecordDismissal is POST /api/v1/sessions/{id}/dismissal (the session's
-// teacher, the school's admin): {records:[{student_id,by,at?}]} → the
-// session's dismissals; the guardians get "已离校".
+// teacher, the school's admin): {records:[{student_id,by,at?}], reason?} →
+// the session's dismissals; on the session's day the guardians of a child
+// dismissed for the first time get "已离校".
 func (h *API) RecordDismissal(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
@@ -185,7 +187,7 @@ func (h *API) RecordDismissal(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	ds, err := models.RecordDismissal(c.UserContext(), h.DB, CurrentActor(c), id, recs, h.now())
+	ds, err := models.RecordDismissal(c.UserContext(), h.DB, CurrentActor(c), id, recs, in.Reason, h.now())
 	if err != nil {
 		return err
 	}
@@ -193,6 +195,54 @@ func (h *API) RecordDismissal(c *fiber.Ctx) error {
 	for _, d := range ds {
 		out.Items = append(out.Items, DismissalDTO{StudentID: d.StudentID, StudentName: d.StudentName, By: d.By,
 			At: rfc3339(d.At), RecordedBy: d.RecordedBy})
+	}
+	return c.JSON(out)
+}
+
+// DismissalChangeDTO is one entry of a session's dismissal history.
+type DismissalChangeDTO struct {
+	ID          int64   `json:"id"`
+	StudentID   int64   `json:"student_id"`
+	StudentName string  `json:"student_name"`
+	OldBy       *string `json:"old_by"`
+	OldAt       *string `json:"old_at"`
+	NewBy       string  `json:"new_by"`
+	NewAt       string  `json:"new_at"`
+	ChangedBy   int64   `json:"changed_by"`
+	ChangerName string  `json:"changed_by_name"`
+	Reason      string  `json:"reason"`
+	ChangedAt   string  `json:"changed_at"`
+}
+
+// DismissalChanges is GET /api/v1/sessions/{id}/dismissal/changes (the
+// session's teacher, the school's admin): every change of the session's
+// dismissals, oldest first, paged by ?cursor&limit.
+func (h *API) DismissalChanges(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	after, limit, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	cs, err := models.FindDismissalChanges(c.UserContext(), h.DB, CurrentActor(c), id, after, limit)
+	if err != nil {
+		return err
+	}
+	out := Page[DismissalChangeDTO]{Items: make([]DismissalChangeDTO, 0, min(len(cs), limit))}
+	if len(cs) > limit {
+		cs = cs[:limit]
+		out.NextCursor = opaqueCursor(strconv.FormatInt(cs[limit-1].ID, 10))
+	}
+	for _, x := range cs {
+		d := DismissalChangeDTO{ID: x.ID, StudentID: x.StudentID, StudentName: x.StudentName, OldBy: x.OldBy,
+			NewBy: x.NewBy, NewAt: rfc3339(x.NewAt), ChangedBy: x.ChangedBy, ChangerName: x.ChangerName,
+			Reason: x.Reason, ChangedAt: rfc3339(x.ChangedAt)}
+		if x.OldAt != nil {
+			d.OldAt = ptr(rfc3339(*x.OldAt))
+		}
+		out.Items = append(out.Items, d)
 	}
 	return c.JSON(out)
 }
