@@ -73,11 +73,11 @@ func canDismiss(mark sql.NullString) bool {
 // dismissalChange is one dismissal a POST changes; from is nil for a
 // child's first record.
 type dismissalChange struct {
-	student  rollStudent
-	fromBy   *string
-	fromAt   *time.Time
-	by       string
-	at       time.Time
+	student rollStudent
+	fromBy  *string
+	fromAt  *time.Time
+	by      string
+	at      time.Time
 }
 
 // RecordDismissal records how each child of records left session id, for a
