@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -23,17 +24,20 @@ type RollEntryDTO struct {
 	DismissedAt *string          `json:"dismissed_at"`
 }
 
-// RollDTO is a session's roll: the session, and its children in the list
-// format (one page).
+// RollDTO is a session's roll: the session, where its roll stands on the
+// server's clock (models.RollWindow), and its children in the list format
+// (one page).
 type RollDTO struct {
 	Session    SessionDTO     `json:"session"`
+	Window     string         `json:"window"`
 	Items      []RollEntryDTO `json:"items"`
 	NextCursor string         `json:"next_cursor"`
 }
 
-// NewRollDTO maps a roll to its DTO.
-func NewRollDTO(r models.Roll) RollDTO {
-	out := RollDTO{Session: NewSessionDTO(r.Session), Items: make([]RollEntryDTO, 0, len(r.Entries))}
+// NewRollDTO maps a roll, at now, to its DTO.
+func NewRollDTO(r models.Roll, now time.Time) RollDTO {
+	out := RollDTO{Session: NewSessionDTO(r.Session), Window: models.RollWindow(r.Session.Session, now),
+		Items: make([]RollEntryDTO, 0, len(r.Entries))}
 	for _, e := range r.Entries {
 		d := RollEntryDTO{StudentID: e.StudentID, StudentNo: e.StudentNo, Name: e.Name, Grade: e.Grade,
 			Class: e.ClassName, Status: e.Status, Marked: e.Marked}
@@ -60,7 +64,7 @@ func (h *API) Roll(c *fiber.Ctx) error {
 		return err
 	}
 	models.LogStaffAccess(c.UserContext(), h.DB, CurrentActor(c), "roll", r.Session.SchoolID, fmt.Sprintf("session:%d", id))
-	return c.JSON(NewRollDTO(r))
+	return c.JSON(NewRollDTO(r, h.now()))
 }
 
 type markRequest struct {
@@ -97,7 +101,7 @@ func (h *API) MarkAttendance(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(NewRollDTO(r))
+	return c.JSON(NewRollDTO(r, h.now()))
 }
 
 // AttendanceChangeDTO is one entry of a roll's audit trail.

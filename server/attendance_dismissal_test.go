@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"kehou/models"
 )
@@ -192,4 +193,29 @@ func TestDismissalAfterTheDay(t *testing.T) {
 			t.Fatalf("history %v", cs)
 		}
 	})
+}
+
+// TestRollWindow: the roll says where it stands on the server's clock, so
+// the console shows "未开始" before the start and asks an admin for a
+// reason after the day, whatever the phone's clock says.
+func TestRollWindow(t *testing.T) {
+	w := newAttWorld(t)
+	id := w.session(t, w.club, "2030-11-05")
+	for name, c := range map[string]struct {
+		now  time.Time
+		want string
+	}{
+		"not_started": {sh(2030, 11, 5, 16, 29), "not_started"},
+		"open":        {sh(2030, 11, 5, 16, 30), "open"},
+		"open_late":   {sh(2030, 11, 5, 23, 59), "open"},
+		"after_day":   {sh(2030, 11, 6, 0, 0), "after_day"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w.setNow(c.now)
+			r := w.do("GET", fmt.Sprintf("/api/v1/sessions/%d/roll", id), w.teacherTok, nil).want(t, 200).JSON()
+			if r["window"] != c.want {
+				t.Fatalf("window %v at %s, want %s", r["window"], c.now, c.want)
+			}
+		})
+	}
 }
