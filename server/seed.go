@@ -89,6 +89,9 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 		fmt.Fprintf(stdout, "Simulated %d days of the term: %d enrollments (%d waitlisted), %d lottery draws, "+
 			"%d rolls taken (%d marks), %d survey answers, %d daily statistics snapshots.\n",
 			h.Days, h.Enrolled, h.Waitlisted, h.Draws, h.Rolls, h.Marks, h.Responses, h.Snapshots)
+		fmt.Fprintf(stdout, "The daily loop of the last %d days: %d leave requests, %d absent children who came late "+
+			"(after the absence alert), %d dismissals, %d corrections of a past day.\n",
+			demoLoopDays, h.Leave, h.Arrivals, h.Dismissals, h.Corrections)
 	}
 	fmt.Fprintf(stdout, "Each school has a term six weeks under way with the 5+2 base service and clubs;\n"+
 		"the demo family (two children in school 1) has guardian phone %s for the WeChat login demo.\n", models.MaskPhone(demoFamilyPhone))
