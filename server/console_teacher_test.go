@@ -156,7 +156,7 @@ func TestConsoleBrowserTeacher(t *testing.T) {
 			if s := js[string](t, ctx, `document.querySelector('.sticky-foot .alert.error').innerText`); !strings.Contains(s, "停课") {
 				t.Fatalf("the error says %q", s)
 			}
-			w.viewShot(t, ctx, "teacher-roll-409-phone")
+			w.viewShot(t, ctx, "teacher-roll-409-phone-screen")
 		})
 	})
 
@@ -209,7 +209,7 @@ func TestConsoleBrowserTeacher(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS(row))); err != nil {
 			t.Fatal(err)
 		}
-		w.viewShot(t, ctx, "teacher-dismissal-phone")
+		w.viewShot(t, ctx, "teacher-dismissal-phone-screen")
 		w.shoot(t, ctx, "teacher-dismissal", "")
 		noCSPViolations(t, ctx)
 	})
