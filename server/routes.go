@@ -116,6 +116,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Put("/sessions/:id/attendance", auth, rollStaff, small, h.MarkAttendance)
 	v1.Get("/sessions/:id/attendance/changes", auth, rollStaff, h.AttendanceChanges)
 	v1.Post("/sessions/:id/dismissal", auth, rollStaff, small, h.RecordDismissal)
+	v1.Get("/sessions/:id/dismissal/changes", auth, rollStaff, h.DismissalChanges)
 	v1.Post("/students/:id/leave-requests", auth, guardians, small, h.CreateLeaveRequest)
 	v1.Get("/students/:id/leave-requests", auth, leaveReaders, h.ListLeaveRequests)
 	v1.Delete("/leave-requests/:id", auth, guardians, h.CancelLeaveRequest)
