@@ -18,9 +18,12 @@ const (
 	// counted before any is read, so a row cannot make the reader walk an
 	// unbounded number of stray cells.
 	MaxRosterCellsPerRow = 1024
-	// maxRosterHeaderCols is how many columns of the rows above and at the
+	// MaxRosterLineBytes bounds one row of a CSV file (a quoted cell may
+	// span lines: the bound is the row's): a real row is well under 1 KB.
+	MaxRosterLineBytes = 64 << 10
+	// MaxRosterHeaderCols is how many columns of the rows above and at the
 	// header are looked at: a header past column 64 is not a roster's.
-	maxRosterHeaderCols = 64
+	MaxRosterHeaderCols = 64
 )
 
 // Errors of a roster file whose shape is beyond the bounds.
@@ -32,6 +35,8 @@ var (
 		fmt.Sprintf("单元格内容过长（每格最多%d字节）", MaxRosterCellBytes))
 	ErrRosterRowTooWide = E(KindInvalid, "row_too_wide",
 		fmt.Sprintf("一行的单元格过多（最多%d个）", MaxRosterCellsPerRow))
+	ErrRosterLineTooLong = E(KindInvalid, "line_too_long",
+		fmt.Sprintf("一行的内容过长（每行最多%d KB）", MaxRosterLineBytes>>10))
 )
 
 // RosterReader turns the rows of a roster file, as a reader streams them,
@@ -57,7 +62,7 @@ type RosterReader struct {
 // handed to Add, or -1 when the roster does not read that column.
 func (r *RosterReader) Slot(col int) int {
 	if r.idx == nil {
-		if col < maxRosterHeaderCols {
+		if col < MaxRosterHeaderCols {
 			return col
 		}
 		return -1
@@ -73,7 +78,7 @@ func (r *RosterReader) Slot(col int) int {
 // Width is the length of the slice Add expects for the next row.
 func (r *RosterReader) Width() int {
 	if r.idx == nil {
-		return maxRosterHeaderCols
+		return MaxRosterHeaderCols
 	}
 	return len(r.cols)
 }
