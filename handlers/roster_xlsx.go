@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"path"
 	"strconv"
@@ -28,7 +29,10 @@ import (
 //     refused as soon as a read column refers to it, never copied whole);
 //   - the sheet: one row's cells of the columns the header names (stray
 //     cells are skipped unread, MaxRosterCellsPerRow at most per row);
-//   - the XML decoder: one token, at most xlsxMaxToken bytes;
+//   - the XML decoder: one token, at most xlsxMaxToken bytes (comments,
+//     CDATA and DOCTYPE, one token whatever they hold, are refused);
+//   - the archive: at most xlsxMaxEntries entries, counted before
+//     archive/zip reads its directory;
 //   - the inflated bytes read: xlsxMaxInflated, and the parts' declared
 //     sizes together as well.
 //
@@ -40,13 +44,47 @@ const (
 	xlsxMaxSharedBytes = 8 << 20
 	xlsxMaxSharedItems = 1 << 20
 	xlsxMaxToken       = 64 << 10
+	xlsxMaxEntries     = 1000
 )
 
-var errXLSXTooBig = errBadXLSX.WithMessage("Excel 文件解压后过大，请删除多余的工作表、图片或空白行列后重试")
+var (
+	errXLSXTooBig         = errBadXLSX.WithMessage("Excel 文件解压后过大，请删除多余的工作表、图片或空白行列后重试")
+	errXLSXTooManyEntries = models.E(models.KindBadRequest, "xlsx_too_many_entries",
+		fmt.Sprintf("Excel 文件内的部件过多（最多%d个），请删除多余的工作表或图片，或另存为新的 .xlsx 后重试", xlsxMaxEntries))
+)
+
+// checkZipEntries refuses an archive of more than xlsxMaxEntries entries
+// before archive/zip reads its directory: zip.NewReader keeps every entry
+// it finds (a few hundred bytes each, whatever the count the archive
+// declares), so a 10 MB archive of empty entries cost +76 MB. Every entry
+// it reads starts with a central directory signature, so their count in
+// the file bounds the entries (a signature inside compressed data only
+// counts one more).
+func checkZipEntries(ra io.ReaderAt, size int64) error {
+	sig := []byte("PK\x01\x02")
+	buf := make([]byte, 32<<10)
+	n := 0
+	for off := int64(0); off < size; {
+		k, err := ra.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if n += bytes.Count(buf[:k], sig); n > xlsxMaxEntries {
+			return errXLSXTooManyEntries
+		}
+		if err != nil || off+int64(k) >= size || k < len(sig) {
+			break
+		}
+		// The chunks overlap by len(sig)-1 bytes, too few to hold a whole
+		// signature twice, so one spanning two chunks is counted once.
+		off += int64(k - (len(sig) - 1))
+	}
+	return nil
+}
 
 // readXLSXRoster streams the first sheet of the .xlsx in ra (size bytes)
 // into rr.
 func readXLSXRoster(ra io.ReaderAt, size int64, rr *models.RosterReader) error {
+	if err := checkZipEntries(ra, size); err != nil {
+		return err
+	}
 	zr, err := zip.NewReader(ra, size)
 	if err != nil {
 		return errBadXLSX
@@ -400,34 +438,87 @@ func xlsxErr(err error) error {
 }
 
 // xmlGuard passes an inflating part through, failing when the parts read
-// together pass their budget of inflated bytes or when more than
-// xlsxMaxToken bytes pass without a '<' (the most the XML decoder then
-// holds for one token).
+// together pass their budget of inflated bytes, or when one token of the
+// XML decoder would pass xlsxMaxToken bytes: the bytes from one '<' to the
+// next (a tag and the text after it), or a processing instruction from <?
+// to ?> whatever '<' it holds. Comments, CDATA sections and document type
+// declarations (<!…) are refused outright: each is one token however many
+// '<' it holds (a 61 KB file with a 60 MB comment made the decoder hold
+// it whole), and Excel writes none in the parts read here.
 type xmlGuard struct {
 	r      io.Reader
 	budget *int64
-	run    int
+	run    int        // bytes of the current token
+	state  guardState // where the last byte read left the scan
 }
+
+type guardState uint8
+
+const (
+	guardText guardState = iota // in a tag or text: counting up to the next '<'
+	guardOpen                   // after a '<'
+	guardPI                     // inside <? … ?>
+	guardPIQ                    // inside <? … ?>, after a '?'
+)
+
+var (
+	errXLSXTokenTooLong = models.ErrRosterCellTooLong.WithMessage("Excel 文件中有超过 %d KB 的单元格或标记", xlsxMaxToken>>10)
+	errXLSXMarkup       = models.E(models.KindBadRequest, "xlsx_markup",
+		"Excel 文件中含有注释、CDATA 或文档类型声明（<!…），Excel 不会写入这些内容；请用 Excel 或 WPS 另存为 .xlsx 后重试")
+)
 
 func (g *xmlGuard) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
 	if *g.budget -= int64(n); *g.budget < 0 {
 		return 0, errXLSXTooBig
 	}
-	b := p[:n]
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '<')
-		if i < 0 {
-			g.run += len(b)
-			break
-		}
-		if g.run+i > xlsxMaxToken {
-			return 0, models.ErrRosterCellTooLong.WithMessage("Excel 文件中有超过 %d KB 的单元格或标记", xlsxMaxToken>>10)
-		}
-		g.run, b = 0, b[i+1:]
-	}
-	if g.run > xlsxMaxToken {
-		return 0, models.ErrRosterCellTooLong.WithMessage("Excel 文件中有超过 %d KB 的单元格或标记", xlsxMaxToken>>10)
+	if e := g.scan(p[:n]); e != nil {
+		return 0, e
 	}
 	return n, err
+}
+
+func (g *xmlGuard) scan(b []byte) error {
+	for i := 0; i < len(b); {
+		switch g.state {
+		case guardText:
+			j := bytes.IndexByte(b[i:], '<')
+			if j < 0 {
+				g.run += len(b) - i
+				i = len(b)
+				break
+			}
+			if g.run+j > xlsxMaxToken {
+				return errXLSXTokenTooLong
+			}
+			g.run, g.state, i = 0, guardOpen, i+j+1
+		case guardOpen:
+			switch b[i] {
+			case '!':
+				return errXLSXMarkup
+			case '?':
+				g.state = guardPI
+			default:
+				g.state = guardText
+			}
+			g.run++
+			i++
+		case guardPI, guardPIQ:
+			c := b[i]
+			g.run++
+			i++
+			switch {
+			case c == '>' && g.state == guardPIQ:
+				g.run, g.state = 0, guardText
+			case c == '?':
+				g.state = guardPIQ
+			default:
+				g.state = guardPI
+			}
+		}
+		if g.run > xlsxMaxToken {
+			return errXLSXTokenTooLong
+		}
+	}
+	return nil
 }

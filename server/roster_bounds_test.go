@@ -1,10 +1,12 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -88,10 +90,10 @@ func (l liveRoster) postWant(t *testing.T, body []byte, ctype string, status int
 		m   map[string]any
 	)
 	peak := peakRSSOver(t, func() { got, m = l.post(t, body, ctype) })
+	t.Logf("%s (%d KB posted) on %s: peak RSS +%.1f MB", t.Name(), len(body)>>10, l.db.Dialect, float64(peak)/(1<<20))
 	if got != status || code != "" && m["code"] != code {
 		t.Fatalf("answer %d %v, want %d %s", got, m, status, code)
 	}
-	t.Logf("%s (%d KB posted) on %s: peak RSS +%.1f MB", t.Name(), len(body)>>10, l.db.Dialect, float64(peak)/(1<<20))
 	if peak > rosterMemoryBudget && !raceDetector {
 		t.Fatalf("peak RSS rose %d MB, budget %d MB", peak>>20, rosterMemoryBudget>>20)
 	}
@@ -203,6 +205,84 @@ func TestRosterCSVQuotedCells(t *testing.T) {
 			if want := `赵"小"/父"亲"`; got != want {
 				t.Fatalf("stored %q, want %q", got, want)
 			}
+		})
+	}
+}
+
+// withEntries is the .xlsx file with n more empty entries.
+func withEntries(t *testing.T, file []byte, n int) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(file), int64(len(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, zf := range zr.File {
+		if err := zw.Copy(zf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if _, err := zw.CreateRaw(&zip.FileHeader{Name: fmt.Sprintf("e/%06d", i), Method: zip.Store}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestRosterXLSXMarkupAndEntriesBounded posts the .xlsx files that passed
+// the reader's bounds: a 60 MB comment full of '<' (one token of the XML
+// decoder, which the guard's count restarted at every '<': 200 and +129 MB),
+// the same as a CDATA section, a document type declaration and a
+// processing instruction, and an archive of a hundred thousand empty
+// entries (+76 MB). Each is refused with its code, its peak resident
+// memory under rosterMemoryBudget; an XML declaration, a small processing
+// instruction and xlsxMaxEntries entries still import.
+func TestRosterXLSXMarkupAndEntriesBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("inflates 60 MB parts")
+	}
+	big := 60 << 20
+	if raceDetector {
+		big = 4 << 20
+	}
+	filler := strings.Repeat("<a>", big/3)
+	rows := func(mid string) func(w io.Writer) {
+		return func(w io.Writer) {
+			inlineRow(w, 1, strings.Split(rosterHeader, ","), "")
+			io.WriteString(w, mid)
+			inlineRow(w, 2, []string{"X1", "甲", "男", "3", "1班", "甲父", "13800000001", "父亲"}, "")
+		}
+	}
+	sheet := func(mid string) func() []byte { return func() []byte { return handXLSX(t, nil, rows(mid)) } }
+	cases := []struct {
+		name   string
+		file   func() []byte
+		status int
+		code   string
+	}{
+		{"comment400", sheet("<!--" + filler + "-->"), 400, "xlsx_markup"},
+		{"cdata400", sheet(`<row r="3"><c r="A3" t="inlineStr"><is><t><![CDATA[` + filler + `]]></t></is></c></row>`), 400, "xlsx_markup"},
+		{"doctypeInSharedStrings400", func() []byte {
+			return handXLSX(t, []string{`x</t></si><!DOCTYPE x [` + filler + `]><si><t>y`}, rows(""))
+		}, 400, "xlsx_markup"},
+		{"processingInstruction422", sheet("<?x " + filler + "?>"), 422, "cell_too_long"},
+		{"smallProcessingInstruction200", sheet(`<?x <a> ?>`), 200, ""},
+		{"manyEntries400", func() []byte { return withEntries(t, handXLSX(t, nil, rows("")), 100_000) }, 400, "xlsx_too_many_entries"},
+		{"entriesAtBound200", func() []byte { return withEntries(t, handXLSX(t, nil, rows("")), 1000-6) }, 200, ""},
+		{"entriesPastBound400", func() []byte { return withEntries(t, handXLSX(t, nil, rows("")), 1000-5) }, 400, "xlsx_too_many_entries"},
+	}
+	l := newLiveRoster(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			file := c.file()
+			l.postWant(t, file, xlsxContentType, c.status, c.code)
+			body, ctype := multipartFile(t, "file", "名单.xlsx", file)
+			l.postWant(t, body, ctype, c.status, c.code)
 		})
 	}
 }
