@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -53,6 +54,8 @@ type RosterReader struct {
 	idx     map[string]int // column → file column, once the header is known
 	cols    []int          // file column of each slot, once the header is known
 	names   []string       // column of each slot
+	texts   []string       // the header's cell of each slot, as written
+	pairs   bool           // the header has a parent's columns
 	header  int            // the header's line
 	rows    []RosterRow
 	nonzero int // rows with a cell
@@ -101,7 +104,7 @@ func (r *RosterReader) Add(line int, cells []string) error {
 	}
 	if r.idx == nil {
 		if idx, errs := rosterHeader(cells); len(errs) == 0 {
-			r.useHeader(idx, line)
+			r.useHeader(idx, line, cells)
 			return nil
 		}
 		if len(r.titles) <= rosterTitleRows {
@@ -111,6 +114,7 @@ func (r *RosterReader) Add(line int, cells []string) error {
 		return nil
 	}
 	row := RosterRow{Row: line - r.header}
+	var parents map[string]string
 	for i, c := range cells {
 		c = strings.TrimSpace(c)
 		switch r.names[i] {
@@ -130,24 +134,40 @@ func (r *RosterReader) Add(line int, cells []string) error {
 			row.GuardianPhone = c
 		case "relationship":
 			row.Relationship = c
+		default: // a parent's column
+			if c != "" {
+				if parents == nil {
+					parents = map[string]string{}
+				}
+				parents[r.names[i]] = c
+			}
 		}
 	}
-	if row.blank() {
+	if row.blank() && parents == nil {
 		return nil
 	}
 	if r.nonzero++; r.nonzero > MaxRosterRows {
 		return ErrRosterTooLong
 	}
-	r.rows = append(r.rows, row)
+	if !r.pairs {
+		r.rows = append(r.rows, row)
+		return nil
+	}
+	_, withGuardian := r.idx["guardian_phone"]
+	r.rows = append(r.rows, expandParents(row, parents, withGuardian)...)
 	return nil
 }
 
-func (r *RosterReader) useHeader(idx map[string]int, line int) {
+func (r *RosterReader) useHeader(idx map[string]int, line int, cells []string) {
 	r.idx, r.header, r.titles, r.lines = idx, line, nil, nil
-	for _, c := range RosterColumns {
+	for _, c := range append(RosterColumns[:len(RosterColumns):len(RosterColumns)], RosterPairColumns...) {
 		if i, ok := idx[c]; ok {
 			r.cols = append(r.cols, i)
 			r.names = append(r.names, c)
+			r.texts = append(r.texts, strings.TrimSpace(strings.TrimPrefix(cells[i], "\uFEFF")))
+			if slices.Contains(RosterPairColumns, c) {
+				r.pairs = true
+			}
 		}
 	}
 }
