@@ -32,25 +32,29 @@ func (h *API) ImportRoster(c *fiber.Ctx) error {
 	if err := models.CheckRosterAccess(c.UserContext(), h.DB, a, id); err != nil {
 		return err
 	}
-	rows, err := readRoster(c)
+	rr, err := readRoster(c)
 	if err != nil {
-		return err
+		return rr.Locate(err)
+	}
+	rows, err := rr.Rows()
+	if err != nil {
+		return rr.Locate(err)
 	}
 	res, err := models.ImportRoster(c.UserContext(), h.DB, a, id, rows)
 	if err != nil {
-		return err
+		return rr.Locate(err)
 	}
 	return c.JSON(RosterResultDTO{Created: res.Created, Updated: res.Updated})
 }
 
-// readRoster reads the request's file, whatever its form, into the rows of
-// the columns its header names.
-func readRoster(c *fiber.Ctx) ([]models.RosterRow, error) {
+// readRoster reads the request's file, whatever its form, into a
+// RosterReader (returned also with an error, to locate it).
+func readRoster(c *fiber.Ctx) (*models.RosterReader, error) {
+	var rr models.RosterReader
 	mt, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil {
-		return nil, fiber.ErrUnsupportedMediaType
+		return &rr, fiber.ErrUnsupportedMediaType
 	}
-	var rr models.RosterReader
 	switch mt {
 	case "text/csv", "application/csv":
 		err = readCSV(c.Body(), params["charset"], &rr)
@@ -60,12 +64,9 @@ func readRoster(c *fiber.Ctx) ([]models.RosterRow, error) {
 	case fiber.MIMEMultipartForm:
 		err = readRosterForm(c, &rr)
 	default:
-		return nil, fiber.ErrUnsupportedMediaType
+		return &rr, fiber.ErrUnsupportedMediaType
 	}
-	if err != nil {
-		return nil, err
-	}
-	return rr.Rows()
+	return &rr, err
 }
 
 // readRosterForm reads the multipart field "file": an .xlsx is read in

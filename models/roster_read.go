@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -196,6 +197,43 @@ func (r *RosterReader) Rows() ([]RosterRow, error) {
 		return nil, &ImportError{Errors: errs}
 	}
 	return r.rows, nil
+}
+
+// Locate sets where in the file each error of an ImportError is: its line
+// (as a spreadsheet numbers it) and, for a column the header names, the
+// header's cell and the cell's reference. Other errors pass unchanged.
+func (r *RosterReader) Locate(err error) error {
+	var ie *ImportError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	header := r.header
+	if r.idx == nil && len(r.lines) > 0 {
+		header = r.lines[0] // the row read as the header, which was not one
+	}
+	for i := range ie.Errors {
+		e := &ie.Errors[i]
+		if header == 0 || e.Row < 0 {
+			continue
+		}
+		e.Line = header + e.Row
+		for s, name := range r.names {
+			if name == e.Field {
+				e.Column, e.Cell = r.texts[s], fmt.Sprintf("%s%d", ColumnName(r.cols[s]), e.Line)
+			}
+		}
+	}
+	return err
+}
+
+// ColumnName is the letters of a spreadsheet's column col (from 0): A, Z,
+// AA.
+func ColumnName(col int) string {
+	s := ""
+	for col++; col > 0; col = (col - 1) / 26 {
+		s = string(rune('A'+(col-1)%26)) + s
+	}
+	return s
 }
 
 // RosterFromRecords maps the records of a file (one per line, from line 1)
