@@ -200,8 +200,9 @@ func (r *RosterReader) Rows() ([]RosterRow, error) {
 }
 
 // Locate sets where in the file each error of an ImportError is: its line
-// (as a spreadsheet numbers it) and, for a column the header names, the
-// header's cell and the cell's reference. Other errors pass unchanged.
+// (as a spreadsheet numbers it; the message's 第N行 becomes that line too)
+// and, for a column the header names, the header's cell and the cell's
+// reference. Other errors pass unchanged.
 func (r *RosterReader) Locate(err error) error {
 	var ie *ImportError
 	if !errors.As(err, &ie) {
@@ -217,6 +218,10 @@ func (r *RosterReader) Locate(err error) error {
 			continue
 		}
 		e.Line = header + e.Row
+		// The message names the row as the file shows it, as Line does.
+		if rest, ok := strings.CutPrefix(e.Message, fmt.Sprintf("第%d行", e.Row)); ok && e.Row > 0 {
+			e.Message = fmt.Sprintf("第%d行", e.Line) + rest
+		}
 		for s, name := range r.names {
 			if name == e.Field {
 				e.Column, e.Cell = r.texts[s], fmt.Sprintf("%s%d", ColumnName(r.cols[s]), e.Line)

@@ -106,6 +106,9 @@ func TestRosterErrorsLocateCells(t *testing.T) {
 		for _, e := range r.want(t, 422, "invalid_rows").JSON()["errors"].([]any) {
 			m := e.(map[string]any)
 			out = append(out, fmt.Sprintf("%v:%v:%v:%v:%v", m["row"], m["field"], m["line"], m["column"], m["cell"]))
+			if !strings.HasPrefix(m["message"].(string), fmt.Sprintf("第%v行", m["line"])) {
+				t.Errorf("message %q does not name line %v", m["message"], m["line"])
+			}
 		}
 		return strings.Join(out, " ")
 	}
