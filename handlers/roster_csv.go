@@ -69,7 +69,7 @@ func (s *csvSplitter) each(rr *models.RosterReader) error {
 		}
 		cells = cells[:w]
 		clear(cells)
-		if err := s.record(rr, row, cells); err != nil {
+		if err := s.record(rr.Slot, row, cells); err != nil {
 			return err
 		}
 		if err := rr.Add(row, cells); err != nil {
@@ -79,28 +79,33 @@ func (s *csvSplitter) each(rr *models.RosterReader) error {
 	return nil
 }
 
-// newline is the length of the line break at i (1 or 2 bytes), or 0.
+// newline is the length of the line break at i (1 or 2 bytes), or 0: LF,
+// CRLF, or a CR that ends the body (encoding/csv drops it).
 func (s *csvSplitter) newline(i int) int {
 	switch {
-	case i < len(s.b) && s.b[i] == '\n':
+	case i >= len(s.b):
+		return 0
+	case s.b[i] == '\n':
 		return 1
-	case i+1 < len(s.b) && s.b[i] == '\r' && s.b[i+1] == '\n':
+	case s.b[i] == '\r' && i+1 == len(s.b):
+		return 1
+	case s.b[i] == '\r' && s.b[i+1] == '\n':
 		return 2
 	}
 	return 0
 }
 
-// record reads one record at s.pos, the sheet's row row, putting the cells
-// of the columns rr reads in their slots, and leaves s.pos after its line
-// break.
-func (s *csvSplitter) record(rr *models.RosterReader, row int, cells []string) error {
+// record reads one record at s.pos, the sheet's row row, putting the cell
+// of each column col with a slot(col) >= 0 in cells[slot(col)], and leaves
+// s.pos after its line break.
+func (s *csvSplitter) record(slotOf func(col int) int, row int, cells []string) error {
 	start := s.pos
 	tooLong := func(end int) bool { return end-start > models.MaxRosterLineBytes }
 	for col := 0; ; col++ {
 		if col >= models.MaxRosterCellsPerRow {
 			return models.ErrRosterRowTooWide.WithMessage("第%d行的单元格过多（最多%d个）", row, models.MaxRosterCellsPerRow)
 		}
-		slot := rr.Slot(col)
+		slot := slotOf(col)
 		var (
 			val []byte
 			err error
@@ -138,7 +143,7 @@ func (s *csvSplitter) plain(start, row int) ([]byte, error) {
 	i := s.pos
 	for ; i < len(b); i++ {
 		c := b[i]
-		if c == '\n' || c == '\r' && i+1 < len(b) && b[i+1] == '\n' || c == c0 && bytes.HasPrefix(b[i:], s.comma) {
+		if (c == '\n' || c == '\r') && s.newline(i) > 0 || c == c0 && bytes.HasPrefix(b[i:], s.comma) {
 			break
 		}
 		if c == '"' {
