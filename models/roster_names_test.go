@@ -1,6 +1,7 @@
 package models_test
 
 import (
+	"fmt"
 	"testing"
 
 	"kehou/models"
@@ -53,5 +54,27 @@ func TestRosterHeaderForms(t *testing.T) {
 		if models.IsRosterHeader(h) {
 			t.Errorf("IsRosterHeader(%q) = true", h)
 		}
+	}
+}
+
+// TestRosterTwoParentsRows: a line of a two-parent list is one row of
+// the file however many guardians it gives — MaxRosterRows such lines
+// are within the bound — and its student has both parents.
+func TestRosterTwoParentsRows(t *testing.T) {
+	recs := [][]string{{"学号", "姓名", "性别", "年级", "班级", "父亲姓名", "父亲电话", "母亲电话"}}
+	for i := range models.MaxRosterRows {
+		recs = append(recs, []string{fmt.Sprintf("T%05d", i), "学生", "男", "3", "1班", "父", fmt.Sprintf("138%08d", i), fmt.Sprintf("139%08d", i)})
+	}
+	rows, err := models.RosterFromRecords(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := models.ValidateRoster(rows)
+	if err != nil {
+		t.Fatalf("ValidateRoster: %v", err)
+	}
+	if len(out) != models.MaxRosterRows || len(out[0].Guardians) != 2 || out[0].Guardians[1].Relationship != "母亲" ||
+		out[0].Guardians[1].Name != "母亲" || out[0].Guardians[0].Name != "父" {
+		t.Fatalf("%d students, first %+v", len(out), out[0])
 	}
 }
