@@ -385,3 +385,28 @@ func shortDate(d string) string {
 	}
 	return d[5:7] + "月" + d[8:10] + "日"
 }
+
+// Where a session's roll stands at a moment (RollWindow).
+const (
+	RollNotStarted = "not_started"
+	RollOpen       = "open"
+	RollAfterDay   = "after_day"
+	RollCancelled  = "cancelled"
+)
+
+// RollWindow is where session s's roll stands at now, by the rule of
+// checkMarkWindow: cancelled; not started (nothing can be marked yet);
+// open (its day, from its start: the teacher marks); or after its day (a
+// school admin corrects, with a reason). The console reads it from the
+// server rather than the phone's clock.
+func RollWindow(s Session, now time.Time) string {
+	switch {
+	case s.Status == SessionCancelled:
+		return RollCancelled
+	case now.Before(s.StartsAt()):
+		return RollNotStarted
+	case LocalDate(now) == s.Date:
+		return RollOpen
+	}
+	return RollAfterDay
+}

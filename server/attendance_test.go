@@ -375,7 +375,7 @@ func TestAttendanceCancelAndDismissal(t *testing.T) {
 
 	s2 := w.session(t, w.club2, "2030-11-07")
 	w.setNow(sh(2030, 11, 7, 18, 20))
-	w.mark(s2, w.teacher2Tok, map[int64]string{w.kids[0].ID: "present"}, "").want(t, 200)
+	w.mark(s2, w.teacher2Tok, map[int64]string{w.kids[0].ID: "present", w.kids[1].ID: "late"}, "").want(t, 200)
 	t.Run("409_cancel_marked", func(t *testing.T) {
 		w.do("POST", fmt.Sprintf("/api/v1/sessions/%d/cancel", s2), w.adminTok, map[string]any{"reason": "x"}).want(t, 409, "session_marked")
 	})

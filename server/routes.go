@@ -125,6 +125,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Put("/sessions/:id/attendance", auth, schoolStaff.only(), small, h.MarkAttendance)
 	v1.Get("/sessions/:id/attendance/changes", auth, schoolStaff.only(), h.AttendanceChanges)
 	v1.Post("/sessions/:id/dismissal", auth, schoolStaff.only(), small, h.RecordDismissal)
+	v1.Get("/sessions/:id/dismissal/changes", auth, schoolStaff.only(), h.DismissalChanges)
 	v1.Post("/students/:id/leave-requests", auth, parents.only(), small, h.CreateLeaveRequest)
 	v1.Get("/students/:id/leave-requests", auth, schoolFamilies.only(), h.ListLeaveRequests)
 	v1.Delete("/leave-requests/:id", auth, parents.only(), h.CancelLeaveRequest)
