@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 
 	"kehou/models"
@@ -67,7 +65,7 @@ func (h *API) Enroll(c *fiber.Ctx) error {
 	if e.Replayed {
 		c.Set("Idempotent-Replayed", "true")
 	}
-	h.caches().lists.noteWrite(CurrentActor(c).UserID, time.Now())
+	h.caches().lists.noteWrite(CurrentActor(c).UserID)
 	return c.Status(fiber.StatusCreated).JSON(NewEnrollmentDTO(e))
 }
 
@@ -83,7 +81,7 @@ func (h *API) Withdraw(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.caches().lists.noteWrite(CurrentActor(c).UserID, time.Now())
+	h.caches().lists.noteWrite(CurrentActor(c).UserID)
 	return c.JSON(NewEnrollmentDTO(e))
 }
 

@@ -54,6 +54,9 @@ func (replayError) Error() string { return "idempotent replay" }
 // Enroll enrolls a student (SPEC rules 1–9). The steps, in order
 // (docs/enrollment.md walks through them):
 //
+//  0. for a parent, syncLinks retires the cached children when another
+//     instance removed a guardian link (link_version, read at most every
+//     LinkPoll);
 //  1. a parent's request for a club known to be sold out is answered from
 //     memory (soldOutAnswer);
 //  2. admission: a slot of the write path, or ErrBusy at once;
@@ -84,7 +87,7 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 	}
 	if in.Actor.Role == RoleParent {
 		// A link removed on any instance retires the cached children
-		// the answers below start from (guardian_links.go).
+		// the answers below start from (links_remove.go).
 		if err := db.syncLinks(ctx); err != nil {
 			return Enrollment{}, err
 		}

@@ -139,7 +139,8 @@ func buildRoll(tx *gorm.DB, s SessionView, students []rollStudent) (Roll, error)
 
 func ptrTo[T any](v T) *T { return &v }
 
-// FindRoll answers the roll of session id for a (see CanTakeRoll).
+// FindRoll answers the roll of session id for a (see CanTakeRoll). The
+// read is logged as staff access to children's data.
 func FindRoll(ctx context.Context, db *DB, a Actor, id int64) (Roll, error) {
 	s, err := FindSessionFor(ctx, db, a, id)
 	if err != nil {
@@ -150,7 +151,12 @@ func FindRoll(ctx context.Context, db *DB, a Actor, id int64) (Roll, error) {
 	if err != nil {
 		return Roll{}, err
 	}
-	return buildRoll(r, s, students)
+	roll, err := buildRoll(r, s, students)
+	if err != nil {
+		return Roll{}, err
+	}
+	LogStaffAccess(ctx, db, a, "roll", s.SchoolID, fmt.Sprintf("session:%d", id))
+	return roll, nil
 }
 
 // MarkRecord is one child's mark in a PUT of the roll.
@@ -173,7 +179,7 @@ func checkMarkWindow(a Actor, s Session, now time.Time, reason string) error {
 	if now.Before(s.StartsAt()) {
 		return ErrSessionNotStarted
 	}
-	if StatsDate(now) == s.Date {
+	if LocalDate(now) == s.Date {
 		return nil
 	}
 	if a.Role != RoleSchoolAdmin && a.Role != RolePlatformAdmin {
@@ -265,7 +271,7 @@ func MarkAttendance(ctx context.Context, db *DB, a Actor, id int64, records []Ma
 			}
 		}
 		roll, err = buildRoll(tx, s, students)
-		if err != nil || len(changed) == 0 || StatsDate(now) != cur.Date {
+		if err != nil || len(changed) == 0 || LocalDate(now) != cur.Date {
 			// A correction after the day tells no family: the alert is
 			// for the afternoon it happens, not for the records.
 			return err

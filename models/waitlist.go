@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -80,19 +81,10 @@ func fillFromWaitlist(tx *gorm.DB, offeringID int64) ([]int64, error) {
 				continue
 			}
 		}
-		now := txNow(tx)
-		if err := tx.Exec("UPDATE enrollments SET status = ?, waitlist_position = NULL, updated_at = ? WHERE id = ?",
-			StatusEnrolled, now, h.ID).Error; err != nil {
-			return promoted, err
-		}
-		res := tx.Exec("UPDATE offerings SET enrolled_count = enrolled_count + 1 WHERE id = ? AND enrolled_count < capacity", offeringID)
-		if res.Error != nil {
-			return promoted, res.Error
-		}
-		if res.RowsAffected != 1 {
-			return promoted, fmt.Errorf("models: offering %d lost its free seat during promotion", offeringID)
-		}
-		if err := closeGap(tx, offeringID, pos); err != nil {
+		if err := takeSeat(tx, o, h); err != nil {
+			if errors.Is(err, ErrFull) {
+				err = fmt.Errorf("models: offering %d lost its free seat during promotion", offeringID)
+			}
 			return promoted, err
 		}
 		if err := NotifyGuardians(tx, NotifyWaitlistPromoted, h.StudentID, fmt.Sprintf("promoted:enrollment:%d", h.ID),

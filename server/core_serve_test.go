@@ -216,8 +216,8 @@ func TestSeedDemo(t *testing.T) {
 	})
 	t.Run("everyTrendHasACurve", func(t *testing.T) {
 		bureau, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
-		today := models.StatsDate(time.Now())
-		from := models.StatsDate(time.Now().AddDate(0, 0, -demoTermDays))
+		today := models.LocalDate(time.Now())
+		from := models.LocalDate(time.Now().AddDate(0, 0, -demoTermDays))
 		var pts []map[string]any
 		r := s.do("GET", "/api/v1/stats/trend?metric=participation_rate&from="+from+"&to="+today, s.token(bureau), nil).want(t, 200)
 		if err := json.Unmarshal(r.Body, &pts); err != nil {
