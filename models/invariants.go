@@ -45,4 +45,28 @@ var Invariants = []Invariant{
 		       WHERE x.student_id = e.student_id AND x.status = 'enrolled' AND x.offering_id <> o.id
 		       AND o.kind = 'club' AND ox.kind = 'club' AND (ox.weekdays & o.weekdays) <> 0
 		       AND ox.start_min < o.end_min AND o.start_min < ox.end_min))`},
+	// The money invariants (order.go): an order's stored status is what its
+	// ledger gives (DeriveOrderStatus, written again in SQL), its charge is
+	// its gross and its waiver row its waiver; a paid order's seat is
+	// enrolled or was given up (and settled by the refund rule then).
+	{"order status matches its ledger",
+		`SELECT count(*) FROM orders o LEFT JOIN (SELECT order_id,
+		   SUM(CASE WHEN kind = 'charge' THEN amount_fen ELSE 0 END) AS c,
+		   SUM(CASE WHEN kind = 'waiver' THEN amount_fen ELSE 0 END) AS w,
+		   SUM(CASE WHEN kind = 'credit' THEN amount_fen ELSE 0 END) AS k,
+		   SUM(CASE WHEN kind = 'void' THEN amount_fen ELSE 0 END) AS v,
+		   SUM(CASE WHEN kind = 'payment' THEN amount_fen ELSE 0 END) AS p,
+		   SUM(CASE WHEN kind = 'refund' THEN amount_fen ELSE 0 END) AS r
+		   FROM fee_ledger GROUP BY order_id) s ON s.order_id = o.id
+		 WHERE s.order_id IS NULL OR s.c <> o.gross_fen OR s.w <> o.waiver_fen OR o.amount_fen <> o.gross_fen - o.waiver_fen
+		   OR s.c - s.w - s.k - s.v - s.p < 0 OR s.r > s.p
+		   OR o.status <> CASE WHEN s.c - s.w - s.k - s.v - s.p > 0 THEN 'unpaid'
+		     WHEN s.p = 0 AND s.v > 0 THEN 'closed' WHEN s.p = 0 THEN 'waived'
+		     WHEN s.r = 0 THEN 'paid' WHEN s.r >= s.p THEN 'refunded' ELSE 'partially_refunded' END`},
+	{"no paid order without a seat or a settled withdrawal",
+		`SELECT count(*) FROM orders o JOIN enrollments e ON e.id = o.enrollment_id
+		 WHERE o.status IN ('paid', 'partially_refunded', 'waived') AND e.status NOT IN ('enrolled', 'withdrawn')`},
+	{"no withdrawn seat still owing",
+		`SELECT count(*) FROM orders o JOIN enrollments e ON e.id = o.enrollment_id
+		 WHERE o.status = 'unpaid' AND e.status = 'withdrawn'`},
 }

@@ -65,6 +65,11 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 					return err
 				}
 			}
+			// A paid seat given up is refunded by the region's rule; an
+			// unpaid one's bill is voided (order_money.go).
+			if err := settleWithdrawal(tx, db.Dialect, e.ID, "", "withdraw", a.UserID, db.now()); err != nil {
+				return err
+			}
 		case StatusWaitlisted:
 			if err := closeGap(tx, o.ID, *e.WaitlistPosition); err != nil {
 				return err

@@ -160,6 +160,17 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Patch("/schools/:id/terms/:term_id", auth, offeringAdmins, small, h.PatchTerm)
 	v1.Delete("/schools/:id/terms/:term_id", auth, offeringAdmins, h.DeleteTerm)
 
+	// Fees: policies, the public fee list, waivers, orders and their money
+	// (docs/fees.md).
+	feeAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
+	v1.Put("/regions/:id/fee-policy", auth, handlers.RequireRoles(models.RoleBureauAdmin, models.RolePlatformAdmin), small, h.PutFeePolicy)
+	v1.Get("/regions/:id/fee-policy", auth, staff, h.GetFeePolicy)
+	v1.Get("/schools/:id/fees", auth, h.SchoolFees)
+	v1.Patch("/students/:id", auth, feeAdmins, small, h.PatchStudent)
+	v1.Get("/orders/:id", auth, enrollers, h.GetOrder)
+	v1.Post("/orders/:id/payments", auth, feeAdmins, small, h.RecordPayment)
+	v1.Post("/orders/:id/refunds", auth, feeAdmins, small, h.RefundOrder)
+
 	// Surveys, statistics, jobs.
 	bureauOrSchoolAdmins := handlers.RequireRoles(models.RoleBureauAdmin, models.RoleSchoolAdmin)
 	platform := handlers.RequireRoles(models.RolePlatformAdmin)
