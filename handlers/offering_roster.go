@@ -34,7 +34,7 @@ type OfferingRosterDTO struct {
 
 var offeringRosterHeader = []string{"学号", "姓名", "年级", "班级", "家长", "家长电话", "状态", "候补顺位"}
 
-var enrollmentStatusNames = map[string]string{models.StatusEnrolled: "已录取", models.StatusWaitlisted: "候补",
+var enrollmentStatusNames = map[string]string{models.StatusEnrolled: "已录取", models.StatusPendingPayment: "待缴费（保留名额）", models.StatusWaitlisted: "候补",
 	models.StatusApplied: "已报名（待抽签）"}
 
 // offeringRosterKinds are the kinds of offeringRosterHeader's columns.

@@ -170,12 +170,14 @@ func (w *feeWorld) paidSeat(t *testing.T, o models.Offering, waiver string) (mod
 			t.Fatal(err)
 		}
 	}
-	e := modelstest.Enroll(t, w.db, w.admin.Actor(), st.ID, o.ID)
-	ord, ok, err := models.BillEnrollment(ctx, w.db, e.ID, w.now)
-	if err != nil || !ok {
-		t.Fatalf("bill: %v, %v", ok, err)
+	e, err := models.Enroll(ctx, w.db, models.NewEnrollment{Actor: w.admin.Actor(), StudentID: st.ID, OfferingID: o.ID, Now: w.now})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return st, ord
+	if e.OrderID == nil {
+		t.Fatalf("enrollment %+v has no order", e)
+	}
+	return st, w.order(t, *e.OrderID).Order
 }
 
 func (w *feeWorld) order(t *testing.T, id int64) models.OrderView {
@@ -196,9 +198,18 @@ func TestOrderPaymentsAndRefunds(t *testing.T) {
 		t.Fatalf("order = %+v, want 19 sessions, 5700 fen, unpaid", ord)
 	}
 	pay := models.NewPayment{Method: models.PayBank, Ref: "BANK-0001", PaidAt: w.now}
+	e, err := models.FindEnrollmentByID(ctx, w.db, ord.EnrollmentID)
+	if err != nil || e.Status != models.StatusPendingPayment || e.HoldExpiresAt == nil ||
+		!e.HoldExpiresAt.Equal(w.now.Add(time.Duration(models.DefaultHoldMinutes)*time.Minute)) {
+		t.Fatalf("seat = %+v, %v; want held until now + the default hold", e, err)
+	}
 	v, err := models.RecordPayment(ctx, w.db, w.admin.Actor(), ord.ID, pay)
 	if err != nil || v.Status != models.OrderPaid || v.Sums.Payment != 5700 {
 		t.Fatalf("pay = %+v, %v; want paid 5700", v.Sums, err)
+	}
+	e, err = models.FindEnrollmentByID(ctx, w.db, ord.EnrollmentID)
+	if err != nil || e.Status != models.StatusEnrolled || e.EnrolledAt == nil || !e.EnrolledAt.Equal(w.now) {
+		t.Fatalf("seat after payment = %+v, %v; want enrolled at the payment", e, err)
 	}
 	t.Run("retry moves nothing", func(t *testing.T) {
 		v, err := models.RecordPayment(ctx, w.db, w.admin.Actor(), ord.ID, pay)
@@ -430,7 +441,9 @@ func TestMoneyInvariantsCatchABrokenLedger(t *testing.T) {
 	if err := w.db.W.Exec("UPDATE orders SET status = 'paid' WHERE id = ?", ord.ID).Error; err != nil {
 		t.Fatal(err)
 	}
-	if n := count(); n != 1 {
-		t.Fatalf("%d violations, want 1", n)
+	// The ledger says unpaid; a paid order's seat is still held; a held
+	// seat's order is not unpaid.
+	if n := count(); n != 3 {
+		t.Fatalf("%d violations, want 3", n)
 	}
 }

@@ -3,7 +3,8 @@ package models
 // Invariant is one enrollment rule as a query that counts its violations.
 type Invariant struct{ Name, SQL string }
 
-// Invariants are the enrollment rules as queries over the whole database,
+// Invariants are the enrollment rules as queries over the whole database
+// (a held seat, pending_payment, counts as a seat everywhere),
 // each counting its violations: every one must count 0 after any
 // interleaving of enrollments, withdrawals, promotions, draws and changes.
 // modelstest.CheckInvariants runs them in every concurrency test, and the
@@ -13,26 +14,26 @@ var Invariants = []Invariant{
 		`SELECT count(*) FROM offerings WHERE enrolled_count > capacity`},
 	{"enrolled rows <= capacity (no oversell)",
 		`SELECT count(*) FROM offerings o WHERE o.capacity <
-		   (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'enrolled')`},
+		   (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status IN ('enrolled', 'pending_payment'))`},
 	{"counters match rows",
 		`SELECT count(*) FROM offerings o WHERE
-		   o.enrolled_count <> (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'enrolled')
+		   o.enrolled_count <> (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status IN ('enrolled', 'pending_payment'))
 		OR o.waitlisted_count <> (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'waitlisted')
 		OR o.applied_count <> (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'applied')`},
 	{"one live enrollment per student and offering",
 		`SELECT count(*) FROM (SELECT student_id, offering_id FROM enrollments
-		   WHERE status IN ('enrolled', 'waitlisted', 'applied')
+		   WHERE status IN ('enrolled', 'pending_payment', 'waitlisted', 'applied')
 		   GROUP BY student_id, offering_id HAVING count(*) > 1) x`},
 	{"no student over max_clubs",
 		`SELECT count(*) FROM (SELECT e.student_id FROM enrollments e
 		   JOIN offerings o ON o.id = e.offering_id JOIN terms t ON t.id = e.term_id
-		   WHERE e.status = 'enrolled' AND o.kind = 'club'
+		   WHERE e.status IN ('enrolled', 'pending_payment') AND o.kind = 'club'
 		   GROUP BY e.student_id, e.term_id, t.max_clubs HAVING count(*) > t.max_clubs) x`},
 	{"no overlapping enrolled clubs",
 		`SELECT count(*) FROM enrollments a
-		   JOIN enrollments b ON b.student_id = a.student_id AND b.id > a.id AND b.status = 'enrolled'
+		   JOIN enrollments b ON b.student_id = a.student_id AND b.id > a.id AND b.status IN ('enrolled', 'pending_payment')
 		   JOIN offerings oa ON oa.id = a.offering_id JOIN offerings ob ON ob.id = b.offering_id
-		 WHERE a.status = 'enrolled' AND oa.kind = 'club' AND ob.kind = 'club'
+		 WHERE a.status IN ('enrolled', 'pending_payment') AND oa.kind = 'club' AND ob.kind = 'club'
 		   AND (oa.weekdays & ob.weekdays) <> 0 AND oa.start_min < ob.end_min AND ob.start_min < oa.end_min`},
 	{"waitlist positions are 1..N per offering",
 		`SELECT count(*) FROM (SELECT offering_id FROM enrollments WHERE status = 'waitlisted'
@@ -42,7 +43,7 @@ var Invariants = []Invariant{
 		`SELECT count(*) FROM offerings o WHERE o.mode = 'fcfs' AND o.status <> 'cancelled' AND o.enrolled_count < o.capacity
 		   AND EXISTS (SELECT 1 FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'waitlisted'
 		     AND NOT EXISTS (SELECT 1 FROM enrollments x JOIN offerings ox ON ox.id = x.offering_id
-		       WHERE x.student_id = e.student_id AND x.status = 'enrolled' AND x.offering_id <> o.id
+		       WHERE x.student_id = e.student_id AND x.status IN ('enrolled', 'pending_payment') AND x.offering_id <> o.id
 		       AND o.kind = 'club' AND ox.kind = 'club' AND (ox.weekdays & o.weekdays) <> 0
 		       AND ox.start_min < o.end_min AND o.start_min < ox.end_min))`},
 	// The money invariants (order.go): an order's stored status is what its
@@ -66,6 +67,9 @@ var Invariants = []Invariant{
 	{"no paid order without a seat or a settled withdrawal",
 		`SELECT count(*) FROM orders o JOIN enrollments e ON e.id = o.enrollment_id
 		 WHERE o.status IN ('paid', 'partially_refunded', 'waived') AND e.status NOT IN ('enrolled', 'withdrawn')`},
+	{"a held seat has an unpaid order and an expiry",
+		`SELECT count(*) FROM enrollments e LEFT JOIN orders o ON o.enrollment_id = e.id
+		 WHERE e.status = 'pending_payment' AND (o.id IS NULL OR o.status <> 'unpaid' OR e.hold_expires_at IS NULL)`},
 	{"no withdrawn seat still owing",
 		`SELECT count(*) FROM orders o JOIN enrollments e ON e.id = o.enrollment_id
 		 WHERE o.status = 'unpaid' AND e.status = 'withdrawn'`},

@@ -271,8 +271,8 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64, reason strin
 			return err
 		}
 		var seats []int64
-		if err := tx.Raw("SELECT id FROM enrollments WHERE offering_id = ? AND status = ? ORDER BY id",
-			id, StatusEnrolled).Scan(&seats).Error; err != nil {
+		if err := tx.Raw("SELECT id FROM enrollments WHERE offering_id = ? AND status IN ? ORDER BY id",
+			id, seatStatuses).Scan(&seats).Error; err != nil {
 			return err
 		}
 		if err := tx.Exec(`UPDATE enrollments SET status = ?, waitlist_position = NULL, withdrawn_by = ?, withdrawn_at = ?,

@@ -39,10 +39,10 @@ func OfferingRoster(ctx context.Context, db *DB, a Actor, id int64) (Offering, [
 		COALESCE(g.name, '') AS guardian_name, COALESCE(g.phone, '') AS guardian_phone
 		FROM enrollments e JOIN students s ON s.id = e.student_id
 		LEFT JOIN guardians g ON g.id = (SELECT MIN(g2.id) FROM guardians g2 WHERE g2.student_id = s.id)
-		WHERE e.offering_id = ? AND e.status IN (?, ?, ?)
-		ORDER BY CASE e.status WHEN 'enrolled' THEN 0 WHEN 'waitlisted' THEN 1 ELSE 2 END,
+		WHERE e.offering_id = ? AND e.status IN (?, ?, ?, ?)
+		ORDER BY CASE e.status WHEN 'enrolled' THEN 0 WHEN 'pending_payment' THEN 1 WHEN 'waitlisted' THEN 2 ELSE 3 END,
 		COALESCE(e.waitlist_position, 0), s.grade, s.class_name, s.student_no`,
-		id, StatusEnrolled, StatusWaitlisted, StatusApplied).Scan(&rows).Error
+		id, StatusEnrolled, StatusPendingPayment, StatusWaitlisted, StatusApplied).Scan(&rows).Error
 	if err != nil {
 		return Offering{}, nil, err
 	}

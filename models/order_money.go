@@ -234,7 +234,14 @@ func RecordPayment(ctx context.Context, db *DB, a Actor, id int64, in NewPayment
 	if err != nil {
 		return OrderView{}, err
 	}
-	err = db.Tx(ctx, func(tx *gorm.DB) error {
+	release, err := db.admitPayment()
+	if err != nil {
+		return OrderView{}, err
+	}
+	defer release()
+	// writeOfferings: a held seat that becomes enrolled changes what the
+	// offering lists show; retryTx for a deadlock with a withdrawal.
+	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
 		if ord, err = lockOrder(tx, db.Dialect, id); err != nil {
 			return err
 		}
@@ -256,6 +263,11 @@ func RecordPayment(ctx context.Context, db *DB, a Actor, id int64, in NewPayment
 		if _, err := moveMoney(tx, &ord, LedgerEntry{Kind: LedgerPayment, AmountFen: s.Owed(), Method: in.Method, Ref: in.Ref,
 			ExternalID: ext, OccurredAt: in.PaidAt, CreatedBy: nullID(a.UserID)}, now); err != nil {
 			return err
+		}
+		if ord.Status == OrderPaid {
+			if err := paySeat(tx, ord, now); err != nil {
+				return err
+			}
 		}
 		return feeAudit(ctx, tx, a, "record_payment", ord.SchoolID, 0, fmt.Sprintf("order:%d", id),
 			fmt.Sprintf("method=%s amount_fen=%d", in.Method, s.Owed()), now)

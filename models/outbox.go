@@ -71,11 +71,13 @@ func EnqueueNotification(tx *gorm.DB, n Notification) error {
 // statusPhrases are the notification wording of enrollment statuses: WeChat's
 // "phrase" template values hold at most 5 Chinese characters.
 var statusPhrases = map[string]string{
-	StatusEnrolled:   "报名成功",
-	StatusWaitlisted: "候补中",
-	StatusApplied:    "已申请",
-	StatusRejected:   "未中签",
-	StatusWithdrawn:  "已退出",
+	StatusEnrolled: "报名成功",
+	// A held seat: WeChat's phrase holds 5 characters.
+	StatusPendingPayment: "待缴费",
+	StatusWaitlisted:     "候补中",
+	StatusApplied:        "已申请",
+	StatusRejected:       "未中签",
+	StatusWithdrawn:      "已退出",
 }
 
 // StatusPhrase is the parent-facing wording (at most 5 characters) of an

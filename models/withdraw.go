@@ -56,7 +56,7 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 			return ErrNotLive
 		}
 		switch old {
-		case StatusEnrolled:
+		case StatusEnrolled, StatusPendingPayment:
 			if err := tx.Exec("UPDATE offerings SET enrolled_count = enrolled_count - 1 WHERE id = ?", o.ID).Error; err != nil {
 				return err
 			}

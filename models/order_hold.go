@@ -1,0 +1,286 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The payment hold (SPEC "Fees and payment"). A seat taken — at once in
+// the enrollment batch, by promotion from the waitlist, or in the draw —
+// in an offering whose amount for that student is above zero becomes
+// pending_payment with an order: live (capacity, rules 5 and 6 count it),
+// on the roll only once paid. A payment makes it enrolled (RecordPayment);
+// a hold past hold_expires_at is released by the holds job
+// (ReleaseExpiredHolds): withdrawn as unpaid, its bill voided, the seat to
+// the waitlist head, who gets a hold of its own. A free seat, or one
+// waived in full, is enrolled at once (a waived seat still has an order,
+// so the waiver is counted).
+
+// ErrHoldExpired answers a payment of a seat whose hold was released first.
+var ErrHoldExpired = E(KindConflict, "hold_expired", "名额保留已过期，该报名已因未缴费退出")
+
+// heldSeat is a seat the batch priced: its offering and its hold.
+type heldSeat struct {
+	member int // index into the batch
+	o      Offering
+}
+
+// priceBatch prices the seats the batch gave (enrolled, in a priced
+// offering) before they are written, inside tx: an amount above zero makes
+// the seat pending_payment with its expiry (res[i].e changed in place, so
+// the confirmation and the Idempotency-Key answer say so). It returns the
+// seats that need an order once the enrollments exist (openBatchOrders).
+// Free offerings cost nothing here: the cached fee is the filter, and a
+// priced offering is read again fresh.
+func priceBatch(tx *gorm.DB, jobs []*enrollJob, taken []int, res []enrollResult) ([]heldSeat, error) {
+	var out []heldSeat
+	offerings := map[int64]Offering{}
+	dates := map[int64][]string{}
+	holds := map[int64]int{}
+	for _, i := range taken {
+		e := &res[i].e
+		if e.Status != StatusEnrolled || jobs[i].o.FeeFen == 0 {
+			continue
+		}
+		o, ok := offerings[e.OfferingID]
+		if !ok {
+			if err := tx.Where("id = ?", e.OfferingID).Take(&o).Error; err != nil {
+				return nil, err
+			}
+			_, ds, err := offeringBill(tx, o, "")
+			if err != nil {
+				return nil, err
+			}
+			offerings[o.ID], dates[o.ID] = o, ds
+		}
+		if o.FeeFen == 0 {
+			continue
+		}
+		now := jobs[i].now // the request's clock, as every rule of the batch
+		b := ComputeBill(o.Billing, o.FeeFen, dates[o.ID], shanghaiDate(now))
+		if b.GrossFen == 0 {
+			continue
+		}
+		out = append(out, heldSeat{member: i, o: o})
+		waiver, err := waiverOf(tx, e.StudentID)
+		if err != nil {
+			return nil, err
+		}
+		if b.GrossFen-WaiverFen(waiver, b.GrossFen) == 0 {
+			continue // waived in full: enrolled at once
+		}
+		minutes, ok := holds[o.SchoolID]
+		if !ok {
+			p, err := effectivePolicy(tx, o.SchoolID)
+			if err != nil {
+				return nil, err
+			}
+			minutes = p.HoldMinutes
+			holds[o.SchoolID] = minutes
+		}
+		exp := now.Add(time.Duration(minutes) * time.Minute).UTC()
+		amount := b.GrossFen - WaiverFen(waiver, b.GrossFen)
+		e.Status, e.HoldExpiresAt, e.AmountFen = StatusPendingPayment, &exp, &amount
+	}
+	return out, nil
+}
+
+// openBatchOrders opens the orders of the seats priceBatch priced, inside
+// tx, once their enrollments are written; a held seat gets its held_at and
+// hold_expires_at.
+func openBatchOrders(tx *gorm.DB, jobs []*enrollJob, seats []heldSeat, res []enrollResult) error {
+	for _, s := range seats {
+		e := &res[s.member].e
+		now := jobs[s.member].now
+		ord, made, err := openOrder(tx, *e, s.o, now)
+		if err != nil {
+			return err
+		}
+		if !made {
+			continue
+		}
+		e.OrderID, e.AmountFen = &ord.ID, &ord.AmountFen
+		if e.Status == StatusPendingPayment {
+			held := now.UTC()
+			e.HeldAt = &held
+			if err := tx.Exec("UPDATE enrollments SET held_at = ?, hold_expires_at = ? WHERE id = ?", held, *e.HoldExpiresAt, e.ID).Error; err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// holdSeat bills the seat of enrollment e in o, just made enrolled (a
+// promotion, a draw), inside tx: with an amount above zero it becomes
+// pending_payment until now + the hold. It answers whether the seat is
+// held (false: free, or waived in full — enrolled).
+func holdSeat(tx *gorm.DB, e *Enrollment, o Offering, now time.Time) (bool, error) {
+	ord, made, err := openOrder(tx, *e, o, now)
+	if err != nil || !made {
+		return false, err
+	}
+	e.OrderID, e.AmountFen = &ord.ID, &ord.AmountFen
+	if ord.AmountFen == 0 {
+		return false, nil
+	}
+	p, err := effectivePolicy(tx, o.SchoolID)
+	if err != nil {
+		return false, err
+	}
+	held := now.UTC()
+	exp := held.Add(time.Duration(p.HoldMinutes) * time.Minute)
+	if err := tx.Exec(`UPDATE enrollments SET status = ?, held_at = ?, hold_expires_at = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		StatusPendingPayment, held, exp, held, e.ID, StatusEnrolled).Error; err != nil {
+		return false, err
+	}
+	e.Status, e.HeldAt, e.HoldExpiresAt = StatusPendingPayment, &held, &exp
+	return true, nil
+}
+
+// holdNote is the line a held family reads: pay before the hold ends.
+func holdNote(e Enrollment) string {
+	if e.HoldExpiresAt == nil || e.AmountFen == nil {
+		return ""
+	}
+	return fmt.Sprintf("名额保留至%s，请缴费%s元", e.HoldExpiresAt.In(StatsZone).Format("01-02 15:04"), Yuan(*e.AmountFen))
+}
+
+// paySeat makes the held seat of order ord enrolled once nothing is owed,
+// inside tx (which holds the order's lock): enrolled_at is the payment's
+// time, so the roll counts the child from then and no later write moves
+// it. A seat no longer held — released as unpaid meanwhile — is
+// ErrHoldExpired, and the caller's transaction (the payment) rolls back:
+// of an expiry and a payment, exactly one wins.
+func paySeat(tx *gorm.DB, ord Order, now time.Time) error {
+	var e Enrollment
+	if err := tx.Where("id = ?", ord.EnrollmentID).Take(&e).Error; err != nil {
+		return notFound(err)
+	}
+	switch e.Status {
+	case StatusEnrolled:
+		return nil // billed after it was enrolled (a seat from before the hold)
+	case StatusPendingPayment:
+	default:
+		return ErrHoldExpired
+	}
+	now = now.UTC()
+	res := tx.Exec("UPDATE enrollments SET status = ?, enrolled_at = ?, updated_at = ? WHERE id = ? AND status = ?",
+		StatusEnrolled, now, now, e.ID, StatusPendingPayment)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return ErrHoldExpired
+	}
+	var o Offering
+	if err := tx.Where("id = ?", ord.OfferingID).Take(&o).Error; err != nil {
+		return err
+	}
+	return NotifyGuardians(tx, NotifyEnrollmentConfirmed, e.StudentID, fmt.Sprintf("paid:enrollment:%d", e.ID),
+		map[string]string{"offering": o.Name, "status": StatusPhrase(StatusEnrolled), "note": "缴费成功，已正式报名",
+			"enrollment_id": fmt.Sprint(e.ID), "time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin)})
+}
+
+// ReleaseExpiredHolds releases every hold past its expiry at now (the
+// holds job): per offering, in one transaction each, the seats are
+// withdrawn as unpaid (their bills voided), the counter drops, and the
+// waitlist is promoted into them (each promoted head gets a hold of its own
+// and a message). A hold paid meanwhile is left alone. It answers how many
+// seats were released.
+func ReleaseExpiredHolds(ctx context.Context, db *DB, now time.Time) (int, error) {
+	var offerings []int64
+	if err := db.Read(ctx).Raw("SELECT DISTINCT offering_id FROM enrollments WHERE status = ? AND hold_expires_at <= ? ORDER BY offering_id",
+		StatusPendingPayment, now.UTC()).Scan(&offerings).Error; err != nil {
+		return 0, err
+	}
+	released := 0
+	for _, oid := range offerings {
+		if err := ctx.Err(); err != nil {
+			return released, err
+		}
+		var n int
+		err := db.writeOfferings(ctx, func(tx *gorm.DB) error {
+			var err error
+			n, err = releaseOffering(tx, db.Dialect, oid, now)
+			return err
+		})
+		if err != nil {
+			return released, err
+		}
+		released += n
+	}
+	return released, nil
+}
+
+// releaseOffering releases offering oid's expired holds inside tx. Locks:
+// the offering, then each hold's order (a payment takes the order's lock
+// first and then only the enrollment row, so the two never wait on each
+// other in a circle); a promoted head's student after, as every withdrawal
+// does (retryTx runs it again on a deadlock with a batch).
+func releaseOffering(tx *gorm.DB, d Dialect, oid int64, now time.Time) (int, error) {
+	var o Offering
+	if err := lockOffering(tx, d, oid, &o); err != nil {
+		return 0, err
+	}
+	var holds []Enrollment
+	if err := tx.Where("offering_id = ? AND status = ? AND hold_expires_at <= ?", oid, StatusPendingPayment, now.UTC()).
+		Order("id").Find(&holds).Error; err != nil {
+		return 0, err
+	}
+	now = now.UTC()
+	n := 0
+	for _, e := range holds {
+		var ordID int64
+		if err := tx.Raw("SELECT id FROM orders WHERE enrollment_id = ?", e.ID).Scan(&ordID).Error; err != nil {
+			return n, err
+		}
+		if ordID != 0 {
+			ord, err := lockOrder(tx, d, ordID)
+			if err != nil {
+				return n, err
+			}
+			if ord.Status != OrderUnpaid {
+				continue // paid while we waited for its lock
+			}
+		}
+		res := tx.Exec(`UPDATE enrollments SET status = ?, unpaid_release = ?, withdrawn_at = ?, updated_at = ?
+			WHERE id = ? AND status = ?`, StatusWithdrawn, true, now, now, e.ID, StatusPendingPayment)
+		if res.Error != nil {
+			return n, res.Error
+		}
+		if res.RowsAffected != 1 {
+			continue
+		}
+		if err := settleWithdrawal(tx, d, e.ID, "", "unpaid", 0, now); err != nil {
+			return n, err
+		}
+		if err := NotifyGuardians(tx, NotifyWithdrawn, e.StudentID, fmt.Sprintf("unpaid:enrollment:%d", e.ID),
+			map[string]string{"offering": o.Name, "status": StatusPhrase(StatusWithdrawn), "note": "未在保留时间内缴费，名额已释放",
+				"enrollment_id": fmt.Sprint(e.ID)}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := tx.Exec("UPDATE offerings SET enrolled_count = enrolled_count - ? WHERE id = ?", n, oid).Error; err != nil {
+		return n, err
+	}
+	if o.Status != OfferingCancelled {
+		if _, err := fillFromWaitlist(tx, d, oid); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// admitPayment takes a slot of the write path's admission for a payment:
+// on SQLite a payment competes with the rush for the one writer, so
+// payments and enrollments share one bound (ENROLL_QUEUE_LIMIT); past it
+// ErrBusy, 429 with Retry-After, and nothing was written.
+func (db *DB) admitPayment() (func(), error) { return db.enroll.admit() }
