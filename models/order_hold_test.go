@@ -216,3 +216,71 @@ func TestHoldPaymentRacesExpiry(t *testing.T) {
 	}
 	modelstest.CheckInvariants(t, w.db)
 }
+
+// TestFinanceSumsTheLedger checks the finance report against the orders
+// themselves: paid, unpaid, waived, refunded and released seats in two
+// schools of a county.
+func TestFinanceSumsTheLedger(t *testing.T) {
+	w := newFeeWorld(t)
+	ctx := context.Background()
+	o := w.published(t, 300, nil)
+	var orders []int64
+	add := func(waiver string) models.Enrollment {
+		st := modelstest.Student(t, w.db, w.school.ID, 3, "")
+		if waiver != models.WaiverNone {
+			if _, err := models.SetStudentWaiver(ctx, w.db, w.admin.Actor(), st.ID, waiver, models.WaiverOther); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e := w.enroll(t, st, o)
+		orders = append(orders, *e.OrderID)
+		return e
+	}
+	pay := func(e models.Enrollment, ref string) {
+		if _, err := models.RecordPayment(ctx, w.db, w.admin.Actor(), *e.OrderID, models.NewPayment{Method: models.PayBank, Ref: ref, PaidAt: w.now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	released := add(models.WaiverNone) // released unpaid
+	if _, err := models.ReleaseExpiredHolds(ctx, w.db, *released.HoldExpiresAt); err != nil {
+		t.Fatal(err)
+	}
+	w.now = w.now.Add(time.Hour)      // the other holds run past that release
+	pay(add(models.WaiverNone), "p1") // paid 5700
+	add(models.WaiverNone)            // unpaid 5700
+	add(models.WaiverFull)            // waived 5700
+	half := add(models.WaiverHalf)    // paid 2850, then withdrawn before the start: 2850 back
+	pay(half, "p2")
+	if _, err := models.Withdraw(ctx, w.db, w.admin.Actor(), half.ID); err != nil {
+		t.Fatal(err)
+	}
+	f, err := models.FindFinance(ctx, w.db, models.StatScope{Type: models.ScopeRegion, ID: w.city.ID}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want models.FinanceFigures
+	for _, id := range orders {
+		v := w.order(t, id)
+		want.BilledFen += v.Sums.Charge
+		want.WaivedFen += v.Sums.Waiver
+		want.CollectedFen += v.Sums.Payment
+		want.RefundedFen += v.Sums.Refund
+		want.VoidedFen += v.Sums.Void
+		want.OutstandingFen += max(0, v.Sums.Owed())
+	}
+	got := f.Totals
+	if got.BilledFen != want.BilledFen || got.WaivedFen != want.WaivedFen || got.CollectedFen != want.CollectedFen ||
+		got.RefundedFen != want.RefundedFen || got.OutstandingFen != want.OutstandingFen || got.VoidedFen != want.VoidedFen {
+		t.Fatalf("finance = %+v, the orders sum to %+v", got, want)
+	}
+	// By hand: 5 × 5700 billed; 5700 + 2850 waived; 5700 + 2850 paid;
+	// 2850 refunded; 5700 outstanding (one unpaid seat) from one student.
+	if got.BilledFen != 28500 || got.WaivedFen != 8550 || got.CollectedFen != 8550 || got.RefundedFen != 2850 ||
+		got.OutstandingFen != 5700 || got.OutstandingStudents != 1 || got.WaivedStudents != 2 || got.BilledStudents != 5 {
+		t.Fatalf("finance = %+v", got)
+	}
+	if len(f.Schools) != 1 || f.Schools[0].SchoolID != w.school.ID {
+		t.Fatalf("schools = %+v", f.Schools)
+	}
+	modelstest.CheckInvariants(t, w.db)
+}

@@ -166,3 +166,36 @@ func TestPatchStudentWaiverHTTP(t *testing.T) {
 		w.do("PATCH", path, w.adminTok, map[string]any{"fee_waiver": "most"}).want(t, 422, "invalid_field")
 	})
 }
+
+func TestStatsFinanceHTTP(t *testing.T) {
+	w := newEnrollWorld(t)
+	id := feeOrder(t, w)
+	w.do("POST", fmt.Sprintf("/api/v1/orders/%d/payments", id), w.adminTok, map[string]any{"method": "cash", "ref": "C1",
+		"paid_at": time.Now().Format(time.RFC3339)}).want(t, 200)
+	t.Run("bureau200", func(t *testing.T) {
+		m := decodeObject(t, w.do("GET", "/api/v1/stats/finance", w.bureauTok, nil).want(t, 200).Body)
+		checkShape(t, "finance", m, shape{"scope": "str", "scope_id": "int", "totals": "obj", "schools": "arr"})
+		totals := m["totals"].(map[string]any)
+		checkShape(t, "totals", totals, shape{"billed_fen": "int", "billed_students": "int", "collected_fen": "int",
+			"collected_students": "int", "refunded_fen": "int", "refunded_students": "int", "waived_fen": "int",
+			"waived_students": "int", "outstanding_fen": "int", "outstanding_students": "int"})
+		if fmt.Sprint(totals["collected_fen"]) != fmt.Sprint(totals["billed_fen"]) || fmt.Sprint(totals["collected_students"]) != "1" {
+			t.Fatalf("totals = %v", totals)
+		}
+	})
+	t.Run("school admin200", func(t *testing.T) {
+		w.do("GET", fmt.Sprintf("/api/v1/stats/finance?school_id=%d&term_id=%d", w.schoolID, w.termID), w.adminTok, nil).want(t, 200)
+	})
+	t.Run("another school404", func(t *testing.T) {
+		w.do("GET", fmt.Sprintf("/api/v1/stats/finance?school_id=%d", w.schoolID), w.otherAdminTok, nil).want(t, 404)
+	})
+	t.Run("teacher403", func(t *testing.T) {
+		w.do("GET", "/api/v1/stats/finance", w.teacherTok, nil).want(t, 403)
+	})
+	t.Run("xlsx200", func(t *testing.T) {
+		r := w.do("GET", "/api/v1/stats/finance?format=xlsx", w.bureauTok, nil).want(t, 200)
+		if len(r.Body) < 100 {
+			t.Fatalf("xlsx of %d bytes", len(r.Body))
+		}
+	})
+}

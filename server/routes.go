@@ -170,6 +170,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Get("/orders/:id", auth, enrollers, h.GetOrder)
 	v1.Post("/orders/:id/payments", auth, feeAdmins, small, h.RecordPayment)
 	v1.Post("/orders/:id/refunds", auth, feeAdmins, small, h.RefundOrder)
+	v1.Get("/stats/finance", auth, handlers.RequireRoles(models.RoleBureauAdmin, models.RoleSchoolAdmin), h.StatsFinance)
 
 	// Surveys, statistics, jobs.
 	bureauOrSchoolAdmins := handlers.RequireRoles(models.RoleBureauAdmin, models.RoleSchoolAdmin)
