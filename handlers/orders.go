@@ -184,3 +184,61 @@ func (h *API) PatchStudent(c *fiber.Ctx) error {
 	}
 	return c.JSON(studentWaiverDTO{ID: w.StudentID, SchoolID: w.SchoolID, FeeWaiver: w.FeeWaiver, WaiverReason: w.WaiverReason})
 }
+
+// SchoolOrderDTO is an order in a school's list.
+type SchoolOrderDTO struct {
+	ID               int64   `json:"id"`
+	StudentID        int64   `json:"student_id"`
+	StudentNo        string  `json:"student_no"`
+	StudentName      string  `json:"student_name"`
+	OfferingID       int64   `json:"offering_id"`
+	OfferingName     string  `json:"offering_name"`
+	EnrollmentID     int64   `json:"enrollment_id"`
+	EnrollmentStatus string  `json:"enrollment_status"`
+	AmountFen        int64   `json:"amount_fen"`
+	Waiver           string  `json:"waiver"`
+	Status           string  `json:"status"`
+	HoldExpiresAt    *string `json:"hold_expires_at"`
+	CreatedAt        string  `json:"created_at"`
+}
+
+// ListSchoolOrders is GET /api/v1/schools/{id}/orders?status&term_id&cursor&limit
+// (school staff): the school's orders, newest first — status=unpaid is the
+// list of seats held for payment, for families who never saw the message.
+func (h *API) ListSchoolOrders(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	termID, err := queryID(c, "term_id")
+	if err != nil {
+		return err
+	}
+	status := c.Query("status")
+	switch status {
+	case "", models.OrderUnpaid, models.OrderPaid, models.OrderWaived, models.OrderClosed, models.OrderPartiallyRefunded, models.OrderRefunded:
+	default:
+		return BadRequest("bad_param", "status 须为订单状态之一")
+	}
+	before, limit, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	rows, err := models.FindSchoolOrders(c.UserContext(), h.DB, CurrentActor(c), id, status, termID, before, limit+1)
+	if err != nil {
+		return err
+	}
+	var out Page[SchoolOrderDTO]
+	rows, out.NextCursor = keysetPage(rows, limit, func(o models.SchoolOrder) int64 { return o.ID })
+	out.Items = make([]SchoolOrderDTO, 0, len(rows))
+	for _, o := range rows {
+		d := SchoolOrderDTO{ID: o.ID, StudentID: o.StudentID, StudentNo: o.StudentNo, StudentName: o.StudentName, OfferingID: o.OfferingID,
+			OfferingName: o.OfferingName, EnrollmentID: o.EnrollmentID, EnrollmentStatus: o.EnrollmentStatus, AmountFen: o.AmountFen,
+			Waiver: o.Waiver, Status: o.Status, CreatedAt: rfc3339(o.CreatedAt)}
+		if o.HoldExpiresAt != nil && o.EnrollmentStatus == models.StatusPendingPayment {
+			d.HoldExpiresAt = ptr(rfc3339(*o.HoldExpiresAt))
+		}
+		out.Items = append(out.Items, d)
+	}
+	return c.JSON(out)
+}

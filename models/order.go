@@ -322,3 +322,53 @@ func FindEnrollmentOrders(ctx context.Context, db *DB, ids []int64) (map[int64]O
 	}
 	return out, nil
 }
+
+// SchoolOrder is an order in a school's list, with its student, offering
+// and seat.
+type SchoolOrder struct {
+	Order
+	StudentName      string     `gorm:"column:student_name"`
+	StudentNo        string     `gorm:"column:student_no"`
+	OfferingName     string     `gorm:"column:offering_name"`
+	EnrollmentStatus string     `gorm:"column:enrollment_status"`
+	HoldExpiresAt    *time.Time `gorm:"column:hold_expires_at"`
+}
+
+// maxSchoolOrders bounds one page of a school's orders.
+const maxSchoolOrders = 500
+
+// FindSchoolOrders lists schoolID's orders for its staff (newest first,
+// before id `before` when set), of one status and term when set: the
+// school's list of unpaid holds is status unpaid.
+func FindSchoolOrders(ctx context.Context, db *DB, a Actor, schoolID int64, status string, termID, before int64, limit int) ([]SchoolOrder, error) {
+	if a.Role != RolePlatformAdmin && !a.IsSchoolStaff(schoolID) {
+		return nil, ErrNotFound
+	}
+	if limit <= 0 || limit > maxSchoolOrders {
+		limit = maxSchoolOrders
+	}
+	q := `SELECT o.*, s.name AS student_name, s.student_no, f.name AS offering_name, e.status AS enrollment_status, e.hold_expires_at
+		FROM orders o JOIN students s ON s.id = o.student_id JOIN offerings f ON f.id = o.offering_id
+		JOIN enrollments e ON e.id = o.enrollment_id WHERE o.school_id = ?`
+	args := []any{schoolID}
+	if status != "" {
+		q += " AND o.status = ?"
+		args = append(args, status)
+	}
+	if termID != 0 {
+		q += " AND o.term_id = ?"
+		args = append(args, termID)
+	}
+	if before != 0 {
+		q += " AND o.id < ?"
+		args = append(args, before)
+	}
+	q += " ORDER BY o.id DESC LIMIT ?"
+	args = append(args, limit)
+	out := []SchoolOrder{}
+	if err := db.Read(ctx).Raw(q, args...).Scan(&out).Error; err != nil {
+		return nil, err
+	}
+	LogStaffAccess(ctx, db, a, "list_school_orders", schoolID, fmt.Sprintf("school:%d", schoolID))
+	return out, nil
+}

@@ -116,11 +116,26 @@ func TestOrdersHTTP(t *testing.T) {
 	t.Run("another school404", func(t *testing.T) {
 		w.do("POST", path+"/payments", w.otherAdminTok, map[string]any{"method": "bank", "ref": "B1", "paid_at": time.Now().Format(time.RFC3339)}).want(t, 404)
 	})
+	t.Run("unpaid holds200", func(t *testing.T) {
+		m := decodeObject(t, w.do("GET", fmt.Sprintf("/api/v1/schools/%d/orders?status=unpaid", w.schoolID), w.teacherTok, nil).want(t, 200).Body)
+		items := m["items"].([]any)
+		if len(items) != 1 {
+			t.Fatalf("items = %v", items)
+		}
+		checkShape(t, "school order", items[0].(map[string]any), shape{"id": "int", "student_name": "str", "offering_name": "str",
+			"amount_fen": "int", "status": "str", "hold_expires_at": "time"})
+		w.do("GET", fmt.Sprintf("/api/v1/schools/%d/orders", w.schoolID), w.otherAdminTok, nil).want(t, 404)
+		w.do("GET", fmt.Sprintf("/api/v1/schools/%d/orders", w.schoolID), w.parentTok, nil).want(t, 403)
+	})
 	body := map[string]any{"method": "bank", "ref": "B1", "paid_at": time.Now().Format(time.RFC3339)}
 	t.Run("payment200", func(t *testing.T) {
 		m := w.do("POST", path+"/payments", w.adminTok, body).want(t, 200).JSON()
 		if m["status"] != "paid" || m["owed_fen"].(float64) != 0 {
 			t.Fatalf("order = %v", m)
+		}
+		es := w.do("GET", fmt.Sprintf("/api/v1/students/%d/enrollments", w.student.ID), w.parentTok, nil).want(t, 200).JSON()
+		if e := es["items"].([]any)[0].(map[string]any); e["status"] != "enrolled" || e["order_id"] == nil {
+			t.Fatalf("the paid seat = %v", e)
 		}
 		w.do("POST", path+"/payments", w.adminTok, body).want(t, 200) // a retry
 	})

@@ -167,6 +167,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Get("/regions/:id/fee-policy", auth, staff, h.GetFeePolicy)
 	v1.Get("/schools/:id/fees", auth, h.SchoolFees)
 	v1.Patch("/students/:id", auth, feeAdmins, small, h.PatchStudent)
+	v1.Get("/schools/:id/orders", auth, handlers.RequireRoles(models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin), h.ListSchoolOrders)
 	v1.Get("/orders/:id", auth, enrollers, h.GetOrder)
 	v1.Post("/orders/:id/payments", auth, feeAdmins, small, h.RecordPayment)
 	v1.Post("/orders/:id/refunds", auth, feeAdmins, small, h.RefundOrder)
