@@ -284,3 +284,31 @@ func TestFinanceSumsTheLedger(t *testing.T) {
 	}
 	modelstest.CheckInvariants(t, w.db)
 }
+
+func TestHoldOnLotteryWin(t *testing.T) {
+	w := newFeeWorld(t)
+	ctx := context.Background()
+	lottery := models.ModeLottery
+	o := w.published(t, 300, func(in *models.UpdateOffering) { in.Mode = &lottery })
+	st := modelstest.Student(t, w.db, w.school.ID, 3, "")
+	e, err := models.Enroll(ctx, w.db, models.NewEnrollment{Actor: w.admin.Actor(), StudentID: st.ID, OfferingID: o.ID})
+	if err != nil || e.Status != models.StatusApplied || e.OrderID != nil {
+		t.Fatalf("application = %+v, %v; want applied with no order", e, err)
+	}
+	closed := time.Now().Add(-time.Minute)
+	if _, err := models.PatchOffering(ctx, w.db, w.admin.Actor(), o.ID, models.UpdateOffering{EnrollClosesAt: &closed}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.RunLottery(ctx, w.db, w.admin.Actor(), w.school.ID, w.term.ID); err != nil {
+		t.Fatal(err)
+	}
+	won, err := models.FindEnrollmentByID(ctx, w.db, e.ID)
+	if err != nil || won.Status != models.StatusPendingPayment || won.HoldExpiresAt == nil {
+		t.Fatalf("winner = %+v, %v; want a held seat", won, err)
+	}
+	orders, err := models.FindEnrollmentOrders(ctx, w.db, []int64{e.ID})
+	if err != nil || orders[e.ID].Status != models.OrderUnpaid {
+		t.Fatalf("orders = %+v, %v", orders, err)
+	}
+	modelstest.CheckInvariants(t, w.db)
+}
