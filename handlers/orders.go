@@ -233,7 +233,7 @@ func (h *API) ListSchoolOrders(c *fiber.Ctx) error {
 	out.Items = make([]SchoolOrderDTO, 0, len(rows))
 	for _, o := range rows {
 		d := SchoolOrderDTO{ID: o.ID, StudentID: o.StudentID, StudentNo: o.StudentNo, StudentName: o.StudentName, OfferingID: o.OfferingID,
-			OfferingName: o.OfferingName, EnrollmentID: o.EnrollmentID, EnrollmentStatus: o.EnrollmentStatus, AmountFen: o.AmountFen,
+			OfferingName: o.OfferingName, EnrollmentID: o.EnrollmentID, EnrollmentStatus: string(o.EnrollmentStatus), AmountFen: o.AmountFen,
 			Waiver: o.Waiver, Status: o.Status, CreatedAt: rfc3339(o.CreatedAt)}
 		if o.HoldExpiresAt != nil && o.EnrollmentStatus == models.StatusPendingPayment {
 			d.HoldExpiresAt = ptr(rfc3339(*o.HoldExpiresAt))

@@ -199,9 +199,9 @@ func BillEnrollment(ctx context.Context, db *DB, id int64, now time.Time) (Order
 // lockOrder loads order id inside tx, locking its row on PostgreSQL (every
 // movement of an order's money takes this lock first, so two movements of
 // one order are serialised; on SQLite the writer does it).
-func lockOrder(tx *gorm.DB, d Dialect, id int64) (Order, error) {
+func lockOrder(tx *gorm.DB, id int64) (Order, error) {
 	q := "SELECT * FROM orders WHERE id = ?"
-	if d == Postgres {
+	if dialectOf(tx) == Postgres {
 		q += " FOR UPDATE"
 	}
 	var o Order
@@ -327,11 +327,11 @@ func FindEnrollmentOrders(ctx context.Context, db *DB, ids []int64) (map[int64]O
 // and seat.
 type SchoolOrder struct {
 	Order
-	StudentName      string     `gorm:"column:student_name"`
-	StudentNo        string     `gorm:"column:student_no"`
-	OfferingName     string     `gorm:"column:offering_name"`
-	EnrollmentStatus string     `gorm:"column:enrollment_status"`
-	HoldExpiresAt    *time.Time `gorm:"column:hold_expires_at"`
+	StudentName      string           `gorm:"column:student_name"`
+	StudentNo        string           `gorm:"column:student_no"`
+	OfferingName     string           `gorm:"column:offering_name"`
+	EnrollmentStatus EnrollmentStatus `gorm:"column:enrollment_status"`
+	HoldExpiresAt    *time.Time       `gorm:"column:hold_expires_at"`
 }
 
 // maxSchoolOrders bounds one page of a school's orders.

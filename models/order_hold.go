@@ -205,7 +205,7 @@ func ReleaseExpiredHolds(ctx context.Context, db *DB, now time.Time) (int, error
 		var n int
 		err := db.writeOfferings(ctx, func(tx *gorm.DB) error {
 			var err error
-			n, err = releaseOffering(tx, db.Dialect, oid, now)
+			n, err = releaseOffering(tx, oid, now)
 			return err
 		})
 		if err != nil {
@@ -221,9 +221,9 @@ func ReleaseExpiredHolds(ctx context.Context, db *DB, now time.Time) (int, error
 // first and then only the enrollment row, so the two never wait on each
 // other in a circle); a promoted head's student after, as every withdrawal
 // does (retryTx runs it again on a deadlock with a batch).
-func releaseOffering(tx *gorm.DB, d Dialect, oid int64, now time.Time) (int, error) {
+func releaseOffering(tx *gorm.DB, oid int64, now time.Time) (int, error) {
 	var o Offering
-	if err := lockOffering(tx, d, oid, &o); err != nil {
+	if err := lockOffering(tx, oid, &o); err != nil {
 		return 0, err
 	}
 	var holds []Enrollment
@@ -239,7 +239,7 @@ func releaseOffering(tx *gorm.DB, d Dialect, oid int64, now time.Time) (int, err
 			return n, err
 		}
 		if ordID != 0 {
-			ord, err := lockOrder(tx, d, ordID)
+			ord, err := lockOrder(tx, ordID)
 			if err != nil {
 				return n, err
 			}
@@ -255,7 +255,7 @@ func releaseOffering(tx *gorm.DB, d Dialect, oid int64, now time.Time) (int, err
 		if res.RowsAffected != 1 {
 			continue
 		}
-		if err := settleWithdrawal(tx, d, e.ID, "", "unpaid", 0, now); err != nil {
+		if err := settleWithdrawal(tx, e.ID, "", "unpaid", 0, now); err != nil {
 			return n, err
 		}
 		if err := NotifyGuardians(tx, NotifyWithdrawn, e.StudentID, fmt.Sprintf("unpaid:enrollment:%d", e.ID),
@@ -272,7 +272,7 @@ func releaseOffering(tx *gorm.DB, d Dialect, oid int64, now time.Time) (int, err
 		return n, err
 	}
 	if o.Status != OfferingCancelled {
-		if _, err := fillFromWaitlist(tx, d, oid); err != nil {
+		if _, err := fillFromWaitlist(tx, oid); err != nil {
 			return n, err
 		}
 	}

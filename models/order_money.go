@@ -109,12 +109,12 @@ func orderDates(tx *gorm.DB, ord Order) ([]string, Offering, error) {
 // voided; what was paid comes back by rule (the region's, or pro_rata when
 // the school cancelled the offering). key names the event in the external
 // ids, so settling twice moves nothing.
-func settleWithdrawal(tx *gorm.DB, d Dialect, enrollmentID int64, rule, key string, by int64, now time.Time) error {
+func settleWithdrawal(tx *gorm.DB, enrollmentID int64, rule, key string, by int64, now time.Time) error {
 	var id int64
 	if err := tx.Raw("SELECT id FROM orders WHERE enrollment_id = ?", enrollmentID).Scan(&id).Error; err != nil || id == 0 {
 		return err
 	}
-	ord, err := lockOrder(tx, d, id)
+	ord, err := lockOrder(tx, id)
 	if err != nil {
 		return err
 	}
@@ -155,14 +155,14 @@ func settleWithdrawal(tx *gorm.DB, d Dialect, enrollmentID int64, rule, key stri
 // offering offeringID (cancelled by the school), inside tx: a paid order
 // is refunded paid/billed rounded up, an unpaid one credited its net bill
 // /billed rounded up, each capped by what there is.
-func settleCancelledSession(tx *gorm.DB, d Dialect, offeringID, sessionID int64, date string, by int64, now time.Time) error {
+func settleCancelledSession(tx *gorm.DB, offeringID, sessionID int64, date string, by int64, now time.Time) error {
 	var ids []int64
 	if err := tx.Raw("SELECT id FROM orders WHERE offering_id = ? AND bills_from <= ? AND status IN ? ORDER BY id",
 		offeringID, date, []string{OrderUnpaid, OrderPaid, OrderPartiallyRefunded}).Scan(&ids).Error; err != nil {
 		return err
 	}
 	for _, id := range ids {
-		ord, err := lockOrder(tx, d, id)
+		ord, err := lockOrder(tx, id)
 		if err != nil {
 			return err
 		}
@@ -242,7 +242,7 @@ func RecordPayment(ctx context.Context, db *DB, a Actor, id int64, in NewPayment
 	// writeOfferings: a held seat that becomes enrolled changes what the
 	// offering lists show; retryTx for a deadlock with a withdrawal.
 	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
-		if ord, err = lockOrder(tx, db.Dialect, id); err != nil {
+		if ord, err = lockOrder(tx, id); err != nil {
 			return err
 		}
 		s, err := ledgerSums(tx, id)
@@ -304,7 +304,7 @@ func RefundOrder(ctx context.Context, db *DB, a Actor, id int64, in NewRefund) (
 	}
 	now := db.now()
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
-		if ord, err = lockOrder(tx, db.Dialect, id); err != nil {
+		if ord, err = lockOrder(tx, id); err != nil {
 			return err
 		}
 		var n int64
