@@ -146,6 +146,9 @@ func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {
 		p["position"] = fmt.Sprint(*e.WaitlistPosition)
 		p["note"] = fmt.Sprintf("候补第%d位，有空位时自动转正", *e.WaitlistPosition)
 	}
+	if note := holdNote(e); note != "" && e.Status == StatusPendingPayment {
+		p["note"] = note
+	}
 	return p
 }
 
@@ -263,6 +266,21 @@ func FindStudentEnrollments(ctx context.Context, db *DB, a Actor, studentID, bef
 		WHERE e.student_id = ? AND (? = 0 OR e.id < ?) ORDER BY e.id DESC LIMIT ?`, studentID, before, before, limit).Scan(&out).Error
 	if err != nil {
 		return nil, err
+	}
+	// A family that never accepted the subscribe message learns of its
+	// hold here: each seat's order and amount.
+	ids := make([]int64, len(out))
+	for i, e := range out {
+		ids[i] = e.ID
+	}
+	orders, err := FindEnrollmentOrders(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if o, ok := orders[out[i].ID]; ok {
+			out[i].OrderID, out[i].AmountFen = &o.ID, &o.AmountFen
+		}
 	}
 	if a.IsStaff() {
 		LogStaffAccess(ctx, db, a, "list_student_enrollments", st.SchoolID, fmt.Sprintf("student:%d", studentID))

@@ -72,6 +72,9 @@ func SetFeePolicy(ctx context.Context, db *DB, a Actor, regionID int64, in NewFe
 		}
 		return FeePolicy{}, ErrNotFound
 	}
+	if _, err := RegionPath(ctx, db, regionID); err != nil {
+		return FeePolicy{}, err // no such region: not_found
+	}
 	ok, err := RegionInScope(ctx, db, a, regionID)
 	if err != nil {
 		return FeePolicy{}, err

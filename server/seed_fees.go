@@ -110,8 +110,14 @@ func seedDemoFees(ctx context.Context, db *models.DB, sum demoSummary, now time.
 		if e.OrderID == nil || p.then == "" {
 			continue
 		}
+		// Paid "now", or by the real clock when the demo is built around a
+		// later day (a payment cannot be dated in the future).
+		paid := now
+		if real := time.Now(); paid.After(real) {
+			paid = real
+		}
 		if _, err := models.RecordPayment(ctx, db, staff, *e.OrderID, models.NewPayment{Method: models.PayBank,
-			Ref: fmt.Sprintf("DEMO-%d", e.ID), PaidAt: now}); err != nil && !errors.Is(err, models.ErrNothingOwed) {
+			Ref: fmt.Sprintf("DEMO-%d", e.ID), PaidAt: paid}); err != nil && !errors.Is(err, models.ErrNothingOwed) {
 			return fmt.Errorf("priced club, payment: %w", err)
 		}
 		switch p.then {
