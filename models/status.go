@@ -26,9 +26,9 @@ const (
 	// the roll only once paid.
 	StatusPendingPayment EnrollmentStatus = "pending_payment"
 	StatusWaitlisted     EnrollmentStatus = "waitlisted"
-	StatusApplied    EnrollmentStatus = "applied"
-	StatusWithdrawn  EnrollmentStatus = "withdrawn"
-	StatusRejected   EnrollmentStatus = "rejected"
+	StatusApplied        EnrollmentStatus = "applied"
+	StatusWithdrawn      EnrollmentStatus = "withdrawn"
+	StatusRejected       EnrollmentStatus = "rejected"
 )
 
 // enrollmentStatuses are every enrollment status with its parent-facing
