@@ -25,7 +25,7 @@ type feeWorld struct {
 	now                   time.Time
 }
 
-func shanghaiTime(t *testing.T, s string) time.Time {
+func shanghaiTime(t testing.TB, s string) time.Time {
 	t.Helper()
 	tm, err := time.Parse(time.RFC3339, s)
 	if err != nil {
@@ -34,7 +34,7 @@ func shanghaiTime(t *testing.T, s string) time.Time {
 	return tm
 }
 
-func newFeeWorld(t *testing.T) *feeWorld {
+func newFeeWorld(t testing.TB) *feeWorld {
 	t.Helper()
 	db := modelstest.MustOpenDB(t)
 	w := &feeWorld{db: db, now: shanghaiTime(t, "2026-09-01T10:00:00+08:00")}
@@ -70,7 +70,7 @@ func (w *feeWorld) policy(t *testing.T, by models.User, region int64, club *int6
 
 // mondayClub is a draft club meeting on Mondays at 16:30: 20 Mondays in
 // the term, National Day (Monday 5 October) off, so 19 sessions.
-func (w *feeWorld) mondayClub(t *testing.T, admin models.User, term models.Term, billing string, fee int64) models.Offering {
+func (w *feeWorld) mondayClub(t testing.TB, admin models.User, term models.Term, billing string, fee int64) models.Offering {
 	t.Helper()
 	opens, closes := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
 	o, err := models.CreateOffering(context.Background(), w.db, admin.Actor(), term.SchoolID, models.NewOffering{TermID: term.ID,

@@ -21,7 +21,7 @@ func (w *feeWorld) enroll(t *testing.T, st models.Student, o models.Offering) mo
 	return e
 }
 
-func (w *feeWorld) published(t *testing.T, fee int64, mod func(*models.UpdateOffering)) models.Offering {
+func (w *feeWorld) published(t testing.TB, fee int64, mod func(*models.UpdateOffering)) models.Offering {
 	t.Helper()
 	ctx := context.Background()
 	o := w.mondayClub(t, w.admin, w.term, models.BillingSession, fee)
