@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -22,10 +23,13 @@ import (
 // ErrHoldExpired answers a payment of a seat whose hold was released first.
 var ErrHoldExpired = E(KindConflict, "hold_expired", "名额保留已过期，该报名已因未缴费退出")
 
-// heldSeat is a seat the batch priced: its offering and its hold.
+// heldSeat is a seat the batch priced: its offering, its bill and the
+// student's waiver.
 type heldSeat struct {
 	member int // index into the batch
 	o      Offering
+	bill   Bill
+	waiver string
 }
 
 // priceBatch prices the seats the batch gave (enrolled, in a priced
@@ -34,84 +38,190 @@ type heldSeat struct {
 // the confirmation and the Idempotency-Key answer say so). It returns the
 // seats that need an order once the enrollments exist (openBatchOrders).
 // Free offerings cost nothing here: the cached fee is the filter, and a
-// priced offering is read again fresh.
+// priced offering is read again fresh. A few statements per batch, not per
+// seat: each priced offering's calendar and each school's policy are read
+// once, the students' waivers together.
 func priceBatch(tx *gorm.DB, jobs []*enrollJob, taken []int, res []enrollResult) ([]heldSeat, error) {
 	var out []heldSeat
-	offerings := map[int64]Offering{}
-	dates := map[int64][]string{}
+	var priced []int64
+	for _, i := range taken {
+		if res[i].e.Status == StatusEnrolled && jobs[i].o.FeeFen != 0 {
+			priced = append(priced, res[i].e.OfferingID)
+		}
+	}
+	if len(priced) == 0 {
+		return nil, nil
+	}
+	offerings, dates, err := batchCalendars(tx, priced)
+	if err != nil {
+		return nil, err
+	}
 	holds := map[int64]int{}
+	var students []int64
 	for _, i := range taken {
 		e := &res[i].e
 		if e.Status != StatusEnrolled || jobs[i].o.FeeFen == 0 {
 			continue
 		}
-		o, ok := offerings[e.OfferingID]
-		if !ok {
-			if err := tx.Where("id = ?", e.OfferingID).Take(&o).Error; err != nil {
-				return nil, err
-			}
-			_, ds, err := offeringBill(tx, o, "")
-			if err != nil {
-				return nil, err
-			}
-			offerings[o.ID], dates[o.ID] = o, ds
-		}
+		o := offerings[e.OfferingID]
 		if o.FeeFen == 0 {
 			continue
 		}
-		now := jobs[i].now // the request's clock, as every rule of the batch
-		b := ComputeBill(o.Billing, o.FeeFen, dates[o.ID], shanghaiDate(now))
+		b := ComputeBill(o.Billing, o.FeeFen, dates[o.ID], shanghaiDate(jobs[i].now))
 		if b.GrossFen == 0 {
 			continue
 		}
-		out = append(out, heldSeat{member: i, o: o})
-		waiver, err := waiverOf(tx, e.StudentID)
-		if err != nil {
-			return nil, err
-		}
-		if b.GrossFen-WaiverFen(waiver, b.GrossFen) == 0 {
+		out = append(out, heldSeat{member: i, o: o, bill: b})
+		students = append(students, e.StudentID)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	var waivers []struct {
+		ID        int64
+		FeeWaiver string
+	}
+	if err := tx.Raw("SELECT id, fee_waiver FROM students WHERE id IN ?", students).Scan(&waivers).Error; err != nil {
+		return nil, err
+	}
+	waiverOfStudent := make(map[int64]string, len(waivers))
+	for _, w := range waivers {
+		waiverOfStudent[w.ID] = w.FeeWaiver
+	}
+	for k := range out {
+		s := &out[k]
+		e := &res[s.member].e
+		s.waiver = waiverOfStudent[e.StudentID]
+		amount := s.bill.GrossFen - WaiverFen(s.waiver, s.bill.GrossFen)
+		e.AmountFen = &amount
+		if amount == 0 {
 			continue // waived in full: enrolled at once
 		}
-		minutes, ok := holds[o.SchoolID]
+		minutes, ok := holds[s.o.SchoolID]
 		if !ok {
-			p, err := effectivePolicy(tx, o.SchoolID)
+			p, err := effectivePolicy(tx, s.o.SchoolID)
 			if err != nil {
 				return nil, err
 			}
 			minutes = p.HoldMinutes
-			holds[o.SchoolID] = minutes
+			holds[s.o.SchoolID] = minutes
 		}
-		exp := now.Add(time.Duration(minutes) * time.Minute).UTC()
-		amount := b.GrossFen - WaiverFen(waiver, b.GrossFen)
-		e.Status, e.HoldExpiresAt, e.AmountFen = StatusPendingPayment, &exp, &amount
+		// The request's clock, as every rule of the batch.
+		exp := jobs[s.member].now.Add(time.Duration(minutes) * time.Minute).UTC()
+		e.Status, e.HoldExpiresAt = StatusPendingPayment, &exp
 	}
 	return out, nil
 }
 
-// openBatchOrders opens the orders of the seats priceBatch priced, inside
-// tx, once their enrollments are written; a held seat gets its held_at and
-// hold_expires_at.
-func openBatchOrders(tx *gorm.DB, jobs []*enrollJob, seats []heldSeat, res []enrollResult) error {
-	for _, s := range seats {
-		e := &res[s.member].e
-		now := jobs[s.member].now
-		ord, made, err := openOrder(tx, *e, s.o, now)
-		if err != nil {
-			return err
+// batchCalendars reads the priced offerings of a batch, fresh, with each
+// one's billable dates (billableDates), in three statements whatever their
+// number: the offerings, their terms, their cancelled sessions.
+func batchCalendars(tx *gorm.DB, ids []int64) (map[int64]Offering, map[int64][]string, error) {
+	var offs []Offering
+	if err := tx.Where("id IN ?", ids).Find(&offs).Error; err != nil {
+		return nil, nil, err
+	}
+	termIDs := make([]int64, 0, len(offs))
+	for _, o := range offs {
+		termIDs = append(termIDs, o.TermID)
+	}
+	var terms []Term
+	if err := tx.Where("id IN ?", termIDs).Find(&terms).Error; err != nil {
+		return nil, nil, err
+	}
+	termOf := make(map[int64]Term, len(terms))
+	for _, t := range terms {
+		termOf[t.ID] = t
+	}
+	var cancelled []struct {
+		OfferingID  int64
+		SessionDate string
+	}
+	if err := tx.Raw("SELECT offering_id, session_date FROM sessions WHERE offering_id IN ? AND status = ?", ids, SessionCancelled).
+		Scan(&cancelled).Error; err != nil {
+		return nil, nil, err
+	}
+	skip := map[int64]map[string]bool{}
+	for _, c := range cancelled {
+		if skip[c.OfferingID] == nil {
+			skip[c.OfferingID] = map[string]bool{}
 		}
-		if !made {
-			continue
+		skip[c.OfferingID][c.SessionDate] = true
+	}
+	byID := make(map[int64]Offering, len(offs))
+	dates := make(map[int64][]string, len(offs))
+	for _, o := range offs {
+		if o.Billing == "" {
+			o.Billing = BillingTerm
 		}
-		e.OrderID, e.AmountFen = &ord.ID, &ord.AmountFen
-		if e.Status == StatusPendingPayment {
-			held := now.UTC()
-			e.HeldAt = &held
-			if err := tx.Exec("UPDATE enrollments SET held_at = ?, hold_expires_at = ? WHERE id = ?", held, *e.HoldExpiresAt, e.ID).Error; err != nil {
-				return err
+		byID[o.ID] = o
+		t := termOf[o.TermID]
+		for _, td := range TeachingDates(t.StartsOn, t.EndsOn, t.NoService(), t.Extra(), o.Weekdays) {
+			if !skip[o.ID][td.Date] {
+				dates[o.ID] = append(dates[o.ID], td.Date)
 			}
 		}
 	}
-	return nil
+	return byID, dates, nil
+}
+
+// openBatchOrders opens the orders of the seats priceBatch priced, inside
+// tx, once their enrollments are written: the orders in one insert, their
+// charge and waiver rows in another, and the held seats' held_at and
+// hold_expires_at in one update.
+func openBatchOrders(tx *gorm.DB, jobs []*enrollJob, seats []heldSeat, res []enrollResult) error {
+	if len(seats) == 0 {
+		return nil
+	}
+	orders := make([]Order, len(seats))
+	for k, s := range seats {
+		e := res[s.member].e
+		now := jobs[s.member].now.UTC()
+		ord := Order{SchoolID: s.o.SchoolID, TermID: s.o.TermID, OfferingID: s.o.ID, StudentID: e.StudentID, EnrollmentID: e.ID,
+			Billing: s.bill.Billing, UnitFen: s.bill.UnitFen, Sessions: s.bill.Sessions, BillsFrom: shanghaiDate(now),
+			GrossFen: s.bill.GrossFen, Waiver: s.waiver, WaiverFen: WaiverFen(s.waiver, s.bill.GrossFen), CreatedAt: now, UpdatedAt: now}
+		if len(s.bill.Dates) > 0 {
+			ord.BillsFrom = s.bill.Dates[0]
+		}
+		ord.AmountFen = ord.GrossFen - ord.WaiverFen
+		ord.Status = DeriveOrderStatus(LedgerSums{Charge: ord.GrossFen, Waiver: ord.WaiverFen})
+		orders[k] = ord
+	}
+	if err := tx.CreateInBatches(&orders, maxGroup).Error; err != nil {
+		return err
+	}
+	var moves []LedgerEntry
+	var heldSQL strings.Builder
+	var heldArgs []any
+	var heldIDs []int64
+	for k, s := range seats {
+		e := &res[s.member].e
+		ord := orders[k]
+		e.OrderID, e.AmountFen = &orders[k].ID, &orders[k].AmountFen
+		moves = append(moves, LedgerEntry{OrderID: ord.ID, SchoolID: ord.SchoolID, Kind: LedgerCharge, AmountFen: ord.GrossFen,
+			ExternalID: fmt.Sprintf("charge:enrollment:%d", e.ID), OccurredAt: ord.CreatedAt, CreatedAt: ord.CreatedAt})
+		if ord.WaiverFen > 0 {
+			moves = append(moves, LedgerEntry{OrderID: ord.ID, SchoolID: ord.SchoolID, Kind: LedgerWaiver, AmountFen: ord.WaiverFen,
+				Reason: ord.Waiver, ExternalID: fmt.Sprintf("waiver:enrollment:%d", e.ID), OccurredAt: ord.CreatedAt, CreatedAt: ord.CreatedAt})
+		}
+		if e.Status == StatusPendingPayment {
+			held := ord.CreatedAt
+			e.HeldAt = &held
+			heldSQL.WriteString(" WHEN ? THEN ?")
+			heldArgs = append(heldArgs, e.ID, *e.HoldExpiresAt)
+			heldIDs = append(heldIDs, e.ID)
+		}
+	}
+	if err := tx.CreateInBatches(&moves, 2*maxGroup).Error; err != nil {
+		return err
+	}
+	if len(heldIDs) == 0 {
+		return nil
+	}
+	// held_at is the seat's creation; hold_expires_at each seat's own.
+	heldArgs = append(heldArgs, heldIDs)
+	return tx.Exec("UPDATE enrollments SET held_at = created_at, hold_expires_at = CASE id"+heldSQL.String()+" END WHERE id IN ?",
+		heldArgs...).Error
 }
 
 // holdSeat bills the seat of enrollment e in o, just made enrolled (a

@@ -2,7 +2,9 @@ package models_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,3 +104,38 @@ func seedHolds(tx *gorm.DB, w *feeWorld, offerings []int64, held, waiting int, e
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// BenchmarkEnrollRushPaid compares the spread rush (ten clubs, seats for
+// everyone, many goroutines) on free clubs and on priced ones, where every
+// seat taken is a hold with its order (the bar: accepted holds/s
+// within 10% of the free rush).
+//
+//	go test -run '^$' -bench EnrollRushPaid -cpu 16 ./models
+func BenchmarkEnrollRushPaid(b *testing.B) {
+	for _, fee := range []int64{0, 300} {
+		b.Run(fmt.Sprintf("fee=%d", fee), func(b *testing.B) {
+			w := newWorld(b, mustDB(b), 2)
+			var offs []models.Offering
+			for i := 0; i < 10; i++ {
+				offs = append(offs, w.offering(func(in *models.NewOffering) {
+					in.Capacity, in.Weekdays, in.FeeFen, in.Billing = models.MaxCapacity, []int{1 + i%5}, fee, models.BillingSession
+				}))
+			}
+			students := w.students(b.N)
+			a := w.admin.Actor()
+			var next atomic.Int64
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := next.Add(1) - 1
+					e, err := models.Enroll(w.ctx, w.db, models.NewEnrollment{Actor: a, StudentID: students[i].ID, OfferingID: offs[int(i)%len(offs)].ID})
+					if err != nil {
+						b.Error(err)
+					} else if want := models.StatusEnrolled; fee > 0 && e.Status != models.StatusPendingPayment || fee == 0 && e.Status != want {
+						b.Errorf("status %s", e.Status)
+					}
+				}
+			})
+		})
+	}
+}
