@@ -194,6 +194,12 @@ func openBatchOrders(tx *gorm.DB, jobs []*enrollJob, seats []heldSeat, res []enr
 	var heldSQL strings.Builder
 	var heldArgs []any
 	var heldIDs []int64
+	// A parameter in a CASE has no type of its own: PostgreSQL is told it
+	// is a timestamp; SQLite stores what it is given, as the other writes.
+	then := " WHEN ? THEN ?"
+	if dialectOf(tx) == Postgres {
+		then = " WHEN ? THEN CAST(? AS TIMESTAMPTZ)"
+	}
 	for k, s := range seats {
 		e := &res[s.member].e
 		ord := orders[k]
@@ -207,7 +213,7 @@ func openBatchOrders(tx *gorm.DB, jobs []*enrollJob, seats []heldSeat, res []enr
 		if e.Status == StatusPendingPayment {
 			held := ord.CreatedAt
 			e.HeldAt = &held
-			heldSQL.WriteString(" WHEN ? THEN ?")
+			heldSQL.WriteString(then)
 			heldArgs = append(heldArgs, e.ID, *e.HoldExpiresAt)
 			heldIDs = append(heldIDs, e.ID)
 		}
