@@ -57,10 +57,16 @@ func seedDemoFees(ctx context.Context, db *models.DB, sum demoSummary, now time.
 		BasicMaxFenPerSession: &basicCap, ClubMaxFenPerSession: &clubCap, HoldMinutes: &twoDays, RefundRule: models.RefundProRata}); err != nil {
 		return fmt.Errorf("county fee policy: %w", err)
 	}
+	// The demo teacher takes the roll of every club of the first school
+	// (seedDemoTeacher), this one too.
+	var teacher *int64
+	if t, err := models.FindUserByUsername(ctx, db, "demo_teacher"); err == nil {
+		teacher = &t.ID
+	}
 	opens, closes := now.Add(-time.Hour), now.AddDate(0, 0, 14)
 	waitlist := true
 	o, err := models.CreateOffering(ctx, db, models.SystemActor, school.ID, models.NewOffering{TermID: term, Kind: models.KindClub,
-		Name: demoFeeClub, Category: "science", Teacher: "周老师", Venue: "机房", Weekdays: []int{3}, StartTime: "18:10",
+		Name: demoFeeClub, Category: "science", Teacher: "周老师", TeacherUserID: teacher, Venue: "机房", Weekdays: []int{3}, StartTime: "18:10",
 		EndTime: "19:00", Capacity: 12, Grades: []int{3, 4, 5, 6}, FeeFen: 600, Billing: models.BillingSession,
 		Waitlist: &waitlist, EnrollOpensAt: &opens, EnrollClosesAt: &closes})
 	if err != nil {
