@@ -12,8 +12,9 @@ import (
 // voided, and the seat goes to the waitlist head, who gets a hold of its
 // own and a message. A hold paid meanwhile is left alone. A hold may
 // outlive its expiry by up to a minute; a payment in that minute still
-// wins.
-var Holds = Job{Name: "holds", Schedule: "* * * * *", Run: releaseHolds}
+// wins. It is quiet (Job.Quiet): a scheduled run that released nothing
+// leaves no record.
+var Holds = Job{Name: "holds", Schedule: "* * * * *", Run: releaseHolds, Quiet: true}
 
 func releaseHolds(ctx context.Context, db *models.DB, now time.Time) (int64, error) {
 	n, err := models.ReleaseExpiredHolds(ctx, db, now)

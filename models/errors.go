@@ -188,6 +188,7 @@ var (
 	ErrRollClosed        = E(KindForbidden, "roll_closed", "当天点名已结束，更正往日考勤须由学校管理员填写原因")
 	ErrNotYourSession    = E(KindForbidden, "not_your_session", "只能查看和点名自己任教的课程")
 	ErrNotOnRoll         = E(KindInvalid, "not_on_roll", "该学生不在本节课的名单上")
+	ErrNotPresent        = E(KindInvalid, "not_present", "只能为本节课出勤或迟到的学生登记离校")
 	ErrLeaveStarted      = E(KindConflict, "leave_started", "请假覆盖的课程已开始，不能撤销")
 	ErrLeaveCancelled    = E(KindConflict, "leave_cancelled", "该请假已撤销")
 	ErrBadCursor         = E(KindBadRequest, "bad_cursor", "cursor 无效")
@@ -227,6 +228,14 @@ type RowError struct {
 	// counting.
 	Value     string `json:"value,omitempty"`
 	StudentNo string `json:"student_no,omitempty"`
+	// Line is the row's number in the file as a spreadsheet shows it (the
+	// header's line plus Row), Column the header's cell of the refused
+	// column as the file writes it (家长联系电话), Cell its reference (G5):
+	// set by RosterReader.Locate, so a page can point at the cell without
+	// reading the file again.
+	Line   int    `json:"line,omitempty"`
+	Column string `json:"column,omitempty"`
+	Cell   string `json:"cell,omitempty"`
 }
 
 // ImportError reports every invalid row of an import; nothing was written.

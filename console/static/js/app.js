@@ -31,6 +31,9 @@ const MENUS = {
     ['lottery', '抽签', school.lottery],
     ['finance', '收费与缴费', fees.finance],
     ['today', '今日点名', teacher.today],
+    ['leave', '请假申请', school.leave],
+    ['staff', '教职工账号', school.staff],
+    ['deletions', '数据删除申请', school.deletions],
   ],
   teacher: [
     ['today', '今日课程', teacher.today],
