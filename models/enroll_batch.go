@@ -186,6 +186,10 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult, observe f
 		return nil
 	}
 
+	priced, err := priceBatch(tx, jobs, taken, res)
+	if err != nil {
+		return err
+	}
 	var w batchWrite
 	for n, i := range taken {
 		e := &res[i].e
@@ -207,6 +211,9 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult, observe f
 		if isUniqueViolation(err) && len(jobs) == 1 {
 			return ErrAlreadyEnrolled
 		}
+		return err
+	}
+	if err := openBatchOrders(tx, jobs, priced, res); err != nil {
 		return err
 	}
 	if stored == len(w.answerUser) {
@@ -315,7 +322,7 @@ func (w *batchWrite) add(j *enrollJob, e Enrollment) error {
 	w.rank = append(w.rank, int64(e.Rank))
 	w.by = append(w.by, e.AppliedBy)
 	w.at = append(w.at, e.CreatedAt)
-	if e.Status == StatusEnrolled || e.Status == StatusWaitlisted {
+	if e.Status == StatusEnrolled || e.Status == StatusWaitlisted || e.Status == StatusPendingPayment {
 		kind, event := NotifyEnrollmentConfirmed, fmt.Sprintf("enrolled:enrollment:%d", e.ID)
 		if e.Status == StatusWaitlisted {
 			kind, event = NotifyWaitlisted, fmt.Sprintf("waitlisted:enrollment:%d", e.ID)

@@ -77,9 +77,9 @@ type rollStudent struct {
 
 // rollStudents reads who is on session s's roll, with their marks and
 // dismissals, in one statement: the children enrolled in the offering now
-// who became enrolled before the session's day ended (an enrolled row's
-// updated_at is when it became enrolled: taken at once, promoted from the
-// waitlist, won in the draw), and every child with a mark on the session
+// who became enrolled before the session's day ended (enrolled_at, set
+// when a held seat is paid; else the row's updated_at, when it became
+// enrolled: taken at once, promoted from the waitlist, won in the draw), and every child with a mark on the session
 // (a child withdrawn later keeps the marks of the days they came; an
 // unmarked past roll does not show them, since a withdrawn row does not
 // tell whether it ever held a seat).
@@ -90,7 +90,7 @@ func rollStudents(tx *gorm.DB, s Session) ([]rollStudent, error) {
 		FROM students st
 		LEFT JOIN attendance a ON a.session_id = ? AND a.student_id = st.id
 		LEFT JOIN dismissals d ON d.session_id = ? AND d.student_id = st.id
-		WHERE st.id IN (SELECT e.student_id FROM enrollments e WHERE e.offering_id = ? AND e.status = ? AND e.updated_at < ?
+		WHERE st.id IN (SELECT e.student_id FROM enrollments e WHERE e.offering_id = ? AND e.status = ? AND COALESCE(e.enrolled_at, e.updated_at) < ?
 			UNION SELECT m.student_id FROM attendance m WHERE m.session_id = ?)
 		ORDER BY st.grade, st.class_name, st.student_no, st.id`,
 		[]any{s.ID, s.ID, s.OfferingID, StatusEnrolled, endOfDay, s.ID}, func(r *sql.Rows) error {

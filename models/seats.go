@@ -86,7 +86,7 @@ func freeSeat(tx *gorm.DB, o Offering, e Enrollment, to EnrollmentStatus, by int
 		return ErrNotLive
 	}
 	offeringsChanged(tx)
-	if e.Status == StatusEnrolled {
+	if holdsSeat(e.Status) {
 		if err := tx.Exec("UPDATE offerings SET enrolled_count = enrolled_count - 1 WHERE id = ?", o.ID).Error; err != nil {
 			return err
 		}

@@ -361,6 +361,11 @@ func CancelSession(ctx context.Context, db *DB, a Actor, id int64, reason string
 		if err != nil {
 			return err
 		}
+		// A cancelled session is not billed: each order's share of it
+		// comes back (order_money.go).
+		if err := settleCancelledSession(tx, cur.OfferingID, id, cur.Date, a.UserID, now); err != nil {
+			return err
+		}
 		note := fmt.Sprintf("%s停课：%s", shortDate(cur.Date), reason)
 		for _, st := range roll {
 			if err := NotifyGuardians(tx, NotifySessionCancelled, st.StudentID,

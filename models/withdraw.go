@@ -44,6 +44,11 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 		if err := freeSeat(tx, o, e, StatusWithdrawn, a.UserID); err != nil {
 			return err
 		}
+		// A paid seat given up is refunded by the region's rule; an unpaid
+		// one's bill is voided (order_money.go). No order: nothing to do.
+		if err := settleWithdrawal(tx, e.ID, "", "withdraw", a.UserID, txNow(tx)); err != nil {
+			return err
+		}
 		if a.Role != RoleParent {
 			// Withdrawn by the school: the family did not do it, so it is told.
 			if err := NotifyGuardians(tx, NotifyWithdrawn, e.StudentID, fmt.Sprintf("withdrawn:enrollment:%d", e.ID),

@@ -168,6 +168,18 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Patch("/schools/:id/terms/:term_id", auth, schoolAdmins.only(), small, h.PatchTerm)
 	v1.Delete("/schools/:id/terms/:term_id", auth, schoolAdmins.only(), h.DeleteTerm)
 
+	// Fees: policies, the public fee list, waivers, orders and their money
+	// (docs/fees.md).
+	v1.Put("/regions/:id/fee-policy", auth, platformOrBureauAdmins.only(), small, h.PutFeePolicy)
+	v1.Get("/regions/:id/fee-policy", auth, allStaff.only(), h.GetFeePolicy)
+	v1.Get("/schools/:id/fees", auth, h.SchoolFees)
+	v1.Patch("/students/:id", auth, schoolAdmins.only(), small, h.PatchStudent)
+	v1.Get("/schools/:id/orders", auth, schoolStaff.only(), h.ListSchoolOrders)
+	v1.Get("/orders/:id", auth, schoolFamilies.only(), h.GetOrder)
+	v1.Post("/orders/:id/payments", auth, schoolAdmins.only(), small, h.RecordPayment)
+	v1.Post("/orders/:id/refunds", auth, schoolAdmins.only(), small, h.RefundOrder)
+	v1.Get("/stats/finance", auth, bureauOrSchoolAdmins.only(), h.StatsFinance)
+
 	// Surveys, statistics, jobs.
 	v1.Post("/surveys", auth, bureauOrSchoolAdmins.only(), small, h.CreateSurvey)
 	v1.Get("/surveys", auth, h.ListSurveys)

@@ -263,7 +263,7 @@ func loadDemo(ctx context.Context, db *models.DB, now time.Time, small bool) (de
 		}
 		sum.History = h
 	}
-	return sum, nil
+	return sum, seedDemoFees(ctx, db, sum, now) // seed_fees.go
 }
 
 var (
