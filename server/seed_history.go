@@ -276,58 +276,26 @@ func demoRefusal(err error) bool {
 
 // demoAnswer has the day's families log in with WeChat (the demo openid of
 // their phone), prove their phone (which links their children) and answer
-// the survey, several families at once.
+// the survey: the same rows LoginWeChat, BindPhone and RespondSurvey
+// write, the day's in one transaction (models.WriteHistoryAnswers), each
+// at clock.
 func demoAnswer(ctx context.Context, db *models.DB, surveyID int64, acts []demoAct, clock time.Time, parents *demoParents, hist *demoHistory) error {
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	work := make(chan demoAct)
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for a := range work {
-				uid, err := demoRespond(ctx, db, surveyID, a, clock)
-				if uid != 0 {
-					parents.mu.Lock()
-					parents.of[a.studentID] = uid
-					parents.mu.Unlock()
-				}
-				mu.Lock()
-				switch {
-				case err == nil:
-					hist.Responses++
-				case errors.Is(err, models.ErrAlreadyResponded):
-				case firstErr == nil:
-					firstErr = fmt.Errorf("survey answer for student %d: %w", a.studentID, err)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+	var answers []models.HistoryAnswer
 	for _, a := range acts {
 		if a.offering == 0 {
-			work <- a
+			answers = append(answers, models.HistoryAnswer{OpenID: "demo-" + a.phone, Phone: a.phone, StudentID: a.studentID,
+				Support: a.support, Satisfaction: a.satisfied, At: clock})
 		}
 	}
-	close(work)
-	wg.Wait()
-	return firstErr
-}
-
-// demoRespond answers the parent's user id once the phone is bound (the
-// child linked), and the survey answer's error.
-func demoRespond(ctx context.Context, db *models.DB, surveyID int64, a demoAct, clock time.Time) (int64, error) {
-	u, err := models.LoginWeChat(ctx, db, models.WeChatIdentity{OpenID: "demo-" + a.phone})
+	of, n, err := models.WriteHistoryAnswers(ctx, db, surveyID, answers)
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("survey answers: %w", err)
 	}
-	if _, err := models.BindPhone(ctx, db, u.ID, a.phone); err != nil {
-		return 0, err
+	parents.mu.Lock()
+	for k, uid := range of {
+		parents.of[k] = uid
 	}
-	_, err = models.RespondSurvey(ctx, db, u.Actor(), models.NewSurveyResponse{SurveyID: surveyID, StudentID: a.studentID,
-		Support: a.support, Satisfaction: a.satisfied}, clock)
-	return u.ID, err
+	parents.mu.Unlock()
+	hist.Responses += n
+	return nil
 }

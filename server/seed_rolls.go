@@ -40,10 +40,24 @@ func demoSessions(ctx context.Context, db *models.DB, staff models.Actor, plans 
 // stays leave, and a few children are absent, on leave or late. The base
 // service (nearly every child, every day) has its rolls for the last week
 // only (withBasic), which keeps the seed within seconds; the clubs have
-// theirs every day. In the last two weeks (loop) the rest of the daily
-// loop happens too (demoRoll); it answers the absences the school will
-// correct the next morning.
+// theirs every day. In the last two weeks (loop) each roll is taken
+// through the API's operation and the rest of the daily loop happens too
+// (demoRoll); it answers the absences the school will correct the next
+// morning. Before them a day's rolls are history, written in one
+// transaction (models.WriteHistoryRolls): the same marks, nobody told.
 func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions []models.SessionView, day int, withBasic, loop bool, clock time.Time, hist *demoHistory) ([]demoFix, error) {
+	var due []models.SessionView
+	for _, s := range sessions {
+		if s.OfferingKind == models.KindBasic && !withBasic {
+			continue
+		}
+		if s.Status == models.SessionScheduled && !clock.Before(s.StartsAt()) {
+			due = append(due, s)
+		}
+	}
+	if !loop {
+		return nil, demoHistoryRolls(ctx, db, staff, due, day, clock, hist)
+	}
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -57,7 +71,7 @@ func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions 
 			defer wg.Done()
 			for s := range work {
 				var h demoHistory
-				fix, err := demoRoll(ctx, db, staff, s, day, loop, clock, &h)
+				fix, err := demoRoll(ctx, db, staff, s, day, clock, &h)
 				mu.Lock()
 				hist.Marks += h.Marks
 				hist.Rolls += h.Rolls
@@ -73,39 +87,61 @@ func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions 
 			}
 		}()
 	}
-	for _, s := range sessions {
-		if s.OfferingKind == models.KindBasic && !withBasic {
-			continue
-		}
-		if s.Status == models.SessionScheduled && !clock.Before(s.StartsAt()) {
-			work <- s
-		}
+	for _, s := range due {
+		work <- s
 	}
 	close(work)
 	wg.Wait()
 	return fixes, firstErr
 }
 
-// demoRoll takes session s's roll ten minutes after it starts. With loop,
-// then: one in three absent children turns up twenty minutes later (marked
-// late: the family, alerted, hears "已到"); once the session has ended the
-// children who came are dismissed; and about one absent child in twelve is
-// an absence the school corrects the next morning (the fix answered).
-func demoRoll(ctx context.Context, db *models.DB, staff models.Actor, s models.SessionView, day int, loop bool, clock time.Time, hist *demoHistory) (*demoFix, error) {
-	// The teacher an offering names takes its roll; the others are taken
-	// by the platform's staff account.
+// demoHistoryRolls writes the rolls of a day before the daily loop's
+// weeks in one transaction: each session's roll as the API reads it, the
+// marks demoMarks decides.
+func demoHistoryRolls(ctx context.Context, db *models.DB, staff models.Actor, due []models.SessionView, day int, clock time.Time, hist *demoHistory) error {
+	rolls := make([]models.HistoryRoll, 0, len(due))
+	for _, s := range due {
+		by := demoRollTaker(staff, s)
+		roll, err := models.FindRoll(ctx, db, by, s.ID)
+		if err != nil {
+			return fmt.Errorf("roll of session %d: %w", s.ID, err)
+		}
+		recs, _ := demoMarks(roll, rand.New(rand.NewPCG(uint64(s.ID), uint64(day))))
+		if len(recs) == 0 {
+			continue
+		}
+		rolls = append(rolls, models.HistoryRoll{Session: s.Session, By: by, At: demoMarkedAt(s, clock), Marks: recs})
+		hist.Marks += len(recs)
+		hist.Rolls++
+	}
+	if err := models.WriteHistoryRolls(ctx, db, rolls); err != nil {
+		return fmt.Errorf("rolls of day %d: %w", day, err)
+	}
+	return nil
+}
+
+// demoRollTaker is who takes session s's roll: the teacher its offering
+// names, else the platform's staff account.
+func demoRollTaker(staff models.Actor, s models.SessionView) models.Actor {
 	if s.TeacherUserID != nil {
-		staff = models.Actor{UserID: *s.TeacherUserID, Role: models.RoleTeacher, SchoolID: s.SchoolID}
+		return models.Actor{UserID: *s.TeacherUserID, Role: models.RoleTeacher, SchoolID: s.SchoolID}
 	}
-	roll, err := models.FindRoll(ctx, db, staff, s.ID)
-	if err != nil {
-		return nil, err
+	return staff
+}
+
+// demoMarkedAt is when session s's roll is taken: ten minutes after it
+// starts (or clock, if sooner).
+func demoMarkedAt(s models.SessionView, clock time.Time) time.Time {
+	if marked := s.StartsAt().Add(10 * time.Minute); marked.Before(clock) {
+		return marked
 	}
-	rng := rand.New(rand.NewPCG(uint64(s.ID), uint64(day)))
-	marked := s.StartsAt().Add(10 * time.Minute)
-	if marked.After(clock) {
-		marked = clock
-	}
+	return clock
+}
+
+// demoMarks decides each child's mark on roll: leave filed beforehand
+// stays leave, and a few children are absent, on leave or late. It
+// answers the marks and each child's grade.
+func demoMarks(roll models.Roll, rng *rand.Rand) ([]models.MarkRecord, map[int64]int) {
 	recs := make([]models.MarkRecord, 0, len(roll.Entries))
 	grade := make(map[int64]int, len(roll.Entries))
 	for _, e := range roll.Entries {
@@ -123,6 +159,24 @@ func demoRoll(ctx context.Context, db *models.DB, staff models.Actor, s models.S
 		recs = append(recs, models.MarkRecord{StudentID: e.StudentID, Status: st})
 		grade[e.StudentID] = e.Grade
 	}
+	return recs, grade
+}
+
+// demoRoll takes session s's roll ten minutes after it starts, through
+// the API's operation. Then: one in three absent children turns up twenty
+// minutes later (marked late: the family, alerted, hears "已到"); once the
+// session has ended the children who came are dismissed; and about one
+// absent child in twelve is an absence the school corrects the next
+// morning (the fix answered).
+func demoRoll(ctx context.Context, db *models.DB, staff models.Actor, s models.SessionView, day int, clock time.Time, hist *demoHistory) (*demoFix, error) {
+	staff = demoRollTaker(staff, s)
+	roll, err := models.FindRoll(ctx, db, staff, s.ID)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(uint64(s.ID), uint64(day)))
+	marked := demoMarkedAt(s, clock)
+	recs, grade := demoMarks(roll, rng)
 	for rest := recs; len(rest) > 0; {
 		n := min(len(rest), models.MaxRollRecords)
 		if _, err := models.MarkAttendance(ctx, db, staff, s.ID, rest[:n], "", marked); err != nil {
@@ -133,9 +187,6 @@ func demoRoll(ctx context.Context, db *models.DB, staff models.Actor, s models.S
 	hist.Marks += len(recs)
 	if len(recs) > 0 {
 		hist.Rolls++
-	}
-	if !loop {
-		return nil, nil
 	}
 	var fix *demoFix
 	if arrived := marked.Add(20 * time.Minute); !arrived.After(clock) {
