@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -17,16 +16,21 @@ import (
 // with the times they would have written, but check no rule and tell no
 // family: they are for history a seed simulates, never for requests.
 
-// HistoryRoll is the first roll of a session, taken by By at At.
+// HistoryRoll is the first roll of a session, taken by By at At, and the
+// children's dismissals (each with its time), recorded by By at
+// DismissedAt.
 type HistoryRoll struct {
-	Session Session
-	By      Actor
-	At      time.Time
-	Marks   []MarkRecord
+	Session     Session
+	By          Actor
+	At          time.Time
+	Marks       []MarkRecord
+	Dismissals  []DismissalRecord
+	DismissedAt time.Time
 }
 
 // WriteHistoryRolls writes the rolls (attendance, its change log and the
-// session's roll_taken_at) in one transaction. Each mark is a first mark.
+// session's roll_taken_at) and dismissals (with their history) in one
+// transaction. Each mark and dismissal is a first one.
 func WriteHistoryRolls(ctx context.Context, db *DB, rolls []HistoryRoll) error {
 	if len(rolls) == 0 {
 		return nil
@@ -43,6 +47,20 @@ func WriteHistoryRolls(ctx context.Context, db *DB, rolls []HistoryRoll) error {
 			for rest := changed; len(rest) > 0; {
 				n := min(len(rest), MaxRollRecords)
 				if err := writeMarks(tx, r.Session, r.By, rest[:n], "", r.At); err != nil {
+					return err
+				}
+				rest = rest[n:]
+			}
+			left := make([]dismissalChange, len(r.Dismissals))
+			for i, d := range r.Dismissals {
+				if d.At == nil {
+					return fmt.Errorf("history dismissal of session %d: no time", r.Session.ID)
+				}
+				left[i] = dismissalChange{student: rollStudent{StudentID: d.StudentID}, by: d.By, at: *d.At}
+			}
+			for rest := left; len(rest) > 0; {
+				n := min(len(rest), MaxRollRecords)
+				if err := writeDismissals(tx, r.Session, r.By, rest[:n], "", r.DismissedAt); err != nil {
 					return err
 				}
 				rest = rest[n:]
@@ -69,10 +87,11 @@ type HistoryAnswer struct {
 }
 
 // WriteHistoryAnswers writes the answers of survey surveyID in one
-// transaction: each parent account (found by openid, else made, as
-// LoginWeChat makes it), its phone and links (as BindPhone makes them) and
-// the answers not given yet. It answers each answering student's parent
-// user id and how many answers it wrote.
+// transaction, set-based: the parent accounts not made yet (as LoginWeChat
+// makes them, with the phone BindPhone records), their links to the
+// children their phone guards (as BindPhone makes them), and the answers
+// of linked children not given yet. It answers each answering student's
+// parent user id and how many answers it wrote.
 func WriteHistoryAnswers(ctx context.Context, db *DB, surveyID int64, answers []HistoryAnswer) (map[int64]int64, int, error) {
 	parents := make(map[int64]int64, len(answers))
 	written := 0
@@ -81,59 +100,95 @@ func WriteHistoryAnswers(ctx context.Context, db *DB, surveyID int64, answers []
 	}
 	defer db.linksChanged()
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		users := map[string]int64{}
-		var rows []SurveyResponse
+		var openids []string
+		first := map[string]HistoryAnswer{}
 		for _, a := range answers {
-			uid, ok := users[a.OpenID]
-			if !ok {
-				var u User
-				err := tx.Where("openid = ?", a.OpenID).First(&u).Error
-				switch {
-				case errors.Is(err, gorm.ErrRecordNotFound):
-					openid, at := a.OpenID, a.At.UTC()
-					u = User{Role: RoleParent, OpenID: &openid, DisplayName: "家长", Phone: a.Phone, CreatedAt: at, UpdatedAt: at}
-					if err := tx.Create(&u).Error; err != nil {
-						return err
-					}
-				case err != nil:
-					return err
-				case u.Role != RoleParent:
-					return ErrNotParent
-				default:
-					if err := tx.Model(&u).Updates(map[string]any{"phone": a.Phone, "updated_at": a.At.UTC()}).Error; err != nil {
-						return err
-					}
-				}
-				var ids []int64
-				if err := tx.Raw(`SELECT DISTINCT g.student_id FROM guardians g JOIN students s ON s.id = g.student_id
-					WHERE g.phone = ? AND s.active ORDER BY g.student_id`, a.Phone).Scan(&ids).Error; err != nil {
-					return err
-				}
-				for _, id := range ids {
-					if err := linkByPhone(tx, u.ID, id, a.Phone); err != nil {
-						return err
-					}
-				}
-				uid, users[a.OpenID] = u.ID, u.ID
+			if _, ok := first[a.OpenID]; !ok {
+				first[a.OpenID] = a
+				openids = append(openids, a.OpenID)
 			}
-			var st Student
-			if err := tx.Raw(`SELECT s.* FROM students s JOIN parent_students ps ON ps.student_id = s.id
-				WHERE s.id = ? AND ps.user_id = ?`, a.StudentID, uid).Scan(&st).Error; err != nil {
+		}
+		users := make(map[string]int64, len(openids))
+		find := func() error {
+			for rest := openids; len(rest) > 0; {
+				n := min(len(rest), 500)
+				var us []User
+				if err := tx.Where("openid IN ?", rest[:n]).Find(&us).Error; err != nil {
+					return err
+				}
+				for _, u := range us {
+					if u.Role != RoleParent {
+						return ErrNotParent
+					}
+					users[*u.OpenID] = u.ID
+				}
+				rest = rest[n:]
+			}
+			return nil
+		}
+		if err := find(); err != nil {
+			return err
+		}
+		var made []User
+		for _, o := range openids {
+			if _, ok := users[o]; !ok {
+				a := first[o]
+				openid, at := o, a.At.UTC()
+				made = append(made, User{Role: RoleParent, OpenID: &openid, DisplayName: "家长", Phone: a.Phone, CreatedAt: at, UpdatedAt: at})
+			}
+		}
+		if len(made) > 0 {
+			if err := tx.CreateInBatches(&made, 500).Error; err != nil {
 				return err
 			}
-			if st.ID == 0 {
+			if err := find(); err != nil {
+				return err
+			}
+		}
+		ids := make([]int64, 0, len(users))
+		for _, id := range users {
+			ids = append(ids, id)
+		}
+		type link struct{ UserID, StudentID, SchoolID int64 }
+		linked := map[[2]int64]int64{} // (user, student) → the student's school
+		for rest := ids; len(rest) > 0; {
+			n := min(len(rest), 500)
+			if err := tx.Exec(`INSERT INTO parent_students (user_id, student_id, via, phone, created_at)
+				SELECT DISTINCT u.id, g.student_id, 'phone', u.phone, u.updated_at FROM users u
+				JOIN guardians g ON g.phone = u.phone JOIN students s ON s.id = g.student_id AND s.active
+				WHERE u.id IN ? ON CONFLICT DO NOTHING`, rest[:n]).Error; err != nil {
+				return err
+			}
+			var ls []link
+			if err := tx.Raw(`SELECT ps.user_id, ps.student_id, s.school_id FROM parent_students ps
+				JOIN students s ON s.id = ps.student_id WHERE ps.user_id IN ?`, rest[:n]).Scan(&ls).Error; err != nil {
+				return err
+			}
+			for _, l := range ls {
+				linked[[2]int64{l.UserID, l.StudentID}] = l.SchoolID
+			}
+			rest = rest[n:]
+		}
+		var rows []SurveyResponse
+		for _, a := range answers {
+			uid := users[a.OpenID]
+			school, ok := linked[[2]int64{uid, a.StudentID}]
+			if !ok {
 				continue // the phone does not guard this child
 			}
 			parents[a.StudentID] = uid
-			rows = append(rows, SurveyResponse{SurveyID: surveyID, StudentID: st.ID, SchoolID: st.SchoolID, UserID: uid,
+			rows = append(rows, SurveyResponse{SurveyID: surveyID, StudentID: a.StudentID, SchoolID: school, UserID: uid,
 				Support: a.Support, Satisfaction: a.Satisfaction, CreatedAt: a.At.UTC()})
 		}
 		if len(rows) == 0 {
 			return nil
 		}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 500)
+		if res.Error != nil {
+			return res.Error
+		}
 		written = int(res.RowsAffected)
-		return res.Error
+		return nil
 	})
 	return parents, written, err
 }

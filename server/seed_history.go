@@ -113,7 +113,8 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 				return hist, err
 			}
 		}
-		if fixes, err = demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, loop, clock, &hist); err != nil {
+		if fixes, err = demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, loop,
+			day > last-demoLiveBasicDays, clock, &hist); err != nil {
 			return hist, err
 		}
 		if day >= 0 {
@@ -230,7 +231,10 @@ func demoEnroll(ctx context.Context, db *models.DB, staff models.Actor, acts []d
 		wg       sync.WaitGroup
 	)
 	work := make(chan demoAct)
-	for w := 0; w < 8; w++ {
+	// As many at once as the enrollment pipeline commits together
+	// (models.Enroll groups concurrent requests), so a day's enrollments
+	// take few transactions.
+	for w := 0; w < 64; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -45,7 +45,7 @@ func demoSessions(ctx context.Context, db *models.DB, staff models.Actor, plans 
 // (demoRoll); it answers the absences the school will correct the next
 // morning. Before them a day's rolls are history, written in one
 // transaction (models.WriteHistoryRolls): the same marks, nobody told.
-func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions []models.SessionView, day int, withBasic, loop bool, clock time.Time, hist *demoHistory) ([]demoFix, error) {
+func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions []models.SessionView, day int, withBasic, loop, liveBasic bool, clock time.Time, hist *demoHistory) ([]demoFix, error) {
 	var due []models.SessionView
 	for _, s := range sessions {
 		if s.OfferingKind == models.KindBasic && !withBasic {
@@ -55,8 +55,10 @@ func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions 
 			due = append(due, s)
 		}
 	}
-	if !loop {
-		return nil, demoHistoryRolls(ctx, db, staff, due, day, clock, hist)
+	live := func(s models.SessionView) bool { return loop && (s.OfferingKind != models.KindBasic || liveBasic) }
+	takes, err := demoTakeRolls(ctx, db, staff, due, day, clock, loop, live, hist)
+	if err != nil || len(takes) == 0 {
+		return nil, err
 	}
 	var (
 		mu       sync.Mutex
@@ -64,14 +66,14 @@ func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions 
 		wg       sync.WaitGroup
 		fixes    []demoFix
 	)
-	work := make(chan models.SessionView)
+	work := make(chan demoTake)
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for s := range work {
+			for t := range work {
 				var h demoHistory
-				fix, err := demoRoll(ctx, db, staff, s, day, clock, &h)
+				fix, err := demoRoll(ctx, db, t, clock, &h)
 				mu.Lock()
 				hist.Marks += h.Marks
 				hist.Rolls += h.Rolls
@@ -81,43 +83,73 @@ func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions 
 					fixes = append(fixes, *fix)
 				}
 				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("roll of session %d: %w", s.ID, err)
+					firstErr = fmt.Errorf("roll of session %d: %w", t.s.ID, err)
 				}
 				mu.Unlock()
 			}
 		}()
 	}
-	for _, s := range due {
-		work <- s
+	for _, t := range takes {
+		work <- t
 	}
 	close(work)
 	wg.Wait()
 	return fixes, firstErr
 }
 
-// demoHistoryRolls writes the rolls of a day before the daily loop's
-// weeks in one transaction: each session's roll as the API reads it, the
-// marks demoMarks decides.
-func demoHistoryRolls(ctx context.Context, db *models.DB, staff models.Actor, due []models.SessionView, day int, clock time.Time, hist *demoHistory) error {
+// demoTake is a session's roll as demoTakeRolls took it, for demoRoll.
+type demoTake struct {
+	s      models.SessionView
+	by     models.Actor
+	marked time.Time
+	recs   []models.MarkRecord
+	grade  map[int64]int
+	rng    *rand.Rand
+}
+
+// demoTakeRolls takes the roll of the due sessions: each session's roll
+// as the API reads it, the marks demoMarks decides, written for the whole
+// day in one transaction (models.WriteHistoryRolls). On the daily loop's
+// days (loop) the absent children are left out of it: demoRoll marks them
+// through the API's operation, which alerts their families.
+func demoTakeRolls(ctx context.Context, db *models.DB, staff models.Actor, due []models.SessionView, day int, clock time.Time, loop bool, live func(models.SessionView) bool, hist *demoHistory) ([]demoTake, error) {
+	takes := make([]demoTake, 0, len(due))
 	rolls := make([]models.HistoryRoll, 0, len(due))
 	for _, s := range due {
 		by := demoRollTaker(staff, s)
 		roll, err := models.FindRoll(ctx, db, by, s.ID)
 		if err != nil {
-			return fmt.Errorf("roll of session %d: %w", s.ID, err)
+			return nil, fmt.Errorf("roll of session %d: %w", s.ID, err)
 		}
-		recs, _ := demoMarks(roll, rand.New(rand.NewPCG(uint64(s.ID), uint64(day))))
+		rng := rand.New(rand.NewPCG(uint64(s.ID), uint64(day)))
+		recs, grade := demoMarks(roll, rng)
 		if len(recs) == 0 {
 			continue
 		}
-		rolls = append(rolls, models.HistoryRoll{Session: s.Session, By: by, At: demoMarkedAt(s, clock), Marks: recs})
+		t := demoTake{s: s, by: by, marked: demoMarkedAt(s, clock), recs: recs, grade: grade, rng: rng}
 		hist.Marks += len(recs)
 		hist.Rolls++
+		h := models.HistoryRoll{Session: s.Session, By: by, At: t.marked, Marks: recs}
+		if live(s) {
+			takes = append(takes, t)
+			h.Marks = make([]models.MarkRecord, 0, len(recs))
+			for _, r := range recs {
+				if r.Status != models.MarkAbsent {
+					h.Marks = append(h.Marks, r)
+				}
+			}
+		} else if recorded := s.EndsAt().Add(20 * time.Minute); loop && !recorded.After(clock) {
+			h.Dismissals, h.DismissedAt = demoDismissals(s, recs, grade, rng), recorded
+			hist.Dismissals += len(h.Dismissals)
+		}
+		if len(h.Marks) > 0 {
+			rolls = append(rolls, h)
+		}
 	}
 	if err := models.WriteHistoryRolls(ctx, db, rolls); err != nil {
-		return fmt.Errorf("rolls of day %d: %w", day, err)
+		return nil, fmt.Errorf("rolls of day %d: %w", day, err)
 	}
-	return nil
+	return takes, nil
 }
 
 // demoRollTaker is who takes session s's roll: the teacher its offering
@@ -162,31 +194,25 @@ func demoMarks(roll models.Roll, rng *rand.Rand) ([]models.MarkRecord, map[int64
 	return recs, grade
 }
 
-// demoRoll takes session s's roll ten minutes after it starts, through
-// the API's operation. Then: one in three absent children turns up twenty
-// minutes later (marked late: the family, alerted, hears "已到"); once the
-// session has ended the children who came are dismissed; and about one
-// absent child in twelve is an absence the school corrects the next
-// morning (the fix answered).
-func demoRoll(ctx context.Context, db *models.DB, staff models.Actor, s models.SessionView, day int, clock time.Time, hist *demoHistory) (*demoFix, error) {
-	staff = demoRollTaker(staff, s)
-	roll, err := models.FindRoll(ctx, db, staff, s.ID)
-	if err != nil {
-		return nil, err
+// demoRoll goes on with the daily loop of a roll demoTakeRolls took: the
+// absent children are marked through the API's operation (their families
+// get the absence alert); one in three of them turns up twenty minutes
+// later (marked late: the family hears "已到"); once the session has ended
+// the children who came are dismissed; and about one absent child in
+// twelve is an absence the school corrects the next morning (the fix
+// answered).
+func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, hist *demoHistory) (*demoFix, error) {
+	s, staff, marked, recs, grade, rng := t.s, t.by, t.marked, t.recs, t.grade, t.rng
+	var absent []models.MarkRecord
+	for _, r := range recs {
+		if r.Status == models.MarkAbsent {
+			absent = append(absent, r)
+		}
 	}
-	rng := rand.New(rand.NewPCG(uint64(s.ID), uint64(day)))
-	marked := demoMarkedAt(s, clock)
-	recs, grade := demoMarks(roll, rng)
-	for rest := recs; len(rest) > 0; {
-		n := min(len(rest), models.MaxRollRecords)
-		if _, err := models.MarkAttendance(ctx, db, staff, s.ID, rest[:n], "", marked); err != nil {
+	if len(absent) > 0 {
+		if _, err := models.MarkAttendance(ctx, db, staff, s.ID, absent, "", marked); err != nil {
 			return nil, err
 		}
-		rest = rest[n:]
-	}
-	hist.Marks += len(recs)
-	if len(recs) > 0 {
-		hist.Rolls++
 	}
 	var fix *demoFix
 	if arrived := marked.Add(20 * time.Minute); !arrived.After(clock) {
@@ -207,14 +233,29 @@ func demoRoll(ctx context.Context, db *models.DB, staff models.Actor, s models.S
 			hist.Arrivals++
 		}
 	}
-	// The children leave in the quarter of an hour after the end; what the
-	// teacher recorded as each left is written here in one POST, each child
-	// at the time they left (one transaction a session keeps the seed
-	// quick), and each family hears once.
+	// What the teacher recorded as each left is written here in one POST,
+	// each child at the time they left (one transaction a session keeps
+	// the seed quick), and each family hears once.
 	recorded := s.EndsAt().Add(20 * time.Minute)
 	if recorded.After(clock) {
 		return fix, nil
 	}
+	out := demoDismissals(s, recs, grade, rng)
+	for rest := out; len(rest) > 0; {
+		n := min(len(rest), models.MaxRollRecords)
+		if _, err := models.RecordDismissal(ctx, db, staff, s.ID, rest[:n], "", recorded); err != nil {
+			return nil, err
+		}
+		hist.Dismissals += n
+		rest = rest[n:]
+	}
+	return fix, nil
+}
+
+// demoDismissals is how the children who came to session s left: in the
+// quarter of an hour after the end, most fetched by a parent, some by the
+// school bus, older children on their own.
+func demoDismissals(s models.SessionView, recs []models.MarkRecord, grade map[int64]int, rng *rand.Rand) []models.DismissalRecord {
 	var out []models.DismissalRecord
 	for _, r := range recs {
 		if r.Status != models.MarkPresent && r.Status != models.MarkLate {
@@ -232,13 +273,5 @@ func demoRoll(ctx context.Context, db *models.DB, staff models.Actor, s models.S
 		left := s.EndsAt().Add(time.Duration(rng.IntN(16)) * time.Minute)
 		out = append(out, models.DismissalRecord{StudentID: r.StudentID, By: by, At: &left})
 	}
-	for rest := out; len(rest) > 0; {
-		n := min(len(rest), models.MaxRollRecords)
-		if _, err := models.RecordDismissal(ctx, db, staff, s.ID, rest[:n], "", recorded); err != nil {
-			return nil, err
-		}
-		hist.Dismissals += n
-		rest = rest[n:]
-	}
-	return fix, nil
+	return out
 }
