@@ -56,15 +56,15 @@ func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions 
 		}
 	}
 	live := func(s models.SessionView) bool { return loop && (s.OfferingKind != models.KindBasic || liveBasic) }
-	takes, err := demoTakeRolls(ctx, db, staff, due, day, clock, loop, live, hist)
+	var fixes []demoFix
+	takes, err := demoTakeRolls(ctx, db, staff, due, day, clock, loop, live, &fixes, hist)
 	if err != nil || len(takes) == 0 {
-		return nil, err
+		return fixes, err
 	}
 	var (
 		mu       sync.Mutex
 		firstErr error
 		wg       sync.WaitGroup
-		fixes    []demoFix
 	)
 	work := make(chan demoTake)
 	for w := 0; w < 4; w++ {
@@ -79,9 +79,7 @@ func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions 
 				hist.Rolls += h.Rolls
 				hist.Arrivals += h.Arrivals
 				hist.Dismissals += h.Dismissals
-				if fix != nil {
-					fixes = append(fixes, *fix)
-				}
+				fixes = append(fixes, fix...)
 				if err != nil && firstErr == nil {
 					firstErr = fmt.Errorf("roll of session %d: %w", t.s.ID, err)
 				}
@@ -110,9 +108,13 @@ type demoTake struct {
 // demoTakeRolls takes the roll of the due sessions: each session's roll
 // as the API reads it, the marks demoMarks decides, written for the whole
 // day in one transaction (models.WriteHistoryRolls). On the daily loop's
-// days (loop) the absent children are left out of it: demoRoll marks them
-// through the API's operation, which alerts their families.
-func demoTakeRolls(ctx context.Context, db *models.DB, staff models.Actor, due []models.SessionView, day int, clock time.Time, loop bool, live func(models.SessionView) bool, hist *demoHistory) ([]demoTake, error) {
+// days (loop), for the sessions that live it, the absent children are
+// left out of it: demoRoll marks them through the API's operation, which
+// alerts their families, and goes on with the loop. The other sessions of
+// those days (the base service's, before its last demoLiveBasicDays) get
+// their dismissals written with the roll, and a few of their absences go
+// to fixes for the next morning's corrections.
+func demoTakeRolls(ctx context.Context, db *models.DB, staff models.Actor, due []models.SessionView, day int, clock time.Time, loop bool, live func(models.SessionView) bool, fixes *[]demoFix, hist *demoHistory) ([]demoTake, error) {
 	takes := make([]demoTake, 0, len(due))
 	rolls := make([]models.HistoryRoll, 0, len(due))
 	for _, s := range due {
@@ -141,6 +143,11 @@ func demoTakeRolls(ctx context.Context, db *models.DB, staff models.Actor, due [
 		} else if recorded := s.EndsAt().Add(20 * time.Minute); loop && !recorded.After(clock) {
 			h.Dismissals, h.DismissedAt = demoDismissals(s, recs, grade, rng), recorded
 			hist.Dismissals += len(h.Dismissals)
+			for _, r := range recs {
+				if r.Status == models.MarkAbsent && rng.IntN(9) == 0 {
+					*fixes = append(*fixes, demoFix{session: s.ID, student: r.StudentID})
+				}
+			}
 		}
 		if len(h.Marks) > 0 {
 			rolls = append(rolls, h)
@@ -198,10 +205,10 @@ func demoMarks(roll models.Roll, rng *rand.Rand) ([]models.MarkRecord, map[int64
 // absent children are marked through the API's operation (their families
 // get the absence alert); one in three of them turns up twenty minutes
 // later (marked late: the family hears "已到"); once the session has ended
-// the children who came are dismissed; and about one absent child in
-// twelve is an absence the school corrects the next morning (the fix
+// the children who came are dismissed; and about one absent child in nine
+// is an absence the school corrects the next morning (the fixes
 // answered).
-func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, hist *demoHistory) (*demoFix, error) {
+func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, hist *demoHistory) ([]demoFix, error) {
 	s, staff, marked, recs, grade, rng := t.s, t.by, t.marked, t.recs, t.grade, t.rng
 	var absent []models.MarkRecord
 	for _, r := range recs {
@@ -214,15 +221,15 @@ func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, h
 			return nil, err
 		}
 	}
-	var fix *demoFix
+	var fix []demoFix
 	if arrived := marked.Add(20 * time.Minute); !arrived.After(clock) {
 		for i, r := range recs {
 			if r.Status != models.MarkAbsent {
 				continue
 			}
 			if rng.IntN(3) > 0 {
-				if fix == nil && rng.IntN(8) == 0 {
-					fix = &demoFix{session: s.ID, student: r.StudentID}
+				if rng.IntN(6) == 0 {
+					fix = append(fix, demoFix{session: s.ID, student: r.StudentID})
 				}
 				continue
 			}
