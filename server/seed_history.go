@@ -29,12 +29,17 @@ type demoAct struct {
 	satisfied string
 }
 
-// simulateDemo plays the weeks of the new demo terms day by day, through
-// the same models operations the API calls: each day's enrollments (the
-// clock set to that evening), the lottery draw the day before the term,
-// the parents' survey answers of the last two weeks, and then that day's
-// statistics snapshot — so each snapshot is what the stats job would have
-// computed that night, and every trend has a curve.
+// simulateDemo plays the weeks of the new demo terms day by day: each
+// day's enrollments through the operation the API calls (the clock set to
+// that evening: full clubs, waitlists), the lottery draw the day before
+// the term, the parents' survey answers of the last two weeks, the day's
+// rolls, and then that day's statistics snapshot — so each snapshot is
+// what the stats job would have computed that night, and every trend has
+// a curve. What has no rule to play out — the rolls before the daily
+// loop's weeks, the survey answers, the base service's rolls and
+// dismissals before its last days — is written a day at a time in one
+// transaction (models.WriteHistoryRolls, WriteHistoryAnswers): the rows
+// the operations would write, which keeps the seed to a few seconds.
 func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demoTermPlan, now time.Time) (demoHistory, error) {
 	var hist demoHistory
 	if len(plans) == 0 {
