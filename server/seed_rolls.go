@@ -106,7 +106,7 @@ type demoTake struct {
 }
 
 // demoTakeRolls takes the roll of the due sessions: each session's roll
-// as the API reads it, the marks demoMarks decides, written for the whole
+// as the API reads it (models.ReadHistoryRoll), the marks demoMarks decides, written for the whole
 // day in one transaction (models.WriteHistoryRolls). On the daily loop's
 // days (loop), for the sessions that live it, the absent children are
 // left out of it: demoRoll marks them through the API's operation, which
@@ -119,7 +119,7 @@ func demoTakeRolls(ctx context.Context, db *models.DB, staff models.Actor, due [
 	rolls := make([]models.HistoryRoll, 0, len(due))
 	for _, s := range due {
 		by := demoRollTaker(staff, s)
-		roll, err := models.FindRoll(ctx, db, by, s.ID)
+		roll, err := models.ReadHistoryRoll(ctx, db, s)
 		if err != nil {
 			return nil, fmt.Errorf("roll of session %d: %w", s.ID, err)
 		}
