@@ -194,6 +194,24 @@ func TestSeedDemo(t *testing.T) {
 			t.Errorf("%d survey answers for %d students", n, students)
 		}
 	})
+	t.Run("invariants", func(t *testing.T) {
+		// The history written set-based (models.WriteHistoryRolls,
+		// WriteHistoryAnswers) keeps every invariant the operations keep.
+		modelstest.CheckInvariants(t, db)
+		if n := count(`SELECT COUNT(*) FROM survey_responses r JOIN students s ON s.id = r.student_id
+			LEFT JOIN parent_students ps ON ps.user_id = r.user_id AND ps.student_id = r.student_id
+			WHERE s.school_id <> r.school_id OR ps.user_id IS NULL`); n != 0 {
+			t.Errorf("%d survey answers not of a linked child or counted for another school", n)
+		}
+		if n := count(`SELECT COUNT(*) FROM sessions s WHERE s.roll_taken_at IS NULL
+			AND EXISTS (SELECT 1 FROM attendance a WHERE a.session_id = s.id)`); n != 0 {
+			t.Errorf("%d sessions with marks but no roll_taken_at", n)
+		}
+		if n := count(`SELECT COUNT(*) FROM attendance a WHERE NOT EXISTS (SELECT 1 FROM attendance_changes c
+			WHERE c.session_id = a.session_id AND c.student_id = a.student_id)`); n != 0 {
+			t.Errorf("%d marks without history", n)
+		}
+	})
 	t.Run("payingCounty", func(t *testing.T) { // seed_fees.go
 		bureau, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
 		f := s.do("GET", "/api/v1/stats/finance", s.token(bureau), nil).want(t, 200).JSON()["totals"].(map[string]any)

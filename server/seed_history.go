@@ -29,12 +29,17 @@ type demoAct struct {
 	satisfied string
 }
 
-// simulateDemo plays the weeks of the new demo terms day by day, through
-// the same models operations the API calls: each day's enrollments (the
-// clock set to that evening), the lottery draw the day before the term,
-// the parents' survey answers of the last two weeks, and then that day's
-// statistics snapshot — so each snapshot is what the stats job would have
-// computed that night, and every trend has a curve.
+// simulateDemo plays the weeks of the new demo terms day by day: each
+// day's enrollments through the operation the API calls (the clock set to
+// that evening: full clubs, waitlists), the lottery draw the day before
+// the term, the parents' survey answers of the last two weeks, the day's
+// rolls, and then that day's statistics snapshot — so each snapshot is
+// what the stats job would have computed that night, and every trend has
+// a curve. What has no rule to play out — the rolls before the daily
+// loop's weeks, the survey answers, the base service's rolls and
+// dismissals before its last days — is written a day at a time in one
+// transaction (models.WriteHistoryRolls, WriteHistoryAnswers): the rows
+// the operations would write, which keeps the seed to a few seconds.
 func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demoTermPlan, now time.Time) (demoHistory, error) {
 	var hist demoHistory
 	if len(plans) == 0 {
@@ -113,7 +118,8 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 				return hist, err
 			}
 		}
-		if fixes, err = demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, loop, clock, &hist); err != nil {
+		if fixes, err = demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, loop,
+			day > last-demoLiveBasicDays, clock, &hist); err != nil {
 			return hist, err
 		}
 		if day >= 0 {
@@ -230,7 +236,10 @@ func demoEnroll(ctx context.Context, db *models.DB, staff models.Actor, acts []d
 		wg       sync.WaitGroup
 	)
 	work := make(chan demoAct)
-	for w := 0; w < 8; w++ {
+	// As many at once as the enrollment pipeline commits together
+	// (models.Enroll groups concurrent requests), so a day's enrollments
+	// take few transactions.
+	for w := 0; w < 64; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -276,58 +285,26 @@ func demoRefusal(err error) bool {
 
 // demoAnswer has the day's families log in with WeChat (the demo openid of
 // their phone), prove their phone (which links their children) and answer
-// the survey, several families at once.
+// the survey: the same rows LoginWeChat, BindPhone and RespondSurvey
+// write, the day's in one transaction (models.WriteHistoryAnswers), each
+// at clock.
 func demoAnswer(ctx context.Context, db *models.DB, surveyID int64, acts []demoAct, clock time.Time, parents *demoParents, hist *demoHistory) error {
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	work := make(chan demoAct)
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for a := range work {
-				uid, err := demoRespond(ctx, db, surveyID, a, clock)
-				if uid != 0 {
-					parents.mu.Lock()
-					parents.of[a.studentID] = uid
-					parents.mu.Unlock()
-				}
-				mu.Lock()
-				switch {
-				case err == nil:
-					hist.Responses++
-				case errors.Is(err, models.ErrAlreadyResponded):
-				case firstErr == nil:
-					firstErr = fmt.Errorf("survey answer for student %d: %w", a.studentID, err)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+	var answers []models.HistoryAnswer
 	for _, a := range acts {
 		if a.offering == 0 {
-			work <- a
+			answers = append(answers, models.HistoryAnswer{OpenID: "demo-" + a.phone, Phone: a.phone, StudentID: a.studentID,
+				Support: a.support, Satisfaction: a.satisfied, At: clock})
 		}
 	}
-	close(work)
-	wg.Wait()
-	return firstErr
-}
-
-// demoRespond answers the parent's user id once the phone is bound (the
-// child linked), and the survey answer's error.
-func demoRespond(ctx context.Context, db *models.DB, surveyID int64, a demoAct, clock time.Time) (int64, error) {
-	u, err := models.LoginWeChat(ctx, db, models.WeChatIdentity{OpenID: "demo-" + a.phone})
+	of, n, err := models.WriteHistoryAnswers(ctx, db, surveyID, answers)
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("survey answers: %w", err)
 	}
-	if _, err := models.BindPhone(ctx, db, u.ID, a.phone); err != nil {
-		return 0, err
+	parents.mu.Lock()
+	for k, uid := range of {
+		parents.of[k] = uid
 	}
-	_, err = models.RespondSurvey(ctx, db, u.Actor(), models.NewSurveyResponse{SurveyID: surveyID, StudentID: a.studentID,
-		Support: a.support, Satisfaction: a.satisfied}, clock)
-	return u.ID, err
+	parents.mu.Unlock()
+	hist.Responses += n
+	return nil
 }

@@ -19,6 +19,12 @@ import (
 // weeks before today) are the ones who file leave and get messages.
 const demoLoopDays = 14
 
+// demoLiveBasicDays is how many of the last days show the daily loop of
+// the base service too (nearly every child, every day: its rolls and
+// dismissals on the days before are history, written as a day's rows at
+// once, which keeps the seed within seconds).
+const demoLiveBasicDays = 2
+
 // demoParents maps a child to the parent account linked to it (made when
 // the family answers the survey).
 type demoParents struct {

@@ -40,72 +40,147 @@ func demoSessions(ctx context.Context, db *models.DB, staff models.Actor, plans 
 // stays leave, and a few children are absent, on leave or late. The base
 // service (nearly every child, every day) has its rolls for the last week
 // only (withBasic), which keeps the seed within seconds; the clubs have
-// theirs every day. In the last two weeks (loop) the rest of the daily
-// loop happens too (demoRoll); it answers the absences the school will
-// correct the next morning.
-func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions []models.SessionView, day int, withBasic, loop bool, clock time.Time, hist *demoHistory) ([]demoFix, error) {
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-		fixes    []demoFix
-	)
-	work := make(chan models.SessionView)
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for s := range work {
-				var h demoHistory
-				fix, err := demoRoll(ctx, db, staff, s, day, loop, clock, &h)
-				mu.Lock()
-				hist.Marks += h.Marks
-				hist.Rolls += h.Rolls
-				hist.Arrivals += h.Arrivals
-				hist.Dismissals += h.Dismissals
-				if fix != nil {
-					fixes = append(fixes, *fix)
-				}
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("roll of session %d: %w", s.ID, err)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+// theirs every day. In the last two weeks (loop) each roll is taken
+// through the API's operation and the rest of the daily loop happens too
+// (demoRoll); it answers the absences the school will correct the next
+// morning. Before them a day's rolls are history, written in one
+// transaction (models.WriteHistoryRolls): the same marks, nobody told.
+func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions []models.SessionView, day int, withBasic, loop, liveBasic bool, clock time.Time, hist *demoHistory) ([]demoFix, error) {
+	var due []models.SessionView
 	for _, s := range sessions {
 		if s.OfferingKind == models.KindBasic && !withBasic {
 			continue
 		}
 		if s.Status == models.SessionScheduled && !clock.Before(s.StartsAt()) {
-			work <- s
+			due = append(due, s)
 		}
+	}
+	live := func(s models.SessionView) bool { return loop && (s.OfferingKind != models.KindBasic || liveBasic) }
+	var fixes []demoFix
+	takes, err := demoTakeRolls(ctx, db, staff, due, day, clock, loop, live, &fixes, hist)
+	if err != nil || len(takes) == 0 {
+		return fixes, err
+	}
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	work := make(chan demoTake)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range work {
+				var h demoHistory
+				fix, err := demoRoll(ctx, db, t, clock, &h)
+				mu.Lock()
+				hist.Marks += h.Marks
+				hist.Rolls += h.Rolls
+				hist.Arrivals += h.Arrivals
+				hist.Dismissals += h.Dismissals
+				fixes = append(fixes, fix...)
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("roll of session %d: %w", t.s.ID, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, t := range takes {
+		work <- t
 	}
 	close(work)
 	wg.Wait()
 	return fixes, firstErr
 }
 
-// demoRoll takes session s's roll ten minutes after it starts. With loop,
-// then: one in three absent children turns up twenty minutes later (marked
-// late: the family, alerted, hears "已到"); once the session has ended the
-// children who came are dismissed; and about one absent child in twelve is
-// an absence the school corrects the next morning (the fix answered).
-func demoRoll(ctx context.Context, db *models.DB, staff models.Actor, s models.SessionView, day int, loop bool, clock time.Time, hist *demoHistory) (*demoFix, error) {
-	// The teacher an offering names takes its roll; the others are taken
-	// by the platform's staff account.
+// demoTake is a session's roll as demoTakeRolls took it, for demoRoll.
+type demoTake struct {
+	s      models.SessionView
+	by     models.Actor
+	marked time.Time
+	recs   []models.MarkRecord
+	grade  map[int64]int
+	rng    *rand.Rand
+}
+
+// demoTakeRolls takes the roll of the due sessions: each session's roll
+// as the API reads it (models.ReadHistoryRoll), the marks demoMarks decides, written for the whole
+// day in one transaction (models.WriteHistoryRolls). On the daily loop's
+// days (loop), for the sessions that live it, the absent children are
+// left out of it: demoRoll marks them through the API's operation, which
+// alerts their families, and goes on with the loop. The other sessions of
+// those days (the base service's, before its last demoLiveBasicDays) get
+// their dismissals written with the roll, and a few of their absences go
+// to fixes for the next morning's corrections.
+func demoTakeRolls(ctx context.Context, db *models.DB, staff models.Actor, due []models.SessionView, day int, clock time.Time, loop bool, live func(models.SessionView) bool, fixes *[]demoFix, hist *demoHistory) ([]demoTake, error) {
+	takes := make([]demoTake, 0, len(due))
+	rolls := make([]models.HistoryRoll, 0, len(due))
+	for _, s := range due {
+		by := demoRollTaker(staff, s)
+		roll, err := models.ReadHistoryRoll(ctx, db, s)
+		if err != nil {
+			return nil, fmt.Errorf("roll of session %d: %w", s.ID, err)
+		}
+		rng := rand.New(rand.NewPCG(uint64(s.ID), uint64(day)))
+		recs, grade := demoMarks(roll, rng)
+		if len(recs) == 0 {
+			continue
+		}
+		t := demoTake{s: s, by: by, marked: demoMarkedAt(s, clock), recs: recs, grade: grade, rng: rng}
+		hist.Marks += len(recs)
+		hist.Rolls++
+		h := models.HistoryRoll{Session: s.Session, By: by, At: t.marked, Marks: recs}
+		if live(s) {
+			takes = append(takes, t)
+			h.Marks = make([]models.MarkRecord, 0, len(recs))
+			for _, r := range recs {
+				if r.Status != models.MarkAbsent {
+					h.Marks = append(h.Marks, r)
+				}
+			}
+		} else if recorded := s.EndsAt().Add(20 * time.Minute); loop && !recorded.After(clock) {
+			h.Dismissals, h.DismissedAt = demoDismissals(s, recs, grade, rng), recorded
+			hist.Dismissals += len(h.Dismissals)
+			for _, r := range recs {
+				if r.Status == models.MarkAbsent && rng.IntN(9) == 0 {
+					*fixes = append(*fixes, demoFix{session: s.ID, student: r.StudentID})
+				}
+			}
+		}
+		if len(h.Marks) > 0 {
+			rolls = append(rolls, h)
+		}
+	}
+	if err := models.WriteHistoryRolls(ctx, db, rolls); err != nil {
+		return nil, fmt.Errorf("rolls of day %d: %w", day, err)
+	}
+	return takes, nil
+}
+
+// demoRollTaker is who takes session s's roll: the teacher its offering
+// names, else the platform's staff account.
+func demoRollTaker(staff models.Actor, s models.SessionView) models.Actor {
 	if s.TeacherUserID != nil {
-		staff = models.Actor{UserID: *s.TeacherUserID, Role: models.RoleTeacher, SchoolID: s.SchoolID}
+		return models.Actor{UserID: *s.TeacherUserID, Role: models.RoleTeacher, SchoolID: s.SchoolID}
 	}
-	roll, err := models.FindRoll(ctx, db, staff, s.ID)
-	if err != nil {
-		return nil, err
+	return staff
+}
+
+// demoMarkedAt is when session s's roll is taken: ten minutes after it
+// starts (or clock, if sooner).
+func demoMarkedAt(s models.SessionView, clock time.Time) time.Time {
+	if marked := s.StartsAt().Add(10 * time.Minute); marked.Before(clock) {
+		return marked
 	}
-	rng := rand.New(rand.NewPCG(uint64(s.ID), uint64(day)))
-	marked := s.StartsAt().Add(10 * time.Minute)
-	if marked.After(clock) {
-		marked = clock
-	}
+	return clock
+}
+
+// demoMarks decides each child's mark on roll: leave filed beforehand
+// stays leave, and a few children are absent, on leave or late. It
+// answers the marks and each child's grade.
+func demoMarks(roll models.Roll, rng *rand.Rand) ([]models.MarkRecord, map[int64]int) {
 	recs := make([]models.MarkRecord, 0, len(roll.Entries))
 	grade := make(map[int64]int, len(roll.Entries))
 	for _, e := range roll.Entries {
@@ -123,29 +198,38 @@ func demoRoll(ctx context.Context, db *models.DB, staff models.Actor, s models.S
 		recs = append(recs, models.MarkRecord{StudentID: e.StudentID, Status: st})
 		grade[e.StudentID] = e.Grade
 	}
-	for rest := recs; len(rest) > 0; {
-		n := min(len(rest), models.MaxRollRecords)
-		if _, err := models.MarkAttendance(ctx, db, staff, s.ID, rest[:n], "", marked); err != nil {
+	return recs, grade
+}
+
+// demoRoll goes on with the daily loop of a roll demoTakeRolls took: the
+// absent children are marked through the API's operation (their families
+// get the absence alert); one in three of them turns up twenty minutes
+// later (marked late: the family hears "已到"); once the session has ended
+// the children who came are dismissed; and about one absent child in nine
+// is an absence the school corrects the next morning (the fixes
+// answered).
+func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, hist *demoHistory) ([]demoFix, error) {
+	s, staff, marked, recs, grade, rng := t.s, t.by, t.marked, t.recs, t.grade, t.rng
+	var absent []models.MarkRecord
+	for _, r := range recs {
+		if r.Status == models.MarkAbsent {
+			absent = append(absent, r)
+		}
+	}
+	if len(absent) > 0 {
+		if _, err := models.MarkAttendance(ctx, db, staff, s.ID, absent, "", marked); err != nil {
 			return nil, err
 		}
-		rest = rest[n:]
 	}
-	hist.Marks += len(recs)
-	if len(recs) > 0 {
-		hist.Rolls++
-	}
-	if !loop {
-		return nil, nil
-	}
-	var fix *demoFix
+	var fix []demoFix
 	if arrived := marked.Add(20 * time.Minute); !arrived.After(clock) {
 		for i, r := range recs {
 			if r.Status != models.MarkAbsent {
 				continue
 			}
 			if rng.IntN(3) > 0 {
-				if fix == nil && rng.IntN(8) == 0 {
-					fix = &demoFix{session: s.ID, student: r.StudentID}
+				if rng.IntN(6) == 0 {
+					fix = append(fix, demoFix{session: s.ID, student: r.StudentID})
 				}
 				continue
 			}
@@ -156,14 +240,29 @@ func demoRoll(ctx context.Context, db *models.DB, staff models.Actor, s models.S
 			hist.Arrivals++
 		}
 	}
-	// The children leave in the quarter of an hour after the end; what the
-	// teacher recorded as each left is written here in one POST, each child
-	// at the time they left (one transaction a session keeps the seed
-	// quick), and each family hears once.
+	// What the teacher recorded as each left is written here in one POST,
+	// each child at the time they left (one transaction a session keeps
+	// the seed quick), and each family hears once.
 	recorded := s.EndsAt().Add(20 * time.Minute)
 	if recorded.After(clock) {
 		return fix, nil
 	}
+	out := demoDismissals(s, recs, grade, rng)
+	for rest := out; len(rest) > 0; {
+		n := min(len(rest), models.MaxRollRecords)
+		if _, err := models.RecordDismissal(ctx, db, staff, s.ID, rest[:n], "", recorded); err != nil {
+			return nil, err
+		}
+		hist.Dismissals += n
+		rest = rest[n:]
+	}
+	return fix, nil
+}
+
+// demoDismissals is how the children who came to session s left: in the
+// quarter of an hour after the end, most fetched by a parent, some by the
+// school bus, older children on their own.
+func demoDismissals(s models.SessionView, recs []models.MarkRecord, grade map[int64]int, rng *rand.Rand) []models.DismissalRecord {
 	var out []models.DismissalRecord
 	for _, r := range recs {
 		if r.Status != models.MarkPresent && r.Status != models.MarkLate {
@@ -181,13 +280,5 @@ func demoRoll(ctx context.Context, db *models.DB, staff models.Actor, s models.S
 		left := s.EndsAt().Add(time.Duration(rng.IntN(16)) * time.Minute)
 		out = append(out, models.DismissalRecord{StudentID: r.StudentID, By: by, At: &left})
 	}
-	for rest := out; len(rest) > 0; {
-		n := min(len(rest), models.MaxRollRecords)
-		if _, err := models.RecordDismissal(ctx, db, staff, s.ID, rest[:n], "", recorded); err != nil {
-			return nil, err
-		}
-		hist.Dismissals += n
-		rest = rest[n:]
-	}
-	return fix, nil
+	return out
 }

@@ -1,0 +1,206 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// The writers of this file put a seed's history in place set-based — a
+// day of it in one transaction — where the operations the API calls would
+// take one transaction per roll or per family (server/seed_history.go,
+// `kehou seed demo`). They write the same rows those operations write,
+// with the times they would have written, but check no rule and tell no
+// family: they are for history a seed simulates, never for requests.
+
+// HistoryRoll is the first roll of a session, taken by By at At, and the
+// children's dismissals (each with its time), recorded by By at
+// DismissedAt.
+type HistoryRoll struct {
+	Session     Session
+	By          Actor
+	At          time.Time
+	Marks       []MarkRecord
+	Dismissals  []DismissalRecord
+	DismissedAt time.Time
+}
+
+// WriteHistoryRolls writes the rolls (attendance, its change log and the
+// session's roll_taken_at) and dismissals (with their history) in one
+// transaction. Each mark and dismissal is a first one.
+func WriteHistoryRolls(ctx context.Context, db *DB, rolls []HistoryRoll) error {
+	if len(rolls) == 0 {
+		return nil
+	}
+	return db.Tx(ctx, func(tx *gorm.DB) error {
+		for _, r := range rolls {
+			changed := make([]markChange, len(r.Marks))
+			for i, m := range r.Marks {
+				if !ValidMark(m.Status) {
+					return fmt.Errorf("history roll of session %d: mark %q", r.Session.ID, m.Status)
+				}
+				changed[i] = markChange{student: rollStudent{StudentID: m.StudentID}, to: m.Status}
+			}
+			for rest := changed; len(rest) > 0; {
+				n := min(len(rest), MaxRollRecords)
+				if err := writeMarks(tx, r.Session, r.By, rest[:n], "", r.At); err != nil {
+					return err
+				}
+				rest = rest[n:]
+			}
+			left := make([]dismissalChange, len(r.Dismissals))
+			for i, d := range r.Dismissals {
+				if d.At == nil {
+					return fmt.Errorf("history dismissal of session %d: no time", r.Session.ID)
+				}
+				left[i] = dismissalChange{student: rollStudent{StudentID: d.StudentID}, by: d.By, at: *d.At}
+			}
+			for rest := left; len(rest) > 0; {
+				n := min(len(rest), MaxRollRecords)
+				if err := writeDismissals(tx, r.Session, r.By, rest[:n], "", r.DismissedAt); err != nil {
+					return err
+				}
+				rest = rest[n:]
+			}
+			if len(changed) > 0 {
+				if err := tx.Exec("UPDATE sessions SET roll_taken_at = ? WHERE id = ? AND roll_taken_at IS NULL",
+					r.At.UTC(), r.Session.ID).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// HistoryAnswer is a family's survey answer: the parent logs in with
+// WeChat (OpenID), proves Phone (which links the children it guards) and
+// answers for StudentID at At.
+type HistoryAnswer struct {
+	OpenID, Phone         string
+	StudentID             int64
+	Support, Satisfaction string
+	At                    time.Time
+}
+
+// WriteHistoryAnswers writes the answers of survey surveyID in one
+// transaction, set-based: the parent accounts not made yet (as LoginWeChat
+// makes them, with the phone BindPhone records), their links to the
+// children their phone guards (as BindPhone makes them), and the answers
+// of linked children not given yet. It answers each answering student's
+// parent user id and how many answers it wrote.
+func WriteHistoryAnswers(ctx context.Context, db *DB, surveyID int64, answers []HistoryAnswer) (map[int64]int64, int, error) {
+	parents := make(map[int64]int64, len(answers))
+	written := 0
+	if len(answers) == 0 {
+		return parents, 0, nil
+	}
+	defer db.linksChanged()
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		var openids []string
+		first := map[string]HistoryAnswer{}
+		for _, a := range answers {
+			if _, ok := first[a.OpenID]; !ok {
+				first[a.OpenID] = a
+				openids = append(openids, a.OpenID)
+			}
+		}
+		users := make(map[string]int64, len(openids))
+		find := func() error {
+			for rest := openids; len(rest) > 0; {
+				n := min(len(rest), 500)
+				var us []User
+				if err := tx.Where("openid IN ?", rest[:n]).Find(&us).Error; err != nil {
+					return err
+				}
+				for _, u := range us {
+					if u.Role != RoleParent {
+						return ErrNotParent
+					}
+					users[*u.OpenID] = u.ID
+				}
+				rest = rest[n:]
+			}
+			return nil
+		}
+		if err := find(); err != nil {
+			return err
+		}
+		var made []User
+		for _, o := range openids {
+			if _, ok := users[o]; !ok {
+				a := first[o]
+				openid, at := o, a.At.UTC()
+				made = append(made, User{Role: RoleParent, OpenID: &openid, DisplayName: "家长", Phone: a.Phone, CreatedAt: at, UpdatedAt: at})
+			}
+		}
+		if len(made) > 0 {
+			if err := tx.CreateInBatches(&made, 500).Error; err != nil {
+				return err
+			}
+			if err := find(); err != nil {
+				return err
+			}
+		}
+		ids := make([]int64, 0, len(users))
+		for _, id := range users {
+			ids = append(ids, id)
+		}
+		type link struct{ UserID, StudentID, SchoolID int64 }
+		linked := map[[2]int64]int64{} // (user, student) → the student's school
+		for rest := ids; len(rest) > 0; {
+			n := min(len(rest), 500)
+			if err := tx.Exec(`INSERT INTO parent_students (user_id, student_id, via, phone, created_at)
+				SELECT DISTINCT u.id, g.student_id, 'phone', u.phone, u.updated_at FROM users u
+				JOIN guardians g ON g.phone = u.phone JOIN students s ON s.id = g.student_id AND s.active
+				WHERE u.id IN ? ON CONFLICT DO NOTHING`, rest[:n]).Error; err != nil {
+				return err
+			}
+			var ls []link
+			if err := tx.Raw(`SELECT ps.user_id, ps.student_id, s.school_id FROM parent_students ps
+				JOIN students s ON s.id = ps.student_id WHERE ps.user_id IN ?`, rest[:n]).Scan(&ls).Error; err != nil {
+				return err
+			}
+			for _, l := range ls {
+				linked[[2]int64{l.UserID, l.StudentID}] = l.SchoolID
+			}
+			rest = rest[n:]
+		}
+		var rows []SurveyResponse
+		for _, a := range answers {
+			uid := users[a.OpenID]
+			school, ok := linked[[2]int64{uid, a.StudentID}]
+			if !ok {
+				continue // the phone does not guard this child
+			}
+			parents[a.StudentID] = uid
+			rows = append(rows, SurveyResponse{SurveyID: surveyID, StudentID: a.StudentID, SchoolID: school, UserID: uid,
+				Support: a.Support, Satisfaction: a.Satisfaction, CreatedAt: a.At.UTC()})
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 500)
+		if res.Error != nil {
+			return res.Error
+		}
+		written = int(res.RowsAffected)
+		return nil
+	})
+	return parents, written, err
+}
+
+// ReadHistoryRoll is session s's roll as FindRoll reads it, for a seed
+// writing history: no scope check (the seed is the shell) and no entry in
+// the staff access log, since no member of staff read it.
+func ReadHistoryRoll(ctx context.Context, db *DB, s SessionView) (Roll, error) {
+	r := db.Read(ctx)
+	students, err := rollStudents(r, s.Session)
+	if err != nil {
+		return Roll{}, err
+	}
+	return buildRoll(r, s, students)
+}
