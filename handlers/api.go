@@ -19,6 +19,7 @@ import (
 
 	"kehou/models"
 	"kehou/wechat"
+	"kehou/wechat/pay"
 )
 
 // API holds what the handlers depend on.
@@ -26,6 +27,8 @@ type API struct {
 	DB *models.DB
 	// WeChat is the WeChat client; nil when WeChat is not configured.
 	WeChat *wechat.Client
+	// Pay is the WeChat Pay client; nil when payment through WeChat Pay is off.
+	Pay    *pay.Client
 	Tokens *Tokens
 	Log    *slog.Logger
 	// Now is the clock (tests move it).

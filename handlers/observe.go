@@ -87,7 +87,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: LatencyBuckets,
 		}, []string{"route", "method"}),
 	}
-	reg.MustRegister(m.Requests, m.Latency,
+	reg.MustRegister(m.Requests, m.Latency, payNotices,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "kehou_staff_access_log_failures_total",
 			Help: "Staff reads of children's data whose access-log write failed.",

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"kehou/models"
@@ -19,4 +20,18 @@ var Holds = Job{Name: "holds", Schedule: "* * * * *", Run: releaseHolds, Quiet: 
 func releaseHolds(ctx context.Context, db *models.DB, now time.Time) (int64, error) {
 	n, err := models.ReleaseExpiredHolds(ctx, db, now)
 	return int64(n), err
+}
+
+// HoldsWithPay is Holds when parents pay through WeChat Pay: before the
+// release, every open WeChat Pay order of an expired hold is asked about
+// (SettleExpiredPayOrders: paid → applied, unpaid → closed there), since a
+// seat is never released while its payment may still land.
+func HoldsWithPay(p Payer) Job {
+	j := Holds
+	j.Run = func(ctx context.Context, db *models.DB, now time.Time) (int64, error) {
+		settled, payErr := SettleExpiredPayOrders(ctx, db, p, 500)
+		n, err := models.ReleaseExpiredHolds(ctx, db, now)
+		return int64(settled + n), errors.Join(payErr, err)
+	}
+	return j
 }

@@ -47,7 +47,9 @@ var Invariants = []Invariant{
 		       AND ox.start_min < o.end_min AND o.start_min < ox.end_min))`},
 	// The money invariants (order.go): an order's stored status is what its
 	// ledger gives (DeriveOrderStatus, written again in SQL), its charge is
-	// its gross and its waiver row its waiver; a paid order's seat is
+	// its gross and its waiver row its waiver, and what it kept (paid less
+	// refunded) is never more than its bill — a payment that landed after
+	// its seat was gone is refunded in full (wechatpay.go); a paid order's seat is
 	// enrolled or was given up (and settled by the refund rule then); a
 	// held seat has an unpaid order and an expiry.
 	{"order status matches its ledger",
@@ -60,7 +62,7 @@ var Invariants = []Invariant{
 		   SUM(CASE WHEN kind = 'refund' THEN amount_fen ELSE 0 END) AS r
 		   FROM fee_ledger GROUP BY order_id) s ON s.order_id = o.id
 		 WHERE s.order_id IS NULL OR s.c <> o.gross_fen OR s.w <> o.waiver_fen OR o.amount_fen <> o.gross_fen - o.waiver_fen
-		   OR s.c - s.w - s.k - s.v - s.p < 0 OR s.r > s.p
+		   OR s.c - s.w - s.k - s.v - (s.p - s.r) < 0 OR s.r > s.p
 		   OR o.status <> CASE WHEN s.c - s.w - s.k - s.v - s.p > 0 THEN 'unpaid'
 		     WHEN s.p = 0 AND s.v > 0 THEN 'closed' WHEN s.p = 0 THEN 'waived'
 		     WHEN s.r = 0 THEN 'paid' WHEN s.r >= s.p THEN 'refunded' ELSE 'partially_refunded' END`},

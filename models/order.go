@@ -261,6 +261,11 @@ func moveMoney(tx *gorm.DB, ord *Order, m LedgerEntry, now time.Time) (moved boo
 	if err := tx.Create(&m).Error; err != nil {
 		return false, err
 	}
+	if m.Kind == LedgerRefund {
+		if err := queueWeChatRefund(tx, *ord, m, now); err != nil {
+			return false, err
+		}
+	}
 	s, err := ledgerSums(tx, ord.ID)
 	if err != nil {
 		return false, err

@@ -309,8 +309,8 @@ func paySeat(tx *gorm.DB, ord Order, now time.Time) error {
 // seats were released.
 func ReleaseExpiredHolds(ctx context.Context, db *DB, now time.Time) (int, error) {
 	var offerings []int64
-	if err := db.Read(ctx).Raw("SELECT DISTINCT offering_id FROM enrollments WHERE status = ? AND hold_expires_at <= ? ORDER BY offering_id",
-		StatusPendingPayment, now.UTC()).Scan(&offerings).Error; err != nil {
+	if err := db.Read(ctx).Raw("SELECT DISTINCT offering_id FROM enrollments WHERE status = ? AND hold_expires_at <= ? AND NOT "+
+		payOrderOpenSQL+" ORDER BY offering_id", StatusPendingPayment, now.UTC(), PayOrderOpen).Scan(&offerings).Error; err != nil {
 		return 0, err
 	}
 	released := 0
@@ -345,7 +345,7 @@ func releaseOffering(tx *gorm.DB, oid int64, now time.Time) (int, error) {
 	}
 	now = now.UTC()
 	var holds []Enrollment
-	if err := tx.Where("offering_id = ? AND status = ? AND hold_expires_at <= ?", oid, StatusPendingPayment, now).
+	if err := tx.Where("offering_id = ? AND status = ? AND hold_expires_at <= ? AND NOT "+payOrderOpenSQL, oid, StatusPendingPayment, now, PayOrderOpen).
 		Order("id").Find(&holds).Error; err != nil {
 		return 0, err
 	}

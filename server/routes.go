@@ -179,6 +179,11 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/orders/:id/payments", auth, schoolAdmins.only(), small, h.RecordPayment)
 	v1.Post("/orders/:id/refunds", auth, schoolAdmins.only(), small, h.RefundOrder)
 	v1.Get("/stats/finance", auth, bureauOrSchoolAdmins.only(), h.StatsFinance)
+	// WeChat Pay (docs/wechatpay.md): the guardian pays; WeChat Pay notifies
+	// (no token: the notification's signature is what is checked).
+	v1.Post("/orders/:id/wechat-pay", auth, parents.only(), h.WeChatPay)
+	v1.Post("/pay/wechat/notify", small, h.WeChatPayNotify)
+	v1.Get("/pay/reconciliation", auth, anyAdmins.only(), h.ListReconcileDiffs)
 
 	// Surveys, statistics, jobs.
 	v1.Post("/surveys", auth, bureauOrSchoolAdmins.only(), small, h.CreateSurvey)

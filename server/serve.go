@@ -13,6 +13,7 @@ import (
 	"kehou/handlers"
 	"kehou/jobs"
 	"kehou/models"
+	"kehou/wechat/pay"
 )
 
 // serve runs the HTTP server until ctx ends (SIGTERM/SIGINT), then lets
@@ -47,7 +48,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer stopPprof()
-	stopFake, err := startWeChatFake(cfg, log)
+	pc, err := newPayClient(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	var payFake *pay.Fake
+	if cfg.Pay.Fake {
+		if payFake, pc, err = fakePay(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	stopFake, err := startWeChatFake(cfg, log, payFake)
 	if err != nil {
 		return err
 	}
@@ -57,7 +68,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// its batch while the database is open.
 	defer startOutboxWorker(db, wc, log)()
 
-	api := &handlers.API{DB: db, Tokens: handlers.NewTokens(cfg.JWTSecret, cfg.JWTKeyID), Log: log, WeChat: wc}
+	api := &handlers.API{DB: db, Tokens: handlers.NewTokens(cfg.JWTSecret, cfg.JWTKeyID), Log: log, WeChat: wc, Pay: pc}
 	app := newApp(cfg, log, api, reg)
 
 	runner := jobs.New(db, log, jobs.Options{})
@@ -65,7 +76,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if wc != nil {
 		sender = wc
 	}
-	for _, j := range jobs.Defaults(sender) {
+	var payer jobs.Payer // a nil interface when payment is off
+	if pc != nil {
+		payer = pc
+	}
+	for _, j := range append(jobs.Defaults(sender), jobs.PayJobs(payer)...) {
 		runner.Register(j)
 	}
 	api.Jobs = runner

@@ -13,6 +13,7 @@ import (
 	"kehou/jobs"
 	"kehou/models"
 	"kehou/wechat"
+	"kehou/wechat/pay"
 )
 
 // newWeChatClient builds the WeChat client, or nil when WeChat is not
@@ -27,7 +28,7 @@ func newWeChatClient(cfg Config) *wechat.Client {
 
 // startWeChatFake (WECHAT_FAKE=1, dev only) serves the fake WeChat server on
 // cfg.WeChatFakeAddr; the returned func stops it.
-func startWeChatFake(cfg Config, log *slog.Logger) (func(), error) {
+func startWeChatFake(cfg Config, log *slog.Logger, payFake *pay.Fake) (func(), error) {
 	if !cfg.WeChatFake {
 		return func() {}, nil
 	}
@@ -35,7 +36,7 @@ func startWeChatFake(cfg Config, log *slog.Logger) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("wechat fake: %w", err)
 	}
-	srv := &http.Server{Handler: wechat.NewFake(cfg.WeChatAppID, cfg.WeChatSecret), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: withPay(wechat.NewFake(cfg.WeChatAppID, cfg.WeChatSecret), payFake, log), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	log.Warn("WECHAT_FAKE=1: serving a fake WeChat API (dev only)", "addr", ln.Addr().String(), "appid", cfg.WeChatAppID)
 	return func() { _ = srv.Close() }, nil

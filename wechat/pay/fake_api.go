@@ -15,7 +15,12 @@ import (
 	"time"
 )
 
-var outNo = regexp.MustCompile(`^[0-9A-Za-z_*|-]{6,64}$`)
+// outTradeNo and outRefundNo are the forms WeChat Pay accepts: 6–32 and
+// 1–64 of [0-9A-Za-z_-|*].
+var (
+	outTradeNo  = regexp.MustCompile(`^[0-9A-Za-z_*|-]{6,32}$`)
+	outRefundNo = regexp.MustCompile(`^[0-9A-Za-z_*|-]{1,64}$`)
+)
 
 func (f *Fake) routes() {
 	m := http.NewServeMux()
@@ -67,7 +72,7 @@ func (f *Fake) prepay(w http.ResponseWriter, r *http.Request) {
 	case in.AppID != f.AppID || in.MchID != f.MchID:
 		f.writeErr(w, "APPID_MCHID_NOT_MATCH", "")
 		return
-	case !outNo.MatchString(in.OutTradeNo) || len(in.OutTradeNo) > 32:
+	case !outTradeNo.MatchString(in.OutTradeNo):
 		f.writeErr(w, "PARAM_ERROR", "out_trade_no 格式错误")
 		return
 	case in.Description == "" || len(in.Description) > 127 || in.NotifyURL == "" || in.Payer.OpenID == "":
@@ -229,7 +234,7 @@ func (f *Fake) refund(w http.ResponseWriter, r *http.Request) {
 			Total  int64 `json:"total"`
 		} `json:"amount"`
 	}
-	if err := json.Unmarshal(body, &in); err != nil || !outNo.MatchString(in.OutRefundNo) || in.Amount.Refund <= 0 {
+	if err := json.Unmarshal(body, &in); err != nil || !outRefundNo.MatchString(in.OutRefundNo) || in.Amount.Refund <= 0 {
 		f.writeErr(w, "PARAM_ERROR", "out_refund_no 或 amount.refund 错误")
 		return
 	}
