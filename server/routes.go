@@ -116,6 +116,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/students/:id/leave-requests", auth, guardians, small, h.CreateLeaveRequest)
 	v1.Get("/students/:id/leave-requests", auth, leaveReaders, h.ListLeaveRequests)
 	v1.Delete("/leave-requests/:id", auth, guardians, h.CancelLeaveRequest)
+	v1.Get("/students/:id/attendance", auth, leaveReaders, h.StudentAttendance)
 
 	// Parents (WeChat).
 	parent := handlers.RequireRoles(models.RoleParent)
