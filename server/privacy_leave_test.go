@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,4 +182,54 @@ func TestLeaveBounded(t *testing.T) {
 			t.Fatalf("%d active", n)
 		}
 	})
+}
+
+// TestLeaveCapAcrossInstances: two instances on one database receive 30
+// leave requests for one child at once, on days that never touch: exactly
+// models.MaxActiveLeaves are written, the rest answer 409.
+func TestLeaveCapAcrossInstances(t *testing.T) {
+	url := modelstest.URL(t)
+	cfg := testConfig(t, url)
+	a := newTestServerOn(t, modelstest.Open(t, url), cfg)
+	b := newTestServerOn(t, modelstest.Open(t, url), cfg)
+	w := newAttWorldOn(t, newEnrollWorldOn(t, a))
+	wb := &attWorld{enrollWorld: &enrollWorld{testServer: b}, kids: w.kids}
+	w.setNow(sh(2030, 9, 2, 8, 0))
+	wb.setNow(sh(2030, 9, 2, 8, 0))
+	kid := w.kids[0].ID
+	path := fmt.Sprintf("/api/v1/students/%d/leave-requests", kid)
+	var dates []string // the term's Tuesdays and Thursdays but the two no-service days
+	for day := time.Date(2030, 9, 3, 0, 0, 0, 0, time.UTC); len(dates) < 30; day = day.AddDate(0, 0, 7) {
+		for _, d := range []time.Time{day, day.AddDate(0, 0, 2)} {
+			if s := d.Format(time.DateOnly); s != "2030-10-01" && s != "2030-10-03" {
+				dates = append(dates, s)
+			}
+		}
+	}
+	var mu sync.Mutex
+	got := map[int]int{}
+	var wg sync.WaitGroup
+	for i, d := range dates[:30] {
+		srv := w
+		if i%2 == 1 {
+			srv = wb
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := srv.do("POST", path, w.parentTok, leaveBody(d, d))
+			mu.Lock()
+			got[r.Status]++
+			mu.Unlock()
+			if r.Status != 201 && r.Code() != "leave_limit_reached" {
+				t.Errorf("%s: %d %s", d, r.Status, r.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	var n int64
+	w.db.R.Raw("SELECT COUNT(*) FROM leave_requests WHERE student_id = ? AND status = ?", kid, models.LeaveActive).Scan(&n)
+	if got[201] != models.MaxActiveLeaves || got[409] != 30-models.MaxActiveLeaves || n != int64(models.MaxActiveLeaves) {
+		t.Fatalf("answers %v, %d active; want %d written", got, n, models.MaxActiveLeaves)
+	}
 }
