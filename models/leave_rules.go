@@ -180,6 +180,8 @@ func explainNoSession(from, to string, offs []leaveOffering, terms []Term, cance
 				return "所选日期是学校的不上课日，没有课后服务"
 			case "cancelled":
 				return "所选日期的课已停课，无需请假"
+			case "unscheduled":
+				return "所选日期还没有排课，无需请假"
 			}
 		}
 		parts := make([]string, len(offs))
@@ -192,27 +194,32 @@ func explainNoSession(from, to string, offs []leaveOffering, terms []Term, cance
 }
 
 // dayReason classifies why no session of offs meets on day: "outside"
-// every term, a "weekend", a "no_service" day, "cancelled", or "not_day"
-// (a school day, but not one of the offerings' weekdays).
+// every term, a "weekend", a "no_service" day, "cancelled", "not_day" (a
+// school day, but not one of the offerings' weekdays), or "unscheduled"
+// (one of their days, with no session: published later, or not yet made).
 func dayReason(day string, offs []leaveOffering, termOf map[int64]Term, cancelled bool) string {
 	if cancelled {
 		return "cancelled"
 	}
-	inTerm, noService, extra := false, false, false
+	d, _ := time.Parse(time.DateOnly, day)
+	inTerm, noService, extra, meets := false, false, false, false
 	for _, o := range offs {
 		t, ok := termOf[o.TermID]
 		if !ok || day < t.StartsOn || day > t.EndsOn {
 			continue
 		}
 		inTerm = true
-		for _, d := range t.NoService() {
-			noService = noService || d == day
+		for _, n := range t.NoService() {
+			noService = noService || n == day
 		}
+		wd := int(d.Weekday())
 		for _, e := range t.Extra() {
-			extra = extra || e.Date == day
+			if e.Date == day {
+				extra, wd = true, e.AsWeekday
+			}
 		}
+		meets = meets || o.Weekdays&(1<<wd) != 0
 	}
-	d, _ := time.Parse(time.DateOnly, day)
 	switch {
 	case !inTerm:
 		return "outside"
@@ -220,6 +227,8 @@ func dayReason(day string, offs []leaveOffering, termOf map[int64]Term, cancelle
 		return "no_service"
 	case !extra && (d.Weekday() == time.Saturday || d.Weekday() == time.Sunday):
 		return "weekend"
+	case meets:
+		return "unscheduled" // the club's day, but no session was made for it
 	}
 	return "not_day"
 }
