@@ -26,7 +26,7 @@ type EnrollmentDTO struct {
 
 // NewEnrollmentDTO maps an enrollment to its DTO.
 func NewEnrollmentDTO(e models.Enrollment) EnrollmentDTO {
-	d := EnrollmentDTO{ID: e.ID, StudentID: e.StudentID, OfferingID: e.OfferingID, Status: e.Status,
+	d := EnrollmentDTO{ID: e.ID, StudentID: e.StudentID, OfferingID: e.OfferingID, Status: string(e.Status),
 		WaitlistPosition: e.WaitlistPosition, Rank: e.Rank, AppliedBy: e.AppliedBy, CreatedAt: rfc3339(e.CreatedAt),
 		WithdrawnBy: e.WithdrawnBy}
 	if e.WithdrawnAt != nil {

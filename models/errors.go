@@ -236,10 +236,36 @@ type ImportError struct {
 
 func (e *ImportError) Error() string { return fmt.Sprintf("import: %d invalid cells", len(e.Errors)) }
 
+// "Not found" is detected one way: GORM's ErrRecordNotFound (Take, First)
+// or database/sql's ErrNoRows (translateNoRows) become ErrNotFound through
+// notFound, and a raw query expecting one row reads it with scanOne. No
+// code asks whether an ID is zero or a slice empty to mean "not found".
+
 // notFound translates GORM's ErrRecordNotFound into ErrNotFound.
 func notFound(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return ErrNotFound
+	}
+	return err
+}
+
+// scanOne scans the first row of q into dst, or answers ErrNotFound when q
+// returned none.
+func scanOne(q *gorm.DB, dst any) error {
+	res := q.Scan(dst)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ignoreNotFound is err, unless it says "not found".
+func ignoreNotFound(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return nil
 	}
 	return err
 }
@@ -251,18 +277,6 @@ func translateNoRows(err error) error {
 		return gorm.ErrRecordNotFound
 	}
 	return err
-}
-
-// isUniqueViolation reports a unique-constraint failure on either engine.
-func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return true
-	}
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
 }
 
 // Errors of guardian links (links.go).

@@ -51,7 +51,7 @@ func slotOrGradesChanged(before, after Offering) bool {
 
 // conflictWith is the rule offering o (as changed) breaks for a student of
 // grade, in status, holding the enrolled places held: "" when none.
-func conflictWith(o Offering, grade int, status string, held []Held) (reason string, with int64) {
+func conflictWith(o Offering, grade int, status EnrollmentStatus, held []Held) (reason string, with int64) {
 	if !gradeEligible(o, grade) {
 		return ErrGradeNotEligible.Code, 0
 	}
@@ -72,16 +72,16 @@ func conflictWith(o Offering, grade int, status string, held []Held) (reason str
 // one of them an overlapping club meanwhile; that lock comes after the
 // offering's, the reverse of the batch's order, and PatchOffering relies on
 // retryTx when the two deadlock.
-func enrolledConflicts(tx *gorm.DB, d Dialect, o Offering) ([]EnrolledConflict, error) {
+func enrolledConflicts(tx *gorm.DB, o Offering) ([]EnrolledConflict, error) {
 	var students []struct {
-		ID     int64  `gorm:"column:id"`
-		Name   string `gorm:"column:name"`
-		Grade  int    `gorm:"column:grade"`
-		Status string `gorm:"column:status"`
+		ID     int64            `gorm:"column:id"`
+		Name   string           `gorm:"column:name"`
+		Grade  int              `gorm:"column:grade"`
+		Status EnrollmentStatus `gorm:"column:status"`
 	}
 	q := `SELECT s.id, s.name, s.grade, e.status FROM enrollments e JOIN students s ON s.id = e.student_id
 		WHERE e.offering_id = ? AND e.status IN ? ORDER BY s.id`
-	if d == Postgres {
+	if dialectOf(tx) == Postgres {
 		q += " FOR UPDATE OF s"
 	}
 	if err := tx.Raw(q, o.ID, liveStatuses).Scan(&students).Error; err != nil {

@@ -264,14 +264,9 @@ func FindMySessions(ctx context.Context, db *DB, a Actor, date string, p Paging)
 
 // findSessionView loads session id with its offering's facts, no scope check.
 func findSessionView(tx *gorm.DB, id int64) (SessionView, error) {
-	var out []SessionView
-	if err := tx.Raw(sessionViewSelect+" WHERE s.id = ?", id).Scan(&out).Error; err != nil {
-		return SessionView{}, err
-	}
-	if len(out) == 0 {
-		return SessionView{}, ErrNotFound
-	}
-	return out[0], nil
+	var out SessionView
+	err := scanOne(tx.Raw(sessionViewSelect+" WHERE s.id = ?", id), &out)
+	return out, err
 }
 
 // CanTakeRoll is the one policy of who reads and marks a session's roll:
@@ -307,14 +302,11 @@ func FindSessionFor(ctx context.Context, db *DB, a Actor, id int64) (SessionView
 // PostgreSQL, so two markings of one roll (two instances) take turns.
 func lockSession(tx *gorm.DB, id int64) (Session, error) {
 	q := "SELECT * FROM sessions WHERE id = ?"
-	if rawOf(tx).pg {
+	if dialectOf(tx) == Postgres {
 		q += " FOR UPDATE"
 	}
 	var s Session
-	err := tx.Raw(q, id).Scan(&s).Error
-	if err == nil && s.ID == 0 {
-		err = ErrNotFound
-	}
+	err := scanOne(tx.Raw(q, id), &s)
 	return s, err
 }
 

@@ -144,20 +144,10 @@ func (r *statsRun) runSQLite(ctx context.Context, db *DB) error {
 	defer sqlDB.Close()
 	sqlDB.SetMaxOpenConns(1) // BEGIN … COMMIT below must stay on one connection
 	r.tx = g.WithContext(ctx)
-	inTx := func(begin string, fn func() error) error {
-		if err := r.tx.Exec(begin).Error; err != nil {
-			return err
-		}
-		if err := fn(); err != nil {
-			_ = r.tx.Exec("ROLLBACK").Error
-			return err
-		}
-		return r.tx.Exec("COMMIT").Error
-	}
-	if err := inTx("BEGIN", r.stage); err != nil {
+	if err := connTx(r.tx, "BEGIN", r.stage); err != nil {
 		return err
 	}
-	if err := inTx("BEGIN IMMEDIATE", r.publish); err != nil {
+	if err := connTx(r.tx, "BEGIN IMMEDIATE", r.publish); err != nil {
 		return err
 	}
 	// The snapshot table just grew by a whole province: refresh the planner
@@ -221,7 +211,7 @@ func (r *statsRun) stage() error {
 					MAX(CASE WHEN o.kind = 'basic' THEN 1 ELSE 0 END) AS b,
 					MAX(CASE WHEN o.kind = 'club' THEN 1 ELSE 0 END) AS c
 				FROM enrollments e JOIN t_off o ON o.id = e.offering_id
-				WHERE e.status = 'enrolled' GROUP BY e.student_id) x
+				WHERE e.status = ` + enrolledSQL + ` GROUP BY e.student_id) x
 			JOIN students s ON s.id = x.student_id WHERE s.active = TRUE
 			GROUP BY s.school_id, s.grade`, nil},
 		// Distinct active students per school and club category: the few
@@ -230,13 +220,13 @@ func (r *statsRun) stage() error {
 		{"t_inact", `SELECT id FROM students WHERE active = FALSE`, nil},
 		{"t_catp", `SELECT o.school_id, o.category, COUNT(DISTINCT e.student_id) AS n
 			FROM enrollments e JOIN t_off o ON o.id = e.offering_id
-			WHERE e.status = 'enrolled' AND o.kind = 'club' AND e.student_id NOT IN (SELECT id FROM t_inact)
+			WHERE e.status = ` + enrolledSQL + ` AND o.kind = 'club' AND e.student_id NOT IN (SELECT id FROM t_inact)
 			GROUP BY o.school_id, o.category`, nil},
 		// Counted per current club through the (offering_id, status) index,
 		// so enrollments of past terms are never read.
 		{"t_ocnt", `SELECT o.id AS offering_id,
-				(SELECT COUNT(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'enrolled') AS en,
-				(SELECT COUNT(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'waitlisted') AS wl
+				(SELECT COUNT(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = ` + enrolledSQL + `) AS en,
+				(SELECT COUNT(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = ` + waitlistedSQL + `) AS wl
 			FROM t_off o WHERE o.kind = 'club'`, nil},
 		{"t_club", `SELECT o.school_id, o.category, COUNT(*) AS clubs, SUM(o.capacity) AS seats,
 				SUM(COALESCE(c.en, 0)) AS filled, SUM(COALESCE(c.wl, 0)) AS wl
