@@ -67,7 +67,7 @@ func CanSeeLeave(ctx context.Context, db *DB, a Actor, st Student) error {
 // for one child (two instances) count and merge in turn; SQLite's single
 // writer serialises them already.
 func lockStudentRow(tx *gorm.DB, id int64) error {
-	if !rawOf(tx).pg {
+	if dialectOf(tx) != Postgres {
 		return nil
 	}
 	return tx.Exec("SELECT id FROM students WHERE id = ? FOR UPDATE", id).Error
