@@ -233,3 +233,23 @@ func TestLeaveCapAcrossInstances(t *testing.T) {
 		t.Fatalf("answers %v, %d active; want %d written", got, n, models.MaxActiveLeaves)
 	}
 }
+
+// TestLeaveStartedIsNotMerged: a request whose first session has started
+// can no longer be withdrawn, so an overlapping one filed later stays a
+// request of its own instead of widening it.
+func TestLeaveStartedIsNotMerged(t *testing.T) {
+	w := newAttWorld(t)
+	path := fmt.Sprintf("/api/v1/students/%d/leave-requests", w.kids[0].ID)
+	w.setNow(sh(2030, 11, 4, 20, 0))
+	a := w.do("POST", path, w.parentTok, leaveBody("2030-11-05", "2030-11-05")).want(t, 201).JSON()
+	w.setNow(sh(2030, 11, 5, 16, 40))
+	b := w.do("POST", path, w.parentTok, leaveBody("2030-11-05", "2030-11-07")).want(t, 201).JSON()
+	if jnum(b, "id") == jnum(a, "id") || b["from"] != "2030-11-05" || b["to"] != "2030-11-07" {
+		t.Fatalf("merged into a started request: %v / %v", a, b)
+	}
+	var to string
+	w.db.R.Raw("SELECT to_date FROM leave_requests WHERE id = ?", jnum(a, "id")).Scan(&to)
+	if to != "2030-11-05" {
+		t.Fatalf("the started request was widened to %s", to)
+	}
+}
