@@ -103,7 +103,10 @@ func CreateLeaveRequest(ctx context.Context, db *DB, a Actor, studentID int64, i
 	if a.Role != RoleParent {
 		return LeaveRequest{}, ErrForbidden
 	}
-	in.Reason = strings.TrimSpace(in.Reason)
+	// A reason is typed in a text box: line breaks are kept, every other
+	// control, format (bidi, zero-width) or private-use character refused,
+	// as in names.
+	in.Reason = strings.TrimSpace(strings.ReplaceAll(in.Reason, "\r\n", "\n"))
 	var v Validator
 	v.Check(validDate(in.From), "from", "开始日期须为 YYYY-MM-DD")
 	v.Check(validDate(in.To), "to", "结束日期须为 YYYY-MM-DD")
@@ -113,7 +116,7 @@ func CreateLeaveRequest(ctx context.Context, db *DB, a Actor, studentID int64, i
 		v.Check(leaveDays(in.From, in.To) <= MaxLeaveDays, "to", fmt.Sprintf("一次请假最多%d天", MaxLeaveDays))
 	}
 	v.Check(in.Reason != "" && len([]rune(in.Reason)) <= MaxReasonLen, "reason", fmt.Sprintf("请假原因必填，最多%d个字", MaxReasonLen))
-	v.Check(PlainText(in.Reason), "reason", "请假原因不能含控制字符、零宽字符或文字方向控制符")
+	v.Check(PlainText(strings.ReplaceAll(in.Reason, "\n", " ")), "reason", "请假原因不能含控制字符、零宽字符或文字方向控制符")
 	v.Check(len(in.OfferingIDs) <= 20, "offering_ids", "最多指定20个项目")
 	ids := slices.Clone(in.OfferingIDs)
 	slices.Sort(ids)
