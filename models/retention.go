@@ -48,6 +48,9 @@ func PurgeExpired(ctx context.Context, db *DB, now time.Time, p RetentionPolicy)
 		// Password-login throttles: runs of failures once forgotten and
 		// unlocked, per-address windows past their minute, spent or
 		// expired password change tokens.
+		// Pairs before usernames: the order a login locks them in.
+		{"DELETE FROM login_attempts WHERE last_failed_ms < ? AND locked_until_ms < ?",
+			[]any{now.Add(-loginFailureMemory).UnixMilli(), now.UnixMilli()}},
 		{"DELETE FROM login_failures WHERE last_failed_ms < ? AND locked_until_ms < ?",
 			[]any{now.Add(-loginFailureMemory).UnixMilli(), now.UnixMilli()}},
 		{"DELETE FROM rate_windows WHERE opened_at < ?", []any{now.Unix() - 2*rateWindowSeconds}},

@@ -196,32 +196,33 @@ func notInScope(field string, err error) error {
 	return err
 }
 
+// Credentials are a staff login: the username and password typed, and the
+// client address the request came from (the one the trusted proxies name;
+// empty from the shell).
+type Credentials struct {
+	Username   string
+	Password   string
+	ClientAddr string
+}
+
 // Authenticate checks a staff login. Unknown users and wrong passwords give
-// the same ErrBadCredentials, in the same time. A username locked by recent
-// failures gets ErrLoginLocked before any bcrypt work (see
-// login_throttle.go); every failure counts towards the lock. A correct
-// login to an account whose owner has not yet set its password answers a
+// the same ErrBadCredentials, in the same time. The attempt is counted
+// before any bcrypt work, per username and client address and per username
+// across addresses, and an attempt past a limit gets ErrLoginLocked (see
+// login_throttle.go); a success clears what it counted. A correct login to
+// an account whose owner has not yet set its password answers a
 // *PasswordChangeRequired instead of the user (password_setup.go).
-func Authenticate(ctx context.Context, db *DB, username, password string) (User, error) {
+func Authenticate(ctx context.Context, db *DB, in Credentials) (User, error) {
 	now := time.Now()
-	if left, err := loginLock(ctx, db, username, now); err != nil {
-		return User{}, err
-	} else if left > 0 {
-		e := *ErrLoginLocked
-		e.RetryAfter = int((left + time.Second - 1) / time.Second)
-		return User{}, &e
-	}
-	u, err := checkPassword(ctx, db, username, password)
-	if errors.Is(err, ErrBadCredentials) {
-		if rerr := recordLoginFailure(ctx, db, username, now); rerr != nil {
-			return User{}, rerr
-		}
+	addr := LoginAddressKey(in.ClientAddr)
+	if err := countLoginAttempt(ctx, db, in.Username, addr, now); err != nil {
 		return User{}, err
 	}
+	u, err := checkPassword(ctx, db, in.Username, in.Password)
 	if err != nil {
 		return User{}, err
 	}
-	if err := clearLoginFailures(ctx, db, username); err != nil {
+	if err := clearLoginFailures(ctx, db, in.Username, addr); err != nil {
 		return User{}, err
 	}
 	if u.MustChangePassword {

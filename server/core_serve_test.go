@@ -229,6 +229,12 @@ func TestSeedDemo(t *testing.T) {
 			t.Fatalf("offerings %s", r.Body)
 		}
 	})
+	t.Run("markedSeeded", func(t *testing.T) {
+		// A production server refuses this database (TestProductionRefusesSeededDatabase).
+		if ok, err := models.Seeded(context.Background(), db, models.SeedDemo); err != nil || !ok {
+			t.Fatalf("seeded = %v, %v", ok, err)
+		}
+	})
 	t.Run("refusedInProduction", func(t *testing.T) {
 		penv := envFor("DATABASE_URL", url, "KEHOU_ENV", "production", "WECHAT_APPID", "wx1", "WECHAT_SECRET", "s")
 		if err := run(context.Background(), []string{"seed", "demo"}, penv, &bytes.Buffer{}, &bytes.Buffer{}); err == nil ||

@@ -63,12 +63,14 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 
 	// Authentication. Password logins: a generous limit per client address
 	// (LOGIN_RATE_LIMIT a minute), counted in the database so it holds
-	// across instances, and per username a growing lock after failures
+	// across instances, and a growing lock after failures per username and
+	// address, and per username when they spread over many addresses
 	// (models.Authenticate). WeChat logins have no per-address limit: a
 	// wx.login code is single-use and checked by WeChat, so guessing is
 	// pointless, and the families behind one carrier NAT share an address
 	// (SPEC "Trust rules": never refused for its address alone).
-	loginLimit := h.RateWindow("login", cfg.LoginRateLimit, clientIP)
+	// An IPv6 client is counted as its /64 (models.LoginAddressKey).
+	loginLimit := h.RateWindow("login", cfg.LoginRateLimit, func(c *fiber.Ctx) string { return models.LoginAddressKey(clientIP(c)) })
 	// Refresh has a limiter of its own: a refresh token is 32 random bytes,
 	// so the limit only caps abuse, and it must not share a budget with
 	// password guesses (many families share one address behind carrier NAT).

@@ -72,6 +72,11 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 		return err
 	}
 	defer db.Close()
+	// Marked first, so a production server refuses this database even if
+	// the seed stops half-way (serve.go, refuseSeeded).
+	if err := models.MarkSeeded(ctx, db, models.SeedDemo, time.Now()); err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
 	sum, err := loadDemo(ctx, db, now, small)
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
