@@ -121,7 +121,7 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		if res.RowsAffected == 0 {
 			return &ValidationError{Fields: map[string]string{"capacity": "名额不能少于已报名人数"}}
 		}
-		if err := notifyOfferingChanged(tx, o, conflicts); err != nil {
+		if err := notifyOfferingChanged(tx, before, o, conflicts); err != nil {
 			return err
 		}
 		if o.Capacity > o.EnrolledCount && o.WaitlistedCount > 0 && o.Status != OfferingCancelled {

@@ -95,7 +95,10 @@ func syncOfferingSessions(tx *gorm.DB, o Offering, now time.Time) error {
 //     (today included: publishing at noon gives today's 16:30 session);
 //   - a session after today whose date is no longer a teaching date (or
 //     every one after today, when o is no longer running) is deleted,
-//     unless it has marks or dismissals: those are never deleted;
+//     unless it has marks or dismissals, or is cancelled while o runs:
+//     those are never deleted (a cancelled session is what its families
+//     were told; the calendar cancels rather than deletes, see
+//     calendar_sessions.go);
 //   - sessions after today take o's current start and end times.
 //
 // It is idempotent (sessions are unique by offering and date): running it
@@ -114,6 +117,10 @@ func syncSessions(tx *gorm.DB, o Offering, t Term, now time.Time) error {
 		AND NOT EXISTS (SELECT 1 FROM attendance a WHERE a.session_id = sessions.id)
 		AND NOT EXISTS (SELECT 1 FROM dismissals d WHERE d.session_id = sessions.id)`
 	args := []any{o.ID, today}
+	if isRunning(o.Status) {
+		del += " AND status = ?"
+		args = append(args, SessionScheduled)
+	}
 	if len(want) > 0 {
 		del += " AND session_date NOT IN ?"
 		args = append(args, want)
@@ -377,4 +384,29 @@ func shortDate(d string) string {
 		return d
 	}
 	return d[5:7] + "月" + d[8:10] + "日"
+}
+
+// Where a session's roll stands at a moment (RollWindow).
+const (
+	RollNotStarted = "not_started"
+	RollOpen       = "open"
+	RollAfterDay   = "after_day"
+	RollCancelled  = "cancelled"
+)
+
+// RollWindow is where session s's roll stands at now, by the rule of
+// checkMarkWindow: cancelled; not started (nothing can be marked yet);
+// open (its day, from its start: the teacher marks); or after its day (a
+// school admin corrects, with a reason). The console reads it from the
+// server rather than the phone's clock.
+func RollWindow(s Session, now time.Time) string {
+	switch {
+	case s.Status == SessionCancelled:
+		return RollCancelled
+	case now.Before(s.StartsAt()):
+		return RollNotStarted
+	case StatsDate(now) == s.Date:
+		return RollOpen
+	}
+	return RollAfterDay
 }

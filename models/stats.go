@@ -45,7 +45,9 @@ import (
 //     those of them who changed a mark on a roll dated in the term up to D.
 //   - sessions_held, sessions_cancelled: sessions of running (published or
 //     closed) offerings of the term dated from its start to D, scheduled or
-//     cancelled. School figures only (grade 0, category "").
+//     cancelled; a scheduled session of D itself counts held only once it
+//     has ended by the run's clock. School figures only (grade 0, category
+//     "").
 //   - Rows: one per scope (every region, every school) with grade 0 and
 //     category "" (all); one per school×grade and region×grade (student
 //     figures only: students, participants, responses, attendance); one per
@@ -253,12 +255,15 @@ func (r *statsRun) stage() error {
 			WHERE u.role = 'teacher' AND u.disabled = FALSE AND u.school_id = c.school_id
 				AND c.session_date >= tt.starts_on AND c.session_date <= ?
 			GROUP BY c.school_id`, []any{r.date}},
+		// Held: scheduled sessions of days before D, and of D once ended
+		// by the run's clock (heldUntil); today's 16:30 club is not held
+		// at 10:00.
 		{"t_sess", `SELECT s.school_id,
-				SUM(CASE WHEN s.status = 'scheduled' THEN 1 ELSE 0 END) AS held,
+				SUM(CASE WHEN s.status = 'scheduled' AND (s.session_date < ? OR s.end_min <= ?) THEN 1 ELSE 0 END) AS held,
 				SUM(CASE WHEN s.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled
 			FROM sessions s JOIN t_term tt ON tt.term_id = s.term_id JOIN offerings o ON o.id = s.offering_id
 			WHERE o.status IN ('published', 'closed') AND s.session_date <= ?
-			GROUP BY s.school_id`, []any{r.date}},
+			GROUP BY s.school_id`, []any{r.date, r.heldUntil(), r.date}},
 		{"t_fp2", fivePlusTwoSQL, nil},
 		{"t_anc", `SELECT sc.id AS school_id, ar.id AS region_id FROM t_open sc
 			JOIN regions r ON r.id = sc.region_id JOIN regions ar ON r.path LIKE ar.path || '%'`, nil},

@@ -28,3 +28,18 @@ const loopTotalsSQL = `UPDATE t_ss SET
 	sessions_held = COALESCE((SELECT ss.held FROM t_sess ss WHERE ss.school_id = t_ss.scope_id), 0),
 	sessions_cancelled = COALESCE((SELECT ss.cancelled FROM t_sess ss WHERE ss.school_id = t_ss.scope_id), 0)
 	WHERE scope_type = 'school' AND grade = 0 AND category = ''`
+
+// heldUntil is the minute of date's day by which a session of that day
+// has ended in time for this run to count it held: every minute for a day
+// already over at r.now, none for a day not begun, now's minute for today.
+func (r *statsRun) heldUntil() int {
+	today := StatsDate(r.now)
+	switch {
+	case r.date < today:
+		return 24 * 60
+	case r.date > today:
+		return -1
+	}
+	n := r.now.In(StatsZone)
+	return n.Hour()*60 + n.Minute()
+}

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +70,13 @@ type NewUser struct {
 	Role     Role
 	SchoolID *int64
 	RegionID *int64
+	// DisplayName is the name people read (the roll's audit trail, the
+	// staff list): "王芳老师"; the username when empty.
+	DisplayName string
 }
+
+// MaxDisplayNameLen bounds a staff member's display name, in characters.
+const MaxDisplayNameLen = 32
 
 // ValidatePassword checks the staff password policy.
 func ValidatePassword(p string) bool {
@@ -108,6 +115,8 @@ func CreateUser(ctx context.Context, db *DB, a Actor, in NewUser) (User, error) 
 	var v Validator
 	in.Username = strings.TrimSpace(in.Username)
 	v.Check(validUsername(in.Username), "username", "用户名为3-32位字母、数字、下划线、点或连字符")
+	in.DisplayName = strings.TrimSpace(in.DisplayName)
+	v.Check(len([]rune(in.DisplayName)) <= MaxDisplayNameLen, "display_name", fmt.Sprintf("姓名最多%d个字", MaxDisplayNameLen))
 	v.Check(ValidatePassword(in.Password), "password", "密码为8-72位，须同时包含字母和数字")
 	v.Check(in.Role.Valid() && in.Role != RoleParent, "role", "角色须为 teacher、school_admin、bureau_admin 或 platform_admin")
 	switch in.Role {
@@ -131,7 +140,10 @@ func CreateUser(ctx context.Context, db *DB, a Actor, in NewUser) (User, error) 
 	if err != nil {
 		return User{}, err
 	}
-	u := User{Role: in.Role, Username: &in.Username, PasswordHash: string(hash), DisplayName: in.Username,
+	if in.DisplayName == "" {
+		in.DisplayName = in.Username
+	}
+	u := User{Role: in.Role, Username: &in.Username, PasswordHash: string(hash), DisplayName: in.DisplayName,
 		SchoolID: in.SchoolID, RegionID: in.RegionID}
 	if a.UserID != 0 {
 		// Made by another user, who knows the password: its owner sets one

@@ -91,6 +91,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Get("/schools/:id", auth, staff, h.GetSchool)
 	v1.Post("/users", auth, admins, small, h.CreateUser)
 	v1.Patch("/users/:id", auth, admins, small, h.PatchUser)
+	v1.Get("/schools/:id/staff", auth, handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin), h.ListSchoolStaff)
 	// Bureau admins see schools and statistics, not children's records.
 	schoolStaff := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin, models.RolePlatformAdmin)
 	v1.Get("/schools/:id/students", auth, schoolStaff, h.ListStudents)
@@ -115,6 +116,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Put("/sessions/:id/attendance", auth, rollStaff, small, h.MarkAttendance)
 	v1.Get("/sessions/:id/attendance/changes", auth, rollStaff, h.AttendanceChanges)
 	v1.Post("/sessions/:id/dismissal", auth, rollStaff, small, h.RecordDismissal)
+	v1.Get("/sessions/:id/dismissal/changes", auth, rollStaff, h.DismissalChanges)
 	v1.Post("/students/:id/leave-requests", auth, guardians, small, h.CreateLeaveRequest)
 	v1.Get("/students/:id/leave-requests", auth, leaveReaders, h.ListLeaveRequests)
 	v1.Delete("/leave-requests/:id", auth, guardians, h.CancelLeaveRequest)
