@@ -20,6 +20,7 @@ func TestErasureLeavesNothingOfTheChild(t *testing.T) {
 	w := newAttWorld(t)
 	kid := w.kids[0]
 	const illness, fever, correction, why = "孩子确诊哮喘住院，市一院", "发烧，去医院", "家长来电说孩子哮喘复发", "孩子转学，哮喘治疗"
+	const dismissalNote = "孩子哮喘发作，由奶奶接走"
 	leaves := fmt.Sprintf("/api/v1/students/%d/leave-requests", kid.ID)
 	w.setNow(sh(2030, 11, 4, 20, 0))
 	w.do("POST", leaves, w.parentTok, map[string]any{"from": "2030-11-05", "to": "2030-11-05", "reason": illness}).want(t, 201)
@@ -28,6 +29,13 @@ func TestErasureLeavesNothingOfTheChild(t *testing.T) {
 	tue := w.session(t, w.club, "2030-11-05")
 	w.setNow(sh(2030, 11, 5, 16, 40))
 	w.mark(tue, w.teacherTok, map[int64]string{kid.ID: "leave"}, "").want(t, 200)
+	// Tuesday's second club: present, then taken home by a guardian.
+	tue2 := w.session(t, w.club2, "2030-11-05")
+	w.setNow(sh(2030, 11, 5, 18, 20))
+	w.mark(tue2, w.teacher2Tok, map[int64]string{kid.ID: "present"}, "").want(t, 200)
+	w.setNow(sh(2030, 11, 5, 19, 5))
+	w.do("POST", fmt.Sprintf("/api/v1/sessions/%d/dismissal", tue2), w.teacher2Tok,
+		map[string]any{"records": []any{map[string]any{"student_id": kid.ID, "by": "guardian"}}}).want(t, 200)
 	// Thursday: marked absent without leave → an alert naming the child.
 	thu := w.session(t, w.club, "2030-11-07")
 	w.setNow(sh(2030, 11, 7, 16, 40))
@@ -38,6 +46,10 @@ func TestErasureLeavesNothingOfTheChild(t *testing.T) {
 	// Friday: the school corrects Thursday with a reason about the child.
 	w.setNow(sh(2030, 11, 8, 10, 0))
 	w.mark(thu, w.adminTok, map[int64]string{kid.ID: "leave"}, correction).want(t, 200)
+	// … and corrects Tuesday's dismissal with a reason about the child.
+	w.do("POST", fmt.Sprintf("/api/v1/sessions/%d/dismissal", tue2), w.adminTok, map[string]any{
+		"records": []any{map[string]any{"student_id": kid.ID, "by": "other", "at": "2030-11-05T19:05:00+08:00"}},
+		"reason":  dismissalNote}).want(t, 200)
 	// A stored enrollment answer of the parent that names the child.
 	if err := w.db.W.Exec(`INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
 		VALUES (?, 'k1', 'h', 201, ?, ?, ?)`, w.parent.ID, fmt.Sprintf(`{"id":1,"student_id":%d,"offering_id":%d}`, kid.ID, w.club),
@@ -49,7 +61,7 @@ func TestErasureLeavesNothingOfTheChild(t *testing.T) {
 	w.do("POST", fmt.Sprintf("/api/v1/deletion-requests/%d/confirm", jnum(req, "id")), w.adminTok, nil).want(t, 200)
 
 	t.Run("noRowHoldsTheChildOrTheParent", func(t *testing.T) {
-		secrets := []string{kid.Name, kid.StudentNo, "13812345678", illness, fever, correction, why}
+		secrets := []string{kid.Name, kid.StudentNo, "13812345678", illness, fever, correction, why, dismissalNote}
 		people := map[string]bool{"user_id": true, "filed_by": true, "requested_by": true, "applied_by": true,
 			"withdrawn_by": true, "used_by": true, "created_by": true}
 		for _, r := range models.ErasureRules {

@@ -80,7 +80,8 @@ func TestLeaveCancelNeedsLink(t *testing.T) {
 
 // TestLeaveIsHealthData (issue 20 item 7): leave reasons refuse the
 // characters names refuse (line breaks stay); a teacher reads the leave of children on their
-// own rolls only; staff reads of leave and of a roll's changes are logged.
+// own rolls only; staff reads of leave and of a roll's and its dismissals'
+// changes are logged.
 func TestLeaveIsHealthData(t *testing.T) {
 	w := newAttWorld(t)
 	kid := w.kids[0].ID
@@ -105,13 +106,14 @@ func TestLeaveIsHealthData(t *testing.T) {
 		w.do("GET", path, w.parentTok, nil).want(t, 200)
 		s := w.session(t, w.club, "2030-11-05")
 		w.do("GET", fmt.Sprintf("/api/v1/sessions/%d/attendance/changes", s), w.teacherTok, nil).want(t, 200)
+		w.do("GET", fmt.Sprintf("/api/v1/sessions/%d/dismissal/changes", s), w.teacherTok, nil).want(t, 200)
 		for _, c := range []struct {
 			action string
 			user   int64
 			n      int64
 		}{
 			{"leave_requests", w.admin.ID, 1}, {"leave_requests", w.teacher.ID, 1}, {"leave_requests", w.parent.ID, 0},
-			{"attendance_changes", w.teacher.ID, 1},
+			{"attendance_changes", w.teacher.ID, 1}, {"dismissal_changes", w.teacher.ID, 1},
 		} {
 			var n int64
 			w.db.R.Raw("SELECT COUNT(*) FROM staff_access_log WHERE action = ? AND user_id = ? AND school_id = ?",
