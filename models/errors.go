@@ -228,6 +228,14 @@ type RowError struct {
 	// counting.
 	Value     string `json:"value,omitempty"`
 	StudentNo string `json:"student_no,omitempty"`
+	// Line is the row's number in the file as a spreadsheet shows it (the
+	// header's line plus Row), Column the header's cell of the refused
+	// column as the file writes it (家长联系电话), Cell its reference (G5):
+	// set by RosterReader.Locate, so a page can point at the cell without
+	// reading the file again.
+	Line   int    `json:"line,omitempty"`
+	Column string `json:"column,omitempty"`
+	Cell   string `json:"cell,omitempty"`
 }
 
 // ImportError reports every invalid row of an import; nothing was written.
