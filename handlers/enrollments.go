@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 
 	"kehou/models"
@@ -22,15 +20,22 @@ type EnrollmentDTO struct {
 	CreatedAt        string  `json:"created_at"`
 	WithdrawnBy      *int64  `json:"withdrawn_by,omitempty"`
 	WithdrawnAt      *string `json:"withdrawn_at,omitempty"`
+	// A seat with an order (docs/fees.md): pending_payment until paid.
+	OrderID       *int64  `json:"order_id,omitempty"`
+	AmountFen     *int64  `json:"amount_fen,omitempty"`
+	HoldExpiresAt *string `json:"hold_expires_at,omitempty"`
 }
 
 // NewEnrollmentDTO maps an enrollment to its DTO.
 func NewEnrollmentDTO(e models.Enrollment) EnrollmentDTO {
 	d := EnrollmentDTO{ID: e.ID, StudentID: e.StudentID, OfferingID: e.OfferingID, Status: string(e.Status),
 		WaitlistPosition: e.WaitlistPosition, Rank: e.Rank, AppliedBy: e.AppliedBy, CreatedAt: rfc3339(e.CreatedAt),
-		WithdrawnBy: e.WithdrawnBy}
+		WithdrawnBy: e.WithdrawnBy, OrderID: e.OrderID, AmountFen: e.AmountFen}
 	if e.WithdrawnAt != nil {
 		d.WithdrawnAt = ptr(rfc3339(*e.WithdrawnAt))
+	}
+	if e.HoldExpiresAt != nil && e.Status == models.StatusPendingPayment {
+		d.HoldExpiresAt = ptr(rfc3339(*e.HoldExpiresAt))
 	}
 	return d
 }
@@ -67,7 +72,7 @@ func (h *API) Enroll(c *fiber.Ctx) error {
 	if e.Replayed {
 		c.Set("Idempotent-Replayed", "true")
 	}
-	h.caches().lists.noteWrite(CurrentActor(c).UserID, time.Now())
+	h.caches().lists.noteWrite(CurrentActor(c).UserID)
 	return c.Status(fiber.StatusCreated).JSON(NewEnrollmentDTO(e))
 }
 
@@ -83,7 +88,7 @@ func (h *API) Withdraw(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.caches().lists.noteWrite(CurrentActor(c).UserID, time.Now())
+	h.caches().lists.noteWrite(CurrentActor(c).UserID)
 	return c.JSON(NewEnrollmentDTO(e))
 }
 

@@ -42,11 +42,8 @@ func NewSessionDTO(s models.SessionView) SessionDTO {
 // sessionPage maps one page of sessions; the finder answered one more than
 // limit when there is a next page, whose cursor key names the last one kept.
 func sessionPage(ss []models.SessionView, limit int, key func(models.SessionView) string) Page[SessionDTO] {
-	out := Page[SessionDTO]{Items: make([]SessionDTO, 0, min(len(ss), limit))}
-	if len(ss) > limit {
-		ss = ss[:limit]
-		out.NextCursor = opaqueCursor(key(ss[limit-1]))
-	}
+	ss, next := keysetPageBy(ss, limit, key)
+	out := Page[SessionDTO]{Items: make([]SessionDTO, 0, len(ss)), NextCursor: next}
 	for _, s := range ss {
 		out.Items = append(out.Items, NewSessionDTO(s))
 	}
@@ -128,7 +125,7 @@ func (h *API) MySessions(c *fiber.Ctx) error {
 		return err
 	}
 	if date == "" {
-		date = models.StatsDate(h.now())
+		date = models.LocalDate(h.now())
 	}
 	p, err := sessionPaging(c)
 	if err != nil {

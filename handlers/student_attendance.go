@@ -49,7 +49,7 @@ func (h *API) StudentAttendance(c *fiber.Ctx) error {
 	}
 	month := c.Query("month")
 	if month == "" {
-		month = models.StatsDate(h.now())[:7]
+		month = models.LocalDate(h.now())[:7]
 	}
 	ss, err := models.FindStudentAttendance(c.UserContext(), h.DB, CurrentActor(c), id, month)
 	if err != nil {

@@ -44,11 +44,11 @@ const erasedOpenID = "kehou:erased"
 // ErasureRules lists, in the order they run, the tables that hold a child's
 // rows and what erasure does with each.
 var ErasureRules = []ErasureRule{
-	{Table: "students", Does: "name, number and gender erased; inactive, so the child leaves the figures from then on",
-		Erases: []string{"name", "student_no", "gender"},
-		Keeps:  []string{"class_name"},
+	{Table: "students", Does: "name, number, gender and the waiver's reason (disability, dibao…) erased; the waiver itself kept for the finance figures; inactive, so the child leaves the figures from then on",
+		Erases: []string{"name", "student_no", "gender", "waiver_reason"},
+		Keeps:  []string{"class_name", "fee_waiver"},
 		SQL: []string{`UPDATE students SET name = '` + ErasedName + `', student_no = 'erased-' || CAST(id AS TEXT),
-			gender = '', active = @false, updated_at = @now WHERE id = @student`}},
+			gender = '', waiver_reason = '', active = @false, updated_at = @now WHERE id = @student`}},
 	// Before parent_students goes: it names the parents whose replayable
 	// answers may carry the child's id.
 	{Table: "idempotency_keys", Does: "stored enrollment answers of the child's guardians that name the child deleted",
@@ -88,6 +88,12 @@ var ErasureRules = []ErasureRule{
 			"UPDATE leave_requests SET status = 'cancelled', cancelled_at = @now WHERE student_id = @student AND status = 'active'",
 			"UPDATE leave_requests SET reason = '', filed_by = @erased WHERE student_id = @student",
 		}},
+	{Table: "waiver_changes", Does: "kept (who of the staff changed the waiver, half or full); the reasons (disability, dibao…) blanked",
+		Erases: []string{"old_reason", "new_reason"},
+		Keeps:  []string{"old_waiver", "new_waiver", "source"},
+		SQL:    []string{"UPDATE waiver_changes SET old_reason = '', new_reason = '' WHERE student_id = @student"}},
+	{Table: "orders", Does: "kept: money is never erased (the bill as made and its status), no free text",
+		Keeps: []string{"billing", "bills_from", "waiver", "status"}},
 	{Table: "survey_responses", Does: "answers kept for the figures; comment blanked, the respondent becomes the erased guardian",
 		Erases: []string{"comment"},
 		Keeps:  []string{"support", "satisfaction"},

@@ -112,7 +112,7 @@ func CreateLeaveRequest(ctx context.Context, db *DB, a Actor, studentID int64, i
 	v.Check(validDate(in.To), "to", "结束日期须为 YYYY-MM-DD")
 	if validDate(in.From) && validDate(in.To) {
 		v.Check(in.To >= in.From, "to", "结束日期不能早于开始日期")
-		v.Check(in.From >= StatsDate(now), "from", "不能为已过去的日期请假")
+		v.Check(in.From >= LocalDate(now), "from", "不能为已过去的日期请假")
 		v.Check(leaveDays(in.From, in.To) <= MaxLeaveDays, "to", fmt.Sprintf("一次请假最多%d天", MaxLeaveDays))
 	}
 	v.Check(in.Reason != "" && len([]rune(in.Reason)) <= MaxReasonLen, "reason", fmt.Sprintf("请假原因必填，最多%d个字", MaxReasonLen))
@@ -157,7 +157,7 @@ func CreateLeaveRequest(ctx context.Context, db *DB, a Actor, studentID int64, i
 		}
 		var active int64
 		if err := tx.Raw("SELECT COUNT(*) FROM leave_requests WHERE student_id = ? AND status = ? AND to_date >= ?",
-			st.ID, LeaveActive, StatsDate(now)).Scan(&active).Error; err != nil {
+			st.ID, LeaveActive, LocalDate(now)).Scan(&active).Error; err != nil {
 			return err
 		}
 		if active >= MaxActiveLeaves {

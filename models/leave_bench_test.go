@@ -51,7 +51,7 @@ func BenchmarkRollWithLeaves(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if err := models.SyncSessions(ctx, db, o.ID, time.Date(2030, 9, 1, 9, 0, 0, 0, models.StatsZone)); err != nil {
+			if err := models.SyncSessions(ctx, db, o.ID, time.Date(2030, 9, 1, 9, 0, 0, 0, models.Zone)); err != nil {
 				b.Fatal(err)
 			}
 			ss, err := models.FindOfferingSessions(ctx, db, models.SystemActor, o.ID, "2030-11-05", "2030-11-05", models.Paging{})

@@ -41,37 +41,13 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 		if err := tx.Where("id = ?", id).Take(&e).Error; err != nil {
 			return notFound(err)
 		}
-		old := e.Status
-		if !old.IsLive() {
-			return ErrNotLive
+		if err := freeSeat(tx, o, e, StatusWithdrawn, a.UserID); err != nil {
+			return err
 		}
-		now := txNow(tx)
-		res := tx.Exec(`UPDATE enrollments SET status = ?, waitlist_position = NULL, withdrawn_by = ?, withdrawn_at = ?, updated_at = ?
-			WHERE id = ? AND status = ?`, StatusWithdrawn, nullID(a.UserID), now, now, id, old)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrNotLive
-		}
-		switch old {
-		case StatusEnrolled:
-			if err := tx.Exec("UPDATE offerings SET enrolled_count = enrolled_count - 1 WHERE id = ?", o.ID).Error; err != nil {
-				return err
-			}
-			if o.Status != OfferingCancelled {
-				if _, err := fillFromWaitlist(tx, o.ID); err != nil {
-					return err
-				}
-			}
-		case StatusWaitlisted:
-			if err := closeGap(tx, o.ID, *e.WaitlistPosition); err != nil {
-				return err
-			}
-		case StatusApplied:
-			if err := tx.Exec("UPDATE offerings SET applied_count = applied_count - 1 WHERE id = ?", o.ID).Error; err != nil {
-				return err
-			}
+		// A paid seat given up is refunded by the region's rule; an unpaid
+		// one's bill is voided (order_money.go). No order: nothing to do.
+		if err := settleWithdrawal(tx, e.ID, "", "withdraw", a.UserID, txNow(tx)); err != nil {
+			return err
 		}
 		if a.Role != RoleParent {
 			// Withdrawn by the school: the family did not do it, so it is told.

@@ -7,6 +7,10 @@ import (
 	"gorm.io/gorm"
 )
 
+// Adding guardian links: a phone proved by a parent links the students
+// whose guardian it is (roster import, binding), within the per-school cap.
+// Removing them is links_remove.go.
+
 // NotifyChildLinked is the notification kind telling a parent that a child
 // was linked to their account (a sibling imported after they proved their
 // phone).
