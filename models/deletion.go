@@ -12,12 +12,15 @@ import (
 
 // Deletion of a child's data on a guardian's request (PIPL art. 47): the
 // guardian asks, the school confirms, and ConfirmDeletion erases in one
-// transaction what names the child or the family — name, student number,
-// gender, guardians, links, binding codes, messages, survey comments —
-// while the rows the statistics count (enrollments, attendance, survey
-// answers) stay, pointing at the erased student and, where they named the
-// guardian, at the erased guardian (one disabled account). The student is made inactive, so it leaves the figures from then
-// on; the past figures (snapshots) are not rewritten.
+// transaction what names or describes the child or links it to a person —
+// name, student number, gender, guardians, links, binding codes, messages,
+// leave reasons, correction reasons, survey comments, the request's own
+// reason — while the rows the statistics count (enrollments, attendance,
+// survey answers) stay, pointing at the erased student and, where they
+// named a guardian, at the erased guardian (one disabled account). The
+// table-by-table list is ErasureRules (erasure.go). The student is made
+// inactive, so it leaves the figures from then on; the past figures
+// (snapshots) are not rewritten.
 
 // Deletion request statuses.
 const (
@@ -155,50 +158,14 @@ func ConfirmDeletion(ctx context.Context, db *DB, a Actor, id int64, now time.Ti
 		if res.RowsAffected == 0 {
 			return ErrDeletionNotPending
 		}
-		r.Status, r.DecidedBy, r.DecidedAt = DeletionDone, &a.UserID, &now
-		return eraseStudent(tx, r.StudentID, now)
+		if err := eraseStudent(tx, r.StudentID, now); err != nil {
+			return err
+		}
+		return tx.First(&r, id).Error
 	})
 	if err != nil {
 		return DeletionRequest{}, err
 	}
 	LogStaffAccess(ctx, db, a, "confirm_deletion", r.SchoolID, fmt.Sprintf("student:%d request:%d", r.StudentID, r.ID))
 	return r, nil
-}
-
-// eraseStudent erases what names student id or its family, inside tx.
-func eraseStudent(tx *gorm.DB, id int64, now time.Time) error {
-	// The erased guardian stands in for the guardian on the rows the
-	// statistics keep. It cannot log in: disabled, and no WeChat openid
-	// has this form. It is made on first use.
-	if err := tx.Exec(`INSERT INTO users (role, display_name, openid, disabled, created_at, updated_at)
-		VALUES ('parent', ?, 'kehou:erased', ?, ?, ?) ON CONFLICT (openid) DO NOTHING`, ErasedName, true, now, now).Error; err != nil {
-		return err
-	}
-	var erased int64
-	if err := tx.Raw("SELECT id FROM users WHERE openid = 'kehou:erased'").Scan(&erased).Error; err != nil {
-		return err
-	}
-	if erased == 0 {
-		return errors.New("models: no erased guardian")
-	}
-	family := "(SELECT id FROM users WHERE role = 'parent')"
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{`UPDATE students SET name = ?, student_no = ?, gender = '', active = ?, updated_at = ? WHERE id = ?`,
-			[]any{ErasedName, fmt.Sprintf("erased-%d", id), false, now, id}},
-		{"DELETE FROM guardians WHERE student_id = ?", []any{id}},
-		{"DELETE FROM parent_students WHERE student_id = ?", []any{id}},
-		{"DELETE FROM binding_codes WHERE student_id = ?", []any{id}},
-		{"DELETE FROM outbox WHERE student_id = ?", []any{id}},
-		{"UPDATE enrollments SET applied_by = ? WHERE student_id = ? AND applied_by IN " + family, []any{erased, id}},
-		{"UPDATE enrollments SET withdrawn_by = ? WHERE student_id = ? AND withdrawn_by IN " + family, []any{erased, id}},
-		{"UPDATE survey_responses SET user_id = ?, comment = '' WHERE student_id = ?", []any{erased, id}},
-	} {
-		if err := tx.Exec(q.sql, q.args...).Error; err != nil {
-			return err
-		}
-	}
-	return bumpLinks(tx)
 }

@@ -254,15 +254,21 @@ type DismissalChange struct {
 
 // FindDismissalChanges answers the history of session id's dismissals,
 // oldest first, for a (see CanTakeRoll): limit changes (plus one when there
-// are more) with ids above after.
+// are more) with ids above after. The read is written to the staff access
+// log: a correction's reason may describe a child.
 func FindDismissalChanges(ctx context.Context, db *DB, a Actor, id, after int64, limit int) ([]DismissalChange, error) {
-	if _, err := FindSessionFor(ctx, db, a, id); err != nil {
+	s, err := FindSessionFor(ctx, db, a, id)
+	if err != nil {
 		return nil, err
 	}
 	out := []DismissalChange{}
-	err := db.Read(ctx).Raw(`SELECT c.id, c.session_id, c.student_id, st.name AS student_name, c.old_by, c.old_at, c.new_by,
+	err = db.Read(ctx).Raw(`SELECT c.id, c.session_id, c.student_id, st.name AS student_name, c.old_by, c.old_at, c.new_by,
 			c.new_at, c.changed_by, COALESCE(NULLIF(u.display_name, ''), u.username, '') AS changer_name, c.reason, c.changed_at
 		FROM dismissal_changes c JOIN students st ON st.id = c.student_id JOIN users u ON u.id = c.changed_by
 		WHERE c.session_id = ? AND c.id > ? ORDER BY c.id LIMIT ?`, id, after, limit+1).Scan(&out).Error
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	LogStaffAccess(ctx, db, a, "dismissal_changes", s.SchoolID, fmt.Sprintf("session:%d", id))
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -90,7 +91,10 @@ const MaxLeaveDays = 92
 // CreateLeaveRequest files a leave request for studentID by a, who must be
 // a guardian linked to the child (staff get ErrForbidden; anyone else
 // ErrNotFound). The days run from today (Asia/Shanghai, at now) on; the
-// offerings named must be the school's.
+// offerings named must be the child's. The request must cover one of the
+// child's sessions, is merged into an overlapping one of the same guardian
+// and offerings, and is refused beyond MaxActiveLeaves (leave_rules.go).
+// The answer is the request written: l's own, or the one it merged into.
 func CreateLeaveRequest(ctx context.Context, db *DB, a Actor, studentID int64, in NewLeaveRequest, now time.Time) (LeaveRequest, error) {
 	st, err := FindStudentFor(ctx, db, a, studentID)
 	if err != nil {
@@ -99,18 +103,20 @@ func CreateLeaveRequest(ctx context.Context, db *DB, a Actor, studentID int64, i
 	if a.Role != RoleParent {
 		return LeaveRequest{}, ErrForbidden
 	}
-	in.Reason = strings.TrimSpace(in.Reason)
+	// A reason is typed in a text box: line breaks are kept, every other
+	// control, format (bidi, zero-width) or private-use character refused,
+	// as in names.
+	in.Reason = strings.TrimSpace(strings.ReplaceAll(in.Reason, "\r\n", "\n"))
 	var v Validator
 	v.Check(validDate(in.From), "from", "开始日期须为 YYYY-MM-DD")
 	v.Check(validDate(in.To), "to", "结束日期须为 YYYY-MM-DD")
 	if validDate(in.From) && validDate(in.To) {
 		v.Check(in.To >= in.From, "to", "结束日期不能早于开始日期")
 		v.Check(in.From >= LocalDate(now), "from", "不能为已过去的日期请假")
-		f, _ := time.Parse(time.DateOnly, in.From)
-		t, _ := time.Parse(time.DateOnly, in.To)
-		v.Check(t.Sub(f) < MaxLeaveDays*24*time.Hour, "to", fmt.Sprintf("一次请假最多%d天", MaxLeaveDays))
+		v.Check(leaveDays(in.From, in.To) <= MaxLeaveDays, "to", fmt.Sprintf("一次请假最多%d天", MaxLeaveDays))
 	}
 	v.Check(in.Reason != "" && len([]rune(in.Reason)) <= MaxReasonLen, "reason", fmt.Sprintf("请假原因必填，最多%d个字", MaxReasonLen))
+	v.Check(PlainText(strings.ReplaceAll(in.Reason, "\n", " ")), "reason", "请假原因不能含控制字符、零宽字符或文字方向控制符")
 	v.Check(len(in.OfferingIDs) <= 20, "offering_ids", "最多指定20个项目")
 	ids := slices.Clone(in.OfferingIDs)
 	slices.Sort(ids)
@@ -132,15 +138,47 @@ func CreateLeaveRequest(ctx context.Context, db *DB, a Actor, studentID int64, i
 	b, _ := json.Marshal(ids)
 	l := LeaveRequest{StudentID: st.ID, SchoolID: st.SchoolID, From: in.From, To: in.To, OfferingIDs: string(b),
 		Reason: in.Reason, Status: LeaveActive, FiledBy: &a.UserID, CreatedAt: now.UTC()}
-	err = db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&l).Error })
+	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := lockStudentRow(tx, st.ID); err != nil {
+			return err
+		}
+		// The link is re-read in the transaction: one removed since the
+		// check above files nothing.
+		if ok, err := ParentOf(ctx, tx, a.UserID, st.ID); err != nil || !ok {
+			return cmp.Or(err, error(ErrNotFound))
+		}
+		if err := checkLeaveApplies(tx, st.ID, l.From, l.To, ids); err != nil {
+			return err
+		}
+		merged, ok, err := mergeLeave(tx, l, now)
+		if err != nil || ok {
+			l = merged
+			return err
+		}
+		var active int64
+		if err := tx.Raw("SELECT COUNT(*) FROM leave_requests WHERE student_id = ? AND status = ? AND to_date >= ?",
+			st.ID, LeaveActive, LocalDate(now)).Scan(&active).Error; err != nil {
+			return err
+		}
+		if active >= MaxActiveLeaves {
+			return ErrLeaveLimit
+		}
+		return tx.Create(&l).Error
+	})
 	return l, err
 }
 
 // FindLeaveRequests lists studentID's leave requests, newest first, for a
-// linked guardian or the school's staff (FindStudentFor): limit of them
-// (plus one when there are more) with ids below before (0: the newest).
+// linked guardian or the school's staff (FindStudentFor), a teacher only
+// for a child on their own rolls (CanSeeLeave): limit of them (plus one
+// when there are more) with ids below before (0: the newest). A staff read
+// is written to the staff access log: leave reasons are health data.
 func FindLeaveRequests(ctx context.Context, db *DB, a Actor, studentID, before int64, limit int) ([]LeaveRequest, error) {
-	if _, err := FindStudentFor(ctx, db, a, studentID); err != nil {
+	st, err := FindStudentFor(ctx, db, a, studentID)
+	if err != nil {
+		return nil, err
+	}
+	if err := CanSeeLeave(ctx, db, a, st); err != nil {
 		return nil, err
 	}
 	q := db.Read(ctx).Where("student_id = ?", studentID)
@@ -148,21 +186,29 @@ func FindLeaveRequests(ctx context.Context, db *DB, a Actor, studentID, before i
 		q = q.Where("id < ?", before)
 	}
 	out := []LeaveRequest{}
-	err := q.Order("id DESC").Limit(limit + 1).Find(&out).Error
-	return out, err
+	if err := q.Order("id DESC").Limit(limit + 1).Find(&out).Error; err != nil {
+		return nil, err
+	}
+	LogStaffAccess(ctx, db, a, "leave_requests", st.SchoolID, fmt.Sprintf("student:%d", studentID))
+	return out, nil
 }
 
 // CancelLeaveRequest withdraws leave request id, by the guardian who filed
-// it (anyone else: ErrNotFound), before the first session it covers starts
-// (ErrLeaveStarted after).
+// it while still linked to the child (anyone else: ErrNotFound), before
+// the first session it covers starts (ErrLeaveStarted after).
 func CancelLeaveRequest(ctx context.Context, db *DB, a Actor, id int64, now time.Time) (LeaveRequest, error) {
 	var l LeaveRequest
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Where("id = ?", id).Take(&l).Error; err != nil {
 			return notFound(err)
 		}
-		if l.FiledBy == nil || *l.FiledBy != a.UserID {
+		if a.Role != RoleParent || l.FiledBy == nil || *l.FiledBy != a.UserID {
 			return ErrNotFound
+		}
+		// Filing it once is not enough: a guardian whose link was removed
+		// since no longer acts for the child.
+		if ok, err := ParentOf(ctx, tx, a.UserID, l.StudentID); err != nil || !ok {
+			return cmp.Or(err, error(ErrNotFound))
 		}
 		if l.Status != LeaveActive {
 			return ErrLeaveCancelled

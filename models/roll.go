@@ -404,15 +404,21 @@ type AttendanceChange struct {
 
 // FindAttendanceChanges answers the audit trail of session id's roll,
 // oldest first, for a (see CanTakeRoll): limit changes (plus one when there
-// are more) with ids above after.
+// are more) with ids above after. The read is written to the staff access
+// log: a correction's reason may describe a child.
 func FindAttendanceChanges(ctx context.Context, db *DB, a Actor, id, after int64, limit int) ([]AttendanceChange, error) {
-	if _, err := FindSessionFor(ctx, db, a, id); err != nil {
+	s, err := FindSessionFor(ctx, db, a, id)
+	if err != nil {
 		return nil, err
 	}
 	out := []AttendanceChange{}
-	err := db.Read(ctx).Raw(`SELECT c.id, c.session_id, c.student_id, st.name AS student_name, c.old_status, c.new_status,
+	err = db.Read(ctx).Raw(`SELECT c.id, c.session_id, c.student_id, st.name AS student_name, c.old_status, c.new_status,
 			c.changed_by, COALESCE(NULLIF(u.display_name, ''), u.username, '') AS changer_name, c.reason, c.changed_at
 		FROM attendance_changes c JOIN students st ON st.id = c.student_id JOIN users u ON u.id = c.changed_by
 		WHERE c.session_id = ? AND c.id > ? ORDER BY c.id LIMIT ?`, id, after, limit+1).Scan(&out).Error
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	LogStaffAccess(ctx, db, a, "attendance_changes", s.SchoolID, fmt.Sprintf("session:%d", id))
+	return out, nil
 }

@@ -22,7 +22,7 @@ var specRoutes = []string{
 	"GET /api/v1/offerings/{id}/sessions", "GET /api/v1/me/sessions", "POST /api/v1/sessions/{id}/cancel",
 	"GET /api/v1/sessions/{id}/roll", "PUT /api/v1/sessions/{id}/attendance", "POST /api/v1/sessions/{id}/dismissal",
 	"POST /api/v1/students/{id}/leave-requests", "GET /api/v1/students/{id}/leave-requests",
-	"DELETE /api/v1/leave-requests/{id}",
+	"DELETE /api/v1/leave-requests/{id}", "GET /api/v1/students/{id}/attendance",
 	"GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml",
 }
 
