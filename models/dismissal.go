@@ -125,7 +125,7 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 			if err := NotifyGuardians(tx, NotifyDismissal, r.StudentID,
 				fmt.Sprintf("dismissal:session:%d:student:%d", id, r.StudentID),
 				map[string]string{"student": st.Name, "offering": s.OfferingName, "status": "已离校",
-					"note":       when.In(StatsZone).Format("15:04") + " " + dismissalPhrases[r.By],
+					"note":       dismissalNote(when.In(StatsZone).Format("15:04"), r.By),
 					"session_id": fmt.Sprint(id)}); err != nil {
 				return err
 			}

@@ -124,6 +124,7 @@ func notifyOfferingChanged(tx *gorm.DB, o Offering, conflicts []EnrolledConflict
 	for _, c := range conflicts {
 		p := map[string]string{"student": c.Name, "offering": o.Name, "status": "项目已变更",
 			"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin), "weekdays": strings.Join(weekdays, ","),
+			"note":        changedNote(Unmask(o.Weekdays), o.StartMin, o.EndMin),
 			"offering_id": fmt.Sprint(o.ID)}
 		event := fmt.Sprintf("changed:offering:%d:%d:student:%d", o.ID, o.UpdatedAt.UnixNano(), c.StudentID)
 		if err := NotifyGuardians(tx, NotifyOfferingChanged, c.StudentID, event, p); err != nil {

@@ -253,9 +253,10 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64, reason strin
 			updated_at = ? WHERE offering_id = ? AND status IN ?`, StatusWithdrawn, nullID(a.UserID), now, now, id, liveStatuses).Error; err != nil {
 			return err
 		}
+		note, detail := offeringCancelNote(reason)
 		for _, sid := range students {
 			if err := NotifyGuardians(tx, NotifyOfferingCancelled, sid, fmt.Sprintf("cancelled:offering:%d:student:%d", id, sid),
-				map[string]string{"offering": o.Name, "status": "已取消", "note": reason, "offering_id": fmt.Sprint(id)}); err != nil {
+				map[string]string{"offering": o.Name, "status": "已取消", "note": note, "detail": detail, "offering_id": fmt.Sprint(id)}); err != nil {
 				return err
 			}
 		}

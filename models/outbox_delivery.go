@@ -10,7 +10,8 @@ import (
 
 // Outbox statuses. A message goes pending → sending → sent, refused (the
 // parent gave no consent) or failed (gave up); a failed attempt goes back to
-// pending with a later next_attempt_at.
+// pending with a later next_attempt_at. A message its recipient caused goes
+// to in_app (OutboxInApp) and is never sent.
 const (
 	OutboxPending = "pending"
 	OutboxSending = "sending"
@@ -118,6 +119,13 @@ func MarkOutboxSent(ctx context.Context, db *DB, m ClaimedMessage, now time.Time
 // the message is never retried.
 func MarkOutboxRefused(ctx context.Context, db *DB, m ClaimedMessage, reason string) error {
 	return finishOutbox(ctx, db, m, map[string]any{"status": OutboxRefused, "last_error": clip(reason)})
+}
+
+// MarkOutboxInApp records that m is not sent to WeChat: its recipient
+// caused what it tells and saw it on screen (CausedBy). It stays in the
+// inbox.
+func MarkOutboxInApp(ctx context.Context, db *DB, m ClaimedMessage) error {
+	return finishOutbox(ctx, db, m, map[string]any{"status": OutboxInApp, "last_error": ""})
 }
 
 // MarkOutboxFailed gives up on m.

@@ -42,7 +42,7 @@ func PurgeExpired(ctx context.Context, db *DB, now time.Time, p RetentionPolicy)
 		{"DELETE FROM idempotency_keys WHERE expires_at <= ?", []any{now}},
 		{"DELETE FROM binding_codes WHERE expires_at < ?", []any{now}},
 		{"DELETE FROM binding_failures WHERE created_at < ?", []any{now.Add(-p.BindingFailures)}},
-		{"DELETE FROM outbox WHERE status IN ('sent', 'refused', 'failed') AND created_at < ?", []any{outboxCut}},
+		{"DELETE FROM outbox WHERE status IN ('sent', 'refused', 'failed', 'in_app') AND created_at < ?", []any{outboxCut}},
 		{"DELETE FROM job_runs WHERE started_at < ? AND status <> ?", []any{jobCut, RunRunning}},
 		{"DELETE FROM job_slots WHERE claimed_at < ?", []any{jobCut}},
 		// Password-login throttles: runs of failures once forgotten and

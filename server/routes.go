@@ -122,6 +122,9 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/auth/wechat", small, h.WeChatLogin)
 	v1.Post("/me/phone", auth, parent, small, h.BindPhone)
 	v1.Post("/me/children", auth, parent, small, h.BindChild)
+	v1.Get("/wechat/templates", auth, parent, h.WeChatTemplates)
+	v1.Post("/me/subscriptions", auth, parent, small, h.RecordSubscriptions)
+	v1.Get("/me/notifications", auth, parent, h.MyNotifications)
 	v1.Post("/students/:id/binding-codes", auth, handlers.RequireRoles(models.RoleSchoolAdmin), small, h.IssueBindingCode)
 
 	// Guardian links: removal by the school or the guardian, and deletion
