@@ -44,8 +44,8 @@ func checkFits(t *testing.T, kind string, payload map[string]string) {
 // field limits (thing 20, phrase 5): kehou's own words are never cut.
 func TestNotificationsFitWeChatFields(t *testing.T) {
 	w := newAttWorld(t)
-	longName := strings.Repeat("欧", 50)   // roster: name ≤ 50
-	longClub := strings.Repeat("篮", 100)  // offering form: name ≤ 100
+	longName := strings.Repeat("欧", 50)    // roster: name ≤ 50
+	longClub := strings.Repeat("篮", 100)   // offering form: name ≤ 100
 	longReason := strings.Repeat("雨", 200) // models.MaxReasonLen
 	w.db.W.Exec("UPDATE students SET name = ? WHERE id = ?", longName, w.kids[0].ID)
 	w.db.W.Exec("UPDATE offerings SET name = ? WHERE id = ?", longClub, w.club)

@@ -256,7 +256,7 @@ func TestPhoneNumberCountryCode(t *testing.T) {
 func TestSendSubscribe(t *testing.T) {
 	ctx := context.Background()
 	f, c, _ := newPair(t)
-	f.LoginCode("oP", "") // the fake knows oP as a user of the app
+	f.LoginCode("oP", "")                  // the fake knows oP as a user of the app
 	f.Subscribe("oP", "TPL1", false, true) // and oP accepted TPL1 once
 	long := strings.Repeat("篮", 25)
 
