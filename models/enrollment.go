@@ -41,6 +41,9 @@ type Enrollment struct {
 	UpdatedAt        time.Time  `gorm:"column:updated_at" json:"-"`
 	WithdrawnBy      *int64     `gorm:"column:withdrawn_by" json:"withdrawn_by,omitempty"`
 	WithdrawnAt      *time.Time `gorm:"column:withdrawn_at" json:"withdrawn_at,omitempty"`
+	// WithdrawReason says why a withdrawn enrollment was withdrawn
+	// (WithdrawnByParent, WithdrawnBySchool, WithdrawnOfferingCancelled).
+	WithdrawReason *string `gorm:"column:withdraw_reason" json:"withdraw_reason,omitempty"`
 	// Replayed is set when the answer is an Idempotency-Key replay.
 	Replayed bool `gorm:"-" json:"-"`
 }

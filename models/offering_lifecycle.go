@@ -250,7 +250,8 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64, reason strin
 			return err
 		}
 		if err := tx.Exec(`UPDATE enrollments SET status = ?, waitlist_position = NULL, withdrawn_by = ?, withdrawn_at = ?,
-			updated_at = ? WHERE offering_id = ? AND status IN ?`, StatusWithdrawn, nullID(a.UserID), now, now, id, liveStatuses).Error; err != nil {
+			updated_at = ?, withdraw_reason = ? WHERE offering_id = ? AND status IN ?`, StatusWithdrawn, nullID(a.UserID), now, now,
+			WithdrawnOfferingCancelled, id, liveStatuses).Error; err != nil {
 			return err
 		}
 		note, detail := offeringCancelNote(reason)

@@ -15,12 +15,25 @@ func FindEnrollmentByID(ctx context.Context, db *DB, id int64) (Enrollment, erro
 	return e, notFound(err)
 }
 
+// Why an enrollment was withdrawn (withdraw_reason): by a guardian, by the
+// school's staff, or because the school cancelled the offering. Fees add
+// "unpaid" (a hold that expired).
+const (
+	WithdrawnByParent          = "parent"
+	WithdrawnBySchool          = "school"
+	WithdrawnOfferingCancelled = "offering_cancelled"
+)
+
 // Withdraw withdraws enrollment id (rule 3: a linked guardian or the
 // school's staff; anyone else gets ErrNotFound). A seat it held goes to the
 // waitlist in the same transaction (fillFromWaitlist); a waitlist place it
 // held closes up, so positions stay 1..n. The consent record keeps who
 // withdrew and when.
 func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error) {
+	reason := WithdrawnBySchool
+	if a.Role == RoleParent {
+		reason = WithdrawnByParent
+	}
 	e, err := FindEnrollmentByID(ctx, db, id)
 	if err != nil {
 		return Enrollment{}, err
@@ -47,8 +60,8 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 			return ErrNotLive
 		}
 		now := time.Now().UTC()
-		res := tx.Exec(`UPDATE enrollments SET status = ?, waitlist_position = NULL, withdrawn_by = ?, withdrawn_at = ?, updated_at = ?
-			WHERE id = ? AND status = ?`, StatusWithdrawn, nullID(a.UserID), now, now, id, old)
+		res := tx.Exec(`UPDATE enrollments SET status = ?, waitlist_position = NULL, withdrawn_by = ?, withdrawn_at = ?, updated_at = ?,
+			withdraw_reason = ? WHERE id = ? AND status = ?`, StatusWithdrawn, nullID(a.UserID), now, now, reason, id, old)
 		if res.Error != nil {
 			return res.Error
 		}
