@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -110,6 +112,83 @@ func TestParentScreensShapes(t *testing.T) {
 		r := w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", jnum(e, "id")), w.parentTok, nil).want(t, 200).JSON()
 		if r["withdraw_reason"] != models.WithdrawnByParent {
 			t.Fatalf("answer %v", r)
+		}
+	})
+}
+
+// TestOfferingsStudentState: ?student_id= gives each club what enrolling
+// that child would do, by the enrollment's own rules, and its next session.
+func TestOfferingsStudentState(t *testing.T) {
+	w := newEnrollWorld(t)            // the child is in grade 3; the term allows 2 clubs
+	in := w.publishedOffering(t, nil) // Tue/Thu 16:30–18:00
+	w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{"student_id": w.student.ID, "offering_id": in}).want(t, 201)
+	clash := w.publishedOffering(t, func(m map[string]any) { m["name"] = "足球社"; m["weekdays"] = []int{4} })
+	grade := w.publishedOffering(t, func(m map[string]any) { m["name"] = "高年级"; m["weekdays"] = []int{1}; m["grades"] = []int{5, 6} })
+	closed := w.publishedOffering(t, func(m map[string]any) {
+		m["name"], m["weekdays"] = "已截止", []int{1}
+		m["enroll_closes_at"] = time.Now().Add(-time.Minute).Format(time.RFC3339)
+		m["enroll_opens_at"] = time.Now().Add(-time.Hour).Format(time.RFC3339)
+	})
+	full := w.publishedOffering(t, func(m map[string]any) {
+		m["name"], m["weekdays"], m["capacity"], m["waitlist"] = "满员", []int{5}, 1, false
+	})
+	wl := w.publishedOffering(t, func(m map[string]any) { m["name"], m["weekdays"], m["capacity"] = "候补", []int{3}, 1 })
+	filler := modelstest.Student(t, w.db, w.schoolID, 3, "")
+	for _, o := range []int64{full, wl} {
+		w.do("POST", "/api/v1/enrollments", w.adminTok, map[string]any{"student_id": filler.ID, "offering_id": o}).want(t, 201)
+	}
+	open := w.publishedOffering(t, func(m map[string]any) { m["name"], m["weekdays"] = "开放", []int{1} })
+
+	states := func(t *testing.T, tok string) map[int64]map[string]any {
+		t.Helper()
+		r := w.do("GET", fmt.Sprintf("/api/v1/schools/%d/offerings?student_id=%d", w.schoolID, w.student.ID), tok, nil).want(t, 200).JSON()
+		out := map[int64]map[string]any{}
+		for _, it := range r["items"].([]any) {
+			m := it.(map[string]any)
+			out[jnum(m, "id")] = m
+		}
+		return out
+	}
+	t.Run("eachState", func(t *testing.T) {
+		got := states(t, w.parentTok)
+		for id, want := range map[int64]string{in: "enrolled", clash: "time_conflict", grade: "grade", closed: "closed",
+			full: "full", wl: "waitlist_open", open: "open"} {
+			if got[id]["student_state"] != want {
+				t.Errorf("%v: state %v, want %s", got[id]["name"], got[id]["student_state"], want)
+			}
+		}
+	})
+	t.Run("limitReached", func(t *testing.T) {
+		w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{"student_id": w.student.ID, "offering_id": open}).want(t, 201)
+		if s := states(t, w.parentTok)[wl]["student_state"]; s != "limit_reached" {
+			t.Fatalf("state %v after two clubs", s)
+		}
+	})
+	t.Run("nextSessionDate", func(t *testing.T) {
+		want := ""
+		for d := time.Now().In(models.StatsZone); d.Format(time.DateOnly) <= "2027-01-20"; d = d.AddDate(0, 0, 1) {
+			if d.Weekday() == time.Tuesday || d.Weekday() == time.Thursday {
+				want = d.Format(time.DateOnly)
+				break
+			}
+		}
+		got, _ := states(t, w.parentTok)[in]["next_session_date"].(string)
+		if got != want {
+			t.Fatalf("next_session_date %q, want %q", got, want)
+		}
+	})
+	t.Run("staffMaySee", func(t *testing.T) {
+		if s := states(t, w.adminTok)[in]["student_state"]; s != "enrolled" {
+			t.Fatalf("state %v", s)
+		}
+	})
+	t.Run("notTheirChild404", func(t *testing.T) {
+		w.do("GET", fmt.Sprintf("/api/v1/schools/%d/offerings?student_id=%d", w.schoolID, filler.ID), w.parentTok, nil).want(t, 404)
+	})
+	t.Run("withoutStudentNoState", func(t *testing.T) {
+		r := w.do("GET", fmt.Sprintf("/api/v1/schools/%d/offerings", w.schoolID), w.parentTok, nil).want(t, 200)
+		if strings.Contains(string(r.Body), "student_state") {
+			t.Fatal("state without a student")
 		}
 	})
 }
