@@ -192,3 +192,34 @@ func TestOfferingsStudentState(t *testing.T) {
 		}
 	})
 }
+
+// TestEnrollRefusalsCarryIDs: the 409s name what a screen acts on, a 422's
+// message is its first field's, and a wrong URL is not a missing object.
+func TestEnrollRefusalsCarryIDs(t *testing.T) {
+	w := newEnrollWorld(t)
+	in := w.publishedOffering(t, nil)
+	e := w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{"student_id": w.student.ID, "offering_id": in}).want(t, 201).JSON()
+	t.Run("alreadyEnrolledNamesTheEnrollment", func(t *testing.T) {
+		r := w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{"student_id": w.student.ID, "offering_id": in}).want(t, 409, "already_enrolled").JSON()
+		if jnum(r, "enrollment_id") != jnum(e, "id") || r["enrollment_status"] != "enrolled" {
+			t.Fatalf("answer %v", r)
+		}
+	})
+	t.Run("scheduleConflictNamesTheClub", func(t *testing.T) {
+		clash := w.publishedOffering(t, func(m map[string]any) { m["name"] = "足球社"; m["weekdays"] = []int{4} })
+		r := w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{"student_id": w.student.ID, "offering_id": clash}).want(t, 409, "schedule_conflict").JSON()
+		if jnum(r, "offering_id") != in || !strings.Contains(r["message"].(string), "篮球社") {
+			t.Fatalf("answer %v", r)
+		}
+	})
+	t.Run("invalidFieldMessageIsTheFirstField", func(t *testing.T) {
+		r := w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{}).want(t, 422, "invalid_field").JSON()
+		if r["message"] != "学生必填" {
+			t.Fatalf("answer %v", r)
+		}
+	})
+	t.Run("noRouteIsNotNotFound", func(t *testing.T) {
+		w.do("GET", "/api/v1/enrolments", w.parentTok, nil).want(t, 404, "no_route")
+		w.do("GET", "/api/v1/offerings/999999", w.parentTok, nil).want(t, 404, "not_found")
+	})
+}
