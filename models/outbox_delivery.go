@@ -143,6 +143,20 @@ func MarkOutboxRetry(ctx context.Context, db *DB, m ClaimedMessage, reason strin
 		"next_attempt_at": now.UTC().Add(OutboxBackoff(m.Attempts))})
 }
 
+// RetireOutboxHistory fails every pending message with reason, unsent: the
+// demo seed's simulated weeks notify families who have no WeChat (made-up
+// openids), and a demo's first real message must not queue behind them.
+// The messages stay in the inboxes. It returns how many it retired.
+func RetireOutboxHistory(ctx context.Context, db *DB, reason string) (int64, error) {
+	var n int64
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec("UPDATE outbox SET status = ?, last_error = ? WHERE status = ?", OutboxFailed, clip(reason), OutboxPending)
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, err
+}
+
 // ReleaseOutbox hands back a claimed message that was not tried (the worker
 // is stopping), as if it had not been claimed.
 func ReleaseOutbox(ctx context.Context, db *DB, m ClaimedMessage) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -168,4 +169,22 @@ func TestParentConsentAndInbox(t *testing.T) {
 	t.Run("inboxStaff403", func(t *testing.T) {
 		w.do("GET", "/api/v1/me/notifications", w.adminTok, nil).want(t, 403)
 	})
+}
+
+// TestSeedQueuesNothingUndeliverable: the demo's simulated weeks notify
+// families with no WeChat; their messages stay in the inboxes, never sent,
+// and nothing is left pending for the worker to try (a demo's first real
+// message must not wait behind hundreds).
+func TestSeedQueuesNothingUndeliverable(t *testing.T) {
+	url := modelstest.URL(t)
+	if err := run(context.Background(), []string{"seed", "demo", "--small"}, envFor("DATABASE_URL", url), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	db := modelstest.Open(t, url)
+	var all, pending int64
+	db.R.Raw("SELECT COUNT(*) FROM outbox").Scan(&all)
+	db.R.Raw("SELECT COUNT(*) FROM outbox WHERE status = ?", models.OutboxPending).Scan(&pending)
+	if all == 0 || pending != 0 {
+		t.Fatalf("%d messages, %d pending: want some, none pending", all, pending)
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"kehou/handlers"
 	"kehou/models"
 	"kehou/models/modelstest"
 )
@@ -221,5 +222,49 @@ func TestEnrollRefusalsCarryIDs(t *testing.T) {
 	t.Run("noRouteIsNotNotFound", func(t *testing.T) {
 		w.do("GET", "/api/v1/enrolments", w.parentTok, nil).want(t, 404, "no_route")
 		w.do("GET", "/api/v1/offerings/999999", w.parentTok, nil).want(t, 404, "not_found")
+	})
+}
+
+// TestTransferETagAndGzip: a list a phone re-reads answers 304 to its
+// ETag, and a JSON answer of a few KB is gzipped.
+func TestTransferETagAndGzip(t *testing.T) {
+	w := newEnrollWorld(t)
+	for i := range 12 {
+		w.publishedOffering(t, func(m map[string]any) { m["name"] = fmt.Sprintf("社团%02d", i); m["weekdays"] = []int{1 + i%5} })
+	}
+	path := fmt.Sprintf("/api/v1/schools/%d/offerings?student_id=%d", w.schoolID, w.student.ID)
+	first := w.do("GET", path, w.parentTok, nil).want(t, 200)
+	tag := first.Header.Get("ETag")
+	if tag == "" {
+		t.Fatal("no ETag")
+	}
+	t.Run("304OnSameETag", func(t *testing.T) {
+		r := w.do("GET", path, w.parentTok, nil, "If-None-Match", tag).want(t, 304)
+		if len(r.Body) != 0 {
+			t.Fatalf("304 with a body of %d bytes", len(r.Body))
+		}
+	})
+	t.Run("200AfterAChange", func(t *testing.T) {
+		w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{"student_id": w.student.ID,
+			"offering_id": jnum(first.JSON()["items"].([]any)[0].(map[string]any), "id")}).want(t, 201)
+		r := w.do("GET", path, w.parentTok, nil, "If-None-Match", tag).want(t, 200)
+		if r.Header.Get("ETag") == tag {
+			t.Fatal("same ETag after an enrollment")
+		}
+	})
+	t.Run("gzipOverAFewKB", func(t *testing.T) {
+		if len(first.Body) < handlers.GzipMinBytes {
+			t.Fatalf("the list is %d bytes: the test needs a bigger one", len(first.Body))
+		}
+		r := w.do("GET", path, w.parentTok, nil, "Accept-Encoding", "gzip")
+		if r.Header.Get("Content-Encoding") != "gzip" || len(r.Body) >= len(first.Body) {
+			t.Fatalf("encoding %q, %d bytes of %d", r.Header.Get("Content-Encoding"), len(r.Body), len(first.Body))
+		}
+	})
+	t.Run("smallAnswerPlain", func(t *testing.T) {
+		r := w.do("GET", "/api/v1/me", w.parentTok, nil, "Accept-Encoding", "gzip").want(t, 200)
+		if r.Header.Get("Content-Encoding") != "" {
+			t.Fatal("a small answer was gzipped")
+		}
 	})
 }

@@ -55,7 +55,9 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 
 	// Every API request's context ends at its deadline, so the work it
 	// started (queries, the wait for the enrollment writer) stops with it.
-	v1 := app.Group("/api/v1", handlers.Deadline(cfg.RequestTimeout))
+	// Transfer: ETags (304 on If-None-Match) on every GET, gzip for JSON
+	// answers of a few KB (handlers/transfer.go).
+	v1 := app.Group("/api/v1", handlers.Deadline(cfg.RequestTimeout), handlers.Transfer)
 	auth := h.RequireAuth
 	small := handlers.MaxBody(handlers.JSONBodyLimit)
 	staff := handlers.RequireRoles(handlers.Staff...)
