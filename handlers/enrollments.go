@@ -48,10 +48,12 @@ type EnrollmentDTO struct {
 	Offering         OfferingSummaryDTO `json:"offering"`
 	Status           string             `json:"status"`
 	WaitlistPosition *int               `json:"waitlist_position"`
-	Rank             int                `json:"rank"`
+	Rank             int                `json:"rank,omitempty"`
 	AppliedBy        int64              `json:"applied_by"`
+	AppliedByRole    models.Role        `json:"applied_by_role,omitempty"`
 	CreatedAt        string             `json:"created_at"`
 	WithdrawnBy      *int64             `json:"withdrawn_by,omitempty"`
+	WithdrawnByRole  models.Role        `json:"withdrawn_by_role,omitempty"`
 	WithdrawnAt      *string            `json:"withdrawn_at,omitempty"`
 	WithdrawReason   *string            `json:"withdraw_reason,omitempty"`
 }
@@ -69,13 +71,43 @@ func NewEnrollmentDTO(e models.Enrollment, o models.OfferingSummary) EnrollmentD
 }
 
 // enrollmentDTO is the DTO of e, its offering's summary read from the
-// offering cache.
+// offering cache. An enrollment just made or withdrawn by the caller names
+// the caller's role.
 func (h *API) enrollmentDTO(c *fiber.Ctx, e models.Enrollment) (EnrollmentDTO, error) {
 	o, err := models.FindOfferingSummary(c.UserContext(), h.DB, e.OfferingID)
 	if err != nil {
 		return EnrollmentDTO{}, err
 	}
-	return NewEnrollmentDTO(e, o), nil
+	d := NewEnrollmentDTO(e, o)
+	a := CurrentActor(c)
+	roles := map[int64]models.Role{a.UserID: a.Role}
+	if (e.AppliedBy != a.UserID) || (e.WithdrawnBy != nil && *e.WithdrawnBy != a.UserID) {
+		if roles, err = models.FindUserRoles(c.UserContext(), h.DB, userIDs([]models.Enrollment{e})); err != nil {
+			return EnrollmentDTO{}, err
+		}
+	}
+	setRoles(&d, e, roles)
+	return d, nil
+}
+
+// userIDs are the users who applied for or withdrew es.
+func userIDs(es []models.Enrollment) []int64 {
+	ids := make([]int64, 0, len(es))
+	for _, e := range es {
+		ids = append(ids, e.AppliedBy)
+		if e.WithdrawnBy != nil {
+			ids = append(ids, *e.WithdrawnBy)
+		}
+	}
+	return ids
+}
+
+// setRoles names who applied and withdrew by their role.
+func setRoles(d *EnrollmentDTO, e models.Enrollment, roles map[int64]models.Role) {
+	d.AppliedByRole = roles[e.AppliedBy]
+	if e.WithdrawnBy != nil {
+		d.WithdrawnByRole = roles[*e.WithdrawnBy]
+	}
 }
 
 // enrollmentDTOs are the DTOs of es, their offerings' summaries read in
@@ -89,9 +121,15 @@ func (h *API) enrollmentDTOs(c *fiber.Ctx, es []models.Enrollment) ([]Enrollment
 	if err != nil {
 		return nil, err
 	}
+	roles, err := models.FindUserRoles(c.UserContext(), h.DB, userIDs(es))
+	if err != nil {
+		return nil, err
+	}
 	out := make([]EnrollmentDTO, 0, len(es))
 	for _, e := range es {
-		out = append(out, NewEnrollmentDTO(e, sums[e.OfferingID]))
+		d := NewEnrollmentDTO(e, sums[e.OfferingID])
+		setRoles(&d, e, roles)
+		out = append(out, d)
 	}
 	return out, nil
 }

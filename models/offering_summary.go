@@ -55,16 +55,3 @@ func FindOfferingSummaries(ctx context.Context, db *DB, ids []int64) (map[int64]
 	}
 	return out, nil
 }
-
-// FindLiveEnrollments returns the live enrollments (enrolled, waitlisted,
-// applied) of the students studentIDs, in one query, oldest first: what
-// "my children" shows beside each child. The caller has checked that the
-// students are the actor's.
-func FindLiveEnrollments(ctx context.Context, db *DB, studentIDs []int64) ([]Enrollment, error) {
-	out := []Enrollment{}
-	if len(studentIDs) == 0 {
-		return out, nil
-	}
-	err := db.Read(ctx).Where("student_id IN ? AND status IN ?", studentIDs, liveStatuses).Order("id").Find(&out).Error
-	return out, err
-}

@@ -40,6 +40,9 @@ func TestParentScreensShapes(t *testing.T) {
 	t.Run("enrollAnswerNamesTheClub", func(t *testing.T) {
 		e := w.do("POST", "/api/v1/enrollments", w.parentTok, map[string]any{"student_id": w.student.ID, "offering_id": oid}).want(t, 201).JSON()
 		checkSummary(t, "POST /enrollments", e, oid, "篮球社")
+		if e["applied_by_role"] != "parent" || e["rank"] != nil {
+			t.Fatalf("answer %v: want applied_by_role parent and no rank outside a lottery", e)
+		}
 	})
 	t.Run("meChildrenWithEnrollments", func(t *testing.T) {
 		me := w.do("GET", "/api/v1/me", w.parentTok, nil).want(t, 200).JSON()
@@ -84,7 +87,7 @@ func TestParentScreensShapes(t *testing.T) {
 	e2 := w.do("POST", "/api/v1/enrollments", w.adminTok, map[string]any{"student_id": other.ID, "offering_id": oid}).want(t, 201).JSON()
 	t.Run("withdrawReasonSchool", func(t *testing.T) {
 		r := w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", jnum(e2, "id")), w.adminTok, nil).want(t, 200).JSON()
-		if r["withdraw_reason"] != models.WithdrawnBySchool {
+		if r["withdraw_reason"] != models.WithdrawnBySchool || r["withdrawn_by_role"] != "school_admin" || r["applied_by_role"] != "school_admin" {
 			t.Fatalf("answer %v", r)
 		}
 	})
