@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -23,17 +24,20 @@ type RollEntryDTO struct {
 	DismissedAt *string          `json:"dismissed_at"`
 }
 
-// RollDTO is a session's roll: the session, and its children in the list
-// format (one page).
+// RollDTO is a session's roll: the session, where its roll stands on the
+// server's clock (models.RollWindow), and its children in the list format
+// (one page).
 type RollDTO struct {
 	Session    SessionDTO     `json:"session"`
+	Window     string         `json:"window"`
 	Items      []RollEntryDTO `json:"items"`
 	NextCursor string         `json:"next_cursor"`
 }
 
-// NewRollDTO maps a roll to its DTO.
-func NewRollDTO(r models.Roll) RollDTO {
-	out := RollDTO{Session: NewSessionDTO(r.Session), Items: make([]RollEntryDTO, 0, len(r.Entries))}
+// NewRollDTO maps a roll, at now, to its DTO.
+func NewRollDTO(r models.Roll, now time.Time) RollDTO {
+	out := RollDTO{Session: NewSessionDTO(r.Session), Window: models.RollWindow(r.Session.Session, now),
+		Items: make([]RollEntryDTO, 0, len(r.Entries))}
 	for _, e := range r.Entries {
 		d := RollEntryDTO{StudentID: e.StudentID, StudentNo: e.StudentNo, Name: e.Name, Grade: e.Grade,
 			Class: e.ClassName, Status: e.Status, Marked: e.Marked}
@@ -60,7 +64,7 @@ func (h *API) Roll(c *fiber.Ctx) error {
 		return err
 	}
 	models.LogStaffAccess(c.UserContext(), h.DB, CurrentActor(c), "roll", r.Session.SchoolID, fmt.Sprintf("session:%d", id))
-	return c.JSON(NewRollDTO(r))
+	return c.JSON(NewRollDTO(r, h.now()))
 }
 
 type markRequest struct {
@@ -97,7 +101,7 @@ func (h *API) MarkAttendance(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(NewRollDTO(r))
+	return c.JSON(NewRollDTO(r, h.now()))
 }
 
 // AttendanceChangeDTO is one entry of a roll's audit trail.
@@ -148,6 +152,7 @@ type dismissalRequest struct {
 		By        string  `json:"by"`
 		At        *string `json:"at"`
 	} `json:"records"`
+	Reason string `json:"reason"`
 }
 
 // DismissalDTO is how and when one child left.
@@ -160,8 +165,9 @@ type DismissalDTO struct {
 }
 
 // RecordDismissal is POST /api/v1/sessions/{id}/dismissal (the session's
-// teacher, the school's admin): {records:[{student_id,by,at?}]} → the
-// session's dismissals; the guardians get "已离校".
+// teacher, the school's admin): {records:[{student_id,by,at?}], reason?} →
+// the session's dismissals; on the session's day the guardians of a child
+// dismissed for the first time get "已离校".
 func (h *API) RecordDismissal(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
@@ -185,7 +191,7 @@ func (h *API) RecordDismissal(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	ds, err := models.RecordDismissal(c.UserContext(), h.DB, CurrentActor(c), id, recs, h.now())
+	ds, err := models.RecordDismissal(c.UserContext(), h.DB, CurrentActor(c), id, recs, in.Reason, h.now())
 	if err != nil {
 		return err
 	}
@@ -193,6 +199,54 @@ func (h *API) RecordDismissal(c *fiber.Ctx) error {
 	for _, d := range ds {
 		out.Items = append(out.Items, DismissalDTO{StudentID: d.StudentID, StudentName: d.StudentName, By: d.By,
 			At: rfc3339(d.At), RecordedBy: d.RecordedBy})
+	}
+	return c.JSON(out)
+}
+
+// DismissalChangeDTO is one entry of a session's dismissal history.
+type DismissalChangeDTO struct {
+	ID          int64   `json:"id"`
+	StudentID   int64   `json:"student_id"`
+	StudentName string  `json:"student_name"`
+	OldBy       *string `json:"old_by"`
+	OldAt       *string `json:"old_at"`
+	NewBy       string  `json:"new_by"`
+	NewAt       string  `json:"new_at"`
+	ChangedBy   int64   `json:"changed_by"`
+	ChangerName string  `json:"changed_by_name"`
+	Reason      string  `json:"reason"`
+	ChangedAt   string  `json:"changed_at"`
+}
+
+// DismissalChanges is GET /api/v1/sessions/{id}/dismissal/changes (the
+// session's teacher, the school's admin): every change of the session's
+// dismissals, oldest first, paged by ?cursor&limit.
+func (h *API) DismissalChanges(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	after, limit, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	cs, err := models.FindDismissalChanges(c.UserContext(), h.DB, CurrentActor(c), id, after, limit)
+	if err != nil {
+		return err
+	}
+	out := Page[DismissalChangeDTO]{Items: make([]DismissalChangeDTO, 0, min(len(cs), limit))}
+	if len(cs) > limit {
+		cs = cs[:limit]
+		out.NextCursor = opaqueCursor(strconv.FormatInt(cs[limit-1].ID, 10))
+	}
+	for _, x := range cs {
+		d := DismissalChangeDTO{ID: x.ID, StudentID: x.StudentID, StudentName: x.StudentName, OldBy: x.OldBy,
+			NewBy: x.NewBy, NewAt: rfc3339(x.NewAt), ChangedBy: x.ChangedBy, ChangerName: x.ChangerName,
+			Reason: x.Reason, ChangedAt: rfc3339(x.ChangedAt)}
+		if x.OldAt != nil {
+			d.OldAt = ptr(rfc3339(*x.OldAt))
+		}
+		out.Items = append(out.Items, d)
 	}
 	return c.JSON(out)
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -55,15 +56,16 @@ func (h *API) IssuePair(c *fiber.Ctx, u models.User) (TokenPair, error) {
 	if err != nil {
 		return TokenPair{}, err
 	}
-	return h.pair(u, rt)
+	return h.pair(u, rt, h.now())
 }
 
-func (h *API) pair(u models.User, refresh string) (TokenPair, error) {
-	at, err := h.Tokens.Sign(u.Actor(), h.now())
+// pair signs an access token for u issued at and pairs it with refresh.
+func (h *API) pair(u models.User, refresh string, at time.Time) (TokenPair, error) {
+	access, err := h.Tokens.Sign(u.Actor(), at)
 	if err != nil {
 		return TokenPair{}, err
 	}
-	return TokenPair{AccessToken: at, RefreshToken: refresh, TokenType: "Bearer",
+	return TokenPair{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
 		ExpiresIn: int(h.Tokens.TTL.Seconds())}, nil
 }
 
@@ -85,7 +87,8 @@ func (h *API) Login(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	u, err := models.Authenticate(c.UserContext(), h.DB, in.Username, in.Password)
+	u, err := models.Authenticate(c.UserContext(), h.DB, models.Credentials{Username: in.Username, Password: in.Password,
+		ClientAddr: ClientAddr(c)})
 	var pcr *models.PasswordChangeRequired
 	if errors.As(err, &pcr) {
 		return c.Status(fiber.StatusForbidden).JSON(PasswordChangeBody{
@@ -146,7 +149,9 @@ type refreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// Refresh is POST /api/v1/auth/refresh: spends a refresh token for a new pair.
+// Refresh is POST /api/v1/auth/refresh: spends a refresh token for a new
+// pair. Within models.RefreshReplayGrace the same token answers the same
+// pair again, with Idempotent-Replayed: true.
 func (h *API) Refresh(c *fiber.Ctx) error {
 	var in refreshRequest
 	if err := decodeJSON(c, &in); err != nil {
@@ -155,13 +160,21 @@ func (h *API) Refresh(c *fiber.Ctx) error {
 	if in.RefreshToken == "" || len(in.RefreshToken) > 256 {
 		return &models.ValidationError{Fields: map[string]string{"refresh_token": "刷新令牌必填"}}
 	}
-	u, next, err := models.RotateRefreshToken(c.UserContext(), h.DB, in.RefreshToken)
+	rot, err := models.RotateRefreshToken(c.UserContext(), h.DB, in.RefreshToken, h.now())
 	if err != nil {
 		return err
 	}
-	p, err := h.pair(u, next)
+	// A replay (an answer lost on the way, retried within the grace) is
+	// the same pair, signed at the same instant; expires_in is what is left
+	// of the access token's life.
+	p, err := h.pair(rot.User, rot.Token, rot.IssuedAt)
 	if err != nil {
 		return err
+	}
+	if rot.Replayed {
+		c.Set("Idempotent-Replayed", "true")
+		left := rot.IssuedAt.Add(h.Tokens.TTL).Sub(h.now())
+		p.ExpiresIn = max(1, int((left+time.Second-1)/time.Second))
 	}
 	return c.JSON(p)
 }

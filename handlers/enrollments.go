@@ -62,7 +62,7 @@ type EnrollmentDTO struct {
 // the DTO.
 func NewEnrollmentDTO(e models.Enrollment, o models.OfferingSummary) EnrollmentDTO {
 	d := EnrollmentDTO{ID: e.ID, StudentID: e.StudentID, OfferingID: e.OfferingID, Offering: NewOfferingSummaryDTO(o),
-		Status: e.Status, WaitlistPosition: e.WaitlistPosition, Rank: e.Rank, AppliedBy: e.AppliedBy,
+		Status: string(e.Status), WaitlistPosition: e.WaitlistPosition, Rank: e.Rank, AppliedBy: e.AppliedBy,
 		CreatedAt: rfc3339(e.CreatedAt), WithdrawnBy: e.WithdrawnBy, WithdrawReason: e.WithdrawReason}
 	if e.WithdrawnAt != nil {
 		d.WithdrawnAt = ptr(rfc3339(*e.WithdrawnAt))

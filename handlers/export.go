@@ -79,7 +79,10 @@ func sendExport(c *fiber.Ctx, t exportTable, format, base, fallback string) erro
 func exportCSVCell(k exportKind, v any) string {
 	switch k {
 	case exportRate:
-		f, _ := v.(float64)
+		f, ok := rateValue(v)
+		if !ok {
+			return noData
+		}
 		return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
 	case exportYesNo:
 		return yesNo(v)
@@ -95,6 +98,20 @@ func exportCSVCell(k exportKind, v any) string {
 		}
 	}
 	return cellString(v)
+}
+
+// rateValue reads a rate cell: a float64, or a *float64 that is nil when
+// the rate has no data (shown as noData).
+func rateValue(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case *float64:
+		if x != nil {
+			return *x, true
+		}
+	}
+	return 0, false
 }
 
 func yesNo(v any) string {
@@ -146,6 +163,12 @@ func exportXLSX(t exportTable) ([]byte, error) {
 			switch t.kinds[i] {
 			case exportYesNo:
 				v = yesNo(v)
+			case exportRate:
+				if f, ok := rateValue(v); ok {
+					v = f
+				} else {
+					v = noData
+				}
 			case exportInt:
 				if p, ok := v.(*int); ok {
 					v = ""

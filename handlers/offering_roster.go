@@ -34,15 +34,12 @@ type OfferingRosterDTO struct {
 
 var offeringRosterHeader = []string{"学号", "姓名", "年级", "班级", "家长", "家长电话", "状态", "候补顺位"}
 
-var enrollmentStatusNames = map[string]string{models.StatusEnrolled: "已录取", models.StatusWaitlisted: "候补",
-	models.StatusApplied: "已报名（待抽签）"}
-
 // offeringRosterKinds are the kinds of offeringRosterHeader's columns.
 var offeringRosterKinds = []exportKind{exportText, exportText, exportInt, exportText, exportText, exportText, exportText, exportInt}
 
 func offeringRosterRecord(r models.OfferingRosterRow) []any {
 	return []any{r.StudentNo, r.Name, r.Grade, r.ClassName, r.GuardianName, r.GuardianPhone,
-		enrollmentStatusNames[r.Status], r.WaitlistPosition}
+		r.Status.Name(), r.WaitlistPosition}
 }
 
 // OfferingRoster is GET /api/v1/offerings/{id}/roster?format=json|csv|xlsx
@@ -77,7 +74,7 @@ func (h *API) OfferingRoster(c *fiber.Ctx) error {
 	for _, r := range rows {
 		items = append(items, OfferingRosterRowDTO{EnrollmentID: r.EnrollmentID, StudentID: r.StudentID,
 			StudentNo: r.StudentNo, Name: r.Name, Grade: r.Grade, Class: r.ClassName, GuardianName: r.GuardianName,
-			GuardianPhone: r.GuardianPhone, Status: r.Status, WaitlistPosition: r.WaitlistPosition})
+			GuardianPhone: r.GuardianPhone, Status: string(r.Status), WaitlistPosition: r.WaitlistPosition})
 	}
 	p := offsetPage(items, offset, limit)
 	return c.JSON(OfferingRosterDTO{Offering: NewOfferingDTO(o), Items: p.Items, NextCursor: p.NextCursor})

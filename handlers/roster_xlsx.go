@@ -1,13 +1,11 @@
 // A streaming XLSX roster reader over the zip parts (shared strings, the
-// first sheet), reading only the header's columns with every size bounded.
-// One file past 400 lines: it is one state machine over one XML stream, and
-// its bounds read best beside the tokens they guard.
+// first sheet), reading only the header's columns with every size bounded
+// (the archive's and the XML's own bounds are in roster_xlsx_guard.go).
 
 package handlers
 
 import (
 	"archive/zip"
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -28,7 +26,10 @@ import (
 //     refused as soon as a read column refers to it, never copied whole);
 //   - the sheet: one row's cells of the columns the header names (stray
 //     cells are skipped unread, MaxRosterCellsPerRow at most per row);
-//   - the XML decoder: one token, at most xlsxMaxToken bytes;
+//   - the XML decoder: one token, at most xlsxMaxToken bytes (comments,
+//     CDATA and DOCTYPE, one token whatever they hold, are refused);
+//   - the archive: at most xlsxMaxEntries entries, counted before
+//     archive/zip reads its directory;
 //   - the inflated bytes read: xlsxMaxInflated, and the parts' declared
 //     sizes together as well.
 //
@@ -40,6 +41,7 @@ const (
 	xlsxMaxSharedBytes = 8 << 20
 	xlsxMaxSharedItems = 1 << 20
 	xlsxMaxToken       = 64 << 10
+	xlsxMaxEntries     = 1000
 )
 
 var errXLSXTooBig = errBadXLSX.WithMessage("Excel 文件解压后过大，请删除多余的工作表、图片或空白行列后重试")
@@ -47,6 +49,9 @@ var errXLSXTooBig = errBadXLSX.WithMessage("Excel 文件解压后过大，请删
 // readXLSXRoster streams the first sheet of the .xlsx in ra (size bytes)
 // into rr.
 func readXLSXRoster(ra io.ReaderAt, size int64, rr *models.RosterReader) error {
+	if err := checkZipEntries(ra, size); err != nil {
+		return err
+	}
 	zr, err := zip.NewReader(ra, size)
 	if err != nil {
 		return errBadXLSX
@@ -397,37 +402,4 @@ func xlsxErr(err error) error {
 		return err
 	}
 	return errBadXLSX
-}
-
-// xmlGuard passes an inflating part through, failing when the parts read
-// together pass their budget of inflated bytes or when more than
-// xlsxMaxToken bytes pass without a '<' (the most the XML decoder then
-// holds for one token).
-type xmlGuard struct {
-	r      io.Reader
-	budget *int64
-	run    int
-}
-
-func (g *xmlGuard) Read(p []byte) (int, error) {
-	n, err := g.r.Read(p)
-	if *g.budget -= int64(n); *g.budget < 0 {
-		return 0, errXLSXTooBig
-	}
-	b := p[:n]
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '<')
-		if i < 0 {
-			g.run += len(b)
-			break
-		}
-		if g.run+i > xlsxMaxToken {
-			return 0, models.ErrRosterCellTooLong.WithMessage("Excel 文件中有超过 %d KB 的单元格或标记", xlsxMaxToken>>10)
-		}
-		g.run, b = 0, b[i+1:]
-	}
-	if g.run > xlsxMaxToken {
-		return 0, models.ErrRosterCellTooLong.WithMessage("Excel 文件中有超过 %d KB 的单元格或标记", xlsxMaxToken>>10)
-	}
-	return n, err
 }

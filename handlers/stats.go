@@ -9,35 +9,44 @@ import (
 	"kehou/models"
 )
 
-// StatsDTO is the statistics of SPEC.md for one scope on one date.
+// StatsDTO is the statistics of SPEC.md for one scope on one date. A rate
+// whose denominator is zero is null (no data, shown as "—"), and every rate
+// comes with the counts it is computed from.
 type StatsDTO struct {
-	AsOf              string  `json:"as_of"`
-	ScopeType         string  `json:"scope_type"`
-	ScopeID           int64   `json:"scope_id"`
-	ComputedAt        string  `json:"computed_at"`
-	Schools           int64   `json:"schools"`
-	SchoolsOffering   int64   `json:"schools_offering"`
-	CoverageRate      float64 `json:"coverage_rate"`
-	Schools5Plus2     int64   `json:"schools_5plus2"`
-	Students          int64   `json:"students"`
-	Participants      int64   `json:"participants"`
-	ParticipationRate float64 `json:"participation_rate"`
-	BasicParticipants int64   `json:"basic_participants"`
-	ClubParticipants  int64   `json:"club_participants"`
-	Clubs             int64   `json:"clubs"`
-	Seats             int64   `json:"seats"`
-	SeatsFilled       int64   `json:"seats_filled"`
-	FillRate          float64 `json:"fill_rate"`
-	Waitlisted        int64   `json:"waitlisted"`
-	Responses         int64   `json:"responses"`
-	ParentSupportRate float64 `json:"parent_support_rate"`
-	SatisfactionRate  float64 `json:"satisfaction_rate"`
-	AttendanceRate    float64 `json:"attendance_rate"`
+	AsOf              string   `json:"as_of"`
+	ScopeType         string   `json:"scope_type"`
+	ScopeID           int64    `json:"scope_id"`
+	ComputedAt        string   `json:"computed_at"`
+	Schools           int64    `json:"schools"`
+	SchoolsOffering   int64    `json:"schools_offering"`
+	CoverageRate      *float64 `json:"coverage_rate"`
+	Schools5Plus2     int64    `json:"schools_5plus2"`
+	Students          int64    `json:"students"`
+	Participants      int64    `json:"participants"`
+	ParticipationRate *float64 `json:"participation_rate"`
+	BasicParticipants int64    `json:"basic_participants"`
+	ClubParticipants  int64    `json:"club_participants"`
+	Clubs             int64    `json:"clubs"`
+	Seats             int64    `json:"seats"`
+	SeatsFilled       int64    `json:"seats_filled"`
+	FillRate          *float64 `json:"fill_rate"`
+	Waitlisted        int64    `json:"waitlisted"`
+	Responses         int64    `json:"responses"`
+	Supporters        int64    `json:"supporters"`
+	Satisfied         int64    `json:"satisfied"`
+	ParentSupportRate *float64 `json:"parent_support_rate"`
+	SatisfactionRate  *float64 `json:"satisfaction_rate"`
+	Attended          int64    `json:"attended"`
+	AttendanceMarked  int64    `json:"attendance_marked"`
+	AttendanceRate    *float64 `json:"attendance_rate"`
 	// The daily loop's figures (docs/attendance.md).
-	FiveDayRate              float64 `json:"five_day_rate"`
-	TeacherParticipationRate float64 `json:"teacher_participation_rate"`
-	SessionsHeld             int64   `json:"sessions_held"`
-	SessionsCancelled        int64   `json:"sessions_cancelled"`
+	FiveDay                  int64    `json:"five_day"`
+	FiveDayRate              *float64 `json:"five_day_rate"`
+	Teachers                 int64    `json:"teachers"`
+	TeachersMarking          int64    `json:"teachers_marking"`
+	TeacherParticipationRate *float64 `json:"teacher_participation_rate"`
+	SessionsHeld             int64    `json:"sessions_held"`
+	SessionsCancelled        int64    `json:"sessions_cancelled"`
 }
 
 // NewStatsDTO maps a snapshot to its DTO.
@@ -48,8 +57,11 @@ func NewStatsDTO(s models.Snapshot) StatsDTO {
 		ParticipationRate: s.ParticipationRate(), BasicParticipants: s.BasicParticipants,
 		ClubParticipants: s.ClubParticipants, Clubs: s.Clubs, Seats: s.Seats, SeatsFilled: s.SeatsFilled,
 		FillRate: s.FillRate(), Waitlisted: s.Waitlisted, Responses: s.Responses,
+		Supporters: s.Supporters, Satisfied: s.Satisfied,
 		ParentSupportRate: s.ParentSupportRate(), SatisfactionRate: s.SatisfactionRate(),
-		AttendanceRate: s.AttendanceRate(), FiveDayRate: s.FiveDayRate(),
+		Attended: s.Attended, AttendanceMarked: s.AttendanceMarked,
+		AttendanceRate: s.AttendanceRate(), FiveDay: s.FiveDay, FiveDayRate: s.FiveDayRate(),
+		Teachers: s.Teachers, TeachersMarking: s.TeachersMarking,
 		TeacherParticipationRate: s.TeacherParticipationRate(), SessionsHeld: s.SessionsHeld,
 		SessionsCancelled: s.SessionsCancelled}
 }
@@ -100,10 +112,11 @@ func (h *API) StatsOverview(c *fiber.Ctx) error {
 	})
 }
 
-// TrendPointDTO is one day of a trend.
+// TrendPointDTO is one day of a trend: value null on a day a rate has no
+// data.
 type TrendPointDTO struct {
-	Date  string  `json:"date"`
-	Value float64 `json:"value"`
+	Date  string   `json:"date"`
+	Value *float64 `json:"value"`
 }
 
 // maxTrendDays bounds a trend's range.
@@ -151,31 +164,37 @@ func (h *API) StatsTrend(c *fiber.Ctx) error {
 	})
 }
 
-// GradeStatsDTO is one grade of a breakdown: the student figures.
+// GradeStatsDTO is one grade of a breakdown: the student figures, rates
+// null without data, with their counts.
 type GradeStatsDTO struct {
-	Grade             int     `json:"grade"`
-	Students          int64   `json:"students"`
-	Participants      int64   `json:"participants"`
-	ParticipationRate float64 `json:"participation_rate"`
-	BasicParticipants int64   `json:"basic_participants"`
-	ClubParticipants  int64   `json:"club_participants"`
-	Responses         int64   `json:"responses"`
-	ParentSupportRate float64 `json:"parent_support_rate"`
-	SatisfactionRate  float64 `json:"satisfaction_rate"`
-	AttendanceRate    float64 `json:"attendance_rate"`
-	FiveDayRate       float64 `json:"five_day_rate"`
+	Grade             int      `json:"grade"`
+	Students          int64    `json:"students"`
+	Participants      int64    `json:"participants"`
+	ParticipationRate *float64 `json:"participation_rate"`
+	BasicParticipants int64    `json:"basic_participants"`
+	ClubParticipants  int64    `json:"club_participants"`
+	Responses         int64    `json:"responses"`
+	Supporters        int64    `json:"supporters"`
+	Satisfied         int64    `json:"satisfied"`
+	ParentSupportRate *float64 `json:"parent_support_rate"`
+	SatisfactionRate  *float64 `json:"satisfaction_rate"`
+	Attended          int64    `json:"attended"`
+	AttendanceMarked  int64    `json:"attendance_marked"`
+	AttendanceRate    *float64 `json:"attendance_rate"`
+	FiveDay           int64    `json:"five_day"`
+	FiveDayRate       *float64 `json:"five_day_rate"`
 }
 
 // CategoryStatsDTO is one club category of a breakdown: the club figures.
 type CategoryStatsDTO struct {
-	Category         string  `json:"category"`
-	CategoryLabel    string  `json:"category_label"`
-	Clubs            int64   `json:"clubs"`
-	Seats            int64   `json:"seats"`
-	SeatsFilled      int64   `json:"seats_filled"`
-	FillRate         float64 `json:"fill_rate"`
-	Waitlisted       int64   `json:"waitlisted"`
-	ClubParticipants int64   `json:"club_participants"`
+	Category         string   `json:"category"`
+	CategoryLabel    string   `json:"category_label"`
+	Clubs            int64    `json:"clubs"`
+	Seats            int64    `json:"seats"`
+	SeatsFilled      int64    `json:"seats_filled"`
+	FillRate         *float64 `json:"fill_rate"`
+	Waitlisted       int64    `json:"waitlisted"`
+	ClubParticipants int64    `json:"club_participants"`
 }
 
 // StatsBreakdown is GET /api/v1/stats/breakdown?region_id|school_id&date&by:
@@ -210,9 +229,10 @@ func (h *API) breakdown(c *fiber.Ctx, sc models.StatScope, date, by string, offs
 		if by == models.ByGrade {
 			items = append(items, GradeStatsDTO{Grade: s.Grade, Students: s.Students, Participants: s.Participants,
 				ParticipationRate: s.ParticipationRate(), BasicParticipants: s.BasicParticipants,
-				ClubParticipants: s.ClubParticipants, Responses: s.Responses, ParentSupportRate: s.ParentSupportRate(),
-				SatisfactionRate: s.SatisfactionRate(), AttendanceRate: s.AttendanceRate(),
-				FiveDayRate: s.FiveDayRate()})
+				ClubParticipants: s.ClubParticipants, Responses: s.Responses, Supporters: s.Supporters,
+				Satisfied: s.Satisfied, ParentSupportRate: s.ParentSupportRate(),
+				SatisfactionRate: s.SatisfactionRate(), Attended: s.Attended, AttendanceMarked: s.AttendanceMarked,
+				AttendanceRate: s.AttendanceRate(), FiveDay: s.FiveDay, FiveDayRate: s.FiveDayRate()})
 		} else {
 			items = append(items, CategoryStatsDTO{Category: s.Category, CategoryLabel: models.CategoryLabel(s.Category), Clubs: s.Clubs, Seats: s.Seats,
 				SeatsFilled: s.SeatsFilled, FillRate: s.FillRate(), Waitlisted: s.Waitlisted, ClubParticipants: s.ClubParticipants})

@@ -14,6 +14,16 @@ import (
 // use, and role changes take effect within it).
 const AccessTTL = 15 * time.Minute
 
+// AccessLeeway is how far past its exp (and before its iat) an access token
+// is still accepted. kehou signs and checks its own tokens, so the only
+// clocks that meet are its instances', which NTP keeps well within a
+// second: 5 s covers that with room. A client never compares clocks — it
+// refreshes on expires_in, and a token that arrives after its exp answers
+// 401 token_expired, which costs one refresh, not the login. A longer
+// leeway (it was 30 s: tokens were accepted 22 s past exp) only lengthens
+// what a stolen token is worth.
+const AccessLeeway = 5 * time.Second
+
 // Tokens signs and verifies access tokens: HS256 only, with kid, iss, aud and
 // exp required.
 type Tokens struct {
@@ -24,8 +34,7 @@ type Tokens struct {
 	TTL      time.Duration
 	parser   *jwt.Parser
 	verified *verifiedTokens
-	// now is the clock of the verified-token cache (the parser uses
-	// time.Now itself).
+	// now is the clock of the parser and of the verified-token cache.
 	now func() time.Time
 }
 
@@ -50,7 +59,8 @@ func NewTokens(secret []byte, keyID string) *Tokens {
 		jwt.WithAudience(t.Audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(30*time.Second),
+		jwt.WithLeeway(AccessLeeway),
+		jwt.WithTimeFunc(func() time.Time { return t.now() }),
 	)
 	return t
 }

@@ -79,3 +79,29 @@ func TestVerifiedTokenCacheOwnsKeys(t *testing.T) {
 		t.Fatalf("token A = %+v, %v", a, ok)
 	}
 }
+
+// TestAccessLeeway: a token is accepted up to AccessLeeway past its exp,
+// and answers token_expired after it (it was accepted 22 s past exp with
+// the old 30 s leeway).
+func TestAccessLeeway(t *testing.T) {
+	tk := NewTokens([]byte("0123456789abcdef0123456789abcdef"), "k1")
+	signed := time.Now().Truncate(time.Second)
+	tok, err := tk.Sign(models.Actor{UserID: 7, Role: models.RoleTeacher}, signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := signed.Add(AccessTTL)
+	for _, c := range []struct {
+		at   time.Time
+		want error
+	}{
+		{exp.Add(AccessLeeway - time.Second), nil},
+		{exp.Add(AccessLeeway + time.Second), models.ErrTokenExpired},
+		{exp.Add(22 * time.Second), models.ErrTokenExpired},
+	} {
+		tk.now = func() time.Time { return c.at }
+		if _, err := tk.Verify(tok); !errors.Is(err, c.want) || (c.want == nil && err != nil) {
+			t.Errorf("%v past exp: %v, want %v", c.at.Sub(exp), err, c.want)
+		}
+	}
+}

@@ -9,11 +9,12 @@ import (
 )
 
 type newUserRequest struct {
-	Username string      `json:"username"`
-	Password string      `json:"password"`
-	Role     models.Role `json:"role"`
-	SchoolID *int64      `json:"school_id"`
-	RegionID *int64      `json:"region_id"`
+	Username    string      `json:"username"`
+	Password    string      `json:"password"`
+	Role        models.Role `json:"role"`
+	SchoolID    *int64      `json:"school_id"`
+	RegionID    *int64      `json:"region_id"`
+	DisplayName string      `json:"display_name"`
 }
 
 // CreateUser is POST /api/v1/users (admins, never above their own scope).
@@ -24,7 +25,7 @@ func (h *API) CreateUser(c *fiber.Ctx) error {
 	}
 	u, err := models.CreateUser(c.UserContext(), h.DB, CurrentActor(c), models.NewUser{
 		Username: in.Username, Password: in.Password, Role: models.Role(strings.TrimSpace(string(in.Role))),
-		SchoolID: in.SchoolID, RegionID: in.RegionID})
+		SchoolID: in.SchoolID, RegionID: in.RegionID, DisplayName: in.DisplayName})
 	if err != nil {
 		return err
 	}
@@ -86,4 +87,22 @@ func (h *API) Logout(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// ListSchoolStaff is GET /api/v1/schools/{id}/staff (the school's admin, a
+// platform admin): its teachers and school admins, with display names.
+func (h *API) ListSchoolStaff(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	us, err := models.FindSchoolStaff(c.UserContext(), h.DB, CurrentActor(c), id)
+	if err != nil {
+		return err
+	}
+	out := Page[UserDTO]{Items: make([]UserDTO, 0, len(us))}
+	for _, u := range us {
+		out.Items = append(out.Items, NewUserDTO(u))
+	}
+	return c.JSON(out)
 }

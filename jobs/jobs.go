@@ -32,6 +32,11 @@ type Job struct {
 	Name     string
 	Schedule string
 	Run      Func
+	// Quiet jobs poll (the lottery looks every minute for a window that
+	// closed): a scheduled run that succeeds having written nothing leaves
+	// no record, so the history shows the runs that did something or
+	// failed. Manual runs are always recorded.
+	Quiet bool
 }
 
 // Runner schedules and runs jobs against one database.
@@ -237,18 +242,33 @@ func (r *Runner) run(ctx context.Context, j Job, trigger, slot string) (models.J
 	defer lock.Release()
 
 	book := context.WithoutCancel(ctx) // the record must be written even if ctx ends
-	run, err := models.StartJobRun(book, r.db, models.JobRun{Name: j.Name, Trigger: trigger,
-		Instance: r.instance, Slot: slot, StartedAt: r.now()})
-	if err != nil {
-		return models.JobRun{}, err
+	run := models.JobRun{Name: j.Name, Trigger: trigger, Instance: r.instance, Slot: slot, StartedAt: r.now()}
+	// A quiet scheduled run is recorded once it has done something (or
+	// failed), at its end: most of its runs leave no row.
+	deferRecord := j.Quiet && trigger == models.TriggerScheduled
+	if !deferRecord {
+		if run, err = models.StartJobRun(book, r.db, run); err != nil {
+			return models.JobRun{}, err
+		}
 	}
 	log := r.log.With("job", j.Name, "run_id", run.ID, "trigger", trigger)
-	log.Info("job started")
+	if !deferRecord {
+		log.Info("job started")
+	}
 	rows, runErr := call(ctx, j.Run, r.db, r.now())
 	status, msg := models.RunSucceeded, ""
 	if runErr != nil {
 		status, msg = models.RunFailed, runErr.Error()
 		log.Error("job failed", "error", msg)
+	}
+	if deferRecord {
+		if runErr == nil && rows == 0 {
+			run.Status = models.RunSucceeded
+			return run, nil
+		}
+		if run, err = models.StartJobRun(book, r.db, run); err != nil {
+			return run, err
+		}
 	}
 	if err := models.FinishJobRun(book, r.db, &run, status, msg, rows, r.now()); err != nil {
 		return run, err

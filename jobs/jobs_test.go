@@ -228,3 +228,41 @@ func TestSlotIsTheMinuteInShanghai(t *testing.T) {
 		t.Fatalf("Slot = %s", got)
 	}
 }
+
+// TestQuietJobRecordsOnlyWork: a quiet job's scheduled runs are recorded
+// only when they wrote something or failed; its manual runs always are.
+func TestQuietJobRecordsOnlyWork(t *testing.T) {
+	db := modelstest.MustOpenDB(t)
+	r := jobs.New(db, nil, jobs.Options{Instance: "a"})
+	var rows int64
+	var fail error
+	r.Register(jobs.Job{Name: "poll", Quiet: true, Run: func(context.Context, *models.DB, time.Time) (int64, error) {
+		return rows, fail
+	}})
+	ctx := context.Background()
+	for _, slot := range []string{"2026-10-15T10:00", "2026-10-15T10:01"} {
+		if run, err := r.RunScheduled(ctx, "poll", slot); err != nil || run.Status != models.RunSucceeded {
+			t.Fatalf("idle run %+v, %v", run, err)
+		}
+	}
+	if rs := runs(t, db, "poll"); len(rs) != 0 {
+		t.Fatalf("idle minutes recorded: %+v", rs)
+	}
+	rows = 2
+	if _, err := r.RunScheduled(ctx, "poll", "2026-10-15T10:02"); err != nil {
+		t.Fatal(err)
+	}
+	rows, fail = 0, errors.New("database is locked")
+	if _, err := r.RunScheduled(ctx, "poll", "2026-10-15T10:03"); err != nil {
+		t.Fatal(err)
+	}
+	fail = nil
+	if run, err := r.RunNow(ctx, "poll"); err != nil || run.ID == 0 {
+		t.Fatalf("manual run %+v, %v", run, err)
+	}
+	rs := runs(t, db, "poll") // newest first
+	if len(rs) != 3 || rs[0].Trigger != models.TriggerManual || rs[1].Status != models.RunFailed ||
+		rs[2].Status != models.RunSucceeded || rs[2].Rows != 2 || rs[2].EndedAt == nil {
+		t.Fatalf("runs %+v; want the drawing run, the failed one and the manual one", rs)
+	}
+}

@@ -236,7 +236,7 @@ func TestDeliverOutbox(t *testing.T) {
 		}
 		before := e.consentLeft(t)
 		_, _ = jobs.DeliverOutbox(ctx, e.db, e.client, time.Now(), 10)
-		var status string
+		var status models.OutboxStatus
 		e.db.W.Raw("SELECT status FROM outbox WHERE dedupe_key = ?", key).Scan(&status)
 		if status != models.OutboxInApp || e.fake.Calls(wechat.EndpointSend) != 0 || e.consentLeft(t) != before {
 			t.Fatalf("status %s, %d sends, consent %d → %d", status, e.fake.Calls(wechat.EndpointSend), before, e.consentLeft(t))

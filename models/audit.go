@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"sync/atomic"
-	"time"
 
 	"gorm.io/gorm"
 )
@@ -48,7 +47,7 @@ func LogStaffAccess(ctx context.Context, db *DB, a Actor, action string, schoolI
 	ri := RequestInfoFrom(ctx)
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
 		return tx.Exec("INSERT INTO staff_access_log (user_id, action, school_id, object, request_id, client_addr, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			a.UserID, action, schoolID, object, ri.ID, ri.ClientAddr, time.Now().UTC()).Error
+			a.UserID, action, schoolID, object, ri.ID, ri.ClientAddr, txNow(tx)).Error
 	})
 	if err != nil {
 		staffAccessLogFailures.Add(1)

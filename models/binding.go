@@ -249,7 +249,7 @@ func spendBindingCode(tx *gorm.DB, userID int64, in ChildBinding, now time.Time)
 	if err != nil {
 		return 0, err
 	}
-	if !st.Active || st.Name != strings.TrimSpace(in.Name) {
+	if !st.Active || !SameName(st.Name, in.Name) { // 王　芳 on the roster is the parent's 王芳
 		return 0, ErrBindingFailed
 	}
 	// The conditional update spends the code exactly once, even when two

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // Caches of the rush paths. In an enrollment rush every parent sends the
@@ -108,14 +106,6 @@ func (db *DB) Forget() {
 // linksChanged retires every parent's cached children: called after a
 // write of students or guardian links has ended (committed or not).
 func (db *DB) linksChanged() { db.cache.links.Add(1) }
-
-// writeOfferings runs fn in a write transaction (retryTx) and then retires
-// every cached fact about offerings (the offers version): the one way to
-// write an offering or free a seat, so no writer can forget it.
-func (db *DB) writeOfferings(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	defer db.offersChanged()
-	return retryTx(ctx, db, fn)
-}
 
 func (db *DB) offersChanged() { db.cache.offers.Add(1) }
 
@@ -233,8 +223,8 @@ func (db *DB) noteSoldOut(ctx context.Context, id int64) {
 	ver, now := db.cache.offers.Load(), time.Now()
 	db.cache.soldOut.Fill(id, ver, now, within[soldOutFacts](ver, now, soldOutTTL), func() (soldOutFacts, error) {
 		var o Offering
-		if err := db.Read(ctx).Raw("SELECT * FROM offerings WHERE id = ?", id).Scan(&o).Error; err != nil || o.ID == 0 {
-			return soldOutFacts{}, err
+		if err := scanOne(db.Read(ctx).Raw("SELECT * FROM offerings WHERE id = ?", id), &o); err != nil {
+			return soldOutFacts{}, ignoreNotFound(err)
 		}
 		if o.Status != OfferingPublished || isApplication(o) || o.Waitlist || o.EnrolledCount < o.Capacity {
 			return soldOutFacts{}, nil

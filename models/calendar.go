@@ -138,9 +138,10 @@ type TermCalendar struct {
 
 // SetTermCalendar replaces the no-service and extra days of term termID of
 // schoolID (its school admin or a platform admin) and brings the sessions
-// of the term's running offerings in step, in one transaction: dates from
-// tomorrow on follow the new calendar; today and the past are never
-// rewritten (see SyncSessions).
+// of the term's running offerings in step, in one transaction: the
+// sessions of a date it takes away from today on are cancelled and the
+// families told, those of a date it gives back are restored
+// (calendar_sessions.go); the past is never rewritten (see SyncSessions).
 func SetTermCalendar(ctx context.Context, db *DB, a Actor, schoolID, termID int64, in TermCalendar, now time.Time) (Term, error) {
 	if err := requireManage(ctx, db, a, schoolID); err != nil {
 		return Term{}, err
@@ -157,10 +158,14 @@ func SetTermCalendar(ctx context.Context, db *DB, a Actor, schoolID, termID int6
 	if err := v.Err(); err != nil {
 		return Term{}, err
 	}
+	before := t
 	t.NoServiceDays, t.ExtraDays = calendarJSON(in.NoServiceDays, in.ExtraDays)
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Exec("UPDATE terms SET no_service_days = ?, extra_days = ? WHERE id = ?",
 			t.NoServiceDays, t.ExtraDays, t.ID).Error; err != nil {
+			return err
+		}
+		if err := applyCalendarToSessions(tx, before, t, now); err != nil {
 			return err
 		}
 		return syncTermSessions(tx, t, now)

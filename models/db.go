@@ -263,37 +263,5 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// Tx runs fn in a write transaction on the writer. On SQLite it begins
-// IMMEDIATE, so the write lock is taken up front and the transaction cannot
-// fail half-way on a lock upgrade.
-func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	defer db.gen.Add(1)
-	return db.W.WithContext(ctx).Transaction(fn)
-}
-
 // Read returns the reader pool bound to ctx.
 func (db *DB) Read(ctx context.Context) *gorm.DB { return db.R.WithContext(ctx) }
-
-// retryTx runs fn in a write transaction, retrying a few times when
-// PostgreSQL aborts it for a deadlock or a serialization failure (both safe
-// to run again: nothing was committed).
-func retryTx(ctx context.Context, db *DB, fn func(tx *gorm.DB) error) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		err = db.Tx(ctx, fn)
-		if err == nil || db.Dialect != Postgres || !retryable(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
-		}
-	}
-	return err
-}
-
-func retryable(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "SQLSTATE 40P01") || strings.Contains(s, "SQLSTATE 40001")
-}

@@ -93,7 +93,7 @@ func (db *DB) runEnrollBatch(jobs []*enrollJob) (split bool) {
 		return false
 	}
 	run := func(batch []*enrollJob, res []enrollResult) error {
-		err := retryTx(context.Background(), db, guarded(func(tx *gorm.DB) error {
+		err := db.sharedTx(guarded(func(tx *gorm.DB) error {
 			clear(res)
 			return enrollBatchTx(tx, batch, res, db.observeDecide)
 		}))
@@ -227,7 +227,7 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult, observe f
 	oids = slices.Compact(oids)
 
 	read, write := readBatchSQLite, writeBatchSQLite
-	if r.pg {
+	if r.d == Postgres {
 		read, write = readBatchPG, writeBatchPG
 	}
 	f, err := read(r, sids, oids, len(jobs))
@@ -258,7 +258,7 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult, observe f
 			w.counterApplied = append(w.counterApplied, int64(row.Applied))
 		}
 	}
-	stored, err := write(r, &w, time.Now().UTC())
+	stored, err := write(r, &w, txNow(tx))
 	if err != nil {
 		if isUniqueViolation(err) && len(jobs) == 1 {
 			return ErrAlreadyEnrolled
@@ -362,7 +362,7 @@ func (w *batchWrite) add(j *enrollJob, e Enrollment) error {
 	w.oid = append(w.oid, e.OfferingID)
 	w.school = append(w.school, e.SchoolID)
 	w.term = append(w.term, e.TermID)
-	w.status = append(w.status, e.Status)
+	w.status = append(w.status, string(e.Status))
 	pos := 0
 	if e.WaitlistPosition != nil {
 		pos = *e.WaitlistPosition

@@ -53,7 +53,7 @@ func TestEnrollBatch(t *testing.T) {
 		in(admin, ss[6], b),     // waitlisted 2
 	})
 	want := []struct {
-		status string
+		status models.EnrollmentStatus
 		pos    int
 		err    error
 	}{
@@ -264,11 +264,11 @@ func TestEnrollBatchMatchesOneByOne(t *testing.T) {
 			t.Errorf("request %d (student %d → %s): batch %q %s pos %d rank %d; one by one %q %s pos %d rank %d", i, r.s,
 				a.offs[r.o].Name, code(errs[i]), got[i].Status, pos(got[i]), got[i].Rank, code(err), e.Status, pos(e), e.Rank)
 		}
-		kinds[code(err)+e.Status]++
+		kinds[code(err)+string(e.Status)]++
 	}
 	// The requests must have exercised every path, or the comparison says
 	// little.
-	for _, k := range []string{models.StatusEnrolled, models.StatusWaitlisted, models.StatusApplied, "full", "already_enrolled",
+	for _, k := range []string{string(models.StatusEnrolled), string(models.StatusWaitlisted), string(models.StatusApplied), "full", "already_enrolled",
 		"limit_reached", "schedule_conflict"} {
 		if kinds[k] == 0 {
 			t.Errorf("no request ended %q (%v): choose another seed", k, kinds)

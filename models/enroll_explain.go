@@ -66,7 +66,7 @@ func ExplainEnrollError(ctx context.Context, db *DB, studentID, offeringID int64
 			Take(&e).Error; qerr != nil {
 			return err
 		}
-		return &EnrollRefusal{Err: ErrAlreadyEnrolled, EnrollmentID: e.ID, EnrollmentStatus: e.Status}
+		return &EnrollRefusal{Err: ErrAlreadyEnrolled, EnrollmentID: e.ID, EnrollmentStatus: string(e.Status)}
 	}
 	if !limit && !clash {
 		return err

@@ -28,7 +28,7 @@ func readBatchPG(r raw, sids, oids []int64, n int) (batchFacts, error) {
 		return f, err
 	}
 	var linksJSON, heldJSON, offeringsJSON, idsJSON []byte
-	err = r.queryRow(batchRead, oids, sids, sids, StatusEnrolled, StatusWaitlisted, StatusApplied, n).
+	err = r.queryRow(batchRead, oids, sids, sids, n).
 		Scan(&linksJSON, &heldJSON, &offeringsJSON, &idsJSON)
 	if err != nil {
 		return f, err
@@ -77,7 +77,7 @@ func writeBatchPG(r raw, w *batchWrite, now time.Time) (int, error) {
 // slots, keyed as Held's JSON names), the batch's offerings locked in id
 // order (keyed as offeringRow's), and fresh enrollment ids (one per member;
 // a refused member's id is not used).
-const batchRead = `WITH lo AS (
+var batchRead = `WITH lo AS (
 	SELECT ` + offeringRowColumns + `
 	FROM offerings o JOIN terms t ON t.id = o.term_id WHERE o.id = ANY(?) ORDER BY o.id FOR UPDATE OF o
 )
@@ -87,7 +87,7 @@ SELECT
 	(SELECT COALESCE(json_agg(json_build_object('student_id', e.student_id, 'term_id', e.term_id, 'offering_id', e.offering_id,
 		'status', e.status, 'rank', e.rank, 'kind', o.kind, 'weekdays', o.weekdays, 'start_min', o.start_min, 'end_min', o.end_min)), '[]')
 	 FROM enrollments e JOIN offerings o ON o.id = e.offering_id
-	 WHERE e.student_id = ANY(?) AND e.status IN (?, ?, ?)),
+	 WHERE e.student_id = ANY(?) AND e.status IN ` + liveSQL + `),
 	(SELECT COALESCE(json_agg(lo), '[]') FROM lo),
 	(SELECT json_agg(` + nextEnrollmentID + `) FROM generate_series(1, CAST(? AS INTEGER)))`
 

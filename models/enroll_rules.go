@@ -14,13 +14,13 @@ import (
 // Held is one live enrollment of a student in a term, with the slot of its
 // offering: what the rules compare a new place against.
 type Held struct {
-	OfferingID int64  `gorm:"column:offering_id" json:"offering_id"`
-	Status     string `gorm:"column:status" json:"status"`
-	Rank       int    `gorm:"column:rank" json:"rank"`
-	Kind       string `gorm:"column:kind" json:"kind"`
-	Weekdays   int    `gorm:"column:weekdays" json:"weekdays"`
-	StartMin   int    `gorm:"column:start_min" json:"start_min"`
-	EndMin     int    `gorm:"column:end_min" json:"end_min"`
+	OfferingID int64            `gorm:"column:offering_id" json:"offering_id"`
+	Status     EnrollmentStatus `gorm:"column:status" json:"status"`
+	Rank       int              `gorm:"column:rank" json:"rank"`
+	Kind       string           `gorm:"column:kind" json:"kind"`
+	Weekdays   int              `gorm:"column:weekdays" json:"weekdays"`
+	StartMin   int              `gorm:"column:start_min" json:"start_min"`
+	EndMin     int              `gorm:"column:end_min" json:"end_min"`
 }
 
 // isApplication reports whether enrolling in o now files a lottery

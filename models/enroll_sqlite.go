@@ -48,8 +48,8 @@ func readBatchSQLite(r raw, sids, oids []int64, n int) (batchFacts, error) {
 	}
 	err = r.each(`SELECT e.student_id, e.term_id, e.offering_id, e.status, e.rank, o.kind, o.weekdays, o.start_min, o.end_min
 		FROM enrollments e JOIN offerings o ON o.id = e.offering_id
-		WHERE e.student_id IN (SELECT value FROM json_each(?)) AND e.status IN (?, ?, ?)`,
-		[]any{string(sj), StatusEnrolled, StatusWaitlisted, StatusApplied}, func(rows *sql.Rows) error {
+		WHERE e.student_id IN (SELECT value FROM json_each(?)) AND e.status IN `+liveSQL,
+		[]any{string(sj)}, func(rows *sql.Rows) error {
 			var k studentTerm
 			var h Held
 			if err := rows.Scan(&k.student, &k.term, &h.OfferingID, &h.Status, &h.Rank, &h.Kind, &h.Weekdays, &h.StartMin, &h.EndMin); err != nil {

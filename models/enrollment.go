@@ -4,43 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
-
-// Enrollment statuses. Live ones hold (or wait for) a seat.
-const (
-	StatusEnrolled   = "enrolled"
-	StatusWaitlisted = "waitlisted"
-	StatusApplied    = "applied"
-	StatusWithdrawn  = "withdrawn"
-	StatusRejected   = "rejected"
-)
-
-// liveStatuses are the statuses that hold or wait for a seat (rule 2 allows
-// one of them per student and offering).
-var liveStatuses = []string{StatusEnrolled, StatusWaitlisted, StatusApplied}
-
-// isLive reports whether s is one of liveStatuses.
-func isLive(s string) bool { return slices.Contains(liveStatuses, s) }
 
 // Enrollment is a student's place (or wish for one) in an offering, with
 // the consent record: who applied and when. Its JSON is the stored answer
 // replayed for an Idempotency-Key.
 type Enrollment struct {
-	ID               int64      `gorm:"primaryKey" json:"id"`
-	StudentID        int64      `gorm:"column:student_id" json:"student_id"`
-	OfferingID       int64      `gorm:"column:offering_id" json:"offering_id"`
-	SchoolID         int64      `gorm:"column:school_id" json:"school_id"`
-	TermID           int64      `gorm:"column:term_id" json:"term_id"`
-	Status           string     `gorm:"column:status" json:"status"`
-	WaitlistPosition *int       `gorm:"column:waitlist_position" json:"waitlist_position,omitempty"`
-	Rank             int        `gorm:"column:rank" json:"rank"`
-	AppliedBy        int64      `gorm:"column:applied_by" json:"applied_by"`
-	CreatedAt        time.Time  `gorm:"column:created_at" json:"created_at"`
-	UpdatedAt        time.Time  `gorm:"column:updated_at" json:"-"`
-	WithdrawnBy      *int64     `gorm:"column:withdrawn_by" json:"withdrawn_by,omitempty"`
-	WithdrawnAt      *time.Time `gorm:"column:withdrawn_at" json:"withdrawn_at,omitempty"`
+	ID               int64            `gorm:"primaryKey" json:"id"`
+	StudentID        int64            `gorm:"column:student_id" json:"student_id"`
+	OfferingID       int64            `gorm:"column:offering_id" json:"offering_id"`
+	SchoolID         int64            `gorm:"column:school_id" json:"school_id"`
+	TermID           int64            `gorm:"column:term_id" json:"term_id"`
+	Status           EnrollmentStatus `gorm:"column:status" json:"status"`
+	WaitlistPosition *int             `gorm:"column:waitlist_position" json:"waitlist_position,omitempty"`
+	Rank             int              `gorm:"column:rank" json:"rank"`
+	AppliedBy        int64            `gorm:"column:applied_by" json:"applied_by"`
+	CreatedAt        time.Time        `gorm:"column:created_at" json:"created_at"`
+	UpdatedAt        time.Time        `gorm:"column:updated_at" json:"-"`
+	WithdrawnBy      *int64           `gorm:"column:withdrawn_by" json:"withdrawn_by,omitempty"`
+	WithdrawnAt      *time.Time       `gorm:"column:withdrawn_at" json:"withdrawn_at,omitempty"`
 	// WithdrawReason says why a withdrawn enrollment was withdrawn
 	// (WithdrawnByParent, WithdrawnBySchool, WithdrawnOfferingCancelled).
 	WithdrawReason *string `gorm:"column:withdraw_reason" json:"withdraw_reason,omitempty"`
@@ -233,7 +216,7 @@ func offeringVisible(ctx context.Context, db *DB, a Actor, o Offering) error {
 
 // findOfferingWithTerm loads an offering and its term in one query.
 func findOfferingWithTerm(ctx context.Context, db *DB, id int64) (Offering, Term, error) {
-	var rows []struct {
+	var r struct {
 		Offering
 		TermSchoolID int64  `gorm:"column:term_school_id"`
 		TermName     string `gorm:"column:term_name"`
@@ -241,16 +224,12 @@ func findOfferingWithTerm(ctx context.Context, db *DB, id int64) (Offering, Term
 		TermEndsOn   string `gorm:"column:term_ends_on"`
 		TermMaxClubs int    `gorm:"column:term_max_clubs"`
 	}
-	err := db.Read(ctx).Raw(`SELECT o.*, t.school_id AS term_school_id, t.name AS term_name, t.starts_on AS term_starts_on,
+	err := scanOne(db.Read(ctx).Raw(`SELECT o.*, t.school_id AS term_school_id, t.name AS term_name, t.starts_on AS term_starts_on,
 		t.ends_on AS term_ends_on, t.max_clubs AS term_max_clubs
-		FROM offerings o JOIN terms t ON t.id = o.term_id WHERE o.id = ?`, id).Scan(&rows).Error
+		FROM offerings o JOIN terms t ON t.id = o.term_id WHERE o.id = ?`, id), &r)
 	if err != nil {
 		return Offering{}, Term{}, err
 	}
-	if len(rows) == 0 {
-		return Offering{}, Term{}, ErrNotFound
-	}
-	r := rows[0]
 	return r.Offering, Term{ID: r.TermID, SchoolID: r.TermSchoolID, Name: r.TermName, StartsOn: r.TermStartsOn,
 		EndsOn: r.TermEndsOn, MaxClubs: r.TermMaxClubs}, nil
 }

@@ -19,7 +19,7 @@ func TestCheckEnrollable(t *testing.T) {
 	base := models.Offering{ID: 7, SchoolID: 1, TermID: 3, Kind: models.KindClub, Weekdays: mask(2, 4), StartMin: 990,
 		EndMin: 1080, Capacity: 30, Grades: mask(3, 4, 5, 6), Mode: models.ModeFCFS, Status: models.OfferingPublished,
 		EnrollOpensAt: now.Add(-time.Hour), EnrollClosesAt: now.Add(time.Hour)}
-	club := func(id int64, status string, weekdays, start, end int) models.Held {
+	club := func(id int64, status models.EnrollmentStatus, weekdays, start, end int) models.Held {
 		return models.Held{OfferingID: id, Status: status, Kind: models.KindClub, Weekdays: weekdays, StartMin: start, EndMin: end}
 	}
 	drawn := now.Add(-time.Minute)

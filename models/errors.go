@@ -208,6 +208,7 @@ var (
 	ErrRollClosed        = E(KindForbidden, "roll_closed", "当天点名已结束，更正往日考勤须由学校管理员填写原因")
 	ErrNotYourSession    = E(KindForbidden, "not_your_session", "只能查看和点名自己任教的课程")
 	ErrNotOnRoll         = E(KindInvalid, "not_on_roll", "该学生不在本节课的名单上")
+	ErrNotPresent        = E(KindInvalid, "not_present", "只能为本节课出勤或迟到的学生登记离校")
 	ErrLeaveStarted      = E(KindConflict, "leave_started", "请假覆盖的课程已开始，不能撤销")
 	ErrLeaveCancelled    = E(KindConflict, "leave_cancelled", "该请假已撤销")
 	ErrBadCursor         = E(KindBadRequest, "bad_cursor", "cursor 无效")
@@ -253,6 +254,14 @@ type RowError struct {
 	// counting.
 	Value     string `json:"value,omitempty"`
 	StudentNo string `json:"student_no,omitempty"`
+	// Line is the row's number in the file as a spreadsheet shows it (the
+	// header's line plus Row), Column the header's cell of the refused
+	// column as the file writes it (家长联系电话), Cell its reference (G5):
+	// set by RosterReader.Locate, so a page can point at the cell without
+	// reading the file again.
+	Line   int    `json:"line,omitempty"`
+	Column string `json:"column,omitempty"`
+	Cell   string `json:"cell,omitempty"`
 }
 
 // ImportError reports every invalid row of an import; nothing was written.
@@ -262,10 +271,36 @@ type ImportError struct {
 
 func (e *ImportError) Error() string { return fmt.Sprintf("import: %d invalid cells", len(e.Errors)) }
 
+// "Not found" is detected one way: GORM's ErrRecordNotFound (Take, First)
+// or database/sql's ErrNoRows (translateNoRows) become ErrNotFound through
+// notFound, and a raw query expecting one row reads it with scanOne. No
+// code asks whether an ID is zero or a slice empty to mean "not found".
+
 // notFound translates GORM's ErrRecordNotFound into ErrNotFound.
 func notFound(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return ErrNotFound
+	}
+	return err
+}
+
+// scanOne scans the first row of q into dst, or answers ErrNotFound when q
+// returned none.
+func scanOne(q *gorm.DB, dst any) error {
+	res := q.Scan(dst)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ignoreNotFound is err, unless it says "not found".
+func ignoreNotFound(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return nil
 	}
 	return err
 }
@@ -277,18 +312,6 @@ func translateNoRows(err error) error {
 		return gorm.ErrRecordNotFound
 	}
 	return err
-}
-
-// isUniqueViolation reports a unique-constraint failure on either engine.
-func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return true
-	}
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
 }
 
 // Errors of guardian links (links.go).

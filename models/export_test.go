@@ -56,3 +56,23 @@ func ObserveDecide(db *DB, f func(NewEnrollment)) { db.observeDecide = f }
 
 // EnrollmentsStarted reports whether db's enrollment batch workers run.
 func EnrollmentsStarted(db *DB) bool { return db.enroll.queue.Load() != nil }
+
+// LiveStatuses is the live set, for the vocabulary test.
+func LiveStatuses() []EnrollmentStatus { return liveStatuses }
+
+// EnrollmentStatuses are every enrollment status, for the vocabulary test.
+func EnrollmentStatuses() []EnrollmentStatus {
+	out := make([]EnrollmentStatus, len(enrollmentStatuses))
+	for i, s := range enrollmentStatuses {
+		out[i] = s.Status
+	}
+	return out
+}
+
+// OutboxStatuses are every outbox status, for the vocabulary test.
+func OutboxStatuses() []OutboxStatus {
+	return []OutboxStatus{OutboxPending, OutboxSending, OutboxSent, OutboxRefused, OutboxFailed}
+}
+
+// LiveSQL is the live set as the SQL reads it.
+func LiveSQL() string { return liveSQL }

@@ -18,12 +18,6 @@ const (
 	DeliveryInApp     = "in_app"     // the parent caused it and saw it on screen: not sent to WeChat
 )
 
-// OutboxInApp is the outbox status of a message kept from WeChat because
-// its recipient caused what it tells (payload "actor_id"): their own tap
-// answered them on screen, and a one-time consent is kept for what they
-// cannot see happen.
-const OutboxInApp = "in_app"
-
 // InboxMessage is one message in a parent's in-app inbox: every
 // notification lands there, whatever became of its WeChat copy.
 type InboxMessage struct {

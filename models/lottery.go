@@ -245,7 +245,7 @@ func settleDraw(tx *gorm.DB, d Draw, offs []Offering, apps []application, won ma
 			losers = append(losers, ap.ID)
 		}
 	}
-	for status, rows := range map[string][]int64{StatusEnrolled: winners, StatusRejected: losers} {
+	for status, rows := range map[EnrollmentStatus][]int64{StatusEnrolled: winners, StatusRejected: losers} {
 		for chunk := range slices.Chunk(rows, 500) {
 			if err := tx.Exec("UPDATE enrollments SET status = ?, updated_at = ? WHERE id IN ? AND status = ?",
 				status, now, chunk, StatusApplied).Error; err != nil {

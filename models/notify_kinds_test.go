@@ -129,7 +129,6 @@ func TestNotifyTextFits(t *testing.T) {
 	cases := map[string]string{
 		"lotteryLongNames":  lotteryOfferings([]string{long, long, long}),
 		"lotteryShortNames": lotteryOfferings([]string{"篮球社", "美术社", "围棋社", "合唱团", "航模社", "书法社"}),
-		"changedEveryDay":   changedNote([]int{1, 2, 3, 4, 5, 6, 7}, 23*60+59, 23*60+59),
 		"childLinked":       childLinkedNote,
 		"dismissalLongest":  dismissalNote("23:59", DismissedOther),
 		"absence":           absenceNote("2030-12-31", 23*60+59),
@@ -150,9 +149,9 @@ func TestNotifyTextFits(t *testing.T) {
 	if got := lotteryOfferings([]string{"篮球社", "美术社", "围棋社", "合唱团", "航模社", "书法社"}); got != "篮球社等6个项目" {
 		t.Errorf("long list: %q", got)
 	}
-	for status, phrase := range statusPhrases {
-		if utf8.RuneCountInString(phrase) > 5 {
-			t.Errorf("phrase of %s %q is longer than 5", status, phrase)
+	for _, s := range enrollmentStatuses {
+		if utf8.RuneCountInString(s.Phrase) > 5 {
+			t.Errorf("phrase of %s %q is longer than 5", s.Status, s.Phrase)
 		}
 	}
 }

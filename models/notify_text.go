@@ -68,23 +68,6 @@ func lotteryOfferings(names []string) string {
 	return fitNote(fmt.Sprintf("%s等%d个项目", names[0], len(names)), fmt.Sprintf("%d个志愿项目", len(names)))
 }
 
-// weekdayDigits are the Chinese numerals of weekdays 1–7.
-var weekdayDigits = []string{"", "一", "二", "三", "四", "五", "六", "日"}
-
-// changedNote is the note of a changed offering: its new days and times,
-// "每周二四16:30-18:00".
-func changedNote(weekdays []int, startMin, endMin int) string {
-	var b strings.Builder
-	b.WriteString("每周")
-	for _, d := range weekdays {
-		if d >= 1 && d <= 7 {
-			b.WriteString(weekdayDigits[d])
-		}
-	}
-	b.WriteString(FormatClock(startMin) + "-" + FormatClock(endMin))
-	return b.String()
-}
-
 // dismissalNote is the note of a dismissal: "16:05 家长接走".
 func dismissalNote(clock, by string) string {
 	return clock + " " + dismissalPhrases[by]

@@ -51,7 +51,7 @@ func slotOrGradesChanged(before, after Offering) bool {
 
 // conflictWith is the rule offering o (as changed) breaks for a student of
 // grade, in status, holding the enrolled places held: "" when none.
-func conflictWith(o Offering, grade int, status string, held []Held) (reason string, with int64) {
+func conflictWith(o Offering, grade int, status EnrollmentStatus, held []Held) (reason string, with int64) {
 	if !gradeEligible(o, grade) {
 		return ErrGradeNotEligible.Code, 0
 	}
@@ -72,16 +72,16 @@ func conflictWith(o Offering, grade int, status string, held []Held) (reason str
 // one of them an overlapping club meanwhile; that lock comes after the
 // offering's, the reverse of the batch's order, and PatchOffering relies on
 // retryTx when the two deadlock.
-func enrolledConflicts(tx *gorm.DB, d Dialect, o Offering) ([]EnrolledConflict, error) {
+func enrolledConflicts(tx *gorm.DB, o Offering) ([]EnrolledConflict, error) {
 	var students []struct {
-		ID     int64  `gorm:"column:id"`
-		Name   string `gorm:"column:name"`
-		Grade  int    `gorm:"column:grade"`
-		Status string `gorm:"column:status"`
+		ID     int64            `gorm:"column:id"`
+		Name   string           `gorm:"column:name"`
+		Grade  int              `gorm:"column:grade"`
+		Status EnrollmentStatus `gorm:"column:status"`
 	}
 	q := `SELECT s.id, s.name, s.grade, e.status FROM enrollments e JOIN students s ON s.id = e.student_id
 		WHERE e.offering_id = ? AND e.status IN ? ORDER BY s.id`
-	if d == Postgres {
+	if dialectOf(tx) == Postgres {
 		q += " FOR UPDATE OF s"
 	}
 	if err := tx.Raw(q, o.ID, liveStatuses).Scan(&students).Error; err != nil {
@@ -114,20 +114,75 @@ func enrolledConflicts(tx *gorm.DB, d Dialect, o Offering) ([]EnrolledConflict, 
 	return out, nil
 }
 
-// notifyOfferingChanged tells the families of the students listed that
-// offering o changed under them (a forced change).
-func notifyOfferingChanged(tx *gorm.DB, o Offering, conflicts []EnrolledConflict) error {
+// slotText is o's schedule as a family reads it: "周二、周四 16:30-18:00".
+func slotText(o Offering) string {
+	return WeekdaysText(o.Weekdays) + " " + FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin)
+}
+
+// shortSlot is o's schedule in at most 17 characters, for a WeChat
+// "thing" field of 20 with "改为" before it: "周二四 16:30-18:00",
+// "周一至五 15:30-17:30".
+func shortSlot(o Offering) string {
+	days := Unmask(o.Weekdays)
+	digits := [...]string{"", "一", "二", "三", "四", "五", "六", "日"}
+	var b strings.Builder
+	b.WriteString("周")
+	run := len(days) >= 3
+	for i := 1; i < len(days); i++ {
+		run = run && days[i] == days[i-1]+1
+	}
+	if run {
+		b.WriteString(digits[days[0]] + "至" + digits[days[len(days)-1]])
+	} else {
+		for _, d := range days {
+			if d >= 1 && d <= 7 {
+				b.WriteString(digits[d])
+			}
+		}
+	}
+	return b.String() + " " + FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin)
+}
+
+// notifyOfferingChanged tells families that offering o (before, as it
+// was) changed under them: when a running offering's weekdays or times
+// change, every family with a live enrollment in it hears the new
+// schedule (SPEC: changing a running offering's times or weekdays tells
+// every affected family); otherwise only the families of the students in
+// conflicts (a forced change of grades) hear it. One message per child.
+func notifyOfferingChanged(tx *gorm.DB, before, o Offering, conflicts []EnrolledConflict) error {
+	slotMoved := isRunning(o.Status) &&
+		(before.Weekdays != o.Weekdays || before.StartMin != o.StartMin || before.EndMin != o.EndMin)
+	type target struct {
+		ID   int64  `gorm:"column:id"`
+		Name string `gorm:"column:name"`
+	}
+	var to []target
+	if slotMoved {
+		if err := tx.Raw(`SELECT s.id, s.name FROM enrollments e JOIN students s ON s.id = e.student_id
+			WHERE e.offering_id = ? AND e.status IN ? ORDER BY s.id`, o.ID, liveStatuses).Scan(&to).Error; err != nil {
+			return err
+		}
+	} else {
+		for _, c := range conflicts {
+			to = append(to, target{c.StudentID, c.Name})
+		}
+	}
 	weekdays := make([]string, 0, 5)
 	for _, d := range Unmask(o.Weekdays) {
 		weekdays = append(weekdays, fmt.Sprint(d))
 	}
-	for _, c := range conflicts {
+	// note fits a WeChat "thing" field (20 characters); the inbox reads
+	// the whole schedule, new and old, from "schedule" and "before".
+	note := "项目已调整"
+	if slotMoved {
+		note = "改为" + shortSlot(o)
+	}
+	for _, c := range to {
 		p := map[string]string{"student": c.Name, "offering": o.Name, "status": "项目已变更",
 			"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin), "weekdays": strings.Join(weekdays, ","),
-			"note":        changedNote(Unmask(o.Weekdays), o.StartMin, o.EndMin),
-			"offering_id": fmt.Sprint(o.ID)}
-		event := fmt.Sprintf("changed:offering:%d:%d:student:%d", o.ID, o.UpdatedAt.UnixNano(), c.StudentID)
-		if err := NotifyGuardians(tx, NotifyOfferingChanged, c.StudentID, event, p); err != nil {
+			"note": note, "schedule": slotText(o), "before": slotText(before), "offering_id": fmt.Sprint(o.ID)}
+		event := fmt.Sprintf("changed:offering:%d:%d:student:%d", o.ID, o.UpdatedAt.UnixNano(), c.ID)
+		if err := NotifyGuardians(tx, NotifyOfferingChanged, c.ID, event, p); err != nil {
 			return err
 		}
 	}

@@ -24,7 +24,7 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 	var out Offering
 	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
 		var o Offering
-		if err := lockOffering(tx, db.Dialect, id, &o); err != nil {
+		if err := lockOffering(tx, id, &o); err != nil {
 			return err
 		}
 		if o.Status == OfferingCancelled {
@@ -101,7 +101,7 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		var conflicts []EnrolledConflict
 		if o.Status != OfferingDraft && slotOrGradesChanged(before, o) {
 			var err error
-			if conflicts, err = enrolledConflicts(tx, db.Dialect, o); err != nil {
+			if conflicts, err = enrolledConflicts(tx, o); err != nil {
 				return err
 			}
 			if len(conflicts) > 0 && !in.Force {
@@ -121,11 +121,11 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		if res.RowsAffected == 0 {
 			return &ValidationError{Fields: map[string]string{"capacity": "名额不能少于已报名人数"}}
 		}
-		if err := notifyOfferingChanged(tx, o, conflicts); err != nil {
+		if err := notifyOfferingChanged(tx, before, o, conflicts); err != nil {
 			return err
 		}
 		if o.Capacity > o.EnrolledCount && o.WaitlistedCount > 0 && o.Status != OfferingCancelled {
-			if _, err := fillFromWaitlist(tx, db.Dialect, o.ID); err != nil {
+			if _, err := fillFromWaitlist(tx, o.ID); err != nil {
 				return err
 			}
 		}
@@ -146,16 +146,12 @@ func patchField[T any](dst *T, src *T) {
 }
 
 // lockOffering loads offering id inside tx, locking its row on PostgreSQL.
-func lockOffering(tx *gorm.DB, d Dialect, id int64, o *Offering) error {
+func lockOffering(tx *gorm.DB, id int64, o *Offering) error {
 	q := "SELECT * FROM offerings WHERE id = ?"
-	if d == Postgres {
+	if dialectOf(tx) == Postgres {
 		q += " FOR UPDATE"
 	}
-	err := tx.Raw(q, id).Scan(o).Error
-	if err == nil && o.ID == 0 {
-		return ErrNotFound
-	}
-	return err
+	return scanOne(tx.Raw(q, id), o)
 }
 
 // PublishOffering moves a draft offering to published.
@@ -195,7 +191,7 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 	}
 	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec("UPDATE offerings SET status = ?, updated_at = ? WHERE id = ? AND status IN ?",
-			to, time.Now().UTC(), id, from)
+			to, txNow(tx), id, from)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -235,7 +231,7 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64, reason strin
 		return Offering{}, err
 	}
 	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
-		now := time.Now().UTC()
+		now := txNow(tx)
 		res := tx.Exec(`UPDATE offerings SET status = ?, enrolled_count = 0, waitlisted_count = 0, applied_count = 0,
 			updated_at = ? WHERE id = ? AND status <> ?`, OfferingCancelled, now, id, OfferingCancelled)
 		if res.Error != nil {

@@ -8,16 +8,16 @@ import (
 // OfferingRosterRow is one student on an offering's roster, with a guardian whose
 // phone is already masked.
 type OfferingRosterRow struct {
-	EnrollmentID     int64  `gorm:"column:enrollment_id"`
-	StudentID        int64  `gorm:"column:student_id"`
-	StudentNo        string `gorm:"column:student_no"`
-	Name             string `gorm:"column:name"`
-	Grade            int    `gorm:"column:grade"`
-	ClassName        string `gorm:"column:class_name"`
-	Status           string `gorm:"column:status"`
-	WaitlistPosition *int   `gorm:"column:waitlist_position"`
-	GuardianName     string `gorm:"column:guardian_name"`
-	GuardianPhone    string `gorm:"column:guardian_phone"` // masked
+	EnrollmentID     int64            `gorm:"column:enrollment_id"`
+	StudentID        int64            `gorm:"column:student_id"`
+	StudentNo        string           `gorm:"column:student_no"`
+	Name             string           `gorm:"column:name"`
+	Grade            int              `gorm:"column:grade"`
+	ClassName        string           `gorm:"column:class_name"`
+	Status           EnrollmentStatus `gorm:"column:status"`
+	WaitlistPosition *int             `gorm:"column:waitlist_position"`
+	GuardianName     string           `gorm:"column:guardian_name"`
+	GuardianPhone    string           `gorm:"column:guardian_phone"` // masked
 }
 
 // OfferingRoster lists the live enrollments of offering id for its school's
@@ -39,10 +39,10 @@ func OfferingRoster(ctx context.Context, db *DB, a Actor, id int64) (Offering, [
 		COALESCE(g.name, '') AS guardian_name, COALESCE(g.phone, '') AS guardian_phone
 		FROM enrollments e JOIN students s ON s.id = e.student_id
 		LEFT JOIN guardians g ON g.id = (SELECT MIN(g2.id) FROM guardians g2 WHERE g2.student_id = s.id)
-		WHERE e.offering_id = ? AND e.status IN (?, ?, ?)
-		ORDER BY CASE e.status WHEN 'enrolled' THEN 0 WHEN 'waitlisted' THEN 1 ELSE 2 END,
+		WHERE e.offering_id = ? AND e.status IN `+liveSQL+`
+		ORDER BY CASE e.status WHEN `+sqlText(StatusEnrolled)+` THEN 0 WHEN `+sqlText(StatusWaitlisted)+` THEN 1 ELSE 2 END,
 		COALESCE(e.waitlist_position, 0), s.grade, s.class_name, s.student_no`,
-		id, StatusEnrolled, StatusWaitlisted, StatusApplied).Scan(&rows).Error
+		id).Scan(&rows).Error
 	if err != nil {
 		return Offering{}, nil, err
 	}

@@ -10,16 +10,16 @@ import (
 // "报名" would do, decided by the same rules as the enrollment
 // (CheckEnrollable), so the phone recomputes nothing.
 const (
-	StateEnrolled     = StatusEnrolled   // already in
-	StateWaitlisted   = StatusWaitlisted // on its waitlist
-	StateApplied      = StatusApplied    // applied to its lottery
-	StateOpen         = "open"           // a seat (or a lottery application) is there to take
-	StateWaitlistOpen = "waitlist_open"  // full, the waitlist takes the child
-	StateFull         = "full"           // full, no waitlist
-	StateClosed       = "closed"         // not open now (before or after its window, or not published)
-	StateGrade        = "grade"          // not for the child's grade
-	StateConflict     = "time_conflict"  // overlaps a club the child is in
-	StateLimit        = "limit_reached"  // the child has the term's most clubs
+	StateEnrolled     = string(StatusEnrolled)   // already in
+	StateWaitlisted   = string(StatusWaitlisted) // on its waitlist
+	StateApplied      = string(StatusApplied)    // applied to its lottery
+	StateOpen         = "open"                   // a seat (or a lottery application) is there to take
+	StateWaitlistOpen = "waitlist_open"          // full, the waitlist takes the child
+	StateFull         = "full"                   // full, no waitlist
+	StateClosed       = "closed"                 // not open now (before or after its window, or not published)
+	StateGrade        = "grade"                  // not for the child's grade
+	StateConflict     = "time_conflict"          // overlaps a club the child is in
+	StateLimit        = "limit_reached"          // the child has the term's most clubs
 )
 
 // OfferingState is one club's state for one child, and its next session.
@@ -54,7 +54,7 @@ func FindOfferingStates(ctx context.Context, db *DB, a Actor, schoolID, studentI
 	mine := map[int64]string{}
 	for _, h := range held {
 		byTerm[h.TermID] = append(byTerm[h.TermID], h.Held)
-		mine[h.OfferingID] = h.Status
+		mine[h.OfferingID] = string(h.Status)
 	}
 	var terms []Term
 	if err := db.Read(ctx).Where("school_id = ?", schoolID).Find(&terms).Error; err != nil {

@@ -10,18 +10,18 @@ import (
 
 // OutboxMessage is one notification waiting for (or done with) delivery.
 type OutboxMessage struct {
-	ID            int64      `gorm:"primaryKey"`
-	Kind          string     `gorm:"column:kind"`
-	UserID        int64      `gorm:"column:user_id"`
-	StudentID     *int64     `gorm:"column:student_id"`
-	DedupeKey     string     `gorm:"column:dedupe_key"`
-	Payload       string     `gorm:"column:payload"`
-	Status        string     `gorm:"column:status"` // pending, sent, failed, refused
-	Attempts      int        `gorm:"column:attempts"`
-	NextAttemptAt time.Time  `gorm:"column:next_attempt_at"`
-	LastError     string     `gorm:"column:last_error"`
-	CreatedAt     time.Time  `gorm:"column:created_at"`
-	SentAt        *time.Time `gorm:"column:sent_at"`
+	ID            int64        `gorm:"primaryKey"`
+	Kind          string       `gorm:"column:kind"`
+	UserID        int64        `gorm:"column:user_id"`
+	StudentID     *int64       `gorm:"column:student_id"`
+	DedupeKey     string       `gorm:"column:dedupe_key"`
+	Payload       string       `gorm:"column:payload"`
+	Status        OutboxStatus `gorm:"column:status"`
+	Attempts      int          `gorm:"column:attempts"`
+	NextAttemptAt time.Time    `gorm:"column:next_attempt_at"`
+	LastError     string       `gorm:"column:last_error"`
+	CreatedAt     time.Time    `gorm:"column:created_at"`
+	SentAt        *time.Time   `gorm:"column:sent_at"`
 }
 
 // TableName maps OutboxMessage to the outbox table.
@@ -47,30 +47,11 @@ func EnqueueNotification(tx *gorm.DB, n Notification) error {
 		return err
 	}
 	m := OutboxMessage{Kind: n.Kind, UserID: n.UserID, DedupeKey: n.DedupeKey, Payload: string(b),
-		Status: "pending", NextAttemptAt: time.Now().UTC()}
+		Status: OutboxPending, NextAttemptAt: txNow(tx)}
 	if n.StudentID != 0 {
 		m.StudentID = &n.StudentID
 	}
 	return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(&m).Error
-}
-
-// statusPhrases are the notification wording of enrollment statuses: WeChat's
-// "phrase" template values hold at most 5 Chinese characters.
-var statusPhrases = map[string]string{
-	StatusEnrolled:   "报名成功",
-	StatusWaitlisted: "候补中",
-	StatusApplied:    "已申请",
-	StatusRejected:   "未中签",
-	StatusWithdrawn:  "已退出",
-}
-
-// StatusPhrase is the parent-facing wording (at most 5 characters) of an
-// enrollment status, for notification payloads.
-func StatusPhrase(status string) string {
-	if p, ok := statusPhrases[status]; ok {
-		return p
-	}
-	return status
 }
 
 // guardianOutboxInsert is the one INSERT that notifies guardians: an
@@ -84,7 +65,7 @@ func StatusPhrase(status string) string {
 // INSERT … SELECT.
 func guardianOutboxInsert(rows, kind, at string) string {
 	return `INSERT INTO outbox (kind, user_id, student_id, dedupe_key, payload, status, attempts, next_attempt_at, last_error, created_at)
-	SELECT ` + kind + `, ps.user_id, v.sid, v.event || ':user:' || CAST(ps.user_id AS TEXT), v.payload, 'pending', 0, ` + at + `, '', ` + at + `
+	SELECT ` + kind + `, ps.user_id, v.sid, v.event || ':user:' || CAST(ps.user_id AS TEXT), v.payload, ` + sqlText(OutboxPending) + `, 0, ` + at + `, '', ` + at + `
 	FROM ` + rows + ` JOIN parent_students ps ON ps.student_id = v.sid
 	WHERE true
 	ON CONFLICT (dedupe_key) DO NOTHING`
@@ -120,10 +101,10 @@ func NotifyGuardians(tx *gorm.DB, kind string, studentID int64, event string, pa
 	if err != nil {
 		return err
 	}
-	now := time.Now().UTC()
+	now := txNow(tx)
 	r := rawOf(tx)
 	q := notifyGuardiansSQLite
-	if r.pg {
+	if r.d == Postgres {
 		q = notifyGuardiansPG
 	}
 	_, err = r.exec(q, kind, now, now, studentID, event, string(b))

@@ -8,18 +8,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// Outbox statuses. A message goes pending → sending → sent, refused (the
-// parent gave no consent) or failed (gave up); a failed attempt goes back to
-// pending with a later next_attempt_at. A message its recipient caused goes
-// to in_app (OutboxInApp) and is never sent.
-const (
-	OutboxPending = "pending"
-	OutboxSending = "sending"
-	OutboxSent    = "sent"
-	OutboxRefused = "refused"
-	OutboxFailed  = "failed"
-)
-
 // Outbox delivery policy.
 const (
 	// OutboxLease is how long a claimed message belongs to its worker. It

@@ -41,8 +41,11 @@ func issuePasswordChangeToken(ctx context.Context, db *DB, userID int64, now tim
 }
 
 // ChangePasswordWithToken spends a change token and sets the user's new
-// password, which must pass the policy and differ from the current one. It
-// returns the user, ready to be issued tokens.
+// password, which must pass the policy and differ from the current one. In
+// the same transaction it retires every other change token of the user,
+// bumps its token version and revokes its refresh tokens: after the owner
+// has set a password, nothing issued before opens the account. It returns
+// the user, ready to be issued tokens.
 func ChangePasswordWithToken(ctx context.Context, db *DB, token, newPassword string) (User, error) {
 	if !ValidatePassword(newPassword) {
 		return User{}, &ValidationError{Fields: map[string]string{"new_password": "密码为8-72位，须同时包含字母和数字"}}
@@ -76,18 +79,38 @@ func ChangePasswordWithToken(ctx context.Context, db *DB, token, newPassword str
 		return User{}, err
 	}
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
-		// Spent by a conditional update: two concurrent uses, one winner.
-		res := tx.Exec("UPDATE password_change_tokens SET used_ms = ? WHERE token_hash = ? AND used_ms IS NULL",
-			now.UnixMilli(), HashToken(token))
+		// Spent by a conditional delete: two concurrent uses, one winner.
+		res := tx.Exec("DELETE FROM password_change_tokens WHERE token_hash = ? AND used_ms IS NULL AND expires_ms > ?",
+			HashToken(token), now.UnixMilli())
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return ErrInvalidChangeToken
 		}
-		if err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
-			"password_hash": string(hash), "must_change_password": false, "password_changed_at": now, "updated_at": now,
-		}).Error; err != nil {
+		// Only an account still waiting for its owner's password may be
+		// set: once it is set, every other change token of the user is
+		// dead, even one issued before (the creator's own login), which
+		// would otherwise take the account back. The condition is on the
+		// row the update writes, so it holds against a concurrent use of
+		// another token too.
+		res = tx.Model(&User{}).Where("id = ? AND must_change_password = ? AND disabled = ?", u.ID, true, false).
+			Updates(map[string]any{
+				"password_hash": string(hash), "must_change_password": false, "password_changed_at": now, "updated_at": now,
+				// Sessions from before the password was the owner's end.
+				"token_version": gorm.Expr("token_version + 1"), "token_changed_ms": now.UnixMilli(),
+			})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrInvalidChangeToken
+		}
+		if err := tx.Exec("DELETE FROM password_change_tokens WHERE user_id = ?", u.ID).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&RefreshToken{}).Where("user_id = ? AND revoked_at IS NULL", u.ID).
+			Update("revoked_at", now).Error; err != nil {
 			return err
 		}
 		return tx.First(&u, u.ID).Error

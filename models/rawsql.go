@@ -19,16 +19,16 @@ import (
 // *sql.Tx).
 type raw struct {
 	tx *gorm.DB
-	pg bool
+	d  Dialect
 }
 
-func rawOf(tx *gorm.DB) raw { return raw{tx: tx, pg: tx.Dialector.Name() == "postgres"} }
+func rawOf(tx *gorm.DB) raw { return raw{tx: tx, d: dialectOf(tx)} }
 
 var dollarQueries sync.Map // ? query → $n query
 
 // sql returns q for the engine.
 func (r raw) sql(q string) string {
-	if !r.pg {
+	if r.d != Postgres {
 		return q
 	}
 	if d, ok := dollarQueries.Load(q); ok {

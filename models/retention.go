@@ -42,12 +42,15 @@ func PurgeExpired(ctx context.Context, db *DB, now time.Time, p RetentionPolicy)
 		{"DELETE FROM idempotency_keys WHERE expires_at <= ?", []any{now}},
 		{"DELETE FROM binding_codes WHERE expires_at < ?", []any{now}},
 		{"DELETE FROM binding_failures WHERE created_at < ?", []any{now.Add(-p.BindingFailures)}},
-		{"DELETE FROM outbox WHERE status IN ('sent', 'refused', 'failed', 'in_app') AND created_at < ?", []any{outboxCut}},
+		{"DELETE FROM outbox WHERE status IN " + sqlList(outboxDone) + " AND created_at < ?", []any{outboxCut}},
 		{"DELETE FROM job_runs WHERE started_at < ? AND status <> ?", []any{jobCut, RunRunning}},
 		{"DELETE FROM job_slots WHERE claimed_at < ?", []any{jobCut}},
 		// Password-login throttles: runs of failures once forgotten and
 		// unlocked, per-address windows past their minute, spent or
 		// expired password change tokens.
+		// Pairs before usernames: the order a login locks them in.
+		{"DELETE FROM login_attempts WHERE last_failed_ms < ? AND locked_until_ms < ?",
+			[]any{now.Add(-loginFailureMemory).UnixMilli(), now.UnixMilli()}},
 		{"DELETE FROM login_failures WHERE last_failed_ms < ? AND locked_until_ms < ?",
 			[]any{now.Add(-loginFailureMemory).UnixMilli(), now.UnixMilli()}},
 		{"DELETE FROM rate_windows WHERE opened_at < ?", []any{now.Unix() - 2*rateWindowSeconds}},

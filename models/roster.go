@@ -3,7 +3,6 @@ package models
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -48,52 +47,16 @@ type RosterRow struct {
 	GuardianName  string
 	GuardianPhone string
 	Relationship  string
+	// Guardian names the columns the guardian was read from: "" for
+	// guardian_name/guardian_phone/relationship, "father" or "mother"
+	// for a class list that gives both parents on one row (the row is
+	// read as one RosterRow per parent, with the same Row).
+	Guardian string
 }
 
 func (r RosterRow) blank() bool {
 	r.Row = 0
 	return r == RosterRow{}
-}
-
-// rosterAliases are the Chinese column names schools' own spreadsheets use,
-// accepted beside the English ones of RosterColumns.
-var rosterAliases = map[string]string{
-	"学号": "student_no", "学籍号": "student_no", "姓名": "name", "学生姓名": "name", "性别": "gender",
-	"年级": "grade", "班级": "class", "监护人": "guardian_name", "监护人姓名": "guardian_name",
-	"家长姓名": "guardian_name", "监护人手机号": "guardian_phone", "监护人电话": "guardian_phone",
-	"家长手机号": "guardian_phone", "家长电话": "guardian_phone", "手机号": "guardian_phone",
-	"联系电话": "guardian_phone", "关系": "relationship", "与学生关系": "relationship",
-}
-
-// rosterTitleRows is how many rows above the header a file may have (a
-// title such as "XX小学2026级学生名单" is common in school spreadsheets).
-const rosterTitleRows = 5
-
-// rosterHeader maps one record's cells to column → index, with the errors
-// (missing or repeated columns) it would have as the header.
-func rosterHeader(rec []string) (map[string]int, []RowError) {
-	idx := map[string]int{}
-	var errs []RowError
-	for i, h := range rec {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))
-		if alias, ok := rosterAliases[h]; ok {
-			h = alias
-		}
-		if h == "" || !slices.Contains(RosterColumns, h) {
-			continue
-		}
-		if _, dup := idx[h]; dup {
-			errs = append(errs, RowError{Row: 0, Field: h, Message: "表头中该列重复"})
-			continue
-		}
-		idx[h] = i
-	}
-	for _, c := range RosterColumns {
-		if _, ok := idx[c]; !ok && c != "relationship" {
-			errs = append(errs, RowError{Row: 0, Field: c, Message: "表头缺少该列", Value: c})
-		}
-	}
-	return idx, errs
 }
 
 // RosterStudent is one student of a validated roster, with its guardians.
@@ -210,6 +173,19 @@ func rosterRowError(row int, studentNo, field, value, msg string) RowError {
 		Message: fmt.Sprintf("第%d行（%s）：%s；填写的是%s", row, no, msg, shown)}
 }
 
+// rosterLines is how many lines of a file rows come from: the rows a
+// two-parent line was read as share its number.
+func rosterLines(rows []RosterRow) int {
+	n, last := 0, -1
+	for _, r := range rows {
+		if r.Row == 0 || r.Row != last {
+			n++
+		}
+		last = r.Row
+	}
+	return n
+}
+
 // ValidateRoster checks every row of a roster and groups the rows by
 // student. It returns every problem it finds (up to a bound) as an
 // ImportError, rows counted from 1; blank rows are skipped (but counted).
@@ -217,12 +193,18 @@ func rosterRowError(row int, studentNo, field, value, msg string) RowError {
 // error; a repeated (student_no, guardian phone) must name the same
 // guardian. It is pure: no database.
 func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
-	if len(rows) > MaxRosterRows {
+	if rosterLines(rows) > MaxRosterRows {
 		return nil, ErrRosterTooLong
 	}
 	var errs []RowError
+	type cell struct {
+		row   int
+		field string
+	}
+	reported := map[cell]bool{} // a row read as two parents reports a student's cell once
 	add := func(e RowError) {
-		if len(errs) < maxRowErrors {
+		if len(errs) < maxRowErrors && !reported[cell{e.Row, e.Field}] {
+			reported[cell{e.Row, e.Field}] = true
 			errs = append(errs, e)
 		}
 	}
@@ -253,9 +235,13 @@ func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
 		grade, grok := ParseGrade(r.Grade)
 		check(grok, "grade", r.Grade, "年级须为 1-9（也可写 3年级、三年级、初一 等）")
 		check(textOK(r.Class, 20, true), "class", r.Class, "班级必填，最多20个字符")
-		check(textOK(r.GuardianName, 50, true), "guardian_name", r.GuardianName, "监护人姓名必填，最多50个字符，不含控制字符、零宽字符或文字方向控制符")
+		gcol := "guardian"
+		if r.Guardian != "" {
+			gcol = r.Guardian
+		}
+		check(textOK(r.GuardianName, 50, true), gcol+"_name", r.GuardianName, "监护人姓名必填，最多50个字符，不含控制字符、零宽字符或文字方向控制符")
 		phone, pok := NormalizeMobile(r.GuardianPhone)
-		check(pok, "guardian_phone", maskCell(phone), "监护人手机号须为11位中国大陆手机号")
+		check(pok, gcol+"_phone", maskCell(phone), "监护人手机号须为11位中国大陆手机号")
 		check(textOK(r.Relationship, 20, false), "relationship", r.Relationship, "关系最多20个字符")
 		if !ok {
 			continue
@@ -269,7 +255,7 @@ func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
 			continue
 		}
 		st := &out[j]
-		if st.Name != r.Name || st.Gender != gender || st.Grade != grade || st.Class != r.Class {
+		if !SameName(st.Name, r.Name) || st.Gender != gender || st.Grade != grade || ClassKey(st.Class) != ClassKey(r.Class) {
 			add(rosterRowError(n, r.StudentNo, "student_no", r.StudentNo, fmt.Sprintf("学号与第%d行相同，但姓名、性别、年级或班级不一致", st.row)))
 			continue
 		}
@@ -278,13 +264,13 @@ func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
 			if h.Phone == phone {
 				dup = true
 				if h != g {
-					add(rosterRowError(n, r.StudentNo, "guardian_phone", maskCell(phone), "该学生的这个监护人手机号在前面的行已出现，但姓名或关系不一致"))
+					add(rosterRowError(n, r.StudentNo, gcol+"_phone", maskCell(phone), "该学生的这个监护人手机号在前面的行已出现，但姓名或关系不一致"))
 				}
 			}
 		}
 		if !dup {
 			if len(st.Guardians) >= MaxGuardians {
-				add(rosterRowError(n, r.StudentNo, "guardian_phone", maskCell(phone), fmt.Sprintf("每名学生最多%d位监护人", MaxGuardians)))
+				add(rosterRowError(n, r.StudentNo, gcol+"_phone", maskCell(phone), fmt.Sprintf("每名学生最多%d位监护人", MaxGuardians)))
 				continue
 			}
 			st.Guardians = append(st.Guardians, g)

@@ -80,27 +80,43 @@ func writeRoster(tx *gorm.DB, d Dialect, guardianCap int, schoolID int64, studen
 		}
 	}
 
-	// Classes: create the missing ones, then map (grade, name) → id.
+	// Classes: matched by grade and ClassKey, so (2)班 and 2班 are one
+	// class, named as it was first written (a class of the school, else
+	// the file's first spelling); students take the class's name. Create
+	// the missing ones, then map (grade, name) → id.
 	type classKey struct {
 		grade int
 		name  string
 	}
-	seen := map[classKey]bool{}
-	var classRows [][]any
-	for _, s := range students {
-		k := classKey{s.Grade, s.Class}
-		if !seen[k] {
-			seen[k] = true
-			classRows = append(classRows, []any{schoolID, s.Grade, s.Class})
+	var classes []Class
+	if err := tx.Where("school_id = ?", schoolID).Order("id").Find(&classes).Error; err != nil {
+		return res, err
+	}
+	named := map[classKey]string{} // (grade, ClassKey) → the class's name
+	for _, c := range classes {
+		if k := (classKey{c.Grade, ClassKey(c.Name)}); named[k] == "" {
+			named[k] = c.Name
 		}
 	}
-	if err := insertRows(tx, "INSERT INTO classes (school_id, grade, name) VALUES", classRows,
-		"ON CONFLICT (school_id, grade, name) DO NOTHING"); err != nil {
-		return res, err
+	var classRows [][]any
+	for i, s := range students {
+		k := classKey{s.Grade, ClassKey(s.Class)}
+		if name, ok := named[k]; ok {
+			students[i].Class = name
+			continue
+		}
+		named[k] = s.Class
+		classRows = append(classRows, []any{schoolID, s.Grade, s.Class})
 	}
-	var classes []Class
-	if err := tx.Where("school_id = ?", schoolID).Find(&classes).Error; err != nil {
-		return res, err
+	if len(classRows) > 0 {
+		if err := insertRows(tx, "INSERT INTO classes (school_id, grade, name) VALUES", classRows,
+			"ON CONFLICT (school_id, grade, name) DO NOTHING"); err != nil {
+			return res, err
+		}
+		classes = classes[:0]
+		if err := tx.Where("school_id = ?", schoolID).Find(&classes).Error; err != nil {
+			return res, err
+		}
 	}
 	classID := make(map[classKey]int64, len(classes))
 	for _, c := range classes {

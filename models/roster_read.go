@@ -1,7 +1,9 @@
 package models
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -18,9 +20,12 @@ const (
 	// counted before any is read, so a row cannot make the reader walk an
 	// unbounded number of stray cells.
 	MaxRosterCellsPerRow = 1024
-	// maxRosterHeaderCols is how many columns of the rows above and at the
+	// MaxRosterLineBytes bounds one row of a CSV file (a quoted cell may
+	// span lines: the bound is the row's): a real row is well under 1 KB.
+	MaxRosterLineBytes = 64 << 10
+	// MaxRosterHeaderCols is how many columns of the rows above and at the
 	// header are looked at: a header past column 64 is not a roster's.
-	maxRosterHeaderCols = 64
+	MaxRosterHeaderCols = 64
 )
 
 // Errors of a roster file whose shape is beyond the bounds.
@@ -32,6 +37,8 @@ var (
 		fmt.Sprintf("单元格内容过长（每格最多%d字节）", MaxRosterCellBytes))
 	ErrRosterRowTooWide = E(KindInvalid, "row_too_wide",
 		fmt.Sprintf("一行的单元格过多（最多%d个）", MaxRosterCellsPerRow))
+	ErrRosterLineTooLong = E(KindInvalid, "line_too_long",
+		fmt.Sprintf("一行的内容过长（每行最多%d KB）", MaxRosterLineBytes>>10))
 )
 
 // RosterReader turns the rows of a roster file, as a reader streams them,
@@ -48,6 +55,8 @@ type RosterReader struct {
 	idx     map[string]int // column → file column, once the header is known
 	cols    []int          // file column of each slot, once the header is known
 	names   []string       // column of each slot
+	texts   []string       // the header's cell of each slot, as written
+	pairs   bool           // the header has a parent's columns
 	header  int            // the header's line
 	rows    []RosterRow
 	nonzero int // rows with a cell
@@ -57,7 +66,7 @@ type RosterReader struct {
 // handed to Add, or -1 when the roster does not read that column.
 func (r *RosterReader) Slot(col int) int {
 	if r.idx == nil {
-		if col < maxRosterHeaderCols {
+		if col < MaxRosterHeaderCols {
 			return col
 		}
 		return -1
@@ -73,7 +82,7 @@ func (r *RosterReader) Slot(col int) int {
 // Width is the length of the slice Add expects for the next row.
 func (r *RosterReader) Width() int {
 	if r.idx == nil {
-		return maxRosterHeaderCols
+		return MaxRosterHeaderCols
 	}
 	return len(r.cols)
 }
@@ -96,7 +105,7 @@ func (r *RosterReader) Add(line int, cells []string) error {
 	}
 	if r.idx == nil {
 		if idx, errs := rosterHeader(cells); len(errs) == 0 {
-			r.useHeader(idx, line)
+			r.useHeader(idx, line, cells)
 			return nil
 		}
 		if len(r.titles) <= rosterTitleRows {
@@ -106,6 +115,7 @@ func (r *RosterReader) Add(line int, cells []string) error {
 		return nil
 	}
 	row := RosterRow{Row: line - r.header}
+	var parents map[string]string
 	for i, c := range cells {
 		c = strings.TrimSpace(c)
 		switch r.names[i] {
@@ -125,24 +135,40 @@ func (r *RosterReader) Add(line int, cells []string) error {
 			row.GuardianPhone = c
 		case "relationship":
 			row.Relationship = c
+		default: // a parent's column
+			if c != "" {
+				if parents == nil {
+					parents = map[string]string{}
+				}
+				parents[r.names[i]] = c
+			}
 		}
 	}
-	if row.blank() {
+	if row.blank() && parents == nil {
 		return nil
 	}
 	if r.nonzero++; r.nonzero > MaxRosterRows {
 		return ErrRosterTooLong
 	}
-	r.rows = append(r.rows, row)
+	if !r.pairs {
+		r.rows = append(r.rows, row)
+		return nil
+	}
+	_, withGuardian := r.idx["guardian_phone"]
+	r.rows = append(r.rows, expandParents(row, parents, withGuardian)...)
 	return nil
 }
 
-func (r *RosterReader) useHeader(idx map[string]int, line int) {
+func (r *RosterReader) useHeader(idx map[string]int, line int, cells []string) {
 	r.idx, r.header, r.titles, r.lines = idx, line, nil, nil
-	for _, c := range RosterColumns {
+	for _, c := range append(RosterColumns[:len(RosterColumns):len(RosterColumns)], RosterPairColumns...) {
 		if i, ok := idx[c]; ok {
 			r.cols = append(r.cols, i)
 			r.names = append(r.names, c)
+			r.texts = append(r.texts, strings.TrimSpace(strings.TrimPrefix(cells[i], "\uFEFF")))
+			if slices.Contains(RosterPairColumns, c) {
+				r.pairs = true
+			}
 		}
 	}
 }
@@ -171,6 +197,48 @@ func (r *RosterReader) Rows() ([]RosterRow, error) {
 		return nil, &ImportError{Errors: errs}
 	}
 	return r.rows, nil
+}
+
+// Locate sets where in the file each error of an ImportError is: its line
+// (as a spreadsheet numbers it; the message's 第N行 becomes that line too)
+// and, for a column the header names, the header's cell and the cell's
+// reference. Other errors pass unchanged.
+func (r *RosterReader) Locate(err error) error {
+	var ie *ImportError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	header := r.header
+	if r.idx == nil && len(r.lines) > 0 {
+		header = r.lines[0] // the row read as the header, which was not one
+	}
+	for i := range ie.Errors {
+		e := &ie.Errors[i]
+		if header == 0 || e.Row < 0 {
+			continue
+		}
+		e.Line = header + e.Row
+		// The message names the row as the file shows it, as Line does.
+		if rest, ok := strings.CutPrefix(e.Message, fmt.Sprintf("第%d行", e.Row)); ok && e.Row > 0 {
+			e.Message = fmt.Sprintf("第%d行", e.Line) + rest
+		}
+		for s, name := range r.names {
+			if name == e.Field {
+				e.Column, e.Cell = r.texts[s], fmt.Sprintf("%s%d", ColumnName(r.cols[s]), e.Line)
+			}
+		}
+	}
+	return err
+}
+
+// ColumnName is the letters of a spreadsheet's column col (from 0): A, Z,
+// AA.
+func ColumnName(col int) string {
+	s := ""
+	for col++; col > 0; col = (col - 1) / 26 {
+		s = string(rune('A'+(col-1)%26)) + s
+	}
+	return s
 }
 
 // RosterFromRecords maps the records of a file (one per line, from line 1)

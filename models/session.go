@@ -95,7 +95,10 @@ func syncOfferingSessions(tx *gorm.DB, o Offering, now time.Time) error {
 //     (today included: publishing at noon gives today's 16:30 session);
 //   - a session after today whose date is no longer a teaching date (or
 //     every one after today, when o is no longer running) is deleted,
-//     unless it has marks or dismissals: those are never deleted;
+//     unless it has marks or dismissals, or is cancelled while o runs:
+//     those are never deleted (a cancelled session is what its families
+//     were told; the calendar cancels rather than deletes, see
+//     calendar_sessions.go);
 //   - sessions after today take o's current start and end times.
 //
 // It is idempotent (sessions are unique by offering and date): running it
@@ -114,6 +117,10 @@ func syncSessions(tx *gorm.DB, o Offering, t Term, now time.Time) error {
 		AND NOT EXISTS (SELECT 1 FROM attendance a WHERE a.session_id = sessions.id)
 		AND NOT EXISTS (SELECT 1 FROM dismissals d WHERE d.session_id = sessions.id)`
 	args := []any{o.ID, today}
+	if isRunning(o.Status) {
+		del += " AND status = ?"
+		args = append(args, SessionScheduled)
+	}
 	if len(want) > 0 {
 		del += " AND session_date NOT IN ?"
 		args = append(args, want)
@@ -264,14 +271,9 @@ func FindMySessions(ctx context.Context, db *DB, a Actor, date string, p Paging)
 
 // findSessionView loads session id with its offering's facts, no scope check.
 func findSessionView(tx *gorm.DB, id int64) (SessionView, error) {
-	var out []SessionView
-	if err := tx.Raw(sessionViewSelect+" WHERE s.id = ?", id).Scan(&out).Error; err != nil {
-		return SessionView{}, err
-	}
-	if len(out) == 0 {
-		return SessionView{}, ErrNotFound
-	}
-	return out[0], nil
+	var out SessionView
+	err := scanOne(tx.Raw(sessionViewSelect+" WHERE s.id = ?", id), &out)
+	return out, err
 }
 
 // CanTakeRoll is the one policy of who reads and marks a session's roll:
@@ -307,14 +309,11 @@ func FindSessionFor(ctx context.Context, db *DB, a Actor, id int64) (SessionView
 // PostgreSQL, so two markings of one roll (two instances) take turns.
 func lockSession(tx *gorm.DB, id int64) (Session, error) {
 	q := "SELECT * FROM sessions WHERE id = ?"
-	if rawOf(tx).pg {
+	if dialectOf(tx) == Postgres {
 		q += " FOR UPDATE"
 	}
 	var s Session
-	err := tx.Raw(q, id).Scan(&s).Error
-	if err == nil && s.ID == 0 {
-		err = ErrNotFound
-	}
+	err := scanOne(tx.Raw(q, id), &s)
 	return s, err
 }
 
@@ -385,4 +384,29 @@ func shortDate(d string) string {
 		return d
 	}
 	return d[5:7] + "月" + d[8:10] + "日"
+}
+
+// Where a session's roll stands at a moment (RollWindow).
+const (
+	RollNotStarted = "not_started"
+	RollOpen       = "open"
+	RollAfterDay   = "after_day"
+	RollCancelled  = "cancelled"
+)
+
+// RollWindow is where session s's roll stands at now, by the rule of
+// checkMarkWindow: cancelled; not started (nothing can be marked yet);
+// open (its day, from its start: the teacher marks); or after its day (a
+// school admin corrects, with a reason). The console reads it from the
+// server rather than the phone's clock.
+func RollWindow(s Session, now time.Time) string {
+	switch {
+	case s.Status == SessionCancelled:
+		return RollCancelled
+	case now.Before(s.StartsAt()):
+		return RollNotStarted
+	case StatsDate(now) == s.Date:
+		return RollOpen
+	}
+	return RollAfterDay
 }

@@ -45,7 +45,9 @@ import (
 //     those of them who changed a mark on a roll dated in the term up to D.
 //   - sessions_held, sessions_cancelled: sessions of running (published or
 //     closed) offerings of the term dated from its start to D, scheduled or
-//     cancelled. School figures only (grade 0, category "").
+//     cancelled; a scheduled session of D itself counts held only once it
+//     has ended by the run's clock. School figures only (grade 0, category
+//     "").
 //   - Rows: one per scope (every region, every school) with grade 0 and
 //     category "" (all); one per school×grade and region×grade (student
 //     figures only: students, participants, responses, attendance); one per
@@ -144,20 +146,10 @@ func (r *statsRun) runSQLite(ctx context.Context, db *DB) error {
 	defer sqlDB.Close()
 	sqlDB.SetMaxOpenConns(1) // BEGIN … COMMIT below must stay on one connection
 	r.tx = g.WithContext(ctx)
-	inTx := func(begin string, fn func() error) error {
-		if err := r.tx.Exec(begin).Error; err != nil {
-			return err
-		}
-		if err := fn(); err != nil {
-			_ = r.tx.Exec("ROLLBACK").Error
-			return err
-		}
-		return r.tx.Exec("COMMIT").Error
-	}
-	if err := inTx("BEGIN", r.stage); err != nil {
+	if err := connTx(r.tx, "BEGIN", r.stage); err != nil {
 		return err
 	}
-	if err := inTx("BEGIN IMMEDIATE", r.publish); err != nil {
+	if err := connTx(r.tx, "BEGIN IMMEDIATE", r.publish); err != nil {
 		return err
 	}
 	// The snapshot table just grew by a whole province: refresh the planner
@@ -221,7 +213,7 @@ func (r *statsRun) stage() error {
 					MAX(CASE WHEN o.kind = 'basic' THEN 1 ELSE 0 END) AS b,
 					MAX(CASE WHEN o.kind = 'club' THEN 1 ELSE 0 END) AS c
 				FROM enrollments e JOIN t_off o ON o.id = e.offering_id
-				WHERE e.status = 'enrolled' GROUP BY e.student_id) x
+				WHERE e.status = ` + enrolledSQL + ` GROUP BY e.student_id) x
 			JOIN students s ON s.id = x.student_id WHERE s.active = TRUE
 			GROUP BY s.school_id, s.grade`, nil},
 		// Distinct active students per school and club category: the few
@@ -230,13 +222,13 @@ func (r *statsRun) stage() error {
 		{"t_inact", `SELECT id FROM students WHERE active = FALSE`, nil},
 		{"t_catp", `SELECT o.school_id, o.category, COUNT(DISTINCT e.student_id) AS n
 			FROM enrollments e JOIN t_off o ON o.id = e.offering_id
-			WHERE e.status = 'enrolled' AND o.kind = 'club' AND e.student_id NOT IN (SELECT id FROM t_inact)
+			WHERE e.status = ` + enrolledSQL + ` AND o.kind = 'club' AND e.student_id NOT IN (SELECT id FROM t_inact)
 			GROUP BY o.school_id, o.category`, nil},
 		// Counted per current club through the (offering_id, status) index,
 		// so enrollments of past terms are never read.
 		{"t_ocnt", `SELECT o.id AS offering_id,
-				(SELECT COUNT(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'enrolled') AS en,
-				(SELECT COUNT(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = 'waitlisted') AS wl
+				(SELECT COUNT(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = ` + enrolledSQL + `) AS en,
+				(SELECT COUNT(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = ` + waitlistedSQL + `) AS wl
 			FROM t_off o WHERE o.kind = 'club'`, nil},
 		{"t_club", `SELECT o.school_id, o.category, COUNT(*) AS clubs, SUM(o.capacity) AS seats,
 				SUM(COALESCE(c.en, 0)) AS filled, SUM(COALESCE(c.wl, 0)) AS wl
@@ -263,12 +255,15 @@ func (r *statsRun) stage() error {
 			WHERE u.role = 'teacher' AND u.disabled = FALSE AND u.school_id = c.school_id
 				AND c.session_date >= tt.starts_on AND c.session_date <= ?
 			GROUP BY c.school_id`, []any{r.date}},
+		// Held: scheduled sessions of days before D, and of D once ended
+		// by the run's clock (heldUntil); today's 16:30 club is not held
+		// at 10:00.
 		{"t_sess", `SELECT s.school_id,
-				SUM(CASE WHEN s.status = 'scheduled' THEN 1 ELSE 0 END) AS held,
+				SUM(CASE WHEN s.status = 'scheduled' AND (s.session_date < ? OR s.end_min <= ?) THEN 1 ELSE 0 END) AS held,
 				SUM(CASE WHEN s.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled
 			FROM sessions s JOIN t_term tt ON tt.term_id = s.term_id JOIN offerings o ON o.id = s.offering_id
 			WHERE o.status IN ('published', 'closed') AND s.session_date <= ?
-			GROUP BY s.school_id`, []any{r.date}},
+			GROUP BY s.school_id`, []any{r.date, r.heldUntil(), r.date}},
 		{"t_fp2", fivePlusTwoSQL, nil},
 		{"t_anc", `SELECT sc.id AS school_id, ar.id AS region_id FROM t_open sc
 			JOIN regions r ON r.id = sc.region_id JOIN regions ar ON r.path LIKE ar.path || '%'`, nil},

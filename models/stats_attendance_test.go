@@ -96,18 +96,33 @@ func TestStatsFromRolls(t *testing.T) {
 	// c meets 3, 5, 10, 12 Sep (4 held); d 3 Sep held, 10 Sep cancelled.
 	for _, snap := range []models.Snapshot{s, r} {
 		for name, c := range map[string]struct{ got, want float64 }{
-			"attendance_rate":            {snap.AttendanceRate(), 3.0 / 5},
-			"five_day_rate":              {snap.FiveDayRate(), 2.0 / 3},
-			"teacher_participation_rate": {snap.TeacherParticipationRate(), 1.0 / 3},
+			"attendance_rate":            {rateOf(snap.AttendanceRate()), 3.0 / 5},
+			"five_day_rate":              {rateOf(snap.FiveDayRate()), 2.0 / 3},
+			"teacher_participation_rate": {rateOf(snap.TeacherParticipationRate()), 1.0 / 3},
 			"sessions_held":              {float64(snap.SessionsHeld), 5},
 			"sessions_cancelled":         {float64(snap.SessionsCancelled), 1},
 		} {
 			if c.got != c.want {
 				t.Errorf("%s %s = %v, want %v", snap.ScopeType, name, c.got, c.want)
 			}
-			if f, ok := models.Metrics[name]; !ok || f(snap) != c.want {
+			if f, ok := models.Metrics[name]; !ok || rateOf(f(snap)) != c.want {
 				t.Errorf("metric %s missing or wrong", name)
 			}
+		}
+	}
+	// Computed on the 12th itself: its 16:30–18:00 session is held only
+	// once it has ended (SPEC: sessions of past days and of today once
+	// ended).
+	for at, want := range map[string]int64{"2030-09-12 10:00": 4, "2030-09-12 17:59": 4, "2030-09-12 18:00": 5} {
+		if _, err := models.ComputeStats(ctx, db, "2030-09-12", cst(at)); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := models.FindSnapshot(ctx, db, models.StatScope{Type: models.ScopeSchool, ID: sc.ID}, "2030-09-12")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.SessionsHeld != want {
+			t.Errorf("sessions_held computed at %s = %d, want %d", at, snap.SessionsHeld, want)
 		}
 	}
 	// Per grade: grade 3 holds s1 (five days) and s2; grade 4 s3 (five days).
@@ -117,8 +132,8 @@ func TestStatsFromRolls(t *testing.T) {
 	}
 	for _, g := range rows {
 		want := map[int]float64{3: 0.5, 4: 1}[g.Grade]
-		if g.FiveDayRate() != want {
-			t.Errorf("grade %d five_day_rate = %v, want %v", g.Grade, g.FiveDayRate(), want)
+		if rateOf(g.FiveDayRate()) != want {
+			t.Errorf("grade %d five_day_rate = %v, want %v", g.Grade, rateOf(g.FiveDayRate()), want)
 		}
 	}
 }

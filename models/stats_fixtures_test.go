@@ -84,7 +84,7 @@ func (f fx) offering(t termRow, kind, category, status string, days, start, end,
 	return o
 }
 
-func (f fx) enroll(s models.Student, o offeringRow, status string, by int64) {
+func (f fx) enroll(s models.Student, o offeringRow, status models.EnrollmentStatus, by int64) {
 	f.t.Helper()
 	f.create(&enrollmentRow{StudentID: s.ID, OfferingID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, Status: status, AppliedBy: by})
 }

@@ -39,65 +39,76 @@ type Snapshot struct {
 	SchoolName string `gorm:"column:school_name"`
 }
 
-func ratio(n, d int64) float64 {
+// ratio is n / d, or nil when d is 0: SPEC "Statistics" — a rate whose
+// denominator is zero is no data (null, shown as "—"), never 0.
+func ratio(n, d int64) *float64 {
 	if d == 0 {
-		return 0
+		return nil
 	}
-	return float64(n) / float64(d)
+	r := float64(n) / float64(d)
+	return &r
 }
 
-// ParticipationRate is participants / students (0 when there are none).
-func (s Snapshot) ParticipationRate() float64 { return ratio(s.Participants, s.Students) }
+// ParticipationRate is participants / students (nil when there are none).
+func (s Snapshot) ParticipationRate() *float64 { return ratio(s.Participants, s.Students) }
 
 // CoverageRate is schools_offering / schools.
-func (s Snapshot) CoverageRate() float64 { return ratio(s.SchoolsOffering, s.Schools) }
+func (s Snapshot) CoverageRate() *float64 { return ratio(s.SchoolsOffering, s.Schools) }
 
 // FillRate is seats_filled / seats.
-func (s Snapshot) FillRate() float64 { return ratio(s.SeatsFilled, s.Seats) }
+func (s Snapshot) FillRate() *float64 { return ratio(s.SeatsFilled, s.Seats) }
 
 // ParentSupportRate is support answers / responses.
-func (s Snapshot) ParentSupportRate() float64 { return ratio(s.Supporters, s.Responses) }
+func (s Snapshot) ParentSupportRate() *float64 { return ratio(s.Supporters, s.Responses) }
 
 // SatisfactionRate is (satisfied + basically_satisfied) / responses.
-func (s Snapshot) SatisfactionRate() float64 { return ratio(s.Satisfied, s.Responses) }
+func (s Snapshot) SatisfactionRate() *float64 { return ratio(s.Satisfied, s.Responses) }
 
 // AttendanceRate is present+late / present+late+absent.
-func (s Snapshot) AttendanceRate() float64 { return ratio(s.Attended, s.AttendanceMarked) }
+func (s Snapshot) AttendanceRate() *float64 { return ratio(s.Attended, s.AttendanceMarked) }
 
 // FiveDayRate is the share of basic participants enrolled on all five
 // weekdays.
-func (s Snapshot) FiveDayRate() float64 { return ratio(s.FiveDay, s.BasicParticipants) }
+func (s Snapshot) FiveDayRate() *float64 { return ratio(s.FiveDay, s.BasicParticipants) }
 
 // TeacherParticipationRate is teachers who marked a roll in the term /
 // teachers.
-func (s Snapshot) TeacherParticipationRate() float64 { return ratio(s.TeachersMarking, s.Teachers) }
+func (s Snapshot) TeacherParticipationRate() *float64 { return ratio(s.TeachersMarking, s.Teachers) }
 
-// Metrics maps every metric name of SPEC.md to its value in a snapshot; the
-// trend endpoint accepts exactly these names.
-var Metrics = map[string]func(Snapshot) float64{
-	"students":            func(s Snapshot) float64 { return float64(s.Students) },
-	"participants":        func(s Snapshot) float64 { return float64(s.Participants) },
+// count is a count as a metric value (never nil).
+func count(n int64) *float64 {
+	f := float64(n)
+	return &f
+}
+
+// Metrics maps every metric name of SPEC.md to its value in a snapshot (nil
+// for a rate without data); the trend endpoint accepts exactly these names.
+var Metrics = map[string]func(Snapshot) *float64{
+	"students":            func(s Snapshot) *float64 { return count(s.Students) },
+	"participants":        func(s Snapshot) *float64 { return count(s.Participants) },
 	"participation_rate":  Snapshot.ParticipationRate,
-	"basic_participants":  func(s Snapshot) float64 { return float64(s.BasicParticipants) },
-	"club_participants":   func(s Snapshot) float64 { return float64(s.ClubParticipants) },
-	"schools":             func(s Snapshot) float64 { return float64(s.Schools) },
-	"schools_offering":    func(s Snapshot) float64 { return float64(s.SchoolsOffering) },
+	"basic_participants":  func(s Snapshot) *float64 { return count(s.BasicParticipants) },
+	"club_participants":   func(s Snapshot) *float64 { return count(s.ClubParticipants) },
+	"schools":             func(s Snapshot) *float64 { return count(s.Schools) },
+	"schools_offering":    func(s Snapshot) *float64 { return count(s.SchoolsOffering) },
 	"coverage_rate":       Snapshot.CoverageRate,
-	"schools_5plus2":      func(s Snapshot) float64 { return float64(s.Schools5Plus2) },
-	"clubs":               func(s Snapshot) float64 { return float64(s.Clubs) },
-	"seats":               func(s Snapshot) float64 { return float64(s.Seats) },
-	"seats_filled":        func(s Snapshot) float64 { return float64(s.SeatsFilled) },
+	"schools_5plus2":      func(s Snapshot) *float64 { return count(s.Schools5Plus2) },
+	"clubs":               func(s Snapshot) *float64 { return count(s.Clubs) },
+	"seats":               func(s Snapshot) *float64 { return count(s.Seats) },
+	"seats_filled":        func(s Snapshot) *float64 { return count(s.SeatsFilled) },
 	"fill_rate":           Snapshot.FillRate,
-	"waitlisted":          func(s Snapshot) float64 { return float64(s.Waitlisted) },
-	"responses":           func(s Snapshot) float64 { return float64(s.Responses) },
+	"waitlisted":          func(s Snapshot) *float64 { return count(s.Waitlisted) },
+	"responses":           func(s Snapshot) *float64 { return count(s.Responses) },
 	"parent_support_rate": Snapshot.ParentSupportRate,
 	"satisfaction_rate":   Snapshot.SatisfactionRate,
 	"attendance_rate":     Snapshot.AttendanceRate,
 
 	"five_day_rate":              Snapshot.FiveDayRate,
 	"teacher_participation_rate": Snapshot.TeacherParticipationRate,
-	"sessions_held":              func(s Snapshot) float64 { return float64(s.SessionsHeld) },
-	"sessions_cancelled":         func(s Snapshot) float64 { return float64(s.SessionsCancelled) },
+	"teachers":                   func(s Snapshot) *float64 { return count(s.Teachers) },
+	"teachers_marking":           func(s Snapshot) *float64 { return count(s.TeachersMarking) },
+	"sessions_held":              func(s Snapshot) *float64 { return count(s.SessionsHeld) },
+	"sessions_cancelled":         func(s Snapshot) *float64 { return count(s.SessionsCancelled) },
 }
 
 // StatScope is what a dashboard reads: a region or a school.
@@ -181,10 +192,11 @@ func FindSchoolSnapshots(ctx context.Context, db *DB, regionID int64, date strin
 	return out, err
 }
 
-// TrendPoint is one day of a metric's series.
+// TrendPoint is one day of a metric's series; Value is nil on a day the
+// metric is a rate without data.
 type TrendPoint struct {
 	Date  string
-	Value float64
+	Value *float64
 }
 
 // FindTrend answers metric's daily series for scope between from and to

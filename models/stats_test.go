@@ -212,24 +212,31 @@ func TestComputeStats(t *testing.T) {
 	t.Run("rates", func(t *testing.T) {
 		s := snap(t, w.db, models.ScopeSchool, w.a.ID)
 		for name, r := range map[string][2]float64{
-			"participation_rate":  {s.ParticipationRate(), 3.0 / 7},
-			"coverage_rate":       {s.CoverageRate(), 1},
-			"fill_rate":           {s.FillRate(), 4.0 / 18},
-			"parent_support_rate": {s.ParentSupportRate(), 1.0 / 3},
-			"satisfaction_rate":   {s.SatisfactionRate(), 2.0 / 3},
-			"attendance_rate":     {s.AttendanceRate(), 3.0 / 4},
+			"participation_rate":  {rateOf(s.ParticipationRate()), 3.0 / 7},
+			"coverage_rate":       {rateOf(s.CoverageRate()), 1},
+			"fill_rate":           {rateOf(s.FillRate()), 4.0 / 18},
+			"parent_support_rate": {rateOf(s.ParentSupportRate()), 1.0 / 3},
+			"satisfaction_rate":   {rateOf(s.SatisfactionRate()), 2.0 / 3},
+			"attendance_rate":     {rateOf(s.AttendanceRate()), 3.0 / 4},
 		} {
 			if math.Abs(r[0]-r[1]) > 1e-9 {
 				t.Errorf("%s = %v, want %v", name, r[0], r[1])
 			}
 		}
 		city := snap(t, w.db, models.ScopeRegion, w.city.ID)
-		if got := city.CoverageRate(); got != 0.5 {
+		if got := rateOf(city.CoverageRate()); got != 0.5 {
 			t.Errorf("city coverage_rate = %v, want 0.5 (A and B of 4 schools)", got)
 		}
 		empty := snap(t, w.db, models.ScopeRegion, w.empty.ID)
-		if empty.ParticipationRate() != 0 || empty.CoverageRate() != 0 {
-			t.Error("rates of an empty region must be 0")
+		// SPEC: a rate whose denominator is zero is no data (nil), not 0.
+		if empty.ParticipationRate() != nil || empty.CoverageRate() != nil || empty.AttendanceRate() != nil {
+			t.Error("rates of an empty region must be nil (no data)")
+		}
+		if f := models.Metrics["participation_rate"](empty); f != nil {
+			t.Errorf("trend value of an empty region = %v, want nil", *f)
+		}
+		if f := models.Metrics["students"](empty); f == nil || *f != 0 {
+			t.Error("a count of an empty region must be 0, not nil")
 		}
 	})
 

@@ -144,15 +144,6 @@ func PatchTerm(ctx context.Context, db *DB, a Actor, schoolID, termID int64, in 
 	return t, nil
 }
 
-// isForeignKeyViolation reports a foreign-key failure on either engine.
-func isForeignKeyViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	s := err.Error()
-	return strings.Contains(s, "FOREIGN KEY constraint failed") || strings.Contains(s, "SQLSTATE 23503")
-}
-
 // checkTermDates records the field errors of a term's dates and max_clubs
 // (max_clubs nil: missing).
 func checkTermDates(v *Validator, startsOn, endsOn string, maxClubs *int) {

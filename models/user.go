@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +70,13 @@ type NewUser struct {
 	Role     Role
 	SchoolID *int64
 	RegionID *int64
+	// DisplayName is the name people read (the roll's audit trail, the
+	// staff list): "王芳老师"; the username when empty.
+	DisplayName string
 }
+
+// MaxDisplayNameLen bounds a staff member's display name, in characters.
+const MaxDisplayNameLen = 32
 
 // ValidatePassword checks the staff password policy.
 func ValidatePassword(p string) bool {
@@ -108,6 +115,8 @@ func CreateUser(ctx context.Context, db *DB, a Actor, in NewUser) (User, error) 
 	var v Validator
 	in.Username = strings.TrimSpace(in.Username)
 	v.Check(validUsername(in.Username), "username", "用户名为3-32位字母、数字、下划线、点或连字符")
+	in.DisplayName = strings.TrimSpace(in.DisplayName)
+	v.Check(len([]rune(in.DisplayName)) <= MaxDisplayNameLen, "display_name", fmt.Sprintf("姓名最多%d个字", MaxDisplayNameLen))
 	v.Check(ValidatePassword(in.Password), "password", "密码为8-72位，须同时包含字母和数字")
 	v.Check(in.Role.Valid() && in.Role != RoleParent, "role", "角色须为 teacher、school_admin、bureau_admin 或 platform_admin")
 	switch in.Role {
@@ -131,7 +140,10 @@ func CreateUser(ctx context.Context, db *DB, a Actor, in NewUser) (User, error) 
 	if err != nil {
 		return User{}, err
 	}
-	u := User{Role: in.Role, Username: &in.Username, PasswordHash: string(hash), DisplayName: in.Username,
+	if in.DisplayName == "" {
+		in.DisplayName = in.Username
+	}
+	u := User{Role: in.Role, Username: &in.Username, PasswordHash: string(hash), DisplayName: in.DisplayName,
 		SchoolID: in.SchoolID, RegionID: in.RegionID}
 	if a.UserID != 0 {
 		// Made by another user, who knows the password: its owner sets one
@@ -196,32 +208,33 @@ func notInScope(field string, err error) error {
 	return err
 }
 
+// Credentials are a staff login: the username and password typed, and the
+// client address the request came from (the one the trusted proxies name;
+// empty from the shell).
+type Credentials struct {
+	Username   string
+	Password   string
+	ClientAddr string
+}
+
 // Authenticate checks a staff login. Unknown users and wrong passwords give
-// the same ErrBadCredentials, in the same time. A username locked by recent
-// failures gets ErrLoginLocked before any bcrypt work (see
-// login_throttle.go); every failure counts towards the lock. A correct
-// login to an account whose owner has not yet set its password answers a
+// the same ErrBadCredentials, in the same time. The attempt is counted
+// before any bcrypt work, per username and client address and per username
+// across addresses, and an attempt past a limit gets ErrLoginLocked (see
+// login_throttle.go); a success clears what it counted. A correct login to
+// an account whose owner has not yet set its password answers a
 // *PasswordChangeRequired instead of the user (password_setup.go).
-func Authenticate(ctx context.Context, db *DB, username, password string) (User, error) {
+func Authenticate(ctx context.Context, db *DB, in Credentials) (User, error) {
 	now := time.Now()
-	if left, err := loginLock(ctx, db, username, now); err != nil {
-		return User{}, err
-	} else if left > 0 {
-		e := *ErrLoginLocked
-		e.RetryAfter = int((left + time.Second - 1) / time.Second)
-		return User{}, &e
-	}
-	u, err := checkPassword(ctx, db, username, password)
-	if errors.Is(err, ErrBadCredentials) {
-		if rerr := recordLoginFailure(ctx, db, username, now); rerr != nil {
-			return User{}, rerr
-		}
+	addr := LoginAddressKey(in.ClientAddr)
+	if err := countLoginAttempt(ctx, db, in.Username, addr, now); err != nil {
 		return User{}, err
 	}
+	u, err := checkPassword(ctx, db, in.Username, in.Password)
 	if err != nil {
 		return User{}, err
 	}
-	if err := clearLoginFailures(ctx, db, username); err != nil {
+	if err := clearLoginFailures(ctx, db, in.Username, addr); err != nil {
 		return User{}, err
 	}
 	if u.MustChangePassword {

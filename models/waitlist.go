@@ -2,7 +2,6 @@ package models
 
 import (
 	"fmt"
-	"time"
 
 	"gorm.io/gorm"
 )
@@ -34,7 +33,7 @@ func closeGap(tx *gorm.DB, offeringID int64, pos int) error {
 // overlapping club meanwhile. That lock comes after the offering's (the
 // batch takes students first): the callers rely on retryTx when the two
 // deadlock.
-func fillFromWaitlist(tx *gorm.DB, d Dialect, offeringID int64) ([]int64, error) {
+func fillFromWaitlist(tx *gorm.DB, offeringID int64) ([]int64, error) {
 	var promoted []int64
 	after := 0
 	var maxClubs int
@@ -57,7 +56,7 @@ func fillFromWaitlist(tx *gorm.DB, d Dialect, offeringID int64) ([]int64, error)
 		}
 		h := heads[0]
 		pos := *h.WaitlistPosition
-		if d == Postgres {
+		if dialectOf(tx) == Postgres {
 			if err := tx.Exec("SELECT id FROM students WHERE id = ? FOR UPDATE", h.StudentID).Error; err != nil {
 				return promoted, err
 			}
@@ -81,7 +80,7 @@ func fillFromWaitlist(tx *gorm.DB, d Dialect, offeringID int64) ([]int64, error)
 				continue
 			}
 		}
-		now := time.Now().UTC()
+		now := txNow(tx)
 		if err := tx.Exec("UPDATE enrollments SET status = ?, waitlist_position = NULL, updated_at = ? WHERE id = ?",
 			StatusEnrolled, now, h.ID).Error; err != nil {
 			return promoted, err

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"gorm.io/gorm"
 )
@@ -49,17 +48,17 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 		// deadlock with a batch holding that student; retryTx runs it
 		// again.
 		var o Offering
-		if err := lockOffering(tx, db.Dialect, e.OfferingID, &o); err != nil {
+		if err := lockOffering(tx, e.OfferingID, &o); err != nil {
 			return err
 		}
 		if err := tx.Where("id = ?", id).Take(&e).Error; err != nil {
 			return notFound(err)
 		}
 		old := e.Status
-		if !isLive(old) {
+		if !old.IsLive() {
 			return ErrNotLive
 		}
-		now := time.Now().UTC()
+		now := txNow(tx)
 		res := tx.Exec(`UPDATE enrollments SET status = ?, waitlist_position = NULL, withdrawn_by = ?, withdrawn_at = ?, updated_at = ?,
 			withdraw_reason = ? WHERE id = ? AND status = ?`, StatusWithdrawn, nullID(a.UserID), now, now, reason, id, old)
 		if res.Error != nil {
@@ -74,7 +73,7 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 				return err
 			}
 			if o.Status != OfferingCancelled {
-				if _, err := fillFromWaitlist(tx, db.Dialect, o.ID); err != nil {
+				if _, err := fillFromWaitlist(tx, o.ID); err != nil {
 					return err
 				}
 			}

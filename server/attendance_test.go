@@ -49,12 +49,17 @@ func TestAttendanceSessionsGenerated(t *testing.T) {
 		r2 := w.do("GET", fmt.Sprintf("/api/v1/offerings/%d/sessions?from=2030-09-15&to=2030-10-06", w.club), w.adminTok, nil).want(t, 200)
 		var got []string
 		for _, it := range r2.JSON()["items"].([]any) {
-			got = append(got, it.(map[string]any)["date"].(string))
+			m := it.(map[string]any)
+			d := m["date"].(string)
+			if m["status"] != "scheduled" {
+				d += ":" + m["status"].(string)
+			}
+			got = append(got, d)
 		}
-		// 09-17 is in the past: kept. 09-24 gone, 09-28 (Thursday's
-		// timetable) added, 09-29 no longer an extra day, 10-01 and 10-03
-		// no longer no-service.
-		want := "2030-09-17 2030-09-19 2030-09-26 2030-09-28 2030-10-01 2030-10-03"
+		// 09-17 is in the past: kept. 09-24 cancelled (the families are
+		// told), 09-28 (Thursday's timetable) added, 09-29 no longer an
+		// extra day (cancelled), 10-01 and 10-03 no longer no-service.
+		want := "2030-09-17 2030-09-19 2030-09-24:cancelled 2030-09-26 2030-09-28 2030-09-29:cancelled 2030-10-01 2030-10-03"
 		if strings.Join(got, " ") != want {
 			t.Fatalf("sessions %v, want %s", got, want)
 		}
@@ -370,7 +375,7 @@ func TestAttendanceCancelAndDismissal(t *testing.T) {
 
 	s2 := w.session(t, w.club2, "2030-11-07")
 	w.setNow(sh(2030, 11, 7, 18, 20))
-	w.mark(s2, w.teacher2Tok, map[int64]string{w.kids[0].ID: "present"}, "").want(t, 200)
+	w.mark(s2, w.teacher2Tok, map[int64]string{w.kids[0].ID: "present", w.kids[1].ID: "late"}, "").want(t, 200)
 	t.Run("409_cancel_marked", func(t *testing.T) {
 		w.do("POST", fmt.Sprintf("/api/v1/sessions/%d/cancel", s2), w.adminTok, map[string]any{"reason": "x"}).want(t, 409, "session_marked")
 	})
@@ -472,7 +477,8 @@ func TestAttendanceSheetExport(t *testing.T) {
 		if !strings.HasSuffix(lines[2], ",0,0,1,1,0.0%") {
 			t.Fatalf("row %q", lines[2])
 		}
-		if last := lines[len(lines)-1]; !strings.HasPrefix(last, "合计,,,,1,1") {
+		// The sessions after the 7th have no roll yet: "—", not 0.
+		if last := lines[len(lines)-1]; !strings.HasPrefix(last, "合计,,,,1,1,—") {
 			t.Fatalf("totals %q", last)
 		}
 	})
@@ -483,9 +489,22 @@ func TestAttendanceSheetExport(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		v, _ := f.GetCellValue(f.GetSheetName(0), "E2")
+		sheet := f.GetSheetName(0)
+		v, _ := f.GetCellValue(sheet, "E2")
 		if v != "出" {
 			t.Fatalf("E2 = %q", v)
+		}
+		// The rate is a number (a secretary sorts and averages it) shown
+		// as a percentage.
+		rows, _ := f.GetRows(sheet)
+		col, _ := excelize.ColumnNumberToName(len(rows[0]))
+		if typ, _ := f.GetCellType(sheet, col+"2"); typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
+			t.Fatalf("rate cell type %v", typ)
+		}
+		raw, _ := f.GetCellValue(sheet, col+"2", excelize.Options{RawCellValue: true})
+		shown, _ := f.GetCellValue(sheet, col+"2")
+		if raw != "1" || shown != "100.0%" {
+			t.Fatalf("rate cell raw %q shown %q, want 1 shown as 100.0%%", raw, shown)
 		}
 	})
 	t.Run("422_bad_month", func(t *testing.T) {

@@ -34,8 +34,10 @@ type Config struct {
 	// beside kehou and points WeChatAPIBase at it.
 	WeChatFake     bool
 	WeChatFakeAddr string
-	LogFormat      string // text | json
-	LogLevel       string
+	// Pay is the WeChat Pay merchant (WECHATPAY_*, config_pay.go).
+	Pay       PayConfig
+	LogFormat string // text | json
+	LogLevel  string
 	// PprofAddr (KEHOU_PPROF_ADDR, dev only) is a loopback address where
 	// serve exposes Go's profiling endpoints (the load program's -pprof).
 	PprofAddr string
@@ -159,6 +161,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.SecretGenerated = true
 	}
 	if err := loadWeChat(&c, get); err != nil {
+		return c, err
+	}
+	if err := loadWeChatPay(&c, get); err != nil {
 		return c, err
 	}
 	if c.PprofAddr = get("KEHOU_PPROF_ADDR", ""); c.PprofAddr != "" {

@@ -122,6 +122,13 @@ func TestContractAuth(t *testing.T) {
 		if next["refresh_token"] == rt {
 			t.Fatal("refresh answered the same refresh token")
 		}
+		// A retry within the grace replays the pair; once the pair's refresh
+		// token is spent, the old one is a reuse.
+		again := decodeObject(t, s.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": rt}).want(t, 200).Body)
+		if again["refresh_token"] != next["refresh_token"] || again["access_token"] != next["access_token"] {
+			t.Fatal("a retry within the grace answered another pair")
+		}
+		s.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": next["refresh_token"].(string)}).want(t, 200)
 		checkError(t, s.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": rt}), 401, "")
 	})
 	t.Run("parentMeChildren", func(t *testing.T) {

@@ -198,9 +198,14 @@ var (
 		"waitlist_position": "int?", "applied_by": "int", "created_at": "time"}
 	termShape = shape{"id": "int", "school_id": "int", "name": "str", "starts_on": "date", "ends_on": "date",
 		"max_clubs": "int", "created_at": "time"}
-	statsShape = shape{"as_of": "date", "schools": "int", "schools_offering": "int", "coverage_rate": "num",
-		"schools_5plus2": "int", "students": "int", "participants": "int", "participation_rate": "num",
+	// Rates are null when their denominator is zero (SPEC "Statistics"),
+	// each beside the counts it is computed from.
+	statsShape = shape{"as_of": "date", "schools": "int", "schools_offering": "int", "coverage_rate": "num?",
+		"schools_5plus2": "int", "students": "int", "participants": "int", "participation_rate": "num?",
 		"basic_participants": "int", "club_participants": "int", "clubs": "int", "seats": "int",
-		"seats_filled": "int", "fill_rate": "num", "waitlisted": "int", "responses": "int",
-		"parent_support_rate": "num", "satisfaction_rate": "num", "attendance_rate": "num"}
+		"seats_filled": "int", "fill_rate": "num?", "waitlisted": "int", "responses": "int",
+		"supporters": "int", "satisfied": "int", "parent_support_rate": "num?", "satisfaction_rate": "num?",
+		"attended": "int", "attendance_marked": "int", "attendance_rate": "num?",
+		"five_day": "int", "five_day_rate": "num?", "teachers": "int", "teachers_marking": "int",
+		"teacher_participation_rate": "num?", "sessions_held": "int", "sessions_cancelled": "int"}
 )

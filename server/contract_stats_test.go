@@ -127,7 +127,7 @@ func TestContractStats(t *testing.T) {
 		if len(pts) != 1 {
 			t.Fatalf("trend = %s", r.Body)
 		}
-		checkShape(t, "trend point", pts[0], shape{"date": "date", "value": "num"})
+		checkShape(t, "trend point", pts[0], shape{"date": "date", "value": "num?"})
 		s.do("GET", fmt.Sprintf("/api/v1/stats/trend?metric=students&school_id=%d", a.ID), admin, nil).want(t, 200)
 	})
 	t.Run("jobRunsList", func(t *testing.T) {
@@ -200,5 +200,25 @@ func TestContractStatsValues(t *testing.T) {
 		if f, _ := o[k].(json.Number).Float64(); f != v {
 			t.Errorf("%s = %v, want %v", k, o[k], v)
 		}
+	}
+	// No roll taken and no teacher: no data, not 0 — null beside its zero
+	// counts, in the overview, the trend and the export.
+	for _, k := range []string{"attendance_rate", "teacher_participation_rate"} {
+		if v, ok := o[k]; !ok || v != nil {
+			t.Errorf("%s = %v, want null", k, v)
+		}
+	}
+	if jnum(o, "attendance_marked") != 0 || jnum(o, "teachers") != 0 {
+		t.Errorf("counts behind the null rates: %v %v", o["attendance_marked"], o["teachers"])
+	}
+	asOf := o["as_of"].(string)
+	var pts []map[string]any
+	body := s.do("GET", fmt.Sprintf("/api/v1/stats/trend?metric=attendance_rate&region_id=%d&from=%s&to=%s", region.ID, asOf, asOf), bureau, nil).want(t, 200).Body
+	if err := json.Unmarshal(body, &pts); err != nil || len(pts) != 1 || pts[0]["value"] != nil {
+		t.Errorf("trend of a rate without data: %s", body)
+	}
+	csv := string(s.do("GET", fmt.Sprintf("/api/v1/stats/schools?region_id=%d&format=csv", region.ID), bureau, nil).want(t, 200).Body)
+	if !strings.Contains(csv, ",—,") {
+		t.Errorf("the export shows no \"—\" for a rate without data:\n%s", csv)
 	}
 }

@@ -194,6 +194,26 @@ func TestSeedDemo(t *testing.T) {
 			t.Errorf("%d survey answers for %d students", n, students)
 		}
 	})
+	t.Run("dailyLoop", func(t *testing.T) {
+		// Issue 22 item 3: the history shows the whole daily loop.
+		for what, q := range map[string]string{
+			"leave requests":           "SELECT COUNT(*) FROM leave_requests",
+			"absence alerts":           "SELECT COUNT(*) FROM outbox WHERE kind = 'absence'",
+			"absent children who came": "SELECT COUNT(*) FROM attendance_changes WHERE old_status = 'absent' AND new_status = 'late'",
+			"corrections with reasons": "SELECT COUNT(*) FROM attendance_changes WHERE old_status IS NOT NULL AND reason <> ''",
+			"dismissals":               "SELECT COUNT(*) FROM dismissals",
+			"dismissal history":        "SELECT COUNT(*) FROM dismissal_changes",
+			"dismissal messages":       "SELECT COUNT(*) FROM outbox WHERE kind = 'dismissal'",
+		} {
+			if n := count(q); n == 0 {
+				t.Errorf("the demo has no %s", what)
+			}
+		}
+		if n := count(`SELECT COUNT(*) FROM dismissals d JOIN attendance a ON a.session_id = d.session_id AND a.student_id = d.student_id
+			WHERE a.status NOT IN ('present', 'late')`); n != 0 {
+			t.Errorf("%d dismissals of children who did not come", n)
+		}
+	})
 	t.Run("everyTrendHasACurve", func(t *testing.T) {
 		bureau, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
 		today := models.StatsDate(time.Now())
@@ -227,6 +247,12 @@ func TestSeedDemo(t *testing.T) {
 		r := s.do("GET", fmt.Sprintf("/api/v1/schools/%d/offerings?grade=3", count("SELECT id FROM schools WHERE code = 'DEMO-S1'")), s.token(parent), nil).want(t, 200)
 		if len(r.JSON()["items"].([]any)) < 2 {
 			t.Fatalf("offerings %s", r.Body)
+		}
+	})
+	t.Run("markedSeeded", func(t *testing.T) {
+		// A production server refuses this database (TestProductionRefusesSeededDatabase).
+		if ok, err := models.Seeded(context.Background(), db, models.SeedDemo); err != nil || !ok {
+			t.Fatalf("seeded = %v, %v", ok, err)
 		}
 	})
 	t.Run("refusedInProduction", func(t *testing.T) {

@@ -65,12 +65,14 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 
 	// Authentication. Password logins: a generous limit per client address
 	// (LOGIN_RATE_LIMIT a minute), counted in the database so it holds
-	// across instances, and per username a growing lock after failures
+	// across instances, and a growing lock after failures per username and
+	// address, and per username when they spread over many addresses
 	// (models.Authenticate). WeChat logins have no per-address limit: a
 	// wx.login code is single-use and checked by WeChat, so guessing is
 	// pointless, and the families behind one carrier NAT share an address
 	// (SPEC "Trust rules": never refused for its address alone).
-	loginLimit := h.RateWindow("login", cfg.LoginRateLimit, clientIP)
+	// An IPv6 client is counted as its /64 (models.LoginAddressKey).
+	loginLimit := h.RateWindow("login", cfg.LoginRateLimit, func(c *fiber.Ctx) string { return models.LoginAddressKey(clientIP(c)) })
 	// Refresh has a limiter of its own: a refresh token is 32 random bytes,
 	// so the limit only caps abuse, and it must not share a budget with
 	// password guesses (many families share one address behind carrier NAT).
@@ -91,6 +93,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Get("/schools/:id", auth, staff, h.GetSchool)
 	v1.Post("/users", auth, admins, small, h.CreateUser)
 	v1.Patch("/users/:id", auth, admins, small, h.PatchUser)
+	v1.Get("/schools/:id/staff", auth, handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin), h.ListSchoolStaff)
 	// Bureau admins see schools and statistics, not children's records.
 	schoolStaff := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin, models.RolePlatformAdmin)
 	v1.Get("/schools/:id/students", auth, schoolStaff, h.ListStudents)
@@ -115,6 +118,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Put("/sessions/:id/attendance", auth, rollStaff, small, h.MarkAttendance)
 	v1.Get("/sessions/:id/attendance/changes", auth, rollStaff, h.AttendanceChanges)
 	v1.Post("/sessions/:id/dismissal", auth, rollStaff, small, h.RecordDismissal)
+	v1.Get("/sessions/:id/dismissal/changes", auth, rollStaff, h.DismissalChanges)
 	v1.Post("/students/:id/leave-requests", auth, guardians, small, h.CreateLeaveRequest)
 	v1.Get("/students/:id/leave-requests", auth, leaveReaders, h.ListLeaveRequests)
 	v1.Delete("/leave-requests/:id", auth, guardians, h.CancelLeaveRequest)

@@ -120,3 +120,37 @@ func TestStaffAccessLogFailureCounted(t *testing.T) {
 		t.Fatalf("failures counted %d → %d, want one more", before, after)
 	}
 }
+
+// TestOldChangeTokenCannotTakeAccountBack: the creator of an account logs
+// in first (change token T1), the owner logs in (T2) and sets a password;
+// T1 is then dead, so the creator cannot set a password of their own and
+// take the account back (issue 20 item 3).
+func TestOldChangeTokenCannotTakeAccountBack(t *testing.T) {
+	s := newTestServer(t)
+	region := modelstest.Region(t, s.db, nil)
+	school := modelstest.School(t, s.db, region.ID)
+	bureau := modelstest.Staff(t, s.db, models.RoleBureauAdmin, 0, region.ID)
+	s.do("POST", "/api/v1/users", s.token(bureau), map[string]any{"username": "t_new1", "password": "Chosen123",
+		"role": "school_admin", "school_id": school.ID}).want(t, 201)
+	first := map[string]string{"username": "t_new1", "password": "Chosen123"}
+	t1 := s.do("POST", "/api/v1/auth/login", "", first).want(t, 403, "password_change_required").JSON()["change_token"].(string)
+	t2 := s.do("POST", "/api/v1/auth/login", "", first).want(t, 403, "password_change_required").JSON()["change_token"].(string)
+	owner := s.do("POST", "/api/v1/auth/password", "", map[string]string{"change_token": t2, "new_password": "Owner1234"}).want(t, 200).JSON()
+
+	t.Run("creatorsToken401", func(t *testing.T) {
+		s.do("POST", "/api/v1/auth/password", "", map[string]string{"change_token": t1, "new_password": "Creator123"}).
+			want(t, 401, "invalid_change_token")
+	})
+	t.Run("ownerStillIn", func(t *testing.T) {
+		s.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "t_new1", "password": "Creator123"}).want(t, 401, "invalid_credentials")
+		s.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "t_new1", "password": "Owner1234"}).want(t, 200)
+		s.do("GET", "/api/v1/me", owner["access_token"].(string), nil).want(t, 200)
+	})
+	t.Run("noChangeTokenLeft", func(t *testing.T) {
+		var n int64
+		if err := s.db.R.Raw("SELECT COUNT(*) FROM password_change_tokens pc JOIN users u ON u.id = pc.user_id WHERE u.username = 't_new1'").
+			Scan(&n).Error; err != nil || n != 0 {
+			t.Fatalf("%d change tokens left (%v)", n, err)
+		}
+	})
+}

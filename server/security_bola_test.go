@@ -289,7 +289,7 @@ func TestCrossTenantAccess(t *testing.T) {
 				t.Errorf("%s changed: %s → %s", k, v, after[k])
 			}
 		}
-		if after["enrollmentA"] != models.StatusEnrolled {
+		if after["enrollmentA"] != string(models.StatusEnrolled) {
 			t.Errorf("enrollment A is %q", after["enrollmentA"])
 		}
 	})

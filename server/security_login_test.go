@@ -9,10 +9,11 @@ import (
 	"kehou/models/modelstest"
 )
 
-// TestLoginLockedPerUsername: after five failed password logins a username
-// is locked, for every client and every instance, with a lock that grows
-// with each further failure; a locked username costs no bcrypt work; a
-// success clears the count; unknown usernames lock the same way.
+// TestLoginLockedPerUsername: after five failed password logins from one
+// address a username is locked for that address on every instance, with a
+// lock that grows with each further failure; a locked username costs no
+// bcrypt work; a success clears the count; unknown usernames lock the same
+// way.
 func TestLoginLockedPerUsername(t *testing.T) {
 	url := modelstest.URL(t)
 	cfg := testConfig(t, url)
@@ -54,7 +55,7 @@ func TestLoginLockedPerUsername(t *testing.T) {
 	})
 	unlock := func() {
 		t.Helper()
-		if err := a.db.W.Exec("UPDATE login_failures SET locked_until_ms = 0 WHERE username = ?", *u.Username).Error; err != nil {
+		if err := a.db.W.Exec("UPDATE login_attempts SET locked_until_ms = 0 WHERE username = ?", *u.Username).Error; err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -111,4 +112,46 @@ func TestLoginAddressLimitAcrossInstances(t *testing.T) {
 			t.Fatal("429 without Retry-After")
 		}
 	}
+}
+
+// TestOneGuesserDoesNotLockTheOwnerOut: one wrong guess every 15 minutes
+// from one address keeps the username locked for that address only; the
+// owner, behind the same load balancer at another address, logs in
+// (issue 20 item 10). Failures spread over many addresses lock the username
+// for everyone, the owner too. An IPv6 client counts as its /64, for the
+// per-address limit too.
+func TestOneGuesserDoesNotLockTheOwnerOut(t *testing.T) {
+	s := proxyServer(t, "0.0.0.0")
+	u := modelstest.Staff(t, s.db, models.RolePlatformAdmin, 0, 0)
+	login := func(pw, addr string) resp {
+		t.Helper()
+		return s.do("POST", "/api/v1/auth/login", "", map[string]string{"username": *u.Username, "password": pw}, "X-Forwarded-For", addr)
+	}
+	for range 5 {
+		login("wrong-pass1", "203.0.113.66").want(t, 401, "invalid_credentials")
+	}
+	for range 3 { // every 15 minutes: the lock has run out, one more guess
+		login("wrong-pass1", "203.0.113.66").want(t, 429, "login_locked")
+		if err := s.db.W.Exec("UPDATE login_attempts SET locked_until_ms = 0").Error; err != nil {
+			t.Fatal(err)
+		}
+		login("wrong-pass1", "203.0.113.66").want(t, 401, "invalid_credentials")
+		t.Run("ownerElsewhere200", func(t *testing.T) { login(modelstest.Password, "198.51.100.20").want(t, 200) })
+	}
+	t.Run("spreadLocksEveryone429", func(t *testing.T) {
+		for i := range 10 {
+			login("wrong-pass1", fmt.Sprintf("192.0.2.%d", i+1)).want(t, 401, "invalid_credentials")
+		}
+		login(modelstest.Password, "198.51.100.20").want(t, 429, "login_locked")
+	})
+	t.Run("ipv6AddressLimitPer64", func(t *testing.T) {
+		for i := range s.cfg.LoginRateLimit {
+			s.do("POST", "/api/v1/auth/login", "", map[string]string{"username": fmt.Sprint("v6user", i), "password": "wrong-pass1"},
+				"X-Forwarded-For", fmt.Sprintf("2001:db8:7:7::%x", i+1)).want(t, 401, "invalid_credentials")
+		}
+		s.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "v6user_last", "password": "wrong-pass1"},
+			"X-Forwarded-For", "2001:db8:7:7:abcd::1").want(t, 429, "rate_limited")
+		s.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "v6user_other", "password": "wrong-pass1"},
+			"X-Forwarded-For", "2001:db8:7:8::1").want(t, 401, "invalid_credentials")
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -72,6 +73,11 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 		return err
 	}
 	defer db.Close()
+	// Marked first, so a production server refuses this database even if
+	// the seed stops half-way (serve.go, refuseSeeded).
+	if err := models.MarkSeeded(ctx, db, models.SeedDemo, time.Now()); err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
 	sum, err := loadDemo(ctx, db, now, small)
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
@@ -95,6 +101,9 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 		fmt.Fprintf(stdout, "Simulated %d days of the term: %d enrollments (%d waitlisted), %d lottery draws, "+
 			"%d rolls taken (%d marks), %d survey answers, %d daily statistics snapshots.\n",
 			h.Days, h.Enrolled, h.Waitlisted, h.Draws, h.Rolls, h.Marks, h.Responses, h.Snapshots)
+		fmt.Fprintf(stdout, "The daily loop of the last %d days: %d leave requests, %d absent children who came late "+
+			"(after the absence alert), %d dismissals, %d corrections of a past day.\n",
+			demoLoopDays, h.Leave, h.Arrivals, h.Dismissals, h.Corrections)
 	}
 	fmt.Fprintf(stdout, "Each school has a term six weeks under way with the 5+2 base service and clubs;\n"+
 		"the demo family (two children in school 1) has guardian phone %s for the WeChat login demo.\n", models.MaskPhone(demoFamilyPhone))
@@ -211,7 +220,7 @@ func loadDemo(ctx context.Context, db *models.DB, now time.Time, small bool) (de
 		sum.Schools = append(sum.Schools, s)
 	}
 	school1 := sum.Schools[0].ID
-	for _, u := range []struct {
+	logins := []struct {
 		demoLogin
 		school, region *int64
 	}{
@@ -220,15 +229,31 @@ func loadDemo(ctx context.Context, db *models.DB, now time.Time, small bool) (de
 		{demoLogin{"demo_bureau", models.RoleBureauAdmin, sum.County.Name + "教育局"}, nil, &sum.County.ID},
 		{demoLogin{"demo_school", models.RoleSchoolAdmin, sum.Schools[0].Name}, &school1, nil},
 		{demoLogin{"demo_teacher", models.RoleTeacher, sum.Schools[0].Name}, &school1, nil},
-	} {
-		_, err := models.FindUserByUsername(ctx, db, u.Username)
-		if errors.Is(err, models.ErrNotFound) {
-			sum.Created++
-			_, err = models.CreateUser(ctx, db, models.SystemActor, models.NewUser{Username: u.Username,
-				Password: demoPassword, Role: u.Role, SchoolID: u.school, RegionID: u.region})
+	}
+	// The accounts are made at once: each hashes the password with bcrypt
+	// (cost 11, a tenth of a second each), which is all CPU.
+	errs, made := make([]error, len(logins)), make([]bool, len(logins))
+	var wg sync.WaitGroup
+	for i, u := range logins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := models.FindUserByUsername(ctx, db, u.Username)
+			if errors.Is(err, models.ErrNotFound) {
+				_, err = models.CreateUser(ctx, db, models.SystemActor, models.NewUser{Username: u.Username,
+					Password: demoPassword, Role: u.Role, SchoolID: u.school, RegionID: u.region})
+				made[i] = err == nil
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, u := range logins {
+		if errs[i] != nil {
+			return sum, errs[i]
 		}
-		if err != nil {
-			return sum, err
+		if made[i] {
+			sum.Created++
 		}
 		sum.Logins = append(sum.Logins, u.demoLogin)
 		if u.Role == models.RoleTeacher {

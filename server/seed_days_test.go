@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,13 +31,15 @@ func TestDemoTermEveryDay(t *testing.T) {
 }
 
 // TestSeedDemoAwkwardDays seeds the whole (small) demo on days where a
-// calendar goes wrong: the week around New Year, Spring Festival, the
-// summer holiday, a Saturday and a Sunday, the first of a month.
+// calendar goes wrong: the week the sports meeting met New Year, New
+// Year's Day, Spring Festival, the summer holiday (a Saturday), a leap
+// day, a Sunday, and the first day of an autumn term; each shows the daily
+// loop (leave and dismissals) of its last two weeks.
 func TestSeedDemoAwkwardDays(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds the whole demo several times")
 	}
-	for _, day := range []string{"2026-12-06", "2027-01-01", "2027-02-06", "2027-07-31", "2028-02-29", "2028-09-03"} {
+	for _, day := range []string{"2026-12-06", "2027-01-01", "2027-02-06", "2027-07-31", "2028-02-29", "2028-09-03", "2027-09-01"} {
 		t.Run(day, func(t *testing.T) {
 			url := modelstest.URL(t)
 			var out bytes.Buffer
@@ -47,6 +50,10 @@ func TestSeedDemoAwkwardDays(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), "Simulated 43 days") {
 				t.Fatalf("seed demo --today %s printed:\n%s", day, out.String())
+			}
+			m := regexp.MustCompile(`last \d+ days: (\d+) leave requests, \d+ absent children .*?, (\d+) dismissals`).FindStringSubmatch(out.String())
+			if m == nil || m[1] == "0" || m[2] == "0" {
+				t.Fatalf("seed demo --today %s shows no daily loop:\n%s", day, out.String())
 			}
 		})
 	}

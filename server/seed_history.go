@@ -15,6 +15,7 @@ import (
 // demoHistory counts what simulateDemo did.
 type demoHistory struct {
 	Days, Enrolled, Waitlisted, Draws, Responses, Snapshots, Rolls, Marks int
+	Leave, Arrivals, Corrections, Dismissals                              int // the daily loop's last two weeks
 }
 
 // demoAct is one thing a family or the school did on a day of the term
@@ -77,6 +78,8 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 		return hist, err
 	}
 	next := 0
+	parents := &demoParents{of: map[int64]int64{}}
+	var fixes []demoFix // yesterday's absences the school corrects this morning
 	for day := -7; day <= last; day++ {
 		date := starts.AddDate(0, 0, day)
 		clock := date.Add(19 * time.Hour)
@@ -88,6 +91,9 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 			todays = append(todays, acts[next])
 			next++
 		}
+		if err := demoCorrect(ctx, db, staff.Actor(), fixes, date, now, &hist); err != nil {
+			return hist, err
+		}
 		if err := demoEnroll(ctx, db, staff.Actor(), todays, clock, &hist); err != nil {
 			return hist, err
 		}
@@ -98,10 +104,16 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 			}
 			hist.Draws += n
 		}
-		if err := demoAnswer(ctx, db, survey.ID, todays, clock, &hist); err != nil {
+		if err := demoAnswer(ctx, db, survey.ID, todays, clock, parents, &hist); err != nil {
 			return hist, err
 		}
-		if err := demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, clock, &hist); err != nil {
+		loop := day > last-demoLoopDays
+		if loop {
+			if err := demoLeave(ctx, db, parents, sessions[date.Format(time.DateOnly)], day, now, &hist); err != nil {
+				return hist, err
+			}
+		}
+		if fixes, err = demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, loop, clock, &hist); err != nil {
 			return hist, err
 		}
 		if day >= 0 {
@@ -265,7 +277,7 @@ func demoRefusal(err error) bool {
 // demoAnswer has the day's families log in with WeChat (the demo openid of
 // their phone), prove their phone (which links their children) and answer
 // the survey, several families at once.
-func demoAnswer(ctx context.Context, db *models.DB, surveyID int64, acts []demoAct, clock time.Time, hist *demoHistory) error {
+func demoAnswer(ctx context.Context, db *models.DB, surveyID int64, acts []demoAct, clock time.Time, parents *demoParents, hist *demoHistory) error {
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -277,7 +289,12 @@ func demoAnswer(ctx context.Context, db *models.DB, surveyID int64, acts []demoA
 		go func() {
 			defer wg.Done()
 			for a := range work {
-				err := demoRespond(ctx, db, surveyID, a, clock)
+				uid, err := demoRespond(ctx, db, surveyID, a, clock)
+				if uid != 0 {
+					parents.mu.Lock()
+					parents.of[a.studentID] = uid
+					parents.mu.Unlock()
+				}
 				mu.Lock()
 				switch {
 				case err == nil:
@@ -300,15 +317,17 @@ func demoAnswer(ctx context.Context, db *models.DB, surveyID int64, acts []demoA
 	return firstErr
 }
 
-func demoRespond(ctx context.Context, db *models.DB, surveyID int64, a demoAct, clock time.Time) error {
+// demoRespond answers the parent's user id once the phone is bound (the
+// child linked), and the survey answer's error.
+func demoRespond(ctx context.Context, db *models.DB, surveyID int64, a demoAct, clock time.Time) (int64, error) {
 	u, err := models.LoginWeChat(ctx, db, models.WeChatIdentity{OpenID: "demo-" + a.phone})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := models.BindPhone(ctx, db, u.ID, a.phone); err != nil {
-		return err
+		return 0, err
 	}
 	_, err = models.RespondSurvey(ctx, db, u.Actor(), models.NewSurveyResponse{SurveyID: surveyID, StudentID: a.studentID,
 		Support: a.support, Satisfaction: a.satisfied}, clock)
-	return err
+	return u.ID, err
 }

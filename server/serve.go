@@ -12,6 +12,7 @@ import (
 
 	"kehou/handlers"
 	"kehou/jobs"
+	"kehou/models"
 )
 
 // serve runs the HTTP server until ctx ends (SIGTERM/SIGINT), then lets
@@ -25,6 +26,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
+	if err := refuseSeeded(ctx, cfg, db); err != nil {
+		return err
+	}
 
 	if err := db.Warm(ctx); err != nil {
 		log.Warn("could not open every database connection ahead", "err", err)
@@ -97,5 +101,29 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Error("shutdown", "error", err.Error())
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// errSeededInProduction is what a production server says about a database
+// `kehou seed demo` loaded.
+var errSeededInProduction = errors.New("refusing to serve with KEHOU_ENV=production: this database was loaded by " +
+	"`kehou seed demo`, whose accounts (demo_platform …) share a published password. Start clean: point " +
+	"DATABASE_URL at a new, empty database, then create the first platform admin with " +
+	"`kehou user add --username U --role platform_admin`. Keep the demo database for development (KEHOU_ENV=dev)")
+
+// refuseSeeded stops a production server on a database the demo seeded
+// (models.Seeded): `seed demo` refuses production itself, but a database
+// seeded in development can still be pointed at by a production server.
+func refuseSeeded(ctx context.Context, cfg Config, db *models.DB) error {
+	if !cfg.Production() {
+		return nil
+	}
+	seeded, err := models.Seeded(ctx, db, models.SeedDemo)
+	if err != nil {
+		return err
+	}
+	if seeded {
+		return errSeededInProduction
+	}
 	return nil
 }

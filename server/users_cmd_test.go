@@ -33,7 +33,7 @@ func TestUserAddPasswordFromStdin(t *testing.T) {
 		if strings.Contains(logs, "--password") {
 			t.Fatalf("warned without --password: %s", logs)
 		}
-		if _, err := models.Authenticate(context.Background(), db, "stdin_admin", "Passw0rd1"); err != nil {
+		if _, err := models.Authenticate(context.Background(), db, models.Credentials{Username: "stdin_admin", Password: "Passw0rd1"}); err != nil {
 			t.Fatalf("login with the piped password: %v", err)
 		}
 	})
@@ -41,7 +41,7 @@ func TestUserAddPasswordFromStdin(t *testing.T) {
 		if _, err := addUser("Passw0rd2\r\n", "--username", "crlf_admin", "--role", "platform_admin"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := models.Authenticate(context.Background(), db, "crlf_admin", "Passw0rd2"); err != nil {
+		if _, err := models.Authenticate(context.Background(), db, models.Credentials{Username: "crlf_admin", Password: "Passw0rd2"}); err != nil {
 			t.Fatalf("login: %v", err)
 		}
 	})

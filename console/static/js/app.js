@@ -28,6 +28,9 @@ const MENUS = {
     ['terms', '学期与校历', school.terms],
     ['lottery', '抽签', school.lottery],
     ['today', '今日点名', teacher.today],
+    ['leave', '请假申请', school.leave],
+    ['staff', '教职工账号', school.staff],
+    ['deletions', '数据删除申请', school.deletions],
   ],
   teacher: [
     ['today', '今日课程', teacher.today],

@@ -7,29 +7,31 @@ import {
   h, fill, card, stat, num, pct, table, chart, dateRange, today, loading, errorBox, CATEGORIES, dateTime,
 } from './ui.js';
 
-// The rates of the overview, in SPEC's order: [field, label, numerator
-// text]. A field the API does not send yet shows "—".
+// The rates of the overview, in SPEC's order: [field, label, the counts
+// behind it]. A rate without data (null: its denominator is 0) shows "—".
 const RATES = [
   ['participation_rate', '学生参与率', (s) => `${num(s.participants)} / ${num(s.students)} 名学生`],
   ['coverage_rate', '学校覆盖率', (s) => `${num(s.schools_offering)} / ${num(s.schools)} 所学校开展`],
   ['rate_5plus2', '"5+2"达标率', (s) => `${num(s.schools_5plus2)} / ${num(s.schools)} 所学校达标`],
-  ['parent_support_rate', '家长支持率', (s) => `${num(s.responses)} 份问卷`],
-  ['satisfaction_rate', '家长满意率', (s) => `满意与基本满意`],
-  ['attendance_rate', '出勤率', () => '出勤与迟到 / 应到'],
-  ['five_day_rate', '五天全覆盖率', () => '基础托管每周五天参加'],
-  ['teacher_participation_rate', '教师参与率', () => '本学期点过名的教师'],
+  ['parent_support_rate', '家长支持率', (s) => `${num(s.supporters)} / ${num(s.responses)} 份问卷支持`],
+  ['satisfaction_rate', '家长满意率', (s) => `${num(s.satisfied)} / ${num(s.responses)} 份满意与基本满意`],
+  ['attendance_rate', '出勤率', (s) => `${num(s.attended)} / ${num(s.attendance_marked)} 人次出勤`],
+  ['five_day_rate', '五天全覆盖率', (s) => `${num(s.five_day)} / ${num(s.basic_participants)} 名基础托管学生`],
+  ['teacher_participation_rate', '教师参与率', (s) => `${num(s.teachers_marking)} / ${num(s.teachers)} 名教师点过名`],
 ];
 
 export const METRICS = {
   participation_rate: '学生参与率', coverage_rate: '学校覆盖率', fill_rate: '名额使用率',
   parent_support_rate: '家长支持率', satisfaction_rate: '家长满意率', attendance_rate: '出勤率',
+  five_day_rate: '五天全覆盖率', teacher_participation_rate: '教师参与率',
   participants: '参与学生数', basic_participants: '基础托管人数', club_participants: '社团参与人数',
   waitlisted: '候补人数', responses: '问卷份数', schools_5plus2: '"5+2"达标学校数',
+  sessions_held: '已开课节次', sessions_cancelled: '停课节次',
 };
 const isRate = (m) => m.endsWith('_rate');
 
 function withRates(s) {
-  return { ...s, rate_5plus2: s.schools ? s.schools_5plus2 / s.schools : 0 };
+  return { ...s, rate_5plus2: s.schools ? s.schools_5plus2 / s.schools : null };
 }
 
 let prefetched = null;
@@ -57,11 +59,10 @@ async function latestOverview(query) {
 
 function figures(s) {
   s = withRates(s);
-  const tone = (r) => (r >= 0.9 ? 'good' : r >= 0.7 ? 'warn' : 'bad');
+  const tone = (r) => (r === null || r === undefined ? 'none' : r >= 0.9 ? 'good' : r >= 0.7 ? 'warn' : 'bad');
   return h('div',
-    h('div.grid.rates', RATES.map(([k, label, sub]) => (k in s
-      ? stat(label, pct(s[k]), sub(s), tone(s[k]))
-      : stat(label, '—', '统计接口暂未提供', 'none')))),
+    h('div.grid.rates', RATES.map(([k, label, sub]) => stat(label, pct(s[k]),
+      s[k] === null || s[k] === undefined ? `暂无数据（${sub(s)}）` : sub(s), tone(s[k])))),
     h('div.grid.counts',
       stat('学校', num(s.schools)), stat('在校学生', num(s.students)), stat('参与学生', num(s.participants)),
       stat('基础托管', num(s.basic_participants)), stat('社团参与', num(s.club_participants)),
@@ -69,16 +70,10 @@ function figures(s) {
       stat('候补（未满足需求）', num(s.waitlisted), '人次', s.waitlisted > 0 ? 'warn' : null)));
 }
 
-// The survey rates of a day with no answer yet are not 0%: they do not
-// exist. Their points are blanked where the day had no response.
-const SURVEY_RATES = new Set(['parent_support_rate', 'satisfaction_rate']);
-
-async function trendSeries(query, metric, from, to) {
-  const [pts, resp] = await Promise.all([api.get('/stats/trend', { ...query, metric, from, to }),
-    SURVEY_RATES.has(metric) ? api.get('/stats/trend', { ...query, metric: 'responses', from, to }) : null]);
-  if (!resp) return pts;
-  const answered = new Map(resp.map((p) => [p.date, p.value]));
-  return pts.map((p) => (answered.get(p.date) ? p : { date: p.date, value: null }));
+// A day a rate has no data answers null: the line breaks there, the
+// table shows "—".
+function trendSeries(query, metric, from, to) {
+  return api.get('/stats/trend', { ...query, metric, from, to });
 }
 
 function lineOption(series, rate) {
@@ -204,6 +199,8 @@ const SCHOOL_COLS = [
   { key: 'parent_support_rate', label: '支持率', num: true, fmt: (v) => pct(v) },
   { key: 'satisfaction_rate', label: '满意率', num: true, fmt: (v) => pct(v) },
   { key: 'attendance_rate', label: '出勤率', num: true, fmt: (v) => pct(v) },
+  { key: 'five_day_rate', label: '五天全覆盖', num: true, fmt: (v) => pct(v) },
+  { key: 'teacher_participation_rate', label: '教师参与率', num: true, fmt: (v) => pct(v) },
 ];
 
 async function latestSchools(query) {

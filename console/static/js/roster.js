@@ -8,10 +8,16 @@ const COLUMNS = ['student_no', 'name', 'gender', 'grade', 'class', 'guardian_nam
 const LABELS = {
   student_no: '学号', name: '姓名', gender: '性别', grade: '年级', class: '班级',
   guardian_name: '家长姓名', guardian_phone: '家长电话', relationship: '关系',
+  father_name: '父亲姓名', father_phone: '父亲电话', mother_name: '母亲姓名', mother_phone: '母亲电话', header: '表头',
 };
 
-/** parseCSV reads RFC 4180 CSV text into rows of cells. */
-export function parseCSV(text) {
+// DELIMITERS are the separators the API accepts in a CSV.
+const DELIMITERS = [',', '\t', ';', '，', '|'];
+
+/** parseCSV reads CSV text into rows of cells split by delim, one row per
+ * row of the sheet: blank lines are kept (the API counts them) and a
+ * quoted cell may span lines, so rows[line - 1] is the API's line. */
+export function parseCSV(text, delim = ',') {
   text = text.replace(/^\uFEFF/, '');
   const rows = [];
   let row = [], cell = '', q = false;
@@ -20,14 +26,27 @@ export function parseCSV(text) {
     if (q) {
       if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') q = false; else cell += c;
     } else if (c === '"') q = true;
-    else if (c === ',') { row.push(cell); cell = ''; }
+    else if (text.startsWith(delim, i)) { row.push(cell); cell = ''; i += delim.length - 1; }
     else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
       row.push(cell); rows.push(row); row = []; cell = '';
     } else cell += c;
   }
   if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
-  return rows.filter((r) => r.some((x) => x.trim() !== ''));
+  return rows;
+}
+
+/** csvRows reads CSV text with the delimiter that splits the line
+ * headerLine (from 1) into the most cells. */
+export function csvRows(text, headerLine) {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const head = lines[Math.max(0, (headerLine || 1) - 1)] || '';
+  let best = ',', most = 0;
+  for (const d of DELIMITERS) {
+    const n = head.split(d).length;
+    if (n > most) { best = d; most = n; }
+  }
+  return parseCSV(text, best);
 }
 
 // unzip reads the entries of a zip (stored or deflated) into a Map of name
@@ -75,6 +94,7 @@ export async function parseXLSX(buf) {
   const rows = [];
   for (const r of sheet.getElementsByTagName('row')) {
     const row = [];
+    const line = Number(r.getAttribute('r')) || rows.length + 1;
     let next = 0;
     for (const c of r.getElementsByTagName('c')) {
       const ref = c.getAttribute('r') || '';
@@ -91,18 +111,21 @@ export async function parseXLSX(buf) {
       row[col] = val;
       next = col + 1;
     }
-    rows.push(Array.from(row, (x) => x ?? ''));
+    rows[line - 1] = Array.from(row, (x) => x ?? '');
   }
-  return rows.filter((r) => r.some((x) => String(x).trim() !== ''));
+  return Array.from(rows, (r) => r ?? []); // rows[line - 1] is the sheet's row line
 }
 
-async function readFile(file) {
+// readFile reads the file's rows locally, to show the cells of the rows
+// the API refused; headerLine (from the API's errors) picks the CSV's
+// delimiter.
+async function readFile(file, headerLine) {
   const buf = await file.arrayBuffer();
   const isX = /\.xlsx$/i.test(file.name);
   if (isX) return { rows: await parseXLSX(buf), xlsx: true };
   let text = new TextDecoder('utf-8', { fatal: false }).decode(buf);
   if (text.includes('\uFFFD')) text = new TextDecoder('gbk').decode(buf); // Excel's CSV in China
-  return { rows: parseCSV(text), xlsx: false };
+  return { rows: csvRows(text, headerLine), xlsx: false };
 }
 
 /** importRoster: the drop zone, the upload, and the rows the API refused. */
@@ -118,14 +141,13 @@ export function importRoster(el, ctx) {
   input.addEventListener('change', () => { if (input.files[0]) upload(input.files[0]); input.value = ''; });
   fill(el, h('div.page-head', h('h1', '名单导入')),
     card('上传名单', zone, input,
-      h('p.muted.small', '第一行为表头，列为：', COLUMNS.map((c) => `${c}（${LABELS[c]}）`).join('、'),
-        '。同一学生有两位家长时写两行、学号相同。全部行有效才会写入，任何一行有误都不写入。')),
+      h('p.muted.small', '表头（上方可有标题行）列为：', COLUMNS.map((c) => `${LABELS[c]}（${c}）`).join('、'),
+        '。同一学生有两位家长时写两行、学号相同，或写在同一行的「父亲电话」「母亲电话」两列（可加「父亲姓名」「母亲姓名」）。',
+        '全部行有效才会写入，任何一行有误都不写入。')),
     result);
 
   async function upload(file) {
     fill(result, card(`正在导入 ${file.name}…`, h('div.loading', '上传中…')));
-    let local = null;
-    try { local = await readFile(file); } catch (e) { local = null; }
     try {
       let res;
       if (/\.xlsx$/i.test(file.name)) {
@@ -139,33 +161,62 @@ export function importRoster(el, ctx) {
       fill(result, card('导入成功', h('div.alert.ok', h('strong', `${file.name}：新增 ${res.created} 名，更新 ${res.updated} 名学生。`)),
         h('a.btn.ghost', { href: '#/students' }, '查看学生名单')));
     } catch (e) {
-      if (e.errors && e.errors.length) fill(result, badRows(file.name, e, local));
-      else fill(result, card('导入失败', errorBox(e)));
+      if (e.errors && e.errors.length) {
+        let local = null;
+        try { local = await readFile(file, headerLine(e.errors)); } catch (_) { local = null; }
+        fill(result, badRows(file.name, e, local));
+      } else fill(result, card('导入失败', errorBox(e)));
     }
   }
 }
 
-// badRows lays each refused row beside its cells (data rows count from 1,
-// after the header), the refused cell marked, the API's message beside it.
+// headerLine is the line of the file's header, as the API's errors give
+// it (a data row's line less its row), or 0.
+function headerLine(errors) {
+  const e = errors.find((x) => x.line > 0 && x.row > 0);
+  return e ? e.line - e.row : (errors.find((x) => x.line > 0) || {}).line || 0;
+}
+
+// colIndex is the column (from 0) of a cell reference such as "G5", or -1.
+function colIndex(ref) {
+  const m = /^([A-Z]+)\d/.exec(ref || '');
+  return m ? [...m[1]].reduce((n, ch) => n * 26 + ch.charCodeAt(0) - 64, 0) - 1 : -1;
+}
+
+// where names an error's cell as the file does: its header (家长联系电话)
+// and reference (G5), else the field's label.
+function where(e) {
+  const name = e.column || LABELS[e.field] || e.field;
+  return e.cell ? `${name}（${e.cell}）` : name;
+}
+
+// badRows lists each refused row by the API's own line (as the
+// spreadsheet numbers it, title rows included), the API's messages
+// first so they are never scrolled off, then the row's cells as the file
+// holds them, the refused cells (the API's cell references) marked.
 function badRows(name, err, local) {
-  const header = local && local.rows.length ? local.rows[0].map((x) => String(x).trim()) : COLUMNS;
-  const byRow = new Map();
+  const hl = headerLine(err.errors);
+  const header = local && hl && local.rows[hl - 1] ? local.rows[hl - 1].map((x) => String(x).trim()) : [];
+  const byLine = new Map();
   for (const e of err.errors) {
-    if (!byRow.has(e.row)) byRow.set(e.row, []);
-    byRow.get(e.row).push(e);
+    const k = e.line || e.row;
+    if (!byLine.has(k)) byLine.set(k, []);
+    byLine.get(k).push(e);
   }
-  const rows = [...byRow.keys()].sort((a, b) => a - b);
-  const colOf = (field) => header.indexOf(field);
-  return card(`${name}：${rows.length} 行有误，未写入任何记录`,
+  const lines = [...byLine.keys()].sort((a, b) => a - b);
+  const width = Math.max(header.length, ...lines.map((l) => (local && local.rows[l - 1] ? local.rows[l - 1].length : 0)));
+  const cols = [...Array(width).keys()];
+  return card(`${name}：${lines.length} 行有误，未写入任何记录`,
     h('div.alert.error', h('strong', err.message)),
+    h('p.muted.small', '行号与 Excel 中看到的一致（含标题行和表头）；标红的是有误的单元格。'),
     h('div.table-scroll', h('table.data.bad-rows', { id: 'bad-rows' },
-      h('thead', h('tr', h('th', '行'), header.map((c) => h('th', LABELS[c] || c)), h('th', '问题'))),
-      h('tbody', rows.map((r) => {
-        const errs = byRow.get(r);
-        const cells = local && local.rows[r] ? local.rows[r] : [];
-        const bad = new Set(errs.map((e) => colOf(e.field)));
-        return h('tr', { dataset: { row: r } }, h('td.num', String(r)),
-          header.map((_, i) => h('td' + (bad.has(i) ? '.bad' : ''), String(cells[i] ?? ''))),
-          h('td.msg', errs.map((e) => h('div', `${LABELS[e.field] || e.field}：${e.message}`))));
+      h('thead', h('tr', h('th.num', '行'), h('th.msg', '问题'), cols.map((i) => h('th', header[i] || '')))),
+      h('tbody', lines.map((l) => {
+        const errs = byLine.get(l);
+        const cells = local && local.rows[l - 1] ? local.rows[l - 1] : [];
+        const bad = new Set(errs.map((e) => colIndex(e.cell)));
+        return h('tr', { dataset: { line: l } }, h('td.num', `第${l}行`),
+          h('td.msg', errs.map((e) => h('div', h('strong', where(e)), '：', e.message))),
+          cols.map((i) => h('td' + (bad.has(i) ? '.bad' : ''), String(cells[i] ?? ''))));
       })))));
 }

@@ -1,14 +1,22 @@
 // school.js: the school admin's pages — offerings (create, edit, publish,
-// close, cancel; live seat counts), an offering's roster and waitlist,
-// students and binding codes, terms and the calendar, the lottery; and the
-// platform admin's job runs.
+// close, cancel; live seat counts; the teacher who takes the roll; a change
+// that breaks the rules for enrolled students is confirmed), an offering's
+// roster, waitlist and sessions, students and binding codes, terms and the
+// calendar editor, the lottery; and the platform admin's job runs. The
+// people pages are in school_people.js, the calendar editor in
+// school_calendar.js, an offering's sessions in school_sessions.js.
 import * as api from './api.js';
 import {
   h, fill, card, stat, num, table, loading, errorBox, guard, toast, modal, status, yuan, dateTime,
   CATEGORIES, WEEKDAYS,
 } from './ui.js';
 
+import { calendarEditor } from './school_calendar.js';
+import { sessionsPanel } from './school_sessions.js';
+import { schoolStaff } from './school_people.js';
+
 export { importRoster } from './roster.js';
+export { staff, leave, deletions } from './school_people.js';
 
 const KINDS = { basic: '基础托管', club: '社团' };
 const MODES = { fcfs: '先到先得', lottery: '抽签' };
@@ -111,8 +119,22 @@ function toLocalInput(s) {
 }
 const fromLocalInput = (v) => (v ? v + ':00+08:00' : null);
 
+const REASONS = { grade_not_eligible: '年级不再符合', schedule_conflict: '与已报名的其他社团时间冲突' };
+
+/** conflictsBox lists the enrolled students a change breaks a rule for
+ * (409 enrolled_conflicts) with a button that sends the change again,
+ * forced: the change stands and their families are told. */
+function conflictsBox(e, onForce) {
+  const list = (e.body && e.body.conflicts) || [];
+  return h('div.alert.warn', h('strong', `这次修改会影响 ${list.length} 名已报名的学生：`),
+    h('ul', list.map((c) => h('li', `${c.name}：${REASONS[c.reason] || c.reason}`))),
+    h('p.small', '确认修改后，这些学生的家长会收到课程变更通知，由家长决定是否退出。'),
+    h('div.form-actions', h('button.btn.danger', { type: 'button', onclick: onForce }, '确认修改并通知家长')));
+}
+
 /** editOffering opens the form of a new offering (o null) or of o. */
-function editOffering(o, terms, termID, sid, after) {
+async function editOffering(o, terms, termID, sid, after) {
+  const teachers = await schoolStaff(sid).then((us) => us.filter((u) => u.role === 'teacher' && !u.disabled)).catch(() => []);
   const v = o || { kind: 'club', category: 'sports', weekdays: [1, 2, 3, 4, 5], grades: [1, 2, 3, 4, 5, 6],
     start_time: '16:30', end_time: '18:00', capacity: 30, fee_fen: 0, mode: 'fcfs', waitlist: true, term_id: Number(termID) };
   const f = {};
@@ -136,14 +158,21 @@ function editOffering(o, terms, termID, sid, after) {
         fee_fen: Math.round(Number(f.fee.value || 0) * 100), mode: f.mode.value, waitlist: f.waitlist.checked,
         enroll_opens_at: fromLocalInput(f.opens.value), enroll_closes_at: fromLocalInput(f.closes.value),
       };
-      try {
-        const saved = o ? await api.patch(`/offerings/${o.id}`, body) : await api.request('POST', `/schools/${sid}/offerings`, { body });
-        close();
-        toast(o ? '已保存' : `已创建「${saved.name}」（草稿）`);
-        after(saved);
-      } catch (e2) {
-        fill(err, errorBox(e2));
-      }
+      const tid = Number(f.teacher_user_id.value);
+      if (tid || o) body.teacher_user_id = tid; // 0 clears it on PATCH
+      const send = async (force) => {
+        try {
+          const saved = o ? await api.patch(`/offerings/${o.id}`, force ? { ...body, force: true } : body)
+            : await api.request('POST', `/schools/${sid}/offerings`, { body });
+          close();
+          toast(o ? (force ? '已保存，已通知受影响的家长' : '已保存') : `已创建「${saved.name}」（草稿）`);
+          after(saved);
+        } catch (e2) {
+          fill(err, e2.code === 'enrolled_conflicts' ? conflictsBox(e2, () => send(true)) : errorBox(e2));
+          err.scrollIntoView({ block: 'nearest' }); // below a long form, on a phone above all
+        }
+      };
+      send(false);
     },
   },
   h('div.form-grid',
@@ -151,7 +180,14 @@ function editOffering(o, terms, termID, sid, after) {
     field('类型', sel('kind', KINDS, v.kind)),
     field('名称', inp('name', { value: v.name || '', required: true, maxLength: 64, placeholder: '如：篮球社' })),
     field('类别', sel('category', CATEGORIES, v.category || 'other')),
-    field('教师', inp('teacher', { value: v.teacher || '' })),
+    field('点名教师', (f.teacher_user_id = h('select', {
+      onchange: () => {
+        const t = teachers.find((u) => String(u.id) === f.teacher_user_id.value);
+        if (t && !f.teacher.value.trim()) f.teacher.value = t.display_name;
+      },
+    }, h('option', { value: 0 }, teachers.length ? '（未指定）' : '（还没有教师账号）'),
+    teachers.map((u) => h('option', { value: u.id, selected: u.id === v.teacher_user_id }, `${u.display_name}（${u.username}）`))))),
+    field('教师（显示给家长）', inp('teacher', { value: v.teacher || '' })),
     field('地点', inp('venue', { value: v.venue || '' })),
     field('上课日', boxes('weekdays', [1, 2, 3, 4, 5].map((d) => [d, WEEKDAYS[d]]), v.weekdays || []), true),
     field('开始时间', inp('start_time', { type: 'time', value: v.start_time, required: true })),
@@ -181,7 +217,9 @@ export async function offeringDetail(el, ctx) {
   }
   const o = res.offering;
   ctx.setTitle(o.name);
-  const terms = await termsOf(o.school_id).catch(() => []);
+  const [terms, staffList] = await Promise.all([termsOf(o.school_id).catch(() => []),
+    o.teacher_user_id ? schoolStaff(o.school_id).catch(() => []) : []]);
+  const rollTeacher = staffList.find((u) => u.id === o.teacher_user_id);
   const reload = () => offeringDetail(el, ctx);
   const enrolled = res.items.filter((r) => r.status === 'enrolled' || r.status === 'pending_payment');
   const waiting = res.items.filter((r) => r.status === 'waitlisted').sort((a, b) => a.waitlist_position - b.waitlist_position);
@@ -207,12 +245,14 @@ export async function offeringDetail(el, ctx) {
       h('dt', '类型'), h('dd', `${KINDS[o.kind]} · ${CATEGORIES[o.category] || o.category}`),
       h('dt', '时间'), h('dd', `${fmtDays(o.weekdays)} ${o.start_time}–${o.end_time}`),
       h('dt', '教师 / 地点'), h('dd', `${o.teacher || '—'} / ${o.venue || '—'}`),
+      h('dt', '点名教师'), h('dd', rollTeacher ? `${rollTeacher.display_name}（${rollTeacher.username}）` : h('span.muted', '未指定（仅学校管理员可点名）')),
       h('dt', '年级'), h('dd', fmtGrades(o.grades)),
       h('dt', '收费'), h('dd', yuan(o.fee_fen)),
       h('dt', '报名'), h('dd', `${MODES[o.mode]} · ${dateTime(o.enroll_opens_at)} 至 ${dateTime(o.enroll_closes_at)}`),
       o.mode === 'lottery' ? [h('dt', '抽签'), h('dd', o.drawn_at ? `已于 ${dateTime(o.drawn_at)} 抽签` : `未抽签（${o.applied} 人报名）`)] : null,
       o.seed_sha256 ? [h('dt', '种子承诺'), h('dd.mono', o.seed_sha256)] : null,
       o.description ? [h('dt', '简介'), h('dd', o.description)] : null)),
+    o.status === 'published' || o.status === 'closed' ? card('上课安排', sessionsPanel(o, true)) : null,
     card(`录取名单（${enrolled.length}）`, table(cols, enrolled, { exportName: `${o.name}-录取名单` })),
     card(`候补名单（${waiting.length}）`, table([{ key: 'waitlist_position', label: '顺位', num: true }, ...cols], waiting,
       { exportName: `${o.name}-候补名单`, empty: '没有候补' })),
@@ -282,45 +322,20 @@ export async function terms(el, ctx) {
     },
   }, h('div.form-grid', h('label', '名称', f.name), h('label', '开始', f.starts_on), h('label', '结束', f.ends_on),
     h('label', '每人最多社团数', f.max_clubs)), err, h('div.form-actions', h('button.btn', { type: 'submit' }, '创建学期')));
+  // The term in progress (or the next one) opens in the calendar editor.
+  const now = new Date().toISOString().slice(0, 10);
+  const current = list.find((t) => t.starts_on <= now && now <= t.ends_on) || list.find((t) => t.starts_on > now) || list[0];
+  const calBox = h('div', current ? calendarEditor(current, sid, () => terms(el, ctx)) : null);
   fill(el, h('div.page-head', h('h1', '学期与校历')),
     card('学期', table([
       { key: 'name', label: '学期' }, { key: 'starts_on', label: '开始' }, { key: 'ends_on', label: '结束' },
       { key: 'max_clubs', label: '每人最多社团', num: true },
       { key: 'no_service_days', label: '停课日', fmt: (d) => (d && d.length ? d.join('、') : '无'), xlsx: (t) => (t.no_service_days || []).join('、') },
     ], list, { exportName: '学期' })),
-    list.length ? card('校历', calendar(list[0])) : null,
+    list.length ? card(h('div.row', h('h2', '校历'), list.length > 1 ? h('select', {
+      onchange: (e) => fill(calBox, calendarEditor(list.find((t) => String(t.id) === e.target.value), sid, () => terms(el, ctx))),
+    }, list.map((t) => h('option', { value: t.id, selected: t === current }, t.name))) : null), calBox) : null,
     card('新建学期', form));
-}
-
-// calendar draws a term's months with weekends and no-service days.
-function calendar(t) {
-  const off = new Set(t.no_service_days || []);
-  const extra = new Map((t.extra_days || []).map((d) => [d.date, d.as_weekday]));
-  const start = new Date(t.starts_on + 'T00:00:00Z');
-  const end = new Date(t.ends_on + 'T00:00:00Z');
-  const months = [];
-  for (let m = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1)); m <= end; m.setUTCMonth(m.getUTCMonth() + 1)) {
-    const cells = [];
-    const first = (new Date(m).getUTCDay() + 6) % 7;
-    for (let i = 0; i < first; i++) cells.push(h('span.day.pad'));
-    const days = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 0)).getUTCDate();
-    for (let d = 1; d <= days; d++) {
-      const date = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth(), d));
-      const iso = date.toISOString().slice(0, 10);
-      const wd = (date.getUTCDay() + 6) % 7;
-      let cls = 'day';
-      let title = '';
-      if (date < start || date > end) cls += '.outside';
-      else if (off.has(iso)) { cls += '.off'; title = '停课'; }
-      else if (extra.has(iso)) { cls += '.extra'; title = `调课（按${WEEKDAYS[extra.get(iso)]}）`; }
-      else if (wd >= 5) cls += '.weekend';
-      else cls += '.school';
-      cells.push(h('span.' + cls, { title }, String(d)));
-    }
-    months.push(h('div.month', h('div.month-name', `${m.getUTCFullYear()}年${m.getUTCMonth() + 1}月`),
-      h('div.week', ['一', '二', '三', '四', '五', '六', '日'].map((x) => h('span.wd', x))), h('div.days', cells)));
-  }
-  return h('div', h('p.muted', `${t.name}：蓝色为服务日，灰色为周末，红色为停课日，绿色为调课日。`), h('div.months', months));
 }
 
 /** lottery: draw the term's lottery offerings and show the seed. */

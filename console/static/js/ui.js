@@ -83,13 +83,37 @@ export function stat(label, value, sub, tone) {
     sub ? h('div.stat-sub', sub) : null);
 }
 
-/** errorBox shows an API error: its message as the API wrote it, and the
- * code and request id in small type for support. */
+// FIELD_LABELS are the Chinese names of the API's fields, for the lines of
+// a 422 (a secretary reads "新密码：至少8位", not "new_password：…").
+export const FIELD_LABELS = {
+  username: '用户名', password: '密码', new_password: '新密码', old_password: '原密码', display_name: '姓名',
+  role: '角色', school_id: '学校', region_id: '区域', parent_id: '上级区域', code: '代码', name: '名称',
+  term_id: '学期', kind: '类型', category: '类别', description: '简介', teacher: '教师', teacher_user_id: '点名教师',
+  venue: '地点', weekdays: '上课日', start_time: '开始时间', end_time: '结束时间', capacity: '名额',
+  grades: '年级', fee_fen: '费用', mode: '报名方式', waitlist: '候补', enroll_opens_at: '报名开始',
+  enroll_closes_at: '报名截止', starts_on: '开始日期', ends_on: '结束日期', max_clubs: '每人社团上限',
+  no_service_days: '停课日', extra_days: '调休上课日', reason: '原因', records: '名单', status: '状态',
+  student_id: '学生', offering_id: '项目', offering_ids: '项目', from: '开始日期', to: '结束日期', date: '日期',
+  month: '月份', title: '标题', comment: '意见', opens_at: '开始时间', closes_at: '截止时间', file: '文件',
+  rank: '志愿顺序', metric: '指标', by: '分组', refresh_token: '登录凭证', body: '请求内容',
+};
+
+/** fieldLabel is a field's Chinese name ("" for a field without one: the
+ * message then stands alone rather than showing the raw key). */
+export const fieldLabel = (k) => FIELD_LABELS[k] || '';
+
+/** errorBox shows an API error: its message as the API wrote it and, for a
+ * 422, each field's problem under the field's Chinese name. The request id
+ * is shown only for a server failure (5xx), where support needs it to find
+ * the log; a refusal explains itself. */
 export function errorBox(err) {
   if (err instanceof ApiError) {
-    const fields = err.fields ? Object.entries(err.fields).map(([k, v]) => h('li', `${k}：${v}`)) : [];
-    return h('div.alert.error', h('strong', err.message), fields.length ? h('ul', fields) : null,
-      h('div.muted.small', `${err.code}${err.requestId ? ' · ' + err.requestId : ''}`));
+    const fields = err.fields ? Object.entries(err.fields).map(([k, v]) => {
+      const label = fieldLabel(k);
+      return h('li', label ? `${label}：${v}` : v);
+    }) : [];
+    const support = err.status >= 500 && err.requestId ? h('div.muted.small', `请求编号 ${err.requestId}（联系技术支持时请提供）`) : null;
+    return h('div.alert.error', { title: err.code }, h('strong', err.message), fields.length ? h('ul', fields) : null, support);
   }
   return h('div.alert.error', h('strong', '出错了：'), String(err && err.message ? err.message : err));
 }
@@ -140,6 +164,9 @@ export function table(cols, rows, opts = {}) {
     if (c) {
       list.sort((a, b) => {
         const x = value(c, a), y = value(c, b);
+        // No data ("—") sorts last whichever the direction.
+        const nx = x === null || x === undefined, ny = y === null || y === undefined;
+        if (nx || ny) return nx === ny ? 0 : nx ? 1 : -1;
         if (typeof x === 'number' && typeof y === 'number') return (x - y) * dir;
         return String(x ?? '').localeCompare(String(y ?? ''), 'zh-CN') * dir;
       });

@@ -38,6 +38,12 @@ type Shape struct {
 // 1,002,000 students, about 2.9 million enrollments.
 var Full = Shape{Cities: 10, CountiesPerCity: 10, SchoolsPerCounty: 30, StudentsPerSchool: 334}
 
+// Reduced is Full with a hundredth of its schools: every school the full
+// size (its students, clubs and their demand) in two cities of three
+// counties, so what the full generator does to one school is tested on
+// every run in a second.
+var Reduced = Shape{Cities: 2, CountiesPerCity: 3, SchoolsPerCounty: 5, StudentsPerSchool: Full.StudentsPerSchool}
+
 // Schools is the number of schools of the shape.
 func (s Shape) Schools() int { return s.Cities * s.CountiesPerCity * s.SchoolsPerCounty }
 
@@ -118,12 +124,17 @@ func Generate(ctx context.Context, db *models.DB, s Shape, day time.Time) (Set, 
 		{"waitlist positions", `UPDATE enrollments SET waitlist_position = (SELECT count(*) FROM enrollments w
 			WHERE w.offering_id = enrollments.offering_id AND w.status = 'waitlisted' AND w.id <= enrollments.id)
 			WHERE status = 'waitlisted'`, nil},
+		// No club is over its capacity: a club more students chose than it
+		// seats (at 334 students a school, 67 choose each club of 60) is
+		// made big enough before its counter is set, since the counter's
+		// CHECK (enrolled_count <= capacity) holds at every statement.
+		{"capacities", `UPDATE offerings SET capacity = (SELECT CASE WHEN count(*) > offerings.capacity THEN count(*)
+			ELSE offerings.capacity END FROM enrollments e WHERE e.offering_id = offerings.id AND e.status = 'enrolled')`, nil},
 		{"seat counters", `UPDATE offerings SET
 			enrolled_count = (SELECT count(*) FROM enrollments e WHERE e.offering_id = offerings.id AND e.status = 'enrolled'),
 			waitlisted_count = (SELECT count(*) FROM enrollments e WHERE e.offering_id = offerings.id AND e.status = 'waitlisted')`, nil},
-		// A club with a waitlist is full; none is over its capacity.
-		{"capacities", `UPDATE offerings SET capacity = CASE WHEN waitlisted_count > 0 OR enrolled_count > capacity
-			THEN enrolled_count ELSE capacity END`, nil},
+		// A club with a waitlist is full.
+		{"full waitlisted clubs", `UPDATE offerings SET capacity = enrolled_count WHERE waitlisted_count > 0`, nil},
 		{"attendance", `INSERT INTO attendance (offering_id, student_id, school_id, session_date, status, created_at)
 			SELECT (s.school_id - 1) * 12 + 1 + s.id % 2, s.id, s.school_id, d.d,
 				CASE WHEN s.id % 10 = 0 THEN 'absent' WHEN s.id % 10 = 1 THEN 'late' WHEN s.id % 10 = 2 THEN 'leave' ELSE 'present' END, ?

@@ -1,0 +1,79 @@
+// school_sessions.js: an offering's sessions month by month on its detail
+// page — cancel one (weather, exams: the families are told), see which were
+// cancelled and why, whether the roll was taken, and download the month's
+// attendance sheet (GET /offerings/{id}/attendance?month&format=xlsx).
+import * as api from './api.js';
+import { h, fill, table, loading, errorBox, guard, toast, modal, today, dateTime, WEEKDAYS } from './ui.js';
+
+const monthOf = (d) => d.slice(0, 7);
+const lastDay = (m) => {
+  const [y, mo] = m.split('-').map(Number);
+  return `${m}-${String(new Date(Date.UTC(y, mo, 0)).getUTCDate()).padStart(2, '0')}`;
+};
+const weekday = (d) => WEEKDAYS[((new Date(d + 'T00:00:00Z').getUTCDay() + 6) % 7) + 1];
+
+/** sessionsPanel is the sessions card of offering o (canCancel: a school
+ * admin's view). */
+export function sessionsPanel(o, canCancel) {
+  let month = monthOf(today());
+  const box = h('div', loading());
+  // Months around today, named in Chinese (a month input speaks the
+  // browser's language).
+  const months = [];
+  for (let i = -6; i <= 6; i++) {
+    const [y, m] = month.split('-').map(Number);
+    const d = new Date(Date.UTC(y, m - 1 + i, 1));
+    months.push([d.toISOString().slice(0, 7), `${d.getUTCFullYear()}年${d.getUTCMonth() + 1}月`]);
+  }
+  const picker = h('select', { onchange: (e) => { month = e.target.value; load(); } },
+    months.map(([v, l]) => h('option', { value: v, selected: v === month }, l)));
+  const sheet = h('button.btn.ghost', {
+    type: 'button',
+    onclick: () => guard(() => api.download(`/offerings/${o.id}/attendance`, { month, format: 'xlsx' })),
+  }, '导出本月考勤表');
+  async function load() {
+    fill(box, loading());
+    try {
+      const res = await api.get(`/offerings/${o.id}/sessions`, { from: `${month}-01`, to: lastDay(month), limit: 100 });
+      const now = today();
+      fill(box, table([
+        { key: 'date', label: '日期', fmt: (d) => `${d.slice(5)} ${weekday(d)}` },
+        { key: 'start_time', label: '时间', fmt: (v, s) => `${v}–${s.end_time}` },
+        { key: 'status', label: '状态', fmt: (v, s) => (v === 'cancelled'
+          ? h('span.tag.cancelled', { title: s.cancel_reason }, `停课：${s.cancel_reason || '—'}`)
+          : s.roll_taken_at ? h('span.tag.published', '已点名') : s.date < now ? h('span.tag.bad', '未点名') : h('span.tag', '待上课')) },
+        { key: 'roll_taken_at', label: '点名时间', fmt: (v) => (v ? dateTime(v) : '—') },
+        { key: 'id', label: '操作', xlsx: () => '', fmt: (id, s) => (canCancel && s.status === 'scheduled' && !s.roll_taken_at && s.date >= now
+          ? h('button.btn.small.danger', { type: 'button', onclick: (e) => { e.stopPropagation(); cancelSession(o, s, load); } }, '停课')
+          : null) },
+      ], res.items, { empty: '本月没有课' }));
+    } catch (e) {
+      fill(box, errorBox(e));
+    }
+  }
+  load();
+  return h('div', h('div.toolbar', h('label.inline', '月份 ', picker), sheet), box);
+}
+
+/** cancelSession asks for the reason and cancels session s of offering o. */
+function cancelSession(o, s, after) {
+  const reason = h('input', { required: true, maxLength: 200, placeholder: '如：暴雨停课、期中考试' });
+  const err = h('div');
+  const form = h('form.form', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await api.post(`/sessions/${s.id}/cancel`, { reason: reason.value.trim() });
+        close();
+        toast('已停课，已报名的家庭会收到通知');
+        after();
+      } catch (e2) {
+        fill(err, errorBox(e2));
+      }
+    },
+  }, h('p', `「${o.name}」${s.date}（${weekday(s.date)}）${s.start_time}–${s.end_time}`),
+  h('label.wide', '停课原因（家长会在通知中看到）', reason), err,
+  h('div.form-actions', h('button.btn.danger', { type: 'submit' }, '确认停课')));
+  const close = modal('停课', form);
+  reason.focus();
+}

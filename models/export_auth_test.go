@@ -1,4 +1,0 @@
-package models
-
-// RecordLoginFailure lets tests count failed logins directly.
-var RecordLoginFailure = recordLoginFailure

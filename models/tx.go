@@ -1,0 +1,196 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/mattn/go-sqlite3"
+	"gorm.io/gorm"
+)
+
+// The one door into a transaction. Every write of kehou goes through one
+// of these entry points, all in this file:
+//
+//   - DB.Tx: a write transaction on the writer, one attempt;
+//   - retryTx: DB.Tx, run again when the engine aborted it for a deadlock
+//     or a serialization failure (nothing was committed, so it is safe);
+//   - DB.writeOfferings: retryTx, then the cached facts about offerings are
+//     retired (the way to write an offering or free a seat);
+//   - DB.sharedTx: retryTx for work done on behalf of several callers at
+//     once (the enrollment batch), so no one caller's context cancels it;
+//   - connTx: BEGIN … COMMIT by hand on a dedicated connection, for the
+//     stats job on SQLite, whose temporary tables live in that connection.
+//
+// Whether to retry, and whether a write hit a unique constraint or a full
+// disk, is decided by the drivers' error codes (SQLite's extended result
+// codes, PostgreSQL's SQLSTATE), never by the text of a message.
+//
+// Every transaction carries one clock: txNow(tx) is the same instant for
+// every statement of an operation (an operation that has its own "now",
+// say a test's, passes it in with withClock).
+
+// txClockKey is the context key of a transaction's clock.
+type txClockKey struct{}
+
+// withClock returns ctx carrying now as the clock of the transactions run
+// with it.
+func withClock(ctx context.Context, now time.Time) context.Context {
+	return context.WithValue(ctx, txClockKey{}, now.UTC())
+}
+
+// clockOf is the clock ctx carries, if any.
+func clockOf(ctx context.Context) (time.Time, bool) {
+	t, ok := ctx.Value(txClockKey{}).(time.Time)
+	return t, ok
+}
+
+// txNow is the clock of the operation tx belongs to: the time its
+// transaction began, or the one its caller passed with withClock.
+func txNow(tx *gorm.DB) time.Time {
+	if tx.Statement != nil && tx.Statement.Context != nil {
+		if t, ok := clockOf(tx.Statement.Context); ok {
+			return t
+		}
+	}
+	return time.Now().UTC()
+}
+
+// Tx runs fn in a write transaction on the writer. On SQLite it begins
+// IMMEDIATE, so the write lock is taken up front and the transaction cannot
+// fail half-way on a lock upgrade. fn's statements share one clock
+// (txNow).
+func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	defer db.gen.Add(1)
+	if _, ok := clockOf(ctx); !ok {
+		ctx = withClock(ctx, time.Now())
+	}
+	err := db.W.WithContext(ctx).Transaction(fn)
+	return err
+}
+
+// retryTx runs fn in a write transaction, running it again (a few times,
+// after a short pause) when the engine aborted it for a deadlock or a
+// serialization failure.
+func retryTx(ctx context.Context, db *DB, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = db.Tx(ctx, fn)
+		if err == nil || !isRetryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// writeOfferings runs fn in a write transaction (retryTx) and then retires
+// every cached fact about offerings (the offers version): the one way to
+// write an offering or free a seat, so no writer can forget it.
+func (db *DB) writeOfferings(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	defer db.offersChanged()
+	return retryTx(ctx, db, fn)
+}
+
+// sharedTx runs fn (retryTx) for several callers at once: on a context of
+// its own, since one caller giving up must not roll back the others' work
+// (each caller stops waiting for its own answer instead).
+func (db *DB) sharedTx(fn func(tx *gorm.DB) error) error {
+	return retryTx(context.Background(), db, fn)
+}
+
+// connTx runs fn between begin ("BEGIN" or "BEGIN IMMEDIATE") and COMMIT
+// on conn, a handle whose pool holds a single connection, rolling back when
+// fn fails: for work that must stay on one connection of its own (the stats
+// job's temporary tables on SQLite).
+func connTx(conn *gorm.DB, begin string, fn func() error) error {
+	if err := conn.Exec(begin).Error; err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		_ = conn.Exec("ROLLBACK").Error
+		return err
+	}
+	return conn.Exec("COMMIT").Error
+}
+
+// dialectOf is the engine behind tx (or any handle): the one way code that
+// holds a transaction, not a DB, asks which SQL to speak.
+func dialectOf(tx *gorm.DB) Dialect {
+	if tx.Dialector.Name() == "postgres" {
+		return Postgres
+	}
+	return SQLite
+}
+
+// The PostgreSQL SQLSTATEs kehou decides on.
+const (
+	pgSerializationFailure = "40001"
+	pgDeadlockDetected     = "40P01"
+	pgUniqueViolation      = "23505"
+	pgForeignKeyViolation  = "23503"
+	pgDiskFull             = "53100"
+)
+
+// driverCode is err's SQLite extended result code, or its PostgreSQL
+// SQLSTATE (one of the two is zero).
+func driverCode(err error) (sqlite sqlite3.ErrNoExtended, pg string) {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.ExtendedCode, ""
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return 0, pe.Code
+	}
+	return 0, ""
+}
+
+// isRetryable reports an abort that is safe to run again: a PostgreSQL
+// serialization failure or deadlock, or SQLite's busy snapshot (a reader
+// that tried to write after another writer committed).
+func isRetryable(err error) bool {
+	sq, pg := driverCode(err)
+	return pg == pgSerializationFailure || pg == pgDeadlockDetected || sq == sqlite3.ErrBusySnapshot
+}
+
+// isUniqueViolation reports a unique-constraint failure on either engine
+// (GORM translates the ones of its own statements into ErrDuplicatedKey,
+// from the same codes).
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return true
+	}
+	sq, pg := driverCode(err)
+	return pg == pgUniqueViolation || sq == sqlite3.ErrConstraintUnique || sq == sqlite3.ErrConstraintPrimaryKey
+}
+
+// isForeignKeyViolation reports a foreign-key failure on either engine.
+func isForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, gorm.ErrForeignKeyViolated) {
+		return true
+	}
+	sq, pg := driverCode(err)
+	return pg == pgForeignKeyViolation || sq == sqlite3.ErrConstraintForeignKey
+}
+
+// IsStorageFull reports that the database could not write for want of
+// space: SQLite's SQLITE_FULL, PostgreSQL's 53100 disk_full.
+func IsStorageFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	sq, pg := driverCode(err)
+	return pg == pgDiskFull || (sq&0xff) == sqlite3.ErrNoExtended(sqlite3.ErrFull)
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"kehou/models"
+)
+
+// demoLoopDays is how many of the last days of the demo term show the whole
+// daily loop — leave, late arrivals after an absence alert, dismissals,
+// corrections — beside the rolls every day has: the families whose parents
+// have accounts by then (they log in to answer the survey, which opens two
+// weeks before today) are the ones who file leave and get messages.
+const demoLoopDays = 14
+
+// demoParents maps a child to the parent account linked to it (made when
+// the family answers the survey).
+type demoParents struct {
+	mu sync.Mutex
+	of map[int64]int64
+}
+
+// demoFix is an absence the school corrects the next morning: the parent
+// brings a sick note, the admin changes absent to leave with that reason.
+type demoFix struct{ session, student int64 }
+
+// demoLeave has a few families with accounts file leave at 07:30 for a
+// child on the day's sessions (a fever, a family matter): about one child
+// in a hundred a day. The roll then takes the leave as it is.
+func demoLeave(ctx context.Context, db *models.DB, parents *demoParents, sessions []models.SessionView, day int, now time.Time, hist *demoHistory) error {
+	if len(sessions) == 0 {
+		return nil
+	}
+	date := sessions[0].Date
+	filed, err := time.ParseInLocation(time.DateOnly, date, models.StatsZone)
+	if err != nil {
+		return err
+	}
+	if filed = filed.Add(7*time.Hour + 30*time.Minute); filed.After(now) {
+		return nil
+	}
+	parents.mu.Lock()
+	kids := make([]int64, 0, len(parents.of))
+	for k := range parents.of {
+		kids = append(kids, k)
+	}
+	parents.mu.Unlock()
+	sort.Slice(kids, func(i, j int) bool { return kids[i] < kids[j] })
+	rng := rand.New(rand.NewPCG(uint64(day), 7))
+	reasons := []string{"发烧，在家休息", "家中有事", "去医院复查", "感冒咳嗽"}
+	for _, k := range kids {
+		if rng.IntN(100) != 0 {
+			continue
+		}
+		parent := models.Actor{UserID: parents.of[k], Role: models.RoleParent}
+		_, err := models.CreateLeaveRequest(ctx, db, parent, k, models.NewLeaveRequest{From: date, To: date,
+			Reason: reasons[rng.IntN(len(reasons))]}, filed)
+		var me *models.Error
+		var ve *models.ValidationError
+		switch {
+		case err == nil:
+			hist.Leave++
+		case errors.As(err, &ve), errors.As(err, &me) && me.Kind == models.KindInvalid:
+			// Leave that cannot apply (no session of the child that day)
+			// is refused, as it would be for the family.
+		default:
+			return fmt.Errorf("leave for student %d on %s: %w", k, date, err)
+		}
+	}
+	return nil
+}
+
+// demoCorrect applies yesterday's fixes at 08:30 on date, as the school's
+// admin (after the day a correction needs a reason; it tells no family).
+func demoCorrect(ctx context.Context, db *models.DB, admin models.Actor, fixes []demoFix, date, now time.Time, hist *demoHistory) error {
+	at := date.Add(8*time.Hour + 30*time.Minute)
+	if len(fixes) == 0 || at.After(now) {
+		return nil
+	}
+	for _, f := range fixes {
+		if _, err := models.MarkAttendance(ctx, db, admin, f.session, []models.MarkRecord{{StudentID: f.student, Status: models.MarkLeave}},
+			"家长补交病假条", at); err != nil {
+			return fmt.Errorf("correction of session %d: %w", f.session, err)
+		}
+		hist.Corrections++
+	}
+	return nil
+}
