@@ -328,7 +328,9 @@ func TestNoSecretsInLogs(t *testing.T) {
 	login := f.s.do("POST", "/api/v1/auth/login", "", map[string]string{"username": *u.Username, "password": modelstest.Password}).want(t, 200).JSON()
 	access, refresh := login["access_token"].(string), login["refresh_token"].(string)
 	f.s.do("GET", "/api/v1/me", access, nil).want(t, 200)
-	f.s.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": refresh}).want(t, 200)
+	next := f.s.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": refresh}).want(t, 200).JSON()
+	// Spending the successor ends the old token's replay grace: reuse is 401.
+	f.s.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": next["refresh_token"].(string)}).want(t, 200)
 	f.s.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": refresh}).want(t, 401)
 
 	logs := f.s.logs.String()
