@@ -213,7 +213,7 @@ func (e *engine) prepareRush(ctx context.Context) error {
 	d.Parents, d.TokensAt = parents, time.Now()
 	e.b.logf("[%s] parents: %d logged in with WeChat and phone-bound in %v", e.name, len(parents), time.Since(t0).Round(time.Millisecond))
 
-	today := time.Now().In(models.StatsZone)
+	today := time.Now().In(models.Zone)
 	if err := a.call("POST", fmt.Sprintf("/api/v1/schools/%d/terms", d.SchoolID), d.SchoolAdminToken, staffIP(2),
 		map[string]any{"name": "压测学期" + suffix, "starts_on": today.AddDate(0, 0, -7).Format("2006-01-02"),
 			"ends_on": today.AddDate(0, 4, 0).Format("2006-01-02"), "max_clubs": 1}, &idOnly); err != nil {

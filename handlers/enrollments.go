@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 
 	"kehou/models"
@@ -56,6 +54,10 @@ type EnrollmentDTO struct {
 	WithdrawnByRole  models.Role        `json:"withdrawn_by_role,omitempty"`
 	WithdrawnAt      *string            `json:"withdrawn_at,omitempty"`
 	WithdrawReason   *string            `json:"withdraw_reason,omitempty"`
+	// A seat with an order (docs/fees.md): pending_payment until paid.
+	OrderID       *int64  `json:"order_id,omitempty"`
+	AmountFen     *int64  `json:"amount_fen,omitempty"`
+	HoldExpiresAt *string `json:"hold_expires_at,omitempty"`
 }
 
 // NewEnrollmentDTO maps an enrollment and the summary of its offering to
@@ -63,9 +65,13 @@ type EnrollmentDTO struct {
 func NewEnrollmentDTO(e models.Enrollment, o models.OfferingSummary) EnrollmentDTO {
 	d := EnrollmentDTO{ID: e.ID, StudentID: e.StudentID, OfferingID: e.OfferingID, Offering: NewOfferingSummaryDTO(o),
 		Status: string(e.Status), WaitlistPosition: e.WaitlistPosition, Rank: e.Rank, AppliedBy: e.AppliedBy,
-		CreatedAt: rfc3339(e.CreatedAt), WithdrawnBy: e.WithdrawnBy, WithdrawReason: e.WithdrawReason}
+		CreatedAt: rfc3339(e.CreatedAt), WithdrawnBy: e.WithdrawnBy, WithdrawReason: e.WithdrawReason,
+		OrderID: e.OrderID, AmountFen: e.AmountFen}
 	if e.WithdrawnAt != nil {
 		d.WithdrawnAt = ptr(rfc3339(*e.WithdrawnAt))
+	}
+	if e.HoldExpiresAt != nil && e.Status == models.StatusPendingPayment {
+		d.HoldExpiresAt = ptr(rfc3339(*e.HoldExpiresAt))
 	}
 	return d
 }
@@ -166,7 +172,7 @@ func (h *API) Enroll(c *fiber.Ctx) error {
 	if e.Replayed {
 		c.Set("Idempotent-Replayed", "true")
 	}
-	h.caches().lists.noteWrite(CurrentActor(c).UserID, time.Now())
+	h.caches().lists.noteWrite(CurrentActor(c).UserID)
 	d, err := h.enrollmentDTO(c, e)
 	if err != nil {
 		return err
@@ -186,7 +192,7 @@ func (h *API) Withdraw(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.caches().lists.noteWrite(CurrentActor(c).UserID, time.Now())
+	h.caches().lists.noteWrite(CurrentActor(c).UserID)
 	d, err := h.enrollmentDTO(c, e)
 	if err != nil {
 		return err

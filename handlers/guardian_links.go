@@ -136,12 +136,9 @@ func (h *API) ListDeletionRequests(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := Page[DeletionRequestDTO]{Items: make([]DeletionRequestDTO, 0, min(len(rs), limit))}
-	for i, r := range rs {
-		if i == limit {
-			out.NextCursor = encodeCursor(rs[limit-1].ID)
-			break
-		}
+	rs, next := keysetPage(rs, limit, func(r models.DeletionRequest) int64 { return r.ID })
+	out := Page[DeletionRequestDTO]{Items: make([]DeletionRequestDTO, 0, len(rs)), NextCursor: next}
+	for _, r := range rs {
 		out.Items = append(out.Items, newDeletionRequestDTO(r))
 	}
 	return c.JSON(out)

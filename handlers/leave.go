@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"strconv"
-
 	"github.com/gofiber/fiber/v2"
 
 	"kehou/models"
@@ -73,11 +71,8 @@ func (h *API) ListLeaveRequests(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := Page[LeaveRequestDTO]{Items: make([]LeaveRequestDTO, 0, min(len(ls), limit))}
-	if len(ls) > limit {
-		ls = ls[:limit]
-		out.NextCursor = opaqueCursor(strconv.FormatInt(ls[limit-1].ID, 10))
-	}
+	ls, next := keysetPage(ls, limit, func(l models.LeaveRequest) int64 { return l.ID })
+	out := Page[LeaveRequestDTO]{Items: make([]LeaveRequestDTO, 0, len(ls)), NextCursor: next}
 	for _, l := range ls {
 		out.Items = append(out.Items, NewLeaveRequestDTO(l))
 	}

@@ -123,8 +123,14 @@ func Observe(log *slog.Logger, m *Metrics, clientIP func(*fiber.Ctx) string) fib
 		if m != nil {
 			m.observe(route, methodLabel(c), status, d)
 		}
+		// A 503 is a refusal the server chose (busy, a full disk, a
+		// deadline), said once at its cause: each request of a rush
+		// answered 503 is a warning, not one more error line.
 		lvl := slog.LevelInfo
-		if status >= 500 {
+		switch {
+		case status == fiber.StatusServiceUnavailable:
+			lvl = slog.LevelWarn
+		case status >= 500:
 			lvl = slog.LevelError
 		}
 		if log.Enabled(c.UserContext(), lvl) {

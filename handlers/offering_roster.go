@@ -67,7 +67,7 @@ func (h *API) OfferingRoster(c *fiber.Ctx) error {
 		for _, r := range rows {
 			t.rows = append(t.rows, offeringRosterRecord(r))
 		}
-		date := h.now().In(models.StatsZone).Format(time.DateOnly)
+		date := h.now().In(models.Zone).Format(time.DateOnly)
 		return sendExport(c, t, format, o.Name+"-名单-"+date, fmt.Sprintf("roster-%d-%s", o.ID, date))
 	}
 	items := make([]OfferingRosterRowDTO, 0, len(rows))

@@ -30,6 +30,7 @@ type OfferingDTO struct {
 	Capacity       int     `json:"capacity"`
 	Grades         []int   `json:"grades"`
 	FeeFen         int64   `json:"fee_fen"`
+	Billing        string  `json:"billing"`
 	Mode           string  `json:"mode"`
 	Waitlist       bool    `json:"waitlist"`
 	EnrollOpensAt  string  `json:"enroll_opens_at"`
@@ -53,7 +54,7 @@ func NewOfferingDTO(o models.Offering) OfferingDTO {
 	d := OfferingDTO{ID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, Kind: o.Kind, Name: o.Name, Category: o.Category,
 		CategoryLabel: models.CategoryLabel(o.Category), Description: o.Description, Teacher: o.Teacher, Venue: o.Venue, Weekdays: models.Unmask(o.Weekdays),
 		StartTime: models.FormatClock(o.StartMin), EndTime: models.FormatClock(o.EndMin), Capacity: o.Capacity,
-		Grades: models.Unmask(o.Grades), FeeFen: o.FeeFen, Mode: o.Mode, Waitlist: o.Waitlist,
+		Grades: models.Unmask(o.Grades), FeeFen: o.FeeFen, Billing: o.Billing, Mode: o.Mode, Waitlist: o.Waitlist,
 		EnrollOpensAt: rfc3339(o.EnrollOpensAt), EnrollClosesAt: rfc3339(o.EnrollClosesAt), Status: o.Status, TeacherUserID: o.TeacherUserID,
 		Enrolled: o.EnrolledCount, Waitlisted: o.WaitlistedCount, Applied: o.AppliedCount, Remaining: o.Remaining(),
 		CreatedAt: rfc3339(o.CreatedAt), UpdatedAt: rfc3339(o.UpdatedAt)}
@@ -79,6 +80,7 @@ type offeringRequest struct {
 	Capacity       *int    `json:"capacity"`
 	Grades         *[]int  `json:"grades"`
 	FeeFen         *int64  `json:"fee_fen"`
+	Billing        *string `json:"billing"`
 	Mode           *string `json:"mode"`
 	Waitlist       *bool   `json:"waitlist"`
 	EnrollOpensAt  *string `json:"enroll_opens_at"`
@@ -122,7 +124,7 @@ func (h *API) CreateOffering(c *fiber.Ctx) error {
 	n := models.NewOffering{TermID: deref(in.TermID), Kind: deref(in.Kind), Name: deref(in.Name),
 		Category: deref(in.Category), Description: deref(in.Description), Teacher: deref(in.Teacher),
 		Venue: deref(in.Venue), StartTime: deref(in.StartTime), EndTime: deref(in.EndTime),
-		Capacity: deref(in.Capacity), FeeFen: deref(in.FeeFen), Mode: deref(in.Mode), Waitlist: in.Waitlist,
+		Capacity: deref(in.Capacity), FeeFen: deref(in.FeeFen), Billing: deref(in.Billing), Mode: deref(in.Mode), Waitlist: in.Waitlist,
 		EnrollOpensAt: opens, EnrollClosesAt: closes}
 	if in.TeacherUserID != nil && *in.TeacherUserID != 0 {
 		n.TeacherUserID = in.TeacherUserID
@@ -158,7 +160,7 @@ func (h *API) PatchOffering(c *fiber.Ctx) error {
 	o, err := models.PatchOffering(c.UserContext(), h.DB, CurrentActor(c), id, models.UpdateOffering{
 		TermID: in.TermID, Kind: in.Kind, Name: in.Name, Category: in.Category, Description: in.Description,
 		Teacher: in.Teacher, Venue: in.Venue, Weekdays: in.Weekdays, StartTime: in.StartTime, EndTime: in.EndTime, TeacherUserID: in.TeacherUserID,
-		Capacity: in.Capacity, Grades: in.Grades, FeeFen: in.FeeFen, Mode: in.Mode, Waitlist: in.Waitlist,
+		Capacity: in.Capacity, Grades: in.Grades, FeeFen: in.FeeFen, Billing: in.Billing, Mode: in.Mode, Waitlist: in.Waitlist,
 		EnrollOpensAt: opens, EnrollClosesAt: closes, Force: in.Force})
 	if err != nil {
 		return err

@@ -87,8 +87,12 @@ func newOfferingListCache() *offeringListCache {
 	return &offeringListCache{lists: models.Answers[offeringListKey, *offeringList]{MaxEntries: maxOfferingLists}}
 }
 
-// noteWrite records that parent userID changed enrollments at now.
-func (c *offeringListCache) noteWrite(userID int64, now time.Time) {
+// noteWrite records that parent userID changed enrollments just now. The
+// cache keeps its own clock (the wall clock: ages of cached answers), apart
+// from the business clock handlers pass to models (API.now).
+func (c *offeringListCache) noteWrite(userID int64) { c.noteWriteAt(userID, time.Now()) }
+
+func (c *offeringListCache) noteWriteAt(userID int64, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.wrote == nil || len(c.wrote) >= maxOfferingLists {
@@ -118,7 +122,12 @@ func (c *offeringListCache) lagFor(userID int64, now time.Time) time.Duration {
 // key at a time). The list may lag this process's writes by
 // OfferingListWriteLag, or not at all for a parent who just wrote, so a
 // parent always sees its own enrollment.
-func (c *offeringListCache) get(key offeringListKey, gen uint64, now time.Time, userID int64,
+func (c *offeringListCache) get(key offeringListKey, gen uint64, userID int64,
+	build func() ([]byte, error)) (*offeringList, error) {
+	return c.getAt(key, gen, time.Now(), userID, build)
+}
+
+func (c *offeringListCache) getAt(key offeringListKey, gen uint64, now time.Time, userID int64,
 	build func() ([]byte, error)) (*offeringList, error) {
 	lag := c.lagFor(userID, now)
 	fresh := func(a *models.Answer[*offeringList], rebuilding bool) bool {
@@ -153,7 +162,7 @@ func (h *API) parentOfferingList(c *fiber.Ctx, schoolID int64, f models.Offering
 	// The generation is read before the query, so a write that commits
 	// while the list is built moves it and the list is not served again.
 	gen := h.DB.Generation()
-	l, err := h.caches().lists.get(offeringListKey{school: schoolID, f: f}, gen, time.Now(), a.UserID, func() ([]byte, error) {
+	l, err := h.caches().lists.get(offeringListKey{school: schoolID, f: f}, gen, a.UserID, func() ([]byte, error) {
 		os, err := models.FindOfferings(ctx, h.DB, a, schoolID, f)
 		if err != nil {
 			return nil, err

@@ -15,7 +15,7 @@ func TestOfferingListServesPreviousWhileRebuilding(t *testing.T) {
 	const reader, writer = int64(1), int64(2) // parents; writer enrolls below
 	t0 := time.Now()
 	build := func(body string) func() ([]byte, error) { return func() ([]byte, error) { return []byte(body), nil } }
-	if l, err := c.get(key, 7, t0, reader, build("v1")); err != nil || string(l.body) != "v1" {
+	if l, err := c.getAt(key, 7, t0, reader, build("v1")); err != nil || string(l.body) != "v1" {
 		t.Fatalf("first build: %v, %v", l, err)
 	}
 	// Past the TTL, same generation: a slow rebuild starts...
@@ -24,24 +24,24 @@ func TestOfferingListServesPreviousWhileRebuilding(t *testing.T) {
 	done := make(chan *offeringList)
 	later := t0.Add(OfferingListTTL + time.Millisecond)
 	go func() {
-		l, _ := c.get(key, 7, later, reader, func() ([]byte, error) { close(started); <-release; return []byte("v2"), nil })
+		l, _ := c.getAt(key, 7, later, reader, func() ([]byte, error) { close(started); <-release; return []byte("v2"), nil })
 		done <- l
 	}()
 	<-started
 	// ...and meanwhile readers get v1 at once.
-	if l, err := c.get(key, 7, later, reader, build("unused")); err != nil || string(l.body) != "v1" {
+	if l, err := c.getAt(key, 7, later, reader, build("unused")); err != nil || string(l.body) != "v1" {
 		t.Fatalf("during the rebuild: %q, %v; want the previous list", l.body, err)
 	}
 	close(release)
 	if l := <-done; string(l.body) != "v2" {
 		t.Fatalf("rebuild = %q", l.body)
 	}
-	if l, _ := c.get(key, 7, later, reader, build("unused")); string(l.body) != "v2" {
+	if l, _ := c.getAt(key, 7, later, reader, build("unused")); string(l.body) != "v2" {
 		t.Fatalf("after the rebuild: %q", l.body)
 	}
 	// A write (new generation) within OfferingListWriteLag of the build
 	// does not retire the list yet...
-	if l, _ := c.get(key, 8, later.Add(OfferingListWriteLag/2), reader, build("unused")); string(l.body) != "v2" {
+	if l, _ := c.getAt(key, 8, later.Add(OfferingListWriteLag/2), reader, build("unused")); string(l.body) != "v2" {
 		t.Fatalf("just after a write: %q, want v2 (within the write lag)", l.body)
 	}
 	// ...past it, the list is retired: readers wait for the new one and
@@ -50,11 +50,11 @@ func TestOfferingListServesPreviousWhileRebuilding(t *testing.T) {
 	release2 := make(chan struct{})
 	started2 := make(chan struct{})
 	go func() {
-		_, _ = c.get(key, 8, past, reader, func() ([]byte, error) { close(started2); <-release2; return []byte("v3"), nil })
+		_, _ = c.getAt(key, 8, past, reader, func() ([]byte, error) { close(started2); <-release2; return []byte("v3"), nil })
 	}()
 	<-started2
 	got := make(chan string)
-	go func() { l, _ := c.get(key, 8, past, reader, build("unused")); got <- string(l.body) }()
+	go func() { l, _ := c.getAt(key, 8, past, reader, build("unused")); got <- string(l.body) }()
 	// The reader waits for the build (it is not served the old list).
 	for c.lists.Waiting(key) != 1 {
 		select {
@@ -70,8 +70,8 @@ func TestOfferingListServesPreviousWhileRebuilding(t *testing.T) {
 	}
 	// A parent who has just written accepts no lag: a write right after
 	// the build retires the list for it.
-	c.noteWrite(writer, past)
-	if l, _ := c.get(key, 9, past.Add(time.Millisecond), writer, build("v4")); string(l.body) != "v4" {
+	c.noteWriteAt(writer, past)
+	if l, _ := c.getAt(key, 9, past.Add(time.Millisecond), writer, build("v4")); string(l.body) != "v4" {
 		t.Fatalf("the writer's own read: %q, want v4", l.body)
 	}
 }

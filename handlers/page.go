@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/base64"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,18 +20,23 @@ import (
 //     (clients that show every club on one screen keep doing so).
 
 // encodeCursor makes the opaque cursor of n.
-func encodeCursor(n int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(n, 10)))
-}
+func encodeCursor(n int64) string { return opaqueCursor(strconv.FormatInt(n, 10)) }
 
 // keysetPage trims rows (read with a limit of limit+1) to limit and sets
 // the cursor to the last kept row's id when a row was trimmed.
 func keysetPage[T any](rows []T, limit int, id func(T) int64) ([]T, string) {
+	return keysetPageBy(rows, limit, func(r T) string { return strconv.FormatInt(id(r), 10) })
+}
+
+// keysetPageBy is keysetPage for lists whose key is more than an id (the
+// sessions: start time, then id); the cursor is key of the last kept row,
+// made opaque.
+func keysetPageBy[T any](rows []T, limit int, key func(T) string) ([]T, string) {
 	if len(rows) <= limit {
 		return rows, ""
 	}
 	rows = rows[:limit]
-	return rows, encodeCursor(id(rows[limit-1]))
+	return rows, opaqueCursor(key(rows[limit-1]))
 }
 
 // wholePageParams reads ?cursor&limit of a whole list: the offset to start

@@ -46,11 +46,8 @@ func NewSessionDTO(s models.SessionView) SessionDTO {
 // limit when there is a next page, whose cursor key names the last one kept.
 // Each names its club by the offering summary (one query for the page).
 func (h *API) sessionPage(c *fiber.Ctx, ss []models.SessionView, limit int, key func(models.SessionView) string) (Page[SessionDTO], error) {
-	out := Page[SessionDTO]{Items: make([]SessionDTO, 0, min(len(ss), limit))}
-	if len(ss) > limit {
-		ss = ss[:limit]
-		out.NextCursor = opaqueCursor(key(ss[limit-1]))
-	}
+	ss, next := keysetPageBy(ss, limit, key)
+	out := Page[SessionDTO]{Items: make([]SessionDTO, 0, len(ss)), NextCursor: next}
 	ids := make([]int64, 0, len(ss))
 	for _, s := range ss {
 		ids = append(ids, s.OfferingID)
@@ -148,7 +145,7 @@ func (h *API) MySessions(c *fiber.Ctx) error {
 		return err
 	}
 	if date == "" {
-		date = models.StatsDate(h.now())
+		date = models.LocalDate(h.now())
 	}
 	p, err := sessionPaging(c)
 	if err != nil {

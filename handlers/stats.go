@@ -99,7 +99,7 @@ func (h *API) StatsOverview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	date, err := statsDate(c, "date", models.StatsDate(h.now()))
+	date, err := statsDate(c, "date", models.LocalDate(h.now()))
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (h *API) StatsTrend(c *fiber.Ctx) error {
 	if _, ok := models.Metrics[metric]; !ok {
 		return &models.ValidationError{Fields: map[string]string{"metric": "未知的指标"}}
 	}
-	to, err := statsDate(c, "to", models.StatsDate(h.now()))
+	to, err := statsDate(c, "to", models.LocalDate(h.now()))
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (h *API) StatsBreakdown(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	date, err := statsDate(c, "date", models.StatsDate(h.now()))
+	date, err := statsDate(c, "date", models.LocalDate(h.now()))
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func (h *API) StatsSchools(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	date, err := statsDate(c, "date", models.StatsDate(h.now()))
+	date, err := statsDate(c, "date", models.LocalDate(h.now()))
 	if err != nil {
 		return err
 	}

@@ -12,11 +12,11 @@ func rfc3339(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(models.StatsZone).Format(time.RFC3339)
+	return t.In(models.Zone).Format(time.RFC3339)
 }
 
 // rfc3339Nano is rfc3339 with the fraction of a second (job runs, whose
 // durations are short).
 func rfc3339Nano(t time.Time) string {
-	return t.In(models.StatsZone).Format(time.RFC3339Nano)
+	return t.In(models.Zone).Format(time.RFC3339Nano)
 }

@@ -118,7 +118,7 @@ func (l cronLogger) Error(err error, msg string, kv ...any) {
 // Start schedules every job that has a schedule and starts cron.
 func (r *Runner) Start() error {
 	l := cronLogger{r.log}
-	c := cron.New(cron.WithLocation(models.StatsZone), cron.WithLogger(l),
+	c := cron.New(cron.WithLocation(models.Zone), cron.WithLogger(l),
 		cron.WithChain(cron.Recover(l), cron.SkipIfStillRunning(l)))
 	r.mu.Lock()
 	for _, j := range r.jobs {
@@ -159,7 +159,7 @@ func (r *Runner) Stop(ctx context.Context) {
 // cron fires on minute boundaries, so every instance firing the same
 // schedule computes the same slot.
 func Slot(t time.Time) string {
-	return t.In(models.StatsZone).Truncate(time.Minute).Format("2006-01-02T15:04")
+	return t.In(models.Zone).Truncate(time.Minute).Format("2006-01-02T15:04")
 }
 
 // runScheduled is what cron calls.

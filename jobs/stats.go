@@ -16,9 +16,9 @@ var Stats = Job{Name: "stats", Schedule: "*/30 * * * *", Run: statsToday}
 var StatsFinal = Job{Name: "stats_final", Schedule: "0 2 * * *", Run: statsYesterday}
 
 func statsToday(ctx context.Context, db *models.DB, now time.Time) (int64, error) {
-	return models.ComputeStats(ctx, db, models.StatsDate(now), now)
+	return models.ComputeStats(ctx, db, models.LocalDate(now), now)
 }
 
 func statsYesterday(ctx context.Context, db *models.DB, now time.Time) (int64, error) {
-	return models.ComputeStats(ctx, db, models.StatsDate(now.In(models.StatsZone).AddDate(0, 0, -1)), now)
+	return models.ComputeStats(ctx, db, models.LocalDate(now.In(models.Zone).AddDate(0, 0, -1)), now)
 }

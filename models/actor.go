@@ -146,7 +146,7 @@ func ParentOf(ctx context.Context, tx *gorm.DB, userID, studentID int64) (bool, 
 
 // ParentHasChildInSchool reports whether parent userID has a linked child in
 // schoolID: from the cached children (cache.go) unless a link was removed
-// since (guardian_links.go), else from the database.
+// since (links_remove.go), else from the database.
 func ParentHasChildInSchool(ctx context.Context, db *DB, userID, schoolID int64) (bool, error) {
 	if err := db.syncLinks(ctx); err != nil {
 		return false, err

@@ -14,8 +14,8 @@ func TestEnrollAdmission(t *testing.T) {
 	w := newWorld(t, mustDB(t), 2)
 	o := w.offering(nil)
 	ss := w.students(1)
-	w.db.LimitEnrollWriters(1)
-	t.Cleanup(func() { w.db.LimitEnrollWriters(0) })
+	w.db.LimitEnrollQueue(1)
+	t.Cleanup(func() { w.db.LimitEnrollQueue(0) })
 	a := w.admin.Actor()
 
 	release, err := w.db.AdmitEnroll()
@@ -48,8 +48,8 @@ func TestEnrollAdmissionUnderRush(t *testing.T) {
 	w := newWorld(t, mustDB(t), 2)
 	o := w.offering(nil)
 	ss := w.students(200)
-	w.db.LimitEnrollWriters(4)
-	t.Cleanup(func() { w.db.LimitEnrollWriters(0) })
+	w.db.LimitEnrollQueue(4)
+	t.Cleanup(func() { w.db.LimitEnrollQueue(0) })
 	a := w.admin.Actor()
 	var (
 		mu                       sync.Mutex

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -28,7 +29,8 @@ type SheetStudent struct {
 // FindAttendanceSheet builds the sheet of offering id for month (YYYY-MM),
 // for the offering's teacher or the school's admin (the roll's policy,
 // CanTakeRoll). Its rows are the children enrolled now and every child with
-// a mark in the month.
+// a mark in the month. The read is logged as staff access to children's
+// data.
 func FindAttendanceSheet(ctx context.Context, db *DB, a Actor, id int64, month string) (AttendanceSheet, error) {
 	first, err := time.Parse("2006-01", month)
 	if err != nil || first.Format("2006-01") != month {
@@ -67,5 +69,6 @@ func FindAttendanceSheet(ctx context.Context, db *DB, a Actor, id int64, month s
 	for _, m := range marks {
 		sh.Marks[[2]int64{m.StudentID, m.SessionID}] = m.Status
 	}
+	LogStaffAccess(ctx, db, a, "attendance_sheet", sh.Offering.SchoolID, fmt.Sprintf("offering:%d:%s", id, month))
 	return sh, nil
 }

@@ -22,13 +22,18 @@ import (
 // (FindStudentFor, canSeeSchoolOfferings, the stats scope checks).
 //
 //	cache            holds (key → value)                  retired by (version)            stale at most
-//	children         parent user → linked students          DB.links: this process's        childrenTTL (30 s, less a random
-//	                 (id, school, name, grade, active)       writes to students or links     quarter); a child not found is
-//	                                                         (linksChanged)                  looked up; the batch re-reads the link
-//	offerings        offering id → offering and its term    DB.offers: writeOfferings       offeringTTL (1 s); the batch re-reads
-//	                                                                                         every fact a rule or a seat needs
-//	sold out         offering id → sold out? (offering,     DB.offers                       soldOutTTL (1 s)
-//	                 students with a row in it)
+//	children         parent user → linked students          DB.links: this process's        a removal: LinkPoll (250 ms), when
+//	                 (id, school, name, grade, active)       writes to students or links     syncLinks reads link_version; the
+//	                                                         (linksChanged), and another     entry ages out after childrenTTL (30 s,
+//	                                                         instance's removal (syncLinks)  less a random quarter); a child not
+//	                                                                                         found is looked up; the batch
+//	                                                                                         re-reads the link
+//	offerings        offering id → offering and its term    DB.offers: the end of a          offeringTTL (1 s); the batch re-reads
+//	                                                         transaction that freed a seat   every fact a rule or a seat needs
+//	                                                         or wrote an offering
+//	                                                         (offeringsChanged, in DB.Tx)
+//	sold out         offering id → sold out? (offering,     DB.offers (a freed seat, an     soldOutTTL (1 s)
+//	                 students with a row in it)              expired hold, a withdrawal)
 //	offering lists   (school, filter) → a parents' list      DB.Generation: any write        handlers.OfferingListTTL (1 s);
 //	(handlers)       as JSON (and gzipped)                   transaction of this process     a write retires it after
 //	                                                                                         OfferingListWriteLag (its writer: at once)
@@ -56,10 +61,11 @@ const (
 // caches are the caches and change counters of a DB (the table above).
 type caches struct {
 	// links moves after this process writes students or guardian links;
-	// offers after it writes an offering or frees a seat (writeOfferings);
-	// snapshots after a stats run wrote snapshots (ComputeStats).
-	// Enrollments never move offers: they only take seats, which no
-	// cached fact depends on.
+	// offers after a transaction that freed a seat or wrote an offering
+	// ends (offeringsChanged, retired by DB.Tx whoever called: a withdrawal, a
+	// cancellation, the lottery, an expired hold); snapshots after a stats
+	// run wrote snapshots (ComputeStats). Taking a seat does not move
+	// offers: no cached fact becomes wrong when a seat is taken.
 	links, offers, snapshots atomic.Uint64
 
 	// regionPaths maps a region id to its materialised path (RegionPath).

@@ -45,7 +45,7 @@ type calendarSession struct {
 // a change of weekdays) is not the calendar's business. It runs before
 // syncTermSessions, which then only creates what is missing.
 func applyCalendarToSessions(tx *gorm.DB, before, t Term, now time.Time) error {
-	today := StatsDate(now)
+	today := LocalDate(now)
 	var offs []Offering
 	if err := tx.Where("term_id = ? AND status IN ?", t.ID, runningStatuses).Find(&offs).Error; err != nil {
 		return err

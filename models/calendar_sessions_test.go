@@ -20,7 +20,7 @@ func TestCalendarCancelsSessions(t *testing.T) {
 	db := modelstest.MustOpenDB(t)
 	w := newWorld(t, db, 3)
 	// Tuesday 8 December 2026, 10:00: the Tue/Thu club meets today at 16:30.
-	now := time.Date(2026, 12, 8, 10, 0, 0, 0, models.StatsZone)
+	now := time.Date(2026, 12, 8, 10, 0, 0, 0, models.Zone)
 	db.Clock = func() time.Time { return now }
 	o := w.offering(nil)
 	other := w.offering(func(in *models.NewOffering) { in.Name = "美术社"; in.StartTime = "15:00"; in.EndTime = "16:00" })
@@ -97,7 +97,7 @@ func TestCalendarCancelsSessions(t *testing.T) {
 func TestCalendarKeepsMarkedSessions(t *testing.T) {
 	db := modelstest.MustOpenDB(t)
 	w := newWorld(t, db, 3)
-	now := time.Date(2026, 12, 8, 17, 0, 0, 0, models.StatsZone)
+	now := time.Date(2026, 12, 8, 17, 0, 0, 0, models.Zone)
 	db.Clock = func() time.Time { return now }
 	o := w.offering(nil)
 	st := w.students(1)[0]

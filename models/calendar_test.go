@@ -143,7 +143,7 @@ func TestSessionsFollowCalendar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2030, 9, 1, 9, 0, 0, 0, models.StatsZone)
+	now := time.Date(2030, 9, 1, 9, 0, 0, 0, models.Zone)
 	db.Clock = func() time.Time { return now }
 	opens, closes := now.Add(-time.Hour), now.Add(time.Hour)
 	o, err := models.CreateOffering(ctx, db, admin, sc.ID, models.NewOffering{TermID: term.ID, Kind: models.KindClub,
@@ -171,7 +171,7 @@ func TestSessionsFollowCalendar(t *testing.T) {
 
 	// On Thursday 12 September (today, a club day) the club moves to
 	// Monday and Wednesday: today and the past stay; the future follows.
-	now = time.Date(2030, 9, 12, 10, 0, 0, 0, models.StatsZone)
+	now = time.Date(2030, 9, 12, 10, 0, 0, 0, models.Zone)
 	mw := []int{1, 3}
 	if _, err := models.PatchOffering(ctx, db, admin, o.ID, models.UpdateOffering{Weekdays: &mw}); err != nil {
 		t.Fatal(err)
@@ -216,7 +216,7 @@ func TestSyncAllSessionsBackfills(t *testing.T) {
 	term := f.term(sc.ID, "2030-09-02", "2030-09-13")
 	o := f.offering(term, "club", "sports", "published", mask(2, 4), hm(16, 30), hm(18, 0), 30)
 	f.offering(term, "club", "arts", "draft", mask(2, 4), hm(16, 30), hm(18, 0), 30)
-	now := time.Date(2030, 9, 1, 9, 0, 0, 0, models.StatsZone)
+	now := time.Date(2030, 9, 1, 9, 0, 0, 0, models.Zone)
 	for range 2 {
 		n, err := models.SyncAllSessions(ctx, db, now)
 		if err != nil || n != 1 {

@@ -40,7 +40,7 @@ func TestOfferingCategory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opens, closes := time.Date(2026, 9, 1, 0, 0, 0, 0, models.StatsZone), time.Date(2026, 9, 5, 0, 0, 0, 0, models.StatsZone)
+	opens, closes := time.Date(2026, 9, 1, 0, 0, 0, 0, models.Zone), time.Date(2026, 9, 5, 0, 0, 0, 0, models.Zone)
 	create := func(kind, category string) (models.Offering, error) {
 		return models.CreateOffering(ctx, db, admin, s.ID, models.NewOffering{TermID: term.ID, Kind: kind, Name: "社团",
 			Category: category, Weekdays: []int{2}, StartTime: "16:00", EndTime: "17:00", Capacity: 10, Grades: []int{3},

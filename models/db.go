@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -42,7 +43,7 @@ type DB struct {
 	// time.Now. Tests move it.
 	Clock func() time.Time
 	// LinkPoll is how long a view of link_version may serve before an
-	// instance reads it again (0: DefaultLinkPoll; see guardian_links.go).
+	// instance reads it again (0: DefaultLinkPoll; see links_remove.go).
 	LinkPoll time.Duration
 	// linkChecked is when link_version was last read (UnixNano of Clock).
 	linkChecked atomic.Int64
@@ -54,15 +55,24 @@ type DB struct {
 	// by the server.
 	enroll enrollPipeline
 	// linkSeen is the link_version this process last read (see
-	// guardian_links.go).
+	// links_remove.go).
 	linkSeen atomic.Int64
 	// MaxChildrenPerGuardian bounds the students of one school one
 	// guardian phone (or one parent account) covers; 0 means
-	// DefaultMaxChildrenPerGuardian (see links.go).
+	// DefaultMaxChildrenPerGuardian (see links_add.go).
 	MaxChildrenPerGuardian int
 	// cache holds what the enrollment and browse paths read most (see
 	// cache.go).
 	cache caches
+	// Log receives what an operator must know of the database (a full
+	// disk, storage.go); nil means slog's default.
+	Log *slog.Logger
+	// StorageProbeEvery bounds how often CheckStorage probes a write
+	// while the database is marked full (0: once a second; tests set a
+	// nanosecond).
+	StorageProbeEvery time.Duration
+	// storage is whether writes fail for want of space (storage.go).
+	storage storageState
 
 	// observeDecide, when set (tests), sees every enrollment as its batch
 	// decides it.

@@ -54,7 +54,7 @@ func (Dismissal) TableName() string { return "dismissals" }
 // started and not after now. It answers the reason it refuses at, or "".
 func CheckDismissalTime(s Session, at, now time.Time) string {
 	switch {
-	case StatsDate(at) != s.Date:
+	case LocalDate(at) != s.Date:
 		return "离校时间须在上课当天（" + s.Date + "）"
 	case at.Before(s.StartsAt()):
 		return "离校时间不能早于上课时间 " + FormatClock(s.StartMin)
@@ -150,7 +150,7 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 			}
 			field := fmt.Sprintf("records[%d].at", i)
 			switch msg := CheckDismissalTime(cur, c.at, now); {
-			case r.At == nil && c.fromBy == nil && StatsDate(now) != cur.Date:
+			case r.At == nil && c.fromBy == nil && LocalDate(now) != cur.Date:
 				tv.Check(false, field, "补记往日的离校须填写离校时间")
 				continue
 			case msg != "" && (r.At != nil || c.fromBy == nil):
@@ -170,7 +170,7 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 				return err
 			}
 		}
-		if StatsDate(now) == cur.Date {
+		if LocalDate(now) == cur.Date {
 			for _, c := range changed {
 				if c.fromBy != nil {
 					continue
@@ -178,7 +178,7 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 				if err := NotifyGuardians(tx, NotifyDismissal, c.student.StudentID,
 					fmt.Sprintf("dismissal:session:%d:student:%d", id, c.student.StudentID),
 					map[string]string{"student": c.student.Name, "offering": s.OfferingName, "status": "已离校",
-						"note":       dismissalNote(c.at.In(StatsZone).Format("15:04"), c.by),
+						"note":       dismissalNote(c.at.In(Zone).Format("15:04"), c.by),
 						"session_id": fmt.Sprint(id)}); err != nil {
 					return err
 				}

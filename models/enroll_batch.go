@@ -154,62 +154,6 @@ type guardianLink struct{ user, student int64 }
 
 type studentTerm struct{ student, term int64 }
 
-// offeringRow is an offering's row as the batch read it — on PostgreSQL
-// under its row lock, on SQLite under the single writer — with its term's
-// max_clubs, and the counters moved by the members decided so far. Its
-// JSON names are the columns PostgreSQL's json_agg gives it.
-type offeringRow struct {
-	SchoolID       int64      `json:"school_id"`
-	TermID         int64      `json:"term_id"`
-	Kind           string     `json:"kind"`
-	Status         string     `json:"status"`
-	Mode           string     `json:"mode"`
-	Waitlist       bool       `json:"waitlist"`
-	DrawnAt        *time.Time `json:"drawn_at"`
-	Capacity       int        `json:"capacity"`
-	Grades         int        `json:"grades"`
-	Weekdays       int        `json:"weekdays"`
-	StartMin       int        `json:"start_min"`
-	EndMin         int        `json:"end_min"`
-	EnrollOpensAt  time.Time  `json:"enroll_opens_at"`
-	EnrollClosesAt time.Time  `json:"enroll_closes_at"`
-	MaxClubs       int        `json:"max_clubs"`
-	Enrolled       int        `json:"enrolled_count"`
-	Waitlisted     int        `json:"waitlisted_count"`
-	Applied        int        `json:"applied_count"`
-	changed        bool
-}
-
-// offeringRowColumns are offeringRow's columns, in its scan order, of
-// offerings o joined with terms t.
-const offeringRowColumns = `o.id, o.school_id, o.term_id, o.kind, o.status, o.mode, o.waitlist, o.drawn_at, o.capacity, o.grades,
-	o.weekdays, o.start_min, o.end_min, o.enroll_opens_at, o.enroll_closes_at, t.max_clubs,
-	o.enrolled_count, o.waitlisted_count, o.applied_count`
-
-// scanOffering reads a row of offeringRowColumns into f.offerings.
-func (f batchFacts) scanOffering(rows *sql.Rows) error {
-	var id int64
-	var o offeringRow
-	if err := rows.Scan(&id, &o.SchoolID, &o.TermID, &o.Kind, &o.Status, &o.Mode, &o.Waitlist, &o.DrawnAt, &o.Capacity,
-		&o.Grades, &o.Weekdays, &o.StartMin, &o.EndMin, &o.EnrollOpensAt, &o.EnrollClosesAt, &o.MaxClubs,
-		&o.Enrolled, &o.Waitlisted, &o.Applied); err != nil {
-		return err
-	}
-	f.offerings[id] = &o
-	return nil
-}
-
-// onto returns o and t with the facts of the row in place of the ones the
-// pre-checks read from the cache (which may be up to offeringTTL old, or
-// older than a PATCH that has just committed).
-func (r *offeringRow) onto(o Offering, t Term) (Offering, Term) {
-	o.SchoolID, o.TermID, o.Kind, o.Status, o.Mode, o.Waitlist, o.DrawnAt = r.SchoolID, r.TermID, r.Kind, r.Status, r.Mode, r.Waitlist, r.DrawnAt
-	o.Capacity, o.Grades, o.Weekdays, o.StartMin, o.EndMin = r.Capacity, r.Grades, r.Weekdays, r.StartMin, r.EndMin
-	o.EnrollOpensAt, o.EnrollClosesAt = r.EnrollOpensAt, r.EnrollClosesAt
-	t.ID, t.MaxClubs = r.TermID, r.MaxClubs
-	return o, t
-}
-
 // enrollBatchTx decides and writes jobs in tx, setting res[i] to the i-th
 // member's enrollment or refusal. It returns an error only when the batch as
 // a whole must not commit.
@@ -242,6 +186,10 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult, observe f
 		return nil
 	}
 
+	priced, err := priceBatch(tx, jobs, taken, res)
+	if err != nil {
+		return err
+	}
 	var w batchWrite
 	for n, i := range taken {
 		e := &res[i].e
@@ -263,6 +211,9 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult, observe f
 		if isUniqueViolation(err) && len(jobs) == 1 {
 			return ErrAlreadyEnrolled
 		}
+		return err
+	}
+	if err := openBatchOrders(tx, jobs, priced, res); err != nil {
 		return err
 	}
 	if stored == len(w.answerUser) {
@@ -371,7 +322,7 @@ func (w *batchWrite) add(j *enrollJob, e Enrollment) error {
 	w.rank = append(w.rank, int64(e.Rank))
 	w.by = append(w.by, e.AppliedBy)
 	w.at = append(w.at, e.CreatedAt)
-	if e.Status == StatusEnrolled || e.Status == StatusWaitlisted {
+	if e.Status == StatusEnrolled || e.Status == StatusWaitlisted || e.Status == StatusPendingPayment {
 		kind, event := NotifyEnrollmentConfirmed, fmt.Sprintf("enrolled:enrollment:%d", e.ID)
 		if e.Status == StatusWaitlisted {
 			kind, event = NotifyWaitlisted, fmt.Sprintf("waitlisted:enrollment:%d", e.ID)

@@ -91,8 +91,8 @@ func ExplainEnrollError(ctx context.Context, db *DB, studentID, offeringID int64
 	}
 	if qerr := db.Read(ctx).Raw(`SELECT o.id, o.name, o.weekdays, o.start_min, o.end_min
 		FROM enrollments e JOIN offerings o ON o.id = e.offering_id
-		WHERE e.student_id = ? AND e.term_id = ? AND e.status = ? AND o.kind = ? AND o.id <> ?
-		ORDER BY o.start_min, o.id`, studentID, o.TermID, StatusEnrolled, KindClub, o.ID).Scan(&held).Error; qerr != nil {
+		WHERE e.student_id = ? AND e.term_id = ? AND e.status IN ? AND o.kind = ? AND o.id <> ?
+		ORDER BY o.start_min, o.id`, studentID, o.TermID, seatStatuses, KindClub, o.ID).Scan(&held).Error; qerr != nil {
 		return err
 	}
 	for _, h := range held {

@@ -92,34 +92,26 @@ SELECT
 	(SELECT json_agg(` + nextEnrollmentID + `) FROM generate_series(1, CAST(? AS INTEGER)))`
 
 // batchInsert moves the batch's offerings' counters, writes its enrollments,
-// the guardians' messages (seats taken, waitlist places; kind per row), and the Idempotency-Key
-// answers (replacing only expired ones), and counts the answers stored.
+// the guardians' messages (seats taken, waitlist places; kind per row), and
+// the Idempotency-Key answers (replacing only expired ones), and counts the
+// answers stored: one statement, its rows named in enroll_facts.go.
 var batchInsert = `WITH u AS (
-	UPDATE offerings o SET enrolled_count = v.e, waitlisted_count = v.w, applied_count = v.a
-	FROM unnest(CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[])) AS v(id, e, w, a)
-	WHERE o.id = v.id
+	` + countersUpdate(pgRows(zeroWrite.counterColumns())) + `
 ), e AS (
-	INSERT INTO enrollments (id, student_id, offering_id, school_id, term_id, status, waitlist_position, rank,
-		applied_by, created_at, updated_at)
-	SELECT id, sid, oid, school, term, status, NULLIF(pos, 0), rank, by, at, at
-	FROM unnest(CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]),
-		CAST(? AS TEXT[]), CAST(? AS INTEGER[]), CAST(? AS INTEGER[]), CAST(? AS BIGINT[]), CAST(? AS TIMESTAMPTZ[]))
-		AS v(id, sid, oid, school, term, status, pos, rank, by, at)
+	` + enrollmentsInsert(pgRows(zeroWrite.enrollmentColumns())) + `
 ), n AS (
-	` + guardianOutboxInsert("unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(sid, event, payload, kind)",
-	"v.kind", "CAST(? AS TIMESTAMPTZ)") + `
+	` + guardianOutboxInsert(pgRows(zeroWrite.noteColumns()), "v.kind", "CAST(? AS TIMESTAMPTZ)") + `
 ), k AS (
-	INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
-	SELECT * FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS INTEGER[]),
-		CAST(? AS TEXT[]), CAST(? AS TIMESTAMPTZ[]), CAST(? AS TIMESTAMPTZ[]))
-	` + replaceExpiredAnswer + `
+	` + answersInsert(pgRows(zeroWrite.answerColumns())) + `
 	RETURNING 1
 )
 SELECT count(*) FROM k`
 
-// pgArgs are batchInsert's arguments; now stamps the confirmations.
+// pgArgs are batchInsert's arguments, in its order; now stamps the
+// confirmations.
 func (w *batchWrite) pgArgs(now time.Time) []any {
-	return []any{w.counterID, w.counterEnrolled, w.counterWaitlisted, w.counterApplied, w.id, w.sid, w.oid, w.school, w.term, w.status, w.pos, w.rank, w.by, w.at,
-		now, now, w.noteStudent, w.noteEvent, w.notePayload, w.noteKind,
-		w.answerUser, w.answerKey, w.answerHash, w.answerStatus, w.answerBody, w.answerAt, w.answerExpires}
+	args := append(pgValues(w.counterColumns()), pgValues(w.enrollmentColumns())...)
+	args = append(args, now, now)
+	args = append(args, pgValues(w.noteColumns())...)
+	return append(args, pgValues(w.answerColumns())...)
 }

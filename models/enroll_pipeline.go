@@ -16,7 +16,7 @@ type enrollPipeline struct {
 	mu     sync.Mutex // serialises starting and closing
 	closed bool
 	// slots bounds the enrollments queued for the writer (see
-	// LimitEnrollWriters); nil means no bound.
+	// LimitEnrollQueue); nil means no bound.
 	slots chan struct{}
 	// queue hands enrollments to the batch workers; nil until started.
 	queue atomic.Pointer[batcher[*enrollJob]]
@@ -25,11 +25,11 @@ type enrollPipeline struct {
 // StartEnrollments starts the enrollment write path of db ahead of the
 // first enrollment, as the server does: its batch workers (one on SQLite's
 // single writer, two on PostgreSQL) and admission bounded to queueLimit
-// enrollments (0: no bound; see LimitEnrollWriters). Close stops it.
+// enrollments (0: no bound; see LimitEnrollQueue). Close stops it.
 // Starting it again only changes the bound.
 func (db *DB) StartEnrollments(queueLimit int) {
 	db.enroll.start(db)
-	db.LimitEnrollWriters(queueLimit)
+	db.LimitEnrollQueue(queueLimit)
 }
 
 // start starts db's batch workers unless they run; nil once db is closed.
@@ -44,13 +44,13 @@ func (p *enrollPipeline) start(db *DB) *batcher[*enrollJob] {
 	return q
 }
 
-// LimitEnrollWriters bounds how many enrollments may be queued for or inside
+// LimitEnrollQueue bounds how many enrollments may be queued for or inside
 // the write transaction on this handle at once (0 = no bound). Past the
 // bound, Enroll answers ErrBusy at once instead of queueing: in a rush the
 // writer stays saturated by the queue it has, and everyone else learns in
 // microseconds to retry, rather than waiting seconds in a queue that only
 // grows. Call it before serving.
-func (db *DB) LimitEnrollWriters(n int) {
+func (db *DB) LimitEnrollQueue(n int) {
 	if n <= 0 {
 		db.enroll.slots = nil
 		return
@@ -58,7 +58,7 @@ func (db *DB) LimitEnrollWriters(n int) {
 	db.enroll.slots = make(chan struct{}, n)
 }
 
-// EnrollQueueDefault is the default bound of LimitEnrollWriters: two full
+// EnrollQueueDefault is the default bound of LimitEnrollQueue: two full
 // batches of the write path (on SQLite one batch committing and the next
 // gathering; on PostgreSQL one per batch worker), 128 either way.
 func (db *DB) EnrollQueueDefault() int {

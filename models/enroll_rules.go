@@ -102,7 +102,7 @@ func checkTimetable(o Offering, maxClubs int, held []Held) error {
 		} else {
 			clubs++
 		}
-		if h.Status == StatusEnrolled && Overlaps(h.Weekdays, h.StartMin, h.EndMin, o.Weekdays, o.StartMin, o.EndMin) {
+		if holdsSeat(h.Status) && Overlaps(h.Weekdays, h.StartMin, h.EndMin, o.Weekdays, o.StartMin, o.EndMin) {
 			return ErrScheduleConflict
 		}
 	}

@@ -77,25 +77,14 @@ func readBatchSQLite(r raw, sids, oids []int64, n int) (batchFacts, error) {
 	return f, nil
 }
 
-// The batch's writes on SQLite, one statement per table. (SQLite has no
-// data-modifying CTEs; the SELECT of an INSERT … SELECT … ON CONFLICT needs
-// a WHERE to parse.)
-var sqliteConfirmations = guardianOutboxInsert("(SELECT value->>0 AS sid, value->>1 AS event, value->>2 AS payload, value->>3 AS kind FROM json_each(?)) v",
-	"v.kind", "?")
-
-const (
-	sqliteCounters = `UPDATE offerings SET enrolled_count = v.value->>1, waitlisted_count = v.value->>2, applied_count = v.value->>3
-	FROM json_each(?) v WHERE offerings.id = v.value->>0`
-	sqliteEnrollments = `INSERT INTO enrollments (id, student_id, offering_id, school_id, term_id, status, waitlist_position, rank,
-		applied_by, created_at, updated_at)
-	SELECT v.value->>0, v.value->>1, v.value->>2, v.value->>3, v.value->>4, v.value->>5, NULLIF(v.value->>6, 0), v.value->>7,
-		v.value->>8, v.value->>9, v.value->>9
-	FROM json_each(?) v`
-	sqliteAnswers = `INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at, expires_at)
-	SELECT v.value->>0, v.value->>1, v.value->>2, v.value->>3, v.value->>4, v.value->>5, v.value->>6
-	FROM json_each(?) v
-	WHERE true
-	` + replaceExpiredAnswer
+// The batch's writes on SQLite, one statement per table, each over one
+// JSON array of rows (enroll_facts.go names their columns).
+var (
+	zeroWrite           = &batchWrite{}
+	sqliteCounters      = countersUpdate(sqliteRows(zeroWrite.counterColumns()))
+	sqliteEnrollments   = enrollmentsInsert(sqliteRows(zeroWrite.enrollmentColumns()))
+	sqliteConfirmations = guardianOutboxInsert(sqliteRows(zeroWrite.noteColumns()), "v.kind", "?")
+	sqliteAnswers       = answersInsert(sqliteRows(zeroWrite.answerColumns()))
 )
 
 // sqliteTime is t as the driver stores a time.Time parameter, so rows
@@ -104,36 +93,20 @@ func sqliteTime(t time.Time) string { return t.Format(sqlite3.SQLiteTimestampFor
 
 // writeBatchSQLite writes w and returns the Idempotency-Key answers stored.
 func writeBatchSQLite(r raw, w *batchWrite, now time.Time) (int, error) {
-	rows := func(n int, row func(i int) []any) (string, error) {
-		out := make([][]any, n)
-		for i := range out {
-			out[i] = row(i)
+	for _, t := range []struct {
+		q    string
+		cols []batchColumn
+	}{{sqliteCounters, w.counterColumns()}, {sqliteEnrollments, w.enrollmentColumns()}} {
+		rows, err := sqliteJSON(t.cols)
+		if err != nil {
+			return 0, err
 		}
-		b, err := json.Marshal(out)
-		return string(b), err
-	}
-	counters, err := rows(len(w.counterID), func(i int) []any {
-		return []any{w.counterID[i], w.counterEnrolled[i], w.counterWaitlisted[i], w.counterApplied[i]}
-	})
-	if err != nil {
-		return 0, err
-	}
-	if _, err := r.exec(sqliteCounters, counters); err != nil {
-		return 0, err
-	}
-	enrollments, err := rows(len(w.id), func(i int) []any {
-		return []any{w.id[i], w.sid[i], w.oid[i], w.school[i], w.term[i], w.status[i], w.pos[i], w.rank[i], w.by[i], sqliteTime(w.at[i])}
-	})
-	if err != nil {
-		return 0, err
-	}
-	if _, err := r.exec(sqliteEnrollments, enrollments); err != nil {
-		return 0, err
+		if _, err := r.exec(t.q, rows); err != nil {
+			return 0, err
+		}
 	}
 	if len(w.noteStudent) > 0 {
-		notes, err := rows(len(w.noteStudent), func(i int) []any {
-			return []any{w.noteStudent[i], w.noteEvent[i], w.notePayload[i], w.noteKind[i]}
-		})
+		notes, err := sqliteJSON(w.noteColumns())
 		if err != nil {
 			return 0, err
 		}
@@ -145,9 +118,7 @@ func writeBatchSQLite(r raw, w *batchWrite, now time.Time) (int, error) {
 	if len(w.answerUser) == 0 {
 		return 0, nil
 	}
-	answers, err := rows(len(w.answerUser), func(i int) []any {
-		return []any{w.answerUser[i], w.answerKey[i], w.answerHash[i], w.answerStatus[i], w.answerBody[i], sqliteTime(w.answerAt[i]), sqliteTime(w.answerExpires[i])}
-	})
+	answers, err := sqliteJSON(w.answerColumns())
 	if err != nil {
 		return 0, err
 	}

@@ -24,6 +24,16 @@ type Enrollment struct {
 	UpdatedAt        time.Time        `gorm:"column:updated_at" json:"-"`
 	WithdrawnBy      *int64           `gorm:"column:withdrawn_by" json:"withdrawn_by,omitempty"`
 	WithdrawnAt      *time.Time       `gorm:"column:withdrawn_at" json:"withdrawn_at,omitempty"`
+	// HoldExpiresAt is when a pending_payment seat is released unpaid;
+	// HeldAt when it was held, EnrolledAt when it became enrolled (nil:
+	// at updated_at, for rows from before the hold).
+	HoldExpiresAt *time.Time `gorm:"column:hold_expires_at" json:"hold_expires_at,omitempty"`
+	HeldAt        *time.Time `gorm:"column:held_at" json:"-"`
+	EnrolledAt    *time.Time `gorm:"column:enrolled_at" json:"-"`
+	UnpaidRelease bool       `gorm:"column:unpaid_release" json:"-"`
+	// OrderID and AmountFen name the seat's order (set when it has one).
+	OrderID   *int64 `gorm:"-" json:"order_id,omitempty"`
+	AmountFen *int64 `gorm:"-" json:"amount_fen,omitempty"`
 	// WithdrawReason says why a withdrawn enrollment was withdrawn
 	// (WithdrawnByParent, WithdrawnBySchool, WithdrawnOfferingCancelled).
 	WithdrawReason *string `gorm:"column:withdraw_reason" json:"withdraw_reason,omitempty"`
@@ -57,6 +67,9 @@ func (replayError) Error() string { return "idempotent replay" }
 // Enroll enrolls a student (SPEC rules 1–9). The steps, in order
 // (docs/enrollment.md walks through them):
 //
+//  0. for a parent, syncLinks retires the cached children when another
+//     instance removed a guardian link (link_version, read at most every
+//     LinkPoll);
 //  1. a parent's request for a club known to be sold out is answered from
 //     memory (soldOutAnswer);
 //  2. admission: a slot of the write path, or ErrBusy at once;
@@ -87,7 +100,7 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 	}
 	if in.Actor.Role == RoleParent {
 		// A link removed on any instance retires the cached children
-		// the answers below start from (guardian_links.go).
+		// the answers below start from (links_remove.go).
 		if err := db.syncLinks(ctx); err != nil {
 			return Enrollment{}, err
 		}
@@ -141,6 +154,9 @@ func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {
 	if e.WaitlistPosition != nil {
 		p["position"] = fmt.Sprint(*e.WaitlistPosition)
 		p["note"] = fmt.Sprintf("候补第%d位，有空位时自动转正", *e.WaitlistPosition)
+	}
+	if note := holdNote(e); note != "" && e.Status == StatusPendingPayment {
+		p["note"] = note
 	}
 	return p
 }
@@ -259,6 +275,21 @@ func FindStudentEnrollments(ctx context.Context, db *DB, a Actor, studentID, bef
 		WHERE e.student_id = ? AND (? = 0 OR e.id < ?) ORDER BY e.id DESC LIMIT ?`, studentID, before, before, limit).Scan(&out).Error
 	if err != nil {
 		return nil, err
+	}
+	// A family that never accepted the subscribe message learns of its
+	// hold here: each seat's order and amount.
+	ids := make([]int64, len(out))
+	for i, e := range out {
+		ids[i] = e.ID
+	}
+	orders, err := FindEnrollmentOrders(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if o, ok := orders[out[i].ID]; ok {
+			out[i].OrderID, out[i].AmountFen = &o.ID, &o.AmountFen
+		}
 	}
 	if a.IsStaff() {
 		LogStaffAccess(ctx, db, a, "list_student_enrollments", st.SchoolID, fmt.Sprintf("student:%d", studentID))

@@ -314,7 +314,7 @@ func translateNoRows(err error) error {
 	return err
 }
 
-// Errors of guardian links (links.go).
+// Errors of guardian links (links_add.go).
 var (
 	ErrTooManyChildren = E(KindConflict, "too_many_children", "该家长账号在本校关联的学生已达上限")
 )

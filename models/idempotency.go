@@ -80,6 +80,22 @@ func lookupIdempotent(q *gorm.DB, userID int64, key, hash string, now time.Time)
 	if err := json.Unmarshal([]byte(r.Body), &e); err != nil {
 		return Enrollment{}, false, fmt.Errorf("models: stored idempotent answer: %w", err)
 	}
+	// A held seat replays as it is now, not as first answered: one paid
+	// since (or released unpaid) must not replay as pending_payment. Every
+	// other answer replays as first given (a retry after a withdrawal still
+	// sees its 201), and so does a held seat whose row is gone.
+	var cur Enrollment
+	if e.Status != StatusPendingPayment {
+		e.Replayed = true
+		return e, true, nil
+	}
+	if err := q.Where("id = ?", e.ID).Take(&cur).Error; err == nil {
+		e = cur
+		var ord Order
+		if err := q.Where("enrollment_id = ?", e.ID).Take(&ord).Error; err == nil {
+			e.OrderID, e.AmountFen = &ord.ID, &ord.AmountFen
+		}
+	}
 	e.Replayed = true
 	return e, true, nil
 }

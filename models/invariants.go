@@ -13,10 +13,10 @@ var Invariants = []Invariant{
 		`SELECT count(*) FROM offerings WHERE enrolled_count > capacity`},
 	{"enrolled rows <= capacity (no oversell)",
 		`SELECT count(*) FROM offerings o WHERE o.capacity <
-		   (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = ` + enrolledSQL + `)`},
+		   (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status IN ` + seatSQL + `)`},
 	{"counters match rows",
 		`SELECT count(*) FROM offerings o WHERE
-		   o.enrolled_count <> (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = ` + enrolledSQL + `)
+		   o.enrolled_count <> (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status IN ` + seatSQL + `)
 		OR o.waitlisted_count <> (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = ` + waitlistedSQL + `)
 		OR o.applied_count <> (SELECT count(*) FROM enrollments e WHERE e.offering_id = o.id AND e.status = ` + appliedSQL + `)`},
 	{"one live enrollment per student and offering",
@@ -26,13 +26,13 @@ var Invariants = []Invariant{
 	{"no student over max_clubs",
 		`SELECT count(*) FROM (SELECT e.student_id FROM enrollments e
 		   JOIN offerings o ON o.id = e.offering_id JOIN terms t ON t.id = e.term_id
-		   WHERE e.status = ` + enrolledSQL + ` AND o.kind = 'club'
+		   WHERE e.status IN ` + seatSQL + ` AND o.kind = 'club'
 		   GROUP BY e.student_id, e.term_id, t.max_clubs HAVING count(*) > t.max_clubs) x`},
 	{"no overlapping enrolled clubs",
 		`SELECT count(*) FROM enrollments a
-		   JOIN enrollments b ON b.student_id = a.student_id AND b.id > a.id AND b.status = ` + enrolledSQL + `
+		   JOIN enrollments b ON b.student_id = a.student_id AND b.id > a.id AND b.status IN ` + seatSQL + `
 		   JOIN offerings oa ON oa.id = a.offering_id JOIN offerings ob ON ob.id = b.offering_id
-		 WHERE a.status = ` + enrolledSQL + ` AND oa.kind = 'club' AND ob.kind = 'club'
+		 WHERE a.status IN ` + seatSQL + ` AND oa.kind = 'club' AND ob.kind = 'club'
 		   AND (oa.weekdays & ob.weekdays) <> 0 AND oa.start_min < ob.end_min AND ob.start_min < oa.end_min`},
 	{"waitlist positions are 1..N per offering",
 		`SELECT count(*) FROM (SELECT offering_id FROM enrollments WHERE status = ` + waitlistedSQL + `
@@ -42,9 +42,37 @@ var Invariants = []Invariant{
 		`SELECT count(*) FROM offerings o WHERE o.mode = 'fcfs' AND o.status <> 'cancelled' AND o.enrolled_count < o.capacity
 		   AND EXISTS (SELECT 1 FROM enrollments e WHERE e.offering_id = o.id AND e.status = ` + waitlistedSQL + `
 		     AND NOT EXISTS (SELECT 1 FROM enrollments x JOIN offerings ox ON ox.id = x.offering_id
-		       WHERE x.student_id = e.student_id AND x.status = ` + enrolledSQL + ` AND x.offering_id <> o.id
+		       WHERE x.student_id = e.student_id AND x.status IN ` + seatSQL + ` AND x.offering_id <> o.id
 		       AND o.kind = 'club' AND ox.kind = 'club' AND (ox.weekdays & o.weekdays) <> 0
 		       AND ox.start_min < o.end_min AND o.start_min < ox.end_min))`},
+	// The money invariants (order.go): an order's stored status is what its
+	// ledger gives (DeriveOrderStatus, written again in SQL), its charge is
+	// its gross and its waiver row its waiver; a paid order's seat is
+	// enrolled or was given up (and settled by the refund rule then); a
+	// held seat has an unpaid order and an expiry.
+	{"order status matches its ledger",
+		`SELECT count(*) FROM orders o LEFT JOIN (SELECT order_id,
+		   SUM(CASE WHEN kind = 'charge' THEN amount_fen ELSE 0 END) AS c,
+		   SUM(CASE WHEN kind = 'waiver' THEN amount_fen ELSE 0 END) AS w,
+		   SUM(CASE WHEN kind = 'credit' THEN amount_fen ELSE 0 END) AS k,
+		   SUM(CASE WHEN kind = 'void' THEN amount_fen ELSE 0 END) AS v,
+		   SUM(CASE WHEN kind = 'payment' THEN amount_fen ELSE 0 END) AS p,
+		   SUM(CASE WHEN kind = 'refund' THEN amount_fen ELSE 0 END) AS r
+		   FROM fee_ledger GROUP BY order_id) s ON s.order_id = o.id
+		 WHERE s.order_id IS NULL OR s.c <> o.gross_fen OR s.w <> o.waiver_fen OR o.amount_fen <> o.gross_fen - o.waiver_fen
+		   OR s.c - s.w - s.k - s.v - s.p < 0 OR s.r > s.p
+		   OR o.status <> CASE WHEN s.c - s.w - s.k - s.v - s.p > 0 THEN 'unpaid'
+		     WHEN s.p = 0 AND s.v > 0 THEN 'closed' WHEN s.p = 0 THEN 'waived'
+		     WHEN s.r = 0 THEN 'paid' WHEN s.r >= s.p THEN 'refunded' ELSE 'partially_refunded' END`},
+	{"no paid order without a seat or a settled withdrawal",
+		`SELECT count(*) FROM orders o JOIN enrollments e ON e.id = o.enrollment_id
+		 WHERE o.status IN ('paid', 'partially_refunded', 'waived') AND e.status NOT IN (` + enrolledSQL + `, ` + withdrawnSQL + `)`},
+	{"no withdrawn seat still owing",
+		`SELECT count(*) FROM orders o JOIN enrollments e ON e.id = o.enrollment_id
+		 WHERE o.status = 'unpaid' AND e.status = ` + withdrawnSQL},
+	{"a held seat has an unpaid order and an expiry",
+		`SELECT count(*) FROM enrollments e LEFT JOIN orders o ON o.enrollment_id = e.id
+		 WHERE e.status = ` + sqlText(StatusPendingPayment) + ` AND (o.id IS NULL OR o.status <> 'unpaid' OR e.hold_expires_at IS NULL)`},
 }
 
 // The statuses the invariants name one by one, as SQL literals.
@@ -52,4 +80,5 @@ var (
 	enrolledSQL   = sqlText(StatusEnrolled)
 	waitlistedSQL = sqlText(StatusWaitlisted)
 	appliedSQL    = sqlText(StatusApplied)
+	withdrawnSQL  = sqlText(StatusWithdrawn)
 )

@@ -105,7 +105,7 @@ func CreateLeaveRequest(ctx context.Context, db *DB, a Actor, studentID int64, i
 	v.Check(validDate(in.To), "to", "结束日期须为 YYYY-MM-DD")
 	if validDate(in.From) && validDate(in.To) {
 		v.Check(in.To >= in.From, "to", "结束日期不能早于开始日期")
-		v.Check(in.From >= StatsDate(now), "from", "不能为已过去的日期请假")
+		v.Check(in.From >= LocalDate(now), "from", "不能为已过去的日期请假")
 		f, _ := time.Parse(time.DateOnly, in.From)
 		t, _ := time.Parse(time.DateOnly, in.To)
 		v.Check(t.Sub(f) < MaxLeaveDays*24*time.Hour, "to", fmt.Sprintf("一次请假最多%d天", MaxLeaveDays))

@@ -200,9 +200,9 @@ func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, no
 		var held []heldSlot
 		if err := tx.Raw(`SELECT e.student_id, e.offering_id, e.status, e.rank, o.kind, o.weekdays, o.start_min, o.end_min
 			FROM enrollments e JOIN offerings o ON o.id = e.offering_id
-			WHERE e.term_id = ? AND e.status IN (?, ?) AND e.offering_id NOT IN ?
+			WHERE e.term_id = ? AND e.status IN (?, ?, ?) AND e.offering_id NOT IN ?
 			AND e.student_id IN (SELECT student_id FROM enrollments WHERE offering_id IN ? AND status = ?)`,
-			termID, StatusEnrolled, StatusWaitlisted, ids, ids, StatusApplied).Scan(&held).Error; err != nil {
+			termID, StatusEnrolled, StatusPendingPayment, StatusWaitlisted, ids, ids, StatusApplied).Scan(&held).Error; err != nil {
 			return err
 		}
 		heldBy := map[int64][]Held{}
@@ -263,6 +263,21 @@ func settleDraw(tx *gorm.DB, d Draw, offs []Offering, apps []application, won ma
 			return fmt.Errorf("models: lottery overfilled offering %d", o.ID)
 		}
 	}
+	// A win in a priced offering is a seat held for payment (order_hold.go).
+	holdNotes := map[int64]string{}
+	for _, ap := range apps {
+		if won[ap.StudentID] != ap.OfferingID || byID[ap.OfferingID].FeeFen == 0 {
+			continue
+		}
+		e := Enrollment{ID: ap.ID, StudentID: ap.StudentID, OfferingID: ap.OfferingID, Status: StatusEnrolled}
+		held, err := holdSeat(tx, &e, byID[ap.OfferingID], now)
+		if err != nil {
+			return err
+		}
+		if held {
+			holdNotes[ap.StudentID] = holdNote(e)
+		}
+	}
 	notified := map[int64]bool{}
 	for _, ap := range apps {
 		if notified[ap.StudentID] {
@@ -282,6 +297,9 @@ func settleDraw(tx *gorm.DB, d Draw, offs []Offering, apps []application, won ma
 		if oid, ok := won[ap.StudentID]; ok {
 			p = map[string]string{"status": "中签", "offering": byID[oid].Name, "draw_id": fmt.Sprint(d.ID),
 				"time": FormatClock(byID[oid].StartMin) + "-" + FormatClock(byID[oid].EndMin)}
+			if note := holdNotes[ap.StudentID]; note != "" {
+				p["note"] = note
+			}
 		}
 		if err := NotifyGuardians(tx, NotifyLotteryResult, ap.StudentID, fmt.Sprintf("lottery:draw:%d:student:%d", d.ID, ap.StudentID), p); err != nil {
 			return err

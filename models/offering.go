@@ -48,6 +48,7 @@ type Offering struct {
 	Capacity        int        `gorm:"column:capacity"`
 	Grades          int        `gorm:"column:grades"`
 	FeeFen          int64      `gorm:"column:fee_fen"`
+	Billing         string     `gorm:"column:billing"` // the unit FeeFen is per (fee.go)
 	Mode            string     `gorm:"column:mode"`
 	Waitlist        bool       `gorm:"column:waitlist"`
 	EnrollOpensAt   time.Time  `gorm:"column:enroll_opens_at"`
@@ -131,6 +132,7 @@ type NewOffering struct {
 	Capacity       int
 	Grades         []int
 	FeeFen         int64
+	Billing        string // term (default), month or session
 	Mode           string
 	Waitlist       *bool
 	EnrollOpensAt  *time.Time
@@ -153,6 +155,7 @@ type UpdateOffering struct {
 	Capacity       *int
 	Grades         *[]int
 	FeeFen         *int64
+	Billing        *string
 	Mode           *string
 	Waitlist       *bool
 	EnrollOpensAt  *time.Time
@@ -202,6 +205,7 @@ func validateOffering(v *Validator, o *Offering, weekdays, grades []int, start, 
 	v.Check(o.EndMin > o.StartMin, "end_time", "结束时间须晚于开始时间")
 	v.Check(o.Capacity >= 1 && o.Capacity <= MaxCapacity, "capacity", fmt.Sprintf("名额须为1-%d", MaxCapacity))
 	v.Check(o.FeeFen >= 0 && o.FeeFen <= 100_000_000, "fee_fen", "费用须为0-100000000分")
+	v.Check(ValidBilling(o.Billing), "billing", "计费单位须为 term、month 或 session")
 	v.Check(!o.EnrollOpensAt.IsZero(), "enroll_opens_at", "报名开始时间必填")
 	v.Check(!o.EnrollClosesAt.IsZero(), "enroll_closes_at", "报名截止时间必填")
 	v.Check(o.EnrollClosesAt.After(o.EnrollOpensAt), "enroll_closes_at", "报名截止时间须晚于开始时间")
@@ -215,7 +219,10 @@ func CreateOffering(ctx context.Context, db *DB, a Actor, schoolID int64, in New
 	}
 	o := Offering{SchoolID: schoolID, TermID: in.TermID, Kind: in.Kind, Name: in.Name, Category: strings.TrimSpace(in.Category),
 		Description: in.Description, Teacher: strings.TrimSpace(in.Teacher), Venue: strings.TrimSpace(in.Venue),
-		Capacity: in.Capacity, FeeFen: in.FeeFen, Mode: in.Mode, Waitlist: true, Status: OfferingDraft}
+		Capacity: in.Capacity, FeeFen: in.FeeFen, Billing: in.Billing, Mode: in.Mode, Waitlist: true, Status: OfferingDraft}
+	if o.Billing == "" {
+		o.Billing = BillingTerm
+	}
 	if o.Mode == "" {
 		o.Mode = ModeFCFS
 	}

@@ -55,11 +55,11 @@ func conflictWith(o Offering, grade int, status EnrollmentStatus, held []Held) (
 	if !gradeEligible(o, grade) {
 		return ErrGradeNotEligible.Code, 0
 	}
-	if o.Kind != KindClub || status != StatusEnrolled {
+	if o.Kind != KindClub || !holdsSeat(status) {
 		return "", 0 // rule 5 binds two enrolled clubs; a promotion checks again
 	}
 	for _, h := range held {
-		if h.Kind == KindClub && h.Status == StatusEnrolled && Overlaps(h.Weekdays, h.StartMin, h.EndMin, o.Weekdays, o.StartMin, o.EndMin) {
+		if h.Kind == KindClub && holdsSeat(h.Status) && Overlaps(h.Weekdays, h.StartMin, h.EndMin, o.Weekdays, o.StartMin, o.EndMin) {
 			return ErrScheduleConflict.Code, h.OfferingID
 		}
 	}
@@ -96,9 +96,9 @@ func enrolledConflicts(tx *gorm.DB, o Offering) ([]EnrolledConflict, error) {
 	}
 	if err := tx.Raw(`SELECT e.student_id, e.offering_id, e.status, e.rank, x.kind, x.weekdays, x.start_min, x.end_min
 		FROM enrollments e JOIN offerings x ON x.id = e.offering_id
-		WHERE e.term_id = ? AND e.status = ? AND e.offering_id <> ?
+		WHERE e.term_id = ? AND e.status IN ? AND e.offering_id <> ?
 		AND e.student_id IN (SELECT student_id FROM enrollments WHERE offering_id = ? AND status IN ?)`,
-		o.TermID, StatusEnrolled, o.ID, o.ID, liveStatuses).Scan(&held).Error; err != nil {
+		o.TermID, seatStatuses, o.ID, o.ID, liveStatuses).Scan(&held).Error; err != nil {
 		return nil, err
 	}
 	heldBy := map[int64][]Held{}

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		patchField(&o.Venue, in.Venue)
 		patchField(&o.Capacity, in.Capacity)
 		patchField(&o.FeeFen, in.FeeFen)
+		patchField(&o.Billing, in.Billing)
 		patchField(&o.Mode, in.Mode)
 		patchField(&o.Waitlist, in.Waitlist)
 		if in.EnrollOpensAt != nil {
@@ -97,6 +99,13 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		if err := v.Err(); err != nil {
 			return err
 		}
+		if o.Status != OfferingDraft && (o.FeeFen > before.FeeFen || o.Billing != before.Billing) {
+			// Raising a published fee is checked against the cap as
+			// publishing it was; lowering it never is.
+			if err := checkFeeCap(tx, o); err != nil {
+				return err
+			}
+		}
 		o.UpdatedAt = time.Now().UTC()
 		var conflicts []EnrolledConflict
 		if o.Status != OfferingDraft && slotOrGradesChanged(before, o) {
@@ -111,7 +120,7 @@ func PatchOffering(ctx context.Context, db *DB, a Actor, id int64, in UpdateOffe
 		res := tx.Model(&Offering{}).Where("id = ? AND enrolled_count <= ?", id, o.Capacity).Updates(map[string]any{
 			"term_id": o.TermID, "kind": o.Kind, "name": o.Name, "category": o.Category, "description": o.Description,
 			"teacher": o.Teacher, "venue": o.Venue, "weekdays": o.Weekdays, "start_min": o.StartMin, "end_min": o.EndMin,
-			"capacity": o.Capacity, "grades": o.Grades, "fee_fen": o.FeeFen, "mode": o.Mode, "waitlist": o.Waitlist,
+			"capacity": o.Capacity, "grades": o.Grades, "fee_fen": o.FeeFen, "billing": o.Billing, "mode": o.Mode, "waitlist": o.Waitlist,
 			"enroll_opens_at": o.EnrollOpensAt, "enroll_closes_at": o.EnrollClosesAt, "updated_at": o.UpdatedAt,
 			"teacher_user_id": o.TeacherUserID,
 		})
@@ -190,6 +199,18 @@ func transition(ctx context.Context, db *DB, a Actor, id int64, from []string, t
 		return Offering{}, err
 	}
 	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
+		if to == OfferingPublished && slices.Contains(from, OfferingDraft) {
+			// Fees are public and capped from the moment of publication.
+			var cur Offering
+			if err := tx.Where("id = ?", id).Take(&cur).Error; err != nil {
+				return notFound(err)
+			}
+			if cur.Status == OfferingDraft {
+				if err := checkFeeCap(tx, cur); err != nil {
+					return err
+				}
+			}
+		}
 		res := tx.Exec("UPDATE offerings SET status = ?, updated_at = ? WHERE id = ? AND status IN ?",
 			to, txNow(tx), id, from)
 		if res.Error != nil {
@@ -245,10 +266,22 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64, reason strin
 			id, liveStatuses).Scan(&students).Error; err != nil {
 			return err
 		}
+		var seats []int64
+		if err := tx.Raw("SELECT id FROM enrollments WHERE offering_id = ? AND status IN ? ORDER BY id",
+			id, seatStatuses).Scan(&seats).Error; err != nil {
+			return err
+		}
 		if err := tx.Exec(`UPDATE enrollments SET status = ?, waitlist_position = NULL, withdrawn_by = ?, withdrawn_at = ?,
 			updated_at = ?, withdraw_reason = ? WHERE offering_id = ? AND status IN ?`, StatusWithdrawn, nullID(a.UserID), now, now,
 			WithdrawnOfferingCancelled, id, liveStatuses).Error; err != nil {
 			return err
+		}
+		// The school cancelled: every seat's unheld sessions come back
+		// (pro rata, whatever the region's rule), unpaid bills are voided.
+		for _, eid := range seats {
+			if err := settleWithdrawal(tx, eid, RefundProRata, "cancel", a.UserID, db.now()); err != nil {
+				return err
+			}
 		}
 		note, detail := offeringCancelNote(reason)
 		for _, sid := range students {

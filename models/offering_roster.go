@@ -40,7 +40,8 @@ func OfferingRoster(ctx context.Context, db *DB, a Actor, id int64) (Offering, [
 		FROM enrollments e JOIN students s ON s.id = e.student_id
 		LEFT JOIN guardians g ON g.id = (SELECT MIN(g2.id) FROM guardians g2 WHERE g2.student_id = s.id)
 		WHERE e.offering_id = ? AND e.status IN `+liveSQL+`
-		ORDER BY CASE e.status WHEN `+sqlText(StatusEnrolled)+` THEN 0 WHEN `+sqlText(StatusWaitlisted)+` THEN 1 ELSE 2 END,
+		ORDER BY CASE e.status WHEN `+sqlText(StatusEnrolled)+` THEN 0 WHEN `+sqlText(StatusPendingPayment)+` THEN 1
+		WHEN `+sqlText(StatusWaitlisted)+` THEN 2 ELSE 3 END,
 		COALESCE(e.waitlist_position, 0), s.grade, s.class_name, s.student_no`,
 		id).Scan(&rows).Error
 	if err != nil {

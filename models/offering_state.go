@@ -74,7 +74,7 @@ func FindOfferingStates(ctx context.Context, db *DB, a Actor, schoolID, studentI
 			OfferingID int64  `gorm:"column:offering_id"`
 			Date       string `gorm:"column:d"`
 		}
-		today := now.In(StatsZone).Format(time.DateOnly)
+		today := now.In(Zone).Format(time.DateOnly)
 		if err := db.Read(ctx).Raw(`SELECT offering_id, MIN(session_date) AS d FROM sessions
 			WHERE offering_id IN ? AND session_date >= ? AND status = ? GROUP BY offering_id`,
 			ids, today, SessionScheduled).Scan(&rows).Error; err != nil {

@@ -68,9 +68,9 @@ type rollStudent struct {
 
 // rollStudents reads who is on session s's roll, with their marks and
 // dismissals, in one statement: the children enrolled in the offering now
-// who became enrolled before the session's day ended (an enrolled row's
-// updated_at is when it became enrolled: taken at once, promoted from the
-// waitlist, won in the draw), and every child with a mark on the session
+// who became enrolled before the session's day ended (enrolled_at, set
+// when a held seat is paid; else the row's updated_at, when it became
+// enrolled: taken at once, promoted from the waitlist, won in the draw), and every child with a mark on the session
 // (a child withdrawn later keeps the marks of the days they came; an
 // unmarked past roll does not show them, since a withdrawn row does not
 // tell whether it ever held a seat).
@@ -81,7 +81,7 @@ func rollStudents(tx *gorm.DB, s Session) ([]rollStudent, error) {
 		FROM students st
 		LEFT JOIN attendance a ON a.session_id = ? AND a.student_id = st.id
 		LEFT JOIN dismissals d ON d.session_id = ? AND d.student_id = st.id
-		WHERE st.id IN (SELECT e.student_id FROM enrollments e WHERE e.offering_id = ? AND e.status = ? AND e.updated_at < ?
+		WHERE st.id IN (SELECT e.student_id FROM enrollments e WHERE e.offering_id = ? AND e.status = ? AND COALESCE(e.enrolled_at, e.updated_at) < ?
 			UNION SELECT m.student_id FROM attendance m WHERE m.session_id = ?)
 		ORDER BY st.grade, st.class_name, st.student_no, st.id`,
 		[]any{s.ID, s.ID, s.OfferingID, StatusEnrolled, endOfDay, s.ID}, func(r *sql.Rows) error {
@@ -130,7 +130,8 @@ func buildRoll(tx *gorm.DB, s SessionView, students []rollStudent) (Roll, error)
 
 func ptrTo[T any](v T) *T { return &v }
 
-// FindRoll answers the roll of session id for a (see CanTakeRoll).
+// FindRoll answers the roll of session id for a (see CanTakeRoll). The
+// read is logged as staff access to children's data.
 func FindRoll(ctx context.Context, db *DB, a Actor, id int64) (Roll, error) {
 	s, err := FindSessionFor(ctx, db, a, id)
 	if err != nil {
@@ -141,7 +142,12 @@ func FindRoll(ctx context.Context, db *DB, a Actor, id int64) (Roll, error) {
 	if err != nil {
 		return Roll{}, err
 	}
-	return buildRoll(r, s, students)
+	roll, err := buildRoll(r, s, students)
+	if err != nil {
+		return Roll{}, err
+	}
+	LogStaffAccess(ctx, db, a, "roll", s.SchoolID, fmt.Sprintf("session:%d", id))
+	return roll, nil
 }
 
 // MarkRecord is one child's mark in a PUT of the roll.
@@ -164,7 +170,7 @@ func checkMarkWindow(a Actor, s Session, now time.Time, reason string) error {
 	if now.Before(s.StartsAt()) {
 		return ErrSessionNotStarted
 	}
-	if StatsDate(now) == s.Date {
+	if LocalDate(now) == s.Date {
 		return nil
 	}
 	if a.Role != RoleSchoolAdmin && a.Role != RolePlatformAdmin {
@@ -256,7 +262,7 @@ func MarkAttendance(ctx context.Context, db *DB, a Actor, id int64, records []Ma
 			}
 		}
 		roll, err = buildRoll(tx, s, students)
-		if err != nil || len(changed) == 0 || StatsDate(now) != cur.Date {
+		if err != nil || len(changed) == 0 || LocalDate(now) != cur.Date {
 			// A correction after the day tells no family: the alert is
 			// for the afternoon it happens, not for the records.
 			return err

@@ -35,14 +35,14 @@ func BenchmarkMarkAttendance40(b *testing.B) {
 		recs[0] = append(recs[0], models.MarkRecord{StudentID: s.ID, Status: "present"})
 		recs[1] = append(recs[1], models.MarkRecord{StudentID: s.ID, Status: "late"})
 	}
-	if err := models.SyncSessions(ctx, db, o.ID, time.Date(2030, 9, 1, 9, 0, 0, 0, models.StatsZone)); err != nil {
+	if err := models.SyncSessions(ctx, db, o.ID, time.Date(2030, 9, 1, 9, 0, 0, 0, models.Zone)); err != nil {
 		b.Fatal(err)
 	}
 	ss, err := models.FindOfferingSessions(ctx, db, models.SystemActor, o.ID, "2030-11-05", "2030-11-05", models.Paging{})
 	if err != nil || len(ss) != 1 {
 		b.Fatal(ss, err)
 	}
-	at := time.Date(2030, 11, 5, 16, 40, 0, 0, models.StatsZone)
+	at := time.Date(2030, 11, 5, 16, 40, 0, 0, models.Zone)
 	i := 0
 	for b.Loop() {
 		if _, err := models.MarkAttendance(ctx, db, teacher.Actor(), ss[0].ID, recs[i%2], "", at); err != nil {

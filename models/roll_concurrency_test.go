@@ -48,7 +48,7 @@ func TestMarkAttendanceConcurrent(t *testing.T) {
 			r.first = append(r.first, models.MarkRecord{StudentID: s.ID, Status: first})
 			r.second = append(r.second, models.MarkRecord{StudentID: s.ID, Status: "late"})
 		}
-		if err := models.SyncSessions(ctx, db, o.ID, time.Date(2030, 9, 1, 9, 0, 0, 0, models.StatsZone)); err != nil {
+		if err := models.SyncSessions(ctx, db, o.ID, time.Date(2030, 9, 1, 9, 0, 0, 0, models.Zone)); err != nil {
 			t.Fatal(err)
 		}
 		ss, err := models.FindOfferingSessions(ctx, db, models.SystemActor, o.ID, "2030-11-05", "2030-11-05", models.Paging{})
@@ -58,7 +58,7 @@ func TestMarkAttendanceConcurrent(t *testing.T) {
 		r.session = ss[0].ID
 		rolls[i] = r
 	}
-	at := time.Date(2030, 11, 5, 16, 45, 0, 0, models.StatsZone)
+	at := time.Date(2030, 11, 5, 16, 45, 0, 0, models.Zone)
 	errs := make(chan error, teachers*4)
 	mark := func(wg *sync.WaitGroup, a models.Actor, id int64, recs []models.MarkRecord) {
 		wg.Add(1)

@@ -53,7 +53,7 @@ func (Session) TableName() string { return "sessions" }
 
 // at is the instant of minute m of date d in Asia/Shanghai.
 func at(d string, m int) time.Time {
-	day, err := time.ParseInLocation(time.DateOnly, d, StatsZone)
+	day, err := time.ParseInLocation(time.DateOnly, d, Zone)
 	if err != nil {
 		return time.Time{}
 	}
@@ -104,7 +104,7 @@ func syncOfferingSessions(tx *gorm.DB, o Offering, now time.Time) error {
 // It is idempotent (sessions are unique by offering and date): running it
 // twice changes nothing.
 func syncSessions(tx *gorm.DB, o Offering, t Term, now time.Time) error {
-	today := StatsDate(now)
+	today := LocalDate(now)
 	var want []string
 	if isRunning(o.Status) {
 		for _, d := range TeachingDates(t.StartsOn, t.EndsOn, t.NoService(), t.Extra(), o.Weekdays) {
@@ -176,7 +176,7 @@ func SyncSessions(ctx context.Context, db *DB, id int64, now time.Time) error {
 func SyncAllSessions(ctx context.Context, db *DB, now time.Time) (int64, error) {
 	var ids []int64
 	if err := db.Read(ctx).Raw(`SELECT o.id FROM offerings o JOIN terms t ON t.id = o.term_id
-		WHERE o.status IN ? AND t.ends_on >= ? ORDER BY o.id`, runningStatuses, StatsDate(now)).Scan(&ids).Error; err != nil {
+		WHERE o.status IN ? AND t.ends_on >= ? ORDER BY o.id`, runningStatuses, LocalDate(now)).Scan(&ids).Error; err != nil {
 		return 0, err
 	}
 	for i, id := range ids {
@@ -361,6 +361,11 @@ func CancelSession(ctx context.Context, db *DB, a Actor, id int64, reason string
 		if err != nil {
 			return err
 		}
+		// A cancelled session is not billed: each order's share of it
+		// comes back (order_money.go).
+		if err := settleCancelledSession(tx, cur.OfferingID, id, cur.Date, a.UserID, now); err != nil {
+			return err
+		}
 		note, detail := sessionCancelNote(cur.Date, reason)
 		for _, st := range roll {
 			if err := NotifyGuardians(tx, NotifySessionCancelled, st.StudentID,
@@ -405,7 +410,7 @@ func RollWindow(s Session, now time.Time) string {
 		return RollCancelled
 	case now.Before(s.StartsAt()):
 		return RollNotStarted
-	case StatsDate(now) == s.Date:
+	case LocalDate(now) == s.Date:
 		return RollOpen
 	}
 	return RollAfterDay

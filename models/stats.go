@@ -81,7 +81,7 @@ const snapCounts = `scope_type, scope_id, grade, category, students, participant
 // transaction. It answers the number of snapshot rows written, and moves
 // SnapshotVersion(db) when it has ended.
 func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int64, error) {
-	day, err := time.ParseInLocation(time.DateOnly, date, StatsZone)
+	day, err := time.ParseInLocation(time.DateOnly, date, Zone)
 	if err != nil || day.Format(time.DateOnly) != date {
 		return 0, &ValidationError{Fields: map[string]string{"date": "日期格式应为 YYYY-MM-DD"}}
 	}
@@ -388,6 +388,3 @@ func (r *statsRun) stepDone(step string) {
 		r.observe(step)
 	}
 }
-
-// StatsDate is the snapshot date (YYYY-MM-DD, Asia/Shanghai) of instant t.
-func StatsDate(t time.Time) string { return t.In(StatsZone).Format(time.DateOnly) }

@@ -33,13 +33,13 @@ const loopTotalsSQL = `UPDATE t_ss SET
 // has ended in time for this run to count it held: every minute for a day
 // already over at r.now, none for a day not begun, now's minute for today.
 func (r *statsRun) heldUntil() int {
-	today := StatsDate(r.now)
+	today := LocalDate(r.now)
 	switch {
 	case r.date < today:
 		return 24 * 60
 	case r.date > today:
 		return -1
 	}
-	n := r.now.In(StatsZone)
+	n := r.now.In(Zone)
 	return n.Hour()*60 + n.Minute()
 }

@@ -47,7 +47,7 @@ func TestStatsFromRolls(t *testing.T) {
 		f.enroll(s, c, "enrolled", admin.ID)
 	}
 	f.enroll(s1, d, "enrolled", admin.ID)
-	start := time.Date(2030, 9, 1, 9, 0, 0, 0, models.StatsZone)
+	start := time.Date(2030, 9, 1, 9, 0, 0, 0, models.Zone)
 	for _, o := range []int64{c.ID, d.ID} {
 		if err := models.SyncSessions(ctx, db, o, start); err != nil {
 			t.Fatal(err)

@@ -98,7 +98,7 @@ func (f fx) attend(s models.Student, o offeringRow, date, status string) {
 func (f fx) survey(regionID, schoolID *int64, opens, closes time.Time, by int64) models.Survey {
 	f.t.Helper()
 	s := models.Survey{RegionID: regionID, SchoolID: schoolID, Title: "满意度调查", OpensAt: opens.UTC(), ClosesAt: closes.UTC(),
-		OpensOn: models.StatsDate(opens), CreatedBy: by}
+		OpensOn: models.LocalDate(opens), CreatedBy: by}
 	f.create(&s)
 	return s
 }
@@ -111,7 +111,7 @@ func (f fx) respond(sv models.Survey, st models.Student, by int64, support, sati
 
 // cst is a time in Asia/Shanghai.
 func cst(s string) time.Time {
-	t, err := time.ParseInLocation("2006-01-02 15:04", s, models.StatsZone)
+	t, err := time.ParseInLocation("2006-01-02 15:04", s, models.Zone)
 	if err != nil {
 		panic(err)
 	}

@@ -20,11 +20,15 @@ type EnrollmentStatus string
 
 // Enrollment statuses. Live ones hold (or wait for) a seat.
 const (
-	StatusEnrolled   EnrollmentStatus = "enrolled"
-	StatusWaitlisted EnrollmentStatus = "waitlisted"
-	StatusApplied    EnrollmentStatus = "applied"
-	StatusWithdrawn  EnrollmentStatus = "withdrawn"
-	StatusRejected   EnrollmentStatus = "rejected"
+	StatusEnrolled EnrollmentStatus = "enrolled"
+	// StatusPendingPayment is a seat held until its order is paid
+	// (order_hold.go): live, counted against capacity and the rules, on
+	// the roll only once paid.
+	StatusPendingPayment EnrollmentStatus = "pending_payment"
+	StatusWaitlisted     EnrollmentStatus = "waitlisted"
+	StatusApplied        EnrollmentStatus = "applied"
+	StatusWithdrawn      EnrollmentStatus = "withdrawn"
+	StatusRejected       EnrollmentStatus = "rejected"
 )
 
 // enrollmentStatuses are every enrollment status with its parent-facing
@@ -35,6 +39,7 @@ var enrollmentStatuses = []struct {
 	Phrase, Name string
 }{
 	{StatusEnrolled, "报名成功", "已录取"},
+	{StatusPendingPayment, "待缴费", "待缴费（保留名额）"},
 	{StatusWaitlisted, "候补中", "候补"},
 	{StatusApplied, "已申请", "已报名（待抽签）"},
 	{StatusRejected, "未中签", "未中签"},
@@ -43,10 +48,20 @@ var enrollmentStatuses = []struct {
 
 // liveStatuses are the statuses that hold or wait for a seat (rule 2 allows
 // one of them per student and offering; enrollments_live enforces it).
-var liveStatuses = []EnrollmentStatus{StatusEnrolled, StatusWaitlisted, StatusApplied}
+var liveStatuses = []EnrollmentStatus{StatusEnrolled, StatusPendingPayment, StatusWaitlisted, StatusApplied}
 
 // liveSQL is liveStatuses as an SQL list: "status IN " + liveSQL.
 var liveSQL = sqlList(liveStatuses)
+
+// seatStatuses are the statuses that hold a seat (offerings.enrolled_count
+// counts them): enrolled, or held for payment (docs/fees.md).
+var seatStatuses = []EnrollmentStatus{StatusEnrolled, StatusPendingPayment}
+
+// seatSQL is seatStatuses as an SQL list: "status IN " + seatSQL.
+var seatSQL = sqlList(seatStatuses)
+
+// holdsSeat reports whether s holds a seat.
+func holdsSeat(s EnrollmentStatus) bool { return slices.Contains(seatStatuses, s) }
 
 // IsLive reports whether s holds or waits for a seat.
 func (s EnrollmentStatus) IsLive() bool { return slices.Contains(liveStatuses, s) }

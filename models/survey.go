@@ -100,7 +100,7 @@ func CreateSurvey(ctx context.Context, db *DB, a Actor, in NewSurvey) (Survey, e
 	}
 	s := Survey{RegionID: in.RegionID, SchoolID: in.SchoolID, TermID: in.TermID, Title: in.Title,
 		OpensAt: in.OpensAt.UTC(), ClosesAt: in.ClosesAt.UTC(),
-		OpensOn: in.OpensAt.In(StatsZone).Format(time.DateOnly), CreatedBy: a.UserID}
+		OpensOn: in.OpensAt.In(Zone).Format(time.DateOnly), CreatedBy: a.UserID}
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
 		if in.TermID != nil {
 			var n int64

@@ -32,7 +32,7 @@ var (
 
 // dayStart is 00:00 Asia/Shanghai of date (YYYY-MM-DD).
 func dayStart(date string) time.Time {
-	t, _ := time.ParseInLocation(time.DateOnly, date, StatsZone)
+	t, _ := time.ParseInLocation(time.DateOnly, date, Zone)
 	return t
 }
 
@@ -58,7 +58,7 @@ func checkWindowInTerm(v *Validator, opens, closes time.Time, t Term) {
 
 // termStarted reports whether t's first day has come at now (Asia/Shanghai).
 func termStarted(t Term, now time.Time) bool {
-	return StatsDate(now) >= t.StartsOn
+	return LocalDate(now) >= t.StartsOn
 }
 
 // UpdateTerm is the input of PatchTerm: nil fields stay as they are.

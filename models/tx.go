@@ -25,7 +25,9 @@ import (
 //
 // Whether to retry, and whether a write hit a unique constraint or a full
 // disk, is decided by the drivers' error codes (SQLite's extended result
-// codes, PostgreSQL's SQLSTATE), never by the text of a message.
+// codes, PostgreSQL's SQLSTATE), never by the text of a message. A full
+// disk is answered ErrStorageFull by DB.Tx itself (storage.go), so every
+// write, whoever made it, says so the same way.
 //
 // Every transaction carries one clock: txNow(tx) is the same instant for
 // every statement of an operation (an operation that has its own "now",
@@ -57,17 +59,42 @@ func txNow(tx *gorm.DB) time.Time {
 	return time.Now().UTC()
 }
 
+// txEffectsKey is the context key of a transaction's effects.
+type txEffectsKey struct{}
+
+// txEffects are what a transaction changed that outlives it: the caches
+// DB.Tx retires when it ends (committed or not: retiring needlessly only
+// costs a re-read).
+type txEffects struct {
+	offers bool // seats freed or an offering changed (offeringsChanged)
+}
+
+// effectsOf is the effects record of tx's transaction (nil outside DB.Tx).
+func effectsOf(tx *gorm.DB) *txEffects {
+	if tx.Statement == nil || tx.Statement.Context == nil {
+		return nil
+	}
+	fx, _ := tx.Statement.Context.Value(txEffectsKey{}).(*txEffects)
+	return fx
+}
+
 // Tx runs fn in a write transaction on the writer. On SQLite it begins
 // IMMEDIATE, so the write lock is taken up front and the transaction cannot
 // fail half-way on a lock upgrade. fn's statements share one clock
-// (txNow).
+// (txNow); the caches its writes made stale (offeringsChanged) are retired when
+// it ends.
 func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	defer db.gen.Add(1)
 	if _, ok := clockOf(ctx); !ok {
 		ctx = withClock(ctx, time.Now())
 	}
+	fx := &txEffects{}
+	ctx = context.WithValue(ctx, txEffectsKey{}, fx)
 	err := db.W.WithContext(ctx).Transaction(fn)
-	return err
+	if fx.offers {
+		db.offersChanged()
+	}
+	return db.noteWrite(err)
 }
 
 // retryTx runs fn in a write transaction, running it again (a few times,
@@ -89,12 +116,14 @@ func retryTx(ctx context.Context, db *DB, fn func(tx *gorm.DB) error) error {
 	return err
 }
 
-// writeOfferings runs fn in a write transaction (retryTx) and then retires
-// every cached fact about offerings (the offers version): the one way to
-// write an offering or free a seat, so no writer can forget it.
+// writeOfferings runs fn in a write transaction (retryTx) that writes an
+// offering or settles its seats in bulk, and so retires every cached fact
+// about offerings when it ends (offeringsChanged).
 func (db *DB) writeOfferings(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	defer db.offersChanged()
-	return retryTx(ctx, db, fn)
+	return retryTx(ctx, db, func(tx *gorm.DB) error {
+		offeringsChanged(tx)
+		return fn(tx)
+	})
 }
 
 // sharedTx runs fn (retryTx) for several callers at once: on a context of

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,49 @@ func TestNoErrorTextMatching(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestFreedSeatRetiresOfferCaches: a transaction that frees a seat retires
+// the offering and sold-out caches when it ends, whoever ran it (a job, a
+// notification — no writeOfferings needed), even when it rolls back; one
+// that only takes seats retires nothing.
+func TestFreedSeatRetiresOfferCaches(t *testing.T) {
+	db := openBareSQLite(t)
+	ctx := context.Background()
+	before := db.cache.offers.Load()
+	_ = db.Tx(ctx, func(tx *gorm.DB) error { return nil })
+	if db.cache.offers.Load() != before {
+		t.Fatal("a transaction that freed nothing retired the offering caches")
+	}
+	_ = db.Tx(ctx, func(tx *gorm.DB) error { offeringsChanged(tx); return nil })
+	if db.cache.offers.Load() == before {
+		t.Fatal("a freed seat did not retire the offering caches")
+	}
+	before = db.cache.offers.Load()
+	_ = db.Tx(ctx, func(tx *gorm.DB) error { offeringsChanged(tx); return errors.New("rolled back") })
+	if db.cache.offers.Load() == before {
+		t.Fatal("a rolled-back transaction that freed a seat left the caches")
+	}
+}
+
+// TestOfferingFactsNamedOnce: every fact the batch reads of an offering is
+// a field with its column and JSON name, so both engines read it from one
+// declaration.
+func TestOfferingFactsNamedOnce(t *testing.T) {
+	typ := reflect.TypeFor[offeringRow]()
+	n := 0
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		n++
+		if f.Tag.Get("col") == "" || f.Tag.Get("json") == "" {
+			t.Errorf("offeringRow.%s lacks its col or json name", f.Name)
+		}
+	}
+	if len(offeringFacts.fields) != n || strings.Count(offeringRowColumns, " AS ") != n+1 {
+		t.Fatalf("%d facts, %d read: %s", n, len(offeringFacts.fields), offeringRowColumns)
 	}
 }

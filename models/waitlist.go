@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -80,23 +81,22 @@ func fillFromWaitlist(tx *gorm.DB, offeringID int64) ([]int64, error) {
 				continue
 			}
 		}
-		now := txNow(tx)
-		if err := tx.Exec("UPDATE enrollments SET status = ?, waitlist_position = NULL, updated_at = ? WHERE id = ?",
-			StatusEnrolled, now, h.ID).Error; err != nil {
+		if err := takeSeat(tx, o, h); err != nil {
+			if errors.Is(err, ErrFull) {
+				err = fmt.Errorf("models: offering %d lost its free seat during promotion", offeringID)
+			}
 			return promoted, err
 		}
-		res := tx.Exec("UPDATE offerings SET enrolled_count = enrolled_count + 1 WHERE id = ? AND enrolled_count < capacity", offeringID)
-		if res.Error != nil {
-			return promoted, res.Error
-		}
-		if res.RowsAffected != 1 {
-			return promoted, fmt.Errorf("models: offering %d lost its free seat during promotion", offeringID)
-		}
-		if err := closeGap(tx, offeringID, pos); err != nil {
+		// A seat in a priced offering is held for payment (order_hold.go).
+		note := "已从候补转为正式报名"
+		h.Status = StatusEnrolled
+		if held, err := holdSeat(tx, &h, o, txNow(tx)); err != nil {
 			return promoted, err
+		} else if held {
+			note = "候补转正，" + holdNote(h)
 		}
 		if err := NotifyGuardians(tx, NotifyWaitlistPromoted, h.StudentID, fmt.Sprintf("promoted:enrollment:%d", h.ID),
-			map[string]string{"offering": o.Name, "status": "候补转正", "note": "已从候补转为正式报名", "enrollment_id": fmt.Sprint(h.ID),
+			map[string]string{"offering": o.Name, "status": "候补转正", "note": note, "enrollment_id": fmt.Sprint(h.ID),
 				"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin)}); err != nil {
 			return promoted, err
 		}

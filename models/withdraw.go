@@ -29,10 +29,6 @@ const (
 // held closes up, so positions stay 1..n. The consent record keeps who
 // withdrew and when.
 func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error) {
-	reason := WithdrawnBySchool
-	if a.Role == RoleParent {
-		reason = WithdrawnByParent
-	}
 	e, err := FindEnrollmentByID(ctx, db, id)
 	if err != nil {
 		return Enrollment{}, err
@@ -54,37 +50,20 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 		if err := tx.Where("id = ?", id).Take(&e).Error; err != nil {
 			return notFound(err)
 		}
-		old := e.Status
-		if !old.IsLive() {
-			return ErrNotLive
+		if err := freeSeat(tx, o, e, StatusWithdrawn, a.UserID); err != nil {
+			return err
 		}
-		now := txNow(tx)
-		res := tx.Exec(`UPDATE enrollments SET status = ?, waitlist_position = NULL, withdrawn_by = ?, withdrawn_at = ?, updated_at = ?,
-			withdraw_reason = ? WHERE id = ? AND status = ?`, StatusWithdrawn, nullID(a.UserID), now, now, reason, id, old)
-		if res.Error != nil {
-			return res.Error
+		reason := WithdrawnBySchool
+		if a.Role == RoleParent {
+			reason = WithdrawnByParent
 		}
-		if res.RowsAffected == 0 {
-			return ErrNotLive
+		if err := tx.Exec("UPDATE enrollments SET withdraw_reason = ? WHERE id = ?", reason, e.ID).Error; err != nil {
+			return err
 		}
-		switch old {
-		case StatusEnrolled:
-			if err := tx.Exec("UPDATE offerings SET enrolled_count = enrolled_count - 1 WHERE id = ?", o.ID).Error; err != nil {
-				return err
-			}
-			if o.Status != OfferingCancelled {
-				if _, err := fillFromWaitlist(tx, o.ID); err != nil {
-					return err
-				}
-			}
-		case StatusWaitlisted:
-			if err := closeGap(tx, o.ID, *e.WaitlistPosition); err != nil {
-				return err
-			}
-		case StatusApplied:
-			if err := tx.Exec("UPDATE offerings SET applied_count = applied_count - 1 WHERE id = ?", o.ID).Error; err != nil {
-				return err
-			}
+		// A paid seat given up is refunded by the region's rule; an unpaid
+		// one's bill is voided (order_money.go). No order: nothing to do.
+		if err := settleWithdrawal(tx, e.ID, "", "withdraw", a.UserID, txNow(tx)); err != nil {
+			return err
 		}
 		if a.Role != RoleParent {
 			// Withdrawn by the school: the family did not do it, so it is told.

@@ -27,7 +27,7 @@ type attWorld struct {
 
 // sh is a time of day in Asia/Shanghai.
 func sh(y int, mo time.Month, d, h, m int) time.Time {
-	return time.Date(y, mo, d, h, m, 0, 0, models.StatsZone)
+	return time.Date(y, mo, d, h, m, 0, 0, models.Zone)
 }
 
 // setNow moves the clock of the handlers and of the models.

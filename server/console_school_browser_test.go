@@ -47,7 +47,7 @@ func TestConsoleSchoolTools(t *testing.T) {
 	t.Run("calendarEditor", func(t *testing.T) {
 		w.visit(t, ctx, "#/terms")
 		// The first school day after today with a session in it.
-		tomorrow := models.StatsDate(time.Now().AddDate(0, 0, 1))
+		tomorrow := models.LocalDate(time.Now().AddDate(0, 0, 1))
 		var day string
 		w.srv.db.R.Raw(`SELECT MIN(s.session_date) FROM sessions s WHERE s.school_id = ? AND s.session_date >= ? AND s.status = 'scheduled'
 			AND EXISTS (SELECT 1 FROM enrollments e WHERE e.offering_id = s.offering_id AND e.status = 'enrolled')`, schoolID, tomorrow).Scan(&day)

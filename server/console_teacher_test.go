@@ -30,11 +30,11 @@ func (w *browserWorld) futureSession(t *testing.T, n int) (demoTeacherSession, t
 	w.srv.db.R.Raw(`SELECT s.id, s.session_date AS date, s.start_min FROM sessions s
 		JOIN offerings o ON o.id = s.offering_id JOIN users u ON u.id = o.teacher_user_id
 		WHERE u.username = 'demo_teacher' AND s.status = 'scheduled' AND o.enrolled_count > 0 AND s.session_date > ?
-		ORDER BY s.session_date, s.start_min LIMIT 1 OFFSET ?`, models.StatsDate(time.Now()), n).Scan(&s)
+		ORDER BY s.session_date, s.start_min LIMIT 1 OFFSET ?`, models.LocalDate(time.Now()), n).Scan(&s)
 	if s.ID == 0 {
 		t.Fatalf("the demo has no %d-th session of demo_teacher after today", n)
 	}
-	day, err := time.ParseInLocation(time.DateOnly, s.Date, models.StatsZone)
+	day, err := time.ParseInLocation(time.DateOnly, s.Date, models.Zone)
 	if err != nil {
 		t.Fatal(err)
 	}

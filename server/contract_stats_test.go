@@ -84,7 +84,7 @@ func TestContractStats(t *testing.T) {
 	if run["name"] != "stats" || run["status"] != "succeeded" || run["ended_at"] == nil || run["error"] != nil {
 		t.Fatalf("run = %v", run)
 	}
-	today := models.StatsDate(time.Now())
+	today := models.LocalDate(time.Now())
 
 	t.Run("overviewRegion", func(t *testing.T) {
 		o := decodeObject(t, s.do("GET", fmt.Sprintf("/api/v1/stats/overview?region_id=%d", region.ID), bureau, nil).want(t, 200).Body)
@@ -150,7 +150,7 @@ func TestContractStatsValues(t *testing.T) {
 	bureau := s.token(modelstest.Staff(t, s.db, models.RoleBureauAdmin, 0, region.ID))
 	platform := s.token(modelstest.Staff(t, s.db, models.RolePlatformAdmin, 0, 0))
 
-	today := time.Now().In(models.StatsZone)
+	today := time.Now().In(models.Zone)
 	term := decodeObject(t, s.do("POST", fmt.Sprintf("/api/v1/schools/%d/terms", a.ID), admin, map[string]any{"name": "本学期",
 		"starts_on": today.AddDate(0, 0, -30).Format(time.DateOnly), "ends_on": today.AddDate(0, 0, 60).Format(time.DateOnly), "max_clubs": 2}).want(t, 201).Body)
 	offering := func(m map[string]any) int64 {

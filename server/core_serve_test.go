@@ -194,6 +194,19 @@ func TestSeedDemo(t *testing.T) {
 			t.Errorf("%d survey answers for %d students", n, students)
 		}
 	})
+	t.Run("payingCounty", func(t *testing.T) { // seed_fees.go
+		bureau, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
+		f := s.do("GET", "/api/v1/stats/finance", s.token(bureau), nil).want(t, 200).JSON()["totals"].(map[string]any)
+		for _, k := range []string{"billed_fen", "collected_fen", "refunded_fen", "waived_fen", "outstanding_fen"} {
+			if f[k].(float64) <= 0 {
+				t.Errorf("%s = %v", k, f[k])
+			}
+		}
+		if f["waived_students"].(float64) < 2 {
+			t.Errorf("waived students %v", f["waived_students"])
+		}
+		modelstest.CheckInvariants(t, db)
+	})
 	t.Run("dailyLoop", func(t *testing.T) {
 		// Issue 22 item 3: the history shows the whole daily loop.
 		for what, q := range map[string]string{
@@ -216,8 +229,8 @@ func TestSeedDemo(t *testing.T) {
 	})
 	t.Run("everyTrendHasACurve", func(t *testing.T) {
 		bureau, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
-		today := models.StatsDate(time.Now())
-		from := models.StatsDate(time.Now().AddDate(0, 0, -demoTermDays))
+		today := models.LocalDate(time.Now())
+		from := models.LocalDate(time.Now().AddDate(0, 0, -demoTermDays))
 		var pts []map[string]any
 		r := s.do("GET", "/api/v1/stats/trend?metric=participation_rate&from="+from+"&to="+today, s.token(bureau), nil).want(t, 200)
 		if err := json.Unmarshal(r.Body, &pts); err != nil {

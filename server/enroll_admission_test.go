@@ -26,8 +26,8 @@ func TestEnrollShedsWith429(t *testing.T) {
 	oid := int64(o["id"].(float64))
 	s.do("POST", fmt.Sprintf("/api/v1/offerings/%d/publish", oid), tok, nil).want(t, 200)
 
-	s.db.LimitEnrollWriters(1)
-	t.Cleanup(func() { s.db.LimitEnrollWriters(0) })
+	s.db.LimitEnrollQueue(1)
+	t.Cleanup(func() { s.db.LimitEnrollQueue(0) })
 	release, err := s.db.AdmitEnroll()
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func TestExportsNamedAndFormatted(t *testing.T) {
 		w := newEnrollWorld(t)
 		oid := w.publishedOffering(t, func(m map[string]any) { m["name"] = "篮球社" })
 		w.do("POST", "/api/v1/enrollments", w.adminTok, map[string]any{"student_id": w.student.ID, "offering_id": oid}).want(t, 201)
-		date := time.Now().In(models.StatsZone).Format(time.DateOnly)
+		date := time.Now().In(models.Zone).Format(time.DateOnly)
 		for _, format := range []string{"csv", "xlsx"} {
 			r := w.do("GET", fmt.Sprintf("/api/v1/offerings/%d/roster?format=%s", oid, format), w.adminTok, nil).want(t, 200)
 			if got, want := dispositionName(t, r.Header.Get("Content-Disposition")), "篮球社-名单-"+date+"."+format; got != want {

@@ -170,7 +170,7 @@ func TestOfferingsStudentState(t *testing.T) {
 	})
 	t.Run("nextSessionDate", func(t *testing.T) {
 		want := ""
-		for d := time.Now().In(models.StatsZone); d.Format(time.DateOnly) <= "2027-01-20"; d = d.AddDate(0, 0, 1) {
+		for d := time.Now().In(models.Zone); d.Format(time.DateOnly) <= "2027-01-20"; d = d.AddDate(0, 0, 1) {
 			if d.Weekday() == time.Tuesday || d.Weekday() == time.Thursday {
 				want = d.Format(time.DateOnly)
 				break

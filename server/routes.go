@@ -37,6 +37,23 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	// UnauthenticatedBodyLimit); the app's BodyLimit is for uploads.
 	app.Server().HeaderReceived = h.Tokens.UnauthenticatedBodyLimit(handlers.JSONBodyLimit)
 	m := handlers.NewMetrics(reg)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kehou_storage_full",
+		Help: "1 while the database refuses writes for want of space (SQLITE_FULL, PostgreSQL 53100), else 0.",
+	}, func() float64 {
+		if h.DB != nil && h.DB.StorageFull() {
+			return 1
+		}
+		return 0
+	}), prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "kehou_storage_full_writes_total",
+		Help: "Write transactions the database refused for want of space.",
+	}, func() float64 {
+		if h.DB == nil {
+			return 0
+		}
+		return float64(h.DB.StorageFullWrites())
+	}))
 	// The client address of logs and rate limits (see clientIPFunc: not
 	// the spoofable leftmost X-Forwarded-For entry).
 	clientIP := clientIPFunc(cfg.TrustedProxies)
@@ -60,8 +77,6 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1 := app.Group("/api/v1", handlers.Deadline(cfg.RequestTimeout), handlers.Transfer)
 	auth := h.RequireAuth
 	small := handlers.MaxBody(handlers.JSONBodyLimit)
-	staff := handlers.RequireRoles(handlers.Staff...)
-	admins := handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin, models.RoleSchoolAdmin)
 
 	// Authentication. Password logins: a generous limit per client address
 	// (LOGIN_RATE_LIMIT a minute), counted in the database so it holds
@@ -88,103 +103,102 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Get("/me", auth, h.Me)
 
 	// Tenancy: regions, schools, users, students.
-	v1.Post("/regions", auth, handlers.RequireRoles(models.RolePlatformAdmin), small, h.CreateRegion)
-	v1.Post("/schools", auth, handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin), small, h.CreateSchool)
-	v1.Get("/schools/:id", auth, staff, h.GetSchool)
-	v1.Post("/users", auth, admins, small, h.CreateUser)
-	v1.Patch("/users/:id", auth, admins, small, h.PatchUser)
-	v1.Get("/schools/:id/staff", auth, handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin), h.ListSchoolStaff)
+	v1.Post("/regions", auth, platformAdmins.only(), small, h.CreateRegion)
+	v1.Post("/schools", auth, platformOrBureauAdmins.only(), small, h.CreateSchool)
+	v1.Get("/schools/:id", auth, allStaff.only(), h.GetSchool)
+	v1.Post("/users", auth, anyAdmins.only(), small, h.CreateUser)
+	v1.Patch("/users/:id", auth, anyAdmins.only(), small, h.PatchUser)
+	v1.Get("/schools/:id/staff", auth, schoolAdmins.only(), h.ListSchoolStaff)
 	// Bureau admins see schools and statistics, not children's records.
-	schoolStaff := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin, models.RolePlatformAdmin)
-	v1.Get("/schools/:id/students", auth, schoolStaff, h.ListStudents)
+	v1.Get("/schools/:id/students", auth, schoolStaff.only(), h.ListStudents)
 
 	// Roster import: CSV or XLSX up to the app's body limit (413 beyond).
-	v1.Post("/schools/:id/roster", auth, handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin), h.ImportRoster)
+	v1.Post("/schools/:id/roster", auth, schoolAdmins.only(), h.ImportRoster)
 
 	// Attendance: the term calendar, sessions, roll call, leave, dismissal
 	// (docs/attendance.md). Who may read or mark one session is decided in
 	// models (CanTakeRoll); the role lists here only keep others out early.
-	rollAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
-	rollStaff := handlers.RequireRoles(models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
-	teachers := handlers.RequireRoles(models.RoleTeacher, models.RoleSchoolAdmin)
-	guardians := handlers.RequireRoles(models.RoleParent)
-	leaveReaders := handlers.RequireRoles(models.RoleParent, models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
-	v1.Put("/schools/:id/terms/:term_id/calendar", auth, rollAdmins, small, h.SetTermCalendar)
+	v1.Put("/schools/:id/terms/:term_id/calendar", auth, schoolAdmins.only(), small, h.SetTermCalendar)
 	v1.Get("/offerings/:id/sessions", auth, h.ListOfferingSessions)
-	v1.Get("/offerings/:id/attendance", auth, rollStaff, h.AttendanceSheet)
-	v1.Get("/me/sessions", auth, teachers, h.MySessions)
-	v1.Post("/sessions/:id/cancel", auth, rollAdmins, small, h.CancelSession)
-	v1.Get("/sessions/:id/roll", auth, rollStaff, h.Roll)
-	v1.Put("/sessions/:id/attendance", auth, rollStaff, small, h.MarkAttendance)
-	v1.Get("/sessions/:id/attendance/changes", auth, rollStaff, h.AttendanceChanges)
-	v1.Post("/sessions/:id/dismissal", auth, rollStaff, small, h.RecordDismissal)
-	v1.Get("/sessions/:id/dismissal/changes", auth, rollStaff, h.DismissalChanges)
-	v1.Post("/students/:id/leave-requests", auth, guardians, small, h.CreateLeaveRequest)
-	v1.Get("/students/:id/leave-requests", auth, leaveReaders, h.ListLeaveRequests)
-	v1.Delete("/leave-requests/:id", auth, guardians, h.CancelLeaveRequest)
+	v1.Get("/offerings/:id/attendance", auth, schoolStaff.only(), h.AttendanceSheet)
+	v1.Get("/me/sessions", auth, teachers.only(), h.MySessions)
+	v1.Post("/sessions/:id/cancel", auth, schoolAdmins.only(), small, h.CancelSession)
+	v1.Get("/sessions/:id/roll", auth, schoolStaff.only(), h.Roll)
+	v1.Put("/sessions/:id/attendance", auth, schoolStaff.only(), small, h.MarkAttendance)
+	v1.Get("/sessions/:id/attendance/changes", auth, schoolStaff.only(), h.AttendanceChanges)
+	v1.Post("/sessions/:id/dismissal", auth, schoolStaff.only(), small, h.RecordDismissal)
+	v1.Get("/sessions/:id/dismissal/changes", auth, schoolStaff.only(), h.DismissalChanges)
+	v1.Post("/students/:id/leave-requests", auth, parents.only(), small, h.CreateLeaveRequest)
+	v1.Get("/students/:id/leave-requests", auth, schoolFamilies.only(), h.ListLeaveRequests)
+	v1.Delete("/leave-requests/:id", auth, parents.only(), h.CancelLeaveRequest)
 
 	// Parents (WeChat).
-	parent := handlers.RequireRoles(models.RoleParent)
 	v1.Post("/auth/wechat", small, h.WeChatLogin)
-	v1.Post("/me/phone", auth, parent, small, h.BindPhone)
-	v1.Post("/me/children", auth, parent, small, h.BindChild)
-	v1.Get("/wechat/templates", auth, parent, h.WeChatTemplates)
-	v1.Post("/me/subscriptions", auth, parent, small, h.RecordSubscriptions)
-	v1.Get("/me/notifications", auth, parent, h.MyNotifications)
-	v1.Post("/students/:id/binding-codes", auth, handlers.RequireRoles(models.RoleSchoolAdmin), small, h.IssueBindingCode)
+	v1.Post("/me/phone", auth, parents.only(), small, h.BindPhone)
+	v1.Post("/me/children", auth, parents.only(), small, h.BindChild)
+	v1.Get("/wechat/templates", auth, parents.only(), h.WeChatTemplates)
+	v1.Post("/me/subscriptions", auth, parents.only(), small, h.RecordSubscriptions)
+	v1.Get("/me/notifications", auth, parents.only(), h.MyNotifications)
+	v1.Post("/students/:id/binding-codes", auth, schoolAdminsOnly.only(), small, h.IssueBindingCode)
 
 	// Guardian links: removal by the school or the guardian, and deletion
-	// of a child's data on a guardian's request (guardian_links.go).
-	linkAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
-	v1.Get("/students/:id/guardian-links", auth, linkAdmins, h.ListGuardianLinks)
-	v1.Delete("/students/:id/guardian-links/:user_id", auth, linkAdmins, h.RemoveGuardianLink)
-	v1.Delete("/me/children/:student_id", auth, parent, h.UnlinkChild)
-	v1.Post("/me/children/:student_id/deletion-request", auth, parent, small, h.RequestDeletion)
-	v1.Get("/schools/:id/deletion-requests", auth, linkAdmins, h.ListDeletionRequests)
-	v1.Post("/deletion-requests/:id/confirm", auth, linkAdmins, h.ConfirmDeletion)
+	// of a child's data on a guardian's request (handlers/guardian_links.go).
+	v1.Get("/students/:id/guardian-links", auth, schoolAdmins.only(), h.ListGuardianLinks)
+	v1.Delete("/students/:id/guardian-links/:user_id", auth, schoolAdmins.only(), h.RemoveGuardianLink)
+	v1.Delete("/me/children/:student_id", auth, parents.only(), h.UnlinkChild)
+	v1.Post("/me/children/:student_id/deletion-request", auth, parents.only(), small, h.RequestDeletion)
+	v1.Get("/schools/:id/deletion-requests", auth, schoolAdmins.only(), h.ListDeletionRequests)
+	v1.Post("/deletion-requests/:id/confirm", auth, schoolAdmins.only(), h.ConfirmDeletion)
 
 	// Terms, offerings, enrollment.
-	offeringAdmins := handlers.RequireRoles(models.RoleSchoolAdmin, models.RolePlatformAdmin)
-	offeringStaff := handlers.RequireRoles(models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
-	enrollers := handlers.RequireRoles(models.RoleParent, models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin)
-	v1.Post("/schools/:id/terms", auth, offeringAdmins, small, h.CreateTerm)
+	v1.Post("/schools/:id/terms", auth, schoolAdmins.only(), small, h.CreateTerm)
 	v1.Get("/schools/:id/terms", auth, h.ListTerms)
-	v1.Post("/schools/:id/terms/:term_id/lottery", auth, offeringAdmins, small, h.RunLottery)
-	v1.Post("/schools/:id/offerings", auth, offeringAdmins, small, h.CreateOffering)
+	v1.Post("/schools/:id/terms/:term_id/lottery", auth, schoolAdmins.only(), small, h.RunLottery)
+	v1.Post("/schools/:id/offerings", auth, schoolAdmins.only(), small, h.CreateOffering)
 	v1.Get("/schools/:id/offerings", auth, h.ListOfferings)
 	v1.Get("/offerings/:id", auth, h.GetOffering)
-	v1.Patch("/offerings/:id", auth, offeringAdmins, small, h.PatchOffering)
-	v1.Post("/offerings/:id/publish", auth, offeringAdmins, h.PublishOffering)
-	v1.Post("/offerings/:id/close", auth, offeringAdmins, h.CloseOffering)
-	v1.Post("/offerings/:id/cancel", auth, offeringAdmins, h.CancelOffering)
-	v1.Post("/offerings/:id/reopen", auth, offeringAdmins, h.ReopenOffering)
-	v1.Get("/offerings/:id/roster", auth, offeringStaff, h.OfferingRoster)
-	v1.Post("/enrollments", auth, enrollers, small, h.Enroll)
-	v1.Delete("/enrollments/:id", auth, enrollers, h.Withdraw)
-	v1.Get("/students/:id/enrollments", auth, enrollers, h.ListStudentEnrollments)
+	v1.Patch("/offerings/:id", auth, schoolAdmins.only(), small, h.PatchOffering)
+	v1.Post("/offerings/:id/publish", auth, schoolAdmins.only(), h.PublishOffering)
+	v1.Post("/offerings/:id/close", auth, schoolAdmins.only(), h.CloseOffering)
+	v1.Post("/offerings/:id/cancel", auth, schoolAdmins.only(), h.CancelOffering)
+	v1.Post("/offerings/:id/reopen", auth, schoolAdmins.only(), h.ReopenOffering)
+	v1.Get("/offerings/:id/roster", auth, schoolStaff.only(), h.OfferingRoster)
+	v1.Post("/enrollments", auth, schoolFamilies.only(), small, h.Enroll)
+	v1.Delete("/enrollments/:id", auth, schoolFamilies.only(), h.Withdraw)
+	v1.Get("/students/:id/enrollments", auth, schoolFamilies.only(), h.ListStudentEnrollments)
 
 	// Editing schools and terms: a bureau admin renames or closes a school;
 	// a school admin edits a term before it starts and deletes an unused one.
-	v1.Patch("/schools/:id", auth, handlers.RequireRoles(models.RolePlatformAdmin, models.RoleBureauAdmin), small, h.PatchSchool)
-	v1.Patch("/schools/:id/terms/:term_id", auth, offeringAdmins, small, h.PatchTerm)
-	v1.Delete("/schools/:id/terms/:term_id", auth, offeringAdmins, h.DeleteTerm)
+	v1.Patch("/schools/:id", auth, platformOrBureauAdmins.only(), small, h.PatchSchool)
+	v1.Patch("/schools/:id/terms/:term_id", auth, schoolAdmins.only(), small, h.PatchTerm)
+	v1.Delete("/schools/:id/terms/:term_id", auth, schoolAdmins.only(), h.DeleteTerm)
+
+	// Fees: policies, the public fee list, waivers, orders and their money
+	// (docs/fees.md).
+	v1.Put("/regions/:id/fee-policy", auth, platformOrBureauAdmins.only(), small, h.PutFeePolicy)
+	v1.Get("/regions/:id/fee-policy", auth, allStaff.only(), h.GetFeePolicy)
+	v1.Get("/schools/:id/fees", auth, h.SchoolFees)
+	v1.Patch("/students/:id", auth, schoolAdmins.only(), small, h.PatchStudent)
+	v1.Get("/schools/:id/orders", auth, schoolStaff.only(), h.ListSchoolOrders)
+	v1.Get("/orders/:id", auth, schoolFamilies.only(), h.GetOrder)
+	v1.Post("/orders/:id/payments", auth, schoolAdmins.only(), small, h.RecordPayment)
+	v1.Post("/orders/:id/refunds", auth, schoolAdmins.only(), small, h.RefundOrder)
+	v1.Get("/stats/finance", auth, bureauOrSchoolAdmins.only(), h.StatsFinance)
 
 	// Surveys, statistics, jobs.
-	bureauOrSchoolAdmins := handlers.RequireRoles(models.RoleBureauAdmin, models.RoleSchoolAdmin)
-	platform := handlers.RequireRoles(models.RolePlatformAdmin)
-	v1.Post("/surveys", auth, bureauOrSchoolAdmins, small, h.CreateSurvey)
+	v1.Post("/surveys", auth, bureauOrSchoolAdmins.only(), small, h.CreateSurvey)
 	v1.Get("/surveys", auth, h.ListSurveys)
-	v1.Post("/surveys/:id/responses", auth, handlers.RequireRoles(models.RoleParent), small, h.RespondSurvey)
-	v1.Get("/stats/overview", auth, bureauOrSchoolAdmins, h.StatsOverview)
-	v1.Get("/stats/schools", auth, handlers.RequireRoles(models.RoleBureauAdmin), h.StatsSchools)
-	v1.Get("/stats/trend", auth, bureauOrSchoolAdmins, h.StatsTrend)
-	v1.Get("/stats/breakdown", auth, bureauOrSchoolAdmins, h.StatsBreakdown)
-	v1.Get("/jobs/runs", auth, platform, h.ListJobRuns)
-	v1.Post("/jobs/:name/run", auth, platform, h.RunJob)
+	v1.Post("/surveys/:id/responses", auth, parents.only(), small, h.RespondSurvey)
+	v1.Get("/stats/overview", auth, bureauOrSchoolAdmins.only(), h.StatsOverview)
+	v1.Get("/stats/schools", auth, bureauAdmins.only(), h.StatsSchools)
+	v1.Get("/stats/trend", auth, bureauOrSchoolAdmins.only(), h.StatsTrend)
+	v1.Get("/stats/breakdown", auth, bureauOrSchoolAdmins.only(), h.StatsBreakdown)
+	v1.Get("/jobs/runs", auth, platformAdmins.only(), h.ListJobRuns)
+	v1.Post("/jobs/:name/run", auth, platformAdmins.only(), h.RunJob)
 
 	// The staff console: static assets embedded in the binary (see
 	// docs/console.md), and the region tree its bureau pages draw.
-	v1.Get("/regions", auth, handlers.RequireRoles(models.RoleBureauAdmin, models.RolePlatformAdmin), h.ListRegions)
+	v1.Get("/regions", auth, platformOrBureauAdmins.only(), h.ListRegions)
 	assets, err := console.Load()
 	if err != nil {
 		panic(err) // the embedded tree is part of the binary: a bug, not a condition
@@ -196,6 +210,30 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 
 	return app
 }
+
+// roleSet is a set of roles a route admits; only() keeps the others out
+// (403) before the handler runs. Which object of its tenant a caller may
+// touch is decided in models; a role set only turns the others away early.
+type roleSet []models.Role
+
+func (s roleSet) only() fiber.Handler { return handlers.RequireRoles(s...) }
+
+// The role sets of the routes, each named once for who it admits (no two
+// names for one set: TestRoleSetsNamedOnce).
+var (
+	allStaff               = roleSet(handlers.Staff)
+	anyAdmins              = roleSet{models.RolePlatformAdmin, models.RoleBureauAdmin, models.RoleSchoolAdmin}
+	platformAdmins         = roleSet{models.RolePlatformAdmin}
+	platformOrBureauAdmins = roleSet{models.RolePlatformAdmin, models.RoleBureauAdmin}
+	bureauAdmins           = roleSet{models.RoleBureauAdmin}
+	bureauOrSchoolAdmins   = roleSet{models.RoleBureauAdmin, models.RoleSchoolAdmin}
+	schoolAdmins           = roleSet{models.RoleSchoolAdmin, models.RolePlatformAdmin}
+	schoolAdminsOnly       = roleSet{models.RoleSchoolAdmin}
+	schoolStaff            = roleSet{models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin}
+	teachers               = roleSet{models.RoleTeacher, models.RoleSchoolAdmin}
+	parents                = roleSet{models.RoleParent}
+	schoolFamilies         = roleSet{models.RoleParent, models.RoleSchoolAdmin, models.RoleTeacher, models.RolePlatformAdmin}
+)
 
 func proxyHeader(cfg Config) string {
 	if len(cfg.TrustedProxies) == 0 {

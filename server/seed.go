@@ -53,13 +53,13 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 			small = true
 		case args[i] == "--today" && i+1 < len(args):
 			i++
-			day, err := time.ParseInLocation(time.DateOnly, args[i], models.StatsZone)
+			day, err := time.ParseInLocation(time.DateOnly, args[i], models.Zone)
 			if err != nil {
 				return fmt.Errorf("seed demo: --today wants a date YYYY-MM-DD, not %q", args[i])
 			}
 			// The demo's "now" is that day at the same clock time as now, so
 			// a day's sessions are as far along as they are today.
-			local := time.Now().In(models.StatsZone)
+			local := time.Now().In(models.Zone)
 			now = day.Add(time.Duration(local.Hour())*time.Hour + time.Duration(local.Minute())*time.Minute)
 		default:
 			return errUsage
@@ -269,7 +269,7 @@ func loadDemo(ctx context.Context, db *models.DB, now time.Time, small bool) (de
 		}
 		sum.History = h
 	}
-	return sum, nil
+	return sum, seedDemoFees(ctx, db, sum, now) // seed_fees.go
 }
 
 var (

@@ -18,7 +18,7 @@ import (
 // term that contains the day, whatever holiday the day falls near.
 func TestDemoTermEveryDay(t *testing.T) {
 	for _, year := range []int{2026, 2027, 2028} {
-		for d := time.Date(year, 1, 1, 15, 0, 0, 0, models.StatsZone); d.Year() == year; d = d.AddDate(0, 0, 1) {
+		for d := time.Date(year, 1, 1, 15, 0, 0, 0, models.Zone); d.Year() == year; d = d.AddDate(0, 0, 1) {
 			day, starts, in := demoTermInput(d)
 			if err := in.Validate(); err != nil {
 				t.Fatalf("today %s: the demo term is invalid: %v (%+v)", d.Format(time.DateOnly), err, in)

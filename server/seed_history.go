@@ -40,8 +40,8 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 	if len(plans) == 0 {
 		return hist, nil
 	}
-	local := now.In(models.StatsZone)
-	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, models.StatsZone)
+	local := now.In(models.Zone)
+	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, models.Zone)
 	starts := plans[0].starts
 	last := int(today.Sub(starts).Hours()/24 + 0.5) // today's day number
 	surveyOpens := last - 14

@@ -38,7 +38,7 @@ func demoLeave(ctx context.Context, db *models.DB, parents *demoParents, session
 		return nil
 	}
 	date := sessions[0].Date
-	filed, err := time.ParseInLocation(time.DateOnly, date, models.StatsZone)
+	filed, err := time.ParseInLocation(time.DateOnly, date, models.Zone)
 	if err != nil {
 		return err
 	}

@@ -136,8 +136,8 @@ func seedDemoTerm(ctx context.Context, db *models.DB, school models.School, n in
 // the term's first day, and the term itself. It reads nothing, so a test
 // checks it for every day of a year.
 func demoTermInput(now time.Time) (day, starts time.Time, in models.NewTerm) {
-	local := now.In(models.StatsZone)
-	day = time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, models.StatsZone)
+	local := now.In(models.Zone)
+	day = time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, models.Zone)
 	starts = day.AddDate(0, 0, -demoTermDays)
 	maxClubs := 2
 	ends := starts.AddDate(0, 0, 7*demoTermWeeks)
@@ -162,7 +162,7 @@ func demoNoServiceDays(today, ends time.Time) []string {
 	for meet.Weekday() != time.Friday {
 		meet = meet.AddDate(0, 0, 1)
 	}
-	ny := time.Date(today.Year()+1, time.January, 1, 0, 0, 0, 0, models.StatsZone)
+	ny := time.Date(today.Year()+1, time.January, 1, 0, 0, 0, 0, models.Zone)
 	if meet.Equal(ny) {
 		// New Year's Day is a holiday already: the meeting moves a week on.
 		meet = meet.AddDate(0, 0, 7)

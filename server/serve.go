@@ -39,6 +39,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	db.StartEnrollments(queue)
 	db.MaxChildrenPerGuardian = cfg.MaxChildrenPerGuardian
+	db.Log = log
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stopPprof, err := startPprof(cfg, log)

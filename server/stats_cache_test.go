@@ -211,7 +211,7 @@ func TestStatsCacheOtherInstance(t *testing.T) {
 	school := modelstest.School(t, a.db, county.ID)
 	modelstest.Student(t, a.db, school.ID, 2, "")
 	bureau := modelstest.Staff(t, a.db, models.RoleBureauAdmin, 0, county.ID)
-	today := models.StatsDate(time.Now())
+	today := models.LocalDate(time.Now())
 	ctx := context.Background()
 	if _, err := models.ComputeStats(ctx, a.db, today, time.Now()); err != nil {
 		t.Fatal(err)

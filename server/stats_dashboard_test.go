@@ -22,8 +22,8 @@ func dashboardWorld(t *testing.T) (surveyWorld, string, string) {
 	t.Helper()
 	w := newSurveyWorld(t)
 	now := time.Now()
-	today := models.StatsDate(now)
-	yesterday := models.StatsDate(now.In(models.StatsZone).AddDate(0, 0, -1))
+	today := models.LocalDate(now)
+	yesterday := models.LocalDate(now.In(models.Zone).AddDate(0, 0, -1))
 	ctx := context.Background()
 	if _, err := models.ComputeStats(ctx, w.s.db, yesterday, now); err != nil {
 		t.Fatal(err)

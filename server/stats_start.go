@@ -21,7 +21,7 @@ func statsAtStart(ctx context.Context, db *models.DB, runner *jobs.Runner, log *
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		date := models.StatsDate(now)
+		date := models.LocalDate(now)
 		ok, err := models.SnapshotExists(ctx, db, date)
 		if err != nil {
 			log.Warn("stats at start: could not look for today's snapshot", "error", err.Error())

@@ -16,7 +16,7 @@ func TestStatsAtStart(t *testing.T) {
 	db := w.s.db
 	ctx := context.Background()
 	now := time.Now()
-	today := models.StatsDate(now)
+	today := models.LocalDate(now)
 	runners := make([]*jobs.Runner, 2)
 	for i := range runners {
 		runners[i] = jobs.New(db, w.s.api.Log, jobs.Options{Instance: []string{"a", "b"}[i]})

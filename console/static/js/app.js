@@ -5,6 +5,7 @@ import { h, fill, errorBox, toast } from './ui.js';
 import * as bureau from './bureau.js';
 import * as school from './school.js';
 import * as teacher from './teacher.js';
+import * as fees from './fees.js';
 
 const ROLE_NAMES = {
   bureau_admin: '教育局管理员', school_admin: '学校管理员', teacher: '教师', platform_admin: '平台管理员', parent: '家长',
@@ -19,6 +20,7 @@ const MENUS = {
     ['breakdown', '年级与类别', bureau.breakdown],
     ['demand', '未满足需求', bureau.demand],
     ['regions', '行政区划', bureau.regions],
+    ['finance', '收费统计', fees.finance],
   ],
   school_admin: [
     ['overview', '本校概览', bureau.overview],
@@ -27,6 +29,7 @@ const MENUS = {
     ['import', '名单导入', school.importRoster],
     ['terms', '学期与校历', school.terms],
     ['lottery', '抽签', school.lottery],
+    ['finance', '收费与缴费', fees.finance],
     ['today', '今日点名', teacher.today],
     ['leave', '请假申请', school.leave],
     ['staff', '教职工账号', school.staff],

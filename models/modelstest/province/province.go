@@ -67,8 +67,8 @@ func Generate(ctx context.Context, db *models.DB, s Shape, day time.Time) (Set, 
 		return set, fmt.Errorf("province: empty shape %+v", s)
 	}
 	now := time.Now().UTC()
-	day = day.In(models.StatsZone)
-	d := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, models.StatsZone)
+	day = day.In(models.Zone)
+	d := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, models.Zone)
 	date := func(days int) string { return d.AddDate(0, 0, days).Format(time.DateOnly) }
 	at8 := func(days int) time.Time { return d.AddDate(0, 0, days).Add(8 * time.Hour).UTC() }
 	nSchools, nStudents := s.Schools(), s.Students()

@@ -18,7 +18,7 @@ import (
 func TestGenerateReduced(t *testing.T) {
 	db := modelstest.MustOpenDB(t)
 	ctx := context.Background()
-	day := time.Date(2026, 10, 15, 0, 0, 0, 0, models.StatsZone) // the stats benchmark's statsDay
+	day := time.Date(2026, 10, 15, 0, 0, 0, 0, models.Zone) // the stats benchmark's statsDay
 	set, err := province.Generate(ctx, db, province.Reduced, day)
 	if err != nil {
 		t.Fatal(err)

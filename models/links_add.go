@@ -7,6 +7,10 @@ import (
 	"gorm.io/gorm"
 )
 
+// Adding guardian links: a phone proved by a parent links the students
+// whose guardian it is (roster import, binding), within the per-school cap.
+// Removing them is links_remove.go.
+
 // DefaultMaxChildrenPerGuardian is how many students of one school one
 // guardian phone, or one parent account, may cover by default: a large
 // family, not a class — so one account cannot answer the survey for a

@@ -9,7 +9,7 @@ import (
 	"gorm.io/gorm"
 )
 
-// Removing guardian links. A link (parent_students) goes when the school
+// Removing guardian links (adding them is links_add.go). A link (parent_students) goes when the school
 // removes it, when the guardian unlinks the child, when a roster drops the
 // phone it was proved with, or when the child's data is deleted. Each
 // removal moves link_version in its transaction and retires this

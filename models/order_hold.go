@@ -1,0 +1,484 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The payment hold (SPEC "Fees and payment"). A seat taken — at once in
+// the enrollment batch, by promotion from the waitlist, or in the draw —
+// in an offering whose amount for that student is above zero becomes
+// pending_payment with an order: live (capacity, rules 5 and 6 count it),
+// on the roll only once paid. A payment makes it enrolled (RecordPayment);
+// a hold past hold_expires_at is released by the holds job
+// (ReleaseExpiredHolds): withdrawn as unpaid, its bill voided, the seat to
+// the waitlist head, who gets a hold of its own. A free seat, or one
+// waived in full, is enrolled at once (a waived seat still has an order,
+// so the waiver is counted).
+
+// ErrHoldExpired answers a payment of a seat whose hold was released first.
+var ErrHoldExpired = E(KindConflict, "hold_expired", "名额保留已过期，该报名已因未缴费退出")
+
+// heldSeat is a seat the batch priced: its offering, its bill and the
+// student's waiver.
+type heldSeat struct {
+	member int // index into the batch
+	o      Offering
+	bill   Bill
+	waiver string
+}
+
+// priceBatch prices the seats the batch gave (enrolled, in a priced
+// offering) before they are written, inside tx: an amount above zero makes
+// the seat pending_payment with its expiry (res[i].e changed in place, so
+// the confirmation and the Idempotency-Key answer say so). It returns the
+// seats that need an order once the enrollments exist (openBatchOrders).
+// Free offerings cost nothing here: the cached fee is the filter, and a
+// priced offering is read again fresh. A few statements per batch, not per
+// seat: each priced offering's calendar and each school's policy are read
+// once, the students' waivers together.
+func priceBatch(tx *gorm.DB, jobs []*enrollJob, taken []int, res []enrollResult) ([]heldSeat, error) {
+	var out []heldSeat
+	var priced []int64
+	for _, i := range taken {
+		if res[i].e.Status == StatusEnrolled && jobs[i].o.FeeFen != 0 {
+			priced = append(priced, res[i].e.OfferingID)
+		}
+	}
+	if len(priced) == 0 {
+		return nil, nil
+	}
+	offerings, dates, err := batchCalendars(tx, priced)
+	if err != nil {
+		return nil, err
+	}
+	holds := map[int64]int{}
+	var students []int64
+	for _, i := range taken {
+		e := &res[i].e
+		if e.Status != StatusEnrolled || jobs[i].o.FeeFen == 0 {
+			continue
+		}
+		o := offerings[e.OfferingID]
+		if o.FeeFen == 0 {
+			continue
+		}
+		b := ComputeBill(o.Billing, o.FeeFen, dates[o.ID], shanghaiDate(jobs[i].now))
+		if b.GrossFen == 0 {
+			continue
+		}
+		out = append(out, heldSeat{member: i, o: o, bill: b})
+		students = append(students, e.StudentID)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	var waivers []struct {
+		ID        int64
+		FeeWaiver string
+	}
+	if err := tx.Raw("SELECT id, fee_waiver FROM students WHERE id IN ?", students).Scan(&waivers).Error; err != nil {
+		return nil, err
+	}
+	waiverOfStudent := make(map[int64]string, len(waivers))
+	for _, w := range waivers {
+		waiverOfStudent[w.ID] = w.FeeWaiver
+	}
+	for k := range out {
+		s := &out[k]
+		e := &res[s.member].e
+		s.waiver = waiverOfStudent[e.StudentID]
+		amount := s.bill.GrossFen - WaiverFen(s.waiver, s.bill.GrossFen)
+		e.AmountFen = &amount
+		if amount == 0 {
+			continue // waived in full: enrolled at once
+		}
+		minutes, ok := holds[s.o.SchoolID]
+		if !ok {
+			p, err := effectivePolicy(tx, s.o.SchoolID)
+			if err != nil {
+				return nil, err
+			}
+			minutes = p.HoldMinutes
+			holds[s.o.SchoolID] = minutes
+		}
+		// The request's clock, as every rule of the batch.
+		exp := jobs[s.member].now.Add(time.Duration(minutes) * time.Minute).UTC()
+		e.Status, e.HoldExpiresAt = StatusPendingPayment, &exp
+	}
+	return out, nil
+}
+
+// batchCalendars reads the priced offerings of a batch, fresh, with each
+// one's billable dates (billableDates), in three statements whatever their
+// number: the offerings, their terms, their cancelled sessions.
+func batchCalendars(tx *gorm.DB, ids []int64) (map[int64]Offering, map[int64][]string, error) {
+	var offs []Offering
+	if err := tx.Where("id IN ?", ids).Find(&offs).Error; err != nil {
+		return nil, nil, err
+	}
+	termIDs := make([]int64, 0, len(offs))
+	for _, o := range offs {
+		termIDs = append(termIDs, o.TermID)
+	}
+	var terms []Term
+	if err := tx.Where("id IN ?", termIDs).Find(&terms).Error; err != nil {
+		return nil, nil, err
+	}
+	termOf := make(map[int64]Term, len(terms))
+	for _, t := range terms {
+		termOf[t.ID] = t
+	}
+	var cancelled []struct {
+		OfferingID  int64
+		SessionDate string
+	}
+	if err := tx.Raw("SELECT offering_id, session_date FROM sessions WHERE offering_id IN ? AND status = ?", ids, SessionCancelled).
+		Scan(&cancelled).Error; err != nil {
+		return nil, nil, err
+	}
+	skip := map[int64]map[string]bool{}
+	for _, c := range cancelled {
+		if skip[c.OfferingID] == nil {
+			skip[c.OfferingID] = map[string]bool{}
+		}
+		skip[c.OfferingID][c.SessionDate] = true
+	}
+	byID := make(map[int64]Offering, len(offs))
+	dates := make(map[int64][]string, len(offs))
+	for _, o := range offs {
+		if o.Billing == "" {
+			o.Billing = BillingTerm
+		}
+		byID[o.ID] = o
+		t := termOf[o.TermID]
+		for _, td := range TeachingDates(t.StartsOn, t.EndsOn, t.NoService(), t.Extra(), o.Weekdays) {
+			if !skip[o.ID][td.Date] {
+				dates[o.ID] = append(dates[o.ID], td.Date)
+			}
+		}
+	}
+	return byID, dates, nil
+}
+
+// openBatchOrders opens the orders of the seats priceBatch priced, inside
+// tx, once their enrollments are written: the orders in one insert, their
+// charge and waiver rows in another, and the held seats' held_at and
+// hold_expires_at in one update.
+func openBatchOrders(tx *gorm.DB, jobs []*enrollJob, seats []heldSeat, res []enrollResult) error {
+	if len(seats) == 0 {
+		return nil
+	}
+	orders := make([]Order, len(seats))
+	for k, s := range seats {
+		e := res[s.member].e
+		now := jobs[s.member].now.UTC()
+		ord := Order{SchoolID: s.o.SchoolID, TermID: s.o.TermID, OfferingID: s.o.ID, StudentID: e.StudentID, EnrollmentID: e.ID,
+			Billing: s.bill.Billing, UnitFen: s.bill.UnitFen, Sessions: s.bill.Sessions, BillsFrom: shanghaiDate(now),
+			GrossFen: s.bill.GrossFen, Waiver: s.waiver, WaiverFen: WaiverFen(s.waiver, s.bill.GrossFen), CreatedAt: now, UpdatedAt: now}
+		if len(s.bill.Dates) > 0 {
+			ord.BillsFrom = s.bill.Dates[0]
+		}
+		ord.AmountFen = ord.GrossFen - ord.WaiverFen
+		ord.Status = DeriveOrderStatus(LedgerSums{Charge: ord.GrossFen, Waiver: ord.WaiverFen})
+		orders[k] = ord
+	}
+	if err := tx.CreateInBatches(&orders, maxGroup).Error; err != nil {
+		return err
+	}
+	var moves []LedgerEntry
+	var heldSQL strings.Builder
+	var heldArgs []any
+	var heldIDs []int64
+	// A parameter in a CASE has no type of its own: PostgreSQL is told it
+	// is a timestamp; SQLite stores what it is given, as the other writes.
+	then := " WHEN ? THEN ?"
+	if dialectOf(tx) == Postgres {
+		then = " WHEN ? THEN CAST(? AS TIMESTAMPTZ)"
+	}
+	for k, s := range seats {
+		e := &res[s.member].e
+		ord := orders[k]
+		e.OrderID, e.AmountFen = &orders[k].ID, &orders[k].AmountFen
+		moves = append(moves, LedgerEntry{OrderID: ord.ID, SchoolID: ord.SchoolID, Kind: LedgerCharge, AmountFen: ord.GrossFen,
+			ExternalID: fmt.Sprintf("charge:enrollment:%d", e.ID), OccurredAt: ord.CreatedAt, CreatedAt: ord.CreatedAt})
+		if ord.WaiverFen > 0 {
+			moves = append(moves, LedgerEntry{OrderID: ord.ID, SchoolID: ord.SchoolID, Kind: LedgerWaiver, AmountFen: ord.WaiverFen,
+				Reason: ord.Waiver, ExternalID: fmt.Sprintf("waiver:enrollment:%d", e.ID), OccurredAt: ord.CreatedAt, CreatedAt: ord.CreatedAt})
+		}
+		if e.Status == StatusPendingPayment {
+			held := ord.CreatedAt
+			e.HeldAt = &held
+			heldSQL.WriteString(then)
+			heldArgs = append(heldArgs, e.ID, *e.HoldExpiresAt)
+			heldIDs = append(heldIDs, e.ID)
+		}
+	}
+	if err := tx.CreateInBatches(&moves, 2*maxGroup).Error; err != nil {
+		return err
+	}
+	if len(heldIDs) == 0 {
+		return nil
+	}
+	// held_at is the seat's creation; hold_expires_at each seat's own.
+	heldArgs = append(heldArgs, heldIDs)
+	return tx.Exec("UPDATE enrollments SET held_at = created_at, hold_expires_at = CASE id"+heldSQL.String()+" END WHERE id IN ?",
+		heldArgs...).Error
+}
+
+// holdSeat bills the seat of enrollment e in o, just made enrolled (a
+// promotion, a draw), inside tx: with an amount above zero it becomes
+// pending_payment until now + the hold. It answers whether the seat is
+// held (false: free, or waived in full — enrolled).
+func holdSeat(tx *gorm.DB, e *Enrollment, o Offering, now time.Time) (bool, error) {
+	ord, made, err := openOrder(tx, *e, o, now)
+	if err != nil || !made {
+		return false, err
+	}
+	e.OrderID, e.AmountFen = &ord.ID, &ord.AmountFen
+	if ord.AmountFen == 0 {
+		return false, nil
+	}
+	p, err := effectivePolicy(tx, o.SchoolID)
+	if err != nil {
+		return false, err
+	}
+	held := now.UTC()
+	exp := held.Add(time.Duration(p.HoldMinutes) * time.Minute)
+	if err := tx.Exec(`UPDATE enrollments SET status = ?, held_at = ?, hold_expires_at = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		StatusPendingPayment, held, exp, held, e.ID, StatusEnrolled).Error; err != nil {
+		return false, err
+	}
+	e.Status, e.HeldAt, e.HoldExpiresAt = StatusPendingPayment, &held, &exp
+	return true, nil
+}
+
+// holdNote is the line a held family reads: pay before the hold ends.
+func holdNote(e Enrollment) string {
+	if e.HoldExpiresAt == nil || e.AmountFen == nil {
+		return ""
+	}
+	return fmt.Sprintf("名额保留至%s，请缴费%s元", e.HoldExpiresAt.In(Zone).Format("01-02 15:04"), Yuan(*e.AmountFen))
+}
+
+// paySeat makes the held seat of order ord enrolled once nothing is owed,
+// inside tx (which holds the order's lock): enrolled_at is the payment's
+// time, so the roll counts the child from then and no later write moves
+// it. A seat no longer held — released as unpaid meanwhile — is
+// ErrHoldExpired, and the caller's transaction (the payment) rolls back:
+// of an expiry and a payment, exactly one wins.
+func paySeat(tx *gorm.DB, ord Order, now time.Time) error {
+	var e Enrollment
+	if err := tx.Where("id = ?", ord.EnrollmentID).Take(&e).Error; err != nil {
+		return notFound(err)
+	}
+	switch e.Status {
+	case StatusEnrolled:
+		return nil // billed after it was enrolled (a seat from before the hold)
+	case StatusPendingPayment:
+	default:
+		return ErrHoldExpired
+	}
+	now = now.UTC()
+	res := tx.Exec("UPDATE enrollments SET status = ?, enrolled_at = ?, updated_at = ? WHERE id = ? AND status = ?",
+		StatusEnrolled, now, now, e.ID, StatusPendingPayment)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return ErrHoldExpired
+	}
+	var o Offering
+	if err := tx.Where("id = ?", ord.OfferingID).Take(&o).Error; err != nil {
+		return err
+	}
+	return NotifyGuardians(tx, NotifyEnrollmentConfirmed, e.StudentID, fmt.Sprintf("paid:enrollment:%d", e.ID),
+		map[string]string{"offering": o.Name, "status": StatusPhrase(StatusEnrolled), "note": "缴费成功，已正式报名",
+			"enrollment_id": fmt.Sprint(e.ID), "time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin)})
+}
+
+// ReleaseExpiredHolds releases every hold past its expiry at now (the
+// holds job): per offering, in one transaction each, the seats are
+// withdrawn as unpaid (their bills voided), the counter drops, and the
+// waitlist is promoted into them (each promoted head gets a hold of its own
+// and a message). A hold paid meanwhile is left alone. It answers how many
+// seats were released.
+func ReleaseExpiredHolds(ctx context.Context, db *DB, now time.Time) (int, error) {
+	var offerings []int64
+	if err := db.Read(ctx).Raw("SELECT DISTINCT offering_id FROM enrollments WHERE status = ? AND hold_expires_at <= ? ORDER BY offering_id",
+		StatusPendingPayment, now.UTC()).Scan(&offerings).Error; err != nil {
+		return 0, err
+	}
+	released := 0
+	for _, oid := range offerings {
+		if err := ctx.Err(); err != nil {
+			return released, err
+		}
+		var n int
+		err := db.writeOfferings(ctx, func(tx *gorm.DB) error {
+			var err error
+			n, err = releaseOffering(tx, oid, now)
+			return err
+		})
+		if err != nil {
+			return released, err
+		}
+		released += n
+	}
+	return released, nil
+}
+
+// releaseOffering releases offering oid's expired holds inside tx, as a
+// few set-based statements whatever their number. Locks: the offering,
+// then the holds' orders in id order (a payment takes its order's lock
+// first and then only the enrollment row, so the two never wait on each
+// other in a circle); a promoted head's student after, as every withdrawal
+// does (retryTx runs it again on a deadlock with a batch).
+func releaseOffering(tx *gorm.DB, oid int64, now time.Time) (int, error) {
+	var o Offering
+	if err := lockOffering(tx, oid, &o); err != nil {
+		return 0, err
+	}
+	now = now.UTC()
+	var holds []Enrollment
+	if err := tx.Where("offering_id = ? AND status = ? AND hold_expires_at <= ?", oid, StatusPendingPayment, now).
+		Order("id").Find(&holds).Error; err != nil {
+		return 0, err
+	}
+	if len(holds) == 0 {
+		return 0, nil
+	}
+	ids := make([]int64, len(holds))
+	for i, e := range holds {
+		ids[i] = e.ID
+	}
+	// The holds' orders, locked in id order: a payment holding one of them
+	// finishes first, and the order is then no longer unpaid.
+	q := "SELECT * FROM orders WHERE enrollment_id IN ? ORDER BY id"
+	if dialectOf(tx) == Postgres {
+		q += " FOR UPDATE"
+	}
+	var ords []Order
+	if err := tx.Raw(q, ids).Scan(&ords).Error; err != nil {
+		return 0, err
+	}
+	orderOf := make(map[int64]Order, len(ords))
+	for _, ord := range ords {
+		orderOf[ord.EnrollmentID] = ord
+	}
+	var release []Enrollment
+	var releaseIDs, orderIDs []int64
+	for _, e := range holds {
+		ord, ok := orderOf[e.ID]
+		if ok && ord.Status != OrderUnpaid {
+			continue // paid while we waited for its lock
+		}
+		release = append(release, e)
+		releaseIDs = append(releaseIDs, e.ID)
+		if ok {
+			orderIDs = append(orderIDs, ord.ID)
+		}
+	}
+	if len(release) == 0 {
+		return 0, nil
+	}
+	res := tx.Exec(`UPDATE enrollments SET status = ?, unpaid_release = ?, withdrawn_at = ?, updated_at = ?
+		WHERE id IN ? AND status = ?`, StatusWithdrawn, true, now, now, releaseIDs, StatusPendingPayment)
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	if res.RowsAffected != int64(len(release)) {
+		// Every row is under the offering's lock and its order's: nothing
+		// else can have moved one.
+		return 0, fmt.Errorf("models: released %d of %d holds of offering %d", res.RowsAffected, len(release), oid)
+	}
+	if err := voidOrders(tx, orderIDs, now); err != nil {
+		return 0, err
+	}
+	for _, e := range release {
+		if err := NotifyGuardians(tx, NotifyWithdrawn, e.StudentID, fmt.Sprintf("unpaid:enrollment:%d", e.ID),
+			map[string]string{"offering": o.Name, "status": StatusPhrase(StatusWithdrawn), "note": "未在保留时间内缴费，名额已释放",
+				"enrollment_id": fmt.Sprint(e.ID)}); err != nil {
+			return 0, err
+		}
+	}
+	n := len(release)
+	if err := tx.Exec("UPDATE offerings SET enrolled_count = enrolled_count - ? WHERE id = ?", n, oid).Error; err != nil {
+		return n, err
+	}
+	if o.Status != OfferingCancelled {
+		if _, err := fillFromWaitlist(tx, oid); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// voidOrders settles the locked orders ids of seats released unpaid, in
+// bulk, inside tx: what each still owes is voided (one ledger row each,
+// written together) and its status follows its ledger; one that was paid
+// in part is settled the ordinary way (settleWithdrawal: its payment comes
+// back by the rule).
+func voidOrders(tx *gorm.DB, ids []int64, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var rows []struct {
+		OrderID int64
+		Kind    string
+		Sum     int64
+	}
+	if err := tx.Raw("SELECT order_id, kind, COALESCE(SUM(amount_fen), 0) AS sum FROM fee_ledger WHERE order_id IN ? GROUP BY order_id, kind",
+		ids).Scan(&rows).Error; err != nil {
+		return err
+	}
+	sums := make(map[int64]*LedgerSums, len(ids))
+	for _, id := range ids {
+		sums[id] = &LedgerSums{}
+	}
+	for _, r := range rows {
+		addToSums(sums[r.OrderID], LedgerEntry{Kind: r.Kind, AmountFen: r.Sum})
+	}
+	var ords []Order
+	if err := tx.Where("id IN ?", ids).Order("id").Find(&ords).Error; err != nil {
+		return err
+	}
+	var moves []LedgerEntry
+	byStatus := map[string][]int64{}
+	for _, ord := range ords {
+		s := sums[ord.ID]
+		if s.Payment > 0 {
+			if err := settleWithdrawal(tx, ord.EnrollmentID, "", "unpaid", 0, now); err != nil {
+				return err
+			}
+			continue
+		}
+		if owed := s.Owed(); owed > 0 {
+			moves = append(moves, LedgerEntry{OrderID: ord.ID, SchoolID: ord.SchoolID, Kind: LedgerVoid, AmountFen: owed, Reason: "unpaid",
+				ExternalID: fmt.Sprintf("void:enrollment:%d", ord.EnrollmentID), OccurredAt: now, CreatedAt: now})
+			s.Void += owed
+		}
+		byStatus[DeriveOrderStatus(*s)] = append(byStatus[DeriveOrderStatus(*s)], ord.ID)
+	}
+	if len(moves) > 0 {
+		if err := tx.CreateInBatches(&moves, 500).Error; err != nil {
+			return err
+		}
+	}
+	for status, ids := range byStatus {
+		if err := tx.Exec("UPDATE orders SET status = ?, updated_at = ? WHERE id IN ?", status, now, ids).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// admitPayment takes a slot of the write path's admission for a payment:
+// on SQLite a payment competes with the rush for the one writer, so
+// payments and enrollments share one bound (ENROLL_QUEUE_LIMIT); past it
+// ErrBusy, 429 with Retry-After, and nothing was written.
+func (db *DB) admitPayment() (func(), error) { return db.enroll.admit() }
