@@ -62,7 +62,7 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 		}
 		// A paid seat given up is refunded by the region's rule; an unpaid
 		// one's bill is voided (order_money.go). No order: nothing to do.
-		if err := settleWithdrawal(tx, e.ID, "", "withdraw", a.UserID, txNow(tx)); err != nil {
+		if err := settleWithdrawal(tx, e.ID, "", "withdraw", a.UserID, db.now()); err != nil {
 			return err
 		}
 		if a.Role != RoleParent {
