@@ -17,6 +17,8 @@ type TokenPair struct {
 	TokenType    string   `json:"token_type"`
 	ExpiresIn    int      `json:"expires_in"`
 	User         *UserDTO `json:"user,omitempty"`
+	// Children (a parent's WeChat login only): as in GET /me.
+	Children *[]ChildDTO `json:"children,omitempty"`
 }
 
 // UserDTO is a user in API answers; the phone appears only masked.
@@ -177,10 +179,12 @@ func (h *API) Refresh(c *fiber.Ctx) error {
 	return c.JSON(p)
 }
 
-// ChildDTO is a parent's view of a linked child.
+// ChildDTO is a parent's view of a linked child, with its live enrollments
+// (enrolled, waitlisted, applied).
 type ChildDTO struct {
 	StudentDTO
-	SchoolName string `json:"school_name"`
+	SchoolName  string          `json:"school_name"`
+	Enrollments []EnrollmentDTO `json:"enrollments"`
 }
 
 // MeDTO is GET /api/v1/me. Children is set for a parent only, and then
@@ -217,9 +221,5 @@ func (h *API) children(c *fiber.Ctx, userID int64) ([]ChildDTO, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ChildDTO, 0, len(kids))
-	for _, k := range kids {
-		out = append(out, ChildDTO{StudentDTO: NewStudentDTO(k.Student), SchoolName: k.SchoolName})
-	}
-	return out, nil
+	return h.childDTOs(c, kids)
 }

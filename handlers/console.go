@@ -52,7 +52,7 @@ func (k Console) Static(c *fiber.Ctx) error {
 	}
 	as, ok := k.Assets.Lookup(name)
 	if !ok {
-		return fiber.ErrNotFound
+		return models.ErrNotFound
 	}
 	consoleHeaders(c)
 	if version == k.Assets.Version {

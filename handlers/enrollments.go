@@ -6,31 +6,67 @@ import (
 	"kehou/models"
 )
 
+// Enrollments are answered in one shape, EnrollmentDTO, built here only
+// (NewEnrollmentDTO, enrollmentDTOs): what an enrollment says grows in one
+// place.
+
+// OfferingSummaryDTO is the one shape in which an enrollment or a session
+// names its club.
+type OfferingSummaryDTO struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Kind      string `json:"kind"`
+	Category  string `json:"category"`
+	Teacher   string `json:"teacher"`
+	Venue     string `json:"venue"`
+	Weekdays  []int  `json:"weekdays"`
+	StartTime string `json:"start_time"`
+	EndTime   string `json:"end_time"`
+	Status    string `json:"status"`
+	TermID    int64  `json:"term_id"`
+	TermName  string `json:"term_name"`
+}
+
+// NewOfferingSummaryDTO maps an offering summary to its DTO.
+func NewOfferingSummaryDTO(s models.OfferingSummary) OfferingSummaryDTO {
+	return OfferingSummaryDTO{ID: s.ID, Name: s.Name, Kind: s.Kind, Category: s.Category, Teacher: s.Teacher, Venue: s.Venue,
+		Weekdays: models.Unmask(s.Weekdays), StartTime: models.FormatClock(s.StartMin), EndTime: models.FormatClock(s.EndMin),
+		Status: s.Status, TermID: s.TermID, TermName: s.TermName}
+}
+
 // EnrollmentDTO is an enrollment in API answers: the consent record (who
-// applied, when) included. waitlist_position is always present (null unless
-// waitlisted): SPEC's example names it among the answer's fields.
+// applied, when) included, and its club (offering). waitlist_position is
+// always present (null unless waitlisted): SPEC's example names it among
+// the answer's fields. withdraw_reason says why a withdrawn one was
+// withdrawn.
 type EnrollmentDTO struct {
-	ID               int64   `json:"id"`
-	StudentID        int64   `json:"student_id"`
-	OfferingID       int64   `json:"offering_id"`
-	Status           string  `json:"status"`
-	WaitlistPosition *int    `json:"waitlist_position"`
-	Rank             int     `json:"rank"`
-	AppliedBy        int64   `json:"applied_by"`
-	CreatedAt        string  `json:"created_at"`
-	WithdrawnBy      *int64  `json:"withdrawn_by,omitempty"`
-	WithdrawnAt      *string `json:"withdrawn_at,omitempty"`
+	ID               int64              `json:"id"`
+	StudentID        int64              `json:"student_id"`
+	OfferingID       int64              `json:"offering_id"`
+	Offering         OfferingSummaryDTO `json:"offering"`
+	Status           string             `json:"status"`
+	WaitlistPosition *int               `json:"waitlist_position"`
+	Rank             int                `json:"rank,omitempty"`
+	AppliedBy        int64              `json:"applied_by"`
+	AppliedByRole    models.Role        `json:"applied_by_role,omitempty"`
+	CreatedAt        string             `json:"created_at"`
+	WithdrawnBy      *int64             `json:"withdrawn_by,omitempty"`
+	WithdrawnByRole  models.Role        `json:"withdrawn_by_role,omitempty"`
+	WithdrawnAt      *string            `json:"withdrawn_at,omitempty"`
+	WithdrawReason   *string            `json:"withdraw_reason,omitempty"`
 	// A seat with an order (docs/fees.md): pending_payment until paid.
 	OrderID       *int64  `json:"order_id,omitempty"`
 	AmountFen     *int64  `json:"amount_fen,omitempty"`
 	HoldExpiresAt *string `json:"hold_expires_at,omitempty"`
 }
 
-// NewEnrollmentDTO maps an enrollment to its DTO.
-func NewEnrollmentDTO(e models.Enrollment) EnrollmentDTO {
-	d := EnrollmentDTO{ID: e.ID, StudentID: e.StudentID, OfferingID: e.OfferingID, Status: string(e.Status),
-		WaitlistPosition: e.WaitlistPosition, Rank: e.Rank, AppliedBy: e.AppliedBy, CreatedAt: rfc3339(e.CreatedAt),
-		WithdrawnBy: e.WithdrawnBy, OrderID: e.OrderID, AmountFen: e.AmountFen}
+// NewEnrollmentDTO maps an enrollment and the summary of its offering to
+// the DTO.
+func NewEnrollmentDTO(e models.Enrollment, o models.OfferingSummary) EnrollmentDTO {
+	d := EnrollmentDTO{ID: e.ID, StudentID: e.StudentID, OfferingID: e.OfferingID, Offering: NewOfferingSummaryDTO(o),
+		Status: string(e.Status), WaitlistPosition: e.WaitlistPosition, Rank: e.Rank, AppliedBy: e.AppliedBy,
+		CreatedAt: rfc3339(e.CreatedAt), WithdrawnBy: e.WithdrawnBy, WithdrawReason: e.WithdrawReason,
+		OrderID: e.OrderID, AmountFen: e.AmountFen}
 	if e.WithdrawnAt != nil {
 		d.WithdrawnAt = ptr(rfc3339(*e.WithdrawnAt))
 	}
@@ -38,6 +74,70 @@ func NewEnrollmentDTO(e models.Enrollment) EnrollmentDTO {
 		d.HoldExpiresAt = ptr(rfc3339(*e.HoldExpiresAt))
 	}
 	return d
+}
+
+// enrollmentDTO is the DTO of e, its offering's summary read from the
+// offering cache. An enrollment just made or withdrawn by the caller names
+// the caller's role.
+func (h *API) enrollmentDTO(c *fiber.Ctx, e models.Enrollment) (EnrollmentDTO, error) {
+	o, err := models.FindOfferingSummary(c.UserContext(), h.DB, e.OfferingID)
+	if err != nil {
+		return EnrollmentDTO{}, err
+	}
+	d := NewEnrollmentDTO(e, o)
+	a := CurrentActor(c)
+	roles := map[int64]models.Role{a.UserID: a.Role}
+	if (e.AppliedBy != a.UserID) || (e.WithdrawnBy != nil && *e.WithdrawnBy != a.UserID) {
+		if roles, err = models.FindUserRoles(c.UserContext(), h.DB, userIDs([]models.Enrollment{e})); err != nil {
+			return EnrollmentDTO{}, err
+		}
+	}
+	setRoles(&d, e, roles)
+	return d, nil
+}
+
+// userIDs are the users who applied for or withdrew es.
+func userIDs(es []models.Enrollment) []int64 {
+	ids := make([]int64, 0, len(es))
+	for _, e := range es {
+		ids = append(ids, e.AppliedBy)
+		if e.WithdrawnBy != nil {
+			ids = append(ids, *e.WithdrawnBy)
+		}
+	}
+	return ids
+}
+
+// setRoles names who applied and withdrew by their role.
+func setRoles(d *EnrollmentDTO, e models.Enrollment, roles map[int64]models.Role) {
+	d.AppliedByRole = roles[e.AppliedBy]
+	if e.WithdrawnBy != nil {
+		d.WithdrawnByRole = roles[*e.WithdrawnBy]
+	}
+}
+
+// enrollmentDTOs are the DTOs of es, their offerings' summaries read in
+// one query (never nil).
+func (h *API) enrollmentDTOs(c *fiber.Ctx, es []models.Enrollment) ([]EnrollmentDTO, error) {
+	ids := make([]int64, 0, len(es))
+	for _, e := range es {
+		ids = append(ids, e.OfferingID)
+	}
+	sums, err := models.FindOfferingSummaries(c.UserContext(), h.DB, ids)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := models.FindUserRoles(c.UserContext(), h.DB, userIDs(es))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]EnrollmentDTO, 0, len(es))
+	for _, e := range es {
+		d := NewEnrollmentDTO(e, sums[e.OfferingID])
+		setRoles(&d, e, roles)
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 type enrollRequest struct {
@@ -73,7 +173,11 @@ func (h *API) Enroll(c *fiber.Ctx) error {
 		c.Set("Idempotent-Replayed", "true")
 	}
 	h.caches().lists.noteWrite(CurrentActor(c).UserID)
-	return c.Status(fiber.StatusCreated).JSON(NewEnrollmentDTO(e))
+	d, err := h.enrollmentDTO(c, e)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(d)
 }
 
 // Withdraw is DELETE /api/v1/enrollments/{id} (linked guardian or school
@@ -89,7 +193,11 @@ func (h *API) Withdraw(c *fiber.Ctx) error {
 		return err
 	}
 	h.caches().lists.noteWrite(CurrentActor(c).UserID)
-	return c.JSON(NewEnrollmentDTO(e))
+	d, err := h.enrollmentDTO(c, e)
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
 }
 
 // StudentEnrollmentDTO is an enrollment with its offering's name, kind and
@@ -120,9 +228,17 @@ func (h *API) ListStudentEnrollments(c *fiber.Ctx) error {
 	}
 	var out Page[StudentEnrollmentDTO]
 	es, out.NextCursor = keysetPage(es, limit, func(e models.StudentEnrollment) int64 { return e.ID })
-	out.Items = make([]StudentEnrollmentDTO, 0, len(es))
+	ens := make([]models.Enrollment, 0, len(es))
 	for _, e := range es {
-		out.Items = append(out.Items, StudentEnrollmentDTO{EnrollmentDTO: NewEnrollmentDTO(e.Enrollment),
+		ens = append(ens, e.Enrollment)
+	}
+	ds, err := h.enrollmentDTOs(c, ens)
+	if err != nil {
+		return err
+	}
+	out.Items = make([]StudentEnrollmentDTO, 0, len(es))
+	for i, e := range es {
+		out.Items = append(out.Items, StudentEnrollmentDTO{EnrollmentDTO: ds[i],
 			OfferingName: e.OfferingName, Kind: e.Kind, Weekdays: models.Unmask(e.Weekdays),
 			StartTime: models.FormatClock(e.StartMin), EndTime: models.FormatClock(e.EndMin)})
 	}

@@ -22,6 +22,12 @@ type ErrorBody struct {
 	// Conflicts lists the students an offering change would break a rule
 	// for (409 enrolled_conflicts).
 	Conflicts []models.EnrolledConflict `json:"conflicts,omitempty"`
+	// EnrollmentID and EnrollmentStatus name the child's enrollment already
+	// in the offering (409 already_enrolled); OfferingID the club an
+	// enrollment clashes with (409 schedule_conflict).
+	EnrollmentID     int64  `json:"enrollment_id,omitempty"`
+	EnrollmentStatus string `json:"enrollment_status,omitempty"`
+	OfferingID       int64  `json:"offering_id,omitempty"`
 }
 
 var kindStatus = map[models.Kind]int{
@@ -38,10 +44,13 @@ var kindStatus = map[models.Kind]int{
 
 // fiberCodes names Fiber's own errors (routing, body limit, bad requests).
 var fiberCodes = map[int]ErrorBody{
-	fiber.StatusBadRequest:            {Code: "bad_request", Message: "请求格式错误"},
-	fiber.StatusUnauthorized:          {Code: "unauthorized", Message: "未登录或登录已过期"},
-	fiber.StatusForbidden:             {Code: "forbidden", Message: "没有权限执行此操作"},
-	fiber.StatusNotFound:              {Code: "not_found", Message: "资源不存在"},
+	fiber.StatusBadRequest:   {Code: "bad_request", Message: "请求格式错误"},
+	fiber.StatusUnauthorized: {Code: "unauthorized", Message: "未登录或登录已过期"},
+	fiber.StatusForbidden:    {Code: "forbidden", Message: "没有权限执行此操作"},
+	// Fiber's 404 is a path no route serves: a code of its own, so a
+	// client tells a wrong URL from a missing object (models.ErrNotFound,
+	// not_found).
+	fiber.StatusNotFound:              {Code: "no_route", Message: "接口不存在"},
 	fiber.StatusMethodNotAllowed:      {Code: "method_not_allowed", Message: "不支持该请求方法"},
 	fiber.StatusRequestEntityTooLarge: {Code: "too_large", Message: "请求体过大"},
 	fiber.StatusUnsupportedMediaType:  {Code: "unsupported_media_type", Message: "不支持的内容类型"},
@@ -74,11 +83,15 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 			se  *json.SyntaxError
 			ute *json.UnmarshalTypeError
 		)
+		var er *models.EnrollRefusal
+		if errors.As(err, &er) {
+			body.EnrollmentID, body.EnrollmentStatus, body.OfferingID = er.EnrollmentID, er.EnrollmentStatus, er.OfferingID
+		}
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
 			status, body.Code, body.Message = fiber.StatusServiceUnavailable, "timeout", "请求处理超时，请稍后重试"
 		case errors.As(err, &ve):
-			status, body.Code, body.Message, body.Fields = fiber.StatusUnprocessableEntity, "invalid_field", "字段校验失败", ve.Fields
+			status, body.Code, body.Message, body.Fields = fiber.StatusUnprocessableEntity, "invalid_field", ve.Message(), ve.Fields
 		case errors.As(err, &ie):
 			status, body.Code, body.Message, body.Errors = fiber.StatusUnprocessableEntity, "invalid_rows", "文件中有无效数据，未写入任何记录", ie.Errors
 		case errors.As(err, &ce):

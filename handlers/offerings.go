@@ -201,6 +201,13 @@ func (h *API) ListOfferings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	studentID, err := queryID(c, "student_id")
+	if err != nil {
+		return err
+	}
+	if studentID > 0 {
+		return h.studentOfferingList(c, id, studentID, f, offset, limit)
+	}
 	// A parent's whole list comes from the cache; a page of it is cut from
 	// the database's list (pages are rare: the mini-program shows all).
 	if CurrentActor(c).Role == models.RoleParent && offset == 0 && limit == 0 {
@@ -213,6 +220,35 @@ func (h *API) ListOfferings(c *fiber.Ctx) error {
 	items := make([]OfferingDTO, 0, len(os))
 	for _, o := range os {
 		items = append(items, NewOfferingDTO(o))
+	}
+	return c.JSON(offsetPage(items, offset, limit))
+}
+
+// StudentOfferingDTO is a club as one child sees it: student_state says
+// what tapping "报名" would do (models.FindOfferingStates), and
+// next_session_date is its next scheduled session (null when none is left).
+type StudentOfferingDTO struct {
+	OfferingDTO
+	StudentState    string  `json:"student_state"`
+	NextSessionDate *string `json:"next_session_date"`
+}
+
+// studentOfferingList is GET …/offerings?student_id=: the list, each club
+// with its state for that child (not cached: it is one child's).
+func (h *API) studentOfferingList(c *fiber.Ctx, schoolID, studentID int64, f models.OfferingFilter, offset, limit int) error {
+	ctx, a := c.UserContext(), CurrentActor(c)
+	os, err := models.FindOfferings(ctx, h.DB, a, schoolID, f)
+	if err != nil {
+		return err
+	}
+	states, err := models.FindOfferingStates(ctx, h.DB, a, schoolID, studentID, os, h.now())
+	if err != nil {
+		return err
+	}
+	items := make([]StudentOfferingDTO, 0, len(os))
+	for _, o := range os {
+		s := states[o.ID]
+		items = append(items, StudentOfferingDTO{OfferingDTO: NewOfferingDTO(o), StudentState: s.State, NextSessionDate: s.NextSessionDate})
 	}
 	return c.JSON(offsetPage(items, offset, limit))
 }

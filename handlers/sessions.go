@@ -11,21 +11,24 @@ import (
 	"kehou/models"
 )
 
-// SessionDTO is a session in API answers.
+// SessionDTO is a session in API answers. offering is its club's summary
+// (the shape enrollments use); offering_name and offering_kind repeat two
+// of its fields for older clients.
 type SessionDTO struct {
-	ID            int64   `json:"id"`
-	OfferingID    int64   `json:"offering_id"`
-	OfferingName  string  `json:"offering_name"`
-	OfferingKind  string  `json:"offering_kind"`
-	Venue         string  `json:"venue"`
-	Date          string  `json:"date"`
-	StartTime     string  `json:"start_time"`
-	EndTime       string  `json:"end_time"`
-	StartsAt      string  `json:"starts_at"`
-	Status        string  `json:"status"`
-	CancelReason  string  `json:"cancel_reason,omitempty"`
-	RollTakenAt   *string `json:"roll_taken_at"`
-	TeacherUserID *int64  `json:"teacher_user_id"`
+	ID            int64               `json:"id"`
+	OfferingID    int64               `json:"offering_id"`
+	Offering      *OfferingSummaryDTO `json:"offering,omitempty"`
+	OfferingName  string              `json:"offering_name"`
+	OfferingKind  string              `json:"offering_kind"`
+	Venue         string              `json:"venue"`
+	Date          string              `json:"date"`
+	StartTime     string              `json:"start_time"`
+	EndTime       string              `json:"end_time"`
+	StartsAt      string              `json:"starts_at"`
+	Status        string              `json:"status"`
+	CancelReason  string              `json:"cancel_reason,omitempty"`
+	RollTakenAt   *string             `json:"roll_taken_at"`
+	TeacherUserID *int64              `json:"teacher_user_id"`
 }
 
 // NewSessionDTO maps a session to its DTO.
@@ -41,13 +44,26 @@ func NewSessionDTO(s models.SessionView) SessionDTO {
 
 // sessionPage maps one page of sessions; the finder answered one more than
 // limit when there is a next page, whose cursor key names the last one kept.
-func sessionPage(ss []models.SessionView, limit int, key func(models.SessionView) string) Page[SessionDTO] {
+// Each names its club by the offering summary (one query for the page).
+func (h *API) sessionPage(c *fiber.Ctx, ss []models.SessionView, limit int, key func(models.SessionView) string) (Page[SessionDTO], error) {
 	ss, next := keysetPageBy(ss, limit, key)
 	out := Page[SessionDTO]{Items: make([]SessionDTO, 0, len(ss)), NextCursor: next}
+	ids := make([]int64, 0, len(ss))
 	for _, s := range ss {
-		out.Items = append(out.Items, NewSessionDTO(s))
+		ids = append(ids, s.OfferingID)
 	}
-	return out
+	sums, err := models.FindOfferingSummaries(c.UserContext(), h.DB, ids)
+	if err != nil {
+		return out, err
+	}
+	for _, s := range ss {
+		d := NewSessionDTO(s)
+		if o, ok := sums[s.OfferingID]; ok {
+			d.Offering = ptr(NewOfferingSummaryDTO(o))
+		}
+		out.Items = append(out.Items, d)
+	}
+	return out, nil
 }
 
 // sessionPaging reads ?cursor&limit of a sessions list: the limit is 1 to
@@ -113,7 +129,11 @@ func (h *API) ListOfferingSessions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(sessionPage(ss, p.Limit, func(s models.SessionView) string { return s.Date }))
+	out, err := h.sessionPage(c, ss, p.Limit, func(s models.SessionView) string { return s.Date })
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
 }
 
 // MySessions is GET /api/v1/me/sessions?date (teacher, school admin): the
@@ -135,7 +155,11 @@ func (h *API) MySessions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(sessionPage(ss, p.Limit, models.MySessionsCursor))
+	out, err := h.sessionPage(c, ss, p.Limit, models.MySessionsCursor)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
 }
 
 type cancelSessionRequest struct {
@@ -157,7 +181,11 @@ func (h *API) CancelSession(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(NewSessionDTO(s))
+	d := NewSessionDTO(s)
+	if o, err := models.FindOfferingSummary(c.UserContext(), h.DB, s.OfferingID); err == nil {
+		d.Offering = ptr(NewOfferingSummaryDTO(o))
+	}
+	return c.JSON(d)
 }
 
 // calendarRequest is the body of PUT …/terms/{term_id}/calendar.

@@ -91,6 +91,12 @@ func (h *API) WeChatLogin(c *fiber.Ctx) error {
 	}
 	dto := NewUserDTO(u)
 	p.User = &dto
+	// The children come with the login, so a launch needs no GET /me.
+	kids, err := h.children(c, u.ID)
+	if err != nil {
+		return err
+	}
+	p.Children = &kids
 	return c.JSON(p)
 }
 
@@ -117,15 +123,42 @@ func (h *API) BindPhone(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(PhoneBindingDTO{PhoneMasked: models.MaskPhone(phone), Children: childDTOs(kids)})
+	ds, err := h.childDTOs(c, kids)
+	if err != nil {
+		return err
+	}
+	return c.JSON(PhoneBindingDTO{PhoneMasked: models.MaskPhone(phone), Children: ds})
 }
 
-func childDTOs(kids []models.Child) []ChildDTO {
+// childDTOs are the DTOs of a parent's children, each with its live
+// enrollments (two queries for all of them), so "my children" costs no
+// call per child.
+func (h *API) childDTOs(c *fiber.Ctx, kids []models.Child) ([]ChildDTO, error) {
+	ids := make([]int64, 0, len(kids))
+	for _, k := range kids {
+		ids = append(ids, k.Student.ID)
+	}
+	es, err := models.FindLiveEnrollments(c.UserContext(), h.DB, ids)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := h.enrollmentDTOs(c, es)
+	if err != nil {
+		return nil, err
+	}
+	by := map[int64][]EnrollmentDTO{}
+	for _, d := range ds {
+		by[d.StudentID] = append(by[d.StudentID], d)
+	}
 	out := make([]ChildDTO, 0, len(kids))
 	for _, k := range kids {
-		out = append(out, ChildDTO{StudentDTO: NewStudentDTO(k.Student), SchoolName: k.SchoolName})
+		en := by[k.Student.ID]
+		if en == nil {
+			en = []EnrollmentDTO{}
+		}
+		out = append(out, ChildDTO{StudentDTO: NewStudentDTO(k.Student), SchoolName: k.SchoolName, Enrollments: en})
 	}
-	return out
+	return out, nil
 }
 
 type bindChildRequest struct {
@@ -148,7 +181,11 @@ func (h *API) BindChild(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(ChildDTO{StudentDTO: NewStudentDTO(k.Student), SchoolName: k.SchoolName})
+	ds, err := h.childDTOs(c, []models.Child{k})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(ds[0])
 }
 
 // BindingCodeDTO is a freshly issued binding code; the code is shown once.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"kehou/models"
@@ -12,13 +13,18 @@ import (
 )
 
 // Sender delivers one notification to a WeChat user; *wechat.Client is one
-// (it maps the kind to its configured template and truncates the values).
+// (it maps the kind to its configured template and fits the values).
 type Sender interface {
+	// Template is the template configured for kind, whose consent a
+	// message spends.
+	Template(kind string) (wechat.Template, bool)
 	Notify(ctx context.Context, openid, kind string, payload map[string]string) error
 }
 
 // DeliverOutbox claims up to limit due outbox messages and sends each once:
-// sent on success, refused on WeChat 43101 (no consent; never retried),
+// in_app when its recipient caused it (they saw it on screen), refused when
+// the parent has no consent left for its template (kehou's count, or WeChat's
+// 43101; never retried), sent on success,
 // failed on other permanent errors, else retried later with exponential
 // backoff. It returns how many were sent. Every message is claimed (status
 // sending, with a lease) in a committed transaction before WeChat is called,
@@ -57,21 +63,44 @@ func deliverOne(ctx, bg context.Context, db *models.DB, s Sender, m models.Claim
 	if err := json.Unmarshal([]byte(m.Payload), &payload); err != nil {
 		return false, models.MarkOutboxFailed(bg, db, m, "payload is not a JSON object of strings")
 	}
-	err := s.Notify(ctx, m.OpenID, m.Kind, payload)
+	if models.CausedBy(payload, m.UserID) {
+		return false, models.MarkOutboxInApp(bg, db, m)
+	}
+	t, ok := s.Template(m.Kind)
+	if !ok {
+		_, err := models.MarkOutboxRetry(bg, db, m, wechat.ErrNoTemplate.Error(), now)
+		return false, err
+	}
+	spent, err := models.SpendConsent(bg, db, m.UserID, t.ID, now)
+	if err != nil {
+		_, merr := models.MarkOutboxRetry(bg, db, m, err.Error(), now)
+		return false, errors.Join(err, merr)
+	}
+	if spent == models.ConsentNone {
+		return false, models.MarkOutboxRefused(bg, db, m, "no consent: the parent has no acceptance of this template left")
+	}
+	if m.StudentID != nil && payload["student_id"] == "" {
+		payload["student_id"] = strconv.FormatInt(*m.StudentID, 10) // the page opens on the child
+	}
+	err = s.Notify(ctx, m.OpenID, m.Kind, payload)
 	switch {
 	case err == nil:
 		return true, models.MarkOutboxSent(bg, db, m, now)
 	case errors.Is(err, wechat.ErrNoConsent):
-		return false, models.MarkOutboxRefused(bg, db, m, err.Error())
-	case wechat.IsPermanent(err):
-		return false, models.MarkOutboxFailed(bg, db, m, err.Error())
+		return false, errors.Join(models.ForgetConsent(bg, db, m.UserID, t.ID, now),
+			models.MarkOutboxRefused(bg, db, m, err.Error()))
 	case ctx.Err() != nil:
-		// Stopped mid-call: WeChat may have sent it. Leave it claimed;
-		// only an expired lease retries it.
+		// Stopped mid-call: WeChat may have sent it (and spent the
+		// consent). Leave it claimed; only an expired lease retries it.
 		return false, nil
 	}
+	// WeChat did not take it, so it did not count the consent either.
+	rerr := models.ReturnConsent(bg, db, m.UserID, t.ID, spent, now)
+	if wechat.IsPermanent(err) {
+		return false, errors.Join(rerr, models.MarkOutboxFailed(bg, db, m, err.Error()))
+	}
 	_, merr := models.MarkOutboxRetry(bg, db, m, err.Error(), now)
-	return false, merr
+	return false, errors.Join(rerr, merr)
 }
 
 // OutboxWorker delivers the outbox in the background until its context ends.

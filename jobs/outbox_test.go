@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,7 +40,56 @@ func newOutboxEnv(t *testing.T) *outboxEnv {
 			Fields: map[string]string{"student": "thing1", "offering": "thing2"}}}})
 	p := modelstest.Parent(t, db)
 	f.LoginCode(*p.OpenID, "") // the parent is a user of the mini-program
-	return &outboxEnv{url: url, db: db, fake: f, client: c, parent: p, openid: *p.OpenID}
+	e := &outboxEnv{url: url, db: db, fake: f, client: c, parent: p, openid: *p.OpenID}
+	e.accept(t, 100) // plenty: the tests of consent start from a bare env
+	return e
+}
+
+// newBareOutboxEnv is an outboxEnv whose parent accepted nothing yet.
+func newBareOutboxEnv(t *testing.T) *outboxEnv {
+	t.Helper()
+	e := newOutboxEnv(t)
+	e.fake = wechat.NewFake("wxapp", "secret")
+	srv := httptest.NewServer(e.fake)
+	t.Cleanup(srv.Close)
+	e.client = wechat.New(wechat.Config{AppID: "wxapp", Secret: "secret", BaseURL: srv.URL,
+		Templates: map[string]wechat.Template{
+			models.NotifyEnrollmentConfirmed: {ID: tplEnroll, Subscription: models.SubscriptionOneTime,
+				Fields: map[string]string{"student": "thing1", "offering": "thing2"}},
+			models.NotifyAbsence: {ID: tplAbsence, Subscription: models.SubscriptionLongTerm,
+				Fields: map[string]string{"student": "thing1"}}}})
+	e.fake.LoginCode(e.openid, "")
+	if err := e.db.W.Exec("DELETE FROM wechat_consents").Error; err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+const tplAbsence = "TPL_ABSENCE"
+
+// accept records that the parent accepted the enrollment template n times,
+// as the phone does: at WeChat (the fake) and at kehou (POST
+// /me/subscriptions).
+func (e *outboxEnv) accept(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		e.fake.Subscribe(e.openid, tplEnroll, false, true)
+		if _, err := models.RecordSubscriptions(context.Background(), e.db, e.parent.ID,
+			[]models.SubscriptionAnswer{{TemplateID: tplEnroll, Subscription: models.SubscriptionOneTime, Accepted: true}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// consentLeft is kehou's count of the parent's enrollment acceptances.
+func (e *outboxEnv) consentLeft(t *testing.T) int {
+	t.Helper()
+	var n int
+	if err := e.db.W.Raw("SELECT COALESCE(SUM(one_time), 0) FROM wechat_consents WHERE user_id = ? AND template_id = ?",
+		e.parent.ID, tplEnroll).Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // enqueue writes n notifications of kind for the parent.
@@ -87,7 +137,7 @@ func TestDeliverOutbox(t *testing.T) {
 			t.Fatalf("second run delivered %d; fake has %d", n, len(ms))
 		}
 		if ms[0].ToUser != e.openid || ms[0].TemplateID != tplEnroll || ms[0].Data["thing1"] != "小明" ||
-			len([]rune(ms[0].Data["thing2"])) != 20 {
+			len([]rune(ms[0].Data["thing2"])) != 20 || !strings.HasSuffix(ms[0].Data["thing2"], "…") {
 			t.Fatalf("message %+v", ms[0])
 		}
 		m := e.row(t, id)
@@ -96,9 +146,8 @@ func TestDeliverOutbox(t *testing.T) {
 		}
 	})
 
-	t.Run("noConsentRefusedNotRetried", func(t *testing.T) {
-		e := newOutboxEnv(t)
-		e.fake.SetConsent(e.openid, tplEnroll, false)
+	t.Run("noConsentRefusedWithoutCallingWeChat", func(t *testing.T) {
+		e := newBareOutboxEnv(t)
 		id := e.enqueue(t, models.NotifyEnrollmentConfirmed, 1)[0]
 		now := time.Now()
 		if n, err := jobs.DeliverOutbox(ctx, e.db, e.client, now, 10); n != 0 || err != nil {
@@ -107,11 +156,90 @@ func TestDeliverOutbox(t *testing.T) {
 		if m := e.row(t, id); m.Status != models.OutboxRefused {
 			t.Fatalf("status %s", m.Status)
 		}
-		calls := e.fake.Calls(wechat.EndpointSend)
-		e.fake.SetConsent(e.openid, tplEnroll, true)
+		if e.fake.Calls(wechat.EndpointSend) != 0 {
+			t.Fatal("WeChat was called without a consent")
+		}
+		e.accept(t, 1)
 		_, _ = jobs.DeliverOutbox(ctx, e.db, e.client, now.Add(24*time.Hour), 10)
-		if e.fake.Calls(wechat.EndpointSend) != calls || len(e.fake.Messages()) != 0 {
+		if e.fake.Calls(wechat.EndpointSend) != 0 || len(e.fake.Messages()) != 0 {
 			t.Fatal("a refused message was retried")
+		}
+	})
+
+	t.Run("oneAcceptanceOneMessage", func(t *testing.T) {
+		e := newBareOutboxEnv(t)
+		e.accept(t, 1)
+		ids := e.enqueue(t, models.NotifyEnrollmentConfirmed, 2)
+		if n, err := jobs.DeliverOutbox(ctx, e.db, e.client, time.Now(), 10); n != 1 || err != nil {
+			t.Fatalf("delivered %d, %v", n, err)
+		}
+		if a, b := e.row(t, ids[0]).Status, e.row(t, ids[1]).Status; a != models.OutboxSent || b != models.OutboxRefused {
+			t.Fatalf("statuses %s, %s", a, b)
+		}
+		if e.fake.Calls(wechat.EndpointSend) != 1 || e.consentLeft(t) != 0 {
+			t.Fatalf("WeChat called %d times, %d acceptances left", e.fake.Calls(wechat.EndpointSend), e.consentLeft(t))
+		}
+	})
+
+	t.Run("longTermSendsEvery", func(t *testing.T) {
+		e := newBareOutboxEnv(t)
+		e.fake.Subscribe(e.openid, tplAbsence, true, true)
+		if _, err := models.RecordSubscriptions(ctx, e.db, e.parent.ID, []models.SubscriptionAnswer{
+			{TemplateID: tplAbsence, Subscription: models.SubscriptionLongTerm, Accepted: true}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.enqueue(t, models.NotifyAbsence, 3)
+		if n, err := jobs.DeliverOutbox(ctx, e.db, e.client, time.Now(), 10); n != 3 || err != nil {
+			t.Fatalf("delivered %d, %v", n, err)
+		}
+	})
+
+	t.Run("weChatSaysNoConsentForgetsCount", func(t *testing.T) {
+		e := newBareOutboxEnv(t)
+		// kehou counted two acceptances WeChat never saw (an app that
+		// reported more than the parent accepted): WeChat's count wins.
+		if _, err := models.RecordSubscriptions(ctx, e.db, e.parent.ID, []models.SubscriptionAnswer{
+			{TemplateID: tplEnroll, Subscription: models.SubscriptionOneTime, Accepted: true},
+			{TemplateID: tplEnroll, Subscription: models.SubscriptionOneTime, Accepted: true}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		id := e.enqueue(t, models.NotifyEnrollmentConfirmed, 1)[0]
+		_, _ = jobs.DeliverOutbox(ctx, e.db, e.client, time.Now(), 10)
+		if m := e.row(t, id); m.Status != models.OutboxRefused || e.consentLeft(t) != 0 {
+			t.Fatalf("status %s, %d left", m.Status, e.consentLeft(t))
+		}
+	})
+
+	t.Run("busyGivesTheConsentBack", func(t *testing.T) {
+		e := newBareOutboxEnv(t)
+		e.accept(t, 1)
+		id := e.enqueue(t, models.NotifyEnrollmentConfirmed, 1)[0]
+		e.fake.Fail(wechat.EndpointSend, wechat.CodeBusy)
+		now := time.Now()
+		_, _ = jobs.DeliverOutbox(ctx, e.db, e.client, now, 10)
+		if e.consentLeft(t) != 1 {
+			t.Fatalf("%d acceptances left after a busy WeChat, want 1", e.consentLeft(t))
+		}
+		if n, _ := jobs.DeliverOutbox(ctx, e.db, e.client, now.Add(time.Minute), 10); n != 1 || e.row(t, id).Status != models.OutboxSent {
+			t.Fatal("not sent on retry")
+		}
+	})
+
+	t.Run("causedByRecipientStaysInApp", func(t *testing.T) {
+		e := newOutboxEnv(t)
+		key := fmt.Sprintf("test:own:%d", time.Now().UnixNano())
+		if err := e.db.Tx(ctx, func(tx *gorm.DB) error {
+			return models.EnqueueNotification(tx, models.Notification{Kind: models.NotifyEnrollmentConfirmed, UserID: e.parent.ID,
+				DedupeKey: key, Payload: map[string]string{"student": "小明", "actor_id": fmt.Sprint(e.parent.ID)}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		before := e.consentLeft(t)
+		_, _ = jobs.DeliverOutbox(ctx, e.db, e.client, time.Now(), 10)
+		var status models.OutboxStatus
+		e.db.W.Raw("SELECT status FROM outbox WHERE dedupe_key = ?", key).Scan(&status)
+		if status != models.OutboxInApp || e.fake.Calls(wechat.EndpointSend) != 0 || e.consentLeft(t) != before {
+			t.Fatalf("status %s, %d sends, consent %d → %d", status, e.fake.Calls(wechat.EndpointSend), before, e.consentLeft(t))
 		}
 	})
 

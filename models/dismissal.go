@@ -178,7 +178,7 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 				if err := NotifyGuardians(tx, NotifyDismissal, c.student.StudentID,
 					fmt.Sprintf("dismissal:session:%d:student:%d", id, c.student.StudentID),
 					map[string]string{"student": c.student.Name, "offering": s.OfferingName, "status": "已离校",
-						"note":       c.at.In(Zone).Format("15:04") + " " + dismissalPhrases[c.by],
+						"note":       dismissalNote(c.at.In(Zone).Format("15:04"), c.by),
 						"session_id": fmt.Sprint(id)}); err != nil {
 					return err
 				}

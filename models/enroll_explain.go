@@ -38,12 +38,36 @@ func ScheduleConflict(club string, weekdays, startMin, endMin int) *Error {
 		WeekdaysText(weekdays), FormatClock(startMin), FormatClock(endMin))
 }
 
+// EnrollRefusal is a refusal of an enrollment with the ids a screen acts
+// on: the child's enrollment already in the offering (already_enrolled),
+// or the club it clashes with (schedule_conflict). errors.Is and errors.As
+// see the *Error inside.
+type EnrollRefusal struct {
+	Err              *Error
+	EnrollmentID     int64
+	EnrollmentStatus string
+	OfferingID       int64
+}
+
+func (e *EnrollRefusal) Error() string { return e.Err.Error() }
+
+// Unwrap returns the named error.
+func (e *EnrollRefusal) Unwrap() error { return e.Err }
+
 // ExplainEnrollError returns err with the message a parent can act on when
 // it is a limit_reached or schedule_conflict answer to enrolling studentID
 // in offeringID; any other error, or one whose facts have changed since,
 // comes back as it was.
 func ExplainEnrollError(ctx context.Context, db *DB, studentID, offeringID int64, err error) error {
 	limit, clash := errors.Is(err, ErrLimitReached), errors.Is(err, ErrScheduleConflict)
+	if errors.Is(err, ErrAlreadyEnrolled) {
+		var e Enrollment
+		if qerr := db.Read(ctx).Where("student_id = ? AND offering_id = ? AND status IN ?", studentID, offeringID, liveStatuses).
+			Take(&e).Error; qerr != nil {
+			return err
+		}
+		return &EnrollRefusal{Err: ErrAlreadyEnrolled, EnrollmentID: e.ID, EnrollmentStatus: string(e.Status)}
+	}
 	if !limit && !clash {
 		return err
 	}
@@ -59,12 +83,13 @@ func ExplainEnrollError(ctx context.Context, db *DB, studentID, offeringID int64
 		return LimitReached(t.MaxClubs)
 	}
 	var held []struct {
+		ID       int64  `gorm:"column:id"`
 		Name     string `gorm:"column:name"`
 		Weekdays int    `gorm:"column:weekdays"`
 		StartMin int    `gorm:"column:start_min"`
 		EndMin   int    `gorm:"column:end_min"`
 	}
-	if qerr := db.Read(ctx).Raw(`SELECT o.name, o.weekdays, o.start_min, o.end_min
+	if qerr := db.Read(ctx).Raw(`SELECT o.id, o.name, o.weekdays, o.start_min, o.end_min
 		FROM enrollments e JOIN offerings o ON o.id = e.offering_id
 		WHERE e.student_id = ? AND e.term_id = ? AND e.status IN ? AND o.kind = ? AND o.id <> ?
 		ORDER BY o.start_min, o.id`, studentID, o.TermID, seatStatuses, KindClub, o.ID).Scan(&held).Error; qerr != nil {
@@ -72,7 +97,7 @@ func ExplainEnrollError(ctx context.Context, db *DB, studentID, offeringID int64
 	}
 	for _, h := range held {
 		if Overlaps(h.Weekdays, h.StartMin, h.EndMin, o.Weekdays, o.StartMin, o.EndMin) {
-			return ScheduleConflict(h.Name, h.Weekdays, h.StartMin, h.EndMin)
+			return &EnrollRefusal{Err: ScheduleConflict(h.Name, h.Weekdays, h.StartMin, h.EndMin), OfferingID: h.ID}
 		}
 	}
 	return err

@@ -34,6 +34,9 @@ type Enrollment struct {
 	// OrderID and AmountFen name the seat's order (set when it has one).
 	OrderID   *int64 `gorm:"-" json:"order_id,omitempty"`
 	AmountFen *int64 `gorm:"-" json:"amount_fen,omitempty"`
+	// WithdrawReason says why a withdrawn enrollment was withdrawn
+	// (WithdrawnByParent, WithdrawnBySchool, WithdrawnOfferingCancelled).
+	WithdrawReason *string `gorm:"column:withdraw_reason" json:"withdraw_reason,omitempty"`
 	// Replayed is set when the answer is an Idempotency-Key replay.
 	Replayed bool `gorm:"-" json:"-"`
 }
@@ -144,7 +147,10 @@ func Enroll(ctx context.Context, db *DB, in NewEnrollment) (Enrollment, error) {
 // waitlist place says its position.
 func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {
 	p := map[string]string{"student": st.Name, "offering": o.Name, "status": StatusPhrase(e.Status),
-		"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin), "enrollment_id": fmt.Sprint(e.ID)}
+		"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin), "enrollment_id": fmt.Sprint(e.ID),
+		// The guardian who tapped saw the answer on screen: their copy stays
+		// in the inbox (CausedBy) and spends no WeChat consent.
+		"actor_id": fmt.Sprint(e.AppliedBy)}
 	if e.WaitlistPosition != nil {
 		p["position"] = fmt.Sprint(*e.WaitlistPosition)
 		p["note"] = fmt.Sprintf("候补第%d位，有空位时自动转正", *e.WaitlistPosition)

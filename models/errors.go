@@ -169,6 +169,26 @@ var (
 // ValidationError reports invalid fields: field name → zh-CN message.
 type ValidationError struct {
 	Fields map[string]string
+	// First is the field checked first (Validator); its message is the
+	// answer's message.
+	First string
+}
+
+// Message is the message of the first field checked (or, when unknown,
+// of the field first by name): the text a screen shows.
+func (v *ValidationError) Message() string {
+	if m, ok := v.Fields[v.First]; ok {
+		return m
+	}
+	keys := make([]string, 0, len(v.Fields))
+	for k := range v.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		return "字段校验失败"
+	}
+	return v.Fields[keys[0]]
 }
 
 func (v *ValidationError) Error() string {
@@ -195,7 +215,10 @@ var (
 )
 
 // Validator collects field errors; Err returns nil when there are none.
-type Validator struct{ fields map[string]string }
+type Validator struct {
+	fields map[string]string
+	first  string
+}
 
 // Check records message for field when ok is false (the first message wins).
 func (v *Validator) Check(ok bool, field, message string) {
@@ -208,6 +231,9 @@ func (v *Validator) Check(ok bool, field, message string) {
 	if _, dup := v.fields[field]; !dup {
 		v.fields[field] = message
 	}
+	if v.first == "" {
+		v.first = field
+	}
 }
 
 // Err returns a *ValidationError, or nil.
@@ -215,7 +241,7 @@ func (v *Validator) Err() error {
 	if len(v.fields) == 0 {
 		return nil
 	}
-	return &ValidationError{Fields: v.fields}
+	return &ValidationError{Fields: v.fields, First: v.first}
 }
 
 // RowError is one invalid cell of an imported file; Row counts data rows from 1.

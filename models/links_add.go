@@ -11,11 +11,6 @@ import (
 // whose guardian it is (roster import, binding), within the per-school cap.
 // Removing them is links_remove.go.
 
-// NotifyChildLinked is the notification kind telling a parent that a child
-// was linked to their account (a sibling imported after they proved their
-// phone).
-const NotifyChildLinked = "child_linked"
-
 // DefaultMaxChildrenPerGuardian is how many students of one school one
 // guardian phone, or one parent account, may cover by default: a large
 // family, not a class — so one account cannot answer the survey for a
@@ -123,8 +118,8 @@ func linkKnownParents(tx *gorm.DB, guardianCap int, students []RosterStudent, id
 				}
 				if err := EnqueueNotification(tx, Notification{Kind: NotifyChildLinked, UserID: p.ID, StudentID: id,
 					DedupeKey: "linked:student:" + strconv.FormatInt(id, 10) + ":user:" + strconv.FormatInt(p.ID, 10),
-					Payload: map[string]string{"student": s.Name, "event": "已关联孩子",
-						"note": "学校名单中的监护人手机号与您验证过的手机号一致，已为您关联" + s.Name}}); err != nil {
+					Payload: map[string]string{"student": s.Name, "status": "已关联", "note": childLinkedNote,
+						"detail": "学校名单中的监护人手机号与您验证过的手机号一致，已为您关联" + s.Name}}); err != nil {
 					return err
 				}
 			}

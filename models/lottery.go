@@ -291,7 +291,8 @@ func settleDraw(tx *gorm.DB, d Draw, offs []Offering, apps []application, won ma
 				ranked = append(ranked, byID[x.OfferingID].Name)
 			}
 		}
-		p := map[string]string{"status": "未中签", "offering": strings.Join(ranked, "、"), "note": "未获得名额",
+		p := map[string]string{"status": "未中签", "offering": lotteryOfferings(ranked), "note": "未获得名额",
+			"detail":  "未获得名额：" + strings.Join(ranked, "、"),
 			"draw_id": fmt.Sprint(d.ID)}
 		if oid, ok := won[ap.StudentID]; ok {
 			p = map[string]string{"status": "中签", "offering": byID[oid].Name, "draw_id": fmt.Sprint(d.ID),

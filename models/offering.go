@@ -308,7 +308,8 @@ func FindOfferingByID(ctx context.Context, db *DB, id int64) (Offering, error) {
 
 // FindOfferingFor loads offering id if a may see it: staff in scope of its
 // school (any status), or a parent with a child in its school (published
-// and closed only). Anyone else gets ErrNotFound.
+// and closed only; cancelled too when a child of theirs was enrolled in
+// it). Anyone else gets ErrNotFound.
 func FindOfferingFor(ctx context.Context, db *DB, a Actor, id int64) (Offering, error) {
 	o, err := FindOfferingByID(ctx, db, id)
 	if err != nil {
@@ -319,7 +320,19 @@ func FindOfferingFor(ctx context.Context, db *DB, a Actor, id int64) (Offering, 
 		return Offering{}, err
 	}
 	if !staff && !parentVisible(o.Status) {
-		return Offering{}, ErrNotFound
+		// A cancelled club stays readable to its former families: they
+		// must see what happened to it, and its past sessions.
+		if o.Status != OfferingCancelled {
+			return Offering{}, ErrNotFound
+		}
+		var n int64
+		if err := db.Read(ctx).Raw(`SELECT COUNT(*) FROM enrollments e JOIN parent_students ps ON ps.student_id = e.student_id
+			WHERE ps.user_id = ? AND e.offering_id = ?`, a.UserID, id).Scan(&n).Error; err != nil {
+			return Offering{}, err
+		}
+		if n == 0 {
+			return Offering{}, ErrNotFound
+		}
 	}
 	return o, nil
 }

@@ -272,7 +272,8 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64, reason strin
 			return err
 		}
 		if err := tx.Exec(`UPDATE enrollments SET status = ?, waitlist_position = NULL, withdrawn_by = ?, withdrawn_at = ?,
-			updated_at = ? WHERE offering_id = ? AND status IN ?`, StatusWithdrawn, nullID(a.UserID), now, now, id, liveStatuses).Error; err != nil {
+			updated_at = ?, withdraw_reason = ? WHERE offering_id = ? AND status IN ?`, StatusWithdrawn, nullID(a.UserID), now, now,
+			WithdrawnOfferingCancelled, id, liveStatuses).Error; err != nil {
 			return err
 		}
 		// The school cancelled: every seat's unheld sessions come back
@@ -282,9 +283,10 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64, reason strin
 				return err
 			}
 		}
+		note, detail := offeringCancelNote(reason)
 		for _, sid := range students {
 			if err := NotifyGuardians(tx, NotifyOfferingCancelled, sid, fmt.Sprintf("cancelled:offering:%d:student:%d", id, sid),
-				map[string]string{"offering": o.Name, "status": "已取消", "note": reason, "offering_id": fmt.Sprint(id)}); err != nil {
+				map[string]string{"offering": o.Name, "status": "已取消", "note": note, "detail": detail, "offering_id": fmt.Sprint(id)}); err != nil {
 				return err
 			}
 		}

@@ -8,20 +8,6 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Notification kinds written to the outbox.
-const (
-	NotifyEnrollmentConfirmed = "enrollment_confirmed"
-	NotifyWaitlistPromoted    = "waitlist_promoted"
-	NotifyLotteryResult       = "lottery_result"
-	NotifyOfferingCancelled   = "offering_cancelled"
-	NotifyWaitlisted          = "waitlisted"           // joined a waitlist, with its position
-	NotifyWithdrawn           = "enrollment_withdrawn" // withdrawn by the school
-	NotifyAttendance          = "attendance"
-	// NotifyOfferingChanged tells a family that a school admin changed an
-	// offering's time or grades in a way that breaks a rule for its child.
-	NotifyOfferingChanged = "offering_changed"
-)
-
 // OutboxMessage is one notification waiting for (or done with) delivery.
 type OutboxMessage struct {
 	ID            int64        `gorm:"primaryKey"`

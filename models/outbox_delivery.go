@@ -109,6 +109,13 @@ func MarkOutboxRefused(ctx context.Context, db *DB, m ClaimedMessage, reason str
 	return finishOutbox(ctx, db, m, map[string]any{"status": OutboxRefused, "last_error": clip(reason)})
 }
 
+// MarkOutboxInApp records that m is not sent to WeChat: its recipient
+// caused what it tells and saw it on screen (CausedBy). It stays in the
+// inbox.
+func MarkOutboxInApp(ctx context.Context, db *DB, m ClaimedMessage) error {
+	return finishOutbox(ctx, db, m, map[string]any{"status": OutboxInApp, "last_error": ""})
+}
+
 // MarkOutboxFailed gives up on m.
 func MarkOutboxFailed(ctx context.Context, db *DB, m ClaimedMessage, reason string) error {
 	return finishOutbox(ctx, db, m, map[string]any{"status": OutboxFailed, "last_error": clip(reason)})
@@ -122,6 +129,20 @@ func MarkOutboxRetry(ctx context.Context, db *DB, m ClaimedMessage, reason strin
 	}
 	return false, finishOutbox(ctx, db, m, map[string]any{"status": OutboxPending, "last_error": clip(reason),
 		"next_attempt_at": now.UTC().Add(OutboxBackoff(m.Attempts))})
+}
+
+// RetireOutboxHistory fails every pending message with reason, unsent: the
+// demo seed's simulated weeks notify families who have no WeChat (made-up
+// openids), and a demo's first real message must not queue behind them.
+// The messages stay in the inboxes. It returns how many it retired.
+func RetireOutboxHistory(ctx context.Context, db *DB, reason string) (int64, error) {
+	var n int64
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec("UPDATE outbox SET status = ?, last_error = ? WHERE status = ?", OutboxFailed, clip(reason), OutboxPending)
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, err
 }
 
 // ReleaseOutbox hands back a claimed message that was not tried (the worker

@@ -15,15 +15,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// Notification kinds of the daily loop: the absence alert of the roll and
-// its "已到" correction; the "已离校" message of a dismissal; a cancelled
-// session (sent with the CANCELLED template).
-const (
-	NotifyAbsence          = "absence"
-	NotifyDismissal        = "dismissal"
-	NotifySessionCancelled = "session_cancelled"
-)
-
 // Attendance marks.
 const (
 	MarkPresent = "present"
@@ -350,14 +341,13 @@ func notifyMarks(tx *gorm.DB, s SessionView, roll Roll, changed []markChange) er
 	for _, e := range roll.Entries {
 		leave[e.StudentID] = e.Leave != nil
 	}
-	when := shortDate(s.Date) + " " + FormatClock(s.StartMin)
 	for _, c := range changed {
 		sid := c.student.StudentID
 		switch {
 		case c.to == MarkAbsent && !leave[sid]:
 			if err := NotifyGuardians(tx, NotifyAbsence, sid, absenceEvent(s.ID, sid), map[string]string{
 				"student": c.student.Name, "offering": s.OfferingName, "status": markPhrases[MarkAbsent],
-				"note": when + " 未到，请联系老师", "session_id": fmt.Sprint(s.ID)}); err != nil {
+				"note": absenceNote(s.Date, s.StartMin), "session_id": fmt.Sprint(s.ID)}); err != nil {
 				return err
 			}
 		case c.from != nil && *c.from == MarkAbsent && (c.to == MarkPresent || c.to == MarkLate):
@@ -370,7 +360,7 @@ func notifyMarks(tx *gorm.DB, s SessionView, roll Roll, changed []markChange) er
 			}
 			if err := NotifyGuardians(tx, NotifyAbsence, sid, arrivedEvent(s.ID, sid), map[string]string{
 				"student": c.student.Name, "offering": s.OfferingName, "status": "已到",
-				"note": when + " 已到，前条缺勤提醒作废", "session_id": fmt.Sprint(s.ID)}); err != nil {
+				"note": arrivedNote(s.Date, s.StartMin), "session_id": fmt.Sprint(s.ID)}); err != nil {
 				return err
 			}
 		}

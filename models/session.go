@@ -366,12 +366,12 @@ func CancelSession(ctx context.Context, db *DB, a Actor, id int64, reason string
 		if err := settleCancelledSession(tx, cur.OfferingID, id, cur.Date, a.UserID, now); err != nil {
 			return err
 		}
-		note := fmt.Sprintf("%s停课：%s", shortDate(cur.Date), reason)
+		note, detail := sessionCancelNote(cur.Date, reason)
 		for _, st := range roll {
 			if err := NotifyGuardians(tx, NotifySessionCancelled, st.StudentID,
 				fmt.Sprintf("session_cancelled:session:%d:student:%d", id, st.StudentID),
 				map[string]string{"student": st.Name, "offering": s.OfferingName, "status": "停课", "note": note,
-					"session_id": fmt.Sprint(id)}); err != nil {
+					"detail": detail, "session_id": fmt.Sprint(id)}); err != nil {
 				return err
 			}
 		}

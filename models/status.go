@@ -105,11 +105,16 @@ const (
 	OutboxSent    OutboxStatus = "sent"
 	OutboxRefused OutboxStatus = "refused"
 	OutboxFailed  OutboxStatus = "failed"
+	// OutboxInApp is a message kept from WeChat because its recipient
+	// caused what it tells (payload "actor_id"): their own tap answered
+	// them on screen, and a one-time consent is kept for what they cannot
+	// see happen. It stays in the inbox.
+	OutboxInApp OutboxStatus = "in_app"
 )
 
 // outboxDone are the statuses a message ends in (retention deletes them
 // when old).
-var outboxDone = []OutboxStatus{OutboxSent, OutboxRefused, OutboxFailed}
+var outboxDone = []OutboxStatus{OutboxSent, OutboxRefused, OutboxFailed, OutboxInApp}
 
 // sqlText is s as an SQL string literal. Statuses are fixed words of this
 // file, never input; the quote doubling is for safety's sake.

@@ -14,6 +14,15 @@ func FindEnrollmentByID(ctx context.Context, db *DB, id int64) (Enrollment, erro
 	return e, notFound(err)
 }
 
+// Why an enrollment was withdrawn (withdraw_reason): by a guardian, by the
+// school's staff, or because the school cancelled the offering. Fees add
+// "unpaid" (a hold that expired).
+const (
+	WithdrawnByParent          = "parent"
+	WithdrawnBySchool          = "school"
+	WithdrawnOfferingCancelled = "offering_cancelled"
+)
+
 // Withdraw withdraws enrollment id (rule 3: a linked guardian or the
 // school's staff; anyone else gets ErrNotFound). A seat it held goes to the
 // waitlist in the same transaction (fillFromWaitlist); a waitlist place it
@@ -42,6 +51,13 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 			return notFound(err)
 		}
 		if err := freeSeat(tx, o, e, StatusWithdrawn, a.UserID); err != nil {
+			return err
+		}
+		reason := WithdrawnBySchool
+		if a.Role == RoleParent {
+			reason = WithdrawnByParent
+		}
+		if err := tx.Exec("UPDATE enrollments SET withdraw_reason = ? WHERE id = ?", reason, e.ID).Error; err != nil {
 			return err
 		}
 		// A paid seat given up is refunded by the region's rule; an unpaid

@@ -187,32 +187,6 @@ const (
 	demoSecret = "kehou-demo-secret"
 )
 
-// wechatTemplateEnv names the variable holding each notification kind's
-// template: "TEMPLATE_ID" or "TEMPLATE_ID|payload_key=template_key,…".
-var wechatTemplateEnv = map[string]string{
-	models.NotifyAbsence:             "WECHAT_TEMPLATE_ABSENCE",
-	models.NotifyDismissal:           "WECHAT_TEMPLATE_DISMISSAL",
-	models.NotifySessionCancelled:    "WECHAT_TEMPLATE_CANCELLED",
-	models.NotifyEnrollmentConfirmed: "WECHAT_TEMPLATE_ENROLLMENT",
-	models.NotifyWaitlistPromoted:    "WECHAT_TEMPLATE_WAITLIST",
-	models.NotifyLotteryResult:       "WECHAT_TEMPLATE_LOTTERY",
-	models.NotifyOfferingCancelled:   "WECHAT_TEMPLATE_CANCELLED",
-	models.NotifyAttendance:          "WECHAT_TEMPLATE_ATTENDANCE",
-	// An offering's time or grades changed under an enrolled child.
-	models.NotifyOfferingChanged: "WECHAT_TEMPLATE_CHANGED",
-	models.NotifyChildLinked:     "WECHAT_TEMPLATE_CHILD_LINKED",
-	// Joining a waitlist shares the waitlist template (its note says the
-	// position); a withdrawal by the school is an enrollment result.
-	models.NotifyWaitlisted: "WECHAT_TEMPLATE_WAITLIST",
-	models.NotifyWithdrawn:  "WECHAT_TEMPLATE_ENROLLMENT",
-}
-
-// defaultTemplateFields maps the payload keys kehou's notifications use to
-// template keys, for templates configured without a mapping.
-var defaultTemplateFields = map[string]string{
-	"student": "thing1", "offering": "thing2", "status": "phrase3", "note": "thing4",
-}
-
 // loadWeChat reads the WECHAT_* template and fake settings.
 func loadWeChat(c *Config, get func(k, def string) string) error {
 	c.WeChatState = get("WECHAT_MINIPROGRAM_STATE", "formal")
@@ -221,30 +195,31 @@ func loadWeChat(c *Config, get func(k, def string) string) error {
 	default:
 		return fmt.Errorf("config: WECHAT_MINIPROGRAM_STATE must be formal, trial or developer, not %q", c.WeChatState)
 	}
-	page := get("WECHAT_TEMPLATE_PAGE", "pages/index/index")
+	// Each kind's template comes from its row of models.NotifyKinds:
+	// "TEMPLATE_ID" or "TEMPLATE_ID|payload_key=template_key,…".
 	c.WeChatTemplates = map[string]wechat.Template{}
-	for kind, env := range wechatTemplateEnv {
-		spec := get(env, "")
+	for _, k := range models.NotifyKinds {
+		spec := get(k.TemplateEnv, "")
 		if spec == "" {
 			continue
 		}
-		t := wechat.Template{Page: page, Fields: defaultTemplateFields}
+		t := wechat.Template{Page: k.Page, Subscription: k.Subscription, Fields: models.DefaultTemplateFields}
 		id, mapping, hasMapping := strings.Cut(spec, "|")
 		t.ID = strings.TrimSpace(id)
 		if t.ID == "" {
-			return fmt.Errorf("config: %s: empty template id", env)
+			return fmt.Errorf("config: %s: empty template id", k.TemplateEnv)
 		}
 		if hasMapping {
 			t.Fields = map[string]string{}
 			for _, pair := range strings.Split(mapping, ",") {
-				k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
-				if !ok || strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
-					return fmt.Errorf("config: %s: mapping %q is not payload_key=template_key", env, pair)
+				key, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+				if !ok || strings.TrimSpace(key) == "" || strings.TrimSpace(v) == "" {
+					return fmt.Errorf("config: %s: mapping %q is not payload_key=template_key", k.TemplateEnv, pair)
 				}
-				t.Fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
+				t.Fields[strings.TrimSpace(key)] = strings.TrimSpace(v)
 			}
 		}
-		c.WeChatTemplates[kind] = t
+		c.WeChatTemplates[k.Kind] = t
 	}
 	switch v := get("WECHAT_FAKE", ""); v {
 	case "", "0", "false":

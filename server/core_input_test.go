@@ -89,7 +89,9 @@ func TestBadInput(t *testing.T) {
 		s.do("POST", "/api/v1/schools", admin, `{"name":"x","region_id":1e400}`).want(t, 422, "invalid_field")
 	})
 	t.Run("unknownRoute404", func(t *testing.T) {
-		r := s.do("GET", "/api/v1/nothing-here", admin, nil).want(t, 404, "not_found")
+		// A path no route serves has a code of its own: a client tells a
+		// wrong URL from a missing object (not_found).
+		r := s.do("GET", "/api/v1/nothing-here", admin, nil).want(t, 404, "no_route")
 		if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 			t.Fatalf("content type %q", r.Header.Get("Content-Type"))
 		}

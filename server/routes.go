@@ -72,7 +72,9 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 
 	// Every API request's context ends at its deadline, so the work it
 	// started (queries, the wait for the enrollment writer) stops with it.
-	v1 := app.Group("/api/v1", handlers.Deadline(cfg.RequestTimeout))
+	// Transfer: ETags (304 on If-None-Match) on every GET, gzip for JSON
+	// answers of a few KB (handlers/transfer.go).
+	v1 := app.Group("/api/v1", handlers.Deadline(cfg.RequestTimeout), handlers.Transfer)
 	auth := h.RequireAuth
 	small := handlers.MaxBody(handlers.JSONBodyLimit)
 
@@ -135,6 +137,9 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Post("/auth/wechat", small, h.WeChatLogin)
 	v1.Post("/me/phone", auth, parents.only(), small, h.BindPhone)
 	v1.Post("/me/children", auth, parents.only(), small, h.BindChild)
+	v1.Get("/wechat/templates", auth, parents.only(), h.WeChatTemplates)
+	v1.Post("/me/subscriptions", auth, parents.only(), small, h.RecordSubscriptions)
+	v1.Get("/me/notifications", auth, parents.only(), h.MyNotifications)
 	v1.Post("/students/:id/binding-codes", auth, schoolAdminsOnly.only(), small, h.IssueBindingCode)
 
 	// Guardian links: removal by the school or the guardian, and deletion

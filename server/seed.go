@@ -82,6 +82,12 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
+	// The simulated weeks' messages went to families with no WeChat: they
+	// stay in the inboxes, never sent, and the demo's first real message
+	// does not wait behind them.
+	if _, err := models.RetireOutboxHistory(ctx, db, "demo history: made by seed demo, never sent"); err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
 	if sum.Created == 0 {
 		fmt.Fprintln(stdout, "Demo data is already loaded; nothing to do.")
 	} else {

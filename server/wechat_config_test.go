@@ -18,15 +18,16 @@ func TestLoadConfigWeChat(t *testing.T) {
 		{name: "templatesWithDefaultFields", env: map[string]string{"WECHAT_TEMPLATE_ENROLLMENT": "tplE", "WECHAT_TEMPLATE_WAITLIST": " tplW "},
 			check: func(t *testing.T, c Config) {
 				e, w := c.WeChatTemplates[models.NotifyEnrollmentConfirmed], c.WeChatTemplates[models.NotifyWaitlistPromoted]
-				if e.ID != "tplE" || w.ID != "tplW" || e.Fields["offering"] != "thing2" || e.Page != "pages/index/index" || len(c.WeChatTemplates) != 4 ||
+				if e.ID != "tplE" || w.ID != "tplW" || e.Fields["offering"] != "thing2" || e.Page != "pages/enrollment/detail?id={enrollment_id}&student_id={student_id}" ||
+					e.Subscription != models.SubscriptionOneTime || len(c.WeChatTemplates) != 4 ||
 					c.WeChatTemplates[models.NotifyWaitlisted].ID != "tplW" || c.WeChatTemplates[models.NotifyWithdrawn].ID != "tplE" {
 					t.Fatalf("templates %+v", c.WeChatTemplates)
 				}
 			}},
-		{name: "templateWithMapping", env: map[string]string{"WECHAT_TEMPLATE_LOTTERY": "tplL|student=name1, result=phrase2", "WECHAT_TEMPLATE_PAGE": "pages/me"},
+		{name: "templateWithMapping", env: map[string]string{"WECHAT_TEMPLATE_LOTTERY": "tplL|student=name1, result=phrase2"},
 			check: func(t *testing.T, c Config) {
 				l := c.WeChatTemplates[models.NotifyLotteryResult]
-				if l.ID != "tplL" || l.Fields["student"] != "name1" || l.Fields["result"] != "phrase2" || len(l.Fields) != 2 || l.Page != "pages/me" {
+				if l.ID != "tplL" || l.Fields["student"] != "name1" || l.Fields["result"] != "phrase2" || len(l.Fields) != 2 || !strings.HasPrefix(l.Page, "pages/lottery/result?") {
 					t.Fatalf("template %+v", l)
 				}
 			}},

@@ -98,6 +98,14 @@ func TestWeChatFakeDevDemo(t *testing.T) {
 		t.Fatalf("me %d %v", status, me)
 	}
 
+	// The parent accepts the enrollment template once when the app asks
+	// (wx.requestSubscribeMessage: WeChat counts it, here the fake), and the
+	// app reports the answer to kehou.
+	wxHTTP(t, "POST", fake+"/_fake/subscribe", "", map[string]string{"openid": "oDemoParent", "template_id": "tplEnroll", "result": "accept"})
+	if status, c := wxHTTP(t, "POST", api+"/api/v1/me/subscriptions", at, map[string]any{"accepted": []string{"tplEnroll"}}); status != 200 {
+		t.Fatalf("subscriptions %d %v", status, c)
+	}
+
 	// An event notifies the family; the worker started by serve delivers it.
 	if err := db.Tx(ctx, func(tx *gorm.DB) error {
 		return models.NotifyGuardians(tx, models.NotifyEnrollmentConfirmed, st.ID, "demo:enrollment:1",

@@ -256,7 +256,8 @@ func TestPhoneNumberCountryCode(t *testing.T) {
 func TestSendSubscribe(t *testing.T) {
 	ctx := context.Background()
 	f, c, _ := newPair(t)
-	f.LoginCode("oP", "") // the fake knows oP as a user of the app
+	f.LoginCode("oP", "")                  // the fake knows oP as a user of the app
+	f.Subscribe("oP", "TPL1", false, true) // and oP accepted TPL1 once
 	long := strings.Repeat("篮", 25)
 
 	t.Run("truncatedAndRecorded", func(t *testing.T) {
@@ -272,7 +273,7 @@ func TestSendSubscribe(t *testing.T) {
 		if m.TemplateID != "TPL1" || m.ToUser != "oP" || m.Page != "pages/index" || m.Lang != "zh_CN" || m.MiniProgramState != "formal" {
 			t.Fatalf("message %+v", m)
 		}
-		if m.Data["thing1"] != strings.Repeat("篮", 20) || m.Data["phrase2"] != "已报名成功" || len(m.Data) != 2 {
+		if m.Data["thing1"] != strings.Repeat("篮", 19)+"…" || m.Data["phrase2"] != "已报名成功" || len(m.Data) != 2 {
 			t.Fatalf("data %v", m.Data)
 		}
 	})
@@ -285,7 +286,7 @@ func TestSendSubscribe(t *testing.T) {
 		}
 	})
 	t.Run("ErrNoConsent", func(t *testing.T) {
-		f.SetConsent("oP", "TPL1", false)
+		// The one acceptance given above is spent: WeChat answers 43101.
 		err := c.Notify(ctx, "oP", "enrollment_confirmed", map[string]string{"offering": "x"})
 		if !errors.Is(err, ErrNoConsent) || !IsPermanent(err) {
 			t.Fatalf("got %v", err)
@@ -305,13 +306,14 @@ func TestSendSubscribe(t *testing.T) {
 
 func TestTruncate(t *testing.T) {
 	for _, tc := range []struct{ name, key, in, want string }{
-		{"thingChinese20", "thing1", strings.Repeat("课", 21), strings.Repeat("课", 20)},
+		{"thingChinese20Marked", "thing1", strings.Repeat("课", 21), strings.Repeat("课", 19) + "…"},
+		{"thingExactly20Kept", "thing1", strings.Repeat("课", 20), strings.Repeat("课", 20)},
 		{"thingShortKept", "thing2", "篮球社", "篮球社"},
-		{"thingMixedNeverSplitsRune", "thing3", strings.Repeat("a", 19) + "课后服务", strings.Repeat("a", 19) + "课"},
+		{"thingMixedNeverSplitsRune", "thing3", strings.Repeat("a", 18) + "课后服务", strings.Repeat("a", 18) + "课…"},
 		{"phrase5", "phrase1", "已候补转正", "已候补转正"},
 		{"phraseCut", "phrase12", "报名成功了吗", "报名成功了"},
-		{"nameChinese10", "name1", "欧阳一二三四五六七八九", "欧阳一二三四五六七八"},
-		{"nameLatin20", "name2", strings.Repeat("x", 25), strings.Repeat("x", 20)},
+		{"nameChinese10", "name1", "欧阳一二三四五六七八九", "欧阳一二三四五六七…"},
+		{"nameLatin20", "name2", strings.Repeat("x", 25), strings.Repeat("x", 19) + "…"},
 		{"number32", "number1", strings.Repeat("1", 40), strings.Repeat("1", 32)},
 		{"letter32", "letter1", strings.Repeat("a", 33), strings.Repeat("a", 32)},
 		{"symbol5", "symbol1", "%%%%%%", "%%%%%"},
@@ -351,10 +353,16 @@ func TestFakeControlAPI(t *testing.T) {
 	if _, err := c.Code2Session(context.Background(), f.LoginCode("", "")); !errors.Is(err, ErrBusy) {
 		t.Fatalf("injected busy: %v", err)
 	}
-	res = post("/_fake/consent", `{"openid":"oCtl","template_id":"TPL1","allow":false}`)
-	res.Body.Close()
 	if err := c.Notify(context.Background(), "oCtl", "enrollment_confirmed", nil); !errors.Is(err, ErrNoConsent) {
-		t.Fatalf("consent via control: %v", err)
+		t.Fatalf("no consent given: %v", err)
+	}
+	res = post("/_fake/subscribe", `{"openid":"oCtl","template_id":"TPL1","result":"accept"}`)
+	res.Body.Close()
+	if err := c.Notify(context.Background(), "oCtl", "enrollment_confirmed", nil); err != nil {
+		t.Fatalf("one acceptance via control: %v", err)
+	}
+	if err := c.Notify(context.Background(), "oCtl", "enrollment_confirmed", nil); !errors.Is(err, ErrNoConsent) {
+		t.Fatalf("the acceptance was spent, yet: %v", err)
 	}
 	var pc struct{ Code string }
 	decodeBody(t, post("/_fake/phone_code", `{"phone":"13700000000"}`), &pc)

@@ -32,9 +32,6 @@ type Fake struct {
 	Secret   string
 	CodeTTL  time.Duration
 	TokenTTL time.Duration
-	// DefaultConsent is whether a user accepts a template they were not
-	// asked about through SetConsent (true in NewFake, for the demo).
-	DefaultConsent bool
 	// NumericCountryCode makes getuserphonenumber send countryCode as a
 	// JSON number, as WeChat sometimes does, instead of a string.
 	NumericCountryCode bool
@@ -48,7 +45,7 @@ type Fake struct {
 	current    string
 	inject     map[string][]int
 	calls      map[string]int
-	consent    map[string]bool
+	consent    map[string]*fakeConsent
 	sent       []SentMessage
 	keys       []string
 	mux        *http.ServeMux
@@ -59,6 +56,13 @@ type fakeCode struct {
 	phone, cc       string
 	expires         time.Time
 	used            bool
+}
+
+// fakeConsent is what one user allowed one template: one-time acceptances
+// not yet spent, and a long-term subscription.
+type fakeConsent struct {
+	oneTime  int
+	longTerm bool
 }
 
 // SentMessage is a subscribe message the fake accepted.
@@ -74,10 +78,9 @@ type SentMessage struct {
 // NewFake builds a fake WeChat server for one mini-program.
 func NewFake(appID, secret string) *Fake {
 	f := &Fake{AppID: appID, Secret: secret, CodeTTL: 5 * time.Minute, TokenTTL: 7200 * time.Second,
-		DefaultConsent: true,
-		loginCodes:     map[string]*fakeCode{}, phoneCodes: map[string]*fakeCode{}, openids: map[string]bool{},
+		loginCodes: map[string]*fakeCode{}, phoneCodes: map[string]*fakeCode{}, openids: map[string]bool{},
 		tokens: map[string]time.Time{}, inject: map[string][]int{}, calls: map[string]int{},
-		consent: map[string]bool{}}
+		consent: map[string]*fakeConsent{}}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /sns/jscode2session", f.jscode2session)
 	m.HandleFunc("POST /cgi-bin/stable_token", f.stableToken)
@@ -296,11 +299,14 @@ func (f *Fake) subscribeSend(w http.ResponseWriter, r *http.Request) {
 		}
 		data[k] = v.Value
 	}
-	allow, asked := f.consent[in.ToUser+"|"+in.TemplateID]
-	if !asked {
-		allow = f.DefaultConsent
-	}
-	if !allow {
+	// As WeChat: a long-term subscription allows every message; otherwise
+	// each one-time acceptance allows one, and none left is 43101.
+	c := f.consent[in.ToUser+"|"+in.TemplateID]
+	switch {
+	case c != nil && c.longTerm:
+	case c != nil && c.oneTime > 0:
+		c.oneTime--
+	default:
 		writeErr(w, CodeNoConsent)
 		return
 	}

@@ -61,11 +61,36 @@ func (f *Fake) SessionKeys() []string {
 	return append([]string(nil), f.keys...)
 }
 
-// SetConsent records whether openid accepts messages of templateID.
-func (f *Fake) SetConsent(openid, templateID string, allow bool) {
+// Subscribe records what openid answered to wx.requestSubscribeMessage for
+// templateID, as WeChat counts it: an accepted one-time template allows one
+// more message; a long-term one allows every message until it is rejected.
+// A rejected one-time template leaves the acceptances already counted.
+func (f *Fake) Subscribe(openid, templateID string, longTerm, accept bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.consent[openid+"|"+templateID] = allow
+	key := openid + "|" + templateID
+	c := f.consent[key]
+	if c == nil {
+		c = &fakeConsent{}
+		f.consent[key] = c
+	}
+	switch {
+	case longTerm:
+		c.longTerm = accept
+	case accept:
+		c.oneTime++
+	}
+}
+
+// ConsentLeft returns the one-time acceptances openid has left for
+// templateID, and whether it holds a long-term subscription.
+func (f *Fake) ConsentLeft(openid, templateID string) (int, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c := f.consent[openid+"|"+templateID]; c != nil {
+		return c.oneTime, c.longTerm
+	}
+	return 0, false
 }
 
 // Advance moves the fake's clock forward (codes and tokens expire).
@@ -118,17 +143,23 @@ func (f *Fake) control(m *http.ServeMux) {
 	m.HandleFunc("GET /_fake/messages", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"items": f.Messages()})
 	})
-	m.HandleFunc("POST /_fake/consent", func(w http.ResponseWriter, r *http.Request) {
+	m.HandleFunc("POST /_fake/subscribe", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
-			OpenID     string `json:"openid"`
-			TemplateID string `json:"template_id"`
-			Allow      bool   `json:"allow"`
+			OpenID       string `json:"openid"`
+			TemplateID   string `json:"template_id"`
+			Subscription string `json:"subscription"` // one_time (default) or long_term
+			Result       string `json:"result"`       // accept or reject
 		}
 		if !decode(w, r, &in) {
 			return
 		}
-		f.SetConsent(in.OpenID, in.TemplateID, in.Allow)
-		writeJSON(w, map[string]bool{"ok": true})
+		if in.OpenID == "" || in.TemplateID == "" || (in.Result != "accept" && in.Result != "reject") {
+			http.Error(w, `{"error":"openid, template_id and result (accept|reject) required"}`, http.StatusBadRequest)
+			return
+		}
+		f.Subscribe(in.OpenID, in.TemplateID, in.Subscription == "long_term", in.Result == "accept")
+		left, long := f.ConsentLeft(in.OpenID, in.TemplateID)
+		writeJSON(w, map[string]any{"one_time_left": left, "long_term": long})
 	})
 	m.HandleFunc("POST /_fake/fail", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {

@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"context"
+	"net/url"
 	"sort"
 	"strings"
 	"unicode"
@@ -57,19 +58,67 @@ func (c *Client) SendSubscribe(ctx context.Context, m Message) error {
 // payload key fills. Payload keys without a mapping are sent under their own
 // name when they already look like a template key ("thing1"), else dropped.
 type Template struct {
-	ID     string
-	Page   string
-	Fields map[string]string // payload key → template key
+	ID string
+	// Page is the page a message opens, with {payload_key} placeholders
+	// (FillPage).
+	Page string
+	// Subscription is "one_time" or "long_term" (how the mini-program asks
+	// for consent; kehou counts it).
+	Subscription string
+	Fields       map[string]string // payload key → template key
+}
+
+// Template returns the template configured for kind.
+func (c *Client) Template(kind string) (Template, bool) {
+	t, ok := c.templates[kind]
+	return t, ok && t.ID != ""
+}
+
+// Templates returns the configured templates by notification kind (a copy).
+func (c *Client) Templates() map[string]Template {
+	out := make(map[string]Template, len(c.templates))
+	for k, t := range c.templates {
+		if t.ID != "" {
+			out[k] = t
+		}
+	}
+	return out
+}
+
+// FillPage fills the {key} placeholders of page from values (query-escaped);
+// a query parameter whose placeholder has no value is left out, so a page
+// never carries "id=" with nothing after it.
+func FillPage(page string, values map[string]string) string {
+	path, query, ok := strings.Cut(page, "?")
+	if !ok {
+		return page
+	}
+	var kept []string
+	for _, p := range strings.Split(query, "&") {
+		name, v, _ := strings.Cut(p, "=")
+		if strings.HasPrefix(v, "{") && strings.HasSuffix(v, "}") {
+			v = values[v[1:len(v)-1]]
+			if v == "" {
+				continue
+			}
+		}
+		kept = append(kept, name+"="+url.QueryEscape(v))
+	}
+	if len(kept) == 0 {
+		return path
+	}
+	return path + "?" + strings.Join(kept, "&")
 }
 
 // Notify sends the notification of kind to openid, through the template
-// configured for kind (ErrNoTemplate if none).
+// configured for kind (ErrNoTemplate if none), opening its page with the
+// payload's ids.
 func (c *Client) Notify(ctx context.Context, openid, kind string, payload map[string]string) error {
 	t, ok := c.templates[kind]
 	if !ok || t.ID == "" {
 		return ErrNoTemplate
 	}
-	return c.SendSubscribe(ctx, Message{ToUser: openid, TemplateID: t.ID, Page: t.Page, Data: t.Data(payload)})
+	return c.SendSubscribe(ctx, Message{ToUser: openid, TemplateID: t.ID, Page: FillPage(t.Page, payload), Data: t.Data(payload)})
 }
 
 // Data maps a notification payload to the template's data keys.
@@ -114,13 +163,15 @@ var runeLimits = map[string]int{
 	"car_number":       8,
 }
 
-// Truncate cuts v to the limit WeChat sets for the type of template key k
+// Truncate fits v to the limit WeChat sets for the type of template key k
 // (thing ≤ 20 characters, phrase ≤ 5, name ≤ 10 when it holds Chinese
 // characters else 20, number/letter/character_string ≤ 32, symbol ≤ 5…),
 // counting characters, never bytes, so a multi-byte character is never
-// split. time, date and amount are left as they are: cutting them would
-// change their meaning, and WeChat rejects a bad one (47003) instead.
-// Invalid UTF-8 is replaced first.
+// split. A thing or name too long (a club's or child's name as typed) ends
+// in "…", so a reader sees it was shortened; kehou writes its own words to
+// fit (models/notify_text.go). time, date and amount are left as they are:
+// cutting them would change their meaning, and WeChat rejects a bad one
+// (47003) instead. Invalid UTF-8 is replaced first.
 func Truncate(k, v string) string {
 	v = strings.ToValidUTF8(v, "\uFFFD")
 	typ := keyType(k)
@@ -137,10 +188,14 @@ func Truncate(k, v string) string {
 	if !ok || utf8.RuneCountInString(v) <= limit {
 		return v
 	}
+	mark := ""
+	if typ == "thing" || typ == "name" {
+		mark, limit = "…", limit-1
+	}
 	n := 0
 	for i := range v {
 		if n == limit {
-			return v[:i]
+			return v[:i] + mark
 		}
 		n++
 	}

@@ -1,0 +1,113 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Deliveries of a message in the parent's inbox: what became of its WeChat
+// copy.
+const (
+	DeliverySent      = "sent"       // WeChat took it
+	DeliveryNoConsent = "no_consent" // the parent had no acceptance left (or WeChat said so)
+	DeliveryFailed    = "failed"     // WeChat refused it or kehou gave up
+	DeliveryPending   = "pending"    // not sent yet
+	DeliveryInApp     = "in_app"     // the parent caused it and saw it on screen: not sent to WeChat
+)
+
+// InboxMessage is one message in a parent's in-app inbox: every
+// notification lands there, whatever became of its WeChat copy.
+type InboxMessage struct {
+	ID        int64
+	Kind      string
+	StudentID *int64
+	Title     string
+	Body      string
+	CreatedAt time.Time
+	Delivery  string
+}
+
+// FindInbox returns userID's messages newest first, limit+1 of them (the
+// extra one tells the caller another page exists), before the message id
+// before (0: from the newest).
+func FindInbox(ctx context.Context, db *DB, userID, before int64, limit int) ([]InboxMessage, error) {
+	q := db.Read(ctx).Model(&OutboxMessage{}).Where("user_id = ?", userID)
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	var rows []OutboxMessage
+	if err := q.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]InboxMessage, 0, len(rows))
+	for _, m := range rows {
+		var p map[string]string
+		_ = json.Unmarshal([]byte(m.Payload), &p) // a bad payload still shows its title
+		k, _ := FindNotifyKind(m.Kind)
+		title := k.Title
+		if title == "" {
+			title = m.Kind
+		}
+		out = append(out, InboxMessage{ID: m.ID, Kind: m.Kind, StudentID: m.StudentID, Title: title,
+			Body: MessageBody(p), CreatedAt: m.CreatedAt, Delivery: delivery(m, p)})
+	}
+	return out, nil
+}
+
+// delivery is the inbox word for m's outbox status.
+func delivery(m OutboxMessage, p map[string]string) string {
+	switch m.Status {
+	case OutboxSent:
+		return DeliverySent
+	case OutboxRefused:
+		return DeliveryNoConsent
+	case OutboxFailed:
+		return DeliveryFailed
+	case OutboxInApp:
+		return DeliveryInApp
+	}
+	if CausedBy(p, m.UserID) {
+		return DeliveryInApp // the worker has not looked at it yet; it will not send it
+	}
+	return DeliveryPending
+}
+
+// CausedBy reports whether the message with payload p tells userID of
+// something userID did (payload "actor_id").
+func CausedBy(p map[string]string, userID int64) bool {
+	return p["actor_id"] != "" && p["actor_id"] == strconv.FormatInt(userID, 10)
+}
+
+// MessageBody is the inbox text of a notification payload, in full (the
+// WeChat copy fits its fields; this one need not): "李小红 篮球社：报名成功，
+// 16:30-18:00", with "detail" (the full text of a shortened note) in place
+// of "note".
+func MessageBody(p map[string]string) string {
+	var head []string
+	for _, k := range []string{"student", "offering"} {
+		if p[k] != "" {
+			head = append(head, p[k])
+		}
+	}
+	var tail []string
+	for _, k := range []string{"status", "note", "time"} {
+		v := p[k]
+		if k == "note" && p["detail"] != "" {
+			v = p["detail"]
+		}
+		if v != "" {
+			tail = append(tail, v)
+		}
+	}
+	body := strings.Join(head, " ")
+	if len(tail) > 0 {
+		if body != "" {
+			body += "："
+		}
+		body += strings.Join(tail, "，")
+	}
+	return body
+}
