@@ -64,7 +64,7 @@ var ErasureRules = []ErasureRule{
 	{Table: "outbox", Does: "deleted, sent or not: payloads name the child, dedupe keys pair it with a parent", Deletes: true,
 		SQL: []string{"DELETE FROM outbox WHERE student_id = @student"}},
 	{Table: "enrollments", Does: "kept for the statistics; the applying or withdrawing guardian becomes the erased guardian",
-		Keeps: []string{"status"},
+		Keeps: []string{"status", "withdraw_reason"},
 		SQL: []string{
 			"UPDATE enrollments SET applied_by = @erased WHERE student_id = @student AND applied_by IN (SELECT id FROM users WHERE role = 'parent')",
 			"UPDATE enrollments SET withdrawn_by = @erased WHERE student_id = @student AND withdrawn_by IN (SELECT id FROM users WHERE role = 'parent')",

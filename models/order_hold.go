@@ -386,8 +386,8 @@ func releaseOffering(tx *gorm.DB, oid int64, now time.Time) (int, error) {
 	if len(release) == 0 {
 		return 0, nil
 	}
-	res := tx.Exec(`UPDATE enrollments SET status = ?, unpaid_release = ?, withdrawn_at = ?, updated_at = ?
-		WHERE id IN ? AND status = ?`, StatusWithdrawn, true, now, now, releaseIDs, StatusPendingPayment)
+	res := tx.Exec(`UPDATE enrollments SET status = ?, unpaid_release = ?, withdraw_reason = ?, withdrawn_at = ?, updated_at = ?
+		WHERE id IN ? AND status = ?`, StatusWithdrawn, true, WithdrawnUnpaid, now, now, releaseIDs, StatusPendingPayment)
 	if res.Error != nil {
 		return 0, res.Error
 	}

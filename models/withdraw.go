@@ -15,12 +15,13 @@ func FindEnrollmentByID(ctx context.Context, db *DB, id int64) (Enrollment, erro
 }
 
 // Why an enrollment was withdrawn (withdraw_reason): by a guardian, by the
-// school's staff, or because the school cancelled the offering. Fees add
-// "unpaid" (a hold that expired).
+// school's staff, because the school cancelled the offering, or because a
+// seat held for payment was not paid in time.
 const (
 	WithdrawnByParent          = "parent"
 	WithdrawnBySchool          = "school"
 	WithdrawnOfferingCancelled = "offering_cancelled"
+	WithdrawnUnpaid            = "unpaid"
 )
 
 // Withdraw withdraws enrollment id (rule 3: a linked guardian or the
