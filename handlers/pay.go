@@ -34,9 +34,6 @@ var errPayUpstream = &models.Error{Kind: models.KindUnavailable, Code: "payment_
 // wx.requestPayment parameters. Asking again while the prepay is payable
 // signs the same prepay; WeChat Pay is never called inside a transaction.
 func (h *API) WeChatPay(c *fiber.Ctx) error {
-	if h.Pay == nil {
-		return models.ErrPayUnavailable
-	}
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
@@ -45,6 +42,9 @@ func (h *API) WeChatPay(c *fiber.Ctx) error {
 	start, err := models.StartWeChatPay(ctx, h.DB, CurrentActor(c), id)
 	if err != nil {
 		return err
+	}
+	if h.Pay == nil {
+		return models.ErrPayUnavailable
 	}
 	if start.Stale != "" { // the amount changed: the old order must not stay payable
 		if err := h.Pay.Close(ctx, start.Stale); errors.Is(err, pay.ErrOrderPaid) {
@@ -68,7 +68,7 @@ func (h *API) WeChatPay(c *fiber.Ctx) error {
 		case err != nil:
 			return h.payFailed(ctx, "prepay", err)
 		}
-		if err := models.SavePrepay(ctx, h.DB, start, prepay, start.ExpiresAt); err != nil {
+		if err := models.SavePrepay(ctx, h.DB, start, prepay, start.PrepayUntil); err != nil {
 			return err
 		}
 	}
@@ -114,7 +114,8 @@ func (h *API) payFailed(ctx context.Context, call string, err error) error {
 // else makes it retry.
 func (h *API) WeChatPayNotify(c *fiber.Ctx) error {
 	if h.Pay == nil {
-		return models.ErrPayUnavailable
+		// No merchant here: nothing WeChat Pay could be notifying about.
+		return models.E(models.KindNotFound, "payment_unavailable", "未开通微信支付")
 	}
 	req, err := adaptor.ConvertRequest(c, false)
 	if err != nil {

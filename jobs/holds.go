@@ -29,7 +29,7 @@ func releaseHolds(ctx context.Context, db *models.DB, now time.Time) (int64, err
 func HoldsWithPay(p Payer) Job {
 	j := Holds
 	j.Run = func(ctx context.Context, db *models.DB, now time.Time) (int64, error) {
-		settled, payErr := SettleExpiredPayOrders(ctx, db, p, 500)
+		settled, payErr := SettleExpiredPayOrders(ctx, db, p, now, 500)
 		n, err := models.ReleaseExpiredHolds(ctx, db, now)
 		return int64(settled + n), errors.Join(payErr, err)
 	}

@@ -58,7 +58,7 @@ func SendRefunds(ctx context.Context, db *models.DB, p Payer, limit int) (int, e
 			res, err = p.QueryRefund(ctx, r.OutRefundNo)
 		} else {
 			res, err = p.Refund(ctx, pay.RefundIn{OutTradeNo: r.OutTradeNo, OutRefundNo: r.OutRefundNo,
-				Reason: clip(r.Reason, 80), RefundFen: r.AmountFen, TotalFen: r.TotalFen})
+				Reason: models.ClipBytes(r.Reason, 80), RefundFen: r.AmountFen, TotalFen: r.TotalFen})
 		}
 		at := models.RefundAttempt{Status: res.Status, RefundID: res.RefundID, At: res.SuccessTime}
 		if err != nil {
@@ -67,14 +67,6 @@ func SendRefunds(ctx context.Context, db *models.DB, p Payer, limit int) (int, e
 		errs = append(errs, models.RecordRefundAttempt(bg, db, r.ID, at))
 	}
 	return len(due), errors.Join(errs...)
-}
-
-func clip(s string, n int) string {
-	for len(s) > n {
-		r := []rune(s)
-		s = string(r[:len(r)-1])
-	}
-	return s
 }
 
 // Reconcile downloads day's trade bill and compares it with the ledger
@@ -104,8 +96,8 @@ func Reconcile(ctx context.Context, db *models.DB, p Payer, day string) (models.
 // may go. A pay order WeChat Pay cannot be asked about stays open, and its
 // seat held, until it can: a seat is never released while its payment may
 // still land. It answers how many pay orders it settled.
-func SettleExpiredPayOrders(ctx context.Context, db *models.DB, p Payer, limit int) (int, error) {
-	open, err := models.FindExpiredPayOrders(ctx, db, limit)
+func SettleExpiredPayOrders(ctx context.Context, db *models.DB, p Payer, now time.Time, limit int) (int, error) {
+	open, err := models.FindExpiredPayOrders(ctx, db, now, limit)
 	if err != nil {
 		return 0, err
 	}
@@ -127,8 +119,12 @@ func settlePayOrder(ctx context.Context, db *models.DB, p Payer, po models.PayOr
 	case errors.Is(err, pay.ErrOrderNotExist):
 		// The prepay never reached WeChat Pay: nothing can be paid.
 		return models.ClosePayOrder(ctx, db, po.OrderID, po.OutTradeNo)
-	case err != nil:
+	case err != nil && pay.Retryable(err):
 		return err
+	case err != nil:
+		// Refused for good (a query WeChat Pay will never answer): close,
+		// which answers ORDERPAID if it was in fact paid, so no seat waits
+		// forever on an order nobody can ask about.
 	case t.State == pay.StateSuccess || t.State == pay.StateRefund:
 		_, err := models.ApplyWeChatPayment(ctx, db, models.WeChatPayment{OutTradeNo: t.OutTradeNo,
 			TransactionID: t.TransactionID, AmountFen: t.AmountFen, PaidAt: t.SuccessTime})

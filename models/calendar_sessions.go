@@ -87,6 +87,11 @@ func applyCalendarToSessions(tx *gorm.DB, before, t Term, now time.Time) error {
 			cancelled_at = ? WHERE id = ?`, SessionCancelled, CalendarCancelReason, cancelSourceCalendar, at, s.ID).Error; err != nil {
 			return err
 		}
+		// A session the calendar takes away is not billed, as one the school
+		// cancels by hand: paid orders get its share back, unpaid ones a credit.
+		if err := settleCancelledSession(tx, s.OfferingID, s.ID, s.Date, 0, now); err != nil {
+			return err
+		}
 	}
 	for _, s := range restore {
 		if err := tx.Exec(`UPDATE sessions SET status = ?, cancel_reason = '', cancel_source = '', cancelled_by = NULL,

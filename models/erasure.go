@@ -92,8 +92,12 @@ var ErasureRules = []ErasureRule{
 		Erases: []string{"old_reason", "new_reason"},
 		Keeps:  []string{"old_waiver", "new_waiver", "source"},
 		SQL:    []string{"UPDATE waiver_changes SET old_reason = '', new_reason = '' WHERE student_id = @student"}},
-	{Table: "orders", Does: "kept: money is never erased (the bill as made and its status), no free text",
-		Keeps: []string{"billing", "bills_from", "waiver", "status"}},
+	{Table: "orders", Does: "kept: money is never erased (the bill as made and its status); the reasons written on its ledger rows and in the fee audit (a refund \"因病…\") blanked",
+		Keeps: []string{"billing", "bills_from", "waiver", "status"},
+		SQL: []string{
+			"UPDATE fee_ledger SET reason = '' WHERE kind IN ('refund', 'credit') AND order_id IN (SELECT id FROM orders WHERE student_id = @student)",
+			"UPDATE fee_audit SET detail = '' WHERE object IN (SELECT " + orderObjectSQL + " FROM orders WHERE student_id = @student)",
+		}},
 	{Table: "survey_responses", Does: "answers kept for the figures; comment blanked, the respondent becomes the erased guardian",
 		Erases: []string{"comment"},
 		Keeps:  []string{"support", "satisfaction"},
@@ -140,3 +144,7 @@ func eraseStudent(tx *gorm.DB, id int64, now time.Time) error {
 	}
 	return bumpLinks(tx)
 }
+
+// orderObjectSQL is an order's name in fee_audit.object ("order:<id>"), in SQL
+// (|| joins text and a number on both engines).
+const orderObjectSQL = "'order:' || id"

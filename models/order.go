@@ -44,6 +44,15 @@ type LedgerSums struct {
 // Owed is what is still to be paid.
 func (s LedgerSums) Owed() int64 { return s.Charge - s.Waiver - s.Credit - s.Void - s.Payment }
 
+// kept is what a refund rule shares out: what was paid for the bill (never
+// more than the bill, so money paid twice and returned does not grow a
+// refund) and what of that was refunded already.
+func (s LedgerSums) kept() (paid, refunded int64) {
+	paid = min(s.Payment, s.Charge-s.Waiver)
+	over := s.Payment - paid
+	return paid, max(0, s.Refund-over)
+}
+
 // Refundable is what was paid and not yet refunded.
 func (s LedgerSums) Refundable() int64 { return s.Payment - s.Refund }
 

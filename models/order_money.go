@@ -142,7 +142,8 @@ func settleWithdrawal(tx *gorm.DB, enrollmentID int64, rule, key string, by int6
 	if err != nil {
 		return err
 	}
-	amount := RefundDue(rule, s.Payment, s.Refund, ord.Sessions, dates, o.StartMin, now)
+	paid, refunded := s.kept()
+	amount := RefundDue(rule, paid, refunded, ord.Sessions, dates, o.StartMin, now)
 	if amount == 0 {
 		return nil
 	}
@@ -176,7 +177,8 @@ func settleCancelledSession(tx *gorm.DB, offeringID, sessionID int64, date strin
 		m := LedgerEntry{SessionID: &sessionID, CreatedBy: nullID(by), Reason: "停课 " + date}
 		switch {
 		case s.Payment > 0:
-			m.Kind, m.AmountFen = LedgerRefund, min(mulDivUp(s.Payment, 1, int64(ord.Sessions)), s.Refundable())
+			paid, _ := s.kept()
+			m.Kind, m.AmountFen = LedgerRefund, min(mulDivUp(paid, 1, int64(ord.Sessions)), s.Refundable())
 			m.ExternalID = fmt.Sprintf("refund:session:%d:order:%d", sessionID, id)
 		default:
 			m.Kind, m.AmountFen = LedgerCredit, min(mulDivUp(s.Charge-s.Waiver, 1, int64(ord.Sessions)), s.Owed())

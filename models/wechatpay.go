@@ -81,9 +81,14 @@ type WeChatPayStart struct {
 	AmountFen   int64
 	OpenID      string
 	Description string
-	// ExpiresAt is when WeChat Pay must stop taking the payment: the hold's
-	// end, or the prepay's life when the seat is not held.
+	// ExpiresAt is when WeChat Pay must stop taking the payment (its
+	// time_expire): the hold's end, or the prepay's life when the seat is
+	// not held.
 	ExpiresAt time.Time
+	// PrepayUntil is how long a prepay made now stays payable: PrepayTTL,
+	// or less when the hold ends sooner. A longer hold gets a new prepay
+	// for the same WeChat order on a later tap.
+	PrepayUntil time.Time
 	// PrepayID is a prepay still payable for the same amount, to sign again
 	// instead of asking WeChat Pay (empty: ask).
 	PrepayID string
@@ -132,9 +137,11 @@ func StartWeChatPay(ctx context.Context, db *DB, a Actor, id int64) (WeChatPaySt
 			return err
 		}
 		out = WeChatPayStart{OrderID: id, SchoolID: ord.SchoolID, PayerUserID: a.UserID, OutTradeNo: OutTradeNo(id, s.Owed()),
-			AmountFen: s.Owed(), OpenID: *user.OpenID, Description: clipBytes("课后服务-"+name, 127), ExpiresAt: now.Add(PrepayTTL)}
-		if !hold.IsZero() && hold.Before(out.ExpiresAt) {
+			AmountFen: s.Owed(), OpenID: *user.OpenID, Description: ClipBytes("课后服务-"+name, 127),
+			ExpiresAt: now.Add(PrepayTTL), PrepayUntil: now.Add(PrepayTTL)}
+		if !hold.IsZero() {
 			out.ExpiresAt = hold
+			out.PrepayUntil = minTime(hold, out.PrepayUntil)
 		}
 		var po PayOrder
 		err = tx.Where("order_id = ?", id).Take(&po).Error
@@ -143,9 +150,14 @@ func StartWeChatPay(ctx context.Context, db *DB, a Actor, id int64) (WeChatPaySt
 			return nil
 		case err != nil:
 			return err
+		case po.State == PayOrderPaid:
+			// One WeChat payment per order: what is still owed after it (a
+			// short payment) the school collects and records.
+			return ErrNothingOwed.WithMessage("本订单已通过微信支付，剩余款项请联系学校")
 		case po.OutTradeNo != out.OutTradeNo && po.State == PayOrderOpen:
 			out.Stale = po.OutTradeNo
-		case po.PrepayID != "" && po.PrepayExpiresAt != nil && po.PrepayExpiresAt.After(now.Add(time.Minute)):
+		case po.OutTradeNo == out.OutTradeNo && po.State == PayOrderOpen && po.PrepayID != "" &&
+			po.PrepayExpiresAt != nil && po.PrepayExpiresAt.After(now.Add(time.Minute)):
 			out.PrepayID = po.PrepayID
 		}
 		return nil
@@ -175,8 +187,16 @@ func holdOf(tx *gorm.DB, enrollmentID int64, now time.Time) (time.Time, error) {
 	return *e.HoldExpiresAt, nil
 }
 
-// clipBytes cuts s to at most n bytes on a character boundary.
-func clipBytes(s string, n int) string {
+// minTime is the earlier of a and b.
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// ClipBytes cuts s to at most n bytes on a character boundary.
+func ClipBytes(s string, n int) string {
 	for len(s) > n {
 		_, size := utf8.DecodeLastRuneInString(s)
 		s = s[:len(s)-size]
@@ -188,22 +208,24 @@ func clipBytes(s string, n int) string {
 // payable until validUntil).
 func SavePrepay(ctx context.Context, db *DB, start WeChatPayStart, prepayID string, validUntil time.Time) error {
 	now := db.now()
-	return db.Tx(ctx, func(tx *gorm.DB) error {
+	exp := validUntil.UTC()
+	return retryTx(ctx, db, func(tx *gorm.DB) error {
+		// A first prepay inserts; two at once (a double tap) both name the
+		// same out_trade_no, so WeChat Pay gave both the same prepay: the
+		// second insert does nothing and the update below finds the row.
+		if err := tx.Exec(`INSERT INTO pay_orders (order_id, school_id, out_trade_no, amount_fen, payer_user_id, prepay_id,
+			prepay_expires_at, state, transaction_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)
+			ON CONFLICT (order_id) DO NOTHING`, start.OrderID, start.SchoolID, start.OutTradeNo, start.AmountFen,
+			start.PayerUserID, prepayID, exp, PayOrderOpen, now, now).Error; err != nil {
+			return err
+		}
 		res := tx.Exec(`UPDATE pay_orders SET out_trade_no = ?, amount_fen = ?, payer_user_id = ?, prepay_id = ?,
 			prepay_expires_at = ?, state = ?, updated_at = ? WHERE order_id = ? AND state <> ?`,
-			start.OutTradeNo, start.AmountFen, start.PayerUserID, prepayID, validUntil.UTC(), PayOrderOpen, now,
-			start.OrderID, PayOrderPaid)
-		if res.Error != nil || res.RowsAffected > 0 {
-			return res.Error
+			start.OutTradeNo, start.AmountFen, start.PayerUserID, prepayID, exp, PayOrderOpen, now, start.OrderID, PayOrderPaid)
+		if res.Error == nil && res.RowsAffected == 0 {
+			return ErrNothingOwed.WithMessage("本订单已通过微信支付")
 		}
-		var n int64
-		if err := tx.Raw("SELECT COUNT(*) FROM pay_orders WHERE order_id = ?", start.OrderID).Scan(&n).Error; err != nil || n > 0 {
-			return err // a paid order keeps its row
-		}
-		exp := validUntil.UTC()
-		return tx.Create(&PayOrder{OrderID: start.OrderID, SchoolID: start.SchoolID, OutTradeNo: start.OutTradeNo,
-			AmountFen: start.AmountFen, PayerUserID: start.PayerUserID, PrepayID: prepayID, PrepayExpiresAt: &exp,
-			State: PayOrderOpen, CreatedAt: now, UpdatedAt: now}).Error
+		return res.Error
 	})
 }
 
@@ -291,24 +313,32 @@ func ApplyWeChatPayment(ctx context.Context, db *DB, p WeChatPayment) (string, e
 // money goes back the same way, so the refund is queued for the refund
 // worker in the same transaction. out_refund_no is named by the ledger row.
 func queueWeChatRefund(tx *gorm.DB, ord Order, m LedgerEntry, now time.Time) error {
-	var paid int64
-	if err := tx.Raw("SELECT COUNT(*) FROM fee_ledger WHERE order_id = ? AND kind = ? AND method = ?",
-		ord.ID, LedgerPayment, PayMethodWeChat).Scan(&paid).Error; err != nil || paid == 0 {
+	var left struct{ Paid, Refunded int64 }
+	if err := tx.Raw(`SELECT
+		(SELECT COALESCE(SUM(amount_fen), 0) FROM fee_ledger WHERE order_id = ? AND kind = ? AND method = ?) AS paid,
+		(SELECT COALESCE(SUM(amount_fen), 0) FROM pay_refunds WHERE order_id = ?) AS refunded`,
+		ord.ID, LedgerPayment, PayMethodWeChat, ord.ID).Scan(&left).Error; err != nil {
 		return err
+	}
+	// Only what was paid through WeChat Pay goes back through it; the rest
+	// of a refund (of money paid in cash or at the bank) the school pays out.
+	amount := min(m.AmountFen, left.Paid-left.Refunded)
+	if amount <= 0 {
+		return nil
 	}
 	return tx.Exec(`INSERT INTO pay_refunds (ledger_id, order_id, school_id, out_refund_no, amount_fen, status, attempts,
 		next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
-		m.ID, ord.ID, ord.SchoolID, fmt.Sprintf("KR%010d", m.ID), m.AmountFen, PayRefundPending, now, now, now).Error
+		m.ID, ord.ID, ord.SchoolID, fmt.Sprintf("KR%010d", m.ID), amount, PayRefundPending, now, now, now).Error
 }
 
 // FindExpiredPayOrders lists up to limit open pay orders whose seat's hold
 // has run out: the ones to ask WeChat Pay about before the seat goes.
-func FindExpiredPayOrders(ctx context.Context, db *DB, limit int) ([]PayOrder, error) {
+func FindExpiredPayOrders(ctx context.Context, db *DB, now time.Time, limit int) ([]PayOrder, error) {
 	var out []PayOrder
 	err := db.Read(ctx).Raw(`SELECT p.* FROM pay_orders p JOIN orders o ON o.id = p.order_id
 		JOIN enrollments e ON e.id = o.enrollment_id
 		WHERE p.state = ? AND e.status = ? AND e.hold_expires_at <= ? ORDER BY e.hold_expires_at LIMIT ?`,
-		PayOrderOpen, StatusPendingPayment, db.now(), limit).Scan(&out).Error
+		PayOrderOpen, StatusPendingPayment, now.UTC(), limit).Scan(&out).Error
 	return out, err
 }
 

@@ -109,7 +109,7 @@ func RecordRefundAttempt(ctx context.Context, db *DB, id int64, at RefundAttempt
 		if r.Status == PayRefundSuccess || r.Status == PayRefundFailed {
 			return nil
 		}
-		upd := map[string]any{"attempts": r.Attempts + 1, "updated_at": now, "last_error": clipBytes(at.Err, 200)}
+		upd := map[string]any{"attempts": r.Attempts + 1, "updated_at": now, "last_error": ClipBytes(at.Err, 200)}
 		switch at.Status {
 		case "SUCCESS":
 			upd["status"], upd["refund_id"], upd["succeeded_at"] = PayRefundSuccess, at.RefundID, at.At.UTC()

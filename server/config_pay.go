@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -38,6 +39,9 @@ func (p PayConfig) Enabled() bool { return p.MchID != "" || p.Fake }
 
 // String names the merchant without its keys.
 func (p PayConfig) String() string { return "PayConfig{mchid:" + p.MchID + "}" }
+
+// LogValue names the merchant without its keys (slog ignores String).
+func (p PayConfig) LogValue() slog.Value { return slog.GroupValue(slog.String("mchid", p.MchID)) }
 
 // Client settings of p for the mini-program appID.
 func (p PayConfig) Client(appID string) pay.Config {

@@ -280,10 +280,19 @@ func TestConsoleBrowser(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS(`body[data-figures="shown"]`))); err != nil {
 			t.Fatal(err)
 		}
-		shown, err := chromedp.Run(ctx, chromedp.Evaluate[[][]string](`[...document.querySelectorAll('.stat')].map(e =>
-			[e.querySelector('.stat-label').textContent, e.querySelector('.stat-value').textContent])`))
-		if err != nil {
-			t.Fatal(err)
+		// The overview may render twice (the cached answer, then the fresh
+		// one): read the cards once they are there, not between renders.
+		var shown [][]string
+		for try := 0; try < 50 && len(shown) < 9; try++ {
+			if try > 0 {
+				time.Sleep(100 * time.Millisecond)
+			}
+			var err error
+			shown, err = chromedp.Run(ctx, chromedp.Evaluate[[][]string](`[...document.querySelectorAll('.stat')].map(e =>
+				[e.querySelector('.stat-label').textContent, e.querySelector('.stat-value').textContent])`))
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 		var api map[string]any
 		w.apiGet(t, "demo_bureau", "/api/v1/stats/overview", &api)

@@ -364,3 +364,49 @@ func TestWeChatPaymentAppliedOnceAcrossInstances(t *testing.T) {
 	}
 	modelstest.CheckInvariants(t, w.db)
 }
+
+// TestErasureBlanksRefundReasons: a refund's reason may describe the child
+// (and its audit line quotes it); a confirmed deletion blanks both, though
+// the money itself is kept.
+func TestErasureBlanksRefundReasons(t *testing.T) {
+	w := newPayWorld(t)
+	_, order := w.heldSeat(t)
+	const why = "孩子因病住院，退两节课"
+	path := fmt.Sprintf("/api/v1/orders/%d", order)
+	w.do("POST", path+"/payments", w.adminTok, map[string]any{"method": "bank", "ref": "B-1", "paid_at": time.Now().Format(time.RFC3339)}).want(t, 200)
+	w.do("POST", path+"/refunds", w.adminTok, map[string]any{"amount_fen": 600, "reason": why}, "Idempotency-Key", "r-1").want(t, 200)
+	req := w.do("POST", fmt.Sprintf("/api/v1/me/children/%d/deletion-request", w.student.ID), w.parentTok,
+		map[string]string{"reason": "转学"}).want(t, 201).JSON()
+	w.do("POST", fmt.Sprintf("/api/v1/deletion-requests/%d/confirm", jnum(req, "id")), w.adminTok, nil).want(t, 200)
+	if n := w.count(t, "SELECT COUNT(*) FROM fee_ledger WHERE order_id = ? AND reason LIKE ?", order, "%因病%"); n != 0 {
+		t.Fatal("the ledger still holds the refund's reason")
+	}
+	if n := w.count(t, "SELECT COUNT(*) FROM fee_audit WHERE detail LIKE ?", "%因病%"); n != 0 {
+		t.Fatal("the fee audit still quotes the refund's reason")
+	}
+	if n := w.count(t, "SELECT COUNT(*) FROM fee_ledger WHERE order_id = ? AND kind = 'refund' AND amount_fen = 600", order); n != 1 {
+		t.Fatal("erasure moved money")
+	}
+}
+
+// TestCalendarDayRefundsPaidSessions: a day the calendar takes away is not
+// billed — the paid family gets that session's share back, as when the
+// school cancels the session by hand.
+func TestCalendarDayRefundsPaidSessions(t *testing.T) {
+	w := newPayWorld(t)
+	_, order := w.heldSeat(t)
+	path := fmt.Sprintf("/api/v1/orders/%d", order)
+	w.do("POST", path+"/payments", w.adminTok, map[string]any{"method": "bank", "ref": "B-2", "paid_at": time.Now().Format(time.RFC3339)}).want(t, 200)
+	var day string
+	w.db.R.Raw(`SELECT MIN(s.session_date) FROM sessions s JOIN orders o ON o.offering_id = s.offering_id
+		WHERE o.id = ? AND s.session_date > ?`, order, models.LocalDate(time.Now())).Scan(&day)
+	if day == "" {
+		t.Skip("no session left in the fixture's term")
+	}
+	w.do("PUT", fmt.Sprintf("/api/v1/schools/%d/terms/%d/calendar", w.schoolID, w.termID), w.adminTok,
+		map[string]any{"no_service_days": []string{day}, "extra_days": []any{}}).want(t, 200)
+	o := w.do("GET", path, w.parentTok, nil).want(t, 200).JSON()
+	if o["refunded_fen"].(float64) != 300 {
+		t.Fatalf("after the calendar took %s away the order = %v", day, o)
+	}
+}

@@ -132,7 +132,7 @@ type PrepayIn struct {
 // again) the prepay order and answers its prepay_id.
 func (c *Client) Prepay(ctx context.Context, in PrepayIn) (string, error) {
 	if in.AmountFen <= 0 {
-		return "", fmt.Errorf("wechat pay: amount %d fen: must be positive", in.AmountFen)
+		return "", &Error{Code: "PARAM_ERROR", Message: fmt.Sprintf("amount %d fen: must be positive", in.AmountFen)}
 	}
 	req := jsapi.PrepayRequest{
 		Appid: core.String(c.cfg.AppID), Mchid: core.String(c.cfg.MchID),
@@ -212,7 +212,7 @@ type RefundIn struct {
 // notification or QueryRefund.
 func (c *Client) Refund(ctx context.Context, in RefundIn) (Refund, error) {
 	if in.RefundFen <= 0 || in.RefundFen > in.TotalFen {
-		return Refund{}, fmt.Errorf("wechat pay: refund %d of %d fen: out of range", in.RefundFen, in.TotalFen)
+		return Refund{}, &Error{Code: "PARAM_ERROR", Message: fmt.Sprintf("refund %d of %d fen: out of range", in.RefundFen, in.TotalFen)}
 	}
 	req := refunddomestic.CreateRequest{
 		OutTradeNo: core.String(in.OutTradeNo), OutRefundNo: core.String(in.OutRefundNo),
