@@ -176,6 +176,10 @@ func (h *API) ListReconcileDiffs(c *fiber.Ctx) error {
 			return BadRequest("bad_param", "from 与 to 须为 YYYY-MM-DD 日期")
 		}
 	}
+	offset, limit, err := wholePageParams(c)
+	if err != nil {
+		return err
+	}
 	diffs, err := models.FindReconcileDiffs(c.UserContext(), h.DB, CurrentActor(c), from, to)
 	if err != nil {
 		return err
@@ -186,7 +190,7 @@ func (h *API) ListReconcileDiffs(c *fiber.Ctx) error {
 			OutTradeNo: d.OutTradeNo, OutRefundNo: d.OutRefundNo, LocalFen: d.LocalFen, RemoteFen: d.RemoteFen,
 			FoundAt: rfc3339(d.FoundAt)})
 	}
-	return c.JSON(fiber.Map{"items": items})
+	return c.JSON(offsetPage(items, offset, limit))
 }
 
 // ReconcileDiffDTO is one difference the reconciliation found.
