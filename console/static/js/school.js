@@ -67,8 +67,11 @@ export async function offerings(el, ctx) {
     fill(el, h('div.page-head', h('h1', '课程管理')), card(null, h('p', '还没有学期。'), h('a.btn', { href: '#/terms' }, '新建学期')));
     return;
   }
-  let termID = sessionStorage.getItem('kehou.term') || terms[0].id;
-  if (!terms.some((t) => String(t.id) === String(termID))) termID = terms[0].id;
+  // The term last picked in this tab, else the current one (in session
+  // today, else the next to start), else the newest.
+  const current = (terms.find((t) => t.current) || terms[0]).id;
+  let termID = sessionStorage.getItem('kehou.term') || current;
+  if (!terms.some((t) => String(t.id) === String(termID))) termID = current;
   const box = h('div', loading());
   const updated = h('span.muted.small');
   fill(el, h('div.page-head', h('h1', '课程管理'),
