@@ -152,9 +152,10 @@ func (l *statusLedger) note(method, path string, status int, code string, ctype 
 	var miss string
 	switch {
 	case !op.statuses[st] && !op.statuses["default"]:
-		miss = fmt.Sprintf("%s %s answered %d", op.method, op.path, status)
+		miss = fmt.Sprintf("%s %s answered %d, which openapi.yaml does not list", op.method, op.path, status)
 	case status >= 400 && code != "" && !op.codes[st][code]:
-		miss = fmt.Sprintf("%s %s answered %d %s (x-error-codes)", op.method, op.path, status, code)
+		miss = fmt.Sprintf("%s %s answered %d %s, which openapi.yaml does not list (add it to the operation's x-error-codes)",
+			op.method, op.path, status, code)
 	case status < 300 && op.bodies[st] != nil && strings.HasPrefix(ctype, "application/json"):
 		var v any
 		if json.Unmarshal(body, &v) != nil {
@@ -228,7 +229,7 @@ func (l *statusLedger) report(t testing.TB) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, k := range sortedKeys(l.undocumented) {
-		t.Errorf("%s, which openapi.yaml does not list", k)
+		t.Errorf("%s", k)
 	}
 }
 
