@@ -125,8 +125,9 @@ type refundRequest struct {
 
 // RefundOrder is POST /api/v1/orders/{id}/refunds (school admin): part of
 // an order refunded by hand with a reason, never above what was paid minus
-// what was refunded. An Idempotency-Key names the refund, so a retry moves
-// nothing.
+// what was refunded. A retry never refunds twice: an Idempotency-Key names
+// the refund; without one an identical refund of the last minutes is 409
+// duplicate_refund (models.RefundOrder).
 func (h *API) RefundOrder(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
