@@ -274,6 +274,9 @@ func moveMoney(tx *gorm.DB, ord *Order, m LedgerEntry, now time.Time) (moved boo
 		if err := queueWeChatRefund(tx, *ord, m, now); err != nil {
 			return false, err
 		}
+		if err := noticeRefundRecorded(tx, *ord, m); err != nil {
+			return false, err
+		}
 	}
 	s, err := ledgerSums(tx, ord.ID)
 	if err != nil {

@@ -124,7 +124,13 @@ func RecordRefundAttempt(ctx context.Context, db *DB, id int64, at RefundAttempt
 				upd["next_attempt_at"] = now.Add(refundBackoff(r.Attempts + 1))
 			}
 		}
-		return tx.Model(&PayRefund{}).Where("id = ?", id).Updates(upd).Error
+		if err := tx.Model(&PayRefund{}).Where("id = ?", id).Updates(upd).Error; err != nil {
+			return err
+		}
+		if upd["status"] == PayRefundSuccess {
+			return noticeRefundSucceeded(tx, r) // the family hears the money is back
+		}
+		return nil
 	})
 }
 
