@@ -170,7 +170,7 @@ func settleWithdrawal(tx *gorm.DB, enrollmentID int64, rule, key string, by int6
 func settleCancelledSession(tx *gorm.DB, offeringID, sessionID int64, date string, by int64, now time.Time) error {
 	var ids []int64
 	if err := tx.Raw("SELECT id FROM orders WHERE offering_id = ? AND bills_from <= ? AND status IN ? ORDER BY id",
-		offeringID, date, []string{OrderUnpaid, OrderPaid, OrderPartiallyRefunded}).Scan(&ids).Error; err != nil {
+		offeringID, date, orderOpenStatuses).Scan(&ids).Error; err != nil {
 		return err
 	}
 	for _, id := range ids {
