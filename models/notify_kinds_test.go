@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -139,6 +140,15 @@ func TestNotifyTextFits(t *testing.T) {
 	cases["sessionCancelled"] = note
 	note, _ = offeringCancelNote(strings.Repeat("雨", 100))
 	cases["offeringCancelled"] = note
+	// A held seat's note, for amounts that fit and that do not.
+	until := time.Date(2030, 12, 31, 23, 59, 0, 0, Zone)
+	for _, fen := range []int64{100, 5750, 99_999, 9_999_999_999} {
+		note := holdNote(Enrollment{HoldExpiresAt: &until, AmountFen: &fen})
+		cases[fmt.Sprintf("hold%d", fen)] = note
+		if !strings.Contains(note, "12-31 23:59") {
+			t.Errorf("hold note %q lost its deadline", note)
+		}
+	}
 	// A refund's longest amounts: what a term of clubs can cost, and far
 	// beyond it (the note then gives way to a shorter one).
 	for _, fen := range []int64{1, 99_999_999, 1 << 62} {
