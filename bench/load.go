@@ -124,6 +124,9 @@ func answerKeyBytes(status int, body []byte) []byte {
 		if bytes.Contains(body, []byte(`"status":"enrolled"`)) {
 			return []byte("enrolled")
 		}
+		if bytes.Contains(body, []byte(`"status":"pending_payment"`)) {
+			return []byte("pending_payment")
+		}
 		return nil
 	}
 	return []byte(errorCode(body))

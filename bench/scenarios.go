@@ -52,6 +52,7 @@ var rushScenarios = []struct {
 }{
 	{"browse", (*engine).browse},
 	{"spread", (*engine).spread},
+	{"paid", (*engine).paid},
 	{"hot", (*engine).hot},
 	{"mixed", (*engine).mixed},
 	{"rollcall", (*engine).rollcall},
