@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,5 +78,63 @@ func TestBatchPricesFromItsOwnRead(t *testing.T) {
 			t.Fatalf("order = %+v", v.Order)
 		}
 	})
+	modelstest.CheckInvariants(t, w.db)
+}
+
+// TestEnrollConcurrentPaid is the paid rush under load: 300 students at
+// once, through two handles on one database, for four priced clubs of 20
+// seats. Exactly 80 seats are held, each with one unpaid order whose charge
+// is in the ledger, the other 220 wait at positions 1..n, and every
+// invariant (the money ones too) holds.
+func TestEnrollConcurrentPaid(t *testing.T) {
+	url := modelstest.URL(t)
+	dbs := []*models.DB{modelstest.Open(t, url), modelstest.Open(t, url)}
+	w := newWorld(t, dbs[0], 2)
+	var offs []models.Offering
+	for i := 0; i < 4; i++ {
+		offs = append(offs, w.offering(func(in *models.NewOffering) {
+			in.Capacity, in.Weekdays, in.FeeFen, in.Billing = 20, []int{1 + i}, 300, models.BillingSession
+		}))
+	}
+	students := w.students(300)
+	a := w.admin.Actor()
+	results := make([]models.Enrollment, len(students))
+	errs := make([]error, len(students))
+	var wg sync.WaitGroup
+	for i, s := range students {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = models.Enroll(context.Background(), dbs[i%len(dbs)],
+				models.NewEnrollment{Actor: a, StudentID: s.ID, OfferingID: offs[i%len(offs)].ID})
+		}()
+	}
+	wg.Wait()
+	held, waiting := 0, 0
+	orders := map[int64]bool{}
+	for i, e := range results {
+		if errs[i] != nil {
+			t.Fatalf("enroll: %v", errs[i])
+		}
+		switch e.Status {
+		case models.StatusPendingPayment:
+			held++
+			if e.OrderID == nil || e.AmountFen == nil || *e.AmountFen <= 0 || e.HoldExpiresAt == nil || orders[*e.OrderID] {
+				t.Fatalf("held seat %+v", e)
+			}
+			orders[*e.OrderID] = true
+		case models.StatusWaitlisted:
+			waiting++
+		default:
+			t.Fatalf("status %s", e.Status)
+		}
+	}
+	if held != 80 || waiting != 220 {
+		t.Fatalf("held %d, waiting %d; want 80 and 220", held, waiting)
+	}
+	var charges int64
+	if err := w.db.R.Raw("SELECT COUNT(*) FROM fee_ledger WHERE kind = ?", models.LedgerCharge).Scan(&charges).Error; err != nil || charges != 80 {
+		t.Fatalf("%d charges in the ledger (%v), want 80", charges, err)
+	}
 	modelstest.CheckInvariants(t, w.db)
 }
