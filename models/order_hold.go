@@ -131,10 +131,11 @@ type calendarKey struct {
 // region's own, else the nearest ancestor's), as effectivePolicy finds it,
 // in one statement: a region's path is its ancestry ("/1/5/9/"), so the
 // ancestors are the regions whose path begins the school's region's path,
-// and the nearest is the longest.
-const holdMinutesSQL = `SELECT p.hold_minutes FROM schools s JOIN regions r ON r.id = s.region_id
-	JOIN regions a ON substr(r.path, 1, length(a.path)) = a.path JOIN fee_policies p ON p.region_id = a.id
-	WHERE s.id = ? AND a.path <> '' ORDER BY length(a.path) DESC LIMIT 1`
+// and the nearest is the longest. It walks the policies (a few rows), not
+// the regions.
+const holdMinutesSQL = `SELECT p.hold_minutes FROM fee_policies p JOIN regions a ON a.id = p.region_id
+	WHERE a.path <> '' AND substr((SELECT r.path FROM schools s JOIN regions r ON r.id = s.region_id WHERE s.id = ?), 1, length(a.path)) = a.path
+	ORDER BY length(a.path) DESC LIMIT 1`
 
 // holdMinutes is how long a seat in school is held for payment.
 func holdMinutes(r raw, school int64) (int, error) {
