@@ -117,6 +117,9 @@ func (e *engine) spreadRush(ctx context.Context, name string, clubs []int64, lis
 			p := d.Parents[i]
 			return loadRequest{Method: "GET", Path: listPath, Token: p.Token, IP: p.IP, Tag: "read", Gzip: true}, true
 		})
+		if lc.warmedUp != nil {
+			lc.warmedUp()
+		}
 		lc.retryShed = true // parents retry a shed enrollment after Retry-After
 		defer func() { lc.retryShed = false }()
 		st = closedLoop(ctx, lc, o.RushConns, 0, func(i int64) (loadRequest, bool) {
