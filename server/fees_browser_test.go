@@ -139,6 +139,7 @@ func TestConsoleFees(t *testing.T) {
 		if want := map[bool]string{false: "未开通微信支付", true: "还没有运行过"}[rec.WeChatPay]; !strings.Contains(empty, want) {
 			t.Errorf("the empty reconciliation says %q, want it to say %s", empty, want)
 		}
+		w.shootAt(t, ctx, "money-reconcile-empty", "", money[:1])
 		// One difference of each kind, on three of the school's orders.
 		list := orders(t, "")
 		if len(list) < 3 {
