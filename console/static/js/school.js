@@ -90,7 +90,7 @@ export async function offerings(el, ctx) {
       fill(box, h('div.grid.counts.five',
         stat('课程', num(items.length), `基础托管 ${items.filter((o) => o.kind === 'basic').length} · 社团 ${seats.length}`),
         stat('社团名额', num(seats.reduce((n, o) => n + o.capacity, 0))),
-        stat('已录取', num(sum((o) => o.enrolled - held(o))), '已缴费或免费、减免的名额', 'good'),
+        stat('已录取', num(sum((o) => o.enrolled - held(o))), '已缴费、免费或减免', 'good'),
         stat('待缴费', num(sum(held)), '保留中，到期未缴即释放', sum(held) ? 'warn' : null),
         stat('候补', num(sum((o) => o.waitlisted)), null, 'warn')),
       table([
