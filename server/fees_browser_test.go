@@ -225,7 +225,10 @@ func TestConsoleFees(t *testing.T) {
 		if len(unpaid) == 0 {
 			t.Fatal("no unpaid holds in the demo")
 		}
-		pickStatus(t, ctx, "unpaid")
+		// The 待缴 figure lists the unpaid orders.
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`main .stat.link`))); err != nil {
+			t.Fatal(err)
+		}
 		waitFor(t, ctx, fmt.Sprintf(`document.querySelectorAll('main .orders tbody tr').length === %d`, len(unpaid)))
 		owed, collected := yuanFen(t, statValue(t, ctx, "待缴")), yuanFen(t, statValue(t, ctx, "实收"))
 		yesterday := models.LocalDate(time.Now().AddDate(0, 0, -1))

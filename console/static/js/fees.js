@@ -62,7 +62,13 @@ async function schoolFinance(el, ctx) {
   async function loadTotals() {
     try {
       const res = await api.get('/stats/finance', { school_id: sid, term_id: termID || undefined });
-      fill(totals, figures(res.totals), h('p.muted', NOTE));
+      const grid = figures(res.totals);
+      // 待缴 lists the unpaid orders.
+      const owed = grid.lastChild;
+      owed.classList.add('link');
+      owed.title = '查看待缴费的订单';
+      owed.addEventListener('click', () => orders.show('unpaid'));
+      fill(totals, grid, h('p.muted', NOTE));
     } catch (e) {
       fill(totals, errorBox(e));
     }

@@ -76,7 +76,12 @@ export function ordersPanel(schoolID, opts) {
   }
 
   load();
-  return { panel, reload: (termID) => { f.termID = termID; load(); } };
+  return {
+    panel,
+    reload: (termID) => { f.termID = termID; load(); },
+    // show lists the orders of one status (a figure clicked).
+    show: (s) => { f.status = status.value = s; load(); panel.scrollIntoView({ block: 'start' }); },
+  };
 }
 
 /** orderDialog shows one order: its bill, its sums and its ledger, with
