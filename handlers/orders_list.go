@@ -43,10 +43,7 @@ func (h *API) ListSchoolOrders(c *fiber.Ctx) error {
 	if f.TermID, err = queryID(c, "term_id"); err != nil {
 		return err
 	}
-	switch status := c.Query("status"); status {
-	case "", models.OrderUnpaid, models.OrderPaid, models.OrderWaived, models.OrderClosed, models.OrderPartiallyRefunded, models.OrderRefunded:
-		f.Status = status
-	default:
+	if f.Status = models.OrderStatus(c.Query("status")); f.Status != "" && !f.Status.Valid() {
 		return BadRequest("bad_param", "status 须为订单状态之一")
 	}
 	var limit int
@@ -65,7 +62,7 @@ func (h *API) ListSchoolOrders(c *fiber.Ctx) error {
 		d := SchoolOrderDTO{ID: o.ID, TermID: o.TermID, StudentID: o.StudentID, StudentNo: o.StudentNo, StudentName: o.StudentName,
 			OfferingID: o.OfferingID, OfferingName: o.OfferingName, EnrollmentID: o.EnrollmentID,
 			EnrollmentStatus: string(o.EnrollmentStatus), Billing: o.Billing, AmountFen: o.AmountFen, Waiver: o.Waiver,
-			Status: o.Status, PaidFen: o.PaidFen, RefundedFen: o.RefundedFen, RefundableFen: max(0, o.PaidFen-o.RefundedFen),
+			Status: string(o.Status), PaidFen: o.PaidFen, RefundedFen: o.RefundedFen, RefundableFen: max(0, o.PaidFen-o.RefundedFen),
 			CreatedAt: rfc3339(o.CreatedAt)}
 		if o.HoldExpiresAt != nil && o.EnrollmentStatus == models.StatusPendingPayment {
 			d.HoldExpiresAt = ptr(rfc3339(*o.HoldExpiresAt))

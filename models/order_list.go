@@ -25,7 +25,7 @@ type SchoolOrder struct {
 // a student (Query: part of the name, or the student number from its
 // start), and the page (ids below Before, at most Limit).
 type OrderListFilter struct {
-	Status string
+	Status OrderStatus
 	TermID int64
 	Query  string
 	Before int64
