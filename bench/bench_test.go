@@ -87,7 +87,7 @@ func TestBenchFlags(t *testing.T) {
 	}{
 		{"defaultsAreTheTargetSizes", nil, func(o benchOptions) bool {
 			return o.Students == 6000 && o.Clubs == 60 && o.Seats == 40 && o.HotSeats == 30 &&
-				o.BrowseConns == 256 && o.RushConns == 512 && len(o.Scenarios) == 6 && o.ProvShape.Students() == 10_020 &&
+				o.BrowseConns == 256 && o.RushConns == 512 && len(o.Scenarios) == 8 && o.ProvShape.Students() == 10_020 &&
 				o.rollcallTeachers() == 300
 		}, false},
 		{"smokeIsTiny", []string{"-smoke"}, func(o benchOptions) bool {

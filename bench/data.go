@@ -124,11 +124,14 @@ type benchData struct {
 	RegionID             int64
 	SchoolID             int64
 	SchoolAdminToken     string
-	TermID               int64
-	Clubs                []int64
-	HotClub              int64
-	Parents              []benchParent
-	TokensAt             time.Time
+	// SchoolAdminUser and SchoolAdminPass log the school admin in again
+	// (its token from the preparation may have run out).
+	SchoolAdminUser, SchoolAdminPass string
+	TermID                           int64
+	Clubs                            []int64
+	HotClub                          int64
+	Parents                          []benchParent
+	TokensAt                         time.Time
 }
 
 // parentIP gives parent i its own client address, as many phones behind the
@@ -190,6 +193,7 @@ func (e *engine) prepareRush(ctx context.Context) error {
 		return err
 	}
 	d.SchoolAdminToken = tp.AccessToken
+	d.SchoolAdminUser, d.SchoolAdminPass = saUser, saPass+"x1" // firstLogin set it
 
 	t0 := time.Now()
 	var imported struct {
