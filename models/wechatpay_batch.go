@@ -21,7 +21,7 @@ import (
 //     with Retry-After), which WeChat Pay retries like any failure — the
 //     writer never has a queue that only grows, and the enrollment batches
 //     keep their turn on it (neither starves the other);
-//   - on SQLite one worker applies every payment waiting (up to maxGroup)
+//   - on SQLite one worker applies every payment waiting (up to payBatchMax)
 //     in one transaction, each under a savepoint of its own, so one
 //     payment's failure rolls back only itself; a batch that cannot commit
 //     is applied again one payment per transaction. On PostgreSQL, with
@@ -34,6 +34,12 @@ import (
 // ErrNotifyBusy answers a notification that arrives while this instance's
 // notification write path is full: WeChat Pay sends it again.
 var ErrNotifyBusy = &Error{Kind: KindUnavailable, Code: "busy", Message: "支付通知处理繁忙，请稍后重试", RetryAfter: 1}
+
+// payBatchMax is the most payments one batch applies. A payment costs the
+// writer a few times what an enrollment does, so its batches are smaller
+// than the enrollments' (maxGroup): the two batch workers take turns at
+// SQLite's single writer, and a turn of either is then about as long.
+const payBatchMax = 16
 
 // payPipeline is the notification write path of one DB.
 type payPipeline struct {
@@ -105,7 +111,7 @@ func (pp *payPipeline) start(db *DB) *batcher[*payJob] {
 	if q := pp.queue.Load(); q != nil || pp.closed {
 		return q
 	}
-	q := startBatcher(1, maxGroup, db.runPayBatch)
+	q := startBatcher(1, payBatchMax, db.runPayBatch)
 	pp.queue.Store(q)
 	return q
 }
