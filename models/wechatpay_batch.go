@@ -35,11 +35,11 @@ import (
 // notification write path is full: WeChat Pay sends it again.
 var ErrNotifyBusy = &Error{Kind: KindUnavailable, Code: "busy", Message: "支付通知处理繁忙，请稍后重试", RetryAfter: 1}
 
-// payBatchMax is the most payments one batch applies. A payment costs the
-// writer a few times what an enrollment does, so its batches are smaller
-// than the enrollments' (maxGroup): the two batch workers take turns at
-// SQLite's single writer, and a turn of either is then about as long.
-const payBatchMax = 16
+// payBatchMax is the most payments one batch applies: as many as an
+// enrollment batch (maxGroup). Batches of 16, so that a turn at SQLite's
+// writer would last about as long as an enrollment batch's, measured worse
+// for both beside the rush (docs/bench/2026-12-06-notify.md).
+const payBatchMax = maxGroup
 
 // payPipeline is the notification write path of one DB.
 type payPipeline struct {
