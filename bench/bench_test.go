@@ -87,7 +87,7 @@ func TestBenchFlags(t *testing.T) {
 	}{
 		{"defaultsAreTheTargetSizes", nil, func(o benchOptions) bool {
 			return o.Students == 6000 && o.Clubs == 60 && o.Seats == 40 && o.HotSeats == 30 &&
-				o.BrowseConns == 256 && o.RushConns == 512 && len(o.Scenarios) == 8 && o.ProvShape.Students() == 10_020 &&
+				o.BrowseConns == 256 && o.RushConns == 512 && len(o.Scenarios) == 9 && o.ProvShape.Students() == 10_020 &&
 				o.rollcallTeachers() == 300
 		}, false},
 		{"smokeIsTiny", []string{"-smoke"}, func(o benchOptions) bool {
@@ -280,14 +280,20 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("%s: no requests", s.Name)
 		}
 	}
-	for _, name := range []string{"browse", "browse (open, 0.5× B_http)", "spread", "hot", "mixed (closed, saturation)", "mixed (open, 0.7× saturation)",
+	for _, name := range []string{"browse", "browse (open, 0.5× B_http)", "spread", "paid", "hot", "mixed (closed, saturation)", "mixed (open, 0.7× saturation)",
 		"mixed (open, 2.0× saturation)", "rollcall", "notify", "notify+spread", "stats job", "dashboard reads"} {
 		if got[name] == nil {
 			t.Fatalf("scenario %q missing; output:\n%s", name, out.String())
 		}
 	}
-	if s := got["spread"]; s.Accepted+s.Shed != o.Students || s.Accepted == 0 {
-		t.Errorf("spread: %d accepted + %d shed, want %d students", s.Accepted, s.Shed, o.Students)
+	for _, name := range []string{"spread", "paid"} {
+		if s := got[name]; s.Accepted+s.Shed != o.Students || s.Accepted == 0 {
+			t.Errorf("%s: %d accepted + %d shed, want %d students", name, s.Accepted, s.Shed, o.Students)
+		}
+	}
+	// The paid rush holds its seats: pending_payment answers, none enrolled.
+	if s := got["paid"]; s.Counts["201 pending_payment"] == 0 || s.Counts["201 enrolled"] != 0 {
+		t.Errorf("paid: answers %v, want held seats only", s.Counts)
 	}
 	// The server's own latency, from its histogram, beside the client's.
 	for name, routes := range map[string][]string{"browse (open, 0.5× B_http)": {"browse"},

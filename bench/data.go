@@ -130,8 +130,12 @@ type benchData struct {
 	TermID                           int64
 	Clubs                            []int64
 	HotClub                          int64
-	Parents                          []benchParent
-	TokensAt                         time.Time
+	// PaidTermID and PaidClubs are the paid rush's term and clubs: the
+	// same clubs with a fee per session (only when "paid" runs).
+	PaidTermID int64
+	PaidClubs  []int64
+	Parents    []benchParent
+	TokensAt   time.Time
 }
 
 // parentIP gives parent i its own client address, as many phones behind the
@@ -225,14 +229,31 @@ func (e *engine) prepareRush(ctx context.Context) error {
 	}
 	d.TermID = idOnly.ID
 	for c := 0; c < o.Clubs; c++ {
-		id, err := e.createClub(d, fmt.Sprintf("社团%02d", c), o.Seats, true)
+		id, err := e.createClub(d, d.TermID, fmt.Sprintf("社团%02d", c), o.Seats, true, 0)
 		if err != nil {
 			return err
 		}
 		d.Clubs = append(d.Clubs, id)
 	}
-	if d.HotClub, err = e.createClub(d, "热门社团", o.HotSeats, false); err != nil {
+	if d.HotClub, err = e.createClub(d, d.TermID, "热门社团", o.HotSeats, false, 0); err != nil {
 		return err
+	}
+	if e.b.want("paid") {
+		// The paid rush's clubs: the same clubs in a term of their own
+		// (the free term's list stays as it is), 3 yuan a session.
+		if err := a.call("POST", fmt.Sprintf("/api/v1/schools/%d/terms", d.SchoolID), d.SchoolAdminToken, staffIP(2),
+			map[string]any{"name": "压测收费学期" + suffix, "starts_on": today.AddDate(0, 0, -7).Format("2006-01-02"),
+				"ends_on": today.AddDate(0, 4, 0).Format("2006-01-02"), "max_clubs": 1}, &idOnly); err != nil {
+			return err
+		}
+		d.PaidTermID = idOnly.ID
+		for c := 0; c < o.Clubs; c++ {
+			id, err := e.createClub(d, d.PaidTermID, fmt.Sprintf("收费社团%02d", c), o.Seats, true, paidClubFeeFen)
+			if err != nil {
+				return err
+			}
+			d.PaidClubs = append(d.PaidClubs, id)
+		}
 	}
 	var list struct {
 		Items []json.RawMessage `json:"items"`
@@ -252,19 +273,27 @@ func (e *engine) offeringsPath(d *benchData) string {
 	return fmt.Sprintf("/api/v1/schools/%d/offerings?term_id=%d", d.SchoolID, d.TermID)
 }
 
-// createClub creates and publishes one club; every club meets Tuesday and
-// Thursday 16:30–18:00, so any two overlap, with its window open now.
-func (e *engine) createClub(d *benchData, name string, seats int, waitlist bool) (int64, error) {
+// paidClubFeeFen is the paid rush's fee: 3 yuan a session (the county cap
+// SPEC gives as an example), billed per session.
+const paidClubFeeFen = 300
+
+// createClub creates and publishes one club in term; every club meets
+// Tuesday and Thursday 16:30–18:00, so any two overlap, with its window
+// open now; feeFen above zero bills it per session.
+func (e *engine) createClub(d *benchData, term int64, name string, seats int, waitlist bool, feeFen int64) (int64, error) {
 	now := time.Now()
 	var off struct {
 		ID int64 `json:"id"`
 	}
-	body := map[string]any{"term_id": d.TermID, "kind": "club", "name": name, "category": "sports",
+	body := map[string]any{"term_id": term, "kind": "club", "name": name, "category": "sports",
 		"description": "压测", "teacher": "王老师", "venue": "操场", "weekdays": []int{2, 4},
 		"start_time": "16:30", "end_time": "18:00", "capacity": seats, "grades": []int{1, 2, 3, 4, 5, 6},
-		"fee_fen": 0, "mode": "fcfs", "waitlist": waitlist,
+		"fee_fen": feeFen, "mode": "fcfs", "waitlist": waitlist,
 		"enroll_opens_at":  now.Add(-time.Hour).Format(time.RFC3339),
 		"enroll_closes_at": now.Add(7 * 24 * time.Hour).Format(time.RFC3339)}
+	if feeFen > 0 {
+		body["billing"] = "session"
+	}
 	if err := e.api.call("POST", fmt.Sprintf("/api/v1/schools/%d/offerings", d.SchoolID), d.SchoolAdminToken, staffIP(2), body, &off); err != nil {
 		return 0, err
 	}

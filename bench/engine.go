@@ -129,13 +129,15 @@ func (e *engine) resetEnrollments(ctx context.Context) error {
 		return err
 	}
 	defer db.Close()
+	// The paid rush's and the notify scenarios' money goes with their
+	// seats: payments and refunds
+	// first (they name orders), then the ledger, then the orders.
 	stmts := []string{
-		"DELETE FROM outbox",
-		// The money of the notify scenarios' orders, then the orders.
 		"DELETE FROM pay_refunds",
 		"DELETE FROM pay_orders",
 		"DELETE FROM fee_ledger",
 		"DELETE FROM orders",
+		"DELETE FROM outbox",
 		"DELETE FROM enrollments",
 		"UPDATE offerings SET enrolled_count = 0, waitlisted_count = 0, applied_count = 0",
 	}

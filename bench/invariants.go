@@ -99,7 +99,7 @@ func (c liveCounts) diff(want liveCounts) string {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
-		for _, st := range []string{"enrolled", "waitlisted", "applied", "withdrawn", "rejected"} {
+		for _, st := range []string{"enrolled", "pending_payment", "waitlisted", "applied", "withdrawn", "rejected"} {
 			if g, w := c[id][st], want[id][st]; g != w {
 				out = append(out, fmt.Sprintf("offering %d %s: db %d, answers %d", id, st, g, w))
 			}

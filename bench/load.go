@@ -49,6 +49,9 @@ type loadClient struct {
 	// with a shed answer (429/503): wait the server's Retry-After (1 s,
 	// plus up to 250 ms of jitter) and send the same request again.
 	retryShed bool
+	// warmedUp, when a scenario calls it, says its unmeasured warm-up is
+	// over: the server's CPU profile starts there (phase).
+	warmedUp func()
 }
 
 // newLoadClient opens at most conns keep-alive connections to addr.
@@ -129,6 +132,9 @@ func answerKeyBytes(status int, body []byte) []byte {
 		}
 		if bytes.Contains(body, []byte(`"status":"enrolled"`)) {
 			return []byte("enrolled")
+		}
+		if bytes.Contains(body, []byte(`"status":"pending_payment"`)) {
+			return []byte("pending_payment")
 		}
 		return nil
 	}

@@ -307,7 +307,7 @@ func (b *bench) run(ctx context.Context) error {
 			return err
 		}
 		if slices.Contains(b.o.Engines, "sqlite") {
-			if b.want("spread") {
+			if b.want("spread") || b.want("paid") {
 				if err := b.sqlBaseline(ctx, "sqlite", "sqlite:"+filepath.Join(b.dir, "bsql.db")); err != nil {
 					return err
 				}

@@ -52,6 +52,7 @@ var rushScenarios = []struct {
 }{
 	{"browse", (*engine).browse},
 	{"spread", (*engine).spread},
+	{"paid", (*engine).paid},
 	{"hot", (*engine).hot},
 	{"mixed", (*engine).mixed},
 	{"rollcall", (*engine).rollcall},
@@ -67,6 +68,9 @@ func rushScenarioNames() []string {
 	}
 	return names
 }
+
+// warmsUp names the scenarios whose load calls warmedUp after a warm-up.
+var warmsUp = map[string]bool{"spread": true, "paid": true}
 
 // phase runs one load on a fresh server: reset the enrollments, start the
 // server, renew tokens if old, run load, stop the server (reading its peak
@@ -97,8 +101,21 @@ func (e *engine) phaseAfter(ctx context.Context, name string, conns int, want fu
 		}
 	}
 	lc := newLoadClient(e.srv.addr, conns, e.b.o.Timeout)
-	waitProfile := e.profileDuring(name, int(e.b.o.Duration.Seconds())-1)
+	// The profile covers the load from its start, or from the end of its
+	// warm-up when the scenario has one (spread, paid: the parents' lists).
+	var waitProfile func()
+	startProfile := func() {
+		if waitProfile == nil {
+			waitProfile = e.profileDuring(name, int(e.b.o.Duration.Seconds())-1)
+		}
+	}
+	if warmsUp[name] {
+		lc.warmedUp = startProfile
+	} else {
+		startProfile()
+	}
 	res, err := load(lc)
+	startProfile()
 	waitProfile()
 	lc.close()
 	peak := e.stop()

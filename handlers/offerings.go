@@ -37,6 +37,7 @@ type OfferingDTO struct {
 	EnrollClosesAt string  `json:"enroll_closes_at"`
 	Status         string  `json:"status"`
 	Enrolled       int     `json:"enrolled"`
+	Held           *int    `json:"held,omitempty"` // of Enrolled, the seats held for payment (staff's lists only)
 	Waitlisted     int     `json:"waitlisted"`
 	Applied        int     `json:"applied"`
 	Remaining      int     `json:"remaining"`
@@ -213,13 +214,25 @@ func (h *API) ListOfferings(c *fiber.Ctx) error {
 	if CurrentActor(c).Role == models.RoleParent && offset == 0 && limit == 0 {
 		return h.parentOfferingList(c, id, f)
 	}
-	os, err := models.FindOfferings(c.UserContext(), h.DB, CurrentActor(c), id, f)
+	a := CurrentActor(c)
+	os, err := models.FindOfferings(c.UserContext(), h.DB, a, id, f)
 	if err != nil {
 		return err
 	}
+	// Staff see the seats held for payment apart from the paid ones.
+	var held map[int64]int
+	if a.IsStaff() {
+		if held, err = models.CountHeldSeats(c.UserContext(), h.DB, id, f.TermID); err != nil {
+			return err
+		}
+	}
 	items := make([]OfferingDTO, 0, len(os))
 	for _, o := range os {
-		items = append(items, NewOfferingDTO(o))
+		d := NewOfferingDTO(o)
+		if held != nil {
+			d.Held = ptr(held[o.ID])
+		}
+		items = append(items, d)
 	}
 	return c.JSON(offsetPage(items, offset, limit))
 }

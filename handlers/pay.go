@@ -176,17 +176,37 @@ func (h *API) ListReconcileDiffs(c *fiber.Ctx) error {
 			return BadRequest("bad_param", "from 与 to 须为 YYYY-MM-DD 日期")
 		}
 	}
-	diffs, err := models.FindReconcileDiffs(c.UserContext(), h.DB, CurrentActor(c), from, to)
+	ctx := c.UserContext()
+	diffs, err := models.FindReconcileDiffs(ctx, h.DB, CurrentActor(c), from, to)
 	if err != nil {
 		return err
 	}
-	items := make([]ReconcileDiffDTO, 0, len(diffs))
-	for _, d := range diffs {
-		items = append(items, ReconcileDiffDTO{ID: d.ID, BillDate: d.BillDate, SchoolID: d.SchoolID, Kind: d.Kind,
-			OutTradeNo: d.OutTradeNo, OutRefundNo: d.OutRefundNo, LocalFen: d.LocalFen, RemoteFen: d.RemoteFen,
-			FoundAt: rfc3339(d.FoundAt)})
+	last, err := models.LastReconcile(ctx, h.DB)
+	if err != nil {
+		return err
 	}
-	return c.JSON(fiber.Map{"items": items})
+	out := ReconcileDiffListDTO{Items: make([]ReconcileDiffDTO, 0, len(diffs)), From: from, To: to, WeChatPay: h.Pay != nil}
+	if last != nil {
+		out.LastRunAt = ptr(rfc3339(*last))
+	}
+	for _, d := range diffs {
+		out.Items = append(out.Items, ReconcileDiffDTO{ID: d.ID, BillDate: d.BillDate, SchoolID: d.SchoolID, SchoolName: d.SchoolName,
+			Kind: d.Kind, OutTradeNo: d.OutTradeNo, OutRefundNo: d.OutRefundNo, OrderID: d.OrderID, StudentName: d.StudentName,
+			OfferingName: d.OfferingName, LocalFen: d.LocalFen, RemoteFen: d.RemoteFen, FoundAt: rfc3339(d.FoundAt)})
+	}
+	return c.JSON(out)
+}
+
+// ReconcileDiffListDTO is GET /api/v1/pay/reconciliation: the differences
+// of from..to, whether this kehou pays through WeChat Pay at all, and when
+// the reconcile job last finished (null: never), so an empty list says
+// which of "no difference" and "not compared" it means.
+type ReconcileDiffListDTO struct {
+	Items     []ReconcileDiffDTO `json:"items"`
+	From      string             `json:"from"`
+	To        string             `json:"to"`
+	WeChatPay bool               `json:"wechat_pay"`
+	LastRunAt *string            `json:"last_run_at"`
 }
 
 // ReconcileDiffDTO is one difference the reconciliation found.
@@ -197,7 +217,13 @@ type ReconcileDiffDTO struct {
 	Kind        string `json:"kind"`
 	OutTradeNo  string `json:"out_trade_no"`
 	OutRefundNo string `json:"out_refund_no"`
-	LocalFen    int64  `json:"local_fen"`
-	RemoteFen   int64  `json:"remote_fen"`
-	FoundAt     string `json:"found_at"`
+	// SchoolName and OrderID are null when no school or order of kehou
+	// matches; StudentName and OfferingName are a school admin's only.
+	SchoolName   *string `json:"school_name"`
+	OrderID      *int64  `json:"order_id"`
+	StudentName  *string `json:"student_name,omitempty"`
+	OfferingName *string `json:"offering_name,omitempty"`
+	LocalFen     int64   `json:"local_fen"`
+	RemoteFen    int64   `json:"remote_fen"`
+	FoundAt      string  `json:"found_at"`
 }

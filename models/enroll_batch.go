@@ -137,13 +137,18 @@ type studentFacts struct {
 	school int64
 	grade  int
 	active bool
+	waiver string // the fee waiver a priced seat's order applies
 }
 
-// scanStudent adds a row of (id, school_id, grade, active) to f.students.
+// studentFactColumns are what the batch reads of a student, in
+// scanStudent's order.
+const studentFactColumns = "id, school_id, grade, active, fee_waiver"
+
+// scanStudent adds a row of studentFactColumns to f.students.
 func (f batchFacts) scanStudent(rows *sql.Rows) error {
 	var id int64
 	var s studentFacts
-	if err := rows.Scan(&id, &s.school, &s.grade, &s.active); err != nil {
+	if err := rows.Scan(&id, &s.school, &s.grade, &s.active, &s.waiver); err != nil {
 		return err
 	}
 	f.students[id] = s
@@ -186,15 +191,16 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult, observe f
 		return nil
 	}
 
-	priced, err := priceBatch(tx, jobs, taken, res)
+	for n, i := range taken {
+		res[i].e.ID = f.ids[n]
+	}
+	priced, err := priceBatch(r, f, jobs, taken, res)
 	if err != nil {
 		return err
 	}
 	var w batchWrite
-	for n, i := range taken {
-		e := &res[i].e
-		e.ID = f.ids[n]
-		if err := w.add(jobs[i], *e); err != nil {
+	for _, i := range taken {
+		if err := w.add(jobs[i], res[i].e); err != nil {
 			return err
 		}
 	}
@@ -213,7 +219,7 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult, observe f
 		}
 		return err
 	}
-	if err := openBatchOrders(tx, jobs, priced, res); err != nil {
+	if err := openBatchOrders(r, jobs, priced, res); err != nil {
 		return err
 	}
 	if stored == len(w.answerUser) {
@@ -298,13 +304,22 @@ type batchWrite struct {
 	id, sid, oid, school, term, by                                []int64
 	status                                                        []string
 	pos, rank                                                     []int64
-	at                                                            []time.Time
+	at, holdUntil                                                 []time.Time
 	noteStudent                                                   []int64
 	noteEvent, notePayload, noteKind                              []string
 	answerUser                                                    []int64
 	answerKey, answerHash, answerBody                             []string
 	answerStatus                                                  []int64
 	answerAt, answerExpires                                       []time.Time
+	// The held and priced seats' orders and their first ledger rows
+	// (openBatchOrders).
+	orderEnrollment, orderSchool, orderTerm, orderOffering, orderStudent []int64
+	orderUnit, orderSessions, orderGross, orderWaiverFen, orderAmount    []int64
+	orderBilling, orderBillsFrom, orderWaiver, orderStatus               []string
+	orderAt                                                              []time.Time
+	moveEnrollment, moveAmount                                           []int64
+	moveKind, moveExternal, moveReason                                   []string
+	moveAt                                                               []time.Time
 }
 
 func (w *batchWrite) add(j *enrollJob, e Enrollment) error {
@@ -322,6 +337,11 @@ func (w *batchWrite) add(j *enrollJob, e Enrollment) error {
 	w.rank = append(w.rank, int64(e.Rank))
 	w.by = append(w.by, e.AppliedBy)
 	w.at = append(w.at, e.CreatedAt)
+	until := e.CreatedAt
+	if e.Status == StatusPendingPayment && e.HoldExpiresAt != nil {
+		until = *e.HoldExpiresAt
+	}
+	w.holdUntil = append(w.holdUntil, until)
 	if e.Status == StatusEnrolled || e.Status == StatusWaitlisted || e.Status == StatusPendingPayment {
 		kind, event := NotifyEnrollmentConfirmed, fmt.Sprintf("enrolled:enrollment:%d", e.ID)
 		if e.Status == StatusWaitlisted {

@@ -36,11 +36,19 @@ type offeringRow struct {
 	EndMin         int        `col:"o.end_min" json:"end_min"`
 	EnrollOpensAt  time.Time  `col:"o.enroll_opens_at" json:"enroll_opens_at"`
 	EnrollClosesAt time.Time  `col:"o.enroll_closes_at" json:"enroll_closes_at"`
+	FeeFen         int64      `col:"o.fee_fen" json:"fee_fen"`
+	Billing        string     `col:"o.billing" json:"billing"`
 	MaxClubs       int        `col:"t.max_clubs" json:"max_clubs"`
-	Enrolled       int        `col:"o.enrolled_count" json:"enrolled_count"`
-	Waitlisted     int        `col:"o.waitlisted_count" json:"waitlisted_count"`
-	Applied        int        `col:"o.applied_count" json:"applied_count"`
-	changed        bool
+	// The term's calendar: a priced seat's bill is its sessions
+	// (priceBatch).
+	StartsOn      string `col:"t.starts_on" json:"starts_on"`
+	EndsOn        string `col:"t.ends_on" json:"ends_on"`
+	NoServiceDays string `col:"t.no_service_days" json:"no_service_days"`
+	ExtraDays     string `col:"t.extra_days" json:"extra_days"`
+	Enrolled      int    `col:"o.enrolled_count" json:"enrolled_count"`
+	Waitlisted    int    `col:"o.waitlisted_count" json:"waitlisted_count"`
+	Applied       int    `col:"o.applied_count" json:"applied_count"`
+	changed       bool
 }
 
 // namedFacts are the tagged fields of a row type: the SELECT list that
@@ -103,7 +111,9 @@ func (r *offeringRow) onto(o Offering, t Term) (Offering, Term) {
 	o.SchoolID, o.TermID, o.Kind, o.Status, o.Mode, o.Waitlist, o.DrawnAt = r.SchoolID, r.TermID, r.Kind, r.Status, r.Mode, r.Waitlist, r.DrawnAt
 	o.Capacity, o.Grades, o.Weekdays, o.StartMin, o.EndMin = r.Capacity, r.Grades, r.Weekdays, r.StartMin, r.EndMin
 	o.EnrollOpensAt, o.EnrollClosesAt = r.EnrollOpensAt, r.EnrollClosesAt
+	o.FeeFen, o.Billing = r.FeeFen, r.Billing
 	t.ID, t.MaxClubs = r.TermID, r.MaxClubs
+	t.StartsOn, t.EndsOn, t.NoServiceDays, t.ExtraDays = r.StartsOn, r.EndsOn, r.NoServiceDays, r.ExtraDays
 	return o, t
 }
 
@@ -131,7 +141,26 @@ func (w *batchWrite) counterColumns() []batchColumn {
 func (w *batchWrite) enrollmentColumns() []batchColumn {
 	return []batchColumn{{"id", "BIGINT", w.id}, {"student_id", "BIGINT", w.sid}, {"offering_id", "BIGINT", w.oid},
 		{"school_id", "BIGINT", w.school}, {"term_id", "BIGINT", w.term}, {"status", "TEXT", w.status},
-		{"pos", "INTEGER", w.pos}, {"rank", "INTEGER", w.rank}, {"applied_by", "BIGINT", w.by}, {"at", "TIMESTAMPTZ", w.at}}
+		{"pos", "INTEGER", w.pos}, {"rank", "INTEGER", w.rank}, {"applied_by", "BIGINT", w.by}, {"at", "TIMESTAMPTZ", w.at},
+		{"hold_until", "TIMESTAMPTZ", w.holdUntil}}
+}
+
+// orderColumns are the held and priced seats' orders (priceBatch).
+func (w *batchWrite) orderColumns() []batchColumn {
+	return []batchColumn{{"enrollment_id", "BIGINT", w.orderEnrollment}, {"school_id", "BIGINT", w.orderSchool},
+		{"term_id", "BIGINT", w.orderTerm}, {"offering_id", "BIGINT", w.orderOffering}, {"student_id", "BIGINT", w.orderStudent},
+		{"billing", "TEXT", w.orderBilling}, {"unit_fen", "BIGINT", w.orderUnit}, {"sessions", "INTEGER", w.orderSessions},
+		{"bills_from", "TEXT", w.orderBillsFrom}, {"gross_fen", "BIGINT", w.orderGross}, {"waiver", "TEXT", w.orderWaiver},
+		{"waiver_fen", "BIGINT", w.orderWaiverFen}, {"amount_fen", "BIGINT", w.orderAmount}, {"status", "TEXT", w.orderStatus},
+		{"at", "TIMESTAMPTZ", w.orderAt}}
+}
+
+// ledgerColumns are the orders' first ledger rows (the charge, and a
+// waiver), each naming its order by the enrollment it bills.
+func (w *batchWrite) ledgerColumns() []batchColumn {
+	return []batchColumn{{"enrollment_id", "BIGINT", w.moveEnrollment}, {"kind", "TEXT", w.moveKind},
+		{"amount_fen", "BIGINT", w.moveAmount}, {"external_id", "TEXT", w.moveExternal}, {"reason", "TEXT", w.moveReason},
+		{"at", "TIMESTAMPTZ", w.moveAt}}
 }
 
 // noteColumns are the guardians' confirmations (guardianOutboxInsert's sid,
@@ -210,11 +239,34 @@ func countersUpdate(rows string) string {
 	FROM ` + rows + ` WHERE offerings.id = v.id`
 }
 
+// enrollmentsInsert writes the enrollments; a held seat (hold_until after
+// at) is held from its creation until hold_until, any other has hold_until
+// = at and neither.
 func enrollmentsInsert(rows string) string {
 	return `INSERT INTO enrollments (id, student_id, offering_id, school_id, term_id, status, waitlist_position, rank,
-		applied_by, created_at, updated_at)
-	SELECT v.id, v.student_id, v.offering_id, v.school_id, v.term_id, v.status, NULLIF(v.pos, 0), v.rank, v.applied_by, v.at, v.at
+		applied_by, created_at, updated_at, held_at, hold_expires_at)
+	SELECT v.id, v.student_id, v.offering_id, v.school_id, v.term_id, v.status, NULLIF(v.pos, 0), v.rank, v.applied_by, v.at, v.at,
+		CASE WHEN v.hold_until > v.at THEN v.at END, CASE WHEN v.hold_until > v.at THEN v.hold_until END
 	FROM ` + rows
+}
+
+// ordersInsert opens the orders and answers each one's id and enrollment.
+func ordersInsert(rows string) string {
+	return `INSERT INTO orders (enrollment_id, school_id, term_id, offering_id, student_id, billing, unit_fen, sessions,
+		bills_from, gross_fen, waiver, waiver_fen, amount_fen, status, created_at, updated_at)
+	SELECT v.enrollment_id, v.school_id, v.term_id, v.offering_id, v.student_id, v.billing, v.unit_fen, v.sessions,
+		v.bills_from, v.gross_fen, v.waiver, v.waiver_fen, v.amount_fen, v.status, v.at, v.at
+	FROM ` + rows + `
+	RETURNING id, enrollment_id, school_id`
+}
+
+// ledgerInsert writes the orders' first ledger rows, each to the order of
+// its enrollment in orders (the table on SQLite, the inserting CTE on
+// PostgreSQL).
+func ledgerInsert(rows, orders string) string {
+	return `INSERT INTO fee_ledger (order_id, school_id, kind, amount_fen, external_id, reason, occurred_at, created_at)
+	SELECT ord.id, ord.school_id, v.kind, v.amount_fen, v.external_id, v.reason, v.at, v.at
+	FROM ` + rows + ` JOIN ` + orders + ` ord ON ord.enrollment_id = v.enrollment_id`
 }
 
 // answersInsert stores the answers, replacing only expired ones (WHERE

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -22,7 +23,7 @@ const nextEnrollmentID = "nextval(pg_get_serial_sequence('enrollments', 'id'))"
 // why the students' lock cannot be folded into it).
 func readBatchPG(r raw, sids, oids []int64, n int) (batchFacts, error) {
 	f := newBatchFacts(len(sids), len(oids))
-	err := r.each("SELECT id, school_id, grade, active FROM students WHERE id = ANY(?) ORDER BY id FOR UPDATE",
+	err := r.each("SELECT "+studentFactColumns+" FROM students WHERE id = ANY(?) ORDER BY id FOR UPDATE",
 		[]any{sids}, f.scanStudent)
 	if err != nil {
 		return f, err
@@ -114,4 +115,30 @@ func (w *batchWrite) pgArgs(now time.Time) []any {
 	args = append(args, now, now)
 	args = append(args, pgValues(w.noteColumns())...)
 	return append(args, pgValues(w.answerColumns())...)
+}
+
+// batchOrders opens the held seats' orders and writes their first ledger
+// rows in one statement (openBatchOrders), answering each order's id and
+// enrollment: the ledger rows find their order in the inserting CTE.
+var batchOrders = `WITH ord AS (
+	` + ordersInsert(pgRows(zeroWrite.orderColumns())) + `
+), l AS (
+	` + ledgerInsert(pgRows(zeroWrite.ledgerColumns()), "ord") + `
+)
+SELECT id, enrollment_id FROM ord`
+
+// writeOrdersPG writes w's orders and ledger rows and returns each order's
+// id by its enrollment.
+func writeOrdersPG(r raw, w *batchWrite) (map[int64]int64, error) {
+	args := append(pgValues(w.orderColumns()), pgValues(w.ledgerColumns())...)
+	ids := make(map[int64]int64, len(w.orderEnrollment))
+	err := r.each(batchOrders, args, func(rows *sql.Rows) error {
+		var id, enrollment int64
+		if err := rows.Scan(&id, &enrollment); err != nil {
+			return err
+		}
+		ids[enrollment] = id
+		return nil
+	})
+	return ids, err
 }

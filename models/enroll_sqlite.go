@@ -29,7 +29,7 @@ func readBatchSQLite(r raw, sids, oids []int64, n int) (batchFacts, error) {
 	if err != nil {
 		return f, err
 	}
-	err = r.each("SELECT id, school_id, grade, active FROM students WHERE id IN (SELECT value FROM json_each(?))",
+	err = r.each("SELECT "+studentFactColumns+" FROM students WHERE id IN (SELECT value FROM json_each(?))",
 		[]any{string(sj)}, f.scanStudent)
 	if err != nil {
 		return f, err
@@ -124,4 +124,39 @@ func writeBatchSQLite(r raw, w *batchWrite, now time.Time) (int, error) {
 	}
 	n, err := r.affected(sqliteAnswers, answers)
 	return int(n), err
+}
+
+// The held seats' orders and first ledger rows on SQLite (openBatchOrders):
+// the orders answer their ids; the ledger rows find their order by its
+// enrollment (orders.enrollment_id is unique).
+var (
+	sqliteOrders = ordersInsert(sqliteRows(zeroWrite.orderColumns()))
+	sqliteLedger = ledgerInsert(sqliteRows(zeroWrite.ledgerColumns()), "orders")
+)
+
+// writeOrdersSQLite writes w's orders and ledger rows and returns each
+// order's id by its enrollment.
+func writeOrdersSQLite(r raw, w *batchWrite) (map[int64]int64, error) {
+	orders, err := sqliteJSON(w.orderColumns())
+	if err != nil {
+		return nil, err
+	}
+	ids := make(map[int64]int64, len(w.orderEnrollment))
+	err = r.each(sqliteOrders, []any{orders}, func(rows *sql.Rows) error {
+		var id, enrollment, school int64
+		if err := rows.Scan(&id, &enrollment, &school); err != nil {
+			return err
+		}
+		ids[enrollment] = id
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	moves, err := sqliteJSON(w.ledgerColumns())
+	if err != nil {
+		return nil, err
+	}
+	_, err = r.exec(sqliteLedger, moves)
+	return ids, err
 }

@@ -1,7 +1,11 @@
 package models
 
 import (
+	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,16 +36,16 @@ type heldSeat struct {
 }
 
 // priceBatch prices the seats the batch gave (enrolled, in a priced
-// offering) before they are written, inside tx: an amount above zero makes
-// the seat pending_payment with its expiry (res[i].e changed in place, so
-// the confirmation and the Idempotency-Key answer say so). It returns the
-// seats that need an order once the enrollments exist (openBatchOrders).
-// Free offerings cost nothing here: the cached fee is the filter, and a
-// priced offering is read again fresh. A few statements per batch, not per
-// seat: each priced offering's calendar and each school's policy are read
-// once, the students' waivers together.
-func priceBatch(tx *gorm.DB, jobs []*enrollJob, taken []int, res []enrollResult) ([]heldSeat, error) {
-	var out []heldSeat
+// offering) before they are written, inside the batch's transaction: an
+// amount above zero makes the seat pending_payment with its expiry
+// (res[i].e changed in place, so the row, the confirmation and the
+// Idempotency-Key answer say so). It returns the seats that need an order
+// (openBatchOrders). Every fact is the batch's fresh read (f: the
+// offering's fee and billing, its term's calendar, the student's waiver);
+// what it adds is one statement for the priced offerings' cancelled
+// sessions and each school's hold minutes (effectivePolicy), per batch, not
+// per seat.
+func priceBatch(r raw, f batchFacts, jobs []*enrollJob, taken []int, res []enrollResult) ([]heldSeat, error) {
 	var priced []int64
 	for _, i := range taken {
 		if res[i].e.Status == StatusEnrolled && jobs[i].o.FeeFen != 0 {
@@ -51,182 +55,200 @@ func priceBatch(tx *gorm.DB, jobs []*enrollJob, taken []int, res []enrollResult)
 	if len(priced) == 0 {
 		return nil, nil
 	}
-	offerings, dates, err := batchCalendars(tx, priced)
+	slices.Sort(priced)
+	priced = slices.Compact(priced)
+	skip, err := cancelledSessions(r, priced)
 	if err != nil {
 		return nil, err
 	}
+	dates := make(map[int64][]string, len(priced))
+	calendars := map[calendarKey][]TeachingDate{}
 	holds := map[int64]int{}
-	var students []int64
+	var out []heldSeat
 	for _, i := range taken {
 		e := &res[i].e
-		if e.Status != StatusEnrolled || jobs[i].o.FeeFen == 0 {
+		o := jobs[i].o // as decided: the fresh row's facts (offeringRow.onto)
+		row := f.offerings[e.OfferingID]
+		if e.Status != StatusEnrolled || o.FeeFen == 0 || row == nil {
 			continue
 		}
-		o := offerings[e.OfferingID]
-		if o.FeeFen == 0 {
-			continue
+		if o.Billing == "" {
+			o.Billing = BillingTerm
 		}
-		b := ComputeBill(o.Billing, o.FeeFen, dates[o.ID], shanghaiDate(jobs[i].now))
+		ds, ok := dates[o.ID]
+		if !ok {
+			// A term's clubs mostly share their weekdays: their
+			// teaching dates are worked out once per batch.
+			k := calendarKey{o.TermID, o.Weekdays}
+			tds, ok := calendars[k]
+			if !ok {
+				t := Term{StartsOn: row.StartsOn, EndsOn: row.EndsOn, NoServiceDays: row.NoServiceDays, ExtraDays: row.ExtraDays}
+				tds = TeachingDates(t.StartsOn, t.EndsOn, t.NoService(), t.Extra(), o.Weekdays)
+				calendars[k] = tds
+			}
+			for _, td := range tds {
+				if !skip[o.ID][td.Date] {
+					ds = append(ds, td.Date)
+				}
+			}
+			dates[o.ID] = ds
+		}
+		b := ComputeBill(o.Billing, o.FeeFen, ds, shanghaiDate(jobs[i].now))
 		if b.GrossFen == 0 {
 			continue
 		}
-		out = append(out, heldSeat{member: i, o: o, bill: b})
-		students = append(students, e.StudentID)
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	var waivers []struct {
-		ID        int64
-		FeeWaiver string
-	}
-	if err := tx.Raw("SELECT id, fee_waiver FROM students WHERE id IN ?", students).Scan(&waivers).Error; err != nil {
-		return nil, err
-	}
-	waiverOfStudent := make(map[int64]string, len(waivers))
-	for _, w := range waivers {
-		waiverOfStudent[w.ID] = w.FeeWaiver
-	}
-	for k := range out {
-		s := &out[k]
-		e := &res[s.member].e
-		s.waiver = waiverOfStudent[e.StudentID]
-		amount := s.bill.GrossFen - WaiverFen(s.waiver, s.bill.GrossFen)
+		s := heldSeat{member: i, o: o, bill: b, waiver: f.students[e.StudentID].waiver}
+		if s.waiver == "" {
+			s.waiver = WaiverNone
+		}
+		amount := b.GrossFen - WaiverFen(s.waiver, b.GrossFen)
 		e.AmountFen = &amount
+		out = append(out, s)
 		if amount == 0 {
 			continue // waived in full: enrolled at once
 		}
-		minutes, ok := holds[s.o.SchoolID]
+		minutes, ok := holds[o.SchoolID]
 		if !ok {
-			p, err := effectivePolicy(tx, s.o.SchoolID)
-			if err != nil {
+			if minutes, err = holdMinutes(r, o.SchoolID); err != nil {
 				return nil, err
 			}
-			minutes = p.HoldMinutes
-			holds[s.o.SchoolID] = minutes
+			holds[o.SchoolID] = minutes
 		}
 		// The request's clock, as every rule of the batch.
-		exp := jobs[s.member].now.Add(time.Duration(minutes) * time.Minute).UTC()
-		e.Status, e.HoldExpiresAt = StatusPendingPayment, &exp
+		held := jobs[i].now.UTC()
+		exp := held.Add(time.Duration(minutes) * time.Minute)
+		e.Status, e.HeldAt, e.HoldExpiresAt = StatusPendingPayment, &held, &exp
 	}
 	return out, nil
 }
 
-// batchCalendars reads the priced offerings of a batch, fresh, with each
-// one's billable dates (billableDates), in three statements whatever their
-// number: the offerings, their terms, their cancelled sessions.
-func batchCalendars(tx *gorm.DB, ids []int64) (map[int64]Offering, map[int64][]string, error) {
-	var offs []Offering
-	if err := tx.Where("id IN ?", ids).Find(&offs).Error; err != nil {
-		return nil, nil, err
+// calendarKey names a term's teaching dates for one set of weekdays.
+type calendarKey struct {
+	term     int64
+	weekdays int
+}
+
+// holdMinutesSQL is the hold of the fee policy nearest to a school (its
+// region's own, else the nearest ancestor's), as effectivePolicy finds it,
+// in one statement: a region's path is its ancestry ("/1/5/9/"), so the
+// ancestors are the regions whose path begins the school's region's path,
+// and the nearest is the longest. It walks the policies (a few rows), not
+// the regions.
+const holdMinutesSQL = `SELECT p.hold_minutes FROM fee_policies p JOIN regions a ON a.id = p.region_id
+	WHERE a.path <> '' AND substr((SELECT r.path FROM schools s JOIN regions r ON r.id = s.region_id WHERE s.id = ?), 1, length(a.path)) = a.path
+	ORDER BY length(a.path) DESC LIMIT 1`
+
+// holdMinutes is how long a seat in school is held for payment.
+func holdMinutes(r raw, school int64) (int, error) {
+	var m int
+	err := r.queryRow(holdMinutesSQL, school).Scan(&m)
+	if errors.Is(err, sql.ErrNoRows) {
+		return DefaultFeePolicy().HoldMinutes, nil
 	}
-	termIDs := make([]int64, 0, len(offs))
-	for _, o := range offs {
-		termIDs = append(termIDs, o.TermID)
-	}
-	var terms []Term
-	if err := tx.Where("id IN ?", termIDs).Find(&terms).Error; err != nil {
-		return nil, nil, err
-	}
-	termOf := make(map[int64]Term, len(terms))
-	for _, t := range terms {
-		termOf[t.ID] = t
-	}
-	var cancelled []struct {
-		OfferingID  int64
-		SessionDate string
-	}
-	if err := tx.Raw("SELECT offering_id, session_date FROM sessions WHERE offering_id IN ? AND status = ?", ids, SessionCancelled).
-		Scan(&cancelled).Error; err != nil {
-		return nil, nil, err
+	return m, err
+}
+
+// cancelledSessions are the cancelled sessions' dates of the offerings ids
+// (not billed), in one statement; the partial index sessions_cancelled
+// (migration 0110) holds only those rows, so the statement does not walk
+// every session of a priced club.
+func cancelledSessions(r raw, ids []int64) (map[int64]map[string]bool, error) {
+	in, arg := "offering_id IN (SELECT value FROM json_each(?))", any(nil)
+	if r.d == Postgres {
+		in, arg = "offering_id = ANY(?)", ids
+	} else {
+		b, err := json.Marshal(ids)
+		if err != nil {
+			return nil, err
+		}
+		arg = string(b)
 	}
 	skip := map[int64]map[string]bool{}
-	for _, c := range cancelled {
-		if skip[c.OfferingID] == nil {
-			skip[c.OfferingID] = map[string]bool{}
-		}
-		skip[c.OfferingID][c.SessionDate] = true
-	}
-	byID := make(map[int64]Offering, len(offs))
-	dates := make(map[int64][]string, len(offs))
-	for _, o := range offs {
-		if o.Billing == "" {
-			o.Billing = BillingTerm
-		}
-		byID[o.ID] = o
-		t := termOf[o.TermID]
-		for _, td := range TeachingDates(t.StartsOn, t.EndsOn, t.NoService(), t.Extra(), o.Weekdays) {
-			if !skip[o.ID][td.Date] {
-				dates[o.ID] = append(dates[o.ID], td.Date)
+	err := r.each("SELECT offering_id, session_date FROM sessions WHERE "+in+" AND status = '"+SessionCancelled+"'",
+		[]any{arg}, func(rows *sql.Rows) error {
+			var id int64
+			var date string
+			if err := rows.Scan(&id, &date); err != nil {
+				return err
 			}
-		}
-	}
-	return byID, dates, nil
+			if skip[id] == nil {
+				skip[id] = map[string]bool{}
+			}
+			skip[id][date] = true
+			return nil
+		})
+	return skip, err
 }
 
 // openBatchOrders opens the orders of the seats priceBatch priced, inside
-// tx, once their enrollments are written: the orders in one insert, their
-// charge and waiver rows in another, and the held seats' held_at and
-// hold_expires_at in one update.
-func openBatchOrders(tx *gorm.DB, jobs []*enrollJob, seats []heldSeat, res []enrollResult) error {
+// the batch's transaction, once their enrollments are written (a held
+// seat's held_at and hold_expires_at were written with it): the orders and
+// their charge and waiver rows in the ledger, set-based (writeOrdersSQLite,
+// writeOrdersPG), and each member's answer names its order.
+func openBatchOrders(r raw, jobs []*enrollJob, seats []heldSeat, res []enrollResult) error {
 	if len(seats) == 0 {
 		return nil
 	}
-	orders := make([]Order, len(seats))
-	for k, s := range seats {
+	var w batchWrite
+	for _, s := range seats {
 		e := res[s.member].e
 		now := jobs[s.member].now.UTC()
-		ord := Order{SchoolID: s.o.SchoolID, TermID: s.o.TermID, OfferingID: s.o.ID, StudentID: e.StudentID, EnrollmentID: e.ID,
-			Billing: s.bill.Billing, UnitFen: s.bill.UnitFen, Sessions: s.bill.Sessions, BillsFrom: shanghaiDate(now),
-			GrossFen: s.bill.GrossFen, Waiver: s.waiver, WaiverFen: WaiverFen(s.waiver, s.bill.GrossFen), CreatedAt: now, UpdatedAt: now}
+		from := shanghaiDate(now)
 		if len(s.bill.Dates) > 0 {
-			ord.BillsFrom = s.bill.Dates[0]
+			from = s.bill.Dates[0]
 		}
-		ord.AmountFen = ord.GrossFen - ord.WaiverFen
-		ord.Status = DeriveOrderStatus(LedgerSums{Charge: ord.GrossFen, Waiver: ord.WaiverFen})
-		orders[k] = ord
+		waiverFen := WaiverFen(s.waiver, s.bill.GrossFen)
+		w.orderEnrollment = append(w.orderEnrollment, e.ID)
+		w.orderSchool = append(w.orderSchool, s.o.SchoolID)
+		w.orderTerm = append(w.orderTerm, s.o.TermID)
+		w.orderOffering = append(w.orderOffering, s.o.ID)
+		w.orderStudent = append(w.orderStudent, e.StudentID)
+		w.orderBilling = append(w.orderBilling, s.bill.Billing)
+		w.orderUnit = append(w.orderUnit, s.bill.UnitFen)
+		w.orderSessions = append(w.orderSessions, int64(s.bill.Sessions))
+		w.orderBillsFrom = append(w.orderBillsFrom, from)
+		w.orderGross = append(w.orderGross, s.bill.GrossFen)
+		w.orderWaiver = append(w.orderWaiver, s.waiver)
+		w.orderWaiverFen = append(w.orderWaiverFen, waiverFen)
+		w.orderAmount = append(w.orderAmount, s.bill.GrossFen-waiverFen)
+		w.orderStatus = append(w.orderStatus, string(DeriveOrderStatus(LedgerSums{Charge: s.bill.GrossFen, Waiver: waiverFen})))
+		w.orderAt = append(w.orderAt, now)
+		w.addMove(e.ID, string(LedgerCharge), s.bill.GrossFen, fmt.Sprintf("charge:enrollment:%d", e.ID), "", now)
+		if waiverFen > 0 {
+			w.addMove(e.ID, string(LedgerWaiver), waiverFen, fmt.Sprintf("waiver:enrollment:%d", e.ID), s.waiver, now)
+		}
 	}
-	if err := tx.CreateInBatches(&orders, maxGroup).Error; err != nil {
+	write := writeOrdersSQLite
+	if r.d == Postgres {
+		write = writeOrdersPG
+	}
+	ids, err := write(r, &w)
+	if err != nil {
 		return err
 	}
-	var moves []LedgerEntry
-	var heldSQL strings.Builder
-	var heldArgs []any
-	var heldIDs []int64
-	// A parameter in a CASE has no type of its own: PostgreSQL is told it
-	// is a timestamp; SQLite stores what it is given, as the other writes.
-	then := " WHEN ? THEN ?"
-	if dialectOf(tx) == Postgres {
-		then = " WHEN ? THEN CAST(? AS TIMESTAMPTZ)"
+	if len(ids) != len(seats) {
+		return fmt.Errorf("models: opened %d orders for %d held seats", len(ids), len(seats))
 	}
 	for k, s := range seats {
 		e := &res[s.member].e
-		ord := orders[k]
-		e.OrderID, e.AmountFen = &orders[k].ID, &orders[k].AmountFen
-		moves = append(moves, LedgerEntry{OrderID: ord.ID, SchoolID: ord.SchoolID, Kind: LedgerCharge, AmountFen: ord.GrossFen,
-			ExternalID: fmt.Sprintf("charge:enrollment:%d", e.ID), OccurredAt: ord.CreatedAt, CreatedAt: ord.CreatedAt})
-		if ord.WaiverFen > 0 {
-			moves = append(moves, LedgerEntry{OrderID: ord.ID, SchoolID: ord.SchoolID, Kind: LedgerWaiver, AmountFen: ord.WaiverFen,
-				Reason: ord.Waiver, ExternalID: fmt.Sprintf("waiver:enrollment:%d", e.ID), OccurredAt: ord.CreatedAt, CreatedAt: ord.CreatedAt})
+		id, ok := ids[e.ID]
+		if !ok {
+			return fmt.Errorf("models: no order opened for enrollment %d", e.ID)
 		}
-		if e.Status == StatusPendingPayment {
-			held := ord.CreatedAt
-			e.HeldAt = &held
-			heldSQL.WriteString(then)
-			heldArgs = append(heldArgs, e.ID, *e.HoldExpiresAt)
-			heldIDs = append(heldIDs, e.ID)
-		}
+		amount := w.orderAmount[k]
+		e.OrderID, e.AmountFen = &id, &amount
 	}
-	if err := tx.CreateInBatches(&moves, 2*maxGroup).Error; err != nil {
-		return err
-	}
-	if len(heldIDs) == 0 {
-		return nil
-	}
-	// held_at is the seat's creation; hold_expires_at each seat's own.
-	heldArgs = append(heldArgs, heldIDs)
-	return tx.Exec("UPDATE enrollments SET held_at = created_at, hold_expires_at = CASE id"+heldSQL.String()+" END WHERE id IN ?",
-		heldArgs...).Error
+	return nil
+}
+
+// addMove adds one ledger row of the order of enrollment.
+func (w *batchWrite) addMove(enrollment int64, kind string, amount int64, external, reason string, at time.Time) {
+	w.moveEnrollment = append(w.moveEnrollment, enrollment)
+	w.moveKind = append(w.moveKind, kind)
+	w.moveAmount = append(w.moveAmount, amount)
+	w.moveExternal = append(w.moveExternal, external)
+	w.moveReason = append(w.moveReason, reason)
+	w.moveAt = append(w.moveAt, at)
 }
 
 // holdSeat bills the seat of enrollment e in o, just made enrolled (a

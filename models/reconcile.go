@@ -155,26 +155,3 @@ func ReconcileWeChatPay(ctx context.Context, db *DB, day string, lines []BillLin
 	})
 	return sum, err
 }
-
-// FindReconcileDiffs lists the differences of days from..to (inclusive) that
-// a may see: a school's staff their school's, a bureau admin their
-// region's schools', a platform admin all (with those no school claims).
-func FindReconcileDiffs(ctx context.Context, db *DB, a Actor, from, to string) ([]ReconcileDiff, error) {
-	q := db.Read(ctx).Where("bill_date >= ? AND bill_date <= ?", from, to)
-	switch {
-	case a.Role == RolePlatformAdmin:
-	case a.Role == RoleSchoolAdmin:
-		q = q.Where("school_id = ?", a.SchoolID)
-	case a.Role == RoleBureauAdmin:
-		mine, err := RegionPath(ctx, db, a.RegionID)
-		if err != nil {
-			return nil, err
-		}
-		q = q.Where("school_id IN (SELECT s.id FROM schools s JOIN regions r ON r.id = s.region_id WHERE r.path LIKE ?)", mine+"%")
-	default:
-		return nil, ErrForbidden
-	}
-	var out []ReconcileDiff
-	err := q.Order("bill_date DESC, id").Limit(1000).Find(&out).Error
-	return out, err
-}

@@ -178,7 +178,13 @@ func noCSPViolations(t *testing.T, ctx context.Context) {
 // shoot captures the whole page at each viewport.
 func (w *browserWorld) shoot(t *testing.T, ctx context.Context, name string, route string) {
 	t.Helper()
-	for _, vp := range viewports {
+	w.shootAt(t, ctx, name, route, viewports)
+}
+
+// shootAt captures the whole page at each of vps (the last one stays).
+func (w *browserWorld) shootAt(t *testing.T, ctx context.Context, name string, route string, vps []viewport) {
+	t.Helper()
+	for _, vp := range vps {
 		var opts []chromedp.EmulateViewportOption
 		if vp.mobile {
 			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch)

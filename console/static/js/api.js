@@ -118,11 +118,12 @@ function url(path, query) {
 }
 
 /** request calls the API: opts.query, opts.body (JSON) or opts.raw (a Blob
- * or FormData sent as is, with opts.type), opts.blob to get a Blob back.
+ * or FormData sent as is, with opts.type), opts.headers (more request
+ * headers, such as an Idempotency-Key), opts.blob to get a Blob back.
  * An expired token is refreshed and the request sent once more. */
 export async function request(method, path, opts = {}) {
   for (let attempt = 0; ; attempt++) {
-    const headers = { Authorization: 'Bearer ' + await token() };
+    const headers = { ...opts.headers, Authorization: 'Bearer ' + await token() };
     let body;
     if (opts.raw !== undefined) {
       body = opts.raw;

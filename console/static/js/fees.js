@@ -1,18 +1,17 @@
 // fees.js: money (docs/fees.md). The finance figures of a bureau's region
 // or a school (GET /stats/finance, summed from the ledger) with the
-// per-school table and its export; for a school admin also the seats held
-// for payment (GET /schools/{id}/orders?status=unpaid), where a payment
-// made at the bank, in cash or on a fee platform is recorded.
+// per-school table and its export, and the differences the daily WeChat Pay
+// reconciliation found (fees_reconcile.js); for a school admin also the
+// school's orders — unpaid holds, payments, refunds — with each order's
+// ledger and the payment and refund actions (fees_orders.js). After a
+// payment or a refund the figures are read again.
 import * as api from './api.js';
-import { h, fill, card, stat, num, table, loading, guard, modal, dateTime } from './ui.js';
-
-/** money formats fen as yuan ("¥1,234.50"); 0 is "¥0.00". */
-const money = (fen) => '¥' + (Number(fen || 0) / 100).toLocaleString('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-
-const WAIVERS = { none: '无', half: '减半', full: '全免' };
+import { h, fill, card, stat, num, table, loading, errorBox, money } from './ui.js';
+import { ordersPanel } from './fees_orders.js';
+import { reconcilePanel } from './fees_reconcile.js';
 
 function figures(t) {
-  return h('div.grid.counts',
+  return h('div.grid.counts.five',
     stat('应收', money(t.billed_fen), `${num(t.billed_students)} 名学生 · ${num(t.orders)} 笔订单`),
     stat('实收', money(t.collected_fen), `${num(t.collected_students)} 名学生缴费`, 'good'),
     stat('减免', money(t.waived_fen), `${num(t.waived_students)} 名困难家庭学生`),
@@ -32,63 +31,55 @@ const SCHOOL_COLS = [
   { key: 'outstanding_students', label: '待缴人数', num: true },
 ];
 
-/** finance: the 收费统计 page of a bureau admin (the region's schools) or a
- * school admin (its own school, and its unpaid holds). */
+/** finance: the 收费统计 page of a bureau admin (the region's schools) or
+ * the 收费与缴费 page of a school admin (its own school: its figures for a
+ * term, its orders and its reconciliation). */
 export async function finance(el, ctx) {
+  if (ctx.me.role !== 'bureau_admin') return schoolFinance(el, ctx);
   const head = h('div.page-head', h('h1', '收费统计'));
   fill(el, head, loading());
   const res = await api.get('/stats/finance');
-  const parts = [head, card('合计', figures(res.totals),
-    h('p.muted', '金额由收费台账逐笔汇总；减免在下单时按学生的减免资格计算，退费按所在地区的退费规则计算。'))];
-  if (ctx.me.role === 'bureau_admin') {
-    parts.push(card('各校', table(SCHOOL_COLS, res.schools, {
+  fill(el, head, card('合计', figures(res.totals), h('p.muted', NOTE)),
+    card('各校', table(SCHOOL_COLS, res.schools, {
       sortKey: 'billed_fen', sortDir: -1, onRow: (r) => { location.hash = `#/school/${r.school_id}`; },
       serverExport: { path: '/stats/finance', query: { format: 'xlsx' } },
-    })));
-  } else {
-    const box = h('div', loading());
-    parts.push(card('待缴费的保留名额', box));
-    fill(el, ...parts);
-    await unpaid(box, ctx.me.school_id);
-    return;
-  }
-  fill(el, ...parts);
+    })),
+    card('微信支付对账差异', reconcilePanel({ bureau: true })));
 }
 
-/** unpaid lists a school's seats held for payment, each with a button that
- * records a payment made outside kehou. */
-async function unpaid(box, schoolID) {
-  const res = await api.get(`/schools/${schoolID}/orders`, { status: 'unpaid', limit: 500 });
-  fill(box, h('p.muted', `共 ${res.items.length} 个名额等待缴费；到期未缴的名额自动释放给候补。未订阅微信通知的家庭也能在小程序的报名记录里看到。`),
-    table([
-      { key: 'student_no', label: '学号' }, { key: 'student_name', label: '姓名' },
-      { key: 'offering_name', label: '课程' },
-      { key: 'amount_fen', label: '应缴', num: true, fmt: money },
-      { key: 'waiver', label: '减免', fmt: (w) => WAIVERS[w] || w },
-      { key: 'hold_expires_at', label: '保留至', fmt: dateTime },
-      { key: 'id', label: '操作', xlsx: () => '', fmt: (_, o) => h('button.btn.small', { type: 'button', onclick: () => recordPayment(o, () => unpaid(box, schoolID)) }, '登记缴费') },
-    ], res.items, { exportName: '待缴费名单', empty: '没有待缴费的名额' }));
-}
+const NOTE = '金额由收费台账逐笔汇总；减免在下单时按学生的减免资格计算，退费按所在地区的退费规则计算。';
 
-/** recordPayment asks for the method and the slip number, then records the
- * order as paid (POST /orders/{id}/payments). */
-function recordPayment(o, after) {
-  const method = h('select', h('option', { value: 'bank' }, '银行转账'), h('option', { value: 'cash' }, '现金'),
-    h('option', { value: 'platform' }, '政府收费平台'));
-  const ref = h('input', { type: 'text', maxLength: 64, placeholder: '银行回单号、收据号或平台流水号', required: true });
-  const form = h('form.form',
-    h('p', `${o.student_name} · ${o.offering_name} · 应缴 ${money(o.amount_fen)}`),
-    h('label', '缴费方式', method), h('label', '凭证号', ref),
-    h('div.actions', h('button.btn', { type: 'submit' }, '确认已缴费')));
-  const close = modal('登记缴费', form);
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
+/** schoolFinance: a school's figures (for the term picked), its orders and
+ * its reconciliation; a payment or refund reads the figures again. */
+async function schoolFinance(el, ctx) {
+  const sid = ctx.me.school_id;
+  const head = h('div.page-head', h('h1', '收费与缴费'));
+  fill(el, head, loading());
+  const terms = (await api.get(`/schools/${sid}/terms`)).items.sort((a, b) => b.starts_on.localeCompare(a.starts_on));
+  let termID = sessionStorage.getItem('kehou.term') || terms[0]?.id || '';
+  if (!terms.some((t) => String(t.id) === String(termID))) termID = terms[0]?.id || '';
+  const totals = h('div', loading());
+  async function loadTotals() {
     try {
-      await guard(() => api.post(`/orders/${o.id}/payments`, {
-        method: method.value, ref: ref.value.trim(), paid_at: new Date().toISOString(),
-      }), '已登记缴费，名额已转为正式报名');
-    } catch { return; } // the toast says why
-    close();
-    after();
-  });
+      const res = await api.get('/stats/finance', { school_id: sid, term_id: termID || undefined });
+      const grid = figures(res.totals);
+      // 待缴 lists the unpaid orders.
+      const owed = grid.lastChild;
+      owed.classList.add('link');
+      owed.title = '查看待缴费的订单';
+      owed.addEventListener('click', () => orders.show('unpaid'));
+      fill(totals, grid, h('p.muted', NOTE));
+    } catch (e) {
+      fill(totals, errorBox(e));
+    }
+  }
+  const orders = ordersPanel(sid, { termID, onChange: loadTotals });
+  const picker = terms.length ? h('label.inline', '学期 ', h('select', {
+    onchange: (e) => { termID = e.target.value; sessionStorage.setItem('kehou.term', termID); loadTotals(); orders.reload(termID); },
+  }, terms.map((t) => h('option', { value: t.id, selected: String(t.id) === String(termID) }, t.name)))) : null;
+  fill(el, h('div.page-head', h('h1', '收费与缴费'), h('div.toolbar', picker)),
+    card('合计', totals),
+    card(h('div.row', h('h2', '订单'), h('span.muted.small', '待缴费的名额到期未缴自动释放给候补；未订阅微信通知的家庭也能在小程序的报名记录里看到。')), orders.panel),
+    card('微信支付对账差异', reconcilePanel({ onChange: () => { loadTotals(); orders.reload(termID); } })));
+  await loadTotals();
 }

@@ -7,7 +7,7 @@
 // school_calendar.js, an offering's sessions in school_sessions.js.
 import * as api from './api.js';
 import {
-  h, fill, card, stat, num, table, loading, errorBox, guard, toast, modal, status, yuan, dateTime,
+  h, fill, card, stat, num, table, loading, errorBox, guard, toast, modal, status, dateTime, price,
   CATEGORIES, WEEKDAYS,
 } from './ui.js';
 
@@ -31,7 +31,12 @@ function termPicker(terms, value, onChange) {
     terms.map((t) => h('option', { value: t.id, selected: String(t.id) === String(value) }, `${t.name}（${t.starts_on} 至 ${t.ends_on}）`))));
 }
 
-const fmtDays = (d) => (d || []).map((x) => WEEKDAYS[x]).join('、');
+// fmtDays writes weekdays, a run of three or more as one span (周一至周五).
+const fmtDays = (d) => {
+  const s = [...(d || [])].sort((a, b) => a - b);
+  const run = s.length >= 3 && s.every((x, i) => i === 0 || x === s[i - 1] + 1);
+  return run ? `${WEEKDAYS[s[0]]}至${WEEKDAYS[s[s.length - 1]]}` : s.map((x) => WEEKDAYS[x]).join('、');
+};
 const fmtGrades = (g) => {
   if (!g || !g.length) return '—';
   const s = [...g].sort((a, b) => a - b);
@@ -74,27 +79,32 @@ export async function offerings(el, ctx) {
   fill(el, h('div.page-head', h('h1', '课程管理'),
     h('div.toolbar', termPicker(terms, termID, (v) => { termID = v; sessionStorage.setItem('kehou.term', v); load(); }),
       h('button.btn', { type: 'button', onclick: () => editOffering(null, terms, termID, sid, load) }, '＋ 新建课程'))),
-  card(h('div.row', h('h2', '课程列表'), updated), box));
+  card(h('div.row', h('h2', '课程列表'), updated), h('div.offering-list', box)));
   async function load() {
     try {
       const res = await api.get(`/schools/${sid}/offerings`, { term_id: termID });
       const items = res.items;
       const seats = items.filter((o) => o.kind === 'club' && o.status !== 'cancelled');
-      fill(box, h('div.grid.counts',
+      const held = (o) => o.held || 0;
+      const sum = (f) => items.reduce((n, o) => n + f(o), 0);
+      fill(box, h('div.grid.counts.five',
         stat('课程', num(items.length), `基础托管 ${items.filter((o) => o.kind === 'basic').length} · 社团 ${seats.length}`),
         stat('社团名额', num(seats.reduce((n, o) => n + o.capacity, 0))),
-        stat('已录取', num(items.reduce((n, o) => n + o.enrolled, 0))),
-        stat('候补', num(items.reduce((n, o) => n + o.waitlisted, 0)), null, 'warn')),
+        stat('已录取', num(sum((o) => o.enrolled - held(o))), '已缴费、免费或减免', 'good'),
+        stat('待缴费', num(sum(held)), '保留中，到期未缴即释放', sum(held) ? 'warn' : null),
+        stat('候补', num(sum((o) => o.waitlisted)), null, 'warn')),
       table([
-        { key: 'name', label: '课程' },
-        { key: 'kind', label: '类型', fmt: (k) => KINDS[k] || k, xlsx: (r) => KINDS[r.kind] },
-        { key: 'category', label: '类别', fmt: (c) => CATEGORIES[c] || c, xlsx: (r) => CATEGORIES[r.category] || r.category },
-        { key: 'teacher', label: '教师' },
-        { key: 'weekdays', label: '时间', fmt: (d, o) => `${fmtDays(d)} ${o.start_time}–${o.end_time}`, xlsx: (o) => `${fmtDays(o.weekdays)} ${o.start_time}–${o.end_time}` },
+        { key: 'name', label: '课程', fmt: (n, o) => h('div.who', h('div', n), h('div.muted.small', [KINDS[o.kind], CATEGORIES[o.category], o.teacher].filter(Boolean).join(' · '))) },
+        { key: 'kind', label: '类型', xlsxOnly: true, xlsx: (r) => KINDS[r.kind] },
+        { key: 'category', label: '类别', xlsxOnly: true, xlsx: (r) => CATEGORIES[r.category] || r.category },
+        { key: 'teacher', label: '教师', xlsxOnly: true },
+        { key: 'weekdays', label: '时间', fmt: (d, o) => h('div', h('div', fmtDays(d)), h('div.muted.small', `${o.start_time}–${o.end_time}`)), xlsx: (o) => `${fmtDays(o.weekdays)} ${o.start_time}–${o.end_time}` },
         { key: 'grades', label: '年级', fmt: fmtGrades, xlsx: (o) => fmtGrades(o.grades) },
+        { key: 'fee_fen', label: '收费', num: true, fmt: (v, o) => price(v, o.billing), xlsx: (o) => price(o.fee_fen, o.billing) },
         { key: 'mode', label: '方式', fmt: (m) => MODES[m] || m, xlsx: (o) => MODES[o.mode] },
         { key: 'capacity', label: '名额', num: true },
-        { key: 'enrolled', label: '已录取', num: true },
+        { key: 'paid', label: '已录取', num: true, sort: (o) => o.enrolled - held(o), fmt: (_, o) => num(o.enrolled - held(o)), xlsx: (o) => o.enrolled - held(o) },
+        { key: 'held', label: '待缴费', num: true, fmt: (v) => (v ? h('span.held-count', num(v)) : '—'), xlsx: (o) => held(o) },
         { key: 'waitlisted', label: '候补', num: true, fmt: (v, o) => (o.mode === 'lottery' && !o.drawn_at ? `报名 ${o.applied}` : v) },
         { key: 'remaining', label: '剩余', num: true, fmt: (v) => (v === 0 ? h('span.tag.bad', '满') : v) },
         { key: 'status', label: '状态', fmt: (s) => h('span.tag.' + s, status(s)), xlsx: (o) => status(o.status) },
@@ -136,7 +146,7 @@ function conflictsBox(e, onForce) {
 async function editOffering(o, terms, termID, sid, after) {
   const teachers = await schoolStaff(sid).then((us) => us.filter((u) => u.role === 'teacher' && !u.disabled)).catch(() => []);
   const v = o || { kind: 'club', category: 'sports', weekdays: [1, 2, 3, 4, 5], grades: [1, 2, 3, 4, 5, 6],
-    start_time: '16:30', end_time: '18:00', capacity: 30, fee_fen: 0, mode: 'fcfs', waitlist: true, term_id: Number(termID) };
+    start_time: '16:30', end_time: '18:00', capacity: 30, fee_fen: 0, billing: 'term', mode: 'fcfs', waitlist: true, term_id: Number(termID) };
   const f = {};
   const field = (label, input, wide) => h('label' + (wide ? '.wide' : ''), label, input);
   const sel = (name, opts, val) => (f[name] = h('select', Object.entries(opts).map(([k, l]) => h('option', { value: k, selected: k === val }, l))));
@@ -155,7 +165,7 @@ async function editOffering(o, terms, termID, sid, after) {
         weekdays: f.weekdays.filter((c) => c.checked).map((c) => Number(c.value)),
         start_time: f.start_time.value, end_time: f.end_time.value, capacity: Number(f.capacity.value),
         grades: f.grades.filter((c) => c.checked).map((c) => Number(c.value)),
-        fee_fen: Math.round(Number(f.fee.value || 0) * 100), mode: f.mode.value, waitlist: f.waitlist.checked,
+        fee_fen: Math.round(Number(f.fee.value || 0) * 100), billing: f.billing.value, mode: f.mode.value, waitlist: f.waitlist.checked,
         enroll_opens_at: fromLocalInput(f.opens.value), enroll_closes_at: fromLocalInput(f.closes.value),
       };
       const tid = Number(f.teacher_user_id.value);
@@ -193,7 +203,8 @@ async function editOffering(o, terms, termID, sid, after) {
     field('开始时间', inp('start_time', { type: 'time', value: v.start_time, required: true })),
     field('结束时间', inp('end_time', { type: 'time', value: v.end_time, required: true })),
     field('名额', inp('capacity', { type: 'number', min: 1, value: v.capacity, required: true })),
-    field('收费（元/次）', inp('fee', { type: 'number', min: 0, step: '0.01', value: (v.fee_fen || 0) / 100 })),
+    field('收费（元，0 为免费）', inp('fee', { type: 'number', min: 0, step: '0.01', value: (v.fee_fen || 0) / 100 })),
+    field('计费方式', sel('billing', { term: '按学期（元/学期）', month: '按月（元/月）', session: '按次（元/次）' }, v.billing || 'term')),
     field('适用年级', boxes('grades', [1, 2, 3, 4, 5, 6, 7, 8, 9].map((g) => [g, g + '年级']), v.grades || []), true),
     field('报名方式', sel('mode', MODES, v.mode)),
     field('满员后候补', h('label.check', inp('waitlist', { type: 'checkbox', checked: v.waitlist }), '开启候补')),
@@ -222,6 +233,7 @@ export async function offeringDetail(el, ctx) {
   const rollTeacher = staffList.find((u) => u.id === o.teacher_user_id);
   const reload = () => offeringDetail(el, ctx);
   const enrolled = res.items.filter((r) => r.status === 'enrolled' || r.status === 'pending_payment');
+  const held = enrolled.filter((r) => r.status === 'pending_payment').length;
   const waiting = res.items.filter((r) => r.status === 'waitlisted').sort((a, b) => a.waitlist_position - b.waitlist_position);
   const applied = res.items.filter((r) => r.status === 'applied');
   const cols = [
@@ -238,8 +250,9 @@ export async function offeringDetail(el, ctx) {
     h('div.page-head', h('h1', o.name, ' ', h('span.tag.' + o.status, status(o.status))),
       h('div.toolbar', h('button.btn.ghost', { type: 'button', onclick: () => editOffering(o, terms, o.term_id, o.school_id, reload) }, '编辑'),
         actions(o, reload), exp('xlsx', '导出名单 Excel'), exp('csv', '导出 CSV'))),
-    h('div.grid.counts',
-      stat('名额', num(o.capacity)), stat('已录取', num(o.enrolled)),
+    h('div.grid.counts.five',
+      stat('名额', num(o.capacity)), stat('已录取', num(enrolled.length - held), '已缴费或免费、减免', 'good'),
+      stat('待缴费', num(held), '名额保留中', held ? 'warn' : null),
       stat('候补', num(o.waitlisted), null, o.waitlisted ? 'warn' : null), stat('剩余', num(o.remaining))),
     card('课程信息', h('dl.info',
       h('dt', '类型'), h('dd', `${KINDS[o.kind]} · ${CATEGORIES[o.category] || o.category}`),
@@ -247,7 +260,7 @@ export async function offeringDetail(el, ctx) {
       h('dt', '教师 / 地点'), h('dd', `${o.teacher || '—'} / ${o.venue || '—'}`),
       h('dt', '点名教师'), h('dd', rollTeacher ? `${rollTeacher.display_name}（${rollTeacher.username}）` : h('span.muted', '未指定（仅学校管理员可点名）')),
       h('dt', '年级'), h('dd', fmtGrades(o.grades)),
-      h('dt', '收费'), h('dd', yuan(o.fee_fen)),
+      h('dt', '收费'), h('dd', price(o.fee_fen, o.billing)),
       h('dt', '报名'), h('dd', `${MODES[o.mode]} · ${dateTime(o.enroll_opens_at)} 至 ${dateTime(o.enroll_closes_at)}`),
       o.mode === 'lottery' ? [h('dt', '抽签'), h('dd', o.drawn_at ? `已于 ${dateTime(o.drawn_at)} 抽签` : `未抽签（${o.applied} 人报名）`)] : null,
       o.seed_sha256 ? [h('dt', '种子承诺'), h('dd.mono', o.seed_sha256)] : null,

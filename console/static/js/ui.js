@@ -44,6 +44,12 @@ const nf = new Intl.NumberFormat('zh-CN');
 export const num = (n) => (n === undefined || n === null ? '—' : nf.format(n));
 export const pct = (r, digits = 1) => (r === undefined || r === null ? '—' : (r * 100).toFixed(digits) + '%');
 export const yuan = (fen) => (fen ? '¥' + (fen / 100).toFixed(2) : '免费');
+/** money formats fen as yuan with thousands ("¥1,234.50"); 0 is "¥0.00". */
+export const money = (fen) => '¥' + (Number(fen || 0) / 100).toLocaleString('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+/** BILLING names a fee's unit: 元/学期, 元/月, 元/次. */
+export const BILLING = { term: '学期', month: '月', session: '次' };
+/** price is an offering's fee with its unit ("¥3.00/次"), or 免费. */
+export const price = (fen, billing) => (fen ? `${money(fen)}/${BILLING[billing] || BILLING.term}` : '免费');
 
 /** today is the date in Asia/Shanghai, YYYY-MM-DD. */
 export function today(offsetDays = 0) {
@@ -69,6 +75,13 @@ export const STATUS = {
   enrolled: '已录取', waitlisted: '候补', applied: '已报名（待抽签）', pending_payment: '待缴费',
   withdrawn: '已退出', rejected: '未中签', scheduled: '正常', present: '出勤', absent: '缺勤', leave: '请假', late: '迟到',
 };
+/** ORDER_STATUS names an order's status (derived from its ledger) and the
+ * tone of its tag. */
+export const ORDER_STATUS = {
+  unpaid: ['待缴费', 'warn'], paid: ['已缴费', 'good'], partially_refunded: ['部分退费', 'closed'],
+  refunded: ['已退费', 'closed'], waived: ['已减免', 'good'], closed: ['已关闭', ''],
+};
+export const orderTag = (s) => h('span.tag' + (ORDER_STATUS[s]?.[1] ? '.' + ORDER_STATUS[s][1] : ''), ORDER_STATUS[s]?.[0] || s);
 export const status = (s) => STATUS[s] || s || '—';
 
 /** card is a titled panel. */
@@ -96,6 +109,8 @@ export const FIELD_LABELS = {
   student_id: '学生', offering_id: '项目', offering_ids: '项目', from: '开始日期', to: '结束日期', date: '日期',
   month: '月份', title: '标题', comment: '意见', opens_at: '开始时间', closes_at: '截止时间', file: '文件',
   rank: '志愿顺序', metric: '指标', by: '分组', refresh_token: '登录凭证', body: '请求内容',
+  amount_fen: '金额', method: '缴费方式', ref: '凭证号', paid_at: '缴费日期', q: '搜索', billing: '计费方式',
+  fee_waiver: '减免', waiver_reason: '减免原因',
 };
 
 /** fieldLabel is a field's Chinese name ("" for a field without one: the
@@ -142,10 +157,13 @@ export async function guard(fn, okMsg) {
   }
 }
 
-/** table builds a sortable table. cols: [{key, label, fmt?, num?, sort?}],
+/** table builds a sortable table. cols: [{key, label, fmt?, num?, sort?,
+ * xlsx?, xlsxOnly?}],
  * rows: objects; opts.onRow(row) makes rows clickable; opts.exportName adds
  * an 导出Excel button that saves the rows as shown. */
-export function table(cols, rows, opts = {}) {
+export function table(allCols, rows, opts = {}) {
+  // A column marked xlsxOnly is in the export, not on screen.
+  const cols = allCols.filter((c) => !c.xlsxOnly);
   let sortKey = opts.sortKey || null;
   let dir = opts.sortDir || 1;
   const tbody = h('tbody');
@@ -190,7 +208,7 @@ export function table(cols, rows, opts = {}) {
   const tools = [];
   if (opts.exportName) {
     tools.push(h('button.btn.ghost', {
-      type: 'button', onclick: () => saveXlsx(opts.exportName, cols, current),
+      type: 'button', onclick: () => saveXlsx(opts.exportName, allCols, current),
     }, '导出 Excel'));
   }
   if (opts.serverExport) {
