@@ -171,17 +171,19 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 			}
 		}
 		if LocalDate(now) == cur.Date {
+			var notes []guardianNote
 			for _, c := range changed {
 				if c.fromBy != nil {
 					continue
 				}
-				if err := NotifyGuardians(tx, NotifyDismissal, c.student.StudentID,
+				notes = append(notes, guardianNote{c.student.StudentID,
 					fmt.Sprintf("dismissal:session:%d:student:%d", id, c.student.StudentID),
 					map[string]string{"student": c.student.Name, "offering": s.OfferingName, "status": "已离校",
 						"note":       dismissalNote(c.at.In(Zone).Format("15:04"), c.by),
-						"session_id": fmt.Sprint(id)}); err != nil {
-					return err
-				}
+						"session_id": fmt.Sprint(id)}})
+			}
+			if err := notifyGuardiansMany(tx, NotifyDismissal, notes); err != nil {
+				return err
 			}
 		}
 		return tx.Raw(`SELECT d.*, st.name AS student_name FROM dismissals d JOIN students st ON st.id = d.student_id
