@@ -280,6 +280,31 @@ func TestSeedDemo(t *testing.T) {
 			t.Fatalf("offerings %s", r.Body)
 		}
 	})
+	t.Run("staffDisplayNames", func(t *testing.T) {
+		// The roll's history and the audit name people, not usernames.
+		var unnamed []string
+		db.R.Raw(`SELECT username FROM users WHERE username LIKE 'demo\_%' ESCAPE '\'
+			AND (display_name = '' OR display_name = username) ORDER BY username`).Scan(&unnamed)
+		if len(unnamed) != 0 {
+			t.Fatalf("demo staff without a display name: %v", unnamed)
+		}
+		var changer string
+		db.R.Raw(`SELECT u.display_name FROM attendance_changes c JOIN users u ON u.id = c.changed_by
+			WHERE u.username = 'demo_teacher' LIMIT 1`).Scan(&changer)
+		if changer != "王芳老师" {
+			t.Fatalf("the demo teacher's marks are by %q", changer)
+		}
+	})
+	t.Run("historyMessagesSent", func(t *testing.T) {
+		// The simulated weeks' messages read as the families had them:
+		// sent when made, none queued or failed.
+		if n := count("SELECT COUNT(*) FROM outbox WHERE status <> 'sent' OR sent_at IS NULL OR sent_at <> created_at"); n != 0 {
+			t.Fatalf("%d seeded messages not sent when made", n)
+		}
+		if n := count("SELECT COUNT(*) FROM outbox"); n == 0 {
+			t.Fatal("no seeded messages")
+		}
+	})
 	t.Run("markedSeeded", func(t *testing.T) {
 		// A production server refuses this database (TestProductionRefusesSeededDatabase).
 		if ok, err := models.Seeded(context.Background(), db, models.SeedDemo); err != nil || !ok {
