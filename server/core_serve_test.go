@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -210,6 +211,53 @@ func TestSeedDemo(t *testing.T) {
 		if n := count(`SELECT COUNT(*) FROM attendance a WHERE NOT EXISTS (SELECT 1 FROM attendance_changes c
 			WHERE c.session_id = a.session_id AND c.student_id = a.student_id)`); n != 0 {
 			t.Errorf("%d marks without history", n)
+		}
+	})
+	t.Run("historyRollsReadAsTheAPI", func(t *testing.T) {
+		// models.ReadHistoryRolls (a day's rolls in two statements) reads
+		// what FindRoll reads, session by session: children, marks,
+		// leave and dismissals.
+		var date string
+		db.R.Raw(`SELECT s.session_date FROM sessions s JOIN leave_requests l ON l.from_date <= s.session_date
+			AND l.to_date >= s.session_date JOIN dismissals d ON d.session_id = s.id
+			ORDER BY s.session_date DESC LIMIT 1`).Scan(&date)
+		if date == "" {
+			t.Fatal("no day with leave and dismissals")
+		}
+		var ids []int64
+		db.R.Raw("SELECT id FROM sessions WHERE session_date = ? ORDER BY id", date).Scan(&ids)
+		var views []models.SessionView
+		for _, id := range ids {
+			s, err := models.FindSessionFor(context.Background(), db, models.SystemActor, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			views = append(views, s)
+		}
+		rolls, err := models.ReadHistoryRolls(context.Background(), db, views)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var leave, left int
+		for i, id := range ids {
+			want, err := models.FindRoll(context.Background(), db, models.SystemActor, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(rolls[i].Entries, want.Entries) {
+				t.Fatalf("session %d on %s: history roll %+v, FindRoll %+v", id, date, rolls[i].Entries, want.Entries)
+			}
+			for _, e := range want.Entries {
+				if e.Leave != nil {
+					leave++
+				}
+				if e.DismissedAt != nil {
+					left++
+				}
+			}
+		}
+		if leave == 0 || left == 0 {
+			t.Fatalf("%s: %d children on leave, %d dismissed: the comparison proves little", date, leave, left)
 		}
 	})
 	t.Run("payingCounty", func(t *testing.T) { // seed_fees.go
