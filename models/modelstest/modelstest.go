@@ -6,10 +6,7 @@ package modelstest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -31,42 +28,26 @@ func PostgresURL() string { return os.Getenv("TEST_DATABASE_URL") }
 // its cleanup. Use it to start several instances on one database.
 func URL(tb testing.TB) string {
 	tb.Helper()
-	base := PostgresURL()
-	if base == "" {
+	if PostgresURL() == "" {
 		return "sqlite:" + filepath.Join(tb.TempDir(), "kehou.db")
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	admin, err := models.Open(base, models.Options{MaxConns: 2})
-	if err != nil {
-		tb.Fatalf("modelstest: open %s: %v", "TEST_DATABASE_URL", err)
-	}
-	if err := admin.W.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		tb.Fatalf("modelstest: create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		_ = admin.W.Exec("DROP SCHEMA " + schema + " CASCADE").Error
-		_ = admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("modelstest: parse TEST_DATABASE_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return thePool(tb).newSchema(tb)
 }
 
-// Open opens url and migrates it; the handle is closed at cleanup.
+// Open opens url and migrates it; the handle is closed at cleanup. On
+// PostgreSQL a schema of URL that is still empty is filled from the pool
+// of migrated schemas instead (pgpool.go).
 func Open(tb testing.TB, url string) *models.DB {
 	tb.Helper()
+	filled := PostgresURL() != "" && thePool(tb).fill(tb, url)
 	db, err := models.Open(url, models.Options{})
 	if err != nil {
 		tb.Fatalf("modelstest: open: %v", err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
+	if filled {
+		return db
+	}
 	if _, err := models.Migrate(context.Background(), db); err != nil {
 		tb.Fatalf("modelstest: migrate: %v", err)
 	}
