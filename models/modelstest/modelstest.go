@@ -1,7 +1,8 @@
 // Package modelstest opens fresh, migrated databases for tests and builds
 // small fixtures. Every test gets its own database: a temporary SQLite file,
 // or, when TEST_DATABASE_URL is set, a private schema on that PostgreSQL that
-// is dropped afterwards. The same tests therefore prove both engines.
+// is reset (or dropped) afterwards. The same tests therefore prove both
+// engines.
 package modelstest
 
 import (
@@ -34,17 +35,36 @@ func URL(tb testing.TB) string {
 	return thePool(tb).newSchema(tb)
 }
 
-// Open opens url and migrates it; the handle is closed at cleanup. On
-// PostgreSQL a schema of URL that is still empty is filled from the pool
-// of migrated schemas instead (pgpool.go).
+// Open opens url and migrates it; the handle is closed at cleanup. A
+// database of URL that is still empty is filled with a migrated one instead
+// of migrating it: on PostgreSQL a schema from the pool (pgpool.go), on
+// SQLite a copy of the process's template file (sqlitetpl.go).
 func Open(tb testing.TB, url string) *models.DB {
 	tb.Helper()
-	filled := PostgresURL() != "" && thePool(tb).fill(tb, url)
+	var filled bool
+	if PostgresURL() != "" {
+		filled = thePool(tb).fill(tb, url)
+	} else {
+		var err error
+		if filled, err = fillSQLite(url); err != nil {
+			tb.Fatalf("modelstest: %v", err)
+		}
+	}
 	db, err := models.Open(url, models.Options{})
 	if err != nil {
 		tb.Fatalf("modelstest: open: %v", err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
+	if filled && db.Dialect == models.SQLite {
+		// Open's PRAGMA optimize analysed the copy's (empty) tables, which
+		// a new file, empty when opened, never has: planner statistics
+		// that would last the whole test.
+		for _, q := range []string{"DROP TABLE IF EXISTS sqlite_stat1", "DROP TABLE IF EXISTS sqlite_stat4"} {
+			if err := db.W.Exec(q).Error; err != nil {
+				tb.Fatalf("modelstest: %s: %v", q, err)
+			}
+		}
+	}
 	if filled {
 		return db
 	}
