@@ -54,11 +54,11 @@ func newOrderDTO(v models.OrderView) OrderDTO {
 	o := v.Order
 	d := OrderDTO{ID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, OfferingID: o.OfferingID, StudentID: o.StudentID,
 		EnrollmentID: o.EnrollmentID, Billing: o.Billing, UnitFen: o.UnitFen, Sessions: o.Sessions, BillsFrom: o.BillsFrom,
-		GrossFen: o.GrossFen, Waiver: o.Waiver, WaiverFen: o.WaiverFen, AmountFen: o.AmountFen, Status: o.Status,
+		GrossFen: o.GrossFen, Waiver: o.Waiver, WaiverFen: o.WaiverFen, AmountFen: o.AmountFen, Status: string(o.Status),
 		PaidFen: v.Sums.Payment, RefundedFen: v.Sums.Refund, CreditedFen: v.Sums.Credit, OwedFen: max(0, v.Sums.Owed()),
 		Refunds: []LedgerEntryDTO{}, Ledger: make([]LedgerEntryDTO, 0, len(v.Ledger)), CreatedAt: rfc3339(o.CreatedAt)}
 	for _, m := range v.Ledger {
-		e := LedgerEntryDTO{ID: m.ID, Kind: m.Kind, AmountFen: m.AmountFen, ExternalID: m.ExternalID, Method: m.Method,
+		e := LedgerEntryDTO{ID: m.ID, Kind: string(m.Kind), AmountFen: m.AmountFen, ExternalID: m.ExternalID, Method: m.Method,
 			Ref: m.Ref, Reason: m.Reason, SessionID: m.SessionID, OccurredAt: rfc3339(m.OccurredAt), CreatedAt: rfc3339(m.CreatedAt)}
 		d.Ledger = append(d.Ledger, e)
 		if m.Kind == models.LedgerRefund {
@@ -125,8 +125,9 @@ type refundRequest struct {
 
 // RefundOrder is POST /api/v1/orders/{id}/refunds (school admin): part of
 // an order refunded by hand with a reason, never above what was paid minus
-// what was refunded. An Idempotency-Key names the refund, so a retry moves
-// nothing.
+// what was refunded. A retry never refunds twice: an Idempotency-Key names
+// the refund; without one an identical refund of the last minutes is 409
+// duplicate_refund (models.RefundOrder).
 func (h *API) RefundOrder(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
@@ -214,10 +215,8 @@ func (h *API) ListSchoolOrders(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	status := c.Query("status")
-	switch status {
-	case "", models.OrderUnpaid, models.OrderPaid, models.OrderWaived, models.OrderClosed, models.OrderPartiallyRefunded, models.OrderRefunded:
-	default:
+	status := models.OrderStatus(c.Query("status"))
+	if status != "" && !status.Valid() {
 		return BadRequest("bad_param", "status 须为订单状态之一")
 	}
 	before, limit, err := pageParams(c)
@@ -234,7 +233,7 @@ func (h *API) ListSchoolOrders(c *fiber.Ctx) error {
 	for _, o := range rows {
 		d := SchoolOrderDTO{ID: o.ID, StudentID: o.StudentID, StudentNo: o.StudentNo, StudentName: o.StudentName, OfferingID: o.OfferingID,
 			OfferingName: o.OfferingName, EnrollmentID: o.EnrollmentID, EnrollmentStatus: string(o.EnrollmentStatus), AmountFen: o.AmountFen,
-			Waiver: o.Waiver, Status: o.Status, CreatedAt: rfc3339(o.CreatedAt)}
+			Waiver: o.Waiver, Status: string(o.Status), CreatedAt: rfc3339(o.CreatedAt)}
 		if o.HoldExpiresAt != nil && o.EnrollmentStatus == models.StatusPendingPayment {
 			d.HoldExpiresAt = ptr(rfc3339(*o.HoldExpiresAt))
 		}

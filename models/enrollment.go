@@ -156,7 +156,7 @@ func enrollmentPayload(st Student, o Offering, e Enrollment) map[string]string {
 		p["note"] = fmt.Sprintf("候补第%d位，有空位时自动转正", *e.WaitlistPosition)
 	}
 	if note := holdNote(e); note != "" && e.Status == StatusPendingPayment {
-		p["note"] = note
+		p["note"], p["detail"] = note, holdDetail(e)
 	}
 	return p
 }

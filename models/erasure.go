@@ -95,7 +95,7 @@ var ErasureRules = []ErasureRule{
 	{Table: "orders", Does: "kept: money is never erased (the bill as made and its status); the reasons written on its ledger rows and in the fee audit (a refund \"因病…\") blanked",
 		Keeps: []string{"billing", "bills_from", "waiver", "status"},
 		SQL: []string{
-			"UPDATE fee_ledger SET reason = '' WHERE kind IN ('refund', 'credit') AND order_id IN (SELECT id FROM orders WHERE student_id = @student)",
+			"UPDATE fee_ledger SET reason = '' WHERE kind IN " + sqlList(ledgerReasonKinds) + " AND order_id IN (SELECT id FROM orders WHERE student_id = @student)",
 			"UPDATE fee_audit SET detail = '' WHERE object IN (SELECT " + orderObjectSQL + " FROM orders WHERE student_id = @student)",
 		}},
 	{Table: "survey_responses", Does: "answers kept for the figures; comment blanked, the respondent becomes the erased guardian",

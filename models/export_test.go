@@ -76,3 +76,29 @@ func OutboxStatuses() []OutboxStatus {
 
 // LiveSQL is the live set as the SQL reads it.
 func LiveSQL() string { return liveSQL }
+
+// OrderStatusSQL is DeriveOrderStatus in SQL, for the vocabulary test.
+func OrderStatusSQL(c, w, k, v, p, r string) string { return orderStatusSQL(c, w, k, v, p, r) }
+
+// MoneyWords are the words of the money vocabulary (status_money.go), for
+// the literal test.
+func MoneyWords() []string {
+	var out []string
+	for _, s := range orderStatuses {
+		out = append(out, string(s))
+	}
+	for _, s := range ledgerKinds {
+		out = append(out, string(s))
+	}
+	for _, s := range payOrderStates {
+		out = append(out, string(s))
+	}
+	for _, s := range payRefundStatuses {
+		out = append(out, string(s))
+	}
+	return out
+}
+
+// PayDefaults are the first pay order state and pay refund status: the
+// schema's defaults.
+func PayDefaults() (PayOrderState, PayRefundStatus) { return payOrderStates[0], payRefundStatuses[0] }

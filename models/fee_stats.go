@@ -45,21 +45,27 @@ type Finance struct {
 // financeSelect sums the ledger by school; outstanding is what is owed
 // (charge − waiver − credit − void − payment: never below zero per order,
 // an invariant), its students those with an unpaid order.
-const financeSelect = `SELECT o.school_id, s.name AS school_name,
+var financeSelect = `SELECT o.school_id, s.name AS school_name,
 	COUNT(DISTINCT o.id) AS orders,
-	SUM(CASE WHEN l.kind = 'charge' THEN l.amount_fen ELSE 0 END) AS billed_fen,
-	COUNT(DISTINCT CASE WHEN l.kind = 'charge' THEN o.student_id END) AS billed_students,
-	SUM(CASE WHEN l.kind = 'waiver' THEN l.amount_fen ELSE 0 END) AS waived_fen,
-	COUNT(DISTINCT CASE WHEN l.kind = 'waiver' THEN o.student_id END) AS waived_students,
-	SUM(CASE WHEN l.kind = 'credit' THEN l.amount_fen ELSE 0 END) AS credited_fen,
-	SUM(CASE WHEN l.kind = 'void' THEN l.amount_fen ELSE 0 END) AS voided_fen,
-	SUM(CASE WHEN l.kind = 'payment' THEN l.amount_fen ELSE 0 END) AS collected_fen,
-	COUNT(DISTINCT CASE WHEN l.kind = 'payment' THEN o.student_id END) AS collected_students,
-	SUM(CASE WHEN l.kind = 'refund' THEN l.amount_fen ELSE 0 END) AS refunded_fen,
-	COUNT(DISTINCT CASE WHEN l.kind = 'refund' THEN o.student_id END) AS refunded_students,
-	SUM(CASE WHEN l.kind = 'charge' THEN l.amount_fen WHEN l.kind IN ('waiver', 'credit', 'void', 'payment') THEN -l.amount_fen ELSE 0 END) AS outstanding_fen,
-	COUNT(DISTINCT CASE WHEN o.status = 'unpaid' THEN o.student_id END) AS outstanding_students
+	` + ledgerSumSQL("l.kind", "l.amount_fen", LedgerCharge) + ` AS billed_fen,
+	` + ledgerStudentsSQL(LedgerCharge) + ` AS billed_students,
+	` + ledgerSumSQL("l.kind", "l.amount_fen", LedgerWaiver) + ` AS waived_fen,
+	` + ledgerStudentsSQL(LedgerWaiver) + ` AS waived_students,
+	` + ledgerSumSQL("l.kind", "l.amount_fen", LedgerCredit) + ` AS credited_fen,
+	` + ledgerSumSQL("l.kind", "l.amount_fen", LedgerVoid) + ` AS voided_fen,
+	` + ledgerSumSQL("l.kind", "l.amount_fen", LedgerPayment) + ` AS collected_fen,
+	` + ledgerStudentsSQL(LedgerPayment) + ` AS collected_students,
+	` + ledgerSumSQL("l.kind", "l.amount_fen", LedgerRefund) + ` AS refunded_fen,
+	` + ledgerStudentsSQL(LedgerRefund) + ` AS refunded_students,
+	SUM(CASE WHEN l.kind = ` + sqlText(LedgerCharge) + ` THEN l.amount_fen WHEN l.kind IN ` + sqlList(ledgerOwedLess) + ` THEN -l.amount_fen ELSE 0 END) AS outstanding_fen,
+	COUNT(DISTINCT CASE WHEN o.status = ` + sqlText(OrderUnpaid) + ` THEN o.student_id END) AS outstanding_students
 	FROM fee_ledger l JOIN orders o ON o.id = l.order_id JOIN schools s ON s.id = o.school_id`
+
+// ledgerStudentsSQL counts the distinct students of the ledger rows of
+// kind k (financeSelect's l and o).
+func ledgerStudentsSQL(k LedgerKind) string {
+	return "COUNT(DISTINCT CASE WHEN l.kind = " + sqlText(k) + " THEN o.student_id END)"
+}
 
 // FindFinance reads the finance figures of a scope resolved by
 // ResolveStatScope, of termID (0: every term), per school and in total.

@@ -153,7 +153,7 @@ func TestWaiverFen(t *testing.T) {
 func TestDeriveOrderStatus(t *testing.T) {
 	for _, c := range []struct {
 		s    models.LedgerSums
-		want string
+		want models.OrderStatus
 	}{
 		{models.LedgerSums{Charge: 100}, models.OrderUnpaid},
 		{models.LedgerSums{Charge: 100, Waiver: 50}, models.OrderUnpaid},

@@ -82,13 +82,19 @@ func SetStudentWaiver(ctx context.Context, db *DB, a Actor, id int64, waiver, re
 	}
 	out := StudentWaiver{StudentID: id, SchoolID: st.SchoolID, FeeWaiver: waiver, WaiverReason: reason}
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
-		return setWaiverTx(tx, a.UserID, st.SchoolID, id, waiver, reason, "api", db.now())
+		return setWaiverTx(tx, a.UserID, st.SchoolID, id, waiver, reason, WaiverSourceAPI, db.now())
 	})
 	return out, err
 }
 
+// Where a waiver change came from (waiver_changes.source).
+const (
+	WaiverSourceAPI    = "api"    // PATCH /students/{id}
+	WaiverSourceRoster = "roster" // the roster's fee_waiver column
+)
+
 // setWaiverTx sets a waiver inside tx and records the change (nothing when
-// nothing changes). source is "api" or "roster".
+// nothing changes). source is WaiverSourceAPI or WaiverSourceRoster.
 func setWaiverTx(tx *gorm.DB, by, schoolID, id int64, waiver, reason, source string, now time.Time) error {
 	var old struct{ FeeWaiver, WaiverReason string }
 	if err := tx.Raw("SELECT fee_waiver, waiver_reason FROM students WHERE id = ?", id).Scan(&old).Error; err != nil {

@@ -54,27 +54,25 @@ var Invariants = []Invariant{
 	// held seat has an unpaid order and an expiry.
 	{"order status matches its ledger",
 		`SELECT count(*) FROM orders o LEFT JOIN (SELECT order_id,
-		   SUM(CASE WHEN kind = 'charge' THEN amount_fen ELSE 0 END) AS c,
-		   SUM(CASE WHEN kind = 'waiver' THEN amount_fen ELSE 0 END) AS w,
-		   SUM(CASE WHEN kind = 'credit' THEN amount_fen ELSE 0 END) AS k,
-		   SUM(CASE WHEN kind = 'void' THEN amount_fen ELSE 0 END) AS v,
-		   SUM(CASE WHEN kind = 'payment' THEN amount_fen ELSE 0 END) AS p,
-		   SUM(CASE WHEN kind = 'refund' THEN amount_fen ELSE 0 END) AS r
+		   ` + ledgerSumSQL("kind", "amount_fen", LedgerCharge) + ` AS c,
+		   ` + ledgerSumSQL("kind", "amount_fen", LedgerWaiver) + ` AS w,
+		   ` + ledgerSumSQL("kind", "amount_fen", LedgerCredit) + ` AS k,
+		   ` + ledgerSumSQL("kind", "amount_fen", LedgerVoid) + ` AS v,
+		   ` + ledgerSumSQL("kind", "amount_fen", LedgerPayment) + ` AS p,
+		   ` + ledgerSumSQL("kind", "amount_fen", LedgerRefund) + ` AS r
 		   FROM fee_ledger GROUP BY order_id) s ON s.order_id = o.id
 		 WHERE s.order_id IS NULL OR s.c <> o.gross_fen OR s.w <> o.waiver_fen OR o.amount_fen <> o.gross_fen - o.waiver_fen
 		   OR s.c - s.w - s.k - s.v - (s.p - s.r) < 0 OR s.r > s.p
-		   OR o.status <> CASE WHEN s.c - s.w - s.k - s.v - s.p > 0 THEN 'unpaid'
-		     WHEN s.p = 0 AND s.v > 0 THEN 'closed' WHEN s.p = 0 THEN 'waived'
-		     WHEN s.r = 0 THEN 'paid' WHEN s.r >= s.p THEN 'refunded' ELSE 'partially_refunded' END`},
+		   OR o.status <> ` + orderStatusSQL("s.c", "s.w", "s.k", "s.v", "s.p", "s.r")},
 	{"no paid order without a seat or a settled withdrawal",
 		`SELECT count(*) FROM orders o JOIN enrollments e ON e.id = o.enrollment_id
-		 WHERE o.status IN ('paid', 'partially_refunded', 'waived') AND e.status NOT IN (` + enrolledSQL + `, ` + withdrawnSQL + `)`},
+		 WHERE o.status IN ` + sqlList(orderKeptStatuses) + ` AND e.status NOT IN (` + enrolledSQL + `, ` + withdrawnSQL + `)`},
 	{"no withdrawn seat still owing",
 		`SELECT count(*) FROM orders o JOIN enrollments e ON e.id = o.enrollment_id
-		 WHERE o.status = 'unpaid' AND e.status = ` + withdrawnSQL},
+		 WHERE o.status = ` + sqlText(OrderUnpaid) + ` AND e.status = ` + withdrawnSQL},
 	{"a held seat has an unpaid order and an expiry",
 		`SELECT count(*) FROM enrollments e LEFT JOIN orders o ON o.enrollment_id = e.id
-		 WHERE e.status = ` + sqlText(StatusPendingPayment) + ` AND (o.id IS NULL OR o.status <> 'unpaid' OR e.hold_expires_at IS NULL)`},
+		 WHERE e.status = ` + sqlText(StatusPendingPayment) + ` AND (o.id IS NULL OR o.status <> ` + sqlText(OrderUnpaid) + ` OR e.hold_expires_at IS NULL)`},
 }
 
 // The statuses the invariants name one by one, as SQL literals.

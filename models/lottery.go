@@ -264,7 +264,7 @@ func settleDraw(tx *gorm.DB, d Draw, offs []Offering, apps []application, won ma
 		}
 	}
 	// A win in a priced offering is a seat held for payment (order_hold.go).
-	holdNotes := map[int64]string{}
+	holdNotes := map[int64][2]string{} // the note and the inbox's full text
 	for _, ap := range apps {
 		if won[ap.StudentID] != ap.OfferingID || byID[ap.OfferingID].FeeFen == 0 {
 			continue
@@ -275,7 +275,7 @@ func settleDraw(tx *gorm.DB, d Draw, offs []Offering, apps []application, won ma
 			return err
 		}
 		if held {
-			holdNotes[ap.StudentID] = holdNote(e)
+			holdNotes[ap.StudentID] = [2]string{holdNote(e), holdDetail(e)}
 		}
 	}
 	notified := map[int64]bool{}
@@ -297,8 +297,8 @@ func settleDraw(tx *gorm.DB, d Draw, offs []Offering, apps []application, won ma
 		if oid, ok := won[ap.StudentID]; ok {
 			p = map[string]string{"status": "中签", "offering": byID[oid].Name, "draw_id": fmt.Sprint(d.ID),
 				"time": FormatClock(byID[oid].StartMin) + "-" + FormatClock(byID[oid].EndMin)}
-			if note := holdNotes[ap.StudentID]; note != "" {
-				p["note"] = note
+			if note := holdNotes[ap.StudentID]; note[0] != "" {
+				p["note"], p["detail"] = note[0], note[1]
 			}
 		}
 		if err := NotifyGuardians(tx, NotifyLotteryResult, ap.StudentID, fmt.Sprintf("lottery:draw:%d:student:%d", d.ID, ap.StudentID), p); err != nil {

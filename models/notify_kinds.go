@@ -22,6 +22,9 @@ const (
 	// NotifyDismissal is the "已离校" message of a dismissal.
 	NotifyDismissal        = "dismissal"
 	NotifySessionCancelled = "session_cancelled"
+	// NotifyRefund tells a family that money came back (order_notify.go):
+	// through WeChat Pay once it succeeded, from the school once recorded.
+	NotifyRefund = "refund"
 )
 
 // Subscription types of WeChat subscribe-message templates: a one-time
@@ -60,6 +63,7 @@ var NotifyKinds = []NotifyKind{
 	{NotifyChildLinked, "WECHAT_TEMPLATE_CHILD_LINKED", "关联孩子", "pages/child/detail?student_id={student_id}", SubscriptionOneTime},
 	{NotifyAbsence, "WECHAT_TEMPLATE_ABSENCE", "缺勤提醒", "pages/attendance/index?student_id={student_id}&session_id={session_id}", SubscriptionLongTerm},
 	{NotifyDismissal, "WECHAT_TEMPLATE_DISMISSAL", "离校通知", "pages/attendance/index?student_id={student_id}&session_id={session_id}", SubscriptionLongTerm},
+	{NotifyRefund, "WECHAT_TEMPLATE_REFUND", "退费通知", "pages/order/detail?id={order_id}&student_id={student_id}", SubscriptionOneTime},
 }
 
 // FindNotifyKind returns the row of NotifyKinds for kind.

@@ -1,12 +1,14 @@
 package models
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -15,7 +17,7 @@ func TestNotifyKindsTable(t *testing.T) {
 	seen := map[string]bool{}
 	subscriptionOf := map[string]string{}
 	placeholder := regexp.MustCompile(`\{(\w+)\}`)
-	ids := map[string]bool{"student_id": true, "enrollment_id": true, "draw_id": true, "offering_id": true, "session_id": true}
+	ids := map[string]bool{"student_id": true, "enrollment_id": true, "draw_id": true, "offering_id": true, "session_id": true, "order_id": true}
 	for _, k := range NotifyKinds {
 		if seen[k.Kind] {
 			t.Errorf("%s listed twice", k.Kind)
@@ -138,6 +140,29 @@ func TestNotifyTextFits(t *testing.T) {
 	cases["sessionCancelled"] = note
 	note, _ = offeringCancelNote(strings.Repeat("雨", 100))
 	cases["offeringCancelled"] = note
+	// A held seat's note, for amounts that fit and that do not.
+	until := time.Date(2030, 12, 31, 23, 59, 0, 0, Zone)
+	for _, fen := range []int64{100, 5750, 99_999, 9_999_999_999} {
+		note := holdNote(Enrollment{HoldExpiresAt: &until, AmountFen: &fen})
+		cases[fmt.Sprintf("hold%d", fen)] = note
+		if !strings.Contains(note, "12-31 23:59") {
+			t.Errorf("hold note %q lost its deadline", note)
+		}
+	}
+	// A refund's longest amounts: what a term of clubs can cost, and far
+	// beyond it (the note then gives way to a shorter one).
+	for _, fen := range []int64{1, 99_999_999, 1 << 62} {
+		for _, c := range []struct {
+			wx   int64
+			done bool
+		}{{fen, true}, {0, false}, {fen / 2, false}} {
+			note, detail := refundNote(fen, c.wx, c.done, strings.Repeat("雨", MaxReasonLen))
+			cases[fmt.Sprintf("refund%d/%d/%v", fen, c.wx, c.done)] = note
+			if !strings.Contains(detail, "雨雨雨") {
+				t.Errorf("refund detail %q lost the reason", detail)
+			}
+		}
+	}
 	for name, v := range cases {
 		if n := utf8.RuneCountInString(v); n > ThingLimit || strings.Contains(v, "…") {
 			t.Errorf("%s: %q (%d characters) does not fit a thing field", name, v, n)

@@ -16,26 +16,6 @@ import (
 // beside it in the same transaction, for queries; models.Invariants checks
 // they agree.
 
-// Ledger kinds. Every amount is positive; the kind gives the direction.
-const (
-	LedgerCharge  = "charge"  // the gross bill
-	LedgerWaiver  = "waiver"  // a hardship waiver taken off the charge
-	LedgerCredit  = "credit"  // part of an unpaid charge taken off (a cancelled session)
-	LedgerVoid    = "void"    // what was still owed, cancelled (the seat given up unpaid)
-	LedgerPayment = "payment" // money received
-	LedgerRefund  = "refund"  // money given back
-)
-
-// Order statuses, derived from the ledger.
-const (
-	OrderUnpaid            = "unpaid"
-	OrderPaid              = "paid"
-	OrderWaived            = "waived" // nothing to pay (a full waiver, or credits)
-	OrderClosed            = "closed" // given up before anything was paid
-	OrderPartiallyRefunded = "partially_refunded"
-	OrderRefunded          = "refunded"
-)
-
 // LedgerSums are an order's ledger totals by kind.
 type LedgerSums struct {
 	Charge, Waiver, Credit, Void, Payment, Refund int64
@@ -59,7 +39,7 @@ func (s LedgerSums) Refundable() int64 { return s.Payment - s.Refund }
 // DeriveOrderStatus is an order's status from its ledger sums: unpaid while
 // anything is owed; then closed (voided, nothing paid), waived (nothing to
 // pay), paid, partially_refunded or refunded by what came back.
-func DeriveOrderStatus(s LedgerSums) string {
+func DeriveOrderStatus(s LedgerSums) OrderStatus {
 	switch {
 	case s.Owed() > 0:
 		return OrderUnpaid
@@ -78,23 +58,23 @@ func DeriveOrderStatus(s LedgerSums) string {
 // Order is the bill of one seat: the amounts as made (Gross, the waiver,
 // Amount = what the family pays), and the status its ledger gives.
 type Order struct {
-	ID           int64     `gorm:"primaryKey"`
-	SchoolID     int64     `gorm:"column:school_id"`
-	TermID       int64     `gorm:"column:term_id"`
-	OfferingID   int64     `gorm:"column:offering_id"`
-	StudentID    int64     `gorm:"column:student_id"`
-	EnrollmentID int64     `gorm:"column:enrollment_id"`
-	Billing      string    `gorm:"column:billing"`
-	UnitFen      int64     `gorm:"column:unit_fen"`
-	Sessions     int       `gorm:"column:sessions"`
-	BillsFrom    string    `gorm:"column:bills_from"`
-	GrossFen     int64     `gorm:"column:gross_fen"`
-	Waiver       string    `gorm:"column:waiver"`
-	WaiverFen    int64     `gorm:"column:waiver_fen"`
-	AmountFen    int64     `gorm:"column:amount_fen"`
-	Status       string    `gorm:"column:status"`
-	CreatedAt    time.Time `gorm:"column:created_at"`
-	UpdatedAt    time.Time `gorm:"column:updated_at"`
+	ID           int64       `gorm:"primaryKey"`
+	SchoolID     int64       `gorm:"column:school_id"`
+	TermID       int64       `gorm:"column:term_id"`
+	OfferingID   int64       `gorm:"column:offering_id"`
+	StudentID    int64       `gorm:"column:student_id"`
+	EnrollmentID int64       `gorm:"column:enrollment_id"`
+	Billing      string      `gorm:"column:billing"`
+	UnitFen      int64       `gorm:"column:unit_fen"`
+	Sessions     int         `gorm:"column:sessions"`
+	BillsFrom    string      `gorm:"column:bills_from"`
+	GrossFen     int64       `gorm:"column:gross_fen"`
+	Waiver       string      `gorm:"column:waiver"`
+	WaiverFen    int64       `gorm:"column:waiver_fen"`
+	AmountFen    int64       `gorm:"column:amount_fen"`
+	Status       OrderStatus `gorm:"column:status"`
+	CreatedAt    time.Time   `gorm:"column:created_at"`
+	UpdatedAt    time.Time   `gorm:"column:updated_at"`
 }
 
 // TableName maps Order to orders.
@@ -102,19 +82,19 @@ func (Order) TableName() string { return "orders" }
 
 // LedgerEntry is one row of fee_ledger.
 type LedgerEntry struct {
-	ID         int64     `gorm:"primaryKey"`
-	OrderID    int64     `gorm:"column:order_id"`
-	SchoolID   int64     `gorm:"column:school_id"`
-	Kind       string    `gorm:"column:kind"`
-	AmountFen  int64     `gorm:"column:amount_fen"`
-	ExternalID string    `gorm:"column:external_id"`
-	Method     string    `gorm:"column:method"`
-	Ref        string    `gorm:"column:ref"`
-	Reason     string    `gorm:"column:reason"`
-	SessionID  *int64    `gorm:"column:session_id"`
-	OccurredAt time.Time `gorm:"column:occurred_at"`
-	CreatedBy  *int64    `gorm:"column:created_by"`
-	CreatedAt  time.Time `gorm:"column:created_at"`
+	ID         int64      `gorm:"primaryKey"`
+	OrderID    int64      `gorm:"column:order_id"`
+	SchoolID   int64      `gorm:"column:school_id"`
+	Kind       LedgerKind `gorm:"column:kind"`
+	AmountFen  int64      `gorm:"column:amount_fen"`
+	ExternalID string     `gorm:"column:external_id"`
+	Method     string     `gorm:"column:method"`
+	Ref        string     `gorm:"column:ref"`
+	Reason     string     `gorm:"column:reason"`
+	SessionID  *int64     `gorm:"column:session_id"`
+	OccurredAt time.Time  `gorm:"column:occurred_at"`
+	CreatedBy  *int64     `gorm:"column:created_by"`
+	CreatedAt  time.Time  `gorm:"column:created_at"`
 }
 
 // TableName maps LedgerEntry to fee_ledger.
@@ -224,7 +204,7 @@ func lockOrder(tx *gorm.DB, id int64) (Order, error) {
 // ledgerSums sums order id's ledger inside tx.
 func ledgerSums(tx *gorm.DB, id int64) (LedgerSums, error) {
 	var rows []struct {
-		Kind string
+		Kind LedgerKind
 		Sum  int64
 	}
 	if err := tx.Raw("SELECT kind, COALESCE(SUM(amount_fen), 0) AS sum FROM fee_ledger WHERE order_id = ? GROUP BY kind", id).
@@ -272,6 +252,9 @@ func moveMoney(tx *gorm.DB, ord *Order, m LedgerEntry, now time.Time) (moved boo
 	}
 	if m.Kind == LedgerRefund {
 		if err := queueWeChatRefund(tx, *ord, m, now); err != nil {
+			return false, err
+		}
+		if err := noticeRefundRecorded(tx, *ord, m); err != nil {
 			return false, err
 		}
 	}
@@ -354,7 +337,7 @@ const maxSchoolOrders = 500
 // FindSchoolOrders lists schoolID's orders for its staff (newest first,
 // before id `before` when set), of one status and term when set: the
 // school's list of unpaid holds is status unpaid.
-func FindSchoolOrders(ctx context.Context, db *DB, a Actor, schoolID int64, status string, termID, before int64, limit int) ([]SchoolOrder, error) {
+func FindSchoolOrders(ctx context.Context, db *DB, a Actor, schoolID int64, status OrderStatus, termID, before int64, limit int) ([]SchoolOrder, error) {
 	if a.Role != RolePlatformAdmin && !a.IsSchoolStaff(schoolID) {
 		return nil, ErrNotFound
 	}

@@ -261,6 +261,18 @@ func holdNote(e Enrollment) string {
 	if e.HoldExpiresAt == nil || e.AmountFen == nil {
 		return ""
 	}
+	// The note fits a thing field (20 characters) as written, the amount
+	// dropped before the deadline is; the inbox has it all (holdDetail).
+	until, amount := e.HoldExpiresAt.In(Zone).Format("01-02 15:04"), strings.TrimSuffix(Yuan(*e.AmountFen), ".00")
+	return fitNote(fitNote(fmt.Sprintf("请于%s前缴费%s元", until, amount), fmt.Sprintf("%s前缴费%s元", until, amount)),
+		fmt.Sprintf("请于%s前缴费", until))
+}
+
+// holdDetail is the full text of a held seat's note, for the inbox.
+func holdDetail(e Enrollment) string {
+	if e.HoldExpiresAt == nil || e.AmountFen == nil {
+		return ""
+	}
 	return fmt.Sprintf("名额保留至%s，请缴费%s元", e.HoldExpiresAt.In(Zone).Format("01-02 15:04"), Yuan(*e.AmountFen))
 }
 

@@ -29,7 +29,18 @@ var (
 	// ErrRefundAbovePaid refuses a refund above what was paid minus what
 	// was refunded already.
 	ErrRefundAbovePaid = E(KindInvalid, "refund_above_paid", "退费金额超过已缴未退金额")
+	// ErrDuplicateRefund refuses a refund without an Idempotency-Key that
+	// is the same as one of the last RefundRetryWindow (same order, amount
+	// and reason): most likely a retry whose answer was lost.
+	ErrDuplicateRefund = E(KindConflict, "duplicate_refund",
+		"该订单10分钟内已退过一笔金额和原因都相同的退费（可能是重复提交），本次未退费；如确需再退一笔，请在退费原因中注明区别")
 )
+
+// RefundRetryWindow is how long a refund by hand without an
+// Idempotency-Key blocks an identical one (ErrDuplicateRefund): longer
+// than any client's retries, shorter than the time between two refunds a
+// school means to make alike.
+const RefundRetryWindow = 10 * time.Minute
 
 // RefundDue is what refund rule gives back when a paid seat is withdrawn at
 // now. paid and refunded are the order's sums; billed the sessions it was
@@ -159,7 +170,7 @@ func settleWithdrawal(tx *gorm.DB, enrollmentID int64, rule, key string, by int6
 func settleCancelledSession(tx *gorm.DB, offeringID, sessionID int64, date string, by int64, now time.Time) error {
 	var ids []int64
 	if err := tx.Raw("SELECT id FROM orders WHERE offering_id = ? AND bills_from <= ? AND status IN ? ORDER BY id",
-		offeringID, date, []string{OrderUnpaid, OrderPaid, OrderPartiallyRefunded}).Scan(&ids).Error; err != nil {
+		offeringID, date, orderOpenStatuses).Scan(&ids).Error; err != nil {
 		return err
 	}
 	for _, id := range ids {
@@ -285,14 +296,28 @@ type NewRefund struct {
 	AmountFen int64
 	Reason    string
 	// Key, when set (the request's Idempotency-Key), names the refund: the
-	// same key again moves nothing.
+	// same key again with the same amount and reason moves nothing and
+	// answers the order; with another amount or reason it is
+	// ErrIdempotencyReused.
 	Key string
 }
 
 // RefundOrder refunds part of order id by hand (its school admin, or a
 // platform admin), with a reason, audited; never above what was paid minus
 // what was refunded (ErrRefundAbovePaid).
+//
+// A retry must not refund twice (SPEC keeps the Idempotency-Key optional,
+// so both cases are covered): with a key the refund is named by it, as
+// POST /enrollments does — same key and body again replays, another body
+// is 422; without one, a refund identical to one of the order's refunds by
+// hand of the last RefundRetryWindow (same amount and reason, whoever made
+// it) is refused with ErrDuplicateRefund (409), since a lost answer's
+// retry is exactly that. Both checks run under the order's lock, so two
+// identical requests at once refund once.
 func RefundOrder(ctx context.Context, db *DB, a Actor, id int64, in NewRefund) (OrderView, error) {
+	if in.Key != "" && !validIdempotencyKey(in.Key) {
+		return OrderView{}, ErrBadIdempotencyKey
+	}
 	var v Validator
 	in.Reason = strings.TrimSpace(in.Reason)
 	v.Check(in.AmountFen >= 1, "amount_fen", "退费金额须为正整数（分）")
@@ -314,17 +339,30 @@ func RefundOrder(ctx context.Context, db *DB, a Actor, id int64, in NewRefund) (
 			return err
 		}
 		// Without a key the refund is named by the ledger's length under
-		// the order's lock: two concurrent refunds cannot both pass the
-		// check below; a retry after the first committed is a new refund.
+		// the order's lock; an identical one of the last minutes is taken
+		// for a retry (ErrDuplicateRefund).
 		ext := fmt.Sprintf("refund:order:%d:n:%d", id, n+1)
 		if in.Key != "" {
 			ext = fmt.Sprintf("refund:order:%d:key:%d:%s", id, a.UserID, in.Key)
-			var seen int64
-			if err := tx.Raw("SELECT COUNT(*) FROM fee_ledger WHERE external_id = ?", ext).Scan(&seen).Error; err != nil {
+			var seen []LedgerEntry
+			if err := tx.Where("external_id = ?", ext).Limit(1).Find(&seen).Error; err != nil {
 				return err
 			}
-			if seen > 0 {
-				return nil
+			if len(seen) > 0 {
+				if seen[0].AmountFen != in.AmountFen || seen[0].Reason != in.Reason {
+					return ErrIdempotencyReused
+				}
+				return nil // a retry of this very refund
+			}
+		} else {
+			var same int64
+			if err := tx.Raw(`SELECT COUNT(*) FROM fee_ledger WHERE order_id = ? AND kind = ? AND external_id LIKE ?
+				AND amount_fen = ? AND reason = ? AND created_at > ?`, id, LedgerRefund, fmt.Sprintf("refund:order:%d:%%", id),
+				in.AmountFen, in.Reason, now.Add(-RefundRetryWindow).UTC()).Scan(&same).Error; err != nil {
+				return err
+			}
+			if same > 0 {
+				return ErrDuplicateRefund
 			}
 		}
 		s, err := ledgerSums(tx, id)

@@ -140,7 +140,7 @@ func voidOrders(tx *gorm.DB, ids []int64, now time.Time) error {
 	}
 	var rows []struct {
 		OrderID int64
-		Kind    string
+		Kind    LedgerKind
 		Sum     int64
 	}
 	if err := tx.Raw("SELECT order_id, kind, COALESCE(SUM(amount_fen), 0) AS sum FROM fee_ledger WHERE order_id IN ? GROUP BY order_id, kind",
@@ -159,7 +159,7 @@ func voidOrders(tx *gorm.DB, ids []int64, now time.Time) error {
 		return err
 	}
 	var moves []LedgerEntry
-	byStatus := map[string][]int64{}
+	byStatus := map[OrderStatus][]int64{}
 	for _, ord := range ords {
 		s := sums[ord.ID]
 		if s.Payment > 0 {

@@ -52,6 +52,10 @@ type RosterRow struct {
 	// for a class list that gives both parents on one row (the row is
 	// read as one RosterRow per parent, with the same Row).
 	Guardian string
+	// FeeWaiver and WaiverReason are the optional waiver cells
+	// (roster_waiver.go): empty leaves the student's waiver as it is.
+	FeeWaiver    string
+	WaiverReason string
 }
 
 func (r RosterRow) blank() bool {
@@ -67,7 +71,11 @@ type RosterStudent struct {
 	Grade     int
 	Class     string
 	Guardians []RosterGuardian
+	// Waiver is the waiver the file sets (nil: the file leaves it as it
+	// is).
+	Waiver    *RosterWaiver
 	row       int // first row, for conflict messages
+	waiverRow int // the row that set Waiver
 }
 
 // RosterGuardian is one guardian of a validated roster.
@@ -243,7 +251,8 @@ func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
 		phone, pok := NormalizeMobile(r.GuardianPhone)
 		check(pok, gcol+"_phone", maskCell(phone), "监护人手机号须为11位中国大陆手机号")
 		check(textOK(r.Relationship, 20, false), "relationship", r.Relationship, "关系最多20个字符")
-		if !ok {
+		waiver, wok := rosterWaiver(n, r, add)
+		if !ok || !wok {
 			continue
 		}
 		g := RosterGuardian{Name: r.GuardianName, Phone: phone, Relationship: r.Relationship}
@@ -251,7 +260,7 @@ func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
 		if !seen {
 			byNo[r.StudentNo] = len(out)
 			out = append(out, RosterStudent{StudentNo: r.StudentNo, Name: r.Name, Gender: gender,
-				Grade: grade, Class: r.Class, Guardians: []RosterGuardian{g}, row: n})
+				Grade: grade, Class: r.Class, Guardians: []RosterGuardian{g}, Waiver: waiver, row: n, waiverRow: n})
 			continue
 		}
 		st := &out[j]
@@ -259,6 +268,7 @@ func ValidateRoster(rows []RosterRow) ([]RosterStudent, error) {
 			add(rosterRowError(n, r.StudentNo, "student_no", r.StudentNo, fmt.Sprintf("学号与第%d行相同，但姓名、性别、年级或班级不一致", st.row)))
 			continue
 		}
+		mergeRosterWaiver(st, waiver, n, r, add)
 		dup := false
 		for _, h := range st.Guardians {
 			if h.Phone == phone {

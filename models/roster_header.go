@@ -44,6 +44,11 @@ var rosterAliases = map[string]string{
 	"母亲姓名": "mother_name", "母亲": "mother_name", "妈妈姓名": "mother_name",
 	"母亲电话": "mother_phone", "母亲手机": "mother_phone", "母亲手机号": "mother_phone", "母亲联系电话": "mother_phone",
 	"妈妈电话": "mother_phone", "妈妈手机": "mother_phone", "妈妈手机号": "mother_phone",
+	// The optional waiver columns (roster_waiver.go).
+	"减免": "fee_waiver", "费用减免": "fee_waiver", "减免类型": "fee_waiver", "减免情况": "fee_waiver",
+	"减免等级": "fee_waiver", "收费减免": "fee_waiver", "减免标准": "fee_waiver",
+	"减免原因": "waiver_reason", "减免理由": "waiver_reason", "减免依据": "waiver_reason",
+	"困难类型": "waiver_reason", "困难类别": "waiver_reason",
 }
 
 // normalizeHeader is a header cell as matched against the column names:
@@ -65,7 +70,7 @@ func rosterColumn(h string) string {
 	if c, ok := rosterAliases[h]; ok {
 		return c
 	}
-	if slices.Contains(RosterColumns, h) || slices.Contains(RosterPairColumns, h) {
+	if slices.Contains(RosterColumns, h) || slices.Contains(RosterPairColumns, h) || slices.Contains(RosterWaiverColumns, h) {
 		return h
 	}
 	return ""

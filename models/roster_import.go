@@ -55,7 +55,7 @@ func ImportRoster(ctx context.Context, db *DB, a Actor, schoolID int64, rows []R
 	now := time.Now().UTC()
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		res, err = writeRoster(tx, db.Dialect, db.childrenCap(), schoolID, students, now)
+		res, err = writeRoster(tx, db.Dialect, db.childrenCap(), a.UserID, schoolID, students, now)
 		return err
 	})
 	if err != nil {
@@ -69,7 +69,9 @@ func ImportRoster(ctx context.Context, db *DB, a Actor, schoolID int64, rows []R
 // far below both engines' bound on bound parameters.
 const rosterBatch = 500
 
-func writeRoster(tx *gorm.DB, d Dialect, guardianCap int, schoolID int64, students []RosterStudent, now time.Time) (RosterResult, error) {
+// writeRoster writes validated students into schoolID inside tx, for user
+// by (the waiver audit's who).
+func writeRoster(tx *gorm.DB, d Dialect, guardianCap int, by, schoolID int64, students []RosterStudent, now time.Time) (RosterResult, error) {
 	var res RosterResult
 	if d == Postgres {
 		// Serialise imports of one school, so the created/updated counts of
@@ -207,6 +209,17 @@ func writeRoster(tx *gorm.DB, d Dialect, guardianCap int, schoolID int64, studen
 	if err := checkGuardianCap(tx, guardianCap, schoolID, students); err != nil {
 		return res, err
 	}
+	// Waivers: the file's, through the audited write PATCH /students/{id}
+	// uses (one row of waiver_changes per change, source roster). An order
+	// already made keeps its bill: a waiver is read when an order is made.
+	for _, s := range students {
+		if s.Waiver == nil {
+			continue
+		}
+		if err := setWaiverTx(tx, by, schoolID, after[s.StudentNo], s.Waiver.Waiver, s.Waiver.Reason, WaiverSourceRoster, now); err != nil {
+			return res, err
+		}
+	}
 	return res, linkKnownParents(tx, guardianCap, students, after)
 }
 
@@ -217,11 +230,12 @@ type rosterStudentState struct {
 	grade               int
 	active              bool
 	guardians           map[string]RosterGuardian // by phone
+	waiver              RosterWaiver
 }
 
 func (h rosterStudentState) same(s RosterStudent) bool {
 	if !h.active || h.name != s.Name || h.gender != s.Gender || h.grade != s.Grade || h.class != s.Class ||
-		len(h.guardians) != len(s.Guardians) {
+		len(h.guardians) != len(s.Guardians) || (s.Waiver != nil && *s.Waiver != h.waiver) {
 		return false
 	}
 	for _, g := range s.Guardians {
@@ -240,8 +254,9 @@ func rosterState(tx *gorm.DB, schoolID int64) (map[string]*rosterStudentState, e
 		StudentNo, Name, Gender, ClassName string
 		Grade                              int
 		Active                             bool
+		FeeWaiver, WaiverReason            string
 	}
-	if err := tx.Raw(`SELECT id, student_no, name, gender, grade, class_name, active FROM students
+	if err := tx.Raw(`SELECT id, student_no, name, gender, grade, class_name, active, fee_waiver, waiver_reason FROM students
 		WHERE school_id = ?`, schoolID).Scan(&ss).Error; err != nil {
 		return nil, err
 	}
@@ -249,7 +264,7 @@ func rosterState(tx *gorm.DB, schoolID int64) (map[string]*rosterStudentState, e
 	out := make(map[string]*rosterStudentState, len(ss))
 	for _, s := range ss {
 		h := &rosterStudentState{name: s.Name, gender: s.Gender, class: s.ClassName, grade: s.Grade, active: s.Active,
-			guardians: map[string]RosterGuardian{}}
+			guardians: map[string]RosterGuardian{}, waiver: RosterWaiver{Waiver: s.FeeWaiver, Reason: s.WaiverReason}}
 		byID[s.ID], out[s.StudentNo] = h, h
 	}
 	var gs []struct {

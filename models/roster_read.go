@@ -135,6 +135,10 @@ func (r *RosterReader) Add(line int, cells []string) error {
 			row.GuardianPhone = c
 		case "relationship":
 			row.Relationship = c
+		case "fee_waiver":
+			row.FeeWaiver = c
+		case "waiver_reason":
+			row.WaiverReason = c
 		default: // a parent's column
 			if c != "" {
 				if parents == nil {
@@ -161,7 +165,8 @@ func (r *RosterReader) Add(line int, cells []string) error {
 
 func (r *RosterReader) useHeader(idx map[string]int, line int, cells []string) {
 	r.idx, r.header, r.titles, r.lines = idx, line, nil, nil
-	for _, c := range append(RosterColumns[:len(RosterColumns):len(RosterColumns)], RosterPairColumns...) {
+	cols := append(RosterColumns[:len(RosterColumns):len(RosterColumns)], RosterPairColumns...)
+	for _, c := range append(cols, RosterWaiverColumns...) {
 		if i, ok := idx[c]; ok {
 			r.cols = append(r.cols, i)
 			r.names = append(r.names, c)

@@ -88,16 +88,19 @@ func fillFromWaitlist(tx *gorm.DB, offeringID int64) ([]int64, error) {
 			return promoted, err
 		}
 		// A seat in a priced offering is held for payment (order_hold.go).
-		note := "已从候补转为正式报名"
+		note, detail := "已从候补转为正式报名", ""
 		h.Status = StatusEnrolled
 		if held, err := holdSeat(tx, &h, o, txNow(tx)); err != nil {
 			return promoted, err
 		} else if held {
-			note = "候补转正，" + holdNote(h)
+			note, detail = holdNote(h), "候补转正，"+holdDetail(h)
 		}
-		if err := NotifyGuardians(tx, NotifyWaitlistPromoted, h.StudentID, fmt.Sprintf("promoted:enrollment:%d", h.ID),
-			map[string]string{"offering": o.Name, "status": "候补转正", "note": note, "enrollment_id": fmt.Sprint(h.ID),
-				"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin)}); err != nil {
+		p := map[string]string{"offering": o.Name, "status": "候补转正", "note": note, "enrollment_id": fmt.Sprint(h.ID),
+			"time": FormatClock(o.StartMin) + "-" + FormatClock(o.EndMin)}
+		if detail != "" {
+			p["detail"] = detail
+		}
+		if err := NotifyGuardians(tx, NotifyWaitlistPromoted, h.StudentID, fmt.Sprintf("promoted:enrollment:%d", h.ID), p); err != nil {
 			return promoted, err
 		}
 		// Skipped heads stand before the promoted one, so their places

@@ -19,21 +19,6 @@ import (
 // PayMethodWeChat is the ledger method of payments made through WeChat Pay.
 const PayMethodWeChat = "wechat"
 
-// States of a pay_orders row.
-const (
-	PayOrderOpen   = "open"   // a prepay may exist; not paid
-	PayOrderPaid   = "paid"   // WeChat Pay reported it paid
-	PayOrderClosed = "closed" // closed at WeChat Pay (the hold ran out)
-)
-
-// Statuses of a pay_refunds row.
-const (
-	PayRefundPending    = "pending"    // to be sent (again) to WeChat Pay
-	PayRefundProcessing = "processing" // accepted; the result comes by notification or query
-	PayRefundSuccess    = "success"
-	PayRefundFailed     = "failed" // refused for good, or abnormal: the school must act
-)
-
 // Errors of WeChat Pay operations.
 var (
 	// ErrPayUnavailable: payment through WeChat Pay is not configured.
@@ -45,17 +30,17 @@ var (
 
 // PayOrder is the WeChat Pay side of an order (pay_orders).
 type PayOrder struct {
-	OrderID         int64      `gorm:"column:order_id;primaryKey"`
-	SchoolID        int64      `gorm:"column:school_id"`
-	OutTradeNo      string     `gorm:"column:out_trade_no"`
-	AmountFen       int64      `gorm:"column:amount_fen"`
-	PayerUserID     int64      `gorm:"column:payer_user_id"`
-	PrepayID        string     `gorm:"column:prepay_id"`
-	PrepayExpiresAt *time.Time `gorm:"column:prepay_expires_at"`
-	State           string     `gorm:"column:state"`
-	TransactionID   string     `gorm:"column:transaction_id"`
-	CreatedAt       time.Time  `gorm:"column:created_at"`
-	UpdatedAt       time.Time  `gorm:"column:updated_at"`
+	OrderID         int64         `gorm:"column:order_id;primaryKey"`
+	SchoolID        int64         `gorm:"column:school_id"`
+	OutTradeNo      string        `gorm:"column:out_trade_no"`
+	AmountFen       int64         `gorm:"column:amount_fen"`
+	PayerUserID     int64         `gorm:"column:payer_user_id"`
+	PrepayID        string        `gorm:"column:prepay_id"`
+	PrepayExpiresAt *time.Time    `gorm:"column:prepay_expires_at"`
+	State           PayOrderState `gorm:"column:state"`
+	TransactionID   string        `gorm:"column:transaction_id"`
+	CreatedAt       time.Time     `gorm:"column:created_at"`
+	UpdatedAt       time.Time     `gorm:"column:updated_at"`
 }
 
 // TableName maps PayOrder to pay_orders.

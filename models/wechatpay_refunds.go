@@ -10,20 +10,20 @@ import (
 
 // PayRefund is a refund WeChat Pay is to move (pay_refunds).
 type PayRefund struct {
-	ID            int64      `gorm:"primaryKey"`
-	LedgerID      int64      `gorm:"column:ledger_id"`
-	OrderID       int64      `gorm:"column:order_id"`
-	SchoolID      int64      `gorm:"column:school_id"`
-	OutRefundNo   string     `gorm:"column:out_refund_no"`
-	AmountFen     int64      `gorm:"column:amount_fen"`
-	Status        string     `gorm:"column:status"`
-	Attempts      int        `gorm:"column:attempts"`
-	NextAttemptAt time.Time  `gorm:"column:next_attempt_at"`
-	RefundID      string     `gorm:"column:refund_id"`
-	LastError     string     `gorm:"column:last_error"`
-	SucceededAt   *time.Time `gorm:"column:succeeded_at"`
-	CreatedAt     time.Time  `gorm:"column:created_at"`
-	UpdatedAt     time.Time  `gorm:"column:updated_at"`
+	ID            int64           `gorm:"primaryKey"`
+	LedgerID      int64           `gorm:"column:ledger_id"`
+	OrderID       int64           `gorm:"column:order_id"`
+	SchoolID      int64           `gorm:"column:school_id"`
+	OutRefundNo   string          `gorm:"column:out_refund_no"`
+	AmountFen     int64           `gorm:"column:amount_fen"`
+	Status        PayRefundStatus `gorm:"column:status"`
+	Attempts      int             `gorm:"column:attempts"`
+	NextAttemptAt time.Time       `gorm:"column:next_attempt_at"`
+	RefundID      string          `gorm:"column:refund_id"`
+	LastError     string          `gorm:"column:last_error"`
+	SucceededAt   *time.Time      `gorm:"column:succeeded_at"`
+	CreatedAt     time.Time       `gorm:"column:created_at"`
+	UpdatedAt     time.Time       `gorm:"column:updated_at"`
 }
 
 // TableName maps PayRefund to pay_refunds.
@@ -56,7 +56,7 @@ func ClaimDueRefunds(ctx context.Context, db *DB, limit int) ([]PayRefundJob, er
 		now := txNow(tx)
 		out = out[:0]
 		var due []PayRefund
-		if err := tx.Where("status IN ? AND next_attempt_at <= ?", []string{PayRefundPending, PayRefundProcessing}, now).
+		if err := tx.Where("status IN ? AND next_attempt_at <= ?", payRefundDue, now).
 			Order("next_attempt_at").Limit(limit).Find(&due).Error; err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func RecordRefundAttempt(ctx context.Context, db *DB, id int64, at RefundAttempt
 		if err := tx.Where("id = ?", id).Take(&r).Error; err != nil {
 			return notFound(err)
 		}
-		if r.Status == PayRefundSuccess || r.Status == PayRefundFailed {
+		if r.Status.Done() {
 			return nil
 		}
 		upd := map[string]any{"attempts": r.Attempts + 1, "updated_at": now, "last_error": ClipBytes(at.Err, 200)}
@@ -124,7 +124,13 @@ func RecordRefundAttempt(ctx context.Context, db *DB, id int64, at RefundAttempt
 				upd["next_attempt_at"] = now.Add(refundBackoff(r.Attempts + 1))
 			}
 		}
-		return tx.Model(&PayRefund{}).Where("id = ?", id).Updates(upd).Error
+		if err := tx.Model(&PayRefund{}).Where("id = ?", id).Updates(upd).Error; err != nil {
+			return err
+		}
+		if upd["status"] == PayRefundSuccess {
+			return noticeRefundSucceeded(tx, r) // the family hears the money is back
+		}
+		return nil
 	})
 }
 

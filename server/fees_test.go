@@ -153,6 +153,20 @@ func TestOrdersHTTP(t *testing.T) {
 			t.Fatalf("a retry refunded again: %v", m["refunded_fen"])
 		}
 	})
+	t.Run("idempotency_key_reused422", func(t *testing.T) {
+		w.do("POST", path+"/refunds", w.adminTok, map[string]any{"amount_fen": 200, "reason": "多收"}, "Idempotency-Key", "r-1").
+			want(t, 422, "idempotency_key_reused")
+	})
+	t.Run("duplicate_refund409", func(t *testing.T) {
+		// No key: the client's retry after a lost answer is refused, not
+		// refunded again.
+		b := map[string]any{"amount_fen": 150, "reason": "停课一次"}
+		w.do("POST", path+"/refunds", w.adminTok, b).want(t, 200)
+		w.do("POST", path+"/refunds", w.adminTok, b).want(t, 409, "duplicate_refund")
+		if m := w.do("GET", path, w.adminTok, nil).want(t, 200).JSON(); m["refunded_fen"].(float64) != 250 {
+			t.Fatalf("refunded %v, want 100 + 150", m["refunded_fen"])
+		}
+	})
 	t.Run("refund_above_paid422", func(t *testing.T) {
 		w.do("POST", path+"/refunds", w.adminTok, map[string]any{"amount_fen": 100_000_000, "reason": "全退"}).want(t, 422, "refund_above_paid")
 	})

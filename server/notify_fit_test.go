@@ -71,6 +71,16 @@ func TestNotificationsFitWeChatFields(t *testing.T) {
 	w.do("POST", "/api/v1/enrollments", w.adminTok, map[string]any{"student_id": w.kids[1].ID, "offering_id": full}).want(t, 201)
 	w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", jnum(first, "id")), w.adminTok, nil).want(t, 200)
 	w.do("POST", fmt.Sprintf("/api/v1/offerings/%d/cancel", w.club2), w.adminTok, map[string]any{"reason": strings.Repeat("停", 100)}).want(t, 200)
+	// A refund by hand of a seat paid at the bank, with the longest reason.
+	priced := w.publishedOffering(t, func(m map[string]any) {
+		m["name"], m["capacity"], m["weekdays"], m["term_id"] = strings.Repeat("钱", 100), 5, []int{3}, w.term
+		m["fee_fen"], m["billing"] = 99_999, "session"
+		m["enroll_opens_at"], m["enroll_closes_at"] = "2030-08-01T08:00:00+08:00", "2030-12-31T20:00:00+08:00"
+	})
+	held := w.do("POST", "/api/v1/enrollments", w.adminTok, map[string]any{"student_id": w.kids[0].ID, "offering_id": priced}).want(t, 201).JSON()
+	orderPath := fmt.Sprintf("/api/v1/orders/%d", jnum(held, "order_id"))
+	w.do("POST", orderPath+"/payments", w.adminTok, map[string]any{"method": "bank", "ref": "B-1", "paid_at": "2030-11-05T18:00:00+08:00"}).want(t, 200)
+	w.do("POST", orderPath+"/refunds", w.adminTok, map[string]any{"amount_fen": 99_999, "reason": longReason}).want(t, 200)
 
 	var rows []outboxRow
 	if err := w.db.R.Raw("SELECT kind, user_id, dedupe_key, payload FROM outbox ORDER BY id").Scan(&rows).Error; err != nil {
@@ -84,14 +94,14 @@ func TestNotificationsFitWeChatFields(t *testing.T) {
 		}
 		seen[r.Kind] = true
 		checkFits(t, r.Kind, p)
-		if r.Kind == models.NotifySessionCancelled || r.Kind == models.NotifyOfferingCancelled {
+		if r.Kind == models.NotifySessionCancelled || r.Kind == models.NotifyOfferingCancelled || r.Kind == models.NotifyRefund {
 			if !strings.Contains(p["detail"], "雨雨雨") && !strings.Contains(p["detail"], "停停停") {
 				t.Errorf("%s: the full reason is not kept for the inbox: %v", r.Kind, p)
 			}
 		}
 	}
 	for _, k := range []string{models.NotifyAbsence, models.NotifyDismissal, models.NotifySessionCancelled, models.NotifyEnrollmentConfirmed,
-		models.NotifyWaitlisted, models.NotifyWaitlistPromoted, models.NotifyWithdrawn, models.NotifyOfferingCancelled} {
+		models.NotifyWaitlisted, models.NotifyWaitlistPromoted, models.NotifyWithdrawn, models.NotifyOfferingCancelled, models.NotifyRefund} {
 		if !seen[k] {
 			t.Errorf("no %s message was queued", k)
 		}
