@@ -87,7 +87,7 @@ func TestBenchFlags(t *testing.T) {
 	}{
 		{"defaultsAreTheTargetSizes", nil, func(o benchOptions) bool {
 			return o.Students == 6000 && o.Clubs == 60 && o.Seats == 40 && o.HotSeats == 30 &&
-				o.BrowseConns == 256 && o.RushConns == 512 && len(o.Scenarios) == 7 && o.ProvShape.Students() == 10_020 &&
+				o.BrowseConns == 256 && o.RushConns == 512 && len(o.Scenarios) == 9 && o.ProvShape.Students() == 10_020 &&
 				o.rollcallTeachers() == 300
 		}, false},
 		{"smokeIsTiny", []string{"-smoke"}, func(o benchOptions) bool {
@@ -281,7 +281,7 @@ func TestBenchSmoke(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"browse", "browse (open, 0.5× B_http)", "spread", "paid", "hot", "mixed (closed, saturation)", "mixed (open, 0.7× saturation)",
-		"mixed (open, 2.0× saturation)", "rollcall", "stats job", "dashboard reads"} {
+		"mixed (open, 2.0× saturation)", "rollcall", "notify", "notify+spread", "stats job", "dashboard reads"} {
 		if got[name] == nil {
 			t.Fatalf("scenario %q missing; output:\n%s", name, out.String())
 		}
@@ -308,6 +308,18 @@ func TestBenchSmoke(t *testing.T) {
 	if x, n := got["rollcall"].Extra, float64(o.rollcallTeachers()); x["attendance_ok"] != n ||
 		x["server_attendance_answers"] != n || x["server_attendance_p99_ms"] <= 0 || x["client_attendance_p99_ms"] <= 0 {
 		t.Errorf("rollcall: %v", x)
+	}
+	// WeChat Pay's notifications: every parent's payment applied once,
+	// alone and beside the rush, timed by the server too.
+	for _, name := range []string{"notify", "notify+spread"} {
+		x := got[name].Extra
+		if x["notifications"] != float64(o.Students) || x["payments_lost"] != 0 || x["payments_doubled"] != 0 ||
+			x["notify_errors"] != 0 || x["server_notify_answers"] < float64(o.Students) || x["applied_per_sec"] <= 0 {
+			t.Errorf("%s: %v", name, x)
+		}
+	}
+	if s := got["notify+spread"]; s.Accepted+s.Shed < o.Students || s.Accepted == 0 {
+		t.Errorf("notify+spread: %d enrollments accepted, %d shed, want %d students", s.Accepted, s.Shed, o.Students)
 	}
 	if s := got["hot"]; s.Accepted != o.HotSeats {
 		t.Errorf("hot: %d enrolled, want %d", s.Accepted, o.HotSeats)

@@ -124,9 +124,12 @@ type benchData struct {
 	RegionID             int64
 	SchoolID             int64
 	SchoolAdminToken     string
-	TermID               int64
-	Clubs                []int64
-	HotClub              int64
+	// SchoolAdminUser and SchoolAdminPass log the school admin in again
+	// (its token from the preparation may have run out).
+	SchoolAdminUser, SchoolAdminPass string
+	TermID                           int64
+	Clubs                            []int64
+	HotClub                          int64
 	// PaidTermID and PaidClubs are the paid rush's term and clubs: the
 	// same clubs with a fee per session (only when "paid" runs).
 	PaidTermID int64
@@ -194,6 +197,7 @@ func (e *engine) prepareRush(ctx context.Context) error {
 		return err
 	}
 	d.SchoolAdminToken = tp.AccessToken
+	d.SchoolAdminUser, d.SchoolAdminPass = saUser, saPass+"x1" // firstLogin set it
 
 	t0 := time.Now()
 	var imported struct {

@@ -24,12 +24,19 @@ type engine struct {
 	adminUser string
 	adminPass string
 	wx        wechatFake
+	appID     string // the mini-program's WECHAT_APPID
 	spec      childSpec
 	srv       *childProc
 	api       *apiClient
 	data      *benchData
 	starts    int
 	pprofAddr string // the running server's profiling address, if any
+	// env is added to the server's environment for the phases that set
+	// it (the WeChat Pay merchant of the notify scenarios).
+	env []string
+	pay *benchPay // the fake WeChat Pay, once a notify scenario made it
+	// payClubs are the priced clubs of the notify scenarios' term.
+	payClubs []int64
 }
 
 // newEngine prepares to run kehou on url: a WeChat fake for it, and the
@@ -43,7 +50,7 @@ func (b *bench) newEngine(ctx context.Context, name, dbURL string) (*engine, err
 	if err != nil {
 		return nil, err
 	}
-	e.wx = wx
+	e.wx, e.appID = wx, appID
 	lvl := "warn"
 	if b.o.AccessLog {
 		lvl = "info"
@@ -68,12 +75,16 @@ func (e *engine) close() {
 	if e.wx != nil {
 		e.wx.Close()
 	}
+	if e.pay != nil {
+		e.pay.Close()
+	}
 }
 
 // start starts the server process and waits for /readyz.
 func (e *engine) start(ctx context.Context) error {
 	e.starts++
 	spec := e.spec
+	spec.env = append(spec.env[:len(spec.env):len(spec.env)], e.env...)
 	spec.logFile = filepath.Join(e.b.dir, fmt.Sprintf("server-%s.log", e.name))
 	e.pprofAddr = ""
 	if e.b.o.PprofDir != "" {
@@ -118,7 +129,8 @@ func (e *engine) resetEnrollments(ctx context.Context) error {
 		return err
 	}
 	defer db.Close()
-	// The paid rush's money goes with its seats: payments and refunds
+	// The paid rush's and the notify scenarios' money goes with their
+	// seats: payments and refunds
 	// first (they name orders), then the ledger, then the orders.
 	stmts := []string{
 		"DELETE FROM pay_refunds",

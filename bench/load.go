@@ -35,6 +35,9 @@ type loadRequest struct {
 	// Gzip sends Accept-Encoding: gzip, as the phones' HTTP stacks do (the
 	// body is not read, so it is not unpacked either).
 	Gzip bool
+	// Header holds more headers, name and value (WeChat Pay's signature
+	// headers on a notification).
+	Header [][2]string
 }
 
 // loadClient sends loadRequests to one server over keep-alive connections.
@@ -96,6 +99,9 @@ func (lc *loadClient) doDeadline(r loadRequest, deadline time.Time, keepBody boo
 	}
 	if r.Gzip {
 		req.Header.Set("Accept-Encoding", "gzip")
+	}
+	for _, h := range r.Header {
+		req.Header.Set(h[0], h[1])
 	}
 	if r.Body != nil {
 		ct := r.ContentType

@@ -38,6 +38,8 @@ type benchOptions struct {
 	HotSeats    int
 	BrowseConns int
 	RushConns   int
+	// NotifyConns are the connections WeChat Pay's notifications come on.
+	NotifyConns int
 	Duration    time.Duration
 	// RollcallWindow spreads the roll-call scenario's teachers (and its
 	// browse load) over this long; 0 means Duration.
@@ -93,6 +95,7 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 	fs.IntVar(&o.Seats, "seats", 40, "seats per club")
 	fs.IntVar(&o.HotSeats, "hot-seats", 30, "seats of the hot club")
 	conns := fs.String("conns", "256/512", "connections: browse/rush (one number sets both)")
+	fs.IntVar(&o.NotifyConns, "notify-conns", 256, "connections of the notify scenarios' burst")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each timed run")
 	fs.DurationVar(&o.RollcallWindow, "rollcall-window", 0, "spread the roll call's teachers over this long (default: -duration; the issue's peak is 5m)")
 	fs.StringVar(&o.PG, "pg", "", "PostgreSQL URL: also run the rush and B_pg there (in a fresh schema)")
@@ -207,6 +210,9 @@ func (o *benchOptions) applySmoke(fs *flag.FlagSet) {
 	}
 	if !set["duration"] {
 		o.Duration = time.Second
+	}
+	if !set["notify-conns"] {
+		o.NotifyConns = 16
 	}
 	if !set["province"] {
 		o.ProvShape = smokeProvince

@@ -177,7 +177,7 @@ func serverLatency(r *scenarioResult, before, after histograms, st loadStats) {
 	for _, x := range []struct {
 		name, tag string
 		k         routeKey
-	}{{"browse", "read", browseRoute}, {"enroll", "enroll", enrollRoute}} {
+	}{{"browse", "read", browseRoute}, {"enroll", "enroll", enrollRoute}, {"notify", "notify", notifyRoute}} {
 		h := after.since(before, x.k)
 		if h.total() == 0 {
 			continue
@@ -204,7 +204,7 @@ func (e *engine) scrapeLatencyOrLog() histograms {
 // reportServerLatency adds the server's own p50/p99 of the list and of the
 // enrollments in a loop to the table, each beside the client's.
 func (e *engine) reportServerLatency(scenario, loop string, r *scenarioResult) {
-	for _, x := range []struct{ name, what string }{{"browse", "offerings list"}, {"enroll", "enrollments"}} {
+	for _, x := range []struct{ name, what string }{{"browse", "offerings list"}, {"enroll", "enrollments"}, {"notify", "notifications"}} {
 		if r.Extra["server_"+x.name+"_answers"] == 0 {
 			continue
 		}

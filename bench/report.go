@@ -120,6 +120,24 @@ func (r *benchReport) atLeast(engine, scenario, metric, unit string, value float
 	r.addTarget(row)
 }
 
+// atLeastValue adds a row "value ≥ limit" (a fixed target, no baseline).
+func (r *benchReport) atLeastValue(engine, scenario, metric, unit string, value, limit float64) {
+	r.addTarget(targetRow{Engine: engine, Scenario: scenario, Metric: metric, Value: value, Unit: unit,
+		Target: fmt.Sprintf("≥ %s %s", trimFloat(limit), unit), Met: value >= limit})
+}
+
+// scenarioOf is the last result of scenario name on engine, or nil.
+func (r *benchReport) scenarioOf(engine, name string) *scenarioResult {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.Scenarios) - 1; i >= 0; i-- {
+		if s := r.Scenarios[i]; s.Engine == engine && s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
 // atMost adds a row "value ≤ limit".
 func (r *benchReport) atMost(engine, scenario, metric, unit string, value, limit float64) {
 	r.addTarget(targetRow{Engine: engine, Scenario: scenario, Metric: metric, Value: value, Unit: unit,

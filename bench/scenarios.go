@@ -56,6 +56,8 @@ var rushScenarios = []struct {
 	{"hot", (*engine).hot},
 	{"mixed", (*engine).mixed},
 	{"rollcall", (*engine).rollcall},
+	{"notify", (*engine).notify},
+	{"notify+spread", (*engine).notifyWithRush},
 }
 
 // rushScenarioNames lists the names of rushScenarios.
@@ -75,6 +77,13 @@ var warmsUp = map[string]bool{"spread": true, "paid": true}
 // RSS), check the invariants.
 func (e *engine) phase(ctx context.Context, name string, conns int, want func() liveCounts,
 	load func(lc *loadClient) (*scenarioResult, error)) (*scenarioResult, error) {
+	return e.phaseAfter(ctx, name, conns, want, nil, load)
+}
+
+// phaseAfter is phase with prep run on the started server before the
+// timed load (not profiled, not measured).
+func (e *engine) phaseAfter(ctx context.Context, name string, conns int, want func() liveCounts,
+	prep func() error, load func(lc *loadClient) (*scenarioResult, error)) (*scenarioResult, error) {
 	if err := e.resetEnrollments(ctx); err != nil {
 		return nil, err
 	}
@@ -84,6 +93,12 @@ func (e *engine) phase(ctx context.Context, name string, conns int, want func() 
 	if err := e.refreshTokens(ctx, 8*time.Minute); err != nil {
 		e.stop()
 		return nil, err
+	}
+	if prep != nil {
+		if err := prep(); err != nil {
+			e.stop()
+			return nil, err
+		}
 	}
 	lc := newLoadClient(e.srv.addr, conns, e.b.o.Timeout)
 	// The profile covers the load from its start, or from the end of its
@@ -113,9 +128,11 @@ func (e *engine) phase(ctx context.Context, name string, conns int, want func() 
 	if want != nil {
 		w = want()
 	}
-	if res.Invariants, err = e.checkInvariants(ctx, w); err != nil {
+	inv, err := e.checkInvariants(ctx, w)
+	if err != nil {
 		return nil, err
 	}
+	res.Invariants = append(inv, res.Invariants...)
 	e.b.rep.addScenario(res)
 	res.describe(e.b.out)
 	return res, nil

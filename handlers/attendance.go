@@ -35,7 +35,7 @@ type RollDTO struct {
 
 // NewRollDTO maps a roll, at now, to its DTO.
 func NewRollDTO(r models.Roll, now time.Time) RollDTO {
-	out := RollDTO{Session: NewSessionDTO(r.Session), Window: models.RollWindow(r.Session.Session, now),
+	out := RollDTO{Session: NewSessionDTO(r.Session, now), Window: models.RollWindow(r.Session.Session, now),
 		Items: make([]RollEntryDTO, 0, len(r.Entries))}
 	for _, e := range r.Entries {
 		d := RollEntryDTO{StudentID: e.StudentID, StudentNo: e.StudentNo, Name: e.Name, Grade: e.Grade,

@@ -132,7 +132,7 @@ func (h *API) WeChatPayNotify(c *fiber.Ctx) error {
 	switch {
 	case n.Transaction != nil && n.Transaction.State == pay.StateSuccess:
 		t := n.Transaction
-		outcome, err = models.ApplyWeChatPayment(ctx, h.DB, models.WeChatPayment{OutTradeNo: t.OutTradeNo,
+		outcome, err = models.ApplyNotifiedPayment(ctx, h.DB, models.WeChatPayment{OutTradeNo: t.OutTradeNo,
 			TransactionID: t.TransactionID, AmountFen: t.AmountFen, PaidAt: t.SuccessTime})
 	case n.Refund != nil:
 		outcome, err = "refund", models.ApplyWeChatRefund(ctx, h.DB, models.WeChatRefundResult{OutRefundNo: n.Refund.OutRefundNo,

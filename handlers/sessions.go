@@ -24,16 +24,18 @@ type SessionDTO struct {
 	EndTime       string              `json:"end_time"`
 	StartsAt      string              `json:"starts_at"`
 	Status        string              `json:"status"`
+	State         string              `json:"state"`
 	CancelReason  string              `json:"cancel_reason,omitempty"`
 	RollTakenAt   *string             `json:"roll_taken_at"`
 	TeacherUserID *int64              `json:"teacher_user_id"`
 }
 
-// NewSessionDTO maps a session to its DTO.
-func NewSessionDTO(s models.SessionView) SessionDTO {
+// NewSessionDTO maps a session to its DTO; state is what became of it by
+// now (models.SessionState).
+func NewSessionDTO(s models.SessionView, now time.Time) SessionDTO {
 	d := SessionDTO{ID: s.ID, OfferingID: s.OfferingID, OfferingName: s.OfferingName, OfferingKind: s.OfferingKind,
 		Venue: s.Venue, Date: s.Date, StartTime: models.FormatClock(s.StartMin), EndTime: models.FormatClock(s.EndMin),
-		StartsAt: rfc3339(s.StartsAt()), Status: s.Status, CancelReason: s.CancelReason, TeacherUserID: s.TeacherUserID}
+		StartsAt: rfc3339(s.StartsAt()), Status: s.Status, State: models.SessionState(s.Session, now), CancelReason: s.CancelReason, TeacherUserID: s.TeacherUserID}
 	if s.RollTakenAt != nil {
 		d.RollTakenAt = ptr(rfc3339(*s.RollTakenAt))
 	}
@@ -54,8 +56,9 @@ func (h *API) sessionPage(c *fiber.Ctx, ss []models.SessionView, limit int, key 
 	if err != nil {
 		return out, err
 	}
+	now := h.now()
 	for _, s := range ss {
-		d := NewSessionDTO(s)
+		d := NewSessionDTO(s, now)
 		if o, ok := sums[s.OfferingID]; ok {
 			d.Offering = ptr(NewOfferingSummaryDTO(o))
 		}
@@ -175,7 +178,7 @@ func (h *API) CancelSession(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := NewSessionDTO(s)
+	d := NewSessionDTO(s, h.now())
 	if o, err := models.FindOfferingSummary(c.UserContext(), h.DB, s.OfferingID); err == nil {
 		d.Offering = ptr(NewOfferingSummaryDTO(o))
 	}

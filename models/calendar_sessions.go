@@ -17,7 +17,9 @@ import (
 // session stays, cancelled (cancel_source 'calendar'), and the families of
 // the children enrolled hear it (CANCELLED). A date the calendar gives back
 // restores the sessions it had cancelled, and the families hear that too
-// (CHANGED). Sessions with marks or dismissals are history and never
+// (CHANGED); a date it adds (a make-up day, 调休) gets its new sessions
+// (syncTermSessions) and the families of the offerings meeting that day
+// hear of it the same way (CHANGED). Sessions with marks or dismissals are history and never
 // change; a session a school admin cancelled by hand stays cancelled.
 
 // CalendarCancelReason is the cancel_reason of sessions the calendar
@@ -40,7 +42,8 @@ type calendarSession struct {
 // applyCalendarToSessions cancels and restores, inside tx, the sessions of
 // term t's running offerings from today on whose dates the change of the
 // term's calendar from before to t takes away or gives back, and tells the
-// families. Only the dates the change itself touches count: a session left
+// families — also those of the offerings that meet on a date it adds,
+// whose sessions syncTermSessions creates. Only the dates the change itself touches count: a session left
 // on a date its offering no longer meets for another reason (today's, after
 // a change of weekdays) is not the calendar's business. It runs before
 // syncTermSessions, which then only creates what is missing.
@@ -69,6 +72,10 @@ func applyCalendarToSessions(tx *gorm.DB, before, t Term, now time.Time) error {
 		AND NOT EXISTS (SELECT 1 FROM attendance a WHERE a.session_id = s.id)
 		AND NOT EXISTS (SELECT 1 FROM dismissals d WHERE d.session_id = s.id)
 		ORDER BY s.session_date, s.id`, t.ID, today, runningStatuses).Scan(&ss).Error; err != nil {
+		return err
+	}
+	added, err := addedCalendarSessions(tx, t, offs, was, is, today)
+	if err != nil {
 		return err
 	}
 	var cancel, restore []calendarSession
@@ -102,7 +109,47 @@ func applyCalendarToSessions(tx *gorm.DB, before, t Term, now time.Time) error {
 	if err := notifyCalendarSessions(tx, t, cancel, NotifySessionCancelled, "停课", "停课（学校调整校历）", at); err != nil {
 		return err
 	}
-	return notifyCalendarSessions(tx, t, restore, NotifyOfferingChanged, "恢复上课", "恢复上课（学校调整校历）", at)
+	if err := notifyCalendarSessions(tx, t, restore, NotifyOfferingChanged, "恢复上课", "恢复上课（学校调整校历）", at); err != nil {
+		return err
+	}
+	return notifyCalendarSessions(tx, t, added, NotifyOfferingChanged, "调休上课", "调休上课（学校调整校历）", at)
+}
+
+// addedCalendarSessions are the sessions, from today on, that the change
+// from was to is adds and that do not exist yet (syncTermSessions makes
+// them): the offerings meeting on a new make-up day. A date whose session
+// exists already (restored above, or cancelled by hand) is not new.
+func addedCalendarSessions(tx *gorm.DB, t Term, offs []Offering, was, is map[int64]map[string]bool, today string) ([]calendarSession, error) {
+	var have []struct {
+		OfferingID int64  `gorm:"column:offering_id"`
+		Date       string `gorm:"column:session_date"`
+	}
+	if err := tx.Raw(`SELECT offering_id, session_date FROM sessions WHERE term_id = ? AND session_date >= ?`,
+		t.ID, today).Scan(&have).Error; err != nil {
+		return nil, err
+	}
+	exists := make(map[int64]map[string]bool, len(offs))
+	for _, h := range have {
+		if exists[h.OfferingID] == nil {
+			exists[h.OfferingID] = map[string]bool{}
+		}
+		exists[h.OfferingID][h.Date] = true
+	}
+	var added []calendarSession
+	for _, o := range offs {
+		for d := range is[o.ID] {
+			if d >= today && !was[o.ID][d] && !exists[o.ID][d] {
+				added = append(added, calendarSession{OfferingID: o.ID, OfferingName: o.Name, Date: d})
+			}
+		}
+	}
+	sort.Slice(added, func(i, j int) bool {
+		if added[i].Date != added[j].Date {
+			return added[i].Date < added[j].Date
+		}
+		return added[i].OfferingID < added[j].OfferingID
+	})
+	return added, nil
 }
 
 // notifyCalendarSessions tells the families of the children enrolled in

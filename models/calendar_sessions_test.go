@@ -121,3 +121,47 @@ func TestCalendarKeepsMarkedSessions(t *testing.T) {
 		t.Fatalf("the marked session: %+v", ss)
 	}
 }
+
+// TestCalendarMakeUpDayTellsFamilies: a make-up day (调休: a Saturday
+// running Tuesday's timetable) added to the calendar gets its sessions, and
+// the families of the children enrolled in the offerings meeting that day
+// hear of it (CHANGED, naming the day) — nobody else, and nobody for a
+// make-up day already past; saving the same calendar again tells nobody.
+func TestCalendarMakeUpDayTellsFamilies(t *testing.T) {
+	db := modelstest.MustOpenDB(t)
+	w := newWorld(t, db, 3)
+	now := time.Date(2026, 12, 8, 10, 0, 0, 0, models.Zone) // a Tuesday
+	db.Clock = func() time.Time { return now }
+	tue := w.offering(func(in *models.NewOffering) { in.Weekdays = []int{2} })
+	mon := w.offering(func(in *models.NewOffering) { in.Name = "美术社"; in.Weekdays = []int{1} })
+	st := w.students(2)
+	meets, misses := modelstest.Parent(t, db, st[0].ID), modelstest.Parent(t, db, st[1].ID)
+	if _, err := w.enroll(w.admin.Actor(), st[0].ID, tue.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.enroll(w.admin.Actor(), st[1].ID, mon.ID); err != nil {
+		t.Fatal(err)
+	}
+	changed := func(u models.User) []string {
+		var ps []string
+		db.R.Raw("SELECT payload FROM outbox WHERE kind = ? AND user_id = ? ORDER BY id", models.NotifyOfferingChanged, u.ID).Scan(&ps)
+		return ps
+	}
+	cal := models.TermCalendar{ExtraDays: []models.ExtraDay{{Date: "2026-12-05", AsWeekday: 2}, {Date: "2026-12-12", AsWeekday: 2}}}
+	for range 2 {
+		if _, err := models.SetTermCalendar(w.ctx, db, w.admin.Actor(), w.school.ID, w.term.ID, cal, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ss, err := models.FindOfferingSessions(w.ctx, db, models.SystemActor, tue.ID, "2026-12-12", "2026-12-12", models.Paging{})
+	if err != nil || len(ss) != 1 || ss[0].Status != models.SessionScheduled {
+		t.Fatalf("the make-up day's session: %v, %v", ss, err)
+	}
+	got := changed(meets)
+	if len(got) != 1 || !strings.Contains(got[0], "12月12日") || !strings.Contains(got[0], "调休上课") || !strings.Contains(got[0], tue.Name) {
+		t.Fatalf("the family of the Tuesday club got %q, want one message of the 12th", got)
+	}
+	if got := changed(misses); len(got) != 0 {
+		t.Fatalf("the family of the Monday club got %q", got)
+	}
+}

@@ -54,6 +54,9 @@ type DB struct {
 	// enroll is the enrollment write path (enroll_pipeline.go), started
 	// by the server.
 	enroll enrollPipeline
+	// pay is the write path of WeChat Pay's payment notifications
+	// (wechatpay_batch.go).
+	pay payPipeline
 	// linkSeen is the link_version this process last read (see
 	// links_remove.go).
 	linkSeen atomic.Int64
@@ -261,6 +264,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes every pool.
 func (db *DB) Close() error {
 	db.enroll.close()
+	db.pay.close()
 	var errs []error
 	for _, g := range []*gorm.DB{db.R, db.W} {
 		if s, err := g.DB(); err == nil {

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -110,7 +111,7 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMarkWindow(a, s.Session, now, reason); err != nil {
+	if err := checkDismissalWindow(a, s.Session, now, reason); err != nil {
 		return nil, err
 	}
 	var out []Dismissal
@@ -119,7 +120,7 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 		if err != nil {
 			return err
 		}
-		if err := checkMarkWindow(a, cur, now, reason); err != nil {
+		if err := checkDismissalWindow(a, cur, now, reason); err != nil {
 			return err
 		}
 		students, err := rollStudents(tx, cur)
@@ -171,23 +172,45 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 			}
 		}
 		if LocalDate(now) == cur.Date {
+			var notes []guardianNote
 			for _, c := range changed {
 				if c.fromBy != nil {
 					continue
 				}
-				if err := NotifyGuardians(tx, NotifyDismissal, c.student.StudentID,
+				notes = append(notes, guardianNote{c.student.StudentID,
 					fmt.Sprintf("dismissal:session:%d:student:%d", id, c.student.StudentID),
 					map[string]string{"student": c.student.Name, "offering": s.OfferingName, "status": "已离校",
 						"note":       dismissalNote(c.at.In(Zone).Format("15:04"), c.by),
-						"session_id": fmt.Sprint(id)}); err != nil {
-					return err
-				}
+						"session_id": fmt.Sprint(id)}})
+			}
+			if err := notifyGuardiansMany(tx, NotifyDismissal, notes); err != nil {
+				return err
 			}
 		}
 		return tx.Raw(`SELECT d.*, st.name AS student_name FROM dismissals d JOIN students st ON st.id = d.student_id
 			WHERE d.session_id = ? ORDER BY d.dismissed_at, d.id`, id).Scan(&out).Error
 	})
 	return out, err
+}
+
+// checkDismissalWindow is the roll's time rule (checkMarkWindow: from the
+// session's start; after its day only a school admin, with a reason), its
+// refusals worded for a dismissal: a teacher who taps 确认离校 before the
+// session starts reads about dismissals, not about taking the roll.
+func checkDismissalWindow(a Actor, s Session, now time.Time, reason string) error {
+	err := checkMarkWindow(a, s, now, reason)
+	var ve *ValidationError
+	switch {
+	case errors.Is(err, ErrSessionNotStarted):
+		return ErrSessionNotStarted.WithMessage("本节课%s开始，开始后才能登记离校", FormatClock(s.StartMin))
+	case errors.Is(err, ErrRollClosed):
+		return ErrRollClosed.WithMessage("当天的离校登记已结束，更正往日离校记录须由学校管理员填写原因")
+	case errors.Is(err, ErrSessionCancelled):
+		return ErrSessionCancelled.WithMessage("本节课已停课，无需登记离校")
+	case errors.As(err, &ve):
+		return &ValidationError{Fields: map[string]string{"reason": "更正往日离校记录须填写原因"}}
+	}
+	return err
 }
 
 // notPresent refuses the dismissal of a child who did not come, naming the

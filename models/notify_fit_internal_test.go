@@ -24,7 +24,8 @@ func TestChangeNotesFitWeChat(t *testing.T) {
 			t.Errorf("clubs %v: %q is %d characters", names, got, len([]rune(got)))
 		}
 	}
-	for _, note := range []string{shortDate("2026-12-08") + "停课（学校调整校历）", shortDate("2026-12-08") + "恢复上课（学校调整校历）"} {
+	for _, note := range []string{shortDate("2026-12-08") + "停课（学校调整校历）", shortDate("2026-12-08") + "恢复上课（学校调整校历）",
+		shortDate("2026-12-12") + "调休上课（学校调整校历）"} {
 		if len([]rune(note)) > 20 {
 			t.Errorf("%q is %d characters", note, len([]rune(note)))
 		}

@@ -110,3 +110,42 @@ func NotifyGuardians(tx *gorm.DB, kind string, studentID int64, event string, pa
 	_, err = r.exec(q, kind, now, now, studentID, event, string(b))
 	return err
 }
+
+// guardianNote is one child's event for notifyGuardiansMany; its payload
+// names the child.
+type guardianNote struct {
+	studentID int64
+	event     string
+	payload   map[string]string
+}
+
+// notifyGuardiansMany is NotifyGuardians for the events of many children
+// of one kind, in one statement (a roll's dismissals are one POST: one
+// INSERT rather than one a child).
+func notifyGuardiansMany(tx *gorm.DB, kind string, notes []guardianNote) error {
+	if len(notes) == 0 {
+		return nil
+	}
+	sids, events, payloads := make([]int64, len(notes)), make([]string, len(notes)), make([]string, len(notes))
+	for i, n := range notes {
+		b, err := json.Marshal(n.payload)
+		if err != nil {
+			return err
+		}
+		sids[i], events[i], payloads[i] = n.studentID, n.event, string(b)
+	}
+	cols := []batchColumn{{"sid", "BIGINT", sids}, {"event", "TEXT", events}, {"payload", "TEXT", payloads}}
+	now := txNow(tx)
+	r := rawOf(tx)
+	if r.d == Postgres {
+		_, err := r.exec(guardianOutboxInsert(pgRows(cols), "CAST(? AS TEXT)", "CAST(? AS TIMESTAMPTZ)"),
+			append([]any{kind, now, now}, pgValues(cols)...)...)
+		return err
+	}
+	rows, err := sqliteJSON(cols)
+	if err != nil {
+		return err
+	}
+	_, err = r.exec(guardianOutboxInsert(sqliteRows(cols), "?", "?"), kind, now, now, rows)
+	return err
+}

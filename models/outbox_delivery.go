@@ -131,14 +131,24 @@ func MarkOutboxRetry(ctx context.Context, db *DB, m ClaimedMessage, reason strin
 		"next_attempt_at": now.UTC().Add(OutboxBackoff(m.Attempts))})
 }
 
-// RetireOutboxHistory fails every pending message with reason, unsent: the
-// demo seed's simulated weeks notify families who have no WeChat (made-up
-// openids), and a demo's first real message must not queue behind them.
-// The messages stay in the inboxes. It returns how many it retired.
-func RetireOutboxHistory(ctx context.Context, db *DB, reason string) (int64, error) {
+// LastOutboxID is the id of the newest outbox message (0 when none): where
+// a seed's history starts (SettleOutboxHistory).
+func LastOutboxID(ctx context.Context, db *DB) (int64, error) {
+	var id int64
+	err := db.W.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM outbox").Scan(&id).Error
+	return id, err
+}
+
+// SettleOutboxHistory records the pending messages above afterID as sent
+// when they were made: the demo seed's simulated weeks notify families of
+// the past, who had those messages then (their inboxes say sent), and a
+// demo's first real message must not queue behind them. It returns how many
+// it settled.
+func SettleOutboxHistory(ctx context.Context, db *DB, afterID int64) (int64, error) {
 	var n int64
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec("UPDATE outbox SET status = ?, last_error = ? WHERE status = ?", OutboxFailed, clip(reason), OutboxPending)
+		res := tx.Exec("UPDATE outbox SET status = ?, sent_at = created_at, last_error = '' WHERE status = ? AND id > ?",
+			OutboxSent, OutboxPending, afterID)
 		n = res.RowsAffected
 		return res.Error
 	})

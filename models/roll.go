@@ -106,6 +106,12 @@ func buildRoll(tx *gorm.DB, s SessionView, students []rollStudent) (Roll, error)
 	if err != nil {
 		return Roll{}, err
 	}
+	return rollOf(s, students, leaves), nil
+}
+
+// rollOf is session s's roll: its children, each with the leave covering
+// it (leaves, by student) and its mark and dismissal.
+func rollOf(s SessionView, students []rollStudent, leaves map[int64]LeaveRequest) Roll {
 	r := Roll{Session: s, Entries: make([]RollEntry, 0, len(students))}
 	for _, st := range students {
 		e := RollEntry{StudentID: st.StudentID, StudentNo: st.StudentNo, Name: st.Name, Grade: st.Grade, ClassName: st.ClassName}
@@ -125,7 +131,7 @@ func buildRoll(tx *gorm.DB, s SessionView, students []rollStudent) (Roll, error)
 		}
 		r.Entries = append(r.Entries, e)
 	}
-	return r, nil
+	return r
 }
 
 func ptrTo[T any](v T) *T { return &v }

@@ -193,14 +193,64 @@ func WriteHistoryAnswers(ctx context.Context, db *DB, surveyID int64, answers []
 	return parents, written, err
 }
 
-// ReadHistoryRoll is session s's roll as FindRoll reads it, for a seed
-// writing history: no scope check (the seed is the shell) and no entry in
-// the staff access log, since no member of staff read it.
-func ReadHistoryRoll(ctx context.Context, db *DB, s SessionView) (Roll, error) {
-	r := db.Read(ctx)
-	students, err := rollStudents(r, s.Session)
-	if err != nil {
-		return Roll{}, err
+// ReadHistoryRolls are the rolls of sessions ss, all of one date, as
+// FindRoll reads each, for a seed writing history: two statements for the
+// day (who is on each roll with marks and dismissals, as rollStudents reads
+// one; the leave covering that date) rather than two a session; no scope
+// check (the seed is the shell) and no entry in the staff access log, since
+// no member of staff read them. They are answered in the order of ss.
+func ReadHistoryRolls(ctx context.Context, db *DB, ss []SessionView) ([]Roll, error) {
+	if len(ss) == 0 {
+		return nil, nil
 	}
-	return buildRoll(r, s, students)
+	date := ss[0].Date
+	ids := make([]int64, len(ss))
+	for i, s := range ss {
+		if s.Date != date {
+			return nil, fmt.Errorf("history rolls: sessions of %s and %s", date, s.Date)
+		}
+		ids[i] = s.ID
+	}
+	r := db.Read(ctx)
+	on := make(map[int64][]rollStudent, len(ss))
+	rows, err := r.Raw(`SELECT x.session_id, st.id, st.student_no, st.name, st.grade, st.class_name, a.status,
+			d.dismissed_by, d.dismissed_at
+		FROM (SELECT s.id AS session_id, e.student_id FROM sessions s JOIN enrollments e ON e.offering_id = s.offering_id
+				AND e.status = ? AND COALESCE(e.enrolled_at, e.updated_at) < ? WHERE s.id IN ?
+			UNION SELECT m.session_id, m.student_id FROM attendance m WHERE m.session_id IN ?) x
+		JOIN students st ON st.id = x.student_id
+		LEFT JOIN attendance a ON a.session_id = x.session_id AND a.student_id = st.id
+		LEFT JOIN dismissals d ON d.session_id = x.session_id AND d.student_id = st.id
+		ORDER BY x.session_id, st.grade, st.class_name, st.student_no, st.id`,
+		StatusEnrolled, at(date, 24*60).UTC(), ids, ids).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sid int64
+		var x rollStudent
+		if err := rows.Scan(&sid, &x.StudentID, &x.StudentNo, &x.Name, &x.Grade, &x.ClassName, &x.Mark, &x.DismissedBy, &x.DismissedAt); err != nil {
+			return nil, err
+		}
+		on[sid] = append(on[sid], x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var ls []LeaveRequest
+	if err := r.Where("status = ? AND from_date <= ? AND to_date >= ?", LeaveActive, date, date).Order("id").Find(&ls).Error; err != nil {
+		return nil, err
+	}
+	out := make([]Roll, len(ss))
+	for i, s := range ss {
+		leaves := map[int64]LeaveRequest{}
+		for _, l := range ls {
+			if _, seen := leaves[l.StudentID]; !seen && l.Covers(s.OfferingID, date) {
+				leaves[l.StudentID] = l
+			}
+		}
+		out[i] = rollOf(s, on[s.ID], leaves)
+	}
+	return out, nil
 }

@@ -391,6 +391,38 @@ func shortDate(d string) string {
 	return d[5:7] + "月" + d[8:10] + "日"
 }
 
+// What became of a session by a moment (SessionState): SPEC fixes its
+// status to scheduled|cancelled, so a session whose day is past but whose
+// roll nobody took still reads scheduled; its state says so.
+const (
+	SessionUpcoming   = "upcoming"    // not started yet
+	SessionInProgress = "in_progress" // started, not ended
+	SessionHeld       = "held"        // ended, its roll taken
+	SessionUnmarked   = "unmarked"    // ended, and nobody took its roll
+	// A cancelled session's state is SessionCancelled, as its status.
+)
+
+// SessionStates are the values of SessionState, for the API's enum.
+var SessionStates = []string{SessionUpcoming, SessionInProgress, SessionHeld, SessionUnmarked, SessionCancelled}
+
+// SessionState is what became of session s by now: cancelled; upcoming
+// before its start; in progress until its end; then held when its roll
+// was taken, unmarked when not (a past session nobody marked — the roll
+// stays open to the teacher for the rest of its day, to an admin after).
+func SessionState(s Session, now time.Time) string {
+	switch {
+	case s.Status == SessionCancelled:
+		return SessionCancelled
+	case now.Before(s.StartsAt()):
+		return SessionUpcoming
+	case now.Before(s.EndsAt()):
+		return SessionInProgress
+	case s.RollTakenAt != nil:
+		return SessionHeld
+	}
+	return SessionUnmarked
+}
+
 // Where a session's roll stands at a moment (RollWindow).
 const (
 	RollNotStarted = "not_started"

@@ -239,58 +239,65 @@ const (
 func ApplyWeChatPayment(ctx context.Context, db *DB, p WeChatPayment) (string, error) {
 	outcome := ""
 	err := retryTx(ctx, db, func(tx *gorm.DB) error {
-		now := txNow(tx)
-		var po PayOrder
-		if err := tx.Where("out_trade_no = ?", p.OutTradeNo).Take(&po).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return ErrUnknownTrade
-			}
-			return err
-		}
-		ord, err := lockOrder(tx, po.OrderID)
-		if err != nil {
-			return err
-		}
-		before, err := ledgerSums(tx, ord.ID)
-		if err != nil {
-			return err
-		}
-		moved, err := moveMoney(tx, &ord, LedgerEntry{Kind: LedgerPayment, AmountFen: p.AmountFen, Method: PayMethodWeChat,
-			Ref: p.TransactionID, ExternalID: "wxpay:" + p.TransactionID, OccurredAt: p.PaidAt.UTC()}, now)
-		if err != nil || !moved {
-			outcome = PaymentRepeated
-			return err
-		}
-		if err := tx.Exec("UPDATE pay_orders SET state = ?, transaction_id = ?, updated_at = ? WHERE order_id = ?",
-			PayOrderPaid, p.TransactionID, now, po.OrderID).Error; err != nil {
-			return err
-		}
-		var status string
-		if err := scanOne(tx.Raw("SELECT status FROM enrollments WHERE id = ?", ord.EnrollmentID), &status); err != nil {
-			return err
-		}
-		refund, reason := int64(0), ""
-		switch {
-		case !EnrollmentStatus(status).IsLive():
-			refund, reason, outcome = p.AmountFen, "名额已释放，全额退款", PaymentRefunded
-		default:
-			outcome = PaymentApplied
-			if extra := p.AmountFen - before.Owed(); extra > 0 {
-				refund, reason = extra, "多付退回"
-			}
-			if p.AmountFen >= before.Owed() {
-				if err := paySeat(tx, ord, now); err != nil {
-					return err
-				}
-			}
-		}
-		if refund > 0 {
-			_, err = moveMoney(tx, &ord, LedgerEntry{Kind: LedgerRefund, AmountFen: refund, Reason: reason,
-				ExternalID: "refund:wxpay:" + p.TransactionID}, now)
-		}
+		var err error
+		outcome, err = applyWeChatPayment(tx, p)
 		return err
 	})
 	return outcome, err
+}
+
+// applyWeChatPayment is ApplyWeChatPayment inside tx.
+func applyWeChatPayment(tx *gorm.DB, p WeChatPayment) (string, error) {
+	now := txNow(tx)
+	var po PayOrder
+	if err := tx.Where("out_trade_no = ?", p.OutTradeNo).Take(&po).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return "", ErrUnknownTrade
+		}
+		return "", err
+	}
+	ord, err := lockOrder(tx, po.OrderID)
+	if err != nil {
+		return "", err
+	}
+	before, err := ledgerSums(tx, ord.ID)
+	if err != nil {
+		return "", err
+	}
+	moved, err := moveMoney(tx, &ord, LedgerEntry{Kind: LedgerPayment, AmountFen: p.AmountFen, Method: PayMethodWeChat,
+		Ref: p.TransactionID, ExternalID: "wxpay:" + p.TransactionID, OccurredAt: p.PaidAt.UTC()}, now)
+	if err != nil || !moved {
+		return PaymentRepeated, err
+	}
+	if err := tx.Exec("UPDATE pay_orders SET state = ?, transaction_id = ?, updated_at = ? WHERE order_id = ?",
+		PayOrderPaid, p.TransactionID, now, po.OrderID).Error; err != nil {
+		return "", err
+	}
+	var status string
+	if err := scanOne(tx.Raw("SELECT status FROM enrollments WHERE id = ?", ord.EnrollmentID), &status); err != nil {
+		return "", err
+	}
+	outcome, refund, reason := PaymentApplied, int64(0), ""
+	switch {
+	case !EnrollmentStatus(status).IsLive():
+		refund, reason, outcome = p.AmountFen, "名额已释放，全额退款", PaymentRefunded
+	default:
+		if extra := p.AmountFen - before.Owed(); extra > 0 {
+			refund, reason = extra, "多付退回"
+		}
+		if p.AmountFen >= before.Owed() {
+			if err := paySeat(tx, ord, now); err != nil {
+				return "", err
+			}
+		}
+	}
+	if refund > 0 {
+		if _, err := moveMoney(tx, &ord, LedgerEntry{Kind: LedgerRefund, AmountFen: refund, Reason: reason,
+			ExternalID: "refund:wxpay:" + p.TransactionID}, now); err != nil {
+			return "", err
+		}
+	}
+	return outcome, nil
 }
 
 // queueWeChatRefund is the write path of every refund ledger row m of order

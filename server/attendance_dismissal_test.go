@@ -169,11 +169,14 @@ func TestDismissalAfterTheDay(t *testing.T) {
 	k0 := w.kids[0].ID
 	w.setNow(sh(2030, 11, 8, 9, 0))
 	t.Run("403_teacher_roll_closed", func(t *testing.T) {
-		w.dismiss(id, w.teacherTok, k0, "guardian", "2030-11-05T18:10:00+08:00", "补记").want(t, 403, "roll_closed")
+		r := w.dismiss(id, w.teacherTok, k0, "guardian", "2030-11-05T18:10:00+08:00", "补记").want(t, 403, "roll_closed")
+		if msg, _ := r.JSON()["message"].(string); !strings.Contains(msg, "离校") || strings.Contains(msg, "考勤") {
+			t.Fatalf("message %q, want a dismissal's wording", msg)
+		}
 	})
 	t.Run("422_admin_without_reason", func(t *testing.T) {
 		r := w.dismiss(id, w.adminTok, k0, "guardian", "2030-11-05T18:10:00+08:00", "").want(t, 422, "invalid_field")
-		if f, _ := r.JSON()["fields"].(map[string]any); f["reason"] == nil {
+		if f, _ := r.JSON()["fields"].(map[string]any); f["reason"] == nil || !strings.Contains(f["reason"].(string), "离校") {
 			t.Fatalf("%s", r.Body)
 		}
 	})
@@ -193,6 +196,21 @@ func TestDismissalAfterTheDay(t *testing.T) {
 			t.Fatalf("history %v", cs)
 		}
 	})
+}
+
+// TestDismissalBeforeTheStart: a dismissal recorded before the session
+// starts is refused (409 session_not_started, the roll's code) in a
+// dismissal's words — the teacher tapped 确认离校, not 提交点名.
+func TestDismissalBeforeTheStart(t *testing.T) {
+	w, id := dismissWorld(t)
+	w.setNow(sh(2030, 11, 5, 16, 0))
+	r := w.dismiss(id, w.teacherTok, w.kids[0].ID, "guardian", "", "").want(t, 409, "session_not_started")
+	if msg, _ := r.JSON()["message"].(string); !strings.Contains(msg, "登记离校") || !strings.Contains(msg, "16:30") || strings.Contains(msg, "点名") {
+		t.Fatalf("message %q, want 16:30 and a dismissal's wording", msg)
+	}
+	if n := len(w.outbox(t, models.NotifyDismissal)); n != 0 {
+		t.Fatalf("%d messages", n)
+	}
 }
 
 // TestRollWindow: the roll says where it stands on the server's clock, so

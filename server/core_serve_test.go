@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -212,6 +213,53 @@ func TestSeedDemo(t *testing.T) {
 			t.Errorf("%d marks without history", n)
 		}
 	})
+	t.Run("historyRollsReadAsTheAPI", func(t *testing.T) {
+		// models.ReadHistoryRolls (a day's rolls in two statements) reads
+		// what FindRoll reads, session by session: children, marks,
+		// leave and dismissals.
+		var date string
+		db.R.Raw(`SELECT s.session_date FROM sessions s JOIN leave_requests l ON l.from_date <= s.session_date
+			AND l.to_date >= s.session_date JOIN dismissals d ON d.session_id = s.id
+			ORDER BY s.session_date DESC LIMIT 1`).Scan(&date)
+		if date == "" {
+			t.Fatal("no day with leave and dismissals")
+		}
+		var ids []int64
+		db.R.Raw("SELECT id FROM sessions WHERE session_date = ? ORDER BY id", date).Scan(&ids)
+		var views []models.SessionView
+		for _, id := range ids {
+			s, err := models.FindSessionFor(context.Background(), db, models.SystemActor, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			views = append(views, s)
+		}
+		rolls, err := models.ReadHistoryRolls(context.Background(), db, views)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var leave, left int
+		for i, id := range ids {
+			want, err := models.FindRoll(context.Background(), db, models.SystemActor, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(rolls[i].Entries, want.Entries) {
+				t.Fatalf("session %d on %s: history roll %+v, FindRoll %+v", id, date, rolls[i].Entries, want.Entries)
+			}
+			for _, e := range want.Entries {
+				if e.Leave != nil {
+					leave++
+				}
+				if e.DismissedAt != nil {
+					left++
+				}
+			}
+		}
+		if leave == 0 || left == 0 {
+			t.Fatalf("%s: %d children on leave, %d dismissed: the comparison proves little", date, leave, left)
+		}
+	})
 	t.Run("payingCounty", func(t *testing.T) { // seed_fees.go
 		bureau, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
 		f := s.do("GET", "/api/v1/stats/finance", s.token(bureau), nil).want(t, 200).JSON()["totals"].(map[string]any)
@@ -284,6 +332,31 @@ func TestSeedDemo(t *testing.T) {
 		r := s.do("GET", fmt.Sprintf("/api/v1/schools/%d/offerings?grade=3", count("SELECT id FROM schools WHERE code = 'DEMO-S1'")), s.token(parent), nil).want(t, 200)
 		if len(r.JSON()["items"].([]any)) < 2 {
 			t.Fatalf("offerings %s", r.Body)
+		}
+	})
+	t.Run("staffDisplayNames", func(t *testing.T) {
+		// The roll's history and the audit name people, not usernames.
+		var unnamed []string
+		db.R.Raw(`SELECT username FROM users WHERE username LIKE 'demo\_%' ESCAPE '\'
+			AND (display_name = '' OR display_name = username) ORDER BY username`).Scan(&unnamed)
+		if len(unnamed) != 0 {
+			t.Fatalf("demo staff without a display name: %v", unnamed)
+		}
+		var changer string
+		db.R.Raw(`SELECT u.display_name FROM attendance_changes c JOIN users u ON u.id = c.changed_by
+			WHERE u.username = 'demo_teacher' LIMIT 1`).Scan(&changer)
+		if changer != "王芳老师" {
+			t.Fatalf("the demo teacher's marks are by %q", changer)
+		}
+	})
+	t.Run("historyMessagesSent", func(t *testing.T) {
+		// The simulated weeks' messages read as the families had them:
+		// sent when made, none queued or failed.
+		if n := count("SELECT COUNT(*) FROM outbox WHERE status <> 'sent' OR sent_at IS NULL OR sent_at <> created_at"); n != 0 {
+			t.Fatalf("%d seeded messages not sent when made", n)
+		}
+		if n := count("SELECT COUNT(*) FROM outbox"); n == 0 {
+			t.Fatal("no seeded messages")
 		}
 	})
 	t.Run("markedSeeded", func(t *testing.T) {

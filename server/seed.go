@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -23,6 +22,7 @@ type demoLogin struct {
 	Username string
 	Role     models.Role
 	Scope    string
+	Name     string // the display name the roll's history and the audit show
 }
 
 // demoSummary is what seeding did.
@@ -78,14 +78,18 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 	if err := models.MarkSeeded(ctx, db, models.SeedDemo, time.Now()); err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
+	history, err := models.LastOutboxID(ctx, db)
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
 	sum, err := loadDemo(ctx, db, now, small)
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
-	// The simulated weeks' messages went to families with no WeChat: they
-	// stay in the inboxes, never sent, and the demo's first real message
+	// The simulated weeks' messages are the families' past: sent when they
+	// were made (their inboxes say so), and the demo's first real message
 	// does not wait behind them.
-	if _, err := models.RetireOutboxHistory(ctx, db, "demo history: made by seed demo, never sent"); err != nil {
+	if _, err := models.SettleOutboxHistory(ctx, db, history); err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
 	if sum.Created == 0 {
@@ -111,7 +115,7 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 	fmt.Fprintf(stdout, "\nDemo logins (password %s):\n", demoPassword)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	for _, l := range sum.Logins {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", l.Username, l.Role, l.Scope)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", l.Username, l.Role, l.Scope, l.Name)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(stdout, "\nTry:\n  curl -s -H 'Content-Type: application/json' -d '{\"username\":\"demo_school\",\"password\":\"%s\"}' http://127.0.0.1%s/api/v1/auth/login\n",
@@ -225,36 +229,32 @@ func loadDemo(ctx context.Context, db *models.DB, now time.Time, small bool) (de
 		demoLogin
 		school, region *int64
 	}{
-		{demoLogin{"demo_platform", models.RolePlatformAdmin, "全平台"}, nil, nil},
-		{demoLogin{"demo_city", models.RoleBureauAdmin, city.Name + "教育局"}, nil, &city.ID},
-		{demoLogin{"demo_bureau", models.RoleBureauAdmin, sum.County.Name + "教育局"}, nil, &sum.County.ID},
-		{demoLogin{"demo_school", models.RoleSchoolAdmin, sum.Schools[0].Name}, &school1, nil},
-		{demoLogin{"demo_teacher", models.RoleTeacher, sum.Schools[0].Name}, &school1, nil},
+		{demoLogin{"demo_platform", models.RolePlatformAdmin, "全平台", "平台管理员"}, nil, nil},
+		{demoLogin{"demo_city", models.RoleBureauAdmin, city.Name + "教育局", "陈科长（市教育局）"}, nil, &city.ID},
+		{demoLogin{"demo_bureau", models.RoleBureauAdmin, sum.County.Name + "教育局", "刘科长（区教育局）"}, nil, &sum.County.ID},
+		{demoLogin{"demo_school", models.RoleSchoolAdmin, sum.Schools[0].Name, "赵主任（教务处）"}, &school1, nil},
+		{demoLogin{"demo_teacher", models.RoleTeacher, sum.Schools[0].Name, "王芳老师"}, &school1, nil},
 	}
-	// The accounts are made at once: each hashes the password with bcrypt
-	// (cost 11, a tenth of a second each), which is all CPU.
-	errs, made := make([]error, len(logins)), make([]bool, len(logins))
-	var wg sync.WaitGroup
-	for i, u := range logins {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := models.FindUserByUsername(ctx, db, u.Username)
-			if errors.Is(err, models.ErrNotFound) {
-				_, err = models.CreateUser(ctx, db, models.SystemActor, models.NewUser{Username: u.Username,
-					Password: demoPassword, Role: u.Role, SchoolID: u.school, RegionID: u.region})
-				made[i] = err == nil
+	// The accounts share one password, hashed once: bcrypt (cost 11) is a
+	// tenth of a second of CPU each time.
+	var hash string
+	for _, u := range logins {
+		_, err := models.FindUserByUsername(ctx, db, u.Username)
+		if errors.Is(err, models.ErrNotFound) {
+			if hash == "" {
+				if hash, err = models.HashPassword(demoPassword); err != nil {
+					return sum, err
+				}
 			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
-	for i, u := range logins {
-		if errs[i] != nil {
-			return sum, errs[i]
+			_, err = models.CreateUser(ctx, db, models.SystemActor, models.NewUser{Username: u.Username,
+				Password: demoPassword, PasswordHash: hash, Role: u.Role, SchoolID: u.school, RegionID: u.region,
+				DisplayName: u.Name})
+			if err == nil {
+				sum.Created++
+			}
 		}
-		if made[i] {
-			sum.Created++
+		if err != nil {
+			return sum, err
 		}
 		sum.Logins = append(sum.Logins, u.demoLogin)
 		if u.Role == models.RoleTeacher {

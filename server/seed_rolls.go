@@ -106,8 +106,9 @@ type demoTake struct {
 }
 
 // demoTakeRolls takes the roll of the due sessions: each session's roll
-// as the API reads it (models.ReadHistoryRoll), the marks demoMarks decides, written for the whole
-// day in one transaction (models.WriteHistoryRolls). On the daily loop's
+// as the API reads it (models.ReadHistoryRolls: the day's in two
+// statements), the marks demoMarks decides, written for the whole day in
+// one transaction (models.WriteHistoryRolls). On the daily loop's
 // days (loop), for the sessions that live it, the absent children are
 // left out of it: demoRoll marks them through the API's operation, which
 // alerts their families, and goes on with the loop. The other sessions of
@@ -117,12 +118,13 @@ type demoTake struct {
 func demoTakeRolls(ctx context.Context, db *models.DB, staff models.Actor, due []models.SessionView, day int, clock time.Time, loop bool, live func(models.SessionView) bool, fixes *[]demoFix, hist *demoHistory) ([]demoTake, error) {
 	takes := make([]demoTake, 0, len(due))
 	rolls := make([]models.HistoryRoll, 0, len(due))
-	for _, s := range due {
+	read, err := models.ReadHistoryRolls(ctx, db, due)
+	if err != nil {
+		return nil, fmt.Errorf("rolls of day %d: %w", day, err)
+	}
+	for i, s := range due {
 		by := demoRollTaker(staff, s)
-		roll, err := models.ReadHistoryRoll(ctx, db, s)
-		if err != nil {
-			return nil, fmt.Errorf("roll of session %d: %w", s.ID, err)
-		}
+		roll := read[i]
 		rng := rand.New(rand.NewPCG(uint64(s.ID), uint64(day)))
 		recs, grade := demoMarks(roll, rng)
 		if len(recs) == 0 {

@@ -39,6 +39,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		queue = db.EnrollQueueDefault()
 	}
 	db.StartEnrollments(queue)
+	// WeChat Pay's notifications get a bound of the same size: neither a
+	// burst of them nor the rush takes the writer from the other.
+	db.LimitNotifyQueue(db.EnrollQueueDefault())
 	db.MaxChildrenPerGuardian = cfg.MaxChildrenPerGuardian
 	db.Log = log
 	reg := prometheus.NewRegistry()

@@ -1,15 +1,13 @@
 // Package modelstest opens fresh, migrated databases for tests and builds
 // small fixtures. Every test gets its own database: a temporary SQLite file,
 // or, when TEST_DATABASE_URL is set, a private schema on that PostgreSQL that
-// is dropped afterwards. The same tests therefore prove both engines.
+// is reset (or dropped) afterwards. The same tests therefore prove both
+// engines.
 package modelstest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -31,42 +29,45 @@ func PostgresURL() string { return os.Getenv("TEST_DATABASE_URL") }
 // its cleanup. Use it to start several instances on one database.
 func URL(tb testing.TB) string {
 	tb.Helper()
-	base := PostgresURL()
-	if base == "" {
+	if PostgresURL() == "" {
 		return "sqlite:" + filepath.Join(tb.TempDir(), "kehou.db")
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	admin, err := models.Open(base, models.Options{MaxConns: 2})
-	if err != nil {
-		tb.Fatalf("modelstest: open %s: %v", "TEST_DATABASE_URL", err)
-	}
-	if err := admin.W.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		tb.Fatalf("modelstest: create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		_ = admin.W.Exec("DROP SCHEMA " + schema + " CASCADE").Error
-		_ = admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("modelstest: parse TEST_DATABASE_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return thePool(tb).newSchema(tb)
 }
 
-// Open opens url and migrates it; the handle is closed at cleanup.
+// Open opens url and migrates it; the handle is closed at cleanup. A
+// database of URL that is still empty is filled with a migrated one instead
+// of migrating it: on PostgreSQL a schema from the pool (pgpool.go), on
+// SQLite a copy of the process's template file (sqlitetpl.go).
 func Open(tb testing.TB, url string) *models.DB {
 	tb.Helper()
+	var filled bool
+	if PostgresURL() != "" {
+		filled = thePool(tb).fill(tb, url)
+	} else {
+		var err error
+		if filled, err = fillSQLite(url); err != nil {
+			tb.Fatalf("modelstest: %v", err)
+		}
+	}
 	db, err := models.Open(url, models.Options{})
 	if err != nil {
 		tb.Fatalf("modelstest: open: %v", err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
+	if filled && db.Dialect == models.SQLite {
+		// Open's PRAGMA optimize analysed the copy's (empty) tables, which
+		// a new file, empty when opened, never has: planner statistics
+		// that would last the whole test.
+		for _, q := range []string{"DROP TABLE IF EXISTS sqlite_stat1", "DROP TABLE IF EXISTS sqlite_stat4"} {
+			if err := db.W.Exec(q).Error; err != nil {
+				tb.Fatalf("modelstest: %s: %v", q, err)
+			}
+		}
+	}
+	if filled {
+		return db
+	}
 	if _, err := models.Migrate(context.Background(), db); err != nil {
 		tb.Fatalf("modelstest: migrate: %v", err)
 	}

@@ -282,24 +282,14 @@ func (f *Fake) injected(w http.ResponseWriter, endpoint string) bool {
 func (f *Fake) deliver(url, eventType, summary, originalType string, resource any) {
 	f.mu.Lock()
 	mode := f.mode
-	f.seq++
-	id := fmt.Sprintf("EV-%s-%06d", nonce()[:8], f.seq)
 	f.mu.Unlock()
 	if mode == NotifyDrop || url == "" {
 		return
 	}
-	plain, _ := json.Marshal(resource)
-	n := nonce()[:12]
-	ct, err := sealGCM(f.APIv3Key, n, originalType, plain)
+	id, body, err := f.notification(eventType, summary, originalType, resource)
 	if err != nil {
 		return
 	}
-	body, _ := json.Marshal(map[string]any{
-		"id": id, "create_time": f.now().In(shanghai).Format(time.RFC3339), "event_type": eventType,
-		"resource_type": "encrypt-resource", "summary": summary,
-		"resource": map[string]string{"algorithm": "AEAD_AES_256_GCM", "ciphertext": ct,
-			"associated_data": originalType, "original_type": originalType, "nonce": n},
-	})
 	copies := 1
 	if mode == NotifyDuplicate {
 		copies = 2
@@ -308,6 +298,28 @@ func (f *Fake) deliver(url, eventType, summary, originalType string, resource an
 		f.wg.Add(1)
 		go f.post(url, id, eventType, body, mode)
 	}
+}
+
+// notification is the body of a notification of eventType: a new id and
+// resource, encrypted with the APIv3 key.
+func (f *Fake) notification(eventType, summary, originalType string, resource any) (string, []byte, error) {
+	f.mu.Lock()
+	f.seq++
+	id := fmt.Sprintf("EV-%s-%06d", nonce()[:8], f.seq)
+	f.mu.Unlock()
+	plain, _ := json.Marshal(resource)
+	n := nonce()[:12]
+	ct, err := sealGCM(f.APIv3Key, n, originalType, plain)
+	if err != nil {
+		return "", nil, err
+	}
+	body, err := json.Marshal(map[string]any{
+		"id": id, "create_time": f.now().In(shanghai).Format(time.RFC3339), "event_type": eventType,
+		"resource_type": "encrypt-resource", "summary": summary,
+		"resource": map[string]string{"algorithm": "AEAD_AES_256_GCM", "ciphertext": ct,
+			"associated_data": originalType, "original_type": originalType, "nonce": n},
+	})
+	return id, body, err
 }
 
 // post delivers one notification, retrying after RetryDelays until the

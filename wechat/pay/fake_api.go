@@ -219,6 +219,45 @@ func (f *Fake) Resend(outTradeNo string) error {
 	return nil
 }
 
+// Notification is the payment notification of paid order outTradeNo as
+// WeChat Pay posts it — the body (resource encrypted with the APIv3 key) and
+// the signed Wechatpay-* headers — for a caller that delivers it itself (the
+// load program's burst, a test replaying WeChat Pay's retries). Each call
+// makes a new notification id, as a retry of WeChat Pay's keeps the
+// transaction but not the envelope.
+func (f *Fake) Notification(outTradeNo string) ([]byte, http.Header, error) {
+	f.mu.Lock()
+	o := f.orders[outTradeNo]
+	if o == nil || (o.state != StateSuccess && o.state != StateRefund) {
+		f.mu.Unlock()
+		return nil, nil, fmt.Errorf("fake wechat pay: order %s is not paid", outTradeNo)
+	}
+	t := f.transactionOf(o)
+	f.mu.Unlock()
+	_, body, err := f.notification(EventPaid, "支付成功", "transaction", t)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	f.sign(h, f.now(), body, f.key)
+	return body, h, nil
+}
+
+// Paid lists the transaction id of every order the fake has taken money
+// for, by out_trade_no: its own record, to compare with the merchant's.
+func (f *Fake) Paid() map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]string{}
+	for no, o := range f.orders {
+		if o.state == StateSuccess || o.state == StateRefund {
+			out[no] = o.transactionID
+		}
+	}
+	return out
+}
+
 func (f *Fake) refund(w http.ResponseWriter, r *http.Request) {
 	body, ok := f.verify(w, r)
 	if !ok || f.injected(w, EndpointRefund) {

@@ -6,6 +6,13 @@ import * as api from './api.js';
 import { h, fill, table, loading, errorBox, guard, toast, modal, today, dateTime, WEEKDAYS } from './ui.js';
 
 const monthOf = (d) => d.slice(0, 7);
+// What became of a session by the server's clock (its state).
+const STATES = {
+  held: () => h('span.tag.published', '已点名'),
+  unmarked: () => h('span.tag.bad', '未点名'),
+  in_progress: () => h('span.tag', '上课中'),
+  upcoming: () => h('span.tag', '待上课'),
+};
 const lastDay = (m) => {
   const [y, mo] = m.split('-').map(Number);
   return `${m}-${String(new Date(Date.UTC(y, mo, 0)).getUTCDate()).padStart(2, '0')}`;
@@ -41,7 +48,7 @@ export function sessionsPanel(o, canCancel) {
         { key: 'start_time', label: '时间', fmt: (v, s) => `${v}–${s.end_time}` },
         { key: 'status', label: '状态', fmt: (v, s) => (v === 'cancelled'
           ? h('span.tag.cancelled', { title: s.cancel_reason }, `停课：${s.cancel_reason || '—'}`)
-          : s.roll_taken_at ? h('span.tag.published', '已点名') : s.date < now ? h('span.tag.bad', '未点名') : h('span.tag', '待上课')) },
+          : (STATES[s.state] || STATES.upcoming)()) },
         { key: 'roll_taken_at', label: '点名时间', fmt: (v) => (v ? dateTime(v) : '—') },
         { key: 'id', label: '操作', xlsx: () => '', fmt: (id, s) => (canCancel && s.status === 'scheduled' && !s.roll_taken_at && s.date >= now
           ? h('button.btn.small.danger', { type: 'button', onclick: (e) => { e.stopPropagation(); cancelSession(o, s, load); } }, '停课')
