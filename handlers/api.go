@@ -6,7 +6,6 @@ package handlers
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -154,28 +153,6 @@ func parseTime(v *models.Validator, field, s string) (time.Time, bool) {
 type Page[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor"`
-}
-
-// pageParams reads ?cursor&limit. The cursor is opaque to clients: the last
-// id of the previous page.
-func pageParams(c *fiber.Ctx) (after int64, limit int, err error) {
-	limit = 50
-	if s := c.Query("limit"); s != "" {
-		limit, err = strconv.Atoi(s)
-		if err != nil || limit < 1 || limit > 500 {
-			return 0, 0, BadRequest("bad_param", "limit 须为 1-500 的整数")
-		}
-	}
-	if s := c.Query("cursor"); s != "" {
-		b, derr := base64.RawURLEncoding.DecodeString(s)
-		if derr == nil {
-			after, derr = strconv.ParseInt(string(b), 10, 64)
-		}
-		if derr != nil || after < 0 {
-			return 0, 0, BadRequest("bad_cursor", "cursor 无效")
-		}
-	}
-	return after, limit, nil
 }
 
 // bearer extracts the token of an "Authorization: Bearer" header.

@@ -92,6 +92,10 @@ type RegionNodeDTO struct {
 // the caller oversees, a parent before its children, each with the number of
 // schools it holds directly (the console's region tree).
 func (h *API) ListRegions(c *fiber.Ctx) error {
+	offset, limit, err := wholePageParams(c)
+	if err != nil {
+		return err
+	}
 	rs, err := models.FindRegionTree(c.UserContext(), h.DB, CurrentActor(c))
 	if err != nil {
 		return err
@@ -101,5 +105,5 @@ func (h *API) ListRegions(c *fiber.Ctx) error {
 		items = append(items, RegionNodeDTO{RegionDTO: RegionDTO{ID: r.ID, ParentID: r.ParentID, Name: r.Name,
 			Code: r.Code, Level: r.Level, CreatedAt: rfc3339(r.CreatedAt)}, Schools: r.Schools})
 	}
-	return c.JSON(fiber.Map{"items": items, "next_cursor": ""})
+	return c.JSON(offsetPage(items, offset, limit))
 }

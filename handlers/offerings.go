@@ -209,9 +209,10 @@ func (h *API) ListOfferings(c *fiber.Ctx) error {
 	if studentID > 0 {
 		return h.studentOfferingList(c, id, studentID, f, offset, limit)
 	}
-	// A parent's whole list comes from the cache; a page of it is cut from
-	// the database's list (pages are rare: the mini-program shows all).
-	if CurrentActor(c).Role == models.RoleParent && offset == 0 && limit == 0 {
+	// A parent's first page of the default size comes from the cache;
+	// another page is cut from the database's list (rare: a school's clubs
+	// fit on the first page).
+	if CurrentActor(c).Role == models.RoleParent && offset == 0 && limit == DefaultPageSize {
 		return h.parentOfferingList(c, id, f)
 	}
 	a := CurrentActor(c)

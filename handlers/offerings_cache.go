@@ -149,7 +149,7 @@ func (c *offeringListCache) getAt(key offeringListKey, gen uint64, now time.Time
 }
 
 // parentOfferingList answers a parent's GET /schools/{id}/offerings: 404
-// unless a linked child is in the school, then the cached list.
+// unless a linked child is in the school, then the cached first page.
 func (h *API) parentOfferingList(c *fiber.Ctx, schoolID int64, f models.OfferingFilter) error {
 	ctx, a := c.UserContext(), CurrentActor(c)
 	ok, err := models.ParentHasChildInSchool(ctx, h.DB, a.UserID, schoolID)
@@ -167,11 +167,11 @@ func (h *API) parentOfferingList(c *fiber.Ctx, schoolID int64, f models.Offering
 		if err != nil {
 			return nil, err
 		}
-		out := Page[OfferingDTO]{Items: make([]OfferingDTO, 0, len(os))}
+		items := make([]OfferingDTO, 0, len(os))
 		for _, o := range os {
-			out.Items = append(out.Items, NewOfferingDTO(o))
+			items = append(items, NewOfferingDTO(o))
 		}
-		return json.Marshal(out)
+		return json.Marshal(offsetPage(items, 0, DefaultPageSize))
 	})
 	if err != nil {
 		return err

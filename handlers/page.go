@@ -1,23 +1,73 @@
 package handlers
 
 import (
+	"encoding/base64"
+	"fmt"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 )
 
-// Lists come in two kinds, both answered as Page with `limit` honoured
-// exactly and `next_cursor` set exactly when more items exist:
+// DefaultPageSize and MaxPageSize are the page sizes of every list: the
+// items an answer holds when ?limit is absent, and the most ?limit may ask
+// for (a larger one is 400 bad_param). One pair for every list, so a
+// client pages them all alike; a default of 100 keeps a school's clubs, a
+// term's sessions of one club and a county's schools on one page.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 500
+)
+
+// pageLimit reads ?limit: DefaultPageSize when absent, else 1 to
+// MaxPageSize. Every list reads its page size here.
+func pageLimit(c *fiber.Ctx) (int, error) {
+	s := c.Query("limit")
+	if s == "" {
+		return DefaultPageSize, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > MaxPageSize {
+		return 0, BadRequest("bad_param", fmt.Sprintf("limit 须为 1-%d 的整数", MaxPageSize))
+	}
+	return n, nil
+}
+
+// pageParams reads ?cursor&limit of a keyset list. The cursor is opaque to
+// clients: the last id of the previous page.
+func pageParams(c *fiber.Ctx) (after int64, limit int, err error) {
+	if limit, err = pageLimit(c); err != nil {
+		return 0, 0, err
+	}
+	if s := c.Query("cursor"); s != "" {
+		b, derr := base64.RawURLEncoding.DecodeString(s)
+		if derr == nil {
+			after, derr = strconv.ParseInt(string(b), 10, 64)
+		}
+		if derr != nil || after < 0 {
+			return 0, 0, BadRequest("bad_cursor", "cursor 无效")
+		}
+	}
+	return after, limit, nil
+}
+
+// Lists come in three kinds, all answered as Page with `limit` honoured
+// exactly and `next_cursor` set exactly when more items exist, all with
+// the page sizes above:
 //
 //   - keyset lists read from the database one page at a time (students,
 //     surveys, job runs, a student's enrollments): the handler asks the
 //     model for limit+1 rows and keysetPage trims the extra one, which
 //     proves that another page exists. The cursor is the last id sent.
 //   - whole lists that are small and ordered by something other than id
-//     (terms, offerings, breakdowns, the schools table): they are read
-//     whole and offsetPage cuts the page out; the cursor is the offset of
-//     the next item. Without `limit` the answer is the rest of the list
-//     (clients that show every club on one screen keep doing so).
+//     (terms, offerings, regions, staff, breakdowns, the schools table):
+//     they are read whole and offsetPage cuts the page out; the cursor is
+//     the offset of the next item.
+//   - the sessions, ordered by date or start time (sessionPaging): the
+//     cursor is the last key sent.
+//
+// Answers bounded by what they describe (a session's roll, a child's month
+// of attendance, a student's guardians, a school's fee lines) are not
+// lists in this sense and come whole.
 
 // encodeCursor makes the opaque cursor of n.
 func encodeCursor(n int64) string { return opaqueCursor(strconv.FormatInt(n, 10)) }
@@ -40,19 +90,10 @@ func keysetPageBy[T any](rows []T, limit int, key func(T) string) ([]T, string) 
 }
 
 // wholePageParams reads ?cursor&limit of a whole list: the offset to start
-// at and the page size (0 when absent: the rest of the list).
+// at and the page size.
 func wholePageParams(c *fiber.Ctx) (offset, limit int, err error) {
-	if c.Query("limit") != "" || c.Query("cursor") != "" {
-		after, l, err := pageParams(c)
-		if err != nil {
-			return 0, 0, err
-		}
-		if c.Query("limit") != "" {
-			limit = l
-		}
-		offset = int(after)
-	}
-	return offset, limit, nil
+	after, limit, err := pageParams(c)
+	return int(after), limit, err
 }
 
 // offsetPage cuts the page at offset of at most limit items (0: all) out of

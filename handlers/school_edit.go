@@ -54,7 +54,7 @@ func (h *API) PatchTerm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(NewTermDTO(t))
+	return h.termAnswer(c, fiber.StatusOK, t)
 }
 
 // DeleteTerm is DELETE /api/v1/schools/{id}/terms/{term_id} (school admin):

@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"encoding/base64"
-	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -69,18 +67,14 @@ func (h *API) sessionPage(c *fiber.Ctx, ss []models.SessionView, limit int, key 
 	return out, nil
 }
 
-// sessionPaging reads ?cursor&limit of a sessions list: the limit is 1 to
-// MaxSessionsPage, by default the whole (bounded) list.
+// sessionPaging reads ?cursor&limit of a sessions list (the page sizes of
+// every list, page.go); the cursor is the last key sent.
 func sessionPaging(c *fiber.Ctx) (models.Paging, error) {
-	p := models.Paging{Limit: models.MaxSessionsPage}
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > models.MaxSessionsPage {
-			return p, BadRequest("bad_param", fmt.Sprintf("limit 须为 1-%d 的整数", models.MaxSessionsPage))
-		}
-		p.Limit = n
-	}
+	var p models.Paging
 	var err error
+	if p.Limit, err = pageLimit(c); err != nil {
+		return p, err
+	}
 	p.After, err = openCursor(c.Query("cursor"))
 	return p, err
 }
@@ -214,5 +208,5 @@ func (h *API) SetTermCalendar(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(NewTermDTO(t))
+	return h.termAnswer(c, fiber.StatusOK, t)
 }

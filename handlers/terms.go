@@ -16,13 +16,27 @@ type TermDTO struct {
 	MaxClubs      int               `json:"max_clubs"`
 	NoServiceDays []string          `json:"no_service_days"`
 	ExtraDays     []models.ExtraDay `json:"extra_days"`
-	CreatedAt     string            `json:"created_at"`
+	// Current marks the term a parent's screen opens on
+	// (models.CurrentTermID): in session today, else the next to start.
+	Current   bool   `json:"current"`
+	CreatedAt string `json:"created_at"`
 }
 
-// NewTermDTO maps a term to its DTO.
-func NewTermDTO(t models.Term) TermDTO {
+// NewTermDTO maps a term to its DTO; current is the school's current term
+// id (models.CurrentTermID).
+func NewTermDTO(t models.Term, current int64) TermDTO {
 	return TermDTO{ID: t.ID, SchoolID: t.SchoolID, Name: t.Name, StartsOn: t.StartsOn, EndsOn: t.EndsOn,
-		MaxClubs: t.MaxClubs, NoServiceDays: t.NoService(), ExtraDays: t.Extra(), CreatedAt: rfc3339(t.CreatedAt)}
+		MaxClubs: t.MaxClubs, NoServiceDays: t.NoService(), ExtraDays: t.Extra(), Current: t.ID == current,
+		CreatedAt: rfc3339(t.CreatedAt)}
+}
+
+// termAnswer answers one term of the school, marked current or not.
+func (h *API) termAnswer(c *fiber.Ctx, status int, t models.Term) error {
+	cur, err := models.SchoolCurrentTermID(c.UserContext(), h.DB, t.SchoolID, models.LocalDate(h.now()))
+	if err != nil {
+		return err
+	}
+	return c.Status(status).JSON(NewTermDTO(t, cur))
 }
 
 type newTermRequest struct {
@@ -49,7 +63,7 @@ func (h *API) CreateTerm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(NewTermDTO(t))
+	return h.termAnswer(c, fiber.StatusCreated, t)
 }
 
 // ListTerms is GET /api/v1/schools/{id}/terms (staff in scope, linked parents).
@@ -66,9 +80,10 @@ func (h *API) ListTerms(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	cur := models.CurrentTermID(ts, models.LocalDate(h.now()))
 	items := make([]TermDTO, 0, len(ts))
 	for _, t := range ts {
-		items = append(items, NewTermDTO(t))
+		items = append(items, NewTermDTO(t, cur))
 	}
 	return c.JSON(offsetPage(items, offset, limit))
 }

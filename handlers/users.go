@@ -96,13 +96,17 @@ func (h *API) ListSchoolStaff(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	offset, limit, err := wholePageParams(c)
+	if err != nil {
+		return err
+	}
 	us, err := models.FindSchoolStaff(c.UserContext(), h.DB, CurrentActor(c), id)
 	if err != nil {
 		return err
 	}
-	out := Page[UserDTO]{Items: make([]UserDTO, 0, len(us))}
+	items := make([]UserDTO, 0, len(us))
 	for _, u := range us {
-		out.Items = append(out.Items, NewUserDTO(u))
+		items = append(items, NewUserDTO(u))
 	}
-	return c.JSON(out)
+	return c.JSON(offsetPage(items, offset, limit))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
@@ -20,16 +21,26 @@ import (
 // Every answer a test server gives is checked against openapi.yaml: the
 // status must be listed for the operation (method + path template) that
 // answered it, because generated clients (the mini-program's, the
-// console's) only decode what the spec lists. Each test server collects
-// what it saw in do() and reports, at the end of its test, every status
-// the spec does not list. Paths no operation matches (unknown routes) are
-// not checked here.
+// console's) only decode what the spec lists; and an error's code must be
+// listed for that operation and status, in the operation's
+// `x-error-codes` or in the document's `x-common-error-codes` (the codes
+// any operation answering that status may give: 401's token codes, 503
+// `timeout` …), so the app's developers know every code a screen must
+// handle. Each test server collects what it saw in do() and reports, at
+// the end of its test, every status and code the spec does not list.
+// Paths no operation matches (unknown routes) are not checked here.
 
 type specOperation struct {
 	method, path string
 	re           *regexp.Regexp
 	params       int
 	statuses     map[string]bool
+	// codes are the error codes listed per status: the operation's
+	// x-error-codes and the document's x-common-error-codes.
+	codes map[string]map[string]bool
+	// bodies are the JSON schemas of the operation's answers, by status.
+	bodies map[string]any
+	doc    map[string]any
 }
 
 var specOperations = sync.OnceValues(func() ([]specOperation, error) {
@@ -38,10 +49,18 @@ var specOperations = sync.OnceValues(func() ([]specOperation, error) {
 		return nil, err
 	}
 	var doc struct {
-		Paths map[string]map[string]any `yaml:"paths"`
+		Paths  map[string]map[string]any `yaml:"paths"`
+		Common map[string][]string       `yaml:"x-common-error-codes"`
 	}
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, err
+	}
+	var whole map[string]any
+	if err := yaml.Unmarshal(b, &whole); err != nil {
+		return nil, err
+	}
+	if len(doc.Common) == 0 {
+		return nil, fmt.Errorf("openapi.yaml has no x-common-error-codes")
 	}
 	param := regexp.MustCompile(`\{[^}/]+\}`)
 	var ops []specOperation
@@ -54,11 +73,43 @@ var specOperations = sync.OnceValues(func() ([]specOperation, error) {
 			op, _ := raw.(map[string]any)
 			responses, _ := op["responses"].(map[string]any)
 			st := map[string]bool{}
-			for code := range responses {
+			bodies := map[string]any{}
+			for code, r := range responses {
 				st[code] = true
+				rm, _ := r.(map[string]any)
+				content, _ := rm["content"].(map[string]any)
+				if j, _ := content["application/json"].(map[string]any); j != nil && j["schema"] != nil {
+					bodies[code] = j["schema"]
+				}
+			}
+			codes := map[string]map[string]bool{}
+			add := func(status string, list []string) {
+				if codes[status] == nil {
+					codes[status] = map[string]bool{}
+				}
+				for _, c := range list {
+					codes[status][c] = true
+				}
+			}
+			for status, list := range doc.Common {
+				add(status, list)
+			}
+			own, _ := op["x-error-codes"].(map[string]any)
+			for status, raw := range own {
+				l, _ := raw.([]any)
+				for _, c := range l {
+					cs, ok := c.(string)
+					if !ok {
+						return nil, fmt.Errorf("%s %s: x-error-codes %s lists %v, not a code", m, p, status, c)
+					}
+					add(status, []string{cs})
+				}
+				if !st[status] {
+					return nil, fmt.Errorf("%s %s: x-error-codes lists status %s, which its responses do not", m, p, status)
+				}
 			}
 			ops = append(ops, specOperation{method: strings.ToUpper(m), path: p, re: re,
-				params: len(param.FindAllString(p, -1)), statuses: st})
+				params: len(param.FindAllString(p, -1)), statuses: st, codes: codes, bodies: bodies, doc: whole})
 		}
 	}
 	// The most literal template wins (/jobs/runs before /jobs/{name}).
@@ -89,10 +140,33 @@ type statusLedger struct {
 	undocumented map[string]bool
 }
 
-// note records method path → status when the spec does not list it.
-func (l *statusLedger) note(method, path string, status int) {
+// note records method path → status (and, for an error, its code) when
+// the spec does not list it, and a success whose JSON body lacks a field
+// its schema requires (a generated client types it as always there).
+func (l *statusLedger) note(method, path string, status int, code string, ctype string, body []byte) {
 	op, ok := specOperationFor(method, path)
-	if !ok || op.statuses[strconv.Itoa(status)] || op.statuses["default"] {
+	if !ok {
+		return
+	}
+	st := strconv.Itoa(status)
+	var miss string
+	switch {
+	case !op.statuses[st] && !op.statuses["default"]:
+		miss = fmt.Sprintf("%s %s answered %d, which openapi.yaml does not list", op.method, op.path, status)
+	case status >= 400 && code != "" && !op.codes[st][code]:
+		miss = fmt.Sprintf("%s %s answered %d %s, which openapi.yaml does not list (add it to the operation's x-error-codes)",
+			op.method, op.path, status, code)
+	case status < 300 && op.bodies[st] != nil && strings.HasPrefix(ctype, "application/json"):
+		var v any
+		if json.Unmarshal(body, &v) != nil {
+			return
+		}
+		if where := missingRequired(op.doc, op.bodies[st], v, "body"); where != "" {
+			miss = fmt.Sprintf("%s %s answered %d without %s, which its schema requires", op.method, op.path, status, where)
+		} else {
+			return
+		}
+	default:
 		return
 	}
 	l.mu.Lock()
@@ -100,7 +174,51 @@ func (l *statusLedger) note(method, path string, status int) {
 	if l.undocumented == nil {
 		l.undocumented = map[string]bool{}
 	}
-	l.undocumented[fmt.Sprintf("%s %s answered %d", op.method, op.path, status)] = true
+	l.undocumented[miss] = true
+}
+
+// missingRequired walks value v along schema (local $refs, allOf, arrays,
+// nullable) and names the first required property v lacks ("" when none).
+// Only presence is checked: the types are the typed client test's.
+func missingRequired(doc map[string]any, schema, v any, where string) string {
+	s, _ := schema.(map[string]any)
+	if r, _ := s["$ref"].(string); r != "" {
+		return missingRequired(doc, resolveRef(doc, r), v, where)
+	}
+	if v == nil {
+		return ""
+	}
+	if all, _ := s["allOf"].([]any); all != nil {
+		for _, sub := range all {
+			if w := missingRequired(doc, sub, v, where); w != "" {
+				return w
+			}
+		}
+	}
+	switch x := v.(type) {
+	case []any:
+		for i, it := range x {
+			if w := missingRequired(doc, s["items"], it, fmt.Sprintf("%s[%d]", where, i)); w != "" {
+				return w
+			}
+		}
+	case map[string]any:
+		req, _ := s["required"].([]any)
+		for _, f := range req {
+			if _, ok := x[f.(string)]; !ok {
+				return where + "." + f.(string)
+			}
+		}
+		props, _ := s["properties"].(map[string]any)
+		for name, ps := range props {
+			if fv, ok := x[name]; ok {
+				if w := missingRequired(doc, ps, fv, where+"."+name); w != "" {
+					return w
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // report fails t for every undocumented answer.
@@ -111,7 +229,7 @@ func (l *statusLedger) report(t testing.TB) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, k := range sortedKeys(l.undocumented) {
-		t.Errorf("%s, which openapi.yaml does not list", k)
+		t.Errorf("%s", k)
 	}
 }
 

@@ -322,6 +322,12 @@ func TestSeedDemo(t *testing.T) {
 		if len(kids) != 2 {
 			t.Fatalf("demo family has %d children, want 2", len(kids))
 		}
+		var mothers []int64
+		db.R.Raw(`SELECT s.id FROM students s JOIN guardians g ON g.student_id = s.id
+			WHERE g.phone = ? ORDER BY s.id`, demoMotherPhone).Scan(&mothers)
+		if len(mothers) != 1 || mothers[0] != kids[1] {
+			t.Fatalf("the demo mother guards %v, want the younger child %d", mothers, kids[1])
+		}
 		parent := modelstest.Parent(t, db, kids...)
 		r := s.do("GET", fmt.Sprintf("/api/v1/schools/%d/offerings?grade=3", count("SELECT id FROM schools WHERE code = 'DEMO-S1'")), s.token(parent), nil).want(t, 200)
 		if len(r.JSON()["items"].([]any)) < 2 {

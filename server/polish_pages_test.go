@@ -34,6 +34,11 @@ func newPagesWorld(t *testing.T) *pagesWorld {
 		t.Fatal(err)
 	}
 	modelstest.School(t, w.db, sc.RegionID)
+	// Two child regions (the region tree) and a second teacher (the staff).
+	for i := 0; i < 2; i++ {
+		modelstest.Region(t, w.db, &sc.RegionID)
+	}
+	modelstest.Staff(t, w.db, models.RoleTeacher, w.schoolID, 0)
 	// Two more terms.
 	for i, d := range [][2]string{{"2025-09-01", "2026-01-20"}, {"2026-02-20", "2026-07-10"}} {
 		w.do("POST", fmt.Sprintf("/api/v1/schools/%d/terms", w.schoolID), w.adminTok, map[string]any{
@@ -130,12 +135,12 @@ func sep(path string) byte {
 	return '?'
 }
 
-// TestEveryListPages drives every list route with limit=1 and limit=2 and
-// checks the walk gives exactly the unpaged list: no duplicates, nothing
-// left out, no cursor after the last item.
-func TestEveryListPages(t *testing.T) {
-	w := newPagesWorld(t)
-	lists := []struct{ name, path, tok string }{
+// listRoute is a list the API answers, as one caller reads it.
+type listRoute struct{ name, path, tok string }
+
+// lists are the lists of the pagesWorld, each with at least three items.
+func (w *pagesWorld) lists() []listRoute {
+	return []listRoute{
 		{"students", fmt.Sprintf("/api/v1/schools/%d/students", w.schoolID), w.adminTok},
 		{"terms", fmt.Sprintf("/api/v1/schools/%d/terms", w.schoolID), w.adminTok},
 		{"termsParent", fmt.Sprintf("/api/v1/schools/%d/terms", w.schoolID), w.parentTok},
@@ -152,8 +157,17 @@ func TestEveryListPages(t *testing.T) {
 		{"statsSchools", "/api/v1/stats/schools", w.bureauTok},
 		{"breakdownGrade", "/api/v1/stats/breakdown?by=grade", w.bureauTok},
 		{"breakdownCategory", "/api/v1/stats/breakdown?by=category", w.bureauTok},
+		{"regions", "/api/v1/regions", w.bureauTok},
+		{"staff", fmt.Sprintf("/api/v1/schools/%d/staff", w.schoolID), w.adminTok},
 	}
-	for _, l := range lists {
+}
+
+// TestEveryListPages drives every list route with limit=1 and limit=2 and
+// checks the walk gives exactly the unpaged list: no duplicates, nothing
+// left out, no cursor after the last item.
+func TestEveryListPages(t *testing.T) {
+	w := newPagesWorld(t)
+	for _, l := range w.lists() {
 		t.Run(l.name, func(t *testing.T) {
 			all, next := pageOf(t, w.do("GET", fmt.Sprintf("%s%climit=500", l.path, sep(l.path)), l.tok, nil).want(t, 200).Body)
 			if next != "" {

@@ -110,7 +110,8 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 			demoLoopDays, h.Leave, h.Arrivals, h.Dismissals, h.Corrections)
 	}
 	fmt.Fprintf(stdout, "Each school has a term six weeks under way with the 5+2 base service and clubs;\n"+
-		"the demo family (two children in school 1) has guardian phone %s for the WeChat login demo.\n", models.MaskPhone(demoFamilyPhone))
+		"the demo family (two children in school 1) has guardian phones %s (father, both children) and %s (mother, the younger)\n"+
+		"for the WeChat login demo (README).\n", models.MaskPhone(demoFamilyPhone), models.MaskPhone(demoMotherPhone))
 	fmt.Fprintf(stdout, "\nDemo logins (password %s):\n", demoPassword)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	for _, l := range sum.Logins {

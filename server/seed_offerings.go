@@ -9,10 +9,15 @@ import (
 	"kehou/models"
 )
 
-// demoFamilyPhone is the guardian phone of the demo family: two siblings in
-// school 1, so a parent login through the WeChat fake (README) has children
-// to bind.
-const demoFamilyPhone = "13812345678"
+// demoFamilyPhone is the guardian phone of the demo family's father: two
+// siblings in school 1, so a parent login through the WeChat fake (README)
+// has children to bind. demoMotherPhone is the mother's, guardian of the
+// younger sibling only: a second demo parent, who gets the messages about
+// that child too.
+const (
+	demoFamilyPhone = "13812345678"
+	demoMotherPhone = "13987654321"
+)
 
 // demoFamilyRows are the roster rows of the demo family.
 func demoFamilyRows() []models.RosterRow {
@@ -21,6 +26,8 @@ func demoFamilyRows() []models.RosterRow {
 			GuardianName: "李华", GuardianPhone: demoFamilyPhone, Relationship: "父亲"},
 		{StudentNo: "2026DEMO2", Name: "李小红", Gender: "女", Grade: "5", Class: "2班",
 			GuardianName: "李华", GuardianPhone: demoFamilyPhone, Relationship: "父亲"},
+		{StudentNo: "2026DEMO2", Name: "李小红", Gender: "女", Grade: "5", Class: "2班",
+			GuardianName: "王芳", GuardianPhone: demoMotherPhone, Relationship: "母亲"},
 	}
 }
 

@@ -166,6 +166,21 @@ export const patch = (path, body) => request('PATCH', path, { body });
 export const put = (path, body) => request('PUT', path, { body });
 export const del = (path) => request('DELETE', path);
 
+/** all reads every page of a list (lists come 100 items a page unless
+ * limit asks for more, at most 500), following next_cursor: the first
+ * page's answer with every item in items. For the screens that show a
+ * whole list (a term's offerings, a region's schools). */
+export async function all(path, query = {}) {
+  const first = await get(path, { ...query, limit: 500 });
+  for (let next = first.next_cursor; next;) {
+    const more = await get(path, { ...query, limit: 500, cursor: next });
+    first.items.push(...more.items);
+    next = more.next_cursor;
+  }
+  first.next_cursor = '';
+  return first;
+}
+
 /** download fetches a file the API builds (an export) with the bearer
  * token and hands it to the browser as a download. */
 export async function download(path, query) {

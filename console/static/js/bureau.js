@@ -205,10 +205,10 @@ const SCHOOL_COLS = [
 
 async function latestSchools(query) {
   try {
-    return await api.get('/stats/schools', { ...query, date: today() });
+    return await api.all('/stats/schools', { ...query, date: today() });
   } catch (e) {
     if (e.code !== 'no_snapshot') throw e;
-    return api.get('/stats/schools', { ...query, date: today(-1) });
+    return api.all('/stats/schools', { ...query, date: today(-1) });
   }
 }
 
@@ -336,7 +336,7 @@ export async function demand(el) {
  * districts); each region drills down. */
 export async function regions(el) {
   fill(el, h('div.page-head', h('h1', '行政区划')), loading());
-  const res = await api.get('/regions');
+  const res = await api.all('/regions');
   const items = res.items;
   const top = Math.min(...items.map((r) => r.level));
   const kids = new Map();
@@ -379,7 +379,7 @@ export async function regions(el) {
 /** regionDetail: one region's overview and its schools. */
 export async function regionDetail(el, ctx) {
   const id = ctx.args[0];
-  const res = await api.get('/regions');
+  const res = await api.all('/regions');
   const r = res.items.find((x) => String(x.id) === id);
   const name = r ? r.name : `区域 ${id}`;
   ctx.setTitle(name);

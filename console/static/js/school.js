@@ -22,7 +22,7 @@ const KINDS = { basic: '基础托管', club: '社团' };
 const MODES = { fcfs: '先到先得', lottery: '抽签' };
 
 async function termsOf(schoolID) {
-  const res = await api.get(`/schools/${schoolID}/terms`);
+  const res = await api.all(`/schools/${schoolID}/terms`);
   return res.items.sort((a, b) => b.starts_on.localeCompare(a.starts_on));
 }
 
@@ -72,8 +72,11 @@ export async function offerings(el, ctx) {
     fill(el, h('div.page-head', h('h1', '课程管理')), card(null, h('p', '还没有学期。'), h('a.btn', { href: '#/terms' }, '新建学期')));
     return;
   }
-  let termID = sessionStorage.getItem('kehou.term') || terms[0].id;
-  if (!terms.some((t) => String(t.id) === String(termID))) termID = terms[0].id;
+  // The term last picked in this tab, else the current one (in session
+  // today, else the next to start), else the newest.
+  const current = (terms.find((t) => t.current) || terms[0]).id;
+  let termID = sessionStorage.getItem('kehou.term') || current;
+  if (!terms.some((t) => String(t.id) === String(termID))) termID = current;
   const box = h('div', loading());
   const updated = h('span.muted.small');
   fill(el, h('div.page-head', h('h1', '课程管理'),
@@ -82,7 +85,7 @@ export async function offerings(el, ctx) {
   card(h('div.row', h('h2', '课程列表'), updated), h('div.offering-list', box)));
   async function load() {
     try {
-      const res = await api.get(`/schools/${sid}/offerings`, { term_id: termID });
+      const res = await api.all(`/schools/${sid}/offerings`, { term_id: termID });
       const items = res.items;
       const seats = items.filter((o) => o.kind === 'club' && o.status !== 'cancelled');
       const held = (o) => o.held || 0;
@@ -364,7 +367,7 @@ export async function lottery(el, ctx) {
     card('立即抽签', h('p.muted', '对报名已截止、尚未抽签的抽签课程进行抽签。每门课程的种子在发布时生成，其 SHA-256 承诺事先公示；抽签时公开种子，任何人都可据此复现结果。'),
       h('div.toolbar', h('button.btn', { type: 'button', onclick: draw }, '立即抽签')), result));
   async function load() {
-    const res = await api.get(`/schools/${sid}/offerings`, { term_id: termID });
+    const res = await api.all(`/schools/${sid}/offerings`, { term_id: termID });
     fill(box, table([
       { key: 'name', label: '课程' }, { key: 'capacity', label: '名额', num: true },
       { key: 'applied', label: '报名', num: true }, { key: 'enrolled', label: '已录取', num: true },

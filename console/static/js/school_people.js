@@ -10,7 +10,7 @@ const ROLES = { teacher: '教师', school_admin: '学校管理员' };
 /** schoolStaff reads the school's teachers and admins (the offering form's
  * teacher picker uses it too). */
 export async function schoolStaff(sid) {
-  return (await api.get(`/schools/${sid}/staff`)).items;
+  return (await api.all(`/schools/${sid}/staff`)).items;
 }
 
 /** staff: the school's staff accounts and a form for a new one. */

@@ -24,7 +24,7 @@ export async function today_(el, ctx) {
   async function load() {
     fill(box, loading());
     try {
-      const res = await api.get('/me/sessions', { date });
+      const res = await api.all('/me/sessions', { date });
       if (!res.items.length) return fill(box, card(null, h('p.center.muted', `${date} 没有需要点名的课程。`)));
       fill(box, h('div.sessions', res.items.map((s) => h('a.session' + (s.status === 'cancelled' ? '.cancelled' : ''), {
         href: s.status === 'cancelled' ? undefined : `#/roll/${s.id}`,

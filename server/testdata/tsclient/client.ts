@@ -15,10 +15,15 @@ type Templates = JSONOf<paths["/api/v1/wechat/templates"]["get"]["responses"]["2
 type Consents = JSONOf<paths["/api/v1/me/subscriptions"]["post"]["responses"]["200"]>;
 type Inbox = JSONOf<paths["/api/v1/me/notifications"]["get"]["responses"]["200"]>;
 type Me = JSONOf<paths["/api/v1/me"]["get"]["responses"]["200"]>;
+type PayParams = JSONOf<paths["/api/v1/orders/{id}/wechat-pay"]["post"]["responses"]["200"]>;
+type Order = JSONOf<paths["/api/v1/orders/{id}"]["get"]["responses"]["200"]>;
+type Leave = JSONOf<paths["/api/v1/students/{id}/leave-requests"]["post"]["responses"]["201"]>;
+type Attendance = JSONOf<paths["/api/v1/students/{id}/attendance"]["get"]["responses"]["200"]>;
 type ErrorBody = S["Error"];
 
-// Node's process, declared here so the test needs no @types/node.
+// Node's process and timers, declared here so the test needs no @types/node.
 declare const process: { argv: string[]; exit(code: number): never };
+declare function setTimeout(f: () => void, ms: number): unknown;
 
 const [API, FAKE, PHONE] = process.argv.slice(2);
 const calls: string[] = [];
@@ -64,7 +69,7 @@ async function main(): Promise<void> {
   // The club list, each club with what enrolling this child would do.
   const list = await kehou<Offerings>("GET", `/api/v1/schools/${child.school_id}/offerings?student_id=${child.id}`, token, undefined, 200);
   const lines = list.items.map(clubLine);
-  const open = list.items.find((o) => o.student_state === "open");
+  const open = list.items.find((o) => o.student_state === "open" && o.fee_fen === 0);
   if (open === undefined) throw new Error("no open club: " + lines.join("; "));
   // The tap: enroll. The answer names the club.
   const e = await kehou<Enrolled>("POST", "/api/v1/enrollments", token, { student_id: child.id, offering_id: open.id }, 201);
@@ -86,6 +91,37 @@ async function main(): Promise<void> {
     already = String(err);
   }
 
+  // A priced club: the tap holds a seat until paid; the phone pays through
+  // WeChat Pay (wx.requestPayment with what kehou signed), then shows the
+  // order once WeChat Pay's notification reached kehou.
+  const priced = list.items.find((o) => o.student_state === "open" && o.fee_fen > 0);
+  if (priced === undefined) throw new Error("no priced club: " + lines.join("; "));
+  const payStart = calls.length;
+  const held = await kehou<Enrolled>("POST", "/api/v1/enrollments", token, { student_id: child.id, offering_id: priced.id }, 201);
+  if (held.status !== "pending_payment" || held.order_id === undefined) throw new Error("not held for payment: " + held.status);
+  const params = await kehou<PayParams>("POST", `/api/v1/orders/${held.order_id}/wechat-pay`, token, undefined, 200);
+  const paidByWeChat = await wechat("/_fake/pay/request-payment", {
+    timeStamp: params.timeStamp, nonceStr: params.nonceStr, package: params.package, signType: params.signType, paySign: params.paySign,
+  });
+  let order = await kehou<Order>("GET", `/api/v1/orders/${held.order_id}`, token, undefined, 200);
+  for (let i = 0; order.status === "unpaid" && i < 200; i++) {
+    await new Promise<void>((done) => setTimeout(done, 25)); // the notification is on its way
+    order = await kehou<Order>("GET", `/api/v1/orders/${held.order_id}`, token, undefined, 200);
+  }
+  const paidScreen = `${held.offering.name} ${order.amount_fen} ${order.paid_fen} ${order.status} ${params.amount_fen}`;
+  const toPaid = calls.length - payStart;
+
+  // Leave for the free club's next session, then that month's attendance
+  // shows it on the session.
+  const day = open.next_session_date;
+  if (day === null || day === undefined) throw new Error("the club has no next session");
+  const leave = await kehou<Leave>("POST", `/api/v1/students/${child.id}/leave-requests`, token,
+    { from: day, to: day, offering_ids: [open.id], reason: "发烧请假" }, 201);
+  const att = await kehou<Attendance>("GET", `/api/v1/students/${child.id}/attendance?month=${day.slice(0, 7)}`, token, undefined, 200);
+  const leaveLines = att.items.filter((s) => s.leave !== null).map((s) =>
+    `${s.date} ${s.offering.name} ${s.status ?? "-"} ${s.leave === null ? "" : s.leave.reason} ${s.leave === null ? "" : s.leave.status}`);
+  const leaveScreen = `${leave.from}..${leave.to} ${leave.status} ${leave.offering_ids.join(",")}`;
+
   // Next launch: one call gives the children and their clubs.
   const relaunchStart = calls.length;
   const code2 = (await wechat("/_fake/login_code", { openid: "oTypedClient" }))["code"];
@@ -101,6 +137,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({
     launchToEnrolled, relaunchCalls, calls, lines, enrolledScreen, consents: consents.consents, already, kids,
     meChildren: (me.children ?? []).length, messages, nextCursor: inbox.next_cursor,
+    paidScreen, toPaid, paidByWeChat, leaveScreen, leaveLines, leaveDay: day,
   }));
 }
 
