@@ -161,6 +161,15 @@ func SetTermCalendar(ctx context.Context, db *DB, a Actor, schoolID, termID int6
 	before := t
 	t.NoServiceDays, t.ExtraDays = calendarJSON(in.NoServiceDays, in.ExtraDays)
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		// On PostgreSQL the term's offerings first, in id order (as an
+		// enrollment batch takes them): a batch pricing a seat then either
+		// reads the new calendar (priceBatch reads it after its locks) or
+		// has committed its order, which applyCalendarToSessions settles.
+		if dialectOf(tx) == Postgres {
+			if err := tx.Exec("SELECT id FROM offerings WHERE term_id = ? ORDER BY id FOR UPDATE", t.ID).Error; err != nil {
+				return err
+			}
+		}
 		if err := tx.Exec("UPDATE terms SET no_service_days = ?, extra_days = ? WHERE id = ?",
 			t.NoServiceDays, t.ExtraDays, t.ID).Error; err != nil {
 			return err

@@ -138,3 +138,58 @@ func TestEnrollConcurrentPaid(t *testing.T) {
 	}
 	modelstest.CheckInvariants(t, w.db)
 }
+
+// TestCalendarChangeRacingABatch: a no-service day set while an enrollment
+// batch that prices a seat holds its locks is either read by the batch or
+// waits for its order and credits it — never a seat billed for a day that
+// will not be held with nothing credited (on PostgreSQL the calendar's
+// write takes the term's offerings' locks first; SQLite's one writer
+// serialises the two).
+func TestCalendarChangeRacingABatch(t *testing.T) {
+	ctx := context.Background()
+	w := newFeeWorld(t)
+	priced := w.published(t, 300, nil) // 19 Mondays billed at 3 yuan
+	var last string
+	if err := w.db.R.Raw("SELECT session_date FROM sessions WHERE offering_id = ? ORDER BY session_date DESC LIMIT 1", priced.ID).Scan(&last).Error; err != nil || last == "" {
+		t.Fatalf("last session %q, %v", last, err)
+	}
+	st := modelstest.Student(t, w.db, w.school.ID, 3, "")
+	paused, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	models.ObserveDecide(w.db, func(models.NewEnrollment) { once.Do(func() { close(paused); <-release }) })
+	defer models.ObserveDecide(w.db, nil)
+	type result struct {
+		e   models.Enrollment
+		err error
+	}
+	enrolled := make(chan result, 1)
+	go func() {
+		e, err := models.Enroll(ctx, w.db, models.NewEnrollment{Actor: w.admin.Actor(), StudentID: st.ID, OfferingID: priced.ID, Now: w.now})
+		enrolled <- result{e, err}
+	}()
+	<-paused // the batch holds its locks and has read the term's calendar
+	changed := make(chan error, 1)
+	go func() {
+		cal := models.TermCalendar{NoServiceDays: append(w.term.NoService(), last)}
+		_, err := models.SetTermCalendar(ctx, w.db, w.admin.Actor(), w.school.ID, w.term.ID, cal, w.now)
+		changed <- err
+	}()
+	select { // without the locks the change commits here, before the order exists
+	case err := <-changed:
+		changed <- err
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	r := <-enrolled
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if err := <-changed; err != nil {
+		t.Fatal(err)
+	}
+	v := w.order(t, *r.e.OrderID)
+	if net := v.AmountFen - v.Sums.Credit; net != 18*300 {
+		t.Fatalf("order billed %d fen, credited %d: %d net for 18 sessions held, want %d", v.AmountFen, v.Sums.Credit, net, 18*300)
+	}
+	modelstest.CheckInvariants(t, w.db)
+}

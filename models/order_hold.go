@@ -61,6 +61,10 @@ func priceBatch(r raw, f batchFacts, jobs []*enrollJob, taken []int, res []enrol
 	if err != nil {
 		return nil, err
 	}
+	fresh, err := lockedCalendars(r, f, priced)
+	if err != nil {
+		return nil, err
+	}
 	dates := make(map[int64][]string, len(priced))
 	calendars := map[calendarKey][]TeachingDate{}
 	holds := map[int64]int{}
@@ -82,7 +86,10 @@ func priceBatch(r raw, f batchFacts, jobs []*enrollJob, taken []int, res []enrol
 			k := calendarKey{o.TermID, o.Weekdays}
 			tds, ok := calendars[k]
 			if !ok {
-				t := Term{StartsOn: row.StartsOn, EndsOn: row.EndsOn, NoServiceDays: row.NoServiceDays, ExtraDays: row.ExtraDays}
+				t, ok := fresh[o.TermID]
+				if !ok {
+					t = Term{StartsOn: row.StartsOn, EndsOn: row.EndsOn, NoServiceDays: row.NoServiceDays, ExtraDays: row.ExtraDays}
+				}
 				tds = TeachingDates(t.StartsOn, t.EndsOn, t.NoService(), t.Extra(), o.Weekdays)
 				calendars[k] = tds
 			}
@@ -152,6 +159,35 @@ func holdMinutes(r raw, school int64) (int, error) {
 // (not billed), in one statement; the partial index sessions_cancelled
 // (migration 0110) holds only those rows, so the statement does not walk
 // every session of a priced club.
+// lockedCalendars reads again, on PostgreSQL, the calendars of the terms of
+// the priced offerings ids: the locking statement of the batch's read
+// (batchRead) joins each offering's term as of its snapshot, and a
+// calendar change that committed while the batch waited for an offering's
+// lock (SetTermCalendar takes them before it writes) is seen only by a
+// statement after it. SQLite's one writer needs none of this (nil).
+func lockedCalendars(r raw, f batchFacts, ids []int64) (map[int64]Term, error) {
+	if r.d != Postgres {
+		return nil, nil
+	}
+	var terms []int64
+	for _, id := range ids {
+		if row := f.offerings[id]; row != nil && !slices.Contains(terms, row.TermID) {
+			terms = append(terms, row.TermID)
+		}
+	}
+	out := make(map[int64]Term, len(terms))
+	err := r.each("SELECT id, starts_on, ends_on, no_service_days, extra_days FROM terms WHERE id = ANY(?)",
+		[]any{terms}, func(rows *sql.Rows) error {
+			var t Term
+			if err := rows.Scan(&t.ID, &t.StartsOn, &t.EndsOn, &t.NoServiceDays, &t.ExtraDays); err != nil {
+				return err
+			}
+			out[t.ID] = t
+			return nil
+		})
+	return out, err
+}
+
 func cancelledSessions(r raw, ids []int64) (map[int64]map[string]bool, error) {
 	in, arg := "offering_id IN (SELECT value FROM json_each(?))", any(nil)
 	if r.d == Postgres {

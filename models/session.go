@@ -317,6 +317,15 @@ func lockSession(tx *gorm.DB, id int64) (Session, error) {
 	return s, err
 }
 
+// lockSessionOffering locks, on PostgreSQL, the row of the offering
+// session id belongs to (nothing on SQLite, whose one writer serialises).
+func lockSessionOffering(tx *gorm.DB, id int64) error {
+	if dialectOf(tx) != Postgres {
+		return nil
+	}
+	return tx.Exec("SELECT id FROM offerings WHERE id = (SELECT offering_id FROM sessions WHERE id = ?) FOR UPDATE", id).Error
+}
+
 // MaxReasonLen bounds the reasons of cancellations, corrections and leave.
 const MaxReasonLen = 200
 
@@ -339,6 +348,14 @@ func CancelSession(ctx context.Context, db *DB, a Actor, id int64, reason string
 		return SessionView{}, err
 	}
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		// On PostgreSQL the offering's row first (the order an offering's
+		// edit takes them in): an enrollment batch pricing a seat in it
+		// holds that lock, so either the batch bills without this date
+		// (it reads cancelled sessions after its lock) or this
+		// cancellation waits for the batch's order and credits it.
+		if err := lockSessionOffering(tx, id); err != nil {
+			return err
+		}
 		cur, err := lockSession(tx, id)
 		if err != nil {
 			return err
