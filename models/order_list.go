@@ -56,6 +56,11 @@ func FindSchoolOrders(ctx context.Context, db *DB, a Actor, schoolID int64, f Or
 	if utf8.RuneCountInString(f.Query) > maxOrderQuery {
 		return nil, &ValidationError{Fields: map[string]string{"q": fmt.Sprintf("搜索词最多%d个字", maxOrderQuery)}}
 	}
+	if !PlainText(f.Query) {
+		// Bytes PostgreSQL refuses as text (a broken UTF-8 sequence, NUL)
+		// would end as a 500 there and match nothing on SQLite.
+		return nil, &ValidationError{Fields: map[string]string{"q": "搜索词含无效字符"}}
+	}
 	if f.Limit <= 0 || f.Limit > maxSchoolOrders {
 		f.Limit = maxSchoolOrders
 	}

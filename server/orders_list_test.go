@@ -138,6 +138,12 @@ func TestSchoolOrderList(t *testing.T) {
 	t.Run("search too long422", func(t *testing.T) {
 		w.do("GET", fmt.Sprintf("/api/v1/schools/%d/orders?q=%s", w.schoolID, strings.Repeat("长", 41)), w.adminTok, nil).want(t, 422, "invalid_field")
 	})
+	t.Run("search not text422", func(t *testing.T) {
+		// PostgreSQL refuses these bytes as text: a 500 there before.
+		for _, q := range []string{"%FF", "%00", "%E2%80%AE"} {
+			w.do("GET", fmt.Sprintf("/api/v1/schools/%d/orders?q=%s", w.schoolID, q), w.adminTok, nil).want(t, 422, "invalid_field")
+		}
+	})
 	t.Run("bad status400", func(t *testing.T) {
 		w.do("GET", fmt.Sprintf("/api/v1/schools/%d/orders?status=owing", w.schoolID), w.adminTok, nil).want(t, 400, "bad_param")
 	})
