@@ -2,7 +2,7 @@ package models
 
 import (
 	"context"
-	"errors"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -142,15 +142,13 @@ func (db *DB) runPayBatch(jobs []*payJob) {
 		}
 		return nil
 	}))
-	var pe panicError
-	switch {
-	case errors.As(err, &pe):
-		for i := range res {
-			res[i] = payResult{err: err}
-		}
-	case err != nil:
+	if err != nil {
+		// The batch failed (a panic included): each payment again in a
+		// transaction of its own, so only the one at fault fails — a
+		// notification that panics must not fail every payment batched
+		// beside it on each of WeChat Pay's retries.
 		for i, j := range jobs {
-			outcome, err := ApplyWeChatPayment(context.Background(), db, j.p)
+			outcome, err := applyAlone(db, j.p)
 			res[i] = payResult{outcome: outcome, err: err}
 		}
 	}
@@ -172,4 +170,15 @@ func (db *DB) HoldNotifySlots(n int) func() {
 			<-slots
 		}
 	}
+}
+
+// applyAlone applies one notified payment in its own transaction, a panic
+// caught as a panicError (repanicked in the handler that waits for it).
+func applyAlone(db *DB, p WeChatPayment) (outcome string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicError{v: v, stack: debug.Stack()}
+		}
+	}()
+	return ApplyWeChatPayment(context.Background(), db, p)
 }

@@ -39,9 +39,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		queue = db.EnrollQueueDefault()
 	}
 	db.StartEnrollments(queue)
-	// WeChat Pay's notifications get a bound of the same size: neither a
-	// burst of them nor the rush takes the writer from the other.
-	db.LimitNotifyQueue(db.EnrollQueueDefault())
+	// WeChat Pay's notifications get a bound of the same size
+	// (ENROLL_QUEUE_LIMIT, 0 none): neither a burst of them nor the rush
+	// takes the writer from the other.
+	db.LimitNotifyQueue(queue)
 	db.MaxChildrenPerGuardian = cfg.MaxChildrenPerGuardian
 	db.Log = log
 	reg := prometheus.NewRegistry()
