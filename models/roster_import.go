@@ -216,6 +216,9 @@ func writeRoster(tx *gorm.DB, d Dialect, guardianCap int, by, schoolID int64, st
 		if s.Waiver == nil {
 			continue
 		}
+		if h, ok := before[s.StudentNo]; ok && h.waiver == *s.Waiver {
+			continue // as stored: no round trip while the writer is held
+		}
 		if err := setWaiverTx(tx, by, schoolID, after[s.StudentNo], s.Waiver.Waiver, s.Waiver.Reason, WaiverSourceRoster, now); err != nil {
 			return res, err
 		}
