@@ -21,6 +21,19 @@ type LedgerEntryDTO struct {
 	SessionID  *int64 `json:"session_id,omitempty"`
 	OccurredAt string `json:"occurred_at"`
 	CreatedAt  string `json:"created_at"`
+	// WeChatRefund is a refund row's journey through WeChat Pay (absent
+	// when the school pays it back itself).
+	WeChatRefund *WeChatRefundDTO `json:"wechat_refund,omitempty"`
+}
+
+// WeChatRefundDTO says whether a refund sent through WeChat Pay reached
+// the family: pending|processing|success|failed; WeChat Pay's refusal
+// (last_error) is shown to staff only.
+type WeChatRefundDTO struct {
+	Status      string `json:"status"`
+	Attempts    int    `json:"attempts"`
+	LastError   string `json:"last_error,omitempty"`
+	SucceededAt string `json:"succeeded_at,omitempty"`
 }
 
 // OrderDTO is GET /api/v1/orders/{id}: the bill as made, the waiver, the
@@ -50,7 +63,8 @@ type OrderDTO struct {
 	CreatedAt    string           `json:"created_at"`
 }
 
-func newOrderDTO(v models.OrderView) OrderDTO {
+// newOrderDTO is v's answer; staff also see why WeChat Pay refused a refund.
+func newOrderDTO(v models.OrderView, staff bool) OrderDTO {
 	o := v.Order
 	d := OrderDTO{ID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, OfferingID: o.OfferingID, StudentID: o.StudentID,
 		EnrollmentID: o.EnrollmentID, Billing: o.Billing, UnitFen: o.UnitFen, Sessions: o.Sessions, BillsFrom: o.BillsFrom,
@@ -60,6 +74,15 @@ func newOrderDTO(v models.OrderView) OrderDTO {
 	for _, m := range v.Ledger {
 		e := LedgerEntryDTO{ID: m.ID, Kind: string(m.Kind), AmountFen: m.AmountFen, ExternalID: m.ExternalID, Method: m.Method,
 			Ref: m.Ref, Reason: m.Reason, SessionID: m.SessionID, OccurredAt: rfc3339(m.OccurredAt), CreatedAt: rfc3339(m.CreatedAt)}
+		if pr, ok := v.WeChatRefunds[m.ID]; ok {
+			e.WeChatRefund = &WeChatRefundDTO{Status: string(pr.Status), Attempts: pr.Attempts}
+			if staff {
+				e.WeChatRefund.LastError = pr.LastError
+			}
+			if pr.SucceededAt != nil {
+				e.WeChatRefund.SucceededAt = rfc3339(*pr.SucceededAt)
+			}
+		}
 		d.Ledger = append(d.Ledger, e)
 		if m.Kind == models.LedgerRefund {
 			d.Refunds = append(d.Refunds, e)
@@ -79,7 +102,7 @@ func (h *API) GetOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(newOrderDTO(v))
+	return c.JSON(newOrderDTO(v, CurrentActor(c).IsStaff()))
 }
 
 type paymentRequest struct {
@@ -115,7 +138,7 @@ func (h *API) RecordPayment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(newOrderDTO(o))
+	return c.JSON(newOrderDTO(o, true))
 }
 
 type refundRequest struct {
@@ -148,7 +171,7 @@ func (h *API) RefundOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(newOrderDTO(o))
+	return c.JSON(newOrderDTO(o, true))
 }
 
 // StudentDTO's waiver fields answer PATCH /api/v1/students/{id}.

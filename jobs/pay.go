@@ -63,6 +63,12 @@ func SendRefunds(ctx context.Context, db *models.DB, p Payer, limit int) (int, e
 		at := models.RefundAttempt{Status: res.Status, RefundID: res.RefundID, At: res.SuccessTime}
 		if err != nil {
 			at = models.RefundAttempt{Err: err.Error(), Final: !pay.Retryable(err)}
+			if at.Final {
+				// The money did not reach the family: the run says so
+				// (the job's history and log), and GET /orders/{id}
+				// shows the refund failed with WeChat Pay's reason.
+				errs = append(errs, fmt.Errorf("refund %s refused by WeChat Pay for good: %w", r.OutRefundNo, err))
+			}
 		}
 		errs = append(errs, models.RecordRefundAttempt(bg, db, r.ID, at))
 	}

@@ -105,6 +105,10 @@ type OrderView struct {
 	Order
 	Sums   LedgerSums
 	Ledger []LedgerEntry
+	// WeChatRefunds are the refunds moved through WeChat Pay, by ledger
+	// row: whether the money reached the family (a refund WeChat Pay
+	// refuses for good stays in the ledger; the school must act on it).
+	WeChatRefunds map[int64]PayRefund
 }
 
 // shanghaiDate is t's date in Asia/Shanghai.
@@ -283,6 +287,16 @@ func FindOrderFor(ctx context.Context, db *DB, a Actor, id int64) (OrderView, er
 	}
 	for _, m := range v.Ledger {
 		addToSums(&v.Sums, m)
+	}
+	var prs []PayRefund
+	if err := q.Where("order_id = ?", id).Find(&prs).Error; err != nil {
+		return OrderView{}, err
+	}
+	for _, pr := range prs {
+		if v.WeChatRefunds == nil {
+			v.WeChatRefunds = make(map[int64]PayRefund, len(prs))
+		}
+		v.WeChatRefunds[pr.LedgerID] = pr
 	}
 	return v, nil
 }

@@ -255,6 +255,54 @@ func TestWeChatPayLatePaymentRefunded(t *testing.T) {
 	modelstest.CheckInvariants(t, w.db)
 }
 
+// TestWeChatPayRefundRefusedShown: a refund WeChat Pay refuses for want
+// of funds (NOT_ENOUGH) is sent again later; one it refuses for good is
+// failed, the job's run says so, and the order shows it — the family sees
+// the refund failed, the school also WeChat Pay's reason.
+func TestWeChatPayRefundRefusedShown(t *testing.T) {
+	w := newPayWorld(t)
+	ctx := context.Background()
+	enr, order := w.heldSeat(t)
+	p := w.startPay(t, order)
+	w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", enr), w.parentTok, nil).want(t, 200)
+	if _, err := w.fake.RequestPayment(p); err != nil {
+		t.Fatal(err)
+	}
+	w.fake.Wait()
+	due := func() {
+		w.db.W.Exec("UPDATE pay_refunds SET next_attempt_at = ? WHERE order_id = ?", time.Now().Add(-time.Second).UTC(), order)
+	}
+	w.fake.Fail(pay.EndpointRefund, "NOT_ENOUGH")
+	if _, err := jobs.SendRefunds(ctx, w.db, w.client, 10); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.count(t, "SELECT COUNT(*) FROM pay_refunds WHERE order_id = ? AND status = 'pending' AND attempts = 1", order); n != 1 {
+		t.Fatal("a refund refused with NOT_ENOUGH is not waiting to be sent again")
+	}
+	due()
+	w.fake.Fail(pay.EndpointRefund, "PARAM_ERROR")
+	if _, err := jobs.SendRefunds(ctx, w.db, w.client, 10); err == nil || !strings.Contains(err.Error(), "for good") {
+		t.Fatalf("a refund refused for good: the run answered %v", err)
+	}
+	refund := func(tok string) map[string]any {
+		o := w.do("GET", fmt.Sprintf("/api/v1/orders/%d", order), tok, nil).want(t, 200).JSON()
+		for _, r := range o["refunds"].([]any) {
+			if wr, ok := r.(map[string]any)["wechat_refund"].(map[string]any); ok {
+				return wr
+			}
+		}
+		t.Fatalf("no refund through WeChat Pay in %v", o)
+		return nil
+	}
+	if got := refund(w.parentTok); got["status"] != "failed" || got["last_error"] != nil {
+		t.Fatalf("the family sees %v, want failed without WeChat Pay's words", got)
+	}
+	if got := refund(w.adminTok); got["status"] != "failed" || !strings.Contains(fmt.Sprint(got["last_error"]), "PARAM_ERROR") {
+		t.Fatalf("the school sees %v, want failed with WeChat Pay's reason", got)
+	}
+	modelstest.CheckInvariants(t, w.db)
+}
+
 // TestWeChatPayReconcile finds each kind of difference between the trade
 // bill and the ledger, and shows them to the school's admin only.
 func TestWeChatPayReconcile(t *testing.T) {

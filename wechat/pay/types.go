@@ -211,8 +211,10 @@ var (
 
 // Retryable reports whether err may succeed if the same request is sent
 // again later: WeChat Pay's 5xx and SYSTEM_ERROR, FREQUENCY_LIMITED and
-// BANKERROR, a network failure, or an answer that failed verification.
-// Business refusals (4xx) are final.
+// BANKERROR, NOT_ENOUGH (a refund from an account short of funds: WeChat
+// Pay asks to send the same refund again once it is topped up), a network
+// failure, or an answer that failed verification. Other business refusals
+// (4xx) are final.
 func Retryable(err error) bool {
 	if err == nil {
 		return false
@@ -220,7 +222,7 @@ func Retryable(err error) bool {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Status >= 500 || e.Status == http.StatusTooManyRequests ||
-			e.Code == "SYSTEM_ERROR" || e.Code == "FREQUENCY_LIMITED" || e.Code == "BANKERROR"
+			e.Code == "SYSTEM_ERROR" || e.Code == "FREQUENCY_LIMITED" || e.Code == "BANKERROR" || e.Code == "NOT_ENOUGH"
 	}
 	return true
 }

@@ -13,6 +13,14 @@ import {
 const WAIVERS = { none: '无', half: '减半', full: '全免' };
 const KINDS = { charge: '应收', waiver: '减免', credit: '停课抵扣', void: '作废', payment: '缴费', refund: '退费' };
 const METHODS = { bank: '银行转账', cash: '现金', platform: '政府收费平台', wechat: '微信支付' };
+// A refund through WeChat Pay, on its way back to the family.
+const WX_REFUND = { pending: '待发送', processing: '退款中', success: '已到账', failed: '失败' };
+
+/** wxRefund says where a refund row's money is, when WeChat Pay moves it. */
+function wxRefund(r) {
+  const s = `微信原路退回 · ${WX_REFUND[r.status] || r.status}`;
+  return r.status === 'failed' && r.last_error ? `${s}：${r.last_error}` : s;
+}
 // The ledger's kinds that take money off what the family owes or has.
 const MINUS = new Set(['waiver', 'credit', 'void', 'refund']);
 
@@ -109,13 +117,16 @@ export async function orderDialog(o, after) {
       h('dt', '已缴 / 已退'), h('dd', `${money(d.paid_fen)} / ${money(d.refunded_fen)}`),
       d.credited_fen ? [h('dt', '停课抵扣'), h('dd', money(d.credited_fen))] : null,
       h('dt', '待缴'), h('dd', money(d.owed_fen))),
+    d.ledger.some((m) => m.wechat_refund?.status === 'failed')
+      ? h('div.alert.error', '有一笔微信退款被微信支付拒绝，钱没有退回家长：请核实原因后由学校线下退还。')
+      : null,
     h('h3.sub', '收费台账'),
     table([
       // A payment recorded by the school is dated by its slip: the day only.
       { key: 'occurred_at', label: '时间', fmt: (v, m) => (m.kind === 'payment' && m.method !== 'wechat' ? dateTime(v).slice(0, 10) : dateTime(v)) },
       { key: 'kind', label: '类型', fmt: (k) => KINDS[k] || k },
       { key: 'amount_fen', label: '金额', num: true, fmt: (v, m) => (MINUS.has(m.kind) ? '−' : '') + money(v) },
-      { key: 'method', label: '方式 / 凭证', fmt: (v, m) => (v ? `${METHODS[v] || v}${m.ref ? ' · ' + m.ref : ''}` : '—') },
+      { key: 'method', label: '方式 / 凭证', fmt: (v, m) => (m.wechat_refund ? wxRefund(m.wechat_refund) : v ? `${METHODS[v] || v}${m.ref ? ' · ' + m.ref : ''}` : '—') },
       { key: 'reason', label: '原因', fmt: (v, m) => (m.kind === 'waiver' ? WAIVERS[v] || v : v) || '—' },
     ], d.ledger, { empty: '台账为空' }),
     h('div.form-actions',
