@@ -11,6 +11,9 @@ import (
 	"kehou/wechat/pay"
 )
 
+// The notify and notify+spread scenarios (past 450 lines: preparing the
+// burst, sending it and checking the money are one scenario, read in order).
+
 // The notify scenarios (docs/bench.md): WeChat Pay's payment notifications
 // for every parent's order, delivered in one burst to
 // POST /api/v1/pay/wechat/notify (notify), and the same burst while the

@@ -1,6 +1,8 @@
 package modelstest
 
-// The PostgreSQL schemas of the tests, recycled.
+// The PostgreSQL schemas of the tests, recycled. (One file past 450 lines:
+// taking, resetting, checking and dropping a pooled schema are one
+// mechanism, whose invariants are easier read together.)
 //
 // Migrating a fresh schema costs PostgreSQL some 0.3 s of CPU (about fifty
 // tables, their indexes and constraints) and dropping it another 0.15 s; a

@@ -15,6 +15,10 @@ import (
 	"time"
 )
 
+// The fake WeChat Pay's API, one handler per endpoint of the protocol
+// kehou calls (past 450 lines: each endpoint's checks and error codes are
+// WeChat Pay's, kept beside its handler so one reads it against the docs).
+
 // outTradeNo and outRefundNo are the forms WeChat Pay accepts: 6–32 and
 // 1–64 of [0-9A-Za-z_-|*].
 var (
