@@ -216,13 +216,11 @@ func TestWeChatPayHoldAsksFirst(t *testing.T) {
 	modelstest.CheckInvariants(t, w.db)
 }
 
-// TestWeChatPayLatePaymentRefunded: money that lands after the seat is
-// gone is recorded and refunded in full through WeChat Pay; a refund
-// refused with SYSTEM_ERROR is sent again later, with the same
-// out_refund_no, until it succeeds.
-func TestWeChatPayLatePaymentRefunded(t *testing.T) {
-	w := newPayWorld(t)
-	ctx := context.Background()
+// paidAfterWithdrawal holds a seat, starts its payment, withdraws the
+// child and then pays: money that lands with no seat, whose full refund is
+// queued for WeChat Pay. It returns the order.
+func (w *payWorld) paidAfterWithdrawal(t *testing.T) int64 {
+	t.Helper()
 	enr, order := w.heldSeat(t)
 	p := w.startPay(t, order)
 	w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", enr), w.parentTok, nil).want(t, 200)
@@ -230,6 +228,17 @@ func TestWeChatPayLatePaymentRefunded(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.fake.Wait()
+	return order
+}
+
+// TestWeChatPayLatePaymentRefunded: money that lands after the seat is
+// gone is recorded and refunded in full through WeChat Pay; a refund
+// refused with SYSTEM_ERROR is sent again later, with the same
+// out_refund_no, until it succeeds.
+func TestWeChatPayLatePaymentRefunded(t *testing.T) {
+	w := newPayWorld(t)
+	ctx := context.Background()
+	order := w.paidAfterWithdrawal(t)
 	if n := w.count(t, "SELECT COUNT(*) FROM pay_refunds WHERE order_id = ? AND status = 'pending'", order); n != 1 {
 		t.Fatalf("%d refunds queued for a payment without a seat", n)
 	}
@@ -262,13 +271,7 @@ func TestWeChatPayLatePaymentRefunded(t *testing.T) {
 func TestWeChatPayRefundRefusedShown(t *testing.T) {
 	w := newPayWorld(t)
 	ctx := context.Background()
-	enr, order := w.heldSeat(t)
-	p := w.startPay(t, order)
-	w.do("DELETE", fmt.Sprintf("/api/v1/enrollments/%d", enr), w.parentTok, nil).want(t, 200)
-	if _, err := w.fake.RequestPayment(p); err != nil {
-		t.Fatal(err)
-	}
-	w.fake.Wait()
+	order := w.paidAfterWithdrawal(t)
 	due := func() {
 		w.db.W.Exec("UPDATE pay_refunds SET next_attempt_at = ? WHERE order_id = ?", time.Now().Add(-time.Second).UTC(), order)
 	}
