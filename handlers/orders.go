@@ -61,6 +61,9 @@ type OrderDTO struct {
 	Refunds      []LedgerEntryDTO `json:"refunds"`
 	Ledger       []LedgerEntryDTO `json:"ledger"`
 	CreatedAt    string           `json:"created_at"`
+	// HoldExpiresAt is when an unpaid order's held seat is released
+	// unpaid: the deadline the family pays by.
+	HoldExpiresAt *string `json:"hold_expires_at,omitempty"`
 }
 
 // newOrderDTO is v's answer; staff also see why WeChat Pay refused a refund.
@@ -71,6 +74,9 @@ func newOrderDTO(v models.OrderView, staff bool) OrderDTO {
 		GrossFen: o.GrossFen, Waiver: o.Waiver, WaiverFen: o.WaiverFen, AmountFen: o.AmountFen, Status: string(o.Status),
 		PaidFen: v.Sums.Payment, RefundedFen: v.Sums.Refund, CreditedFen: v.Sums.Credit, OwedFen: max(0, v.Sums.Owed()),
 		Refunds: []LedgerEntryDTO{}, Ledger: make([]LedgerEntryDTO, 0, len(v.Ledger)), CreatedAt: rfc3339(o.CreatedAt)}
+	if v.HoldExpiresAt != nil {
+		d.HoldExpiresAt = ptr(rfc3339(*v.HoldExpiresAt))
+	}
 	for _, m := range v.Ledger {
 		e := LedgerEntryDTO{ID: m.ID, Kind: string(m.Kind), AmountFen: m.AmountFen, ExternalID: m.ExternalID, Method: m.Method,
 			Ref: m.Ref, Reason: m.Reason, SessionID: m.SessionID, OccurredAt: rfc3339(m.OccurredAt), CreatedAt: rfc3339(m.CreatedAt)}

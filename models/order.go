@@ -109,6 +109,9 @@ type OrderView struct {
 	// row: whether the money reached the family (a refund WeChat Pay
 	// refuses for good stays in the ledger; the school must act on it).
 	WeChatRefunds map[int64]PayRefund
+	// HoldExpiresAt is, for an unpaid order whose seat is held, when the
+	// seat is released unpaid (nil otherwise).
+	HoldExpiresAt *time.Time
 }
 
 // shanghaiDate is t's date in Asia/Shanghai.
@@ -287,6 +290,15 @@ func FindOrderFor(ctx context.Context, db *DB, a Actor, id int64) (OrderView, er
 	}
 	for _, m := range v.Ledger {
 		addToSums(&v.Sums, m)
+	}
+	if v.Status == OrderUnpaid {
+		var held []Enrollment
+		if err := q.Where("id = ? AND status = ?", v.EnrollmentID, StatusPendingPayment).Limit(1).Find(&held).Error; err != nil {
+			return OrderView{}, err
+		}
+		if len(held) == 1 {
+			v.HoldExpiresAt = held[0].HoldExpiresAt
+		}
 	}
 	var prs []PayRefund
 	if err := q.Where("order_id = ?", id).Find(&prs).Error; err != nil {

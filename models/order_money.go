@@ -247,6 +247,9 @@ func RecordPayment(ctx context.Context, db *DB, a Actor, id int64, in NewPayment
 	if err != nil {
 		return OrderView{}, err
 	}
+	if err := checkPaidAfterOrder(in.PaidAt, ord.CreatedAt); err != nil {
+		return OrderView{}, err
+	}
 	release, err := db.admitPayment()
 	if err != nil {
 		return OrderView{}, err
@@ -289,6 +292,17 @@ func RecordPayment(ctx context.Context, db *DB, a Actor, id int64, in NewPayment
 		return OrderView{}, err
 	}
 	return FindOrderFor(ctx, db, a, id)
+}
+
+// checkPaidAfterOrder refuses a payment dated before its order was made: a
+// ledger row that says the money came before the bill is a typing slip
+// (the wrong day picked). The order's minute counts, since the console
+// enters times to the minute.
+func checkPaidAfterOrder(paidAt, orderCreated time.Time) error {
+	var v Validator
+	from := orderCreated.Truncate(time.Minute)
+	v.Check(!paidAt.Before(from), "paid_at", "缴费时间不能早于订单创建时间（"+from.In(Zone).Format("2006-01-02 15:04")+"）")
+	return v.Err()
 }
 
 // NewRefund is a refund a school admin makes by hand.

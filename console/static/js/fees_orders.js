@@ -167,7 +167,9 @@ const yuanToFen = (s) => {
 export function recordPayment(o, after) {
   const method = h('select', { name: 'method' }, Object.entries(METHODS).filter(([k]) => k !== 'wechat').map(([k, l]) => h('option', { value: k }, l)));
   const ref = h('input', { type: 'text', name: 'ref', maxLength: 64, placeholder: '银行回单号、收据号或平台流水号', required: true });
-  const day = h('input', { type: 'date', name: 'paid_at', value: today(), max: today(), required: true });
+  // The order's day (Beijing) is the earliest a payment may be dated.
+  const billed = o.created_at ? new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date(o.created_at)) : '';
+  const day = h('input', { type: 'date', name: 'paid_at', value: today(), max: today(), min: billed || undefined, required: true });
   const errs = { method: h('div.field-error'), ref: h('div.field-error'), paid_at: h('div.field-error') };
   const rest = h('div');
   const submit = h('button.btn', { type: 'submit' }, '确认已缴费');
@@ -181,8 +183,12 @@ export function recordPayment(o, after) {
   const close = modal('登记缴费', form);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    // Today is recorded as now; an earlier day as its start (Beijing time).
-    const paidAt = day.value === today() ? new Date().toISOString() : `${day.value}T00:00:00+08:00`;
+    // Today is recorded as now; an earlier day as its start (Beijing
+    // time), or the order's making on the order's own day: the server
+    // refuses a payment dated before its order.
+    const start = new Date(`${day.value}T00:00:00+08:00`);
+    const made = o.created_at ? new Date(o.created_at) : start;
+    const paidAt = day.value === today() ? new Date().toISOString() : (start < made ? made : start).toISOString();
     submit.disabled = true;
     try {
       await api.post(`/orders/${o.id}/payments`, { method: method.value, ref: ref.value.trim(), paid_at: paidAt });
