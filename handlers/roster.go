@@ -14,6 +14,8 @@ import (
 type RosterResultDTO struct {
 	Created int `json:"created"`
 	Updated int `json:"updated"`
+	// Waivers counts the students whose fee waiver the file set or changed.
+	Waivers int `json:"waivers"`
 }
 
 // xlsxType is the media type of an .xlsx file.
@@ -44,7 +46,7 @@ func (h *API) ImportRoster(c *fiber.Ctx) error {
 	if err != nil {
 		return rr.Locate(err)
 	}
-	return c.JSON(RosterResultDTO{Created: res.Created, Updated: res.Updated})
+	return c.JSON(RosterResultDTO{Created: res.Created, Updated: res.Updated, Waivers: res.Waivers})
 }
 
 // readRoster reads the request's file, whatever its form, into a

@@ -24,7 +24,17 @@ func NewStudentDTO(s models.Student) StudentDTO {
 		Gender: s.Gender, Grade: s.Grade, Class: s.ClassName}
 }
 
-// ListStudents is GET /api/v1/schools/{id}/students (school staff; cursor-paged).
+// SchoolStudentDTO is a student of the school's list: the student, and its
+// fee waiver (none|half|full) with the waiver's reason ("" for none).
+type SchoolStudentDTO struct {
+	StudentDTO
+	FeeWaiver    string `json:"fee_waiver"`
+	WaiverReason string `json:"waiver_reason"`
+}
+
+// ListStudents is GET /api/v1/schools/{id}/students?q&cursor&limit (school
+// staff; cursor-paged): q finds students by part of the name or the
+// student number from its start, in either case.
 func (h *API) ListStudents(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
@@ -34,15 +44,16 @@ func (h *API) ListStudents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ss, err := models.FindStudents(c.UserContext(), h.DB, CurrentActor(c), id, after, limit+1)
+	ss, err := models.FindSchoolStudents(c.UserContext(), h.DB, CurrentActor(c), id,
+		models.StudentListFilter{Query: c.Query("q"), After: after, Limit: limit + 1})
 	if err != nil {
 		return err
 	}
-	var out Page[StudentDTO]
-	ss, out.NextCursor = keysetPage(ss, limit, func(s models.Student) int64 { return s.ID })
-	out.Items = make([]StudentDTO, 0, len(ss))
+	var out Page[SchoolStudentDTO]
+	ss, out.NextCursor = keysetPage(ss, limit, func(s models.SchoolStudent) int64 { return s.ID })
+	out.Items = make([]SchoolStudentDTO, 0, len(ss))
 	for _, s := range ss {
-		out.Items = append(out.Items, NewStudentDTO(s))
+		out.Items = append(out.Items, SchoolStudentDTO{StudentDTO: NewStudentDTO(s.Student), FeeWaiver: s.FeeWaiver, WaiverReason: s.WaiverReason})
 	}
 	return c.JSON(out)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // SchoolOrder is an order in a school's list, with its student, offering,
@@ -23,7 +22,7 @@ type SchoolOrder struct {
 
 // OrderListFilter narrows a school's list of orders: one status, one term,
 // a student (Query: part of the name, or the student number from its
-// start), and the page (ids below Before, at most Limit).
+// start, either case: studentSearch), and the page (ids below Before, at most Limit).
 type OrderListFilter struct {
 	Status OrderStatus
 	TermID int64
@@ -34,9 +33,6 @@ type OrderListFilter struct {
 
 // maxSchoolOrders bounds one page of a school's orders.
 const maxSchoolOrders = 500
-
-// maxOrderQuery bounds the student search, in characters.
-const maxOrderQuery = 40
 
 // likeEscaper escapes LIKE's wildcards (and its escape character) so a
 // search for "50%" or "_" matches those characters; both engines take
@@ -52,14 +48,9 @@ func FindSchoolOrders(ctx context.Context, db *DB, a Actor, schoolID int64, f Or
 	if a.Role != RolePlatformAdmin && !a.IsSchoolStaff(schoolID) {
 		return nil, ErrNotFound
 	}
-	f.Query = strings.TrimSpace(f.Query)
-	if utf8.RuneCountInString(f.Query) > maxOrderQuery {
-		return nil, &ValidationError{Fields: map[string]string{"q": fmt.Sprintf("搜索词最多%d个字", maxOrderQuery)}}
-	}
-	if !PlainText(f.Query) {
-		// Bytes PostgreSQL refuses as text (a broken UTF-8 sequence, NUL)
-		// would end as a 500 there and match nothing on SQLite.
-		return nil, &ValidationError{Fields: map[string]string{"q": "搜索词含无效字符"}}
+	var err error
+	if f.Query, err = cleanStudentQuery(f.Query); err != nil {
+		return nil, err
 	}
 	if f.Limit <= 0 || f.Limit > maxSchoolOrders {
 		f.Limit = maxSchoolOrders
@@ -80,9 +71,9 @@ func FindSchoolOrders(ctx context.Context, db *DB, a Actor, schoolID int64, f Or
 		args = append(args, f.TermID)
 	}
 	if f.Query != "" {
-		p := likeEscaper.Replace(f.Query)
-		q += ` AND (s.name LIKE ? ESCAPE '\' OR s.student_no LIKE ? ESCAPE '\')`
-		args = append(args, "%"+p+"%", p+"%")
+		cond, cargs := studentSearch(f.Query)
+		q += " AND " + cond
+		args = append(args, cargs...)
 	}
 	if f.Before != 0 {
 		q += " AND o.id < ?"

@@ -14,6 +14,9 @@ import (
 type RosterResult struct {
 	Created int
 	Updated int
+	// Waivers is the students whose fee waiver the file set or changed
+	// (a waiver the file repeats as stored is not counted).
+	Waivers int
 }
 
 // CheckRosterAccess reports whether a may import the roster of schoolID: its
@@ -61,7 +64,7 @@ func ImportRoster(ctx context.Context, db *DB, a Actor, schoolID int64, rows []R
 	if err != nil {
 		return RosterResult{}, err
 	}
-	LogStaffAccess(ctx, db, a, "import_roster", schoolID, fmt.Sprintf("created=%d updated=%d", res.Created, res.Updated))
+	LogStaffAccess(ctx, db, a, "import_roster", schoolID, fmt.Sprintf("created=%d updated=%d waivers=%d", res.Created, res.Updated, res.Waivers))
 	return res, nil
 }
 
@@ -221,6 +224,9 @@ func writeRoster(tx *gorm.DB, d Dialect, guardianCap int, by, schoolID int64, st
 		}
 		if err := setWaiverTx(tx, by, schoolID, after[s.StudentNo], s.Waiver.Waiver, s.Waiver.Reason, WaiverSourceRoster, now); err != nil {
 			return res, err
+		}
+		if _, ok := before[s.StudentNo]; ok || s.Waiver.Waiver != WaiverNone {
+			res.Waivers++ // a new student without a waiver changes nothing
 		}
 	}
 	return res, linkKnownParents(tx, guardianCap, students, after)

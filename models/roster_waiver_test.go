@@ -142,7 +142,7 @@ func TestImportRosterWaiver(t *testing.T) {
 	// W1 is imported with a full waiver, W2 without the column's cells,
 	// W3 enrolls (an order of 19 × 300) before its half waiver arrives.
 	if res := imp(waiverRow("W1", "13900000001", "全免", "低保"), waiverRow("W2", "13900000002", "", ""),
-		waiverRow("W3", "13900000003", "", "")); res.Created != 3 {
+		waiverRow("W3", "13900000003", "", "")); res.Created != 3 || res.Waivers != 1 {
 		t.Fatalf("first import = %+v", res)
 	}
 	w3 := w.enroll(t, student("W3"), o)
@@ -171,7 +171,7 @@ func TestImportRosterWaiver(t *testing.T) {
 		}
 	})
 	t.Run("neverToAnOrderMadeBefore", func(t *testing.T) {
-		if res := imp(waiverRow("W3", "13900000003", "减半", "建档立卡")); res.Updated != 1 {
+		if res := imp(waiverRow("W3", "13900000003", "减半", "建档立卡")); res.Updated != 1 || res.Waivers != 1 {
 			t.Fatalf("W3's waiver = %+v, want 1 updated", res)
 		}
 		if v := w.order(t, *w3.OrderID); v.AmountFen != 5700 || v.WaiverFen != 0 || v.Status != models.OrderUnpaid {
@@ -195,7 +195,7 @@ func TestImportRosterWaiver(t *testing.T) {
 		}
 	})
 	t.Run("noneClears", func(t *testing.T) {
-		if res := imp(waiverRow("W1", "13900000001", "不减免", "")); res.Updated != 1 {
+		if res := imp(waiverRow("W1", "13900000001", "不减免", "")); res.Updated != 1 || res.Waivers != 1 {
 			t.Fatalf("clear = %+v", res)
 		}
 		ch, _ := models.FindWaiverChanges(ctx, w.db, student("W1").ID)
