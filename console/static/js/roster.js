@@ -5,9 +5,12 @@ import * as api from './api.js';
 import { h, fill, card, errorBox, toast } from './ui.js';
 
 const COLUMNS = ['student_no', 'name', 'gender', 'grade', 'class', 'guardian_name', 'guardian_phone', 'relationship'];
+// WAIVER_COLUMNS are the roster's optional fee waiver columns.
+const WAIVER_COLUMNS = ['fee_waiver', 'waiver_reason'];
 const LABELS = {
   student_no: '学号', name: '姓名', gender: '性别', grade: '年级', class: '班级',
   guardian_name: '家长姓名', guardian_phone: '家长电话', relationship: '关系',
+  fee_waiver: '减免', waiver_reason: '减免原因',
   father_name: '父亲姓名', father_phone: '父亲电话', mother_name: '母亲姓名', mother_phone: '母亲电话', header: '表头',
 };
 
@@ -143,7 +146,10 @@ export function importRoster(el, ctx) {
     card('上传名单', zone, input,
       h('p.muted.small', '表头（上方可有标题行）列为：', COLUMNS.map((c) => `${LABELS[c]}（${c}）`).join('、'),
         '。同一学生有两位家长时写两行、学号相同，或写在同一行的「父亲电话」「母亲电话」两列（可加「父亲姓名」「母亲姓名」）。',
-        '全部行有效才会写入，任何一行有误都不写入。')),
+        '全部行有效才会写入，任何一行有误都不写入。'),
+      h('p.muted.small', '可选列：', WAIVER_COLUMNS.map((c) => `${LABELS[c]}（${c}）`).join('、'),
+        '。减免填 无、减半 或 全免（也可写 none、half、full），有减免时须写原因：建档立卡、低保、残疾 或 其他；',
+        '留空的单元格不改变学生现有的减免，要取消减免请写「无」。减免只用于此后生成的订单。')),
     result);
 
   async function upload(file) {
@@ -158,7 +164,8 @@ export function importRoster(el, ctx) {
         res = await api.request('POST', `/schools/${sid}/roster`, { raw: file, type: 'text/csv' });
       }
       toast('导入成功');
-      fill(result, card('导入成功', h('div.alert.ok', h('strong', `${file.name}：新增 ${res.created} 名，更新 ${res.updated} 名学生。`)),
+      const waivers = res.waivers ? `其中 ${res.waivers} 名学生的减免已按名单设置。` : '';
+      fill(result, card('导入成功', h('div.alert.ok', h('strong', `${file.name}：新增 ${res.created} 名，更新 ${res.updated} 名学生。${waivers}`)),
         h('a.btn.ghost', { href: '#/students' }, '查看学生名单')));
     } catch (e) {
       if (e.errors && e.errors.length) {

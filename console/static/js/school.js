@@ -1,9 +1,10 @@
 // school.js: the school admin's pages — offerings (create, edit, publish,
 // close, cancel; live seat counts; the teacher who takes the roll; a change
 // that breaks the rules for enrolled students is confirmed), an offering's
-// roster, waitlist and sessions, students and binding codes, terms and the
-// calendar editor, the lottery; and the platform admin's job runs. The
-// people pages are in school_people.js, the calendar editor in
+// roster, waitlist and sessions, terms and the calendar editor, the
+// lottery; and the platform admin's job runs. The students (and binding
+// codes, waivers) are in school_students.js, the people pages in
+// school_people.js, the calendar editor in
 // school_calendar.js, an offering's sessions in school_sessions.js.
 import * as api from './api.js';
 import {
@@ -17,6 +18,7 @@ import { schoolStaff } from './school_people.js';
 
 export { importRoster } from './roster.js';
 export { staff, leave, deletions } from './school_people.js';
+export { students } from './school_students.js';
 
 const KINDS = { basic: '基础托管', club: '社团' };
 const MODES = { fcfs: '先到先得', lottery: '抽签' };
@@ -273,43 +275,6 @@ export async function offeringDetail(el, ctx) {
     card(`候补名单（${waiting.length}）`, table([{ key: 'waitlist_position', label: '顺位', num: true }, ...cols], waiting,
       { exportName: `${o.name}-候补名单`, empty: '没有候补' })),
     applied.length ? card(`待抽签（${applied.length}）`, table(cols, applied, { exportName: `${o.name}-待抽签` })) : null);
-}
-
-/** students: the school's students, each with a binding code on demand. */
-export async function students(el, ctx) {
-  const sid = ctx.me.school_id;
-  let all = [];
-  let cursor = '';
-  const box = h('div', loading());
-  const more = h('button.btn.ghost', { type: 'button', onclick: () => page() }, '加载更多');
-  const filter = h('input', { type: 'search', placeholder: '按姓名、学号或班级筛选', oninput: () => draw() });
-  fill(el, h('div.page-head', h('h1', '学生名单'), h('div.toolbar', filter, h('a.btn', { href: '#/import' }, '导入名单'))),
-    card(null, box, h('div.center', more)));
-  function draw() {
-    const q = filter.value.trim();
-    const rows = q ? all.filter((s) => [s.name, s.student_no, s.class, `${s.grade}年级`].some((x) => String(x).includes(q))) : all;
-    fill(box, h('p.muted', `已加载 ${all.length} 名学生`), table([
-      { key: 'student_no', label: '学号' }, { key: 'name', label: '姓名' }, { key: 'gender', label: '性别' },
-      { key: 'grade', label: '年级', num: true }, { key: 'class', label: '班级' },
-      { key: 'id', label: '家长绑定', xlsx: () => '', fmt: (_, s) => h('button.btn.small.ghost', { type: 'button', onclick: () => bindingCode(s) }, '发放绑定码') },
-    ], rows, { exportName: '学生名单' }));
-  }
-  async function page() {
-    const res = await api.get(`/schools/${sid}/students`, { limit: 500, cursor });
-    all = all.concat(res.items);
-    cursor = res.next_cursor;
-    more.hidden = !cursor;
-    draw();
-  }
-  await page();
-}
-
-async function bindingCode(s) {
-  const bc = await guard(() => api.post(`/students/${s.id}/binding-codes`, {}));
-  modal('家长绑定码', h('div.center',
-    h('p', `${s.name}（学号 ${s.student_no}）`),
-    h('div.code', bc.binding_code || bc.code),
-    h('p.muted', `有效期至 ${dateTime(bc.expires_at)}。绑定码只显示这一次，请交给学生家长在小程序中填写。`)));
 }
 
 /** terms: the school's terms, a new term, and the calendar of each. */
