@@ -220,11 +220,18 @@ func TestConsoleFees(t *testing.T) {
 	t.Run("schoolRecordsAPayment", func(t *testing.T) {
 		ctx := w.tab(t, "demo_school")
 		desktop(t, ctx)
-		w.visit(t, ctx, "#/finance")
 		unpaid := orders(t, "unpaid")
 		if len(unpaid) == 0 {
 			t.Fatal("no unpaid holds in the demo")
 		}
+		// The demo's holds were made as it was seeded: date them two days
+		// back, so a payment may be dated yesterday (never before its order).
+		for _, u := range unpaid {
+			if err := w.srv.db.W.Exec("UPDATE orders SET created_at = ? WHERE id = ?", time.Now().AddDate(0, 0, -2).UTC(), u.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.visit(t, ctx, "#/finance")
 		// The 待缴 figure lists the unpaid orders.
 		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`main .stat.link`))); err != nil {
 			t.Fatal(err)
@@ -232,11 +239,28 @@ func TestConsoleFees(t *testing.T) {
 		waitFor(t, ctx, fmt.Sprintf(`document.querySelectorAll('main .orders tbody tr').length === %d`, len(unpaid)))
 		owed, collected := yuanFen(t, statValue(t, ctx, "待缴")), yuanFen(t, statValue(t, ctx, "实收"))
 		yesterday := models.LocalDate(time.Now().AddDate(0, 0, -1))
+		// A day before the order: the picker starts at the order's day, and
+		// the server refuses it beside the date, in words.
 		err := chromedp.Do(ctx,
 			chromedp.Click(chromedp.CSS(`main .orders tbody tr button`)),
 			chromedp.WaitVisible(chromedp.CSS(`.modal input[type=date]`)),
-			chromedp.SetValue(chromedp.CSS(`.modal input[type=date]`), yesterday),
+			chromedp.SetValue(chromedp.CSS(`.modal input[type=date]`), models.LocalDate(time.Now().AddDate(0, 0, -5))),
 			chromedp.SendKeys(chromedp.CSS(`.modal input[name=ref]`), "BANK-20261205"),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !eval[bool](t, ctx, `document.querySelector('.modal input[type=date]').validity.rangeUnderflow`) {
+			t.Errorf("the date picker lets a day before the order (min %q) through", eval[string](t, ctx, `document.querySelector('.modal input[type=date]').min`))
+		}
+		eval[bool](t, ctx, `(document.querySelector('.modal input[type=date]').removeAttribute('min'), true)`)
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.modal form button[type=submit]`))); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ctx, `[...document.querySelectorAll('.modal .field-error')].some((e) => e.innerText.includes('不能早于订单创建时间'))`)
+		w.shootAt(t, ctx, "money-payment-before-order", "", money)
+		err = chromedp.Do(ctx,
+			chromedp.SetValue(chromedp.CSS(`.modal input[type=date]`), yesterday),
 			chromedp.Click(chromedp.CSS(`.modal form button[type=submit]`)),
 			chromedp.WaitNotPresent(chromedp.CSS(`.modal`)),
 		)

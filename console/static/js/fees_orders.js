@@ -188,7 +188,7 @@ export function recordPayment(o, after) {
     // refuses a payment dated before its order.
     const start = new Date(`${day.value}T00:00:00+08:00`);
     const made = o.created_at ? new Date(o.created_at) : start;
-    const paidAt = day.value === today() ? new Date().toISOString() : (start < made ? made : start).toISOString();
+    const paidAt = day.value === today() ? new Date().toISOString() : (day.value === billed && start < made ? made : start).toISOString();
     submit.disabled = true;
     try {
       await api.post(`/orders/${o.id}/payments`, { method: method.value, ref: ref.value.trim(), paid_at: paidAt });
