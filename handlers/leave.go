@@ -93,3 +93,38 @@ func (h *API) CancelLeaveRequest(c *fiber.Ctx) error {
 	}
 	return c.JSON(NewLeaveRequestDTO(l))
 }
+
+// SchoolLeaveDTO is a leave request of a school's list, with its student.
+type SchoolLeaveDTO struct {
+	LeaveRequestDTO
+	StudentName string `json:"student_name"`
+	StudentNo   string `json:"student_no"`
+	Grade       int    `json:"grade"`
+	Class       string `json:"class"`
+}
+
+// ListSchoolLeaves is GET /api/v1/schools/{id}/leave-requests?status&from&to&cursor&limit
+// (the school admin): the school's leave requests, newest first — from/to
+// keep those covering any day between them.
+func (h *API) ListSchoolLeaves(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	before, limit, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	ls, err := models.FindSchoolLeaves(c.UserContext(), h.DB, CurrentActor(c), id, models.LeaveListFilter{
+		Status: c.Query("status"), From: c.Query("from"), To: c.Query("to"), Before: before, Limit: limit + 1})
+	if err != nil {
+		return err
+	}
+	ls, next := keysetPage(ls, limit, func(l models.SchoolLeave) int64 { return l.ID })
+	out := Page[SchoolLeaveDTO]{Items: make([]SchoolLeaveDTO, 0, len(ls)), NextCursor: next}
+	for _, l := range ls {
+		out.Items = append(out.Items, SchoolLeaveDTO{LeaveRequestDTO: NewLeaveRequestDTO(l.LeaveRequest),
+			StudentName: l.StudentName, StudentNo: l.StudentNo, Grade: l.Grade, Class: l.ClassName})
+	}
+	return c.JSON(out)
+}

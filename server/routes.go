@@ -130,6 +130,7 @@ func newApp(cfg Config, log *slog.Logger, h *handlers.API, reg *prometheus.Regis
 	v1.Get("/sessions/:id/dismissal/changes", auth, schoolStaff.only(), h.DismissalChanges)
 	v1.Post("/students/:id/leave-requests", auth, parents.only(), small, h.CreateLeaveRequest)
 	v1.Get("/students/:id/leave-requests", auth, schoolFamilies.only(), h.ListLeaveRequests)
+	v1.Get("/schools/:id/leave-requests", auth, schoolAdmins.only(), h.ListSchoolLeaves)
 	v1.Delete("/leave-requests/:id", auth, parents.only(), h.CancelLeaveRequest)
 	v1.Get("/students/:id/attendance", auth, schoolFamilies.only(), h.StudentAttendance)
 
