@@ -10,7 +10,8 @@ import (
 // TestConsoleStudentsSearchAndWaiver: 学生名单 searches on the server (a
 // student beyond the first page of 500 is found by name), shows each
 // student's 减免, and sets one through 设置 (PATCH /students/{id}); the
-// import page lists the optional waiver columns. (The page filtered only
+// import page lists the optional waiver columns; 请假申请 lists the whole
+// school's requests. (The page filtered only
 // the rows it had loaded and showed no waiver.)
 func TestConsoleStudentsSearchAndWaiver(t *testing.T) {
 	w := newBrowserWorld(t)
@@ -61,6 +62,18 @@ func TestConsoleStudentsSearchAndWaiver(t *testing.T) {
 		w.visit(t, ctx, "#/import")
 		waitFor(t, ctx, `[...document.querySelectorAll('main p')].some((p) => p.innerText.includes('减免（fee_waiver）') && p.innerText.includes('减免原因（waiver_reason）'))`)
 		w.shoot(t, ctx, "school-import-help", "")
+	})
+	t.Run("schoolLeaves", func(t *testing.T) {
+		var all int
+		w.srv.db.R.Raw(`SELECT COUNT(*) FROM leave_requests l JOIN schools sc ON sc.id = l.school_id WHERE sc.code = 'DEMO-S1'`).Scan(&all)
+		w.visit(t, ctx, "#/leave")
+		waitFor(t, ctx, `!!document.querySelector('main .school-leaves table.data')`)
+		// 全部 from no day: every request of the school (the demo has fewer than a page).
+		eval[bool](t, ctx, `(() => { document.querySelector('main input[name=from]').value = '';
+			const s = document.querySelector('main select[name=status]'); s.value = ''; s.dispatchEvent(new Event('change')); return true; })()`)
+		rows := fmt.Sprintf(`document.querySelectorAll('main .school-leaves tbody tr:not(:has(td.empty))').length === %d`, all)
+		waitFor(t, ctx, rows)
+		w.shoot(t, ctx, "school-leave-list", "")
 	})
 	noCSPViolations(t, ctx)
 }

@@ -3,7 +3,7 @@
 // requests of a student, and the guardians' requests to delete a child's
 // data (confirmed by the school).
 import * as api from './api.js';
-import { h, fill, card, stat, num, table, loading, errorBox, guard, toast, dateTime } from './ui.js';
+import { h, fill, card, stat, num, table, loading, errorBox, guard, toast, dateTime, today } from './ui.js';
 
 const ROLES = { teacher: '教师', school_admin: '学校管理员' };
 
@@ -81,14 +81,15 @@ async function allStudents(sid) {
 
 const LEAVE = { active: '有效', cancelled: '已撤销' };
 
-/** leave: a student's leave requests (filed by guardians in the
- * mini-program), found by name, student number or class. */
+/** leave: the school's leave requests (filed by guardians in the
+ * mini-program) — all of them, by status and the days they cover — and a
+ * student's own, found by name, student number or class. */
 export async function leave(el, ctx) {
   const sid = ctx.me.school_id;
   const list = h('div', loading());
   const detail = h('div', h('p.muted', '在左侧选择一名学生，查看家长提交的请假申请。'));
   const filter = h('input', { type: 'search', placeholder: '姓名、学号或班级', oninput: () => draw() });
-  fill(el, h('div.page-head', h('h1', '请假申请')),
+  fill(el, h('div.page-head', h('h1', '请假申请')), schoolLeaves(sid),
     h('div.grid.two', card(h('div.row', h('h2', '学生'), filter), list), card('请假记录', detail)));
   const students = await allStudents(sid);
   function draw() {
@@ -116,6 +117,46 @@ export async function leave(el, ctx) {
     }
   }
   draw();
+}
+
+// schoolLeaves is the card of the school's leave requests, newest first
+// (GET /schools/{id}/leave-requests): a status and the days they cover
+// (today onward by default: who is away), 100 at a time.
+function schoolLeaves(sid) {
+  const box = h('div.school-leaves', loading());
+  const status = h('select', { name: 'status' }, h('option', { value: 'active' }, '有效'), h('option', { value: 'cancelled' }, '已撤销'), h('option', { value: '' }, '全部'));
+  const from = h('input', { type: 'date', name: 'from', value: today() });
+  const to = h('input', { type: 'date', name: 'to' });
+  const more = h('button.btn.ghost', { type: 'button', hidden: true, onclick: () => page() }, '加载更多');
+  let rows = [];
+  let cursor = '';
+  let asked = 0;
+  const restart = () => { rows = []; cursor = ''; fill(box, loading()); page(); };
+  for (const x of [status, from, to]) x.addEventListener('change', restart);
+  async function page() {
+    const mine = ++asked;
+    try {
+      const res = await api.get(`/schools/${sid}/leave-requests`, { status: status.value, from: from.value, to: to.value, limit: 100, cursor });
+      if (mine !== asked) return;
+      rows = rows.concat(res.items);
+      cursor = res.next_cursor;
+      more.hidden = !cursor;
+      fill(box, table([
+        { key: 'student_name', label: '学生', fmt: (v, r) => h('div', v, h('div.muted.small', `${r.grade}年级${r.class} · ${r.student_no}`)),
+          xlsx: (r) => `${r.student_name}（${r.grade}年级${r.class}，${r.student_no}）` },
+        { key: 'from', label: '开始' }, { key: 'to', label: '结束' },
+        { key: 'offering_ids', label: '范围', fmt: (ids) => (ids && ids.length ? `${ids.length} 门课程` : '全部课程'), xlsx: (r) => (r.offering_ids?.length ? r.offering_ids.join(',') : '全部') },
+        { key: 'reason', label: '事由' },
+        { key: 'status', label: '状态', fmt: (v) => h('span.tag.' + (v === 'active' ? 'published' : 'cancelled'), LEAVE[v] || v), xlsx: (r) => LEAVE[r.status] || r.status },
+        { key: 'created_at', label: '提交时间', fmt: dateTime },
+      ], rows, { empty: '没有符合条件的请假申请', exportName: '全校请假' }));
+    } catch (e) {
+      if (mine === asked) fill(box, errorBox(e));
+    }
+  }
+  page();
+  return card(h('div.row', h('h2', '全校请假'), h('div.toolbar', h('label', '状态 ', status), h('label', '从 ', from), h('label', '至 ', to))),
+    box, h('div.center', more));
 }
 
 const DELETION = { pending: '待确认', done: '已删除' };
