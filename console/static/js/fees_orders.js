@@ -105,7 +105,9 @@ export async function orderDialog(o, after) {
     return;
   }
   const row = { ...o, amount_fen: d.amount_fen, refundable_fen: d.paid_fen - d.refunded_fen, status: d.status };
-  const done = () => { close(); after?.(); };
+  // After a payment or a refund (each in a dialog of its own, in this
+  // one's place), the order is shown again as it now stands.
+  const done = () => { close(); after?.(); orderDialog(o, after); };
   fill(body,
     h('dl.info',
       h('dt', '学生'), h('dd', `${o.student_name || '—'}${o.student_no ? `（${o.student_no}）` : ''}`),

@@ -284,7 +284,14 @@ export const loading = () => h('div.loading', '加载中…');
 
 /** modal opens a dialog with content; it answers a close function. */
 export function modal(title, content) {
-  const close = () => back.remove();
+  // One dialog at a time: a dialog opened from another (退费 from an
+  // order's ledger) takes its place, and closing it shows the first again.
+  const under = [...document.querySelectorAll('.modal-back')].find((m) => !m.hidden);
+  if (under) under.hidden = true;
+  const close = () => {
+    back.remove();
+    if (under && under.isConnected) under.hidden = false;
+  };
   const back = h('div.modal-back', h('div.modal', { role: 'dialog' },
     h('div.modal-head', h('h2', title), h('button.btn.ghost.small', { type: 'button', onclick: close }, '关闭')),
     h('div.modal-body', content)));
