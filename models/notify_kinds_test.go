@@ -136,6 +136,11 @@ func TestNotifyTextFits(t *testing.T) {
 		"absence":           absenceNote("2030-12-31", 23*60+59),
 		"arrived":           arrivedNote("2030-12-31", 23*60+59),
 	}
+	for _, n := range []string{cases["absence"], cases["arrived"]} {
+		if !strings.HasPrefix(n, "12-31周二23:59") {
+			t.Errorf("note %q does not name the session's day, weekday and time", n)
+		}
+	}
 	note, _ := sessionCancelNote("2030-12-31", strings.Repeat("雨", MaxReasonLen))
 	cases["sessionCancelled"] = note
 	note, _ = offeringCancelNote(strings.Repeat("雨", 100))

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -33,14 +34,32 @@ func fitNote(full, short string) string {
 	return short
 }
 
-// absenceNote is the note of an absence alert: "12月05日16:30未到，请联系老师".
+// absenceNote is the note of an absence alert, the session named by its
+// day, weekday and start: "12-05周五16:30未到，请联系老师" (20 characters at
+// most, a thing field's limit).
 func absenceNote(date string, startMin int) string {
-	return shortDate(date) + FormatClock(startMin) + "未到，请联系老师"
+	return sessionWhen(date, startMin) + "未到，请联系老师"
 }
 
-// arrivedNote is the note of the "已到" correction of an absence alert.
+// arrivedNote is the note of the "已到" correction of an absence alert:
+// "12-05周五16:30已到，缺勤作废".
 func arrivedNote(date string, startMin int) string {
-	return shortDate(date) + FormatClock(startMin) + "已到，缺勤提醒作废"
+	return sessionWhen(date, startMin) + "已到，缺勤作废"
+}
+
+// sessionWhen names a session for a family in 12 characters: month-day,
+// weekday, start ("12-05周五16:30"), so a parent need not work out which
+// day of the week the 5th was.
+func sessionWhen(date string, startMin int) string {
+	d, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return date + FormatClock(startMin)
+	}
+	wd := int(d.Weekday())
+	if wd == 0 {
+		wd = 7
+	}
+	return d.Format("01-02") + weekdayNames[wd] + FormatClock(startMin)
 }
 
 // sessionCancelNote is the note of a cancelled session (and its full text

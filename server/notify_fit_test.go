@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"kehou/models"
@@ -79,7 +80,7 @@ func TestNotificationsFitWeChatFields(t *testing.T) {
 	})
 	held := w.do("POST", "/api/v1/enrollments", w.adminTok, map[string]any{"student_id": w.kids[0].ID, "offering_id": priced}).want(t, 201).JSON()
 	orderPath := fmt.Sprintf("/api/v1/orders/%d", jnum(held, "order_id"))
-	w.do("POST", orderPath+"/payments", w.adminTok, map[string]any{"method": "bank", "ref": "B-1", "paid_at": "2030-11-05T18:00:00+08:00"}).want(t, 200)
+	w.do("POST", orderPath+"/payments", w.adminTok, map[string]any{"method": "bank", "ref": "B-1", "paid_at": w.now.Format(time.RFC3339)}).want(t, 200)
 	w.do("POST", orderPath+"/refunds", w.adminTok, map[string]any{"amount_fen": 99_999, "reason": longReason}).want(t, 200)
 
 	var rows []outboxRow
