@@ -88,7 +88,18 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 	}
 	next := 0
 	parents := &demoParents{of: map[int64]int64{}}
-	var fixes []demoFix // yesterday's absences the school corrects this morning
+	var fixes []demoFix    // yesterday's absences the school corrects this morning
+	fullSchool := int64(0) // the school whose base service has every roll (demoRolls)
+	if plans[0].n == 1 {
+		fullSchool = plans[0].school.ID
+	}
+	pending := func() error { return nil } // the last day's snapshot, being computed
+	snapshot := func() error {
+		err := pending()
+		pending = func() error { return nil }
+		return err
+	}
+	defer snapshot() // a failed day does not leave its snapshot running
 	for day := -7; day <= last; day++ {
 		date := starts.AddDate(0, 0, day)
 		clock := date.Add(19 * time.Hour)
@@ -99,6 +110,13 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 		for next < len(acts) && acts[next].day == day {
 			todays = append(todays, acts[next])
 			next++
+		}
+		// The tables grow by orders of magnitude over the weeks (parent
+		// links from none to thousands once the survey opens): planner
+		// statistics taken on a day they were tiny would misplan later
+		// days' statements.
+		if err := models.RefreshPlannerStats(ctx, db); err != nil {
+			return hist, err
 		}
 		if err := demoCorrect(ctx, db, staff.Actor(), fixes, date, now, &hist); err != nil {
 			return hist, err
@@ -122,19 +140,30 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 				return hist, err
 			}
 		}
-		if fixes, err = demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, loop,
+		if fixes, err = demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, fullSchool, loop,
 			day > last-demoLiveBasicDays, clock, &hist); err != nil {
 			return hist, err
 		}
 		if day >= 0 {
-			if _, err := models.ComputeStats(ctx, db, date.Format(time.DateOnly), time.Now()); err != nil {
-				return hist, fmt.Errorf("stats of %s: %w", date.Format(time.DateOnly), err)
+			// The day's snapshot is computed while the next day is
+			// played: StartStats returns once its view of the data is
+			// fixed, so it sees none of the next day's writes.
+			if err := snapshot(); err != nil {
+				return hist, err
+			}
+			d := date.Format(time.DateOnly)
+			wait := models.StartStats(ctx, db, d, time.Now())
+			pending = func() error {
+				if _, err := wait(); err != nil {
+					return fmt.Errorf("stats of %s: %w", d, err)
+				}
+				return nil
 			}
 			hist.Snapshots++
 			hist.Days++
 		}
 	}
-	return hist, nil
+	return hist, snapshot()
 }
 
 // demoActs decides, deterministically, what each student of plan p does:
