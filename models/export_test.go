@@ -2,8 +2,11 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // ObserveStats makes ComputeStats on db call f after each step (nil: none).
@@ -102,3 +105,60 @@ func MoneyWords() []string {
 // PayDefaults are the first pay order state and pay refund status: the
 // schema's defaults.
 func PayDefaults() (PayOrderState, PayRefundStatus) { return payOrderStates[0], payRefundStatuses[0] }
+
+// countingPool counts the statements sent through it.
+type countingPool struct {
+	gorm.ConnPool
+	n *int
+}
+
+func (p countingPool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	*p.n++
+	return p.ConnPool.ExecContext(ctx, q, args...)
+}
+
+func (p countingPool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	*p.n++
+	return p.ConnPool.QueryContext(ctx, q, args...)
+}
+
+func (p countingPool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	*p.n++
+	return p.ConnPool.QueryRowContext(ctx, q, args...)
+}
+
+// BatchStatements runs ins, past Enroll's pre-checks, as one enrollment
+// batch (enrollBatchTx, as runEnrollBatch does) and answers how many
+// statements the batch sent inside its transaction (BEGIN and COMMIT not
+// counted) and each member's error.
+func BatchStatements(ctx context.Context, db *DB, ins []NewEnrollment) (int, []error) {
+	errs := make([]error, len(ins))
+	var jobs []*enrollJob
+	var at []int
+	for i, in := range ins {
+		j, err := precheckEnroll(ctx, db, in, time.Now().UTC())
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		jobs = append(jobs, j)
+		at = append(at, i)
+	}
+	n := 0
+	res := make([]enrollResult, len(jobs))
+	err := db.sharedTx(func(tx *gorm.DB) error {
+		n = 0
+		pool := tx.Statement.ConnPool
+		tx.Statement.ConnPool = countingPool{ConnPool: pool, n: &n}
+		defer func() { tx.Statement.ConnPool = pool }()
+		clear(res)
+		return enrollBatchTx(tx, jobs, res, nil)
+	})
+	for k, i := range at {
+		errs[i] = res[k].err
+		if err != nil {
+			errs[i] = err
+		}
+	}
+	return n, errs
+}
