@@ -162,3 +162,38 @@ func BatchStatements(ctx context.Context, db *DB, ins []NewEnrollment) (int, []e
 	}
 	return n, errs
 }
+
+// FreeSeats withdraws enrollments ids of offering oid together through
+// freeSeats, in a plain DB.Tx (not writeOfferings: whatever the caches see
+// is freeSeats' own doing).
+func FreeSeats(ctx context.Context, db *DB, oid int64, ids []int64) error {
+	return db.Tx(ctx, func(tx *gorm.DB) error {
+		o, es, err := lockedSeats(tx, oid, ids)
+		if err != nil {
+			return err
+		}
+		return freeSeats(tx, o, es, release{to: StatusWithdrawn})
+	})
+}
+
+// TakeSeats gives enrollments ids of offering oid seats together through
+// takeSeats, in a plain DB.Tx.
+func TakeSeats(ctx context.Context, db *DB, oid int64, ids []int64) error {
+	return db.Tx(ctx, func(tx *gorm.DB) error {
+		o, es, err := lockedSeats(tx, oid, ids)
+		if err != nil {
+			return err
+		}
+		return takeSeats(tx, o, es)
+	})
+}
+
+func lockedSeats(tx *gorm.DB, oid int64, ids []int64) (Offering, []Enrollment, error) {
+	var o Offering
+	if err := lockOffering(tx, oid, &o); err != nil {
+		return o, nil, err
+	}
+	var es []Enrollment
+	err := tx.Where("id IN ?", ids).Order("id").Find(&es).Error
+	return o, es, err
+}
