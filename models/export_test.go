@@ -197,3 +197,20 @@ func lockedSeats(tx *gorm.DB, oid int64, ids []int64) (Offering, []Enrollment, e
 	err := tx.Where("id IN ?", ids).Order("id").Find(&es).Error
 	return o, es, err
 }
+
+// ApplyNotifiedAsOneBatch applies ps as one batch of the notification
+// write path (runPayBatch), whatever the engine, and answers each one's
+// outcome and error (a panic as a panicError: see PanicValue).
+func ApplyNotifiedAsOneBatch(db *DB, ps []WeChatPayment) ([]string, []error) {
+	jobs := make([]*payJob, len(ps))
+	for i, p := range ps {
+		jobs[i] = &payJob{p: p, done: make(chan payResult, 1)}
+	}
+	db.runPayBatch(jobs)
+	outcomes, errs := make([]string, len(ps)), make([]error, len(ps))
+	for i, j := range jobs {
+		r := <-j.done
+		outcomes[i], errs[i] = r.outcome, r.err
+	}
+	return outcomes, errs
+}
