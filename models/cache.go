@@ -28,12 +28,16 @@ import (
 //	                                                         instance's removal (syncLinks)  less a random quarter); a child not
 //	                                                                                         found is looked up; the batch
 //	                                                                                         re-reads the link
-//	offerings        offering id → offering and its term    DB.offers: the end of a          offeringTTL (1 s); the batch re-reads
-//	                                                         transaction that freed a seat   every fact a rule or a seat needs
-//	                                                         or wrote an offering
-//	                                                         (offeringsChanged, in DB.Tx)
-//	sold out         offering id → sold out? (offering,     DB.offers (a freed seat, an     soldOutTTL (1 s)
-//	                 students with a row in it)              expired hold, a withdrawal)
+//	offerings        offering id → offering and its term    DB.offers: the end (DB.Tx) of   offeringTTL (1 s); the batch re-reads
+//	                                                         a transaction that freed a      every fact a rule or a seat needs
+//	                                                         seat (freeSeats marks it,
+//	                                                         whoever called) or wrote an
+//	                                                         offering (writeOfferings)
+//	sold out         offering id → sold out? (offering,     DB.offers, as above: every      soldOutTTL (1 s)
+//	                 students with a row in it)              freed seat goes through
+//	                                                         freeSeats (a withdrawal, a
+//	                                                         cancellation, an expired hold,
+//	                                                         the lottery's losers)
 //	offering lists   (school, filter) → a parents' list      DB.Generation: any write        handlers.OfferingListTTL (1 s);
 //	(handlers)       as JSON (and gzipped)                   transaction of this process     a write retires it after
 //	                                                                                         OfferingListWriteLag (its writer: at once)
@@ -61,11 +65,12 @@ const (
 // caches are the caches and change counters of a DB (the table above).
 type caches struct {
 	// links moves after this process writes students or guardian links;
-	// offers after a transaction that freed a seat or wrote an offering
-	// ends (offeringsChanged, retired by DB.Tx whoever called: a withdrawal, a
-	// cancellation, the lottery, an expired hold); snapshots after a stats
-	// run wrote snapshots (ComputeStats). Taking a seat does not move
-	// offers: no cached fact becomes wrong when a seat is taken.
+	// offers after a transaction that freed a seat (freeSeats, seats.go:
+	// a withdrawal, a cancellation, the lottery, an expired hold) or wrote
+	// an offering (writeOfferings) ends (offeringsChanged, retired by DB.Tx
+	// whoever called); snapshots after a stats run wrote snapshots
+	// (ComputeStats). Taking a seat does not move offers: no cached fact
+	// becomes wrong when a seat is taken.
 	links, offers, snapshots atomic.Uint64
 
 	// regionPaths maps a region id to its materialised path (RegionPath).

@@ -89,9 +89,11 @@ type dismissalChange struct {
 // present or late on the session can have left (ErrNotPresent). Only
 // records that change something are written, each with a history row (who,
 // when, old, new, reason), so the same POST twice writes nothing. A
-// child's first dismissal queues one "已离校" message to the guardians when
-// it is recorded on the session's day; a correction, or a record made
-// after the day, tells no family.
+// child's first dismissal of a day queues one "已离校" message to the
+// guardians when it is recorded on the session's day — one a child and day,
+// keyed by the date: a child in the base service and a club that afternoon
+// who is dismissed from both leaves school once; a correction, or a record
+// made after the day, tells no family.
 func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []DismissalRecord, reason string, now time.Time) ([]Dismissal, error) {
 	reason = strings.TrimSpace(reason)
 	var v Validator
@@ -178,7 +180,7 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 					continue
 				}
 				notes = append(notes, guardianNote{c.student.StudentID,
-					fmt.Sprintf("dismissal:session:%d:student:%d", id, c.student.StudentID),
+					fmt.Sprintf("dismissal:%s:student:%d", cur.Date, c.student.StudentID),
 					map[string]string{"student": c.student.Name, "offering": s.OfferingName, "status": "已离校",
 						"note":       dismissalNote(c.at.In(Zone).Format("15:04"), c.by),
 						"session_id": fmt.Sprint(id)}})

@@ -31,7 +31,7 @@ import (
 //     rule against the live enrollments plus what the batch already gave
 //     the same student (CheckEnrollable), then a seat, a gapless waitlist
 //     position or a lottery application from the counters (decideBatch);
-//  3. write the counters, the enrollments, the guardians' confirmations and
+//  3. write the counters (seatsTaken, seats.go), the enrollments, the guardians' confirmations and
 //     the Idempotency-Key answers, each kind of row with one statement over
 //     the batch's rows (unnest arrays on PostgreSQL, json_each on SQLite, so
 //     a statement's text, and its prepared plan, is the same for every
@@ -205,19 +205,23 @@ func enrollBatchTx(tx *gorm.DB, jobs []*enrollJob, res []enrollResult, observe f
 		}
 	}
 	for _, id := range oids {
-		if row := f.offerings[id]; row != nil && row.changed {
+		if row := f.offerings[id]; row != nil && row.moved != (seatMove{}) {
 			w.counterID = append(w.counterID, id)
-			w.counterEnrolled = append(w.counterEnrolled, int64(row.Enrolled))
-			w.counterWaitlisted = append(w.counterWaitlisted, int64(row.Waitlisted))
-			w.counterApplied = append(w.counterApplied, int64(row.Applied))
+			w.counterEnrolled = append(w.counterEnrolled, int64(row.moved.enrolled))
+			w.counterWaitlisted = append(w.counterWaitlisted, int64(row.moved.waitlisted))
+			w.counterApplied = append(w.counterApplied, int64(row.moved.applied))
 		}
 	}
-	stored, err := write(r, &w, txNow(tx))
+	stored, moved, err := write(r, &w, txNow(tx))
 	if err != nil {
 		if isUniqueViolation(err) && len(jobs) == 1 {
 			return ErrAlreadyEnrolled
 		}
 		return err
+	}
+	if moved != len(w.counterID) {
+		// seatsTaken's guard refused a move decided on the locked rows.
+		return fmt.Errorf("models: the batch moved the counters of %d of %d offerings", moved, len(w.counterID))
 	}
 	if err := openBatchOrders(r, jobs, priced, res); err != nil {
 		return err
@@ -275,18 +279,20 @@ func decideBatch(jobs []*enrollJob, f batchFacts, res []enrollResult, observe fu
 		case isApplication(o):
 			e.Status = StatusApplied
 			row.Applied++
+			row.moved.applied++
 		case row.Enrolled < row.Capacity:
 			e.Status = StatusEnrolled
 			row.Enrolled++
+			row.moved.enrolled++
 		case row.Waitlist:
 			row.Waitlisted++
+			row.moved.waitlisted++
 			pos := row.Waitlisted
 			e.Status, e.WaitlistPosition = StatusWaitlisted, &pos
 		default:
 			res[i].err = ErrFull
 			continue
 		}
-		row.changed = true
 		res[i].e = e
 		j.o = o // the confirmation names the offering as decided
 		f.held[k] = append(f.held[k], Held{OfferingID: o.ID, Status: e.Status, Rank: rank, Kind: o.Kind,

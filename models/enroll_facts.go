@@ -48,7 +48,9 @@ type offeringRow struct {
 	Enrolled      int    `col:"o.enrolled_count" json:"enrolled_count"`
 	Waitlisted    int    `col:"o.waitlisted_count" json:"waitlisted_count"`
 	Applied       int    `col:"o.applied_count" json:"applied_count"`
-	changed       bool
+	// moved is what the batch's members decided so far added to the
+	// counters (seatsTaken writes it).
+	moved seatMove
 }
 
 // namedFacts are the tagged fields of a row type: the SELECT list that
@@ -131,7 +133,8 @@ type batchColumn struct {
 	values any    // []int64, []string or []time.Time, one per row
 }
 
-// counterColumns are the offerings' counters, one row per changed offering.
+// counterColumns are the moves of the offerings' counters, one row per
+// changed offering (seatsTaken).
 func (w *batchWrite) counterColumns() []batchColumn {
 	return []batchColumn{{"id", "BIGINT", w.counterID}, {"enrolled", "BIGINT", w.counterEnrolled},
 		{"waitlisted", "BIGINT", w.counterWaitlisted}, {"applied", "BIGINT", w.counterApplied}}
@@ -233,11 +236,8 @@ func sqliteJSON(cols []batchColumn) (string, error) {
 
 // The statements of a batch's write, each given its rows' FROM item (the
 // engine's). SQLite has no data-modifying CTEs, so it runs them one by one;
-// PostgreSQL runs them as one (batchInsert).
-func countersUpdate(rows string) string {
-	return `UPDATE offerings SET enrolled_count = v.enrolled, waitlisted_count = v.waitlisted, applied_count = v.applied
-	FROM ` + rows + ` WHERE offerings.id = v.id`
-}
+// PostgreSQL runs them as one (batchInsert). The counters move in seats.go
+// (seatsTaken).
 
 // enrollmentsInsert writes the enrollments; a held seat (hold_until after
 // at) is held from its creation until hold_until, any other has hold_until

@@ -66,11 +66,10 @@ func readBatchPG(r raw, sids, oids []int64, n int) (batchFacts, error) {
 }
 
 // writeBatchPG writes w with batchInsert and returns the Idempotency-Key
-// answers stored.
-func writeBatchPG(r raw, w *batchWrite, now time.Time) (int, error) {
-	var stored int
-	err := r.queryRow(batchInsert, w.pgArgs(now)...).Scan(&stored)
-	return stored, err
+// answers stored and the offerings whose counters moved.
+func writeBatchPG(r raw, w *batchWrite, now time.Time) (stored, moved int, err error) {
+	err = r.queryRow(batchInsert, w.pgArgs(now)...).Scan(&stored, &moved)
+	return stored, moved, err
 }
 
 // batchRead returns, as JSON, the guardians' links of the batch's students
@@ -92,12 +91,14 @@ SELECT
 	(SELECT COALESCE(json_agg(lo), '[]') FROM lo),
 	(SELECT json_agg(` + nextEnrollmentID + `) FROM generate_series(1, CAST(? AS INTEGER)))`
 
-// batchInsert moves the batch's offerings' counters, writes its enrollments,
-// the guardians' messages (seats taken, waitlist places; kind per row), and
-// the Idempotency-Key answers (replacing only expired ones), and counts the
-// answers stored: one statement, its rows named in enroll_facts.go.
+// batchInsert moves the batch's offerings' counters (seatsTaken), writes
+// its enrollments, the guardians' messages (seats taken, waitlist places;
+// kind per row), and the Idempotency-Key answers (replacing only expired
+// ones), and counts the answers stored and the counters moved: one
+// statement, its rows named in enroll_facts.go.
 var batchInsert = `WITH u AS (
-	` + countersUpdate(pgRows(zeroWrite.counterColumns())) + `
+	` + seatsTaken(pgRows(zeroWrite.counterColumns())) + `
+	RETURNING 1
 ), e AS (
 	` + enrollmentsInsert(pgRows(zeroWrite.enrollmentColumns())) + `
 ), n AS (
@@ -106,7 +107,7 @@ var batchInsert = `WITH u AS (
 	` + answersInsert(pgRows(zeroWrite.answerColumns())) + `
 	RETURNING 1
 )
-SELECT count(*) FROM k`
+SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM u)`
 
 // pgArgs are batchInsert's arguments, in its order; now stamps the
 // confirmations.

@@ -81,7 +81,7 @@ func readBatchSQLite(r raw, sids, oids []int64, n int) (batchFacts, error) {
 // JSON array of rows (enroll_facts.go names their columns).
 var (
 	zeroWrite           = &batchWrite{}
-	sqliteCounters      = countersUpdate(sqliteRows(zeroWrite.counterColumns()))
+	sqliteCounters      = seatsTaken(sqliteRows(zeroWrite.counterColumns()))
 	sqliteEnrollments   = enrollmentsInsert(sqliteRows(zeroWrite.enrollmentColumns()))
 	sqliteConfirmations = guardianOutboxInsert(sqliteRows(zeroWrite.noteColumns()), "v.kind", "?")
 	sqliteAnswers       = answersInsert(sqliteRows(zeroWrite.answerColumns()))
@@ -91,39 +91,43 @@ var (
 // written from JSON read back (and compare as text) like any other.
 func sqliteTime(t time.Time) string { return t.Format(sqlite3.SQLiteTimestampFormats[0]) }
 
-// writeBatchSQLite writes w and returns the Idempotency-Key answers stored.
-func writeBatchSQLite(r raw, w *batchWrite, now time.Time) (int, error) {
-	for _, t := range []struct {
-		q    string
-		cols []batchColumn
-	}{{sqliteCounters, w.counterColumns()}, {sqliteEnrollments, w.enrollmentColumns()}} {
-		rows, err := sqliteJSON(t.cols)
-		if err != nil {
-			return 0, err
-		}
-		if _, err := r.exec(t.q, rows); err != nil {
-			return 0, err
-		}
+// writeBatchSQLite writes w and returns the Idempotency-Key answers stored
+// and the offerings whose counters moved.
+func writeBatchSQLite(r raw, w *batchWrite, now time.Time) (stored, moved int, err error) {
+	counters, err := sqliteJSON(w.counterColumns())
+	if err != nil {
+		return 0, 0, err
+	}
+	m, err := r.affected(sqliteCounters, counters)
+	if err != nil {
+		return 0, 0, err
+	}
+	enrollments, err := sqliteJSON(w.enrollmentColumns())
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := r.exec(sqliteEnrollments, enrollments); err != nil {
+		return 0, 0, err
 	}
 	if len(w.noteStudent) > 0 {
 		notes, err := sqliteJSON(w.noteColumns())
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		at := sqliteTime(now)
 		if _, err := r.exec(sqliteConfirmations, at, at, notes); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if len(w.answerUser) == 0 {
-		return 0, nil
+		return 0, int(m), nil
 	}
 	answers, err := sqliteJSON(w.answerColumns())
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	n, err := r.affected(sqliteAnswers, answers)
-	return int(n), err
+	return int(n), int(m), err
 }
 
 // The held seats' orders and first ledger rows on SQLite (openBatchOrders):

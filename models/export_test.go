@@ -2,8 +2,11 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // ObserveStats makes ComputeStats on db call f after each step (nil: none).
@@ -102,3 +105,112 @@ func MoneyWords() []string {
 // PayDefaults are the first pay order state and pay refund status: the
 // schema's defaults.
 func PayDefaults() (PayOrderState, PayRefundStatus) { return payOrderStates[0], payRefundStatuses[0] }
+
+// countingPool counts the statements sent through it.
+type countingPool struct {
+	gorm.ConnPool
+	n *int
+}
+
+func (p countingPool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	*p.n++
+	return p.ConnPool.ExecContext(ctx, q, args...)
+}
+
+func (p countingPool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	*p.n++
+	return p.ConnPool.QueryContext(ctx, q, args...)
+}
+
+func (p countingPool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	*p.n++
+	return p.ConnPool.QueryRowContext(ctx, q, args...)
+}
+
+// BatchStatements runs ins, past Enroll's pre-checks, as one enrollment
+// batch (enrollBatchTx, as runEnrollBatch does) and answers how many
+// statements the batch sent inside its transaction (BEGIN and COMMIT not
+// counted) and each member's error.
+func BatchStatements(ctx context.Context, db *DB, ins []NewEnrollment) (int, []error) {
+	errs := make([]error, len(ins))
+	var jobs []*enrollJob
+	var at []int
+	for i, in := range ins {
+		j, err := precheckEnroll(ctx, db, in, time.Now().UTC())
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		jobs = append(jobs, j)
+		at = append(at, i)
+	}
+	n := 0
+	res := make([]enrollResult, len(jobs))
+	err := db.sharedTx(func(tx *gorm.DB) error {
+		n = 0
+		pool := tx.Statement.ConnPool
+		tx.Statement.ConnPool = countingPool{ConnPool: pool, n: &n}
+		defer func() { tx.Statement.ConnPool = pool }()
+		clear(res)
+		return enrollBatchTx(tx, jobs, res, nil)
+	})
+	for k, i := range at {
+		errs[i] = res[k].err
+		if err != nil {
+			errs[i] = err
+		}
+	}
+	return n, errs
+}
+
+// FreeSeats withdraws enrollments ids of offering oid together through
+// freeSeats, in a plain DB.Tx (not writeOfferings: whatever the caches see
+// is freeSeats' own doing).
+func FreeSeats(ctx context.Context, db *DB, oid int64, ids []int64) error {
+	return db.Tx(ctx, func(tx *gorm.DB) error {
+		o, es, err := lockedSeats(tx, oid, ids)
+		if err != nil {
+			return err
+		}
+		return freeSeats(tx, o, es, release{to: StatusWithdrawn})
+	})
+}
+
+// TakeSeats gives enrollments ids of offering oid seats together through
+// takeSeats, in a plain DB.Tx.
+func TakeSeats(ctx context.Context, db *DB, oid int64, ids []int64) error {
+	return db.Tx(ctx, func(tx *gorm.DB) error {
+		o, es, err := lockedSeats(tx, oid, ids)
+		if err != nil {
+			return err
+		}
+		return takeSeats(tx, o, es)
+	})
+}
+
+func lockedSeats(tx *gorm.DB, oid int64, ids []int64) (Offering, []Enrollment, error) {
+	var o Offering
+	if err := lockOffering(tx, oid, &o); err != nil {
+		return o, nil, err
+	}
+	var es []Enrollment
+	err := tx.Where("id IN ?", ids).Order("id").Find(&es).Error
+	return o, es, err
+}
+
+// ApplyNotifiedAsOneBatch applies ps as one batch of the notification
+// write path (runPayBatch), whatever the engine, and answers each one's
+// outcome and error (a panic as a panicError: see PanicValue).
+func ApplyNotifiedAsOneBatch(db *DB, ps []WeChatPayment) ([]string, []error) {
+	jobs := make([]*payJob, len(ps))
+	for i, p := range ps {
+		jobs[i] = &payJob{p: p, done: make(chan payResult, 1)}
+	}
+	db.runPayBatch(jobs)
+	outcomes, errs := make([]string, len(ps)), make([]error, len(ps))
+	for i, j := range jobs {
+		r := <-j.done
+		outcomes[i], errs[i] = r.outcome, r.err
+	}
+	return outcomes, errs
+}

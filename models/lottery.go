@@ -150,7 +150,8 @@ func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, no
 	}
 	now = now.UTC()
 	var d Draw
-	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
+	// One clock for the draw: the seats are taken at now.
+	err = db.writeOfferings(withClock(ctx, now), func(tx *gorm.DB) error {
 		q := `SELECT * FROM offerings WHERE school_id = ? AND term_id = ? AND mode = ? AND drawn_at IS NULL
 			AND status IN (?, ?) AND enroll_closes_at <= ? ORDER BY id`
 		if db.Dialect == Postgres {
@@ -232,36 +233,35 @@ func runLottery(ctx context.Context, db *DB, a Actor, schoolID, termID int64, no
 	return d, err
 }
 
-// settleDraw writes a draw's outcome: statuses, counters, drawn marks, and a
-// notification per applicant.
+// settleDraw writes a draw's outcome: per offering, the winners take their
+// seats and the losers' applications end rejected (seats.go: takeSeats,
+// freeSeats, so the counters move there, guarded by capacity); then the
+// drawn marks, and a notification per applicant.
 func settleDraw(tx *gorm.DB, d Draw, offs []Offering, apps []application, won map[int64]int64, byID map[int64]Offering, now time.Time) error {
-	var winners, losers []int64
-	gained := map[int64]int{}
+	winners, losers := map[int64][]Enrollment{}, map[int64][]Enrollment{}
 	for _, ap := range apps {
+		e := Enrollment{ID: ap.ID, StudentID: ap.StudentID, OfferingID: ap.OfferingID, Status: StatusApplied}
 		if won[ap.StudentID] == ap.OfferingID {
-			winners = append(winners, ap.ID)
-			gained[ap.OfferingID]++
+			winners[ap.OfferingID] = append(winners[ap.OfferingID], e)
 		} else {
-			losers = append(losers, ap.ID)
+			losers[ap.OfferingID] = append(losers[ap.OfferingID], e)
 		}
 	}
-	for status, rows := range map[EnrollmentStatus][]int64{StatusEnrolled: winners, StatusRejected: losers} {
-		for chunk := range slices.Chunk(rows, 500) {
-			if err := tx.Exec("UPDATE enrollments SET status = ?, updated_at = ? WHERE id IN ? AND status = ?",
-				status, now, chunk, StatusApplied).Error; err != nil {
-				return err
+	ids := make([]int64, len(offs))
+	for i, o := range offs {
+		ids[i] = o.ID
+		if err := takeSeats(tx, o, winners[o.ID]); err != nil {
+			if errors.Is(err, ErrFull) {
+				return fmt.Errorf("models: lottery overfilled offering %d", o.ID)
 			}
+			return err
+		}
+		if err := freeSeats(tx, o, losers[o.ID], release{to: StatusRejected}); err != nil {
+			return err
 		}
 	}
-	for _, o := range offs {
-		res := tx.Exec(`UPDATE offerings SET enrolled_count = enrolled_count + ?, applied_count = 0, drawn_at = ?, draw_id = ?,
-			updated_at = ? WHERE id = ? AND enrolled_count + ? <= capacity`, gained[o.ID], now, d.ID, now, o.ID, gained[o.ID])
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
-			return fmt.Errorf("models: lottery overfilled offering %d", o.ID)
-		}
+	if err := tx.Exec("UPDATE offerings SET drawn_at = ?, draw_id = ?, updated_at = ? WHERE id IN ?", now, d.ID, now, ids).Error; err != nil {
+		return err
 	}
 	// A win in a priced offering is a seat held for payment (order_hold.go).
 	holdNotes := map[int64][2]string{} // the note and the inbox's full text

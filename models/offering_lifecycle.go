@@ -253,29 +253,34 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64, reason strin
 	}
 	err = db.writeOfferings(ctx, func(tx *gorm.DB) error {
 		now := txNow(tx)
-		res := tx.Exec(`UPDATE offerings SET status = ?, enrolled_count = 0, waitlisted_count = 0, applied_count = 0,
-			updated_at = ? WHERE id = ? AND status <> ?`, OfferingCancelled, now, id, OfferingCancelled)
+		res := tx.Exec("UPDATE offerings SET status = ?, updated_at = ? WHERE id = ? AND status <> ?",
+			OfferingCancelled, now, id, OfferingCancelled)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return ErrInvalidStatus
 		}
-		var students []int64
-		if err := tx.Raw("SELECT student_id FROM enrollments WHERE offering_id = ? AND status IN ? ORDER BY student_id",
-			id, liveStatuses).Scan(&students).Error; err != nil {
+		// The row is locked by that UPDATE: every live enrollment is
+		// withdrawn by freeSeats (the counters drop to zero; a cancelled
+		// offering promotes no one).
+		var live []Enrollment
+		if err := tx.Where("offering_id = ? AND status IN ?", id, liveStatuses).Order("id").Find(&live).Error; err != nil {
 			return err
 		}
-		var seats []int64
-		if err := tx.Raw("SELECT id FROM enrollments WHERE offering_id = ? AND status IN ? ORDER BY id",
-			id, seatStatuses).Scan(&seats).Error; err != nil {
+		o.Status = OfferingCancelled
+		if err := freeSeats(tx, o, live, release{to: StatusWithdrawn, by: a.UserID, reason: WithdrawnOfferingCancelled}); err != nil {
 			return err
 		}
-		if err := tx.Exec(`UPDATE enrollments SET status = ?, waitlist_position = NULL, withdrawn_by = ?, withdrawn_at = ?,
-			updated_at = ?, withdraw_reason = ? WHERE offering_id = ? AND status IN ?`, StatusWithdrawn, nullID(a.UserID), now, now,
-			WithdrawnOfferingCancelled, id, liveStatuses).Error; err != nil {
-			return err
+		var students, seats []int64
+		for _, e := range live {
+			students = append(students, e.StudentID)
+			if holdsSeat(e.Status) {
+				seats = append(seats, e.ID)
+			}
 		}
+		slices.Sort(students)
+		students = slices.Compact(students)
 		// The school cancelled: every seat's unheld sessions come back
 		// (pro rata, whatever the region's rule), unpaid bills are voided.
 		for _, eid := range seats {

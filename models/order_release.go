@@ -14,9 +14,9 @@ import (
 
 // ReleaseExpiredHolds releases every hold past its expiry at now (the
 // holds job): per offering, in one transaction each, the seats are
-// withdrawn as unpaid (their bills voided), the counter drops, and the
-// waitlist is promoted into them (each promoted head gets a hold of its own
-// and a message). A hold paid meanwhile is left alone. It answers how many
+// withdrawn as unpaid by freeSeats (the counter drops and the waitlist is
+// promoted into them: each promoted head gets a hold of its own and a
+// message), their bills voided. A hold paid meanwhile is left alone. It answers how many
 // seats were released.
 func ReleaseExpiredHolds(ctx context.Context, db *DB, now time.Time) (int, error) {
 	var offerings []int64
@@ -30,7 +30,8 @@ func ReleaseExpiredHolds(ctx context.Context, db *DB, now time.Time) (int, error
 			return released, err
 		}
 		var n int
-		err := db.writeOfferings(ctx, func(tx *gorm.DB) error {
+		// The release's clock is the job's: the seats are withdrawn at now.
+		err := db.writeOfferings(withClock(ctx, now.UTC()), func(tx *gorm.DB) error {
 			var err error
 			n, err = releaseOffering(tx, oid, now)
 			return err
@@ -81,52 +82,37 @@ func releaseOffering(tx *gorm.DB, oid int64, now time.Time) (int, error) {
 	for _, ord := range ords {
 		orderOf[ord.EnrollmentID] = ord
 	}
-	var release []Enrollment
-	var releaseIDs, orderIDs []int64
+	var freed []Enrollment
+	var orderIDs []int64
 	for _, e := range holds {
 		ord, ok := orderOf[e.ID]
 		if ok && ord.Status != OrderUnpaid {
 			continue // paid while we waited for its lock
 		}
-		release = append(release, e)
-		releaseIDs = append(releaseIDs, e.ID)
+		freed = append(freed, e)
 		if ok {
 			orderIDs = append(orderIDs, ord.ID)
 		}
 	}
-	if len(release) == 0 {
+	if len(freed) == 0 {
 		return 0, nil
 	}
-	res := tx.Exec(`UPDATE enrollments SET status = ?, unpaid_release = ?, withdraw_reason = ?, withdrawn_at = ?, updated_at = ?
-		WHERE id IN ? AND status = ?`, StatusWithdrawn, true, WithdrawnUnpaid, now, now, releaseIDs, StatusPendingPayment)
-	if res.Error != nil {
-		return 0, res.Error
-	}
-	if res.RowsAffected != int64(len(release)) {
-		// Every row is under the offering's lock and its order's: nothing
-		// else can have moved one.
-		return 0, fmt.Errorf("models: released %d of %d holds of offering %d", res.RowsAffected, len(release), oid)
+	// Every row is under the offering's lock and its order's: nothing else
+	// can have moved one. The seats go to the waitlist's heads (freeSeats).
+	if err := freeSeats(tx, o, freed, release{to: StatusWithdrawn, reason: WithdrawnUnpaid, unpaid: true}); err != nil {
+		return 0, err
 	}
 	if err := voidOrders(tx, orderIDs, now); err != nil {
 		return 0, err
 	}
-	for _, e := range release {
+	for _, e := range freed {
 		if err := NotifyGuardians(tx, NotifyWithdrawn, e.StudentID, fmt.Sprintf("unpaid:enrollment:%d", e.ID),
 			map[string]string{"offering": o.Name, "status": StatusPhrase(StatusWithdrawn), "note": "未在保留时间内缴费，名额已释放",
 				"enrollment_id": fmt.Sprint(e.ID)}); err != nil {
 			return 0, err
 		}
 	}
-	n := len(release)
-	if err := tx.Exec("UPDATE offerings SET enrolled_count = enrolled_count - ? WHERE id = ?", n, oid).Error; err != nil {
-		return n, err
-	}
-	if o.Status != OfferingCancelled {
-		if _, err := fillFromWaitlist(tx, oid); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return len(freed), nil
 }
 
 // voidOrders settles the locked orders ids of seats released unpaid, in

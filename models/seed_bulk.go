@@ -100,74 +100,13 @@ func WriteHistoryAnswers(ctx context.Context, db *DB, surveyID int64, answers []
 	}
 	defer db.linksChanged()
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		var openids []string
-		first := map[string]HistoryAnswer{}
-		for _, a := range answers {
-			if _, ok := first[a.OpenID]; !ok {
-				first[a.OpenID] = a
-				openids = append(openids, a.OpenID)
-			}
+		ps := make([]HistoryParent, len(answers))
+		for i, a := range answers {
+			ps[i] = HistoryParent{OpenID: a.OpenID, Phone: a.Phone, At: a.At}
 		}
-		users := make(map[string]int64, len(openids))
-		find := func() error {
-			for rest := openids; len(rest) > 0; {
-				n := min(len(rest), 500)
-				var us []User
-				if err := tx.Where("openid IN ?", rest[:n]).Find(&us).Error; err != nil {
-					return err
-				}
-				for _, u := range us {
-					if u.Role != RoleParent {
-						return ErrNotParent
-					}
-					users[*u.OpenID] = u.ID
-				}
-				rest = rest[n:]
-			}
-			return nil
-		}
-		if err := find(); err != nil {
+		users, linked, err := writeHistoryParents(tx, ps)
+		if err != nil {
 			return err
-		}
-		var made []User
-		for _, o := range openids {
-			if _, ok := users[o]; !ok {
-				a := first[o]
-				openid, at := o, a.At.UTC()
-				made = append(made, User{Role: RoleParent, OpenID: &openid, DisplayName: "家长", Phone: a.Phone, CreatedAt: at, UpdatedAt: at})
-			}
-		}
-		if len(made) > 0 {
-			if err := tx.CreateInBatches(&made, 500).Error; err != nil {
-				return err
-			}
-			if err := find(); err != nil {
-				return err
-			}
-		}
-		ids := make([]int64, 0, len(users))
-		for _, id := range users {
-			ids = append(ids, id)
-		}
-		type link struct{ UserID, StudentID, SchoolID int64 }
-		linked := map[[2]int64]int64{} // (user, student) → the student's school
-		for rest := ids; len(rest) > 0; {
-			n := min(len(rest), 500)
-			if err := tx.Exec(`INSERT INTO parent_students (user_id, student_id, via, phone, created_at)
-				SELECT DISTINCT u.id, g.student_id, 'phone', u.phone, u.updated_at FROM users u
-				JOIN guardians g ON g.phone = u.phone JOIN students s ON s.id = g.student_id AND s.active
-				WHERE u.id IN ? ON CONFLICT DO NOTHING`, rest[:n]).Error; err != nil {
-				return err
-			}
-			var ls []link
-			if err := tx.Raw(`SELECT ps.user_id, ps.student_id, s.school_id FROM parent_students ps
-				JOIN students s ON s.id = ps.student_id WHERE ps.user_id IN ?`, rest[:n]).Scan(&ls).Error; err != nil {
-				return err
-			}
-			for _, l := range ls {
-				linked[[2]int64{l.UserID, l.StudentID}] = l.SchoolID
-			}
-			rest = rest[n:]
 		}
 		var rows []SurveyResponse
 		for _, a := range answers {
@@ -191,6 +130,107 @@ func WriteHistoryAnswers(ctx context.Context, db *DB, surveyID int64, answers []
 		return nil
 	})
 	return parents, written, err
+}
+
+// HistoryParent is a parent who logs in with WeChat (OpenID) at At and
+// proves Phone, which links the children it guards.
+type HistoryParent struct {
+	OpenID, Phone string
+	At            time.Time
+}
+
+// WriteHistoryParents makes, in one transaction, the parent accounts of ps
+// not made yet (as LoginWeChat makes them, with the phone BindPhone
+// records) and their links to the children their phones guard (as
+// BindPhone makes them). It answers each openid's user id.
+func WriteHistoryParents(ctx context.Context, db *DB, ps []HistoryParent) (map[string]int64, error) {
+	var users map[string]int64
+	if len(ps) == 0 {
+		return map[string]int64{}, nil
+	}
+	defer db.linksChanged()
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		users, _, err = writeHistoryParents(tx, ps)
+		return err
+	})
+	return users, err
+}
+
+// writeHistoryParents is WriteHistoryParents inside tx; it answers the
+// user id of each openid and, per (user, student) link, the student's
+// school.
+func writeHistoryParents(tx *gorm.DB, ps []HistoryParent) (map[string]int64, map[[2]int64]int64, error) {
+	var openids []string
+	first := map[string]HistoryParent{}
+	for _, a := range ps {
+		if _, ok := first[a.OpenID]; !ok {
+			first[a.OpenID] = a
+			openids = append(openids, a.OpenID)
+		}
+	}
+	users := make(map[string]int64, len(openids))
+	find := func() error {
+		for rest := openids; len(rest) > 0; {
+			n := min(len(rest), 500)
+			var us []User
+			if err := tx.Where("openid IN ?", rest[:n]).Find(&us).Error; err != nil {
+				return err
+			}
+			for _, u := range us {
+				if u.Role != RoleParent {
+					return ErrNotParent
+				}
+				users[*u.OpenID] = u.ID
+			}
+			rest = rest[n:]
+		}
+		return nil
+	}
+	if err := find(); err != nil {
+		return nil, nil, err
+	}
+	var made []User
+	for _, o := range openids {
+		if _, ok := users[o]; !ok {
+			a := first[o]
+			openid, at := o, a.At.UTC()
+			made = append(made, User{Role: RoleParent, OpenID: &openid, DisplayName: "家长", Phone: a.Phone, CreatedAt: at, UpdatedAt: at})
+		}
+	}
+	if len(made) > 0 {
+		if err := tx.CreateInBatches(&made, 500).Error; err != nil {
+			return nil, nil, err
+		}
+		if err := find(); err != nil {
+			return nil, nil, err
+		}
+	}
+	ids := make([]int64, 0, len(users))
+	for _, id := range users {
+		ids = append(ids, id)
+	}
+	type link struct{ UserID, StudentID, SchoolID int64 }
+	linked := map[[2]int64]int64{} // (user, student) → the student's school
+	for rest := ids; len(rest) > 0; {
+		n := min(len(rest), 500)
+		if err := tx.Exec(`INSERT INTO parent_students (user_id, student_id, via, phone, created_at)
+			SELECT DISTINCT u.id, g.student_id, 'phone', u.phone, u.updated_at FROM users u
+			JOIN guardians g ON g.phone = u.phone JOIN students s ON s.id = g.student_id AND s.active
+			WHERE u.id IN ? ON CONFLICT DO NOTHING`, rest[:n]).Error; err != nil {
+			return nil, nil, err
+		}
+		var ls []link
+		if err := tx.Raw(`SELECT ps.user_id, ps.student_id, s.school_id FROM parent_students ps
+			JOIN students s ON s.id = ps.student_id WHERE ps.user_id IN ?`, rest[:n]).Scan(&ls).Error; err != nil {
+			return nil, nil, err
+		}
+		for _, l := range ls {
+			linked[[2]int64{l.UserID, l.StudentID}] = l.SchoolID
+		}
+		rest = rest[n:]
+	}
+	return users, linked, nil
 }
 
 // ReadHistoryRolls are the rolls of sessions ss, all of one date, as

@@ -81,6 +81,12 @@ const snapCounts = `scope_type, scope_id, grade, category, students, participant
 // transaction. It answers the number of snapshot rows written, and moves
 // SnapshotVersion(db) when it has ended.
 func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int64, error) {
+	return computeStats(ctx, db, date, now, nil)
+}
+
+// computeStats is ComputeStats; snapped, when set, is called once the run
+// has made its first read (its consistent view of the data is fixed).
+func computeStats(ctx context.Context, db *DB, date string, now time.Time, snapped func()) (int64, error) {
 	day, err := time.ParseInLocation(time.DateOnly, date, Zone)
 	if err != nil || day.Format(time.DateOnly) != date {
 		return 0, &ValidationError{Fields: map[string]string{"date": "日期格式应为 YYYY-MM-DD"}}
@@ -89,7 +95,7 @@ func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int6
 	// after it (the version moves once the write has ended, committed or
 	// not: moving it needlessly only costs a rebuild).
 	defer db.snapshotsWritten()
-	r := &statsRun{dialect: db.Dialect, observe: db.observeStats, date: date, endOfDay: day.AddDate(0, 0, 1).UTC(), now: now.UTC()}
+	r := &statsRun{dialect: db.Dialect, observe: db.observeStats, snapped: snapped, date: date, endOfDay: day.AddDate(0, 0, 1).UTC(), now: now.UTC()}
 	if db.Dialect == Postgres {
 		err = db.Tx(ctx, func(tx *gorm.DB) error {
 			r.tx = tx
@@ -121,6 +127,7 @@ type statsRun struct {
 	tx       *gorm.DB
 	dialect  Dialect
 	observe  func(step string) // DB.observeStats
+	snapped  func()            // computeStats
 	date     string
 	endOfDay time.Time
 	now      time.Time
@@ -268,9 +275,12 @@ func (r *statsRun) stage() error {
 		{"t_anc", `SELECT sc.id AS school_id, ar.id AS region_id FROM t_open sc
 			JOIN regions r ON r.id = sc.region_id JOIN regions ar ON r.path LIKE ar.path || '%'`, nil},
 	}
-	for _, s := range steps {
+	for i, s := range steps {
 		if err := r.tmp(s.name, s.query, s.args...); err != nil {
 			return err
+		}
+		if i == 0 && r.snapped != nil {
+			r.snapped() // t_open read the data: the run's view is fixed
 		}
 	}
 	if err := r.exec("index t_anc", "CREATE INDEX t_anc_school ON t_anc (school_id)"); err != nil {

@@ -60,3 +60,44 @@ func TestComputeStatsBadDate(t *testing.T) {
 		}
 	}
 }
+
+// TestStartStatsViewFixedWhenItReturns writes a student once StartStats has
+// returned and before its run ends: the snapshot it writes predates the
+// write (its view was fixed when it returned), and a later run sees it.
+func TestStartStatsViewFixedWhenItReturns(t *testing.T) {
+	db := modelstest.MustOpenDB(t)
+	region := modelstest.Region(t, db, nil)
+	school := modelstest.School(t, db, region.ID)
+	modelstest.Student(t, db, school.ID, 1, "")
+	// The run waits at its second step until the write below is done, so
+	// the write surely lands while it computes.
+	written := make(chan struct{})
+	models.ObserveStats(db, func(step string) {
+		if step == "t_term" {
+			<-written
+		}
+	})
+	wait := models.StartStats(context.Background(), db, statsDay, time.Now())
+	modelstest.Student(t, db, school.ID, 2, "")
+	close(written)
+	if _, err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := snap(t, db, models.ScopeSchool, school.ID).Students; got != 1 {
+		t.Fatalf("students = %d, want 1 (written after StartStats returned)", got)
+	}
+	models.ObserveStats(db, nil)
+	if _, err := models.ComputeStats(context.Background(), db, statsDay, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := snap(t, db, models.ScopeSchool, school.ID).Students; got != 2 {
+		t.Fatalf("students = %d after a new run, want 2", got)
+	}
+}
+
+func TestStartStatsBadDate(t *testing.T) {
+	db := modelstest.MustOpenDB(t)
+	if _, err := models.StartStats(context.Background(), db, "2026-02-30", time.Now())(); err == nil {
+		t.Fatal("bad date accepted")
+	}
+}

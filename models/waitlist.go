@@ -8,17 +8,9 @@ import (
 )
 
 // The waitlist of an offering: places 1..n, gapless, moved under the
-// offering's row lock (the caller holds it).
-
-// closeGap removes waitlist position pos of offeringID: later places move up
-// by one and the counter drops, so positions stay exactly 1..n.
-func closeGap(tx *gorm.DB, offeringID int64, pos int) error {
-	if err := tx.Exec("UPDATE offerings SET waitlisted_count = waitlisted_count - 1 WHERE id = ?", offeringID).Error; err != nil {
-		return err
-	}
-	return tx.Exec("UPDATE enrollments SET waitlist_position = waitlist_position - 1 WHERE offering_id = ? AND status = ? AND waitlist_position > ?",
-		offeringID, StatusWaitlisted, pos).Error
-}
+// offering's row lock (the caller holds it). Its places are taken and
+// closed up by seats.go (takeSeats, freeSeats, closeGaps); this file
+// decides who is promoted.
 
 // fillFromWaitlist gives the free seats of offeringID to the waitlist, head
 // first, inside tx (the caller holds the offering's row). Each head is

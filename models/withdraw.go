@@ -51,14 +51,11 @@ func Withdraw(ctx context.Context, db *DB, a Actor, id int64) (Enrollment, error
 		if err := tx.Where("id = ?", id).Take(&e).Error; err != nil {
 			return notFound(err)
 		}
-		if err := freeSeat(tx, o, e, StatusWithdrawn, a.UserID); err != nil {
-			return err
-		}
 		reason := WithdrawnBySchool
 		if a.Role == RoleParent {
 			reason = WithdrawnByParent
 		}
-		if err := tx.Exec("UPDATE enrollments SET withdraw_reason = ? WHERE id = ?", reason, e.ID).Error; err != nil {
+		if err := freeSeat(tx, o, e, release{to: StatusWithdrawn, by: a.UserID, reason: reason}); err != nil {
 			return err
 		}
 		// A paid seat given up is refunded by the region's rule; an unpaid

@@ -154,6 +154,25 @@ func TestDismissalOneChildAndHistory(t *testing.T) {
 			t.Fatalf("messages %+v", msgs)
 		}
 	})
+	t.Run("200_second_session_same_day_no_second_message", func(t *testing.T) {
+		// k0 is in 美术社 too (18:10–19:00): dismissed from it as well, the
+		// family still hears "已离校" once that day (issue 22's demo family
+		// got two).
+		id2 := w.session(t, w.club2, "2030-11-05")
+		w.mark(id2, w.teacher2Tok, map[int64]string{k0: "present"}, "").want(t, 200)
+		w.setNow(sh(2030, 11, 5, 19, 5))
+		w.dismiss(id2, w.teacher2Tok, k0, "guardian", "", "").want(t, 200)
+		msgs := w.outbox(t, models.NotifyDismissal)
+		n := 0
+		for _, m := range msgs {
+			if m.UserID == w.parents[0].ID {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d 已离校 messages to k0's family in one day, want 1: %+v", n, msgs)
+		}
+	})
 	t.Run("403_404_history", func(t *testing.T) {
 		path := fmt.Sprintf("/api/v1/sessions/%d/dismissal/changes", id)
 		w.do("GET", path, w.teacher2Tok, nil).want(t, 403, "not_your_session")

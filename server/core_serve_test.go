@@ -293,6 +293,35 @@ func TestSeedDemo(t *testing.T) {
 			t.Errorf("%d dismissals of children who did not come", n)
 		}
 	})
+	t.Run("demoGaps", func(t *testing.T) {
+		// Issue 22's afternoon user: the demo family's enrollments read as
+		// applied by their parent, school 1's base service has the roll of
+		// every past session taken (the demo child had 13 unmarked), and a
+		// child dismissed from two sessions of a day is told once.
+		if n := count(`SELECT COUNT(*) FROM enrollments e JOIN students st ON st.id = e.student_id
+			JOIN users u ON u.id = e.applied_by WHERE st.student_no LIKE '2026DEMO%' AND u.role <> 'parent'`); n != 0 {
+			t.Errorf("%d demo family enrollments not applied by a parent", n)
+		}
+		if n := count(`SELECT COUNT(*) FROM enrollments e JOIN students st ON st.id = e.student_id
+			WHERE st.student_no LIKE '2026DEMO%'`); n == 0 {
+			t.Error("the demo family has no enrollments")
+		}
+		if n := count(`SELECT COUNT(*) FROM sessions s JOIN offerings o ON o.id = s.offering_id JOIN schools sc ON sc.id = s.school_id
+			WHERE sc.code = 'DEMO-S1' AND o.kind = 'basic' AND s.status = 'scheduled' AND s.session_date < ?
+			AND s.roll_taken_at IS NULL`, models.LocalDate(time.Now())); n != 0 {
+			t.Errorf("%d past base-service sessions of school 1 without their roll", n)
+		}
+		if n := count(`SELECT COUNT(*) FROM (SELECT o.user_id, o.student_id, COUNT(*) AS n FROM outbox o
+			WHERE o.kind = 'dismissal' GROUP BY o.user_id, o.student_id) m
+			WHERE m.n > (SELECT COUNT(DISTINCT s.session_date) FROM dismissals d JOIN sessions s ON s.id = d.session_id
+				WHERE d.student_id = m.student_id)`); n != 0 {
+			t.Errorf("%d families told more than once a day that their child left", n)
+		}
+		if n := count(`SELECT COUNT(*) FROM (SELECT d.student_id, s.session_date FROM dismissals d
+			JOIN sessions s ON s.id = d.session_id GROUP BY d.student_id, s.session_date HAVING COUNT(*) > 1) x`); n == 0 {
+			t.Error("no child dismissed from two sessions of a day: the check above proves little")
+		}
+	})
 	t.Run("everyTrendHasACurve", func(t *testing.T) {
 		bureau, _ := models.FindUserByUsername(context.Background(), db, "demo_bureau")
 		today := models.LocalDate(time.Now())

@@ -46,11 +46,14 @@ type demoSummary struct {
 // prints the logins again. `seed demo --small` loads a quarter of the
 // students (for tests).
 func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	small, now := false, time.Now()
+	small, now, profile := false, time.Now(), ""
 	for i := 0; i < len(args); i++ {
 		switch {
 		case args[i] == "--small":
 			small = true
+		case args[i] == "--cpuprofile" && i+1 < len(args):
+			i++
+			profile = args[i]
 		case args[i] == "--today" && i+1 < len(args):
 			i++
 			day, err := time.ParseInLocation(time.DateOnly, args[i], models.Zone)
@@ -64,6 +67,13 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 		default:
 			return errUsage
 		}
+	}
+	if profile != "" {
+		stop, err := startCPUProfile(profile)
+		if err != nil {
+			return fmt.Errorf("seed demo: %w", err)
+		}
+		defer stop()
 	}
 	if cfg.Production() {
 		return errors.New("seed demo: refusing to load demo accounts with a known password when KEHOU_ENV=production")

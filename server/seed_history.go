@@ -23,8 +23,9 @@ type demoHistory struct {
 type demoAct struct {
 	day       int
 	studentID int64
-	offering  int64 // an enrollment; 0 for a survey answer
-	phone     string
+	by        *models.Actor // who applies: the family's parent account (nil: the school's staff)
+	offering  int64         // an enrollment; 0 for a survey answer
+	phone     string        // the family's (first guardian's) phone
 	support   string
 	satisfied string
 }
@@ -61,6 +62,9 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 	}
 	sort.SliceStable(acts, func(i, j int) bool { return acts[i].day < acts[j].day })
 
+	if err := demoFamilyApplies(ctx, db, plans, acts, starts.AddDate(0, 0, -7).Add(19*time.Hour)); err != nil {
+		return hist, err
+	}
 	bureau, err := models.FindUserByUsername(ctx, db, "demo_city")
 	if err != nil {
 		return hist, err
@@ -84,7 +88,18 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 	}
 	next := 0
 	parents := &demoParents{of: map[int64]int64{}}
-	var fixes []demoFix // yesterday's absences the school corrects this morning
+	var fixes []demoFix    // yesterday's absences the school corrects this morning
+	fullSchool := int64(0) // the school whose base service has every roll (demoRolls)
+	if plans[0].n == 1 {
+		fullSchool = plans[0].school.ID
+	}
+	pending := func() error { return nil } // the last day's snapshot, being computed
+	snapshot := func() error {
+		err := pending()
+		pending = func() error { return nil }
+		return err
+	}
+	defer snapshot() // a failed day does not leave its snapshot running
 	for day := -7; day <= last; day++ {
 		date := starts.AddDate(0, 0, day)
 		clock := date.Add(19 * time.Hour)
@@ -95,6 +110,13 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 		for next < len(acts) && acts[next].day == day {
 			todays = append(todays, acts[next])
 			next++
+		}
+		// The tables grow by orders of magnitude over the weeks (parent
+		// links from none to thousands once the survey opens): planner
+		// statistics taken on a day they were tiny would misplan later
+		// days' statements.
+		if err := models.RefreshPlannerStats(ctx, db); err != nil {
+			return hist, err
 		}
 		if err := demoCorrect(ctx, db, staff.Actor(), fixes, date, now, &hist); err != nil {
 			return hist, err
@@ -118,19 +140,30 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 				return hist, err
 			}
 		}
-		if fixes, err = demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, loop,
+		if fixes, err = demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, fullSchool, loop,
 			day > last-demoLiveBasicDays, clock, &hist); err != nil {
 			return hist, err
 		}
 		if day >= 0 {
-			if _, err := models.ComputeStats(ctx, db, date.Format(time.DateOnly), time.Now()); err != nil {
-				return hist, fmt.Errorf("stats of %s: %w", date.Format(time.DateOnly), err)
+			// The day's snapshot is computed while the next day is
+			// played: StartStats returns once its view of the data is
+			// fixed, so it sees none of the next day's writes.
+			if err := snapshot(); err != nil {
+				return hist, err
+			}
+			d := date.Format(time.DateOnly)
+			wait := models.StartStats(ctx, db, d, time.Now())
+			pending = func() error {
+				if _, err := wait(); err != nil {
+					return fmt.Errorf("stats of %s: %w", d, err)
+				}
+				return nil
 			}
 			hist.Snapshots++
 			hist.Days++
 		}
 	}
-	return hist, nil
+	return hist, snapshot()
 }
 
 // demoActs decides, deterministically, what each student of plan p does:
@@ -171,7 +204,7 @@ func demoActs(ctx context.Context, db *models.DB, p demoTermPlan, last, surveyOp
 			if rng.Float64() < 0.45 {
 				d = later(28)
 			}
-			acts = append(acts, demoAct{day: d, studentID: s.ID, offering: p.basic.ID})
+			acts = append(acts, demoAct{day: d, studentID: s.ID, offering: p.basic.ID, phone: p.phones[s.StudentNo]})
 		}
 		want := 0
 		switch x := rng.Float64(); {
@@ -194,11 +227,11 @@ func demoActs(ctx context.Context, db *models.DB, p demoTermPlan, last, surveyOp
 			if rng.Float64() < 0.35 {
 				d = later(21)
 			}
-			acts = append(acts, demoAct{day: d, studentID: s.ID, offering: open[i].ID})
+			acts = append(acts, demoAct{day: d, studentID: s.ID, offering: open[i].ID, phone: p.phones[s.StudentNo]})
 		}
 		for _, o := range p.lottery {
 			if rng.Float64() < 0.10 {
-				acts = append(acts, demoAct{day: -6 + rng.IntN(3), studentID: s.ID, offering: o.ID})
+				acts = append(acts, demoAct{day: -6 + rng.IntN(3), studentID: s.ID, offering: o.ID, phone: p.phones[s.StudentNo]})
 			}
 		}
 		if phone := p.phones[s.StudentNo]; phone != "" && rng.Float64() < responseRate {
@@ -225,6 +258,29 @@ func demoActs(ctx context.Context, db *models.DB, p demoTermPlan, last, surveyOp
 	return acts, nil
 }
 
+// demoFamilyApplies has the demo family's father apply for his children
+// himself, as a real family enrolls in the mini-program: his parent
+// account (the one that later answers the survey, openid "demo-" and his
+// phone) is made, linked to the children his phone guards, before the
+// enrollment week, and the family's enrollments name it as who applied.
+// The other families' enrollments are entered by the school's staff.
+func demoFamilyApplies(ctx context.Context, db *models.DB, plans []demoTermPlan, acts []demoAct, at time.Time) error {
+	if plans[0].n != 1 {
+		return nil // school 1's term (the family's) was there already
+	}
+	users, err := models.WriteHistoryParents(ctx, db, []models.HistoryParent{{OpenID: "demo-" + demoFamilyPhone, Phone: demoFamilyPhone, At: at}})
+	if err != nil {
+		return fmt.Errorf("demo family: %w", err)
+	}
+	father := models.Actor{UserID: users["demo-"+demoFamilyPhone], Role: models.RoleParent}
+	for i := range acts {
+		if acts[i].offering != 0 && acts[i].phone == demoFamilyPhone {
+			acts[i].by = &father
+		}
+	}
+	return nil
+}
+
 // demoEnroll makes the day's enrollments as the school would (staff may
 // enroll outside the window), several at once as the API's batches take
 // them. A refusal by the rules (a clash, the club limit, full without a
@@ -244,7 +300,11 @@ func demoEnroll(ctx context.Context, db *models.DB, staff models.Actor, acts []d
 		go func() {
 			defer wg.Done()
 			for a := range work {
-				e, err := models.Enroll(ctx, db, models.NewEnrollment{Actor: staff, StudentID: a.studentID,
+				by := staff
+				if a.by != nil {
+					by = *a.by
+				}
+				e, err := models.Enroll(ctx, db, models.NewEnrollment{Actor: by, StudentID: a.studentID,
 					OfferingID: a.offering, Now: clock})
 				mu.Lock()
 				switch {

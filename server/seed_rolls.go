@@ -37,18 +37,20 @@ func demoSessions(ctx context.Context, db *models.DB, staff models.Actor, plans 
 
 // demoRolls takes the roll of each of the day's sessions that has started
 // by clock, as the school would that afternoon: leave filed beforehand
-// stays leave, and a few children are absent, on leave or late. The base
-// service (nearly every child, every day) has its rolls for the last week
-// only (withBasic), which keeps the seed within seconds; the clubs have
-// theirs every day. In the last two weeks (loop) each roll is taken
+// stays leave, and a few children are absent, on leave or late. The clubs
+// have their rolls every school day; so has the base service (nearly every
+// child, every day) at fullSchool — school 1, the one the demo's school,
+// teacher and family logins see — and at the other schools for the last
+// week only (withBasic), which keeps the seed within seconds: their rolls
+// are seen only as the bureau's rates. In the last two weeks (loop) each roll is taken
 // through the API's operation and the rest of the daily loop happens too
 // (demoRoll); it answers the absences the school will correct the next
 // morning. Before them a day's rolls are history, written in one
 // transaction (models.WriteHistoryRolls): the same marks, nobody told.
-func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions []models.SessionView, day int, withBasic, loop, liveBasic bool, clock time.Time, hist *demoHistory) ([]demoFix, error) {
+func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions []models.SessionView, day int, withBasic bool, fullSchool int64, loop, liveBasic bool, clock time.Time, hist *demoHistory) ([]demoFix, error) {
 	var due []models.SessionView
 	for _, s := range sessions {
-		if s.OfferingKind == models.KindBasic && !withBasic {
+		if s.OfferingKind == models.KindBasic && !withBasic && s.SchoolID != fullSchool {
 			continue
 		}
 		if s.Status == models.SessionScheduled && !clock.Before(s.StartsAt()) {
