@@ -28,6 +28,9 @@ type ErrorBody struct {
 	EnrollmentID     int64  `json:"enrollment_id,omitempty"`
 	EnrollmentStatus string `json:"enrollment_status,omitempty"`
 	OfferingID       int64  `json:"offering_id,omitempty"`
+	// StudentID names the child a roll's refusal is about (422
+	// already_dismissed), so the roll shows it beside that child.
+	StudentID int64 `json:"student_id,omitempty"`
 }
 
 var kindStatus = map[models.Kind]int{
@@ -86,6 +89,10 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		var er *models.EnrollRefusal
 		if errors.As(err, &er) {
 			body.EnrollmentID, body.EnrollmentStatus, body.OfferingID = er.EnrollmentID, er.EnrollmentStatus, er.OfferingID
+		}
+		var rr *models.RollRefusal
+		if errors.As(err, &rr) {
+			body.StudentID = rr.StudentID
 		}
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):

@@ -209,6 +209,7 @@ var (
 	ErrNotYourSession    = E(KindForbidden, "not_your_session", "只能查看和点名自己任教的课程")
 	ErrNotOnRoll         = E(KindInvalid, "not_on_roll", "该学生不在本节课的名单上")
 	ErrNotPresent        = E(KindInvalid, "not_present", "只能为本节课出勤或迟到的学生登记离校")
+	ErrAlreadyDismissed  = E(KindInvalid, "already_dismissed", "已登记离校的学生只能记为出勤或迟到")
 	ErrLeaveStarted      = E(KindConflict, "leave_started", "请假覆盖的课程已开始，不能撤销")
 	ErrLeaveCancelled    = E(KindConflict, "leave_cancelled", "该请假已撤销")
 	ErrBadCursor         = E(KindBadRequest, "bad_cursor", "cursor 无效")

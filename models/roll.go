@@ -193,7 +193,9 @@ func checkMarkWindow(a Actor, s Session, now time.Time, reason string) error {
 // row: children not on the roll fail it whole (ErrNotOnRoll naming the
 // first); only marks that change are written, each with an audit row (who,
 // when, old, new, reason), in one statement per table; so the same PUT twice
-// writes nothing the second time. On the session's day, a child newly
+// writes nothing the second time. A child with a dismissal recorded came,
+// so only present or late fits them (ErrAlreadyDismissed refuses the whole
+// PUT, naming the child: RollRefusal). On the session's day, a child newly
 // marked absent without leave queues one absence alert to the guardians
 // (once per session: the outbox dedupe key), and a child an alert was sent
 // for who is then marked present or late queues one "已到" correction;
@@ -247,6 +249,9 @@ func MarkAttendance(ctx context.Context, db *DB, a Actor, id int64, records []Ma
 			st := &students[i]
 			if st.Mark.Valid && st.Mark.String == r.Status {
 				continue
+			}
+			if !canMarkAfterDismissal(*st, r.Status) {
+				return alreadyDismissed(*st, r.Status)
 			}
 			c := markChange{student: *st, to: r.Status}
 			if st.Mark.Valid {

@@ -67,13 +67,18 @@ export async function roll(el, ctx) {
       type: 'button', dataset: { status: k }, disabled: !canMark,
       onclick: () => { marks.set(c.student_id, k); paint(); },
     }, label));
+    // A refusal about this child (422 already_dismissed) shows here.
+    const msg = h('div.row-error');
     const row = h('li.child', { dataset: { student: c.student_id } },
       h('div.child-name', c.name, h('span.muted.small', ` ${c.grade}年级${c.class}`),
         c.leave ? h('div.leave-note', `已请假：${c.leave.reason || ''}`) : null,
-        !c.marked ? null : h('span.tag.small', '已记录')),
-      h('div.marks', btns));
+        !c.marked ? null : h('span.tag.small', '已记录'),
+        c.dismissed_at ? h('div.left-note', `已离校 ${clock(c.dismissed_at)} ${LEFT_PHRASE[c.dismissed_by] || c.dismissed_by}`) : null),
+      h('div.marks', btns), msg);
     row._btns = btns;
     row._id = c.student_id;
+    row._msg = msg;
+    row._name = c.name;
     return row;
   });
   function paint() {
@@ -102,6 +107,7 @@ export async function roll(el, ctx) {
     disabled: !canMark,
     onclick: async () => {
       fill(err);
+      for (const row of rows) { fill(row._msg); row.classList.remove('refused'); }
       const records = [...marks].filter(([, st]) => st).map(([sid, st]) => ({ student_id: sid, status: st }));
       if (!records.length) return fill(err, h('div.alert.error', '请先为学生选择出勤情况'));
       const body = { records };
@@ -120,8 +126,19 @@ export async function roll(el, ctx) {
         document.body.dataset.rollSaved = id;
         roll(el, ctx);
       } catch (e) {
-        fill(err, errorBox(e));
-        err.scrollIntoView({ block: 'nearest' });
+        // A refusal naming a child sits beside that child (nothing was
+        // saved: the foot says so); any other beside the button.
+        const sid = e && e.body && e.body.student_id;
+        const row = sid && rows.find((x) => x._id === sid);
+        if (row) {
+          fill(row._msg, errorBox(e));
+          row.classList.add('refused');
+          fill(err, h('div.alert.error', `未提交：请先改正 ${row._name} 的出勤情况`));
+          row.scrollIntoView({ block: 'center' });
+        } else {
+          fill(err, errorBox(e));
+          err.scrollIntoView({ block: 'nearest' });
+        }
         submit.disabled = false;
       }
     },
