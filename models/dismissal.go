@@ -117,7 +117,8 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 		return nil, err
 	}
 	var out []Dismissal
-	err = db.Tx(ctx, func(tx *gorm.DB) error {
+	// The messages it queues are made at now (the seed's simulated days too).
+	err = db.Tx(withClock(ctx, now), func(tx *gorm.DB) error {
 		cur, err := lockSession(tx, id)
 		if err != nil {
 			return err
@@ -182,7 +183,7 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 				notes = append(notes, guardianNote{c.student.StudentID,
 					fmt.Sprintf("dismissal:%s:student:%d", cur.Date, c.student.StudentID),
 					map[string]string{"student": c.student.Name, "offering": s.OfferingName, "status": "已离校",
-						"note":       dismissalNote(c.at.In(Zone).Format("15:04"), c.by),
+						"note":       dismissalNote(c.at, c.by),
 						"session_id": fmt.Sprint(id)}})
 			}
 			if err := notifyGuardiansMany(tx, NotifyDismissal, notes); err != nil {

@@ -132,11 +132,11 @@ func TestNotifyTextFits(t *testing.T) {
 		"lotteryLongNames":  lotteryOfferings([]string{long, long, long}),
 		"lotteryShortNames": lotteryOfferings([]string{"篮球社", "美术社", "围棋社", "合唱团", "航模社", "书法社"}),
 		"childLinked":       childLinkedNote,
-		"dismissalLongest":  dismissalNote("23:59", DismissedOther),
+		"dismissalLongest":  dismissalNote(time.Date(2030, 12, 31, 23, 59, 0, 0, Zone), DismissedOther),
 		"absence":           absenceNote("2030-12-31", 23*60+59),
 		"arrived":           arrivedNote("2030-12-31", 23*60+59),
 	}
-	for _, n := range []string{cases["absence"], cases["arrived"]} {
+	for _, n := range []string{cases["absence"], cases["arrived"], cases["dismissalLongest"]} {
 		if !strings.HasPrefix(n, "12-31周二23:59") {
 			t.Errorf("note %q does not name the session's day, weekday and time", n)
 		}

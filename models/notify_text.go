@@ -87,7 +87,10 @@ func lotteryOfferings(names []string) string {
 	return fitNote(fmt.Sprintf("%s等%d个项目", names[0], len(names)), fmt.Sprintf("%d个志愿项目", len(names)))
 }
 
-// dismissalNote is the note of a dismissal: "16:05 家长接走".
-func dismissalNote(clock, by string) string {
-	return clock + " " + dismissalPhrases[by]
+// dismissalNote is the note of a dismissal, the day named so it still
+// reads right days later in the inbox: "12-07周一18:13 家长接走" (19
+// characters at most, a thing field's limit).
+func dismissalNote(at time.Time, by string) string {
+	local := at.In(Zone)
+	return sessionWhen(local.Format(time.DateOnly), local.Hour()*60+local.Minute()) + " " + dismissalPhrases[by]
 }

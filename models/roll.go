@@ -223,7 +223,8 @@ func MarkAttendance(ctx context.Context, db *DB, a Actor, id int64, records []Ma
 		return Roll{}, err
 	}
 	var roll Roll
-	err = db.Tx(ctx, func(tx *gorm.DB) error {
+	// The messages it queues are made at now (the seed's simulated days too).
+	err = db.Tx(withClock(ctx, now), func(tx *gorm.DB) error {
 		cur, err := lockSession(tx, id)
 		if err != nil {
 			return err

@@ -39,7 +39,8 @@ func CancelSession(ctx context.Context, db *DB, a Actor, id int64, reason string
 	if err := v.Err(); err != nil {
 		return SessionView{}, err
 	}
-	err = db.Tx(ctx, func(tx *gorm.DB) error {
+	// The messages it queues are made at now (the seed's simulated days too).
+	err = db.Tx(withClock(ctx, now), func(tx *gorm.DB) error {
 		// On PostgreSQL the offering's row first (the order an offering's
 		// edit takes them in): an enrollment batch pricing a seat in it
 		// holds that lock, so either the batch bills without this date

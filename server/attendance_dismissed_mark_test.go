@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"kehou/models"
 )
@@ -55,4 +56,34 @@ func TestMarkAfterDismissal(t *testing.T) {
 		w.setNow(sh(2030, 11, 8, 9, 0))
 		w.mark(id, w.adminTok, map[int64]string{k0: "absent"}, "家长说没来").want(t, 422, "already_dismissed")
 	})
+}
+
+// TestDismissalMessageDated: a "已离校" message names the day it happened
+// (read days later in the inbox, "18:02 家长接走" alone says nothing), and
+// it is made when the dismissal is recorded, on the operation's clock —
+// the seed's simulated afternoons included — not when a process ran.
+func TestDismissalMessageDated(t *testing.T) {
+	w, id := dismissWorld(t) // 2030-11-05 (a Tuesday) 18:30
+	w.dismiss(id, w.teacherTok, w.kids[0].ID, "guardian", "2030-11-05T18:02:00+08:00", "").want(t, 200)
+	var rows []struct {
+		Payload   string
+		CreatedAt time.Time
+	}
+	if err := w.db.R.Raw("SELECT payload, created_at FROM outbox WHERE kind = ?", models.NotifyDismissal).Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || !strings.Contains(rows[0].Payload, "11-05周二18:02 家长接走") {
+		t.Fatalf("messages %+v", rows)
+	}
+	if !rows[0].CreatedAt.Equal(sh(2030, 11, 5, 18, 30)) {
+		t.Fatalf("made at %s, want the dismissal's recording 2030-11-05 18:30 +08:00", rows[0].CreatedAt)
+	}
+	// The absence alert of the morning's roll, too, is made at its clock.
+	var made time.Time
+	if err := w.db.R.Raw("SELECT created_at FROM outbox WHERE kind = ? LIMIT 1", models.NotifyAbsence).Row().Scan(&made); err != nil {
+		t.Fatal(err)
+	}
+	if !made.Equal(sh(2030, 11, 5, 16, 40)) {
+		t.Fatalf("absence alert made at %s, want 2030-11-05 16:40 +08:00", made)
+	}
 }
