@@ -126,18 +126,23 @@ type NotificationDTO struct {
 }
 
 // MyNotifications is GET /api/v1/me/notifications: the parent's inbox,
-// newest first, paged by ?cursor&limit. Every message is there, whatever
+// newest first by when each message was made, paged by ?cursor&limit (the
+// cursor is the last message's (created_at, id), made opaque). Every message is there, whatever
 // became of its WeChat copy (delivery).
 func (h *API) MyNotifications(c *fiber.Ctx) error {
-	before, limit, err := pageParams(c)
+	limit, err := pageLimit(c)
 	if err != nil {
 		return err
 	}
-	ms, err := models.FindInbox(c.UserContext(), h.DB, CurrentActor(c).UserID, before, limit)
+	after, err := openCursor(c.Query("cursor"))
 	if err != nil {
 		return err
 	}
-	ms, next := keysetPage(ms, limit, func(m models.InboxMessage) int64 { return m.ID })
+	ms, err := models.FindInbox(c.UserContext(), h.DB, CurrentActor(c).UserID, after, limit)
+	if err != nil {
+		return err
+	}
+	ms, next := keysetPageBy(ms, limit, models.InboxKey)
 	out := Page[NotificationDTO]{Items: make([]NotificationDTO, 0, len(ms)), NextCursor: next}
 	for _, m := range ms {
 		out.Items = append(out.Items, NotificationDTO{ID: m.ID, Kind: m.Kind, StudentID: m.StudentID, Title: m.Title,

@@ -104,7 +104,7 @@ func TestRefundNotifications(t *testing.T) {
 		if got[0]["detail"] != "3.00元由学校按原缴费方式退还（家长申请）" || got[0]["actor_id"] != fmt.Sprint(w.admin.ID) {
 			t.Fatalf("message %v", got[0])
 		}
-		inbox, err := models.FindInbox(ctx, w.db, parent.ID, 0, 10)
+		inbox, err := models.FindInbox(ctx, w.db, parent.ID, "", 10)
 		if err != nil || len(inbox) == 0 || inbox[0].Kind != models.NotifyRefund || inbox[0].Title != "退费通知" ||
 			inbox[0].Delivery != models.DeliveryPending {
 			t.Fatalf("inbox = %+v, %v", inbox, err)
