@@ -144,9 +144,24 @@ func LastOutboxID(ctx context.Context, db *DB) (int64, error) {
 // the past, who had those messages then (their inboxes say sent), and a
 // demo's first real message must not queue behind them. It returns how many
 // it settled.
+//
+// A "报名成功" of the history is dated when its enrollment was made (the
+// simulated day the seed passed Enroll), not when the seed's pipeline
+// committed it: the demo father's inbox read four October enrollments as
+// made the minute the seed ran, above December's messages.
 func SettleOutboxHistory(ctx context.Context, db *DB, afterID int64) (int64, error) {
 	var n int64
+	enrollmentID := "CAST(json_extract(outbox.payload, '$.enrollment_id') AS INTEGER)"
+	if db.Dialect == Postgres {
+		enrollmentID = "CAST(CAST(outbox.payload AS json)->>'enrollment_id' AS BIGINT)"
+	}
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(`UPDATE outbox SET created_at = (SELECT e.created_at FROM enrollments e WHERE e.id = `+enrollmentID+`)
+			WHERE id > ? AND status = ? AND kind = ? AND EXISTS (SELECT 1 FROM enrollments e
+				WHERE e.id = `+enrollmentID+` AND e.created_at < outbox.created_at)`,
+			afterID, OutboxPending, NotifyEnrollmentConfirmed).Error; err != nil {
+			return err
+		}
 		res := tx.Exec("UPDATE outbox SET status = ?, sent_at = created_at, last_error = '' WHERE status = ? AND id > ?",
 			OutboxSent, OutboxPending, afterID)
 		n = res.RowsAffected

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"io"
+	"regexp"
+	"testing"
+	"time"
+
+	"kehou/models"
+	"kehou/models/modelstest"
+)
+
+// TestSeedDemoFatherInbox: the demo father (openid "demo-13812345678", the
+// one README names) finds his family's past in his inbox, each message
+// dated when it would have been sent — a "报名成功" on its enrollment's
+// day, a "已离校" on its afternoon with the day in its text — newest first.
+func TestSeedDemoFatherInbox(t *testing.T) {
+	url := modelstest.URL(t)
+	if err := run(context.Background(), []string{"seed", "demo", "--small"}, envFor("DATABASE_URL", url), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	db := modelstest.Open(t, url)
+	var father int64
+	db.R.Raw("SELECT id FROM users WHERE openid = ?", "demo-13812345678").Scan(&father)
+	if father == 0 {
+		t.Fatal("no parent account with openid demo-13812345678")
+	}
+	inbox, err := models.FindInbox(context.Background(), db, father, "", 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enrolled, dismissed int
+	dated := regexp.MustCompile(`\d\d-\d\d周.\d\d:\d\d `)
+	for i, m := range inbox {
+		if i > 0 && m.CreatedAt.After(inbox[i-1].CreatedAt) {
+			t.Fatalf("inbox not newest first at %d: %s after %s", i, m.CreatedAt, inbox[i-1].CreatedAt)
+		}
+		switch m.Kind {
+		case models.NotifyEnrollmentConfirmed:
+			var made time.Time
+			if err := db.R.Raw(`SELECT e.created_at FROM enrollments e JOIN outbox o ON o.id = ?
+				WHERE o.dedupe_key = 'enrolled:enrollment:' || CAST(e.id AS TEXT) || ':user:' || CAST(o.user_id AS TEXT)`, m.ID).
+				Row().Scan(&made); err == nil {
+				enrolled++
+				if !m.CreatedAt.Equal(made) {
+					t.Errorf("报名成功 %d dated %s, its enrollment made %s", m.ID, m.CreatedAt, made)
+				}
+			}
+		case models.NotifyDismissal:
+			dismissed++
+			if !dated.MatchString(m.Body) {
+				t.Errorf("已离校 %d does not name its day: %q", m.ID, m.Body)
+			}
+		}
+	}
+	if enrolled == 0 || dismissed == 0 {
+		t.Fatalf("the father's inbox has %d 报名成功 and %d 已离校 of the past: %+v", enrolled, dismissed, inbox)
+	}
+}
