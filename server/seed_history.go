@@ -86,6 +86,7 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 	if err != nil {
 		return hist, err
 	}
+	liveBasicFrom := demoLiveBasicFrom(sessions, now)
 	next := 0
 	parents := &demoParents{of: map[int64]int64{}}
 	var fixes []demoFix    // yesterday's absences the school corrects this morning
@@ -141,7 +142,7 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 			}
 		}
 		if fixes, err = demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, fullSchool, loop,
-			day > last-demoLiveBasicDays, clock, &hist); err != nil {
+			date.Format(time.DateOnly) >= liveBasicFrom, clock, &hist); err != nil {
 			return hist, err
 		}
 		if day >= 0 {

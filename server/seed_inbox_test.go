@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"regexp"
 	"testing"
@@ -17,7 +18,8 @@ import (
 // day, a "已离校" on its afternoon with the day in its text — newest first.
 func TestSeedDemoFatherInbox(t *testing.T) {
 	url := modelstest.URL(t)
-	if err := run(context.Background(), []string{"seed", "demo", "--small"}, envFor("DATABASE_URL", url), io.Discard, io.Discard); err != nil {
+	// A Monday: the last school day before it is three calendar days back.
+	if err := run(context.Background(), []string{"seed", "demo", "--small", "--today", "2026-12-07"}, envFor("DATABASE_URL", url), io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	db := modelstest.Open(t, url)
@@ -52,6 +54,27 @@ func TestSeedDemoFatherInbox(t *testing.T) {
 			if !dated.MatchString(m.Body) {
 				t.Errorf("已离校 %d does not name its day: %q", m.ID, m.Body)
 			}
+		}
+	}
+	// The last school day before the demo's morning: every child of his
+	// dismissed that day (base service included) has its "已离校".
+	var kids []struct {
+		Sid  int64
+		Date string
+	}
+	if err := db.R.Raw(`SELECT DISTINCT d.student_id AS sid, s.session_date AS date FROM dismissals d
+		JOIN sessions s ON s.id = d.session_id JOIN parent_students ps ON ps.student_id = d.student_id
+		WHERE ps.user_id = ? AND s.session_date = (SELECT MAX(s2.session_date) FROM dismissals d2
+			JOIN sessions s2 ON s2.id = d2.session_id JOIN parent_students p2 ON p2.student_id = d2.student_id WHERE p2.user_id = ?)`,
+		father, father).Scan(&kids).Error; err != nil || len(kids) == 0 {
+		t.Fatalf("the family's last dismissals: %v %v", kids, err)
+	}
+	for _, k := range kids {
+		var n int64
+		db.R.Raw("SELECT COUNT(*) FROM outbox WHERE user_id = ? AND dedupe_key = ?", father,
+			fmt.Sprintf("dismissal:%s:student:%d:user:%d", k.Date, k.Sid, father)).Scan(&n)
+		if n != 1 {
+			t.Errorf("child %d dismissed on %s: %d 已离校 messages, want 1", k.Sid, k.Date, n)
 		}
 	}
 	if enrolled == 0 || dismissed == 0 {

@@ -25,6 +25,28 @@ const demoLoopDays = 14
 // once, which keeps the seed within seconds).
 const demoLiveBasicDays = 2
 
+// demoLiveBasicFrom is the first of the last demoLiveBasicDays days whose
+// base service has started by now: school days, not calendar days — counted
+// in calendar days, a demo built on a Monday morning played the weekend
+// live and wrote Friday's base-service dismissals as history, so the
+// family never had Friday's "已离校".
+func demoLiveBasicFrom(sessions map[string][]models.SessionView, now time.Time) string {
+	var days []string
+	for d, ss := range sessions {
+		for _, s := range ss {
+			if s.OfferingKind == models.KindBasic && !now.Before(s.StartsAt()) {
+				days = append(days, d)
+				break
+			}
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(days)))
+	if len(days) < demoLiveBasicDays {
+		return ""
+	}
+	return days[demoLiveBasicDays-1]
+}
+
 // demoParents maps a child to the parent account linked to it (made when
 // the family answers the survey).
 type demoParents struct {
