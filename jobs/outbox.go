@@ -22,7 +22,8 @@ type Sender interface {
 }
 
 // DeliverOutbox claims up to limit due outbox messages and sends each once:
-// in_app when its recipient caused it (they saw it on screen), refused when
+// in_app when its recipient caused it (they saw it on screen) or its kind
+// has no template configured (inbox only, not retried), refused when
 // the parent has no consent left for its template (kehou's count, or WeChat's
 // 43101; never retried), sent on success,
 // failed on other permanent errors, else retried later with exponential
@@ -68,8 +69,8 @@ func deliverOne(ctx, bg context.Context, db *models.DB, s Sender, m models.Claim
 	}
 	t, ok := s.Template(m.Kind)
 	if !ok {
-		_, err := models.MarkOutboxRetry(bg, db, m, wechat.ErrNoTemplate.Error(), now)
-		return false, err
+		// Nothing to send it with: inbox only, not a WeChat failure to retry.
+		return false, models.MarkOutboxInboxOnly(bg, db, m, wechat.ErrNoTemplate.Error())
 	}
 	spent, err := models.SpendConsent(bg, db, m.UserID, t.ID, now)
 	if err != nil {

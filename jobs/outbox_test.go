@@ -279,12 +279,26 @@ func TestDeliverOutbox(t *testing.T) {
 		}
 	})
 
-	t.Run("unknownKindRetriedNotLost", func(t *testing.T) {
+	t.Run("noTemplateInboxOnlyNotRetried", func(t *testing.T) {
+		// The README's demo sets no WECHAT_TEMPLATE_*: a message of a kind
+		// without a template is settled as inbox-only at once (delivery
+		// in_app, the reason kept), not retried for hours as if WeChat had
+		// failed; nothing reaches WeChat.
 		e := newOutboxEnv(t)
 		id := e.enqueue(t, models.NotifyLotteryResult, 1)[0] // no template configured
-		_, _ = jobs.DeliverOutbox(ctx, e.db, e.client, time.Now(), 10)
-		if m := e.row(t, id); m.Status != models.OutboxPending || m.Attempts != 1 {
+		now := time.Now()
+		_, _ = jobs.DeliverOutbox(ctx, e.db, e.client, now, 10)
+		_, _ = jobs.DeliverOutbox(ctx, e.db, e.client, now.Add(2*time.Hour), 10)
+		m := e.row(t, id)
+		if m.Status != models.OutboxInApp || m.Attempts != 1 || !strings.Contains(m.LastError, "no template") {
 			t.Fatalf("row %+v", m)
+		}
+		if n := len(e.fake.Messages()); n != 0 {
+			t.Fatalf("%d messages reached WeChat", n)
+		}
+		inbox, err := models.FindInbox(ctx, e.db, e.parent.ID, "", 10)
+		if err != nil || len(inbox) != 1 || inbox[0].Delivery != models.DeliveryInApp {
+			t.Fatalf("inbox %+v %v: want delivery in_app", inbox, err)
 		}
 	})
 }

@@ -116,6 +116,15 @@ func MarkOutboxInApp(ctx context.Context, db *DB, m ClaimedMessage) error {
 	return finishOutbox(ctx, db, m, map[string]any{"status": OutboxInApp, "last_error": ""})
 }
 
+// MarkOutboxInboxOnly records that m is not sent to WeChat because its
+// kind has no template configured (reason says so for the operator): it
+// stays in the inbox, delivery in_app, rather than being retried for hours
+// as if WeChat had failed. A template configured later serves the messages
+// made after it.
+func MarkOutboxInboxOnly(ctx context.Context, db *DB, m ClaimedMessage, reason string) error {
+	return finishOutbox(ctx, db, m, map[string]any{"status": OutboxInApp, "last_error": clip(reason)})
+}
+
 // MarkOutboxFailed gives up on m.
 func MarkOutboxFailed(ctx context.Context, db *DB, m ClaimedMessage, reason string) error {
 	return finishOutbox(ctx, db, m, map[string]any{"status": OutboxFailed, "last_error": clip(reason)})
