@@ -142,3 +142,120 @@ func TestConsoleCancelSessionMoney(t *testing.T) {
 	})
 	noCSPViolations(t, ctx)
 }
+
+// TestConsoleWithdrawFromOffering: on an offering's page a school admin
+// takes a child off the enrolled list and a child off the waitlist (退出),
+// each after a confirm naming the child and what follows (the waitlist's
+// head promoted; the refund by the region's rule); the lists are read
+// again and the API agrees (the seat withdrawn, the head promoted).
+func TestConsoleWithdrawFromOffering(t *testing.T) {
+	w := newBrowserWorld(t)
+	ctx := w.tab(t, "demo_school")
+	desktopView(t, ctx)
+	var schoolID int64
+	w.srv.db.R.Raw("SELECT id FROM schools WHERE code = 'DEMO-S1'").Scan(&schoolID)
+	// An offering with a waitlist of two or more behind enrolled children.
+	var off int64
+	w.srv.db.R.Raw(`SELECT e.offering_id FROM enrollments e JOIN offerings o ON o.id = e.offering_id
+		WHERE o.school_id = ? AND e.status = 'waitlisted' AND o.status IN ('published', 'closed')
+		AND EXISTS (SELECT 1 FROM enrollments x WHERE x.offering_id = e.offering_id AND x.status = 'enrolled')
+		GROUP BY e.offering_id HAVING COUNT(*) >= 2 ORDER BY e.offering_id LIMIT 1`, schoolID).Scan(&off)
+	if off == 0 {
+		t.Skip("the demo has no offering with a waitlist of two")
+	}
+	type row struct {
+		ID     int64  `gorm:"column:id"`
+		Name   string `gorm:"column:name"`
+		Status string `gorm:"column:status"`
+	}
+	var head row
+	w.srv.db.R.Raw(`SELECT e.id, s.name, e.status FROM enrollments e JOIN students s ON s.id = e.student_id
+		WHERE e.offering_id = ? AND e.status = 'waitlisted' ORDER BY e.waitlist_position LIMIT 1`, off).Scan(&head)
+	w.visit(t, ctx, fmt.Sprintf("#/offering/%d", off))
+	eval[bool](t, ctx, askRecorded)
+	card := func(title string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll('main .card')].find((c) => (c.querySelector('h2')?.innerText || '').startsWith(%q))`, title)
+	}
+	t.Run("enrolledChild", func(t *testing.T) {
+		name := eval[string](t, ctx, card("录取名单")+`.querySelector('tbody tr td:nth-child(2)').innerText`)
+		var e row
+		w.srv.db.R.Raw(`SELECT e.id, s.name, e.status FROM enrollments e JOIN students s ON s.id = e.student_id
+			WHERE e.offering_id = ? AND s.name = ? AND e.status IN ('enrolled', 'pending_payment')`, off, name).Scan(&e)
+		eval[bool](t, ctx, card("录取名单")+`.querySelector('tbody tr button.withdraw').click() || true`)
+		waitFor(t, ctx, `window.__asked !== ''`)
+		asked := eval[string](t, ctx, `window.__asked`)
+		for _, want := range []string{name, "退出", "候补第一位 " + head.Name + " 自动递补", "家长会收到通知"} {
+			if !strings.Contains(asked, want) {
+				t.Errorf("the confirm %q lacks %q", asked, want)
+			}
+		}
+		var st, promoted string
+		for i := 0; i < 100 && st != "withdrawn"; i++ {
+			w.srv.db.R.Raw("SELECT status FROM enrollments WHERE id = ?", e.ID).Scan(&st)
+			time.Sleep(50 * time.Millisecond)
+		}
+		w.srv.db.R.Raw("SELECT status FROM enrollments WHERE id = ?", head.ID).Scan(&promoted)
+		if st != "withdrawn" || (promoted != "enrolled" && promoted != "pending_payment") {
+			t.Fatalf("after 退出: the seat is %s, the waitlist head %s", st, promoted)
+		}
+		// The page is read again: the head is on the enrolled list.
+		// (While it is read the card is not there: ?. keeps the poll going.)
+		list := `(` + card("录取名单") + `?.innerText || '')`
+		waitFor(t, ctx, list+`.includes(`+fmt.Sprintf("%q", head.Name)+`) && !`+list+`.includes(`+fmt.Sprintf("%q", name)+`)`)
+	})
+	t.Run("waitlistPlace", func(t *testing.T) {
+		eval[bool](t, ctx, askRecorded)
+		name := eval[string](t, ctx, card("候补名单")+`.querySelector('tbody tr td:nth-child(3)').innerText`)
+		eval[bool](t, ctx, card("候补名单")+`.querySelector('tbody tr button.withdraw').click() || true`)
+		waitFor(t, ctx, `window.__asked !== ''`)
+		if asked := eval[string](t, ctx, `window.__asked`); !strings.Contains(asked, name) || !strings.Contains(asked, "移出") || !strings.Contains(asked, "候补名单") {
+			t.Errorf("the waitlist confirm says %q", asked)
+		}
+		var st string
+		for i := 0; i < 100 && st != "withdrawn"; i++ {
+			w.srv.db.R.Raw(`SELECT e.status FROM enrollments e JOIN students s ON s.id = e.student_id
+				WHERE e.offering_id = ? AND s.name = ? ORDER BY e.id DESC LIMIT 1`, off, name).Scan(&st)
+			time.Sleep(50 * time.Millisecond)
+		}
+		if st != "withdrawn" {
+			t.Fatalf("the waitlisted %s is %s after 退出; toast %q", name, st, eval[string](t, ctx, `document.querySelector('#toast')?.innerText || ''`))
+		}
+		waitFor(t, ctx, `!(`+card("候补名单")+`?.innerText || '').includes(`+fmt.Sprintf("%q", name)+`)`)
+		w.shootAt(t, ctx, "gaps-offering-withdraw", "", []viewport{{"desktop", 1280, 860, false}})
+	})
+	noCSPViolations(t, ctx)
+}
+
+// TestConsoleStaffDisable: a teacher's row on 教职工账号 has 停用 (with a
+// confirm naming them); once disabled the account cannot log in and the
+// row says 已停用 with 启用, which lets them in again. The admin's own row
+// has no button.
+func TestConsoleStaffDisable(t *testing.T) {
+	w := newBrowserWorld(t)
+	ctx := w.tab(t, "demo_school")
+	desktopView(t, ctx)
+	w.visit(t, ctx, "#/staff")
+	eval[bool](t, ctx, askRecorded)
+	row := `[...document.querySelectorAll('main table.data tbody tr')].find((tr) => tr.innerText.includes('demo_teacher'))`
+	self := `[...document.querySelectorAll('main table.data tbody tr')].find((tr) => tr.innerText.includes('demo_school'))`
+	if eval[bool](t, ctx, `!!`+self+`.querySelector('button')`) {
+		t.Error("the admin's own row has a button (changing oneself is refused)")
+	}
+	eval[bool](t, ctx, row+`.querySelector('button').click() || true`)
+	waitFor(t, ctx, `window.__asked !== ''`)
+	if asked := eval[string](t, ctx, `window.__asked`); !strings.Contains(asked, "停用") || !strings.Contains(asked, "demo_teacher") {
+		t.Errorf("the confirm says %q", asked)
+	}
+	waitFor(t, ctx, row+`.innerText.includes('已停用') && `+row+`.querySelector('button').innerText === '启用'`)
+	if tok := w.login(t, "demo_teacher", demoPassword); tok != "" {
+		t.Fatal("a disabled teacher still logs in")
+	}
+	w.shootAt(t, ctx, "gaps-staff-disabled", "", []viewport{{"desktop", 1280, 860, false}})
+	eval[bool](t, ctx, askRecorded)
+	eval[bool](t, ctx, row+`.querySelector('button').click() || true`)
+	waitFor(t, ctx, row+`.innerText.includes('正常') && `+row+`.querySelector('button').innerText === '停用'`)
+	if tok := w.login(t, "demo_teacher", demoPassword); tok == "" {
+		t.Fatal("an enabled teacher cannot log in")
+	}
+	noCSPViolations(t, ctx)
+}
