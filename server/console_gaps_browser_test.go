@@ -259,3 +259,96 @@ func TestConsoleStaffDisable(t *testing.T) {
 	}
 	noCSPViolations(t, ctx)
 }
+
+// TestConsoleSmallFixes: the ledger says a refund's reason in Chinese (it
+// showed the code `withdraw`); the leave page names the clubs a request
+// covers (it said "1 门课程") and a student's requests fit their card at
+// 1280 px (the table ran off its right edge); the roll's 已记录 chip
+// stands apart from the child's class.
+func TestConsoleSmallFixes(t *testing.T) {
+	w := newBrowserWorld(t)
+	ctx := w.tab(t, "demo_school")
+	desktopView(t, ctx)
+	var schoolID int64
+	w.srv.db.R.Raw("SELECT id FROM schools WHERE code = 'DEMO-S1'").Scan(&schoolID)
+
+	t.Run("ledgerReason", func(t *testing.T) {
+		var o struct {
+			Name   string `gorm:"column:name"`
+			Status string `gorm:"column:status"`
+		}
+		w.srv.db.R.Raw(`SELECT s.name, o.status FROM fee_ledger l JOIN orders o ON o.id = l.order_id JOIN students s ON s.id = o.student_id
+			WHERE o.school_id = ? AND l.kind = 'refund' AND l.reason = 'withdraw' LIMIT 1`, schoolID).Scan(&o)
+		if o.Name == "" {
+			t.Skip("the demo has no refund of a withdrawal")
+		}
+		w.visit(t, ctx, "#/finance")
+		pickStatus(t, ctx, o.Status)
+		row := fmt.Sprintf(`[...document.querySelectorAll('main .orders tbody tr')].find((tr) => tr.innerText.includes(%q))`, o.Name)
+		waitFor(t, ctx, `!!`+row)
+		eval[bool](t, ctx, row+`.querySelector('td').click() || true`)
+		waitFor(t, ctx, `!!document.querySelector('.modal h3.sub')`)
+		cells := eval[string](t, ctx, `[...document.querySelectorAll('.modal table.data td')].map((td) => td.innerText).join('|')`)
+		if !strings.Contains(cells, "退出项目，按退费规则退还") || strings.Contains(cells, "|withdraw") {
+			t.Errorf("the ledger's reasons: %s", cells)
+		}
+		closeModal(t, ctx)
+	})
+
+	t.Run("leaveNamesClubsAndFits", func(t *testing.T) {
+		var st struct {
+			ID     int64  `gorm:"column:id"`
+			Parent int64  `gorm:"column:user_id"`
+			Club   int64  `gorm:"column:offering_id"`
+			Name   string `gorm:"column:club"`
+		}
+		w.srv.db.R.Raw(`SELECT s.id, ps.user_id, e.offering_id, o.name AS club FROM students s JOIN parent_students ps ON ps.student_id = s.id
+			JOIN enrollments e ON e.student_id = s.id AND e.status = 'enrolled' JOIN offerings o ON o.id = e.offering_id
+			WHERE s.student_no = '2026DEMO1' LIMIT 1`).Scan(&st)
+		if st.ID == 0 {
+			t.Fatal("the demo's 李小明 has no guardian account or club")
+		}
+		day := models.LocalDate(time.Now().AddDate(0, 0, 9))
+		if _, err := models.CreateLeaveRequest(context.Background(), w.srv.db, models.Actor{UserID: st.Parent, Role: models.RoleParent}, st.ID,
+			models.NewLeaveRequest{From: day, To: day, OfferingIDs: []int64{st.Club}, Reason: "看牙，下午请假去口腔医院复诊"}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		w.visit(t, ctx, "#/leave")
+		eval[bool](t, ctx, `(() => { const i = document.querySelector('main .leave-split input[type=search]'); i.value = '李小明';
+			i.dispatchEvent(new Event('input')); return true; })()`)
+		waitFor(t, ctx, `[...document.querySelectorAll('main .leave-split tbody tr')].some((tr) => tr.innerText.includes('2026DEMO1'))`)
+		eval[bool](t, ctx, `[...document.querySelectorAll('main .leave-split tbody tr')].find((tr) => tr.innerText.includes('2026DEMO1')).click() || true`)
+		detail := `document.querySelectorAll('main .leave-split .card')[1]`
+		waitFor(t, ctx, `(`+detail+`.innerText || '').includes('看牙')`)
+		text := eval[string](t, ctx, detail+`.innerText`)
+		if !strings.Contains(text, st.Name) || strings.Contains(text, "门课程") {
+			t.Errorf("the student's leave says %q: want the club %s by name", text, st.Name)
+		}
+		if !eval[bool](t, ctx, `(() => { const s = `+detail+`.querySelector('.table-scroll'); return s.scrollWidth <= s.clientWidth; })()`) {
+			t.Error("a student's leave requests run past their card at 1280 px")
+		}
+		if all := pageText(t, ctx, "main .school-leaves"); strings.Contains(all, "门课程") {
+			t.Errorf("the school's leave list still counts clubs: %s", all)
+		}
+		w.shootAt(t, ctx, "gaps-leave", "", []viewport{{"desktop", 1280, 860, false}})
+	})
+
+	t.Run("rollChipApart", func(t *testing.T) {
+		var sess int64
+		w.srv.db.R.Raw(`SELECT s.id FROM sessions s WHERE s.school_id = ? AND s.roll_taken_at IS NOT NULL
+			ORDER BY s.session_date DESC LIMIT 1`, schoolID).Scan(&sess)
+		if sess == 0 {
+			t.Skip("no roll taken in the demo")
+		}
+		w.visit(t, ctx, fmt.Sprintf("#/roll/%d", sess))
+		waitFor(t, ctx, `!!document.querySelector('li.child .child-name > .tag')`)
+		gap := eval[float64](t, ctx, `(() => { const tag = [...document.querySelectorAll('li.child .child-name > .tag')]
+			.find((x) => x.previousElementSibling?.matches('span.muted'));
+			return tag.getBoundingClientRect().left - tag.previousElementSibling.getBoundingClientRect().right; })()`)
+		if gap < 6 {
+			t.Errorf("已记录 is %.1f px from the class before it, want some room", gap)
+		}
+		w.shootAt(t, ctx, "gaps-roll", "", []viewport{{"desktop", 1280, 860, false}})
+	})
+	noCSPViolations(t, ctx)
+}
