@@ -91,7 +91,7 @@ function cancelSession(o, s, after, seats) {
       try {
         await api.post(`/sessions/${s.id}/cancel`, { reason: reason.value.trim() });
         close();
-        toast(o.fee_fen
+        toast(o.fee_fen && (!seats || seats.paid > 0)
           ? '已停课，已报名的家庭会收到通知；已缴费的名额已退还本节课费用（现金、银行转账缴费的请学校线下退还家长）'
           : '已停课，已报名的家庭会收到通知');
         after();
