@@ -7,7 +7,8 @@ import (
 )
 
 // SchoolOrderDTO is an order in a school's list: the student, the seat,
-// the bill and what was paid and refunded (refundable_fen is what a refund
+// the bill and what was paid, refunded and credited, what is still owed
+// (owed_fen, as GET /orders/{id} says it), and (refundable_fen is what a refund
 // by hand may still give back).
 type SchoolOrderDTO struct {
 	ID               int64   `json:"id"`
@@ -26,6 +27,8 @@ type SchoolOrderDTO struct {
 	PaidFen          int64   `json:"paid_fen"`
 	RefundedFen      int64   `json:"refunded_fen"`
 	RefundableFen    int64   `json:"refundable_fen"`
+	CreditedFen      int64   `json:"credited_fen"`
+	OwedFen          int64   `json:"owed_fen"`
 	HoldExpiresAt    *string `json:"hold_expires_at"`
 	CreatedAt        string  `json:"created_at"`
 }
@@ -63,6 +66,7 @@ func (h *API) ListSchoolOrders(c *fiber.Ctx) error {
 			OfferingID: o.OfferingID, OfferingName: o.OfferingName, EnrollmentID: o.EnrollmentID,
 			EnrollmentStatus: string(o.EnrollmentStatus), Billing: o.Billing, AmountFen: o.AmountFen, Waiver: o.Waiver,
 			Status: string(o.Status), PaidFen: o.PaidFen, RefundedFen: o.RefundedFen, RefundableFen: max(0, o.PaidFen-o.RefundedFen),
+			CreditedFen: o.CreditedFen, OwedFen: max(0, o.OwedFen),
 			CreatedAt: rfc3339(o.CreatedAt)}
 		if o.HoldExpiresAt != nil && o.EnrollmentStatus == models.StatusPendingPayment {
 			d.HoldExpiresAt = ptr(rfc3339(*o.HoldExpiresAt))

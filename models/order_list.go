@@ -18,6 +18,10 @@ type SchoolOrder struct {
 	HoldExpiresAt    *time.Time       `gorm:"column:hold_expires_at"`
 	PaidFen          int64            `gorm:"column:paid_fen"`
 	RefundedFen      int64            `gorm:"column:refunded_fen"`
+	// CreditedFen is what cancelled sessions took off the bill; OwedFen
+	// what is still to be paid (LedgerSums.Owed, never below zero).
+	CreditedFen int64 `gorm:"column:credited_fen"`
+	OwedFen     int64 `gorm:"column:owed_fen"`
 }
 
 // OrderListFilter narrows a school's list of orders: one status, one term,
@@ -42,7 +46,8 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // FindSchoolOrders lists schoolID's orders for its staff, newest first,
 // narrowed by f: status unpaid is the school's list of seats held for
 // payment; a query finds a student's orders by name or number. Each row
-// carries what was paid and refunded, summed from its ledger. The read is
+// carries what was paid, refunded, credited and is still owed, summed from
+// its ledger. The read is
 // written to the staff access log (it names children).
 func FindSchoolOrders(ctx context.Context, db *DB, a Actor, schoolID int64, f OrderListFilter) ([]SchoolOrder, error) {
 	if a.Role != RolePlatformAdmin && !a.IsSchoolStaff(schoolID) {
@@ -58,10 +63,13 @@ func FindSchoolOrders(ctx context.Context, db *DB, a Actor, schoolID int64, f Or
 	q := `SELECT o.*, s.name AS student_name, s.student_no, f.name AS offering_name, e.status AS enrollment_status,
 		e.hold_expires_at,
 		COALESCE((SELECT SUM(l.amount_fen) FROM fee_ledger l WHERE l.order_id = o.id AND l.kind = ?), 0) AS paid_fen,
-		COALESCE((SELECT SUM(l.amount_fen) FROM fee_ledger l WHERE l.order_id = o.id AND l.kind = ?), 0) AS refunded_fen
+		COALESCE((SELECT SUM(l.amount_fen) FROM fee_ledger l WHERE l.order_id = o.id AND l.kind = ?), 0) AS refunded_fen,
+		COALESCE((SELECT SUM(l.amount_fen) FROM fee_ledger l WHERE l.order_id = o.id AND l.kind = ?), 0) AS credited_fen,
+		COALESCE((SELECT SUM(CASE WHEN l.kind = ` + sqlText(LedgerCharge) + ` THEN l.amount_fen WHEN l.kind IN ` + sqlList(ledgerOwedLess) + `
+			THEN -l.amount_fen ELSE 0 END) FROM fee_ledger l WHERE l.order_id = o.id), 0) AS owed_fen
 		FROM orders o JOIN students s ON s.id = o.student_id JOIN offerings f ON f.id = o.offering_id
 		JOIN enrollments e ON e.id = o.enrollment_id WHERE o.school_id = ?`
-	args := []any{LedgerPayment, LedgerRefund, schoolID}
+	args := []any{LedgerPayment, LedgerRefund, LedgerCredit, schoolID}
 	if f.Status != "" {
 		q += " AND o.status = ?"
 		args = append(args, f.Status)

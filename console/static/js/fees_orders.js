@@ -21,8 +21,22 @@ function wxRefund(r) {
   const s = `微信原路退回 · ${WX_REFUND[r.status] || r.status}`;
   return r.status === 'failed' && r.last_error ? `${s}：${r.last_error}` : s;
 }
+// The reasons rows made by rule carry (settleWithdrawal's keys), in the
+// words models/order_notify.go's refundReasons gives the family; a void
+// says why the bill was dropped. Anything else is what a person wrote.
+const REASONS = {
+  withdraw: { refund: '退出项目，按退费规则退还', void: '退出项目，待缴作废' },
+  cancel: { refund: '学校取消项目，按未上课次退还', void: '学校取消项目，待缴作废' },
+  unpaid: { refund: '到期未缴，名额释放', void: '到期未缴，名额释放' },
+};
+const reasonText = (v, m) => (m.kind === 'waiver' ? WAIVERS[v] || v : REASONS[v]?.[m.kind] || REASONS[v]?.refund || v) || '—';
 // The ledger's kinds that take money off what the family owes or has.
 const MINUS = new Set(['waiver', 'credit', 'void', 'refund']);
+
+/** due is what an order of the list asks the family for: an unpaid one's
+ * owed_fen (the bill less what cancelled sessions took off, as GET
+ * /orders/{id} says it), otherwise the bill. */
+const due = (o) => (o.status === 'unpaid' && o.owed_fen != null ? o.owed_fen : o.amount_fen - (o.credited_fen || 0));
 
 /** ordersPanel is the school's list of orders with its filters; opts.termID
  * and opts.onChange (after a payment or a refund). It answers the panel
@@ -70,7 +84,9 @@ export function ordersPanel(schoolID, opts) {
       { key: 'student_name', label: '学生', fmt: (n, o) => h('div.who', h('div', n), h('div.muted.small', o.student_no)), xlsx: (o) => `${o.student_name}（${o.student_no}）` },
       { key: 'status', label: '状态', fmt: (s) => orderTag(s), xlsx: (o) => ORDER_STATUS[o.status]?.[0] || o.status },
       { key: 'offering_name', label: '课程' },
-      { key: 'amount_fen', label: '应缴', num: true, fmt: (v, o) => h('div', money(v), o.waiver !== 'none' ? h('div.muted.small', `减免：${WAIVERS[o.waiver] || o.waiver}`) : null), xlsx: (o) => o.amount_fen / 100 },
+      { key: 'amount_fen', label: '应缴', num: true, fmt: (v, o) => h('div', money(due(o)),
+        o.waiver !== 'none' ? h('div.muted.small', `减免：${WAIVERS[o.waiver] || o.waiver}`) : null,
+        o.credited_fen ? h('div.muted.small', `停课抵扣 ${money(o.credited_fen)}`) : null), xlsx: (o) => due(o) / 100 },
       { key: 'paid_fen', label: '已缴', num: true, fmt: money, xlsx: (o) => o.paid_fen / 100 },
       { key: 'refunded_fen', label: '已退', num: true, fmt: (v) => (v ? money(v) : '—'), xlsx: (o) => o.refunded_fen / 100 },
       { key: 'hold_expires_at', label: '保留至', fmt: (v) => (v ? dateTime(v) : '—'), xlsx: (o) => (o.hold_expires_at ? dateTime(o.hold_expires_at) : '') },
@@ -104,7 +120,7 @@ export async function orderDialog(o, after) {
     fill(body, errorBox(e));
     return;
   }
-  const row = { ...o, amount_fen: d.amount_fen, refundable_fen: d.paid_fen - d.refunded_fen, status: d.status };
+  const row = { ...o, amount_fen: d.amount_fen, credited_fen: d.credited_fen, owed_fen: d.owed_fen, refundable_fen: d.paid_fen - d.refunded_fen, status: d.status };
   // After a payment or a refund (each in a dialog of its own, in this
   // one's place), the order is shown again as it now stands.
   const done = () => { close(); after?.(); orderDialog(o, after); };
@@ -114,10 +130,10 @@ export async function orderDialog(o, after) {
       h('dt', '课程'), h('dd', o.offering_name || `#${d.offering_id}`),
       h('dt', '计费'), h('dd', `${money(d.unit_fen)}/${BILLING[d.billing] || d.billing} · ${d.sessions} 次课，自 ${d.bills_from} 起计`),
       h('dt', '应收'), h('dd', money(d.gross_fen), d.waiver_fen ? h('span.muted', `（减免 ${money(d.waiver_fen)}，${WAIVERS[d.waiver] || d.waiver}）`) : null),
-      h('dt', '应缴'), h('dd', h('strong', money(d.amount_fen))),
+      h('dt', '应缴'), h('dd', h('strong', money(d.amount_fen - (d.credited_fen || 0))),
+        d.credited_fen ? h('span.muted', `（原 ${money(d.amount_fen)}，停课抵扣 ${money(d.credited_fen)}）`) : null),
       h('dt', '状态'), h('dd', orderTag(d.status)),
       h('dt', '已缴 / 已退'), h('dd', `${money(d.paid_fen)} / ${money(d.refunded_fen)}`),
-      d.credited_fen ? [h('dt', '停课抵扣'), h('dd', money(d.credited_fen))] : null,
       h('dt', '待缴'), h('dd', money(d.owed_fen))),
     d.ledger.some((m) => m.wechat_refund?.status === 'failed')
       ? h('div.alert.error', '有一笔微信退款被微信支付拒绝，钱没有退回家长：请核实原因后由学校线下退还。')
@@ -129,10 +145,10 @@ export async function orderDialog(o, after) {
       { key: 'kind', label: '类型', fmt: (k) => KINDS[k] || k },
       { key: 'amount_fen', label: '金额', num: true, fmt: (v, m) => (MINUS.has(m.kind) ? '−' : '') + money(v) },
       { key: 'method', label: '方式 / 凭证', fmt: (v, m) => (m.wechat_refund ? wxRefund(m.wechat_refund) : v ? `${METHODS[v] || v}${m.ref ? ' · ' + m.ref : ''}` : '—') },
-      { key: 'reason', label: '原因', fmt: (v, m) => (m.kind === 'waiver' ? WAIVERS[v] || v : v) || '—' },
+      { key: 'reason', label: '原因', fmt: reasonText },
     ], d.ledger, { empty: '台账为空' }),
     h('div.form-actions',
-      d.owed_fen > 0 ? h('button.btn', { type: 'button', onclick: () => recordPayment({ ...row, amount_fen: d.owed_fen }, done) }, '登记缴费') : null,
+      d.owed_fen > 0 ? h('button.btn', { type: 'button', onclick: () => recordPayment({ ...row, owed_fen: d.owed_fen }, done) }, '登记缴费') : null,
       row.refundable_fen > 0 ? h('button.btn.ghost', { type: 'button', onclick: () => refund(row, done) }, '退费') : null));
 }
 
@@ -176,7 +192,8 @@ export function recordPayment(o, after) {
   const rest = h('div');
   const submit = h('button.btn', { type: 'submit' }, '确认已缴费');
   const form = h('form.form',
-    h('p', `${o.student_name} · ${o.offering_name} · 应缴 `, h('strong', money(o.amount_fen))),
+    h('p', `${o.student_name} · ${o.offering_name} · 应缴 `, h('strong.owed', money(o.owed_fen ?? o.amount_fen)),
+      o.credited_fen ? h('span.muted', `（已扣除停课 ${money(o.credited_fen)}）`) : null),
     h('div.form-grid',
       h('label', '缴费方式', method, errs.method), h('label', '缴费日期', day, errs.paid_at),
       h('label.wide', '凭证号', ref, errs.ref)),

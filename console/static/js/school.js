@@ -270,11 +270,39 @@ export async function offeringDetail(el, ctx) {
       o.mode === 'lottery' ? [h('dt', '抽签'), h('dd', o.drawn_at ? `已于 ${dateTime(o.drawn_at)} 抽签` : `未抽签（${o.applied} 人报名）`)] : null,
       o.seed_sha256 ? [h('dt', '种子承诺'), h('dd.mono', o.seed_sha256)] : null,
       o.description ? [h('dt', '简介'), h('dd', o.description)] : null)),
-    o.status === 'published' || o.status === 'closed' ? card('上课安排', sessionsPanel(o, true)) : null,
-    card(`录取名单（${enrolled.length}）`, table(cols, enrolled, { exportName: `${o.name}-录取名单` })),
-    card(`候补名单（${waiting.length}）`, table([{ key: 'waitlist_position', label: '顺位', num: true }, ...cols], waiting,
+    o.status === 'published' || o.status === 'closed' ? card('上课安排', sessionsPanel(o, true, { paid: enrolled.length - held, held })) : null,
+    card(`录取名单（${enrolled.length}）`, table([...cols, withdrawCol(o, waiting, reload)], enrolled, { exportName: `${o.name}-录取名单` })),
+    card(`候补名单（${waiting.length}）`, table([{ key: 'waitlist_position', label: '顺位', num: true }, ...cols, withdrawCol(o, waiting, reload)], waiting,
       { exportName: `${o.name}-候补名单`, empty: '没有候补' })),
     applied.length ? card(`待抽签（${applied.length}）`, table(cols, applied, { exportName: `${o.name}-待抽签` })) : null);
+}
+
+/** withdrawCol is the roster's 退出 column: a school admin takes a child
+ * off offering o (DELETE /enrollments/{id}), a seat or a waitlist place,
+ * after a confirm naming the child and what follows; then the page is read
+ * again. waiting: the waitlist by position. */
+function withdrawCol(o, waiting, after) {
+  const ask = (r) => {
+    const who = `${r.name}（${r.student_no}）`;
+    if (r.status === 'waitlisted') return `将 ${who} 移出「${o.name}」的候补名单？其后的候补顺位依次前移。`;
+    const head = waiting[0];
+    const next = head ? `名额空出后，候补第一位 ${head.name} 自动递补录取。` : '名额空出后，可由其他学生报名。';
+    const money = r.status === 'pending_payment' ? '该名额尚未缴费，待缴订单作废。'
+      : o.fee_fen ? '已缴费的，按所在地区的退费规则退还（微信支付原路退回，其他方式由学校线下退还）。' : '';
+    return `让 ${who} 退出「${o.name}」？${next}${money}家长会收到通知。`;
+  };
+  return {
+    key: 'enrollment_id', label: '操作', xlsx: () => '',
+    fmt: (id, r) => h('button.btn.small.ghost.withdraw', {
+      type: 'button',
+      onclick: async (e) => {
+        e.stopPropagation();
+        if (!confirm(ask(r))) return;
+        await guard(() => api.request('DELETE', `/enrollments/${id}`), `${r.name} 已退出`);
+        after();
+      },
+    }, '退出'),
+  };
 }
 
 /** terms: the school's terms, a new term, and the calendar of each. */

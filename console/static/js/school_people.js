@@ -60,10 +60,25 @@ export async function staff(el, ctx) {
         { key: 'disabled', label: '状态', fmt: (d, u) => (d ? h('span.tag.cancelled', '已停用') : u.must_change_password ? h('span.tag.draft', '待首次登录') : h('span.tag.published', '正常')),
           xlsx: (u) => (u.disabled ? '已停用' : '正常') },
         { key: 'created_at', label: '创建时间', fmt: dateTime },
+        { key: 'id', label: '操作', xlsx: () => '', fmt: (id, u) => (id === ctx.me.id ? h('span.muted.small', '本人')
+          : h('button.btn.small' + (u.disabled ? '.ghost' : '.danger'), { type: 'button', onclick: () => toggle(u) }, u.disabled ? '启用' : '停用')) },
       ], items, { exportName: '教职工账号', sortKey: 'role', sortDir: -1 }));
     } catch (e) {
       fill(box, errorBox(e));
     }
+  }
+  // toggle disables an account (a teacher who left: signed out within
+  // seconds, cannot log in) or enables it again, after a confirm.
+  async function toggle(u) {
+    const who = `${u.display_name}（${u.username}）`;
+    const ask = u.disabled
+      ? `启用 ${who} 的账号？启用后可用原密码登录。`
+      : `停用 ${who} 的账号？停用后该账号立即退出登录、不能再登录；点名记录和操作日志保留，可随时重新启用。`
+        + (u.role === 'teacher' ? '其负责点名的课程请另行指定点名教师。' : '');
+    if (!confirm(ask)) return;
+    await guard(() => api.request('PATCH', `/users/${u.id}`, { body: { disabled: !u.disabled } }),
+      u.disabled ? `已启用 ${u.display_name}` : `已停用 ${u.display_name}`);
+    load();
   }
   await load();
 }
@@ -81,6 +96,26 @@ async function allStudents(sid) {
 
 const LEAVE = { active: '有效', cancelled: '已撤销' };
 
+/** offeringNames maps the school's offerings' ids to their names: a leave
+ * request names the clubs it covers by id. Read once per page; when it
+ * cannot be read the ids are shown. */
+async function offeringNames(sid) {
+  const m = new Map();
+  try {
+    for (const o of (await api.all(`/schools/${sid}/offerings`)).items) m.set(o.id, o.name);
+  } catch { /* the ids stand in */ }
+  return m;
+}
+
+/** scopeCol is a leave table's 范围 column: the clubs it covers by name
+ * (wrapping), or 全部课程. */
+const scopeCol = (names) => {
+  const text = (ids) => (ids && ids.length ? ids.map((id) => names.get(id) || `#${id}`).join('、') : '全部课程');
+  return { key: 'offering_ids', label: '范围', fmt: (ids) => h('span.wrap', text(ids)), xlsx: (r) => text(r.offering_ids) };
+};
+// A leave's days: one day, or from … to ….
+const leaveDays = (r) => (r.from === r.to ? r.from : `${r.from} 至 ${r.to}`);
+
 /** leave: the school's leave requests (filed by guardians in the
  * mini-program) — all of them, by status and the days they cover — and a
  * student's own, found by name, student number or class. */
@@ -89,8 +124,9 @@ export async function leave(el, ctx) {
   const list = h('div', loading());
   const detail = h('div', h('p.muted', '在左侧选择一名学生，查看家长提交的请假申请。'));
   const filter = h('input', { type: 'search', placeholder: '姓名、学号或班级', oninput: () => draw() });
-  fill(el, h('div.page-head', h('h1', '请假申请')), schoolLeaves(sid),
-    h('div.grid.two', card(h('div.row', h('h2', '学生'), filter), list), card('请假记录', detail)));
+  const names = offeringNames(sid);
+  fill(el, h('div.page-head', h('h1', '请假申请')), schoolLeaves(sid, names),
+    h('div.grid.two.leave-split', card(h('div.row', h('h2', '学生'), filter), list), card('请假记录', detail)));
   const students = await allStudents(sid);
   function draw() {
     const q = filter.value.trim();
@@ -103,14 +139,16 @@ export async function leave(el, ctx) {
   async function show(s) {
     fill(detail, loading());
     try {
-      const res = await api.get(`/students/${s.id}/leave-requests`, { limit: 100 });
+      const [res, byID] = await Promise.all([api.get(`/students/${s.id}/leave-requests`, { limit: 100 }), names]);
+      // Half the page wide: the days in one column, the clubs and the
+      // reason wrap, the filing time is in the export only.
       fill(detail, h('p', h('strong', s.name), h('span.muted', ` ${s.grade}年级${s.class} · 学号 ${s.student_no}`)),
         table([
-          { key: 'from', label: '开始' }, { key: 'to', label: '结束' },
-          { key: 'offering_ids', label: '范围', fmt: (ids) => (ids && ids.length ? `${ids.length} 门课程` : '全部课程'), xlsx: (r) => (r.offering_ids?.length ? r.offering_ids.join(',') : '全部') },
-          { key: 'reason', label: '事由' },
+          { key: 'from', label: '日期', fmt: (_, r) => leaveDays(r), xlsx: leaveDays },
+          scopeCol(byID),
+          { key: 'reason', label: '事由', fmt: (v) => h('span.wrap', v || '—') },
           { key: 'status', label: '状态', fmt: (v) => h('span.tag.' + (v === 'active' ? 'published' : 'cancelled'), LEAVE[v] || v), xlsx: (r) => LEAVE[r.status] || r.status },
-          { key: 'created_at', label: '提交时间', fmt: dateTime },
+          { key: 'created_at', label: '提交时间', xlsxOnly: true, xlsx: (r) => dateTime(r.created_at) },
         ], res.items, { empty: '没有请假记录', exportName: `请假-${s.name}` }));
     } catch (e) {
       fill(detail, errorBox(e));
@@ -122,7 +160,7 @@ export async function leave(el, ctx) {
 // schoolLeaves is the card of the school's leave requests, newest first
 // (GET /schools/{id}/leave-requests): a status and the days they cover
 // (today onward by default: who is away), 100 at a time.
-function schoolLeaves(sid) {
+function schoolLeaves(sid, names) {
   const box = h('div.school-leaves', loading());
   const status = h('select', { name: 'status' }, h('option', { value: 'active' }, '有效'), h('option', { value: 'cancelled' }, '已撤销'), h('option', { value: '' }, '全部'));
   const from = h('input', { type: 'date', name: 'from', value: today() });
@@ -136,7 +174,8 @@ function schoolLeaves(sid) {
   async function page() {
     const mine = ++asked;
     try {
-      const res = await api.get(`/schools/${sid}/leave-requests`, { status: status.value, from: from.value, to: to.value, limit: 100, cursor });
+      const [res, byID] = await Promise.all([
+        api.get(`/schools/${sid}/leave-requests`, { status: status.value, from: from.value, to: to.value, limit: 100, cursor }), names]);
       if (mine !== asked) return;
       rows = rows.concat(res.items);
       cursor = res.next_cursor;
@@ -145,8 +184,8 @@ function schoolLeaves(sid) {
         { key: 'student_name', label: '学生', fmt: (v, r) => h('div', v, h('div.muted.small', `${r.grade}年级${r.class} · ${r.student_no}`)),
           xlsx: (r) => `${r.student_name}（${r.grade}年级${r.class}，${r.student_no}）` },
         { key: 'from', label: '开始' }, { key: 'to', label: '结束' },
-        { key: 'offering_ids', label: '范围', fmt: (ids) => (ids && ids.length ? `${ids.length} 门课程` : '全部课程'), xlsx: (r) => (r.offering_ids?.length ? r.offering_ids.join(',') : '全部') },
-        { key: 'reason', label: '事由' },
+        scopeCol(byID),
+        { key: 'reason', label: '事由', fmt: (v) => h('span.wrap', v || '—') },
         { key: 'status', label: '状态', fmt: (v) => h('span.tag.' + (v === 'active' ? 'published' : 'cancelled'), LEAVE[v] || v), xlsx: (r) => LEAVE[r.status] || r.status },
         { key: 'created_at', label: '提交时间', fmt: dateTime },
       ], rows, { empty: '没有符合条件的请假申请', exportName: '全校请假' }));

@@ -20,8 +20,9 @@ const lastDay = (m) => {
 const weekday = (d) => WEEKDAYS[((new Date(d + 'T00:00:00Z').getUTCDay() + 6) % 7) + 1];
 
 /** sessionsPanel is the sessions card of offering o (canCancel: a school
- * admin's view). */
-export function sessionsPanel(o, canCancel) {
+ * admin's view; seats: the roster's counts, { paid, held }, that the
+ * cancel dialog names). */
+export function sessionsPanel(o, canCancel, seats) {
   let month = monthOf(today());
   const box = h('div', loading());
   // Months around today, named in Chinese (a month input speaks the
@@ -51,7 +52,7 @@ export function sessionsPanel(o, canCancel) {
           : (STATES[s.state] || STATES.upcoming)()) },
         { key: 'roll_taken_at', label: '点名时间', fmt: (v) => (v ? dateTime(v) : '—') },
         { key: 'id', label: '操作', xlsx: () => '', fmt: (id, s) => (canCancel && s.status === 'scheduled' && !s.roll_taken_at && s.date >= now
-          ? h('button.btn.small.danger', { type: 'button', onclick: (e) => { e.stopPropagation(); cancelSession(o, s, load); } }, '停课')
+          ? h('button.btn.small.danger', { type: 'button', onclick: (e) => { e.stopPropagation(); cancelSession(o, s, load, seats); } }, '停课')
           : null) },
       ], res.items, { empty: '本月没有课' }));
     } catch (e) {
@@ -62,8 +63,26 @@ export function sessionsPanel(o, canCancel) {
   return h('div', h('div.toolbar', h('label.inline', '月份 ', picker), sheet), box);
 }
 
-/** cancelSession asks for the reason and cancels session s of offering o. */
-function cancelSession(o, s, after) {
+/** moneyNote says what cancelling a session of a priced offering does to
+ * the money (docs/fees.md, settleCancelledSession): each paid seat gets the
+ * session's share of what it paid back (a half-fee child half of it), an
+ * unpaid seat's bill is cut by its share; WeChat Pay refunds go back by
+ * themselves, money paid in cash, at the bank or on the government
+ * platform the school hands back. seats: { paid, held } from the roster. */
+function moneyNote(o, seats) {
+  if (!o.fee_fen) return null;
+  const counts = seats
+    ? `本课程现有 ${seats.paid} 个已录取名额（已缴费、免费或减免）、${seats.held} 个待缴费名额。`
+    : '';
+  return h('div.alert.warn.money-note',
+    h('p', h('strong', '停课会退费：'), counts,
+      '已缴费的名额自动退还本节课的费用（按实缴金额分摊到每节课，减免的学生按实缴比例）；待缴费的名额从应缴中扣除本节课的费用。'),
+    h('p', '微信支付的订单原路自动退回；现金、银行转账或政府收费平台缴费的，退费写入台账，由学校自行把钱退还家长。退费不能撤销。'));
+}
+
+/** cancelSession asks for the reason and cancels session s of offering o,
+ * saying first what happens to the money. */
+function cancelSession(o, s, after, seats) {
   const reason = h('input', { required: true, maxLength: 200, placeholder: '如：暴雨停课、期中考试' });
   const err = h('div');
   const form = h('form.form', {
@@ -72,14 +91,16 @@ function cancelSession(o, s, after) {
       try {
         await api.post(`/sessions/${s.id}/cancel`, { reason: reason.value.trim() });
         close();
-        toast('已停课，已报名的家庭会收到通知');
+        toast(o.fee_fen && (!seats || seats.paid > 0)
+          ? '已停课，已报名的家庭会收到通知；已缴费的名额已退还本节课费用（现金、银行转账缴费的请学校线下退还家长）'
+          : '已停课，已报名的家庭会收到通知');
         after();
       } catch (e2) {
         fill(err, errorBox(e2));
       }
     },
   }, h('p', `「${o.name}」${s.date}（${weekday(s.date)}）${s.start_time}–${s.end_time}`),
-  h('label.wide', '停课原因（家长会在通知中看到）', reason), err,
+  h('label.wide', '停课原因（家长会在通知中看到）', reason), moneyNote(o, seats), err,
   h('div.form-actions', h('button.btn.danger', { type: 'submit' }, '确认停课')));
   const close = modal('停课', form);
   reason.focus();
