@@ -263,9 +263,17 @@ func CancelOffering(ctx context.Context, db *DB, a Actor, id int64, reason strin
 		}
 		// The row is locked by that UPDATE: every live enrollment is
 		// withdrawn by freeSeats (the counters drop to zero; a cancelled
-		// offering promotes no one).
+		// offering promotes no one). On PostgreSQL the live rows are
+		// locked as they are read: a payment committing meanwhile moves a
+		// held seat to enrolled without the offering's lock, and freeSeats
+		// must see the status it commits (read unlocked, the seat would
+		// still say pending_payment, match no row and fail the cancel).
+		q := "SELECT * FROM enrollments WHERE offering_id = ? AND status IN ? ORDER BY id"
+		if dialectOf(tx) == Postgres {
+			q += " FOR UPDATE"
+		}
 		var live []Enrollment
-		if err := tx.Where("offering_id = ? AND status IN ?", id, liveStatuses).Order("id").Find(&live).Error; err != nil {
+		if err := tx.Raw(q, id, liveStatuses).Scan(&live).Error; err != nil {
 			return err
 		}
 		o.Status = OfferingCancelled
