@@ -28,8 +28,10 @@ func NewStudentDTO(s models.Student) StudentDTO {
 // fee waiver (none|half|full) with the waiver's reason ("" for none).
 type SchoolStudentDTO struct {
 	StudentDTO
-	FeeWaiver    string `json:"fee_waiver"`
-	WaiverReason string `json:"waiver_reason"`
+	// The waiver, for the school's admins only (nil for teachers:
+	// models.FindSchoolStudents).
+	FeeWaiver    *string `json:"fee_waiver,omitempty"`
+	WaiverReason *string `json:"waiver_reason,omitempty"`
 }
 
 // ListStudents is GET /api/v1/schools/{id}/students?q&cursor&limit (school
@@ -53,7 +55,11 @@ func (h *API) ListStudents(c *fiber.Ctx) error {
 	ss, out.NextCursor = keysetPage(ss, limit, func(s models.SchoolStudent) int64 { return s.ID })
 	out.Items = make([]SchoolStudentDTO, 0, len(ss))
 	for _, s := range ss {
-		out.Items = append(out.Items, SchoolStudentDTO{StudentDTO: NewStudentDTO(s.Student), FeeWaiver: s.FeeWaiver, WaiverReason: s.WaiverReason})
+		d := SchoolStudentDTO{StudentDTO: NewStudentDTO(s.Student)}
+		if s.Waiver {
+			d.FeeWaiver, d.WaiverReason = ptr(s.FeeWaiver), ptr(s.WaiverReason)
+		}
+		out.Items = append(out.Items, d)
 	}
 	return c.JSON(out)
 }

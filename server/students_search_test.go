@@ -72,6 +72,25 @@ func TestStudentsSearchAndWaiver(t *testing.T) {
 			t.Fatalf("waivers %v, want %v", got, want)
 		}
 	})
+	t.Run("teacherNoWaiver200", func(t *testing.T) {
+		// A waiver's reason is health or social-assistance data: a
+		// teacher of the school reads the roster without it.
+		teacher := modelstest.Staff(t, f.s.db, models.RoleTeacher, f.school.ID, 0)
+		m := f.s.do("GET", path, f.s.token(teacher), nil).want(t, 200).JSON()
+		items := m["items"].([]any)
+		if len(items) != 4 {
+			t.Fatalf("a teacher's roster = %v", m)
+		}
+		for _, it := range items {
+			s := it.(map[string]any)
+			if _, has := s["fee_waiver"]; has {
+				t.Fatalf("a teacher reads %s's waiver: %v", s["student_no"], s)
+			}
+			if _, has := s["waiver_reason"]; has {
+				t.Fatalf("a teacher reads %s's waiver reason: %v", s["student_no"], s)
+			}
+		}
+	})
 	t.Run("tooLong422", func(t *testing.T) {
 		f.s.do("GET", path+"?q="+url.QueryEscape(strings.Repeat("长", 41)), f.token, nil).want(t, 422, "invalid_field")
 	})
