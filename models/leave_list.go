@@ -37,15 +37,17 @@ const maxSchoolLeaves = 500
 // The read is written to the staff access log: leave reasons are health
 // data.
 func FindSchoolLeaves(ctx context.Context, db *DB, a Actor, schoolID int64, f LeaveListFilter) ([]SchoolLeave, error) {
+	// Who may read comes first: another school's admin gets 404 whatever
+	// the filters say.
+	if err := requireManage(ctx, db, a, schoolID); err != nil {
+		return nil, err
+	}
 	var v Validator
 	v.Check(f.Status == "" || f.Status == LeaveActive || f.Status == LeaveCancelled, "status", "status 须为 active 或 cancelled")
 	v.Check(f.From == "" || validDate(f.From), "from", "from 须为日期 YYYY-MM-DD")
 	v.Check(f.To == "" || validDate(f.To), "to", "to 须为日期 YYYY-MM-DD")
 	v.Check(f.From == "" || f.To == "" || f.From <= f.To, "to", "to 不能早于 from")
 	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := requireManage(ctx, db, a, schoolID); err != nil {
 		return nil, err
 	}
 	if f.Limit <= 0 || f.Limit > maxSchoolLeaves+1 {
