@@ -35,7 +35,8 @@ import (
 //     waitlist places freed close up (closeGaps), so positions stay 1..n.
 //
 // Each of takeSeats and freeSeats is two or three statements whatever the
-// number of enrollments: the enrollments (one per status they leave, in
+// number of enrollments, before any promotion (fillFromWaitlist runs a few
+// per head it promotes): the enrollments (one per status they leave, in
 // chunks of 500 ids), the counters (moveCounters), the waitlist's
 // positions. A late payment for a seat still held needs no move (a held
 // seat is already counted); one for a seat released is refunded
