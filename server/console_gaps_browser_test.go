@@ -304,11 +304,18 @@ func TestConsoleSmallFixes(t *testing.T) {
 		}
 		w.srv.db.R.Raw(`SELECT s.id, ps.user_id, e.offering_id, o.name AS club FROM students s JOIN parent_students ps ON ps.student_id = s.id
 			JOIN enrollments e ON e.student_id = s.id AND e.status = 'enrolled' JOIN offerings o ON o.id = e.offering_id
-			WHERE s.student_no = '2026DEMO1' LIMIT 1`).Scan(&st)
+			WHERE s.student_no = '2026DEMO1' ORDER BY e.offering_id LIMIT 1`).Scan(&st)
 		if st.ID == 0 {
 			t.Fatal("the demo's 李小明 has no guardian account or club")
 		}
-		day := models.LocalDate(time.Now().AddDate(0, 0, 9))
+		// A day the club meets, after tomorrow (whatever today is): leave
+		// is refused for a day the child has no session.
+		var day string
+		w.srv.db.R.Raw(`SELECT session_date FROM sessions WHERE offering_id = ? AND status = 'scheduled' AND session_date > ?
+			ORDER BY session_date LIMIT 1`, st.Club, models.LocalDate(time.Now().AddDate(0, 0, 1))).Scan(&day)
+		if day == "" {
+			t.Skipf("club %d of the demo has no session after tomorrow (the term ends)", st.Club)
+		}
 		if _, err := models.CreateLeaveRequest(context.Background(), w.srv.db, models.Actor{UserID: st.Parent, Role: models.RoleParent}, st.ID,
 			models.NewLeaveRequest{From: day, To: day, OfferingIDs: []int64{st.Club}, Reason: "看牙，下午请假去口腔医院复诊"}, time.Now()); err != nil {
 			t.Fatal(err)
