@@ -102,9 +102,18 @@ type RefundAttempt struct {
 func RecordRefundAttempt(ctx context.Context, db *DB, id int64, at RefundAttempt) error {
 	return retryTx(ctx, db, func(tx *gorm.DB) error {
 		now := txNow(tx)
+		// The worker's answer and WeChat Pay's notification of one refund
+		// can arrive together: on PostgreSQL the row is locked before it is
+		// read, so the later of the two sees the earlier's outcome (a
+		// PROCESSING must not overwrite a SUCCESS); on SQLite the writer
+		// serialises them.
+		q := "SELECT * FROM pay_refunds WHERE id = ?"
+		if dialectOf(tx) == Postgres {
+			q += " FOR UPDATE"
+		}
 		var r PayRefund
-		if err := tx.Where("id = ?", id).Take(&r).Error; err != nil {
-			return notFound(err)
+		if err := scanOne(tx.Raw(q, id), &r); err != nil {
+			return err
 		}
 		if r.Status.Done() {
 			return nil
