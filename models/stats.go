@@ -156,17 +156,21 @@ func (r *statsRun) runSQLite(ctx context.Context, db *DB) error {
 	if err := connTx(r.tx, "BEGIN", r.stage); err != nil {
 		return err
 	}
-	if err := connTx(r.tx, "BEGIN IMMEDIATE", r.publish); err != nil {
-		return err
-	}
-	// The snapshot table just grew by a whole province: refresh the planner
-	// statistics (milliseconds with analysis_limit), or the dashboards'
-	// queries keep plans made for the empty table (every read scanned all of
-	// the date's rows).
-	if err := r.tx.Exec("PRAGMA analysis_limit = 1000").Error; err != nil {
-		return err
-	}
-	return r.tx.Exec("PRAGMA optimize").Error
+	// The write waits for this process's writer to be idle and holds it
+	// (holdingWriter), so neither sleeps on the other's lock.
+	return db.holdingWriter(ctx, func() error {
+		if err := connTx(r.tx, "BEGIN IMMEDIATE", r.publish); err != nil {
+			return err
+		}
+		// The snapshot table just grew by a whole province: refresh the
+		// planner statistics (milliseconds with analysis_limit; it writes
+		// them), or the dashboards' queries keep plans made for the empty
+		// table (every read scanned all of the date's rows).
+		if err := r.tx.Exec("PRAGMA analysis_limit = 1000").Error; err != nil {
+			return err
+		}
+		return r.tx.Exec("PRAGMA optimize").Error
+	})
 }
 
 // tmp creates temporary table name from query.

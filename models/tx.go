@@ -152,6 +152,18 @@ func connTx(conn *gorm.DB, begin string, fn func() error) error {
 	return conn.Exec("COMMIT").Error
 }
 
+// holdingWriter runs fn holding the writer's single SQLite connection, idle:
+// for a write made on a connection of its own (the stats job publishes
+// from temporary tables that live on its connection). This process's
+// writers wait their turn in the pool meanwhile, as they wait for each
+// other, instead of meeting the second writer's lock in SQLite and
+// sleeping in its busy handler (1, 2, 5, 10… ms a try: the demo seed lost
+// a second to it beside its nightly snapshots, and so would requests
+// beside the stats job).
+func (db *DB) holdingWriter(ctx context.Context, fn func() error) error {
+	return db.W.WithContext(ctx).Connection(func(*gorm.DB) error { return fn() })
+}
+
 // dialectOf is the engine behind tx (or any handle): the one way code that
 // holds a transaction, not a DB, asks which SQL to speak.
 func dialectOf(tx *gorm.DB) Dialect {

@@ -170,6 +170,21 @@ var weekdays5 = []int{1, 2, 3, 4, 5}
 // students (at least three per class), for tests that need the whole demo
 // quickly.
 func loadDemo(ctx context.Context, db *models.DB, now time.Time, small bool) (demoSummary, error) {
+	// SQLite runs each statement of a context that can be cancelled on a
+	// goroutine of its own, to interrupt it: the seed's hundred thousand
+	// statements run on one that cannot, and stop (Ctrl-C) is checked
+	// between schools and between the simulated days instead.
+	stop := ctx
+	ctx = context.WithoutCancel(ctx)
+	// The demo accounts share one password, hashed once (bcrypt, cost 11,
+	// is a tenth of a second of CPU) while the schools are loaded.
+	hashed := make(chan error, 1)
+	var hash string
+	go func() {
+		var err error
+		hash, err = models.HashPassword(demoPassword)
+		hashed <- err
+	}()
 	var sum demoSummary
 	region := func(code, name string, parent *int64) (models.Region, error) {
 		r, err := models.FindRegionByCode(ctx, db, code)
@@ -192,6 +207,9 @@ func loadDemo(ctx context.Context, db *models.DB, now time.Time, small bool) (de
 	}
 	var fresh []demoTermPlan
 	for i, d := range demoSchools {
+		if err := stop.Err(); err != nil {
+			return sum, err
+		}
 		code := fmt.Sprintf("DEMO-S%d", i+1)
 		regionID := sum.County.ID
 		if d.county == "县" {
@@ -245,17 +263,12 @@ func loadDemo(ctx context.Context, db *models.DB, now time.Time, small bool) (de
 		{demoLogin{"demo_school", models.RoleSchoolAdmin, sum.Schools[0].Name, "赵主任（教务处）"}, &school1, nil},
 		{demoLogin{"demo_teacher", models.RoleTeacher, sum.Schools[0].Name, "王芳老师"}, &school1, nil},
 	}
-	// The accounts share one password, hashed once: bcrypt (cost 11) is a
-	// tenth of a second of CPU each time.
-	var hash string
+	if err := <-hashed; err != nil {
+		return sum, err
+	}
 	for _, u := range logins {
 		_, err := models.FindUserByUsername(ctx, db, u.Username)
 		if errors.Is(err, models.ErrNotFound) {
-			if hash == "" {
-				if hash, err = models.HashPassword(demoPassword); err != nil {
-					return sum, err
-				}
-			}
 			_, err = models.CreateUser(ctx, db, models.SystemActor, models.NewUser{Username: u.Username,
 				Password: demoPassword, PasswordHash: hash, Role: u.Role, SchoolID: u.school, RegionID: u.region,
 				DisplayName: u.Name})
@@ -274,7 +287,7 @@ func loadDemo(ctx context.Context, db *models.DB, now time.Time, small bool) (de
 		}
 	}
 	if len(fresh) > 0 {
-		h, err := simulateDemo(ctx, db, city.ID, fresh, now)
+		h, err := simulateDemo(ctx, stop, db, city.ID, fresh, now)
 		if err != nil {
 			return sum, err
 		}

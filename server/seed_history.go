@@ -41,7 +41,8 @@ type demoAct struct {
 // dismissals before its last days — is written a day at a time in one
 // transaction (models.WriteHistoryRolls, WriteHistoryAnswers): the rows
 // the operations would write, which keeps the seed to a few seconds.
-func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demoTermPlan, now time.Time) (demoHistory, error) {
+// stop (Ctrl-C) is checked before each day; ctx is for the statements.
+func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans []demoTermPlan, now time.Time) (demoHistory, error) {
 	var hist demoHistory
 	if len(plans) == 0 {
 		return hist, nil
@@ -102,6 +103,9 @@ func simulateDemo(ctx context.Context, db *models.DB, cityID int64, plans []demo
 	}
 	defer snapshot() // a failed day does not leave its snapshot running
 	for day := -7; day <= last; day++ {
+		if err := stop.Err(); err != nil {
+			return hist, err // Ctrl-C: the days played so far stay
+		}
 		date := starts.AddDate(0, 0, day)
 		clock := date.Add(19 * time.Hour)
 		if clock.After(now) {
