@@ -253,10 +253,17 @@ func (r *statsRun) stage() error {
 			WHERE r.created_at < ? AND (sv.term_id = tt.term_id
 				OR (sv.term_id IS NULL AND sv.opens_on >= tt.starts_on AND sv.opens_on <= ?))
 			GROUP BY r.school_id, st.grade`, []any{r.endOfDay, r.date}},
+		// The marks of each school's term are read from the index
+		// attendance_school_date_student alone (0160). CROSS JOIN keeps
+		// SQLite on t_term first, so each school's marks are one range
+		// from its term's start to D; on its own it skip-scanned every
+		// school's marks before D, past terms included, probing t_term per
+		// mark (PostgreSQL plans CROSS JOIN like any join).
 		{"t_att", `SELECT a.school_id, st.grade,
 				SUM(CASE WHEN a.status IN ('present', 'late') THEN 1 ELSE 0 END) AS att, COUNT(*) AS marked
-			FROM attendance a JOIN t_term tt ON tt.school_id = a.school_id JOIN students st ON st.id = a.student_id
-			WHERE a.session_date >= tt.starts_on AND a.session_date <= ? AND a.status IN ('present', 'late', 'absent')
+			FROM t_term tt CROSS JOIN attendance a JOIN students st ON st.id = a.student_id
+			WHERE a.school_id = tt.school_id AND a.session_date >= tt.starts_on AND a.session_date <= ?
+				AND a.status IN ('present', 'late', 'absent')
 			GROUP BY a.school_id, st.grade`, []any{r.date}},
 		{"t_five", fiveDaySQL, nil},
 		{"t_teach", `SELECT school_id, COUNT(*) AS n FROM users
