@@ -95,13 +95,19 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 	if plans[0].n == 1 {
 		fullSchool = plans[0].school.ID
 	}
-	pending := func() error { return nil } // the last day's snapshot, being computed
-	snapshot := func() error {
-		err := pending()
-		pending = func() error { return nil }
+	// The snapshots being computed, oldest first. Up to two run at once:
+	// a weekend day plays in milliseconds, and waiting for Friday's
+	// snapshot before Saturday's starts left a core idle.
+	var pending []func() error
+	snapshots := func(keep int) error {
+		var err error
+		for len(pending) > keep {
+			err = errors.Join(err, pending[0]())
+			pending = pending[1:]
+		}
 		return err
 	}
-	defer snapshot() // a failed day does not leave its snapshot running
+	defer snapshots(0) // a failed day does not leave its snapshots running
 	for day := -7; day <= last; day++ {
 		if err := stop.Err(); err != nil {
 			return hist, err // Ctrl-C: the days played so far stay
@@ -150,25 +156,25 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 			return hist, err
 		}
 		if day >= 0 {
-			// The day's snapshot is computed while the next day is
+			// The day's snapshot is computed while the next days are
 			// played: StartStats returns once its view of the data is
-			// fixed, so it sees none of the next day's writes.
-			if err := snapshot(); err != nil {
+			// fixed, so it sees none of their writes.
+			if err := snapshots(1); err != nil {
 				return hist, err
 			}
 			d := date.Format(time.DateOnly)
 			wait := models.StartStats(ctx, db, d, time.Now())
-			pending = func() error {
+			pending = append(pending, func() error {
 				if _, err := wait(); err != nil {
 					return fmt.Errorf("stats of %s: %w", d, err)
 				}
 				return nil
-			}
+			})
 			hist.Snapshots++
 			hist.Days++
 		}
 	}
-	return hist, snapshot()
+	return hist, snapshots(0)
 }
 
 // demoActs decides, deterministically, what each student of plan p does:
