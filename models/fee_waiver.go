@@ -96,6 +96,12 @@ const (
 // setWaiverTx sets a waiver inside tx and records the change (nothing when
 // nothing changes). source is WaiverSourceAPI or WaiverSourceRoster.
 func setWaiverTx(tx *gorm.DB, by, schoolID, id int64, waiver, reason, source string, now time.Time) error {
+	// Locked before it is read: two changes of one child's waiver at once
+	// (two instances, the API beside an import) each record the waiver the
+	// other left as their old one, not both the one before.
+	if err := lockStudentRow(tx, id); err != nil {
+		return err
+	}
 	var old struct{ FeeWaiver, WaiverReason string }
 	if err := tx.Raw("SELECT fee_waiver, waiver_reason FROM students WHERE id = ?", id).Scan(&old).Error; err != nil {
 		return err

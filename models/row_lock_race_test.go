@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"kehou/models"
 	"kehou/models/modelstest"
 )
@@ -43,7 +45,7 @@ func TestCancelOfferingBesideAPayment(t *testing.T) {
 		_, err := models.CancelOffering(ctx, w.db, w.admin.Actor(), club.ID, "场地维修")
 		done <- err
 	}()
-	waitForLockWait(t, w.db, done, "the cancel") // on the seat's row lock
+	waitForLockWait(t, w.db, pay, done, "the cancel") // on the seat's row lock
 	if err := pay.Commit().Error; err != nil {
 		t.Fatal(err)
 	}
@@ -58,16 +60,21 @@ func TestCancelOfferingBesideAPayment(t *testing.T) {
 	modelstest.CheckInvariants(t, w.db)
 }
 
-// waitForLockWait waits until some statement of the test's database waits
-// on a row lock (PostgreSQL), failing if what (whose result comes on done)
-// finishes first or never waits.
-func waitForLockWait(t *testing.T, db *models.DB, done <-chan error, what string) {
+// waitForLockWait waits until some statement waits on a lock held by
+// blocker, an open transaction (PostgreSQL), failing if what (whose result
+// comes on done) finishes first or never waits. Only waits on blocker
+// count: the test binaries of other packages share the database.
+func waitForLockWait(t *testing.T, db *models.DB, blocker *gorm.DB, done <-chan error, what string) {
 	t.Helper()
+	var pid int64
+	if err := blocker.Raw("SELECT pg_backend_pid()").Scan(&pid).Error; err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var waiting int
-		if err := db.R.Raw(`SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock'`).Scan(&waiting).Error; err != nil {
+		if err := db.R.Raw(`SELECT COUNT(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))`, pid).
+			Scan(&waiting).Error; err != nil {
 			t.Fatal(err)
 		}
 		if waiting > 0 {
@@ -122,7 +129,7 @@ func TestRefundAnswerBesideItsNotification(t *testing.T) {
 	go func() {
 		done <- models.RecordRefundAttempt(ctx, w.db, r.ID, models.RefundAttempt{Status: "PROCESSING", RefundID: "50" + r.OutRefundNo})
 	}()
-	waitForLockWait(t, w.db, done, "the worker's answer")
+	waitForLockWait(t, w.db, notice, done, "the worker's answer")
 	if err := notice.Commit().Error; err != nil {
 		t.Fatal(err)
 	}
@@ -133,5 +140,53 @@ func TestRefundAnswerBesideItsNotification(t *testing.T) {
 	w.db.R.Raw("SELECT status FROM pay_refunds WHERE id = ?", r.ID).Scan(&status)
 	if status != string(models.PayRefundSuccess) {
 		t.Fatalf("the refund WeChat Pay said succeeded is %s after the worker's PROCESSING, want success", status)
+	}
+}
+
+// TestWaiverChangeBesideAnother: a school sets a child's waiver while
+// another change of it (an import, a second instance) is committing. The
+// second waits and records the first one's waiver as its old one, so the
+// audit trail reads none → half → full, not none → half and none → full.
+func TestWaiverChangeBesideAnother(t *testing.T) {
+	if modelstest.Engine() != "postgres" {
+		t.Skip("SQLite's single writer serialises the two changes")
+	}
+	w := newFeeWorld(t)
+	ctx := context.Background()
+	st := modelstest.Student(t, w.db, w.school.ID, 3, "")
+
+	// The first change, held open at the moment it has written the waiver.
+	first := w.db.W.Begin()
+	defer first.Rollback()
+	if err := first.Exec("SELECT id FROM students WHERE id = ? FOR UPDATE", st.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Exec("UPDATE students SET fee_waiver = ?, waiver_reason = ? WHERE id = ?",
+		models.WaiverHalf, models.WaiverDibao, st.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Exec(`INSERT INTO waiver_changes (student_id, school_id, old_waiver, old_reason, new_waiver, new_reason, source, changed_at)
+		VALUES (?, ?, ?, '', ?, ?, ?, ?)`, st.ID, w.school.ID, models.WaiverNone, models.WaiverHalf, models.WaiverDibao,
+		models.WaiverSourceRoster, w.now).Error; err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := models.SetStudentWaiver(ctx, w.db, w.admin.Actor(), st.ID, models.WaiverFull, models.WaiverPovertyRegistered)
+		done <- err
+	}()
+	waitForLockWait(t, w.db, first, done, "the second change")
+	if err := first.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var trail []models.WaiverChange
+	if err := w.db.R.Where("student_id = ?", st.ID).Order("id").Find(&trail).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(trail) != 2 || trail[1].OldWaiver != models.WaiverHalf || trail[1].NewWaiver != models.WaiverFull {
+		t.Fatalf("trail = %+v, want none → half, then half → full", trail)
 	}
 }
