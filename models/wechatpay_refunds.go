@@ -61,13 +61,15 @@ func ClaimDueRefunds(ctx context.Context, db *DB, limit int) ([]PayRefundJob, er
 			return err
 		}
 		for _, r := range due {
-			res := tx.Exec("UPDATE pay_refunds SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND next_attempt_at = ?",
-				now.Add(RefundLease), now, r.ID, r.NextAttemptAt)
+			// Still due as read: a notification that settled it since is
+			// not sent again.
+			res := tx.Exec("UPDATE pay_refunds SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND next_attempt_at = ? AND status IN ?",
+				now.Add(RefundLease), now, r.ID, r.NextAttemptAt, payRefundDue)
 			if res.Error != nil {
 				return res.Error
 			}
 			if res.RowsAffected == 0 {
-				continue // another instance claimed it
+				continue // another instance claimed it, or it was settled
 			}
 			var named struct {
 				OutTradeNo string
