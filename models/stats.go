@@ -78,8 +78,10 @@ const snapCounts = `scope_type, scope_id, grade, category, students, participant
 // dedicated connection: stage in a read transaction (temporary tables live
 // in the connection's own temp database, so enrollment writers are never
 // blocked while the figures are computed), publish in a short IMMEDIATE
-// transaction. It answers the number of snapshot rows written, and moves
-// SnapshotVersion(db) when it has ended.
+// transaction, holding this process's writer meanwhile (holdingWriter): it
+// must not be called from inside a write transaction. It answers the
+// number of snapshot rows written, and moves SnapshotVersion(db) when it
+// has ended.
 func ComputeStats(ctx context.Context, db *DB, date string, now time.Time) (int64, error) {
 	return computeStats(ctx, db, date, now, nil)
 }

@@ -78,7 +78,9 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 	}
 	// The seed is a batch of a few seconds with a heap under 10 MB live,
 	// collected 126 times at the default GOGC: a quarter as often costs
-	// tens of MB it has and a tenth of a second of CPU it does not.
+	// tens of MB it has and a tenth of a second of CPU it does not. (The
+	// setting is the process's: two seeds at once in one test binary
+	// could restore each other's.)
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	if cfg.Production() {
 		return errors.New("seed demo: refusing to load demo accounts with a known password when KEHOU_ENV=production")

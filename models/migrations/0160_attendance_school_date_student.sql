@@ -5,6 +5,8 @@
 -- status in the index the marks are read from it alone (t_att on the
 -- seeded demo: 40 ms to 20 ms with a cold cache). The new index serves the
 -- same lookups, so the old one goes (every mark written maintains each
--- index).
+-- index). Like 0066, the index is built inside the migration's transaction:
+-- on a large PostgreSQL database, writes to attendance wait while it builds
+-- (seconds for a county's term; run it outside the school day).
 CREATE INDEX attendance_school_date_student ON attendance(school_id, session_date, student_id, status);
 DROP INDEX attendance_school_date;
