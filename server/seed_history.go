@@ -83,6 +83,14 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 		return hist, fmt.Errorf("survey: %w", err)
 	}
 
+	admin, err := models.FindUserByUsername(ctx, db, "demo_school")
+	if err != nil {
+		return hist, err
+	}
+	// School 1's own admin takes the rolls no teacher is named for and
+	// corrects its absences; the schools without demo logins have the
+	// platform's account do it.
+	schoolStaff := demoStaff{platform: staff.Actor(), admins: map[int64]models.Actor{*admin.SchoolID: admin.Actor()}}
 	sessions, err := demoSessions(ctx, db, staff.Actor(), plans, today)
 	if err != nil {
 		return hist, err
@@ -90,7 +98,7 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 	liveBasicFrom := demoLiveBasicFrom(sessions, now)
 	next := 0
 	parents := &demoParents{of: map[int64]int64{}}
-	var fixes []demoFix    // yesterday's absences the school corrects this morning
+	var fixes []demoFix    // the last school day's absences the school corrects this morning
 	fullSchool := int64(0) // the school whose base service has every roll (demoRolls)
 	if plans[0].n == 1 {
 		fullSchool = plans[0].school.ID
@@ -129,8 +137,12 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 		if err := models.RefreshPlannerStats(ctx, db); err != nil {
 			return hist, err
 		}
-		if err := demoCorrect(ctx, db, staff.Actor(), fixes, date, now, &hist); err != nil {
-			return hist, err
+		// The corrections wait for the next school day's morning.
+		if wd := date.Weekday(); wd != time.Saturday && wd != time.Sunday {
+			if err := demoCorrect(ctx, db, schoolStaff, fixes, date, now, &hist); err != nil {
+				return hist, err
+			}
+			fixes = nil
 		}
 		if err := demoEnroll(ctx, db, staff.Actor(), todays, clock, &hist); err != nil {
 			return hist, err
@@ -151,10 +163,12 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 				return hist, err
 			}
 		}
-		if fixes, err = demoRolls(ctx, db, staff.Actor(), sessions[date.Format(time.DateOnly)], day, day > last-7, fullSchool, loop,
-			date.Format(time.DateOnly) >= liveBasicFrom, clock, &hist); err != nil {
+		found, err := demoRolls(ctx, db, schoolStaff, sessions[date.Format(time.DateOnly)], day, day > last-7, fullSchool, loop,
+			date.Format(time.DateOnly) >= liveBasicFrom, clock, &hist)
+		if err != nil {
 			return hist, err
 		}
+		fixes = append(fixes, found...)
 		if day >= 0 {
 			// The day's snapshot is computed while the next days are
 			// played: StartStats returns once its view of the data is

@@ -54,9 +54,24 @@ type demoParents struct {
 	of map[int64]int64
 }
 
-// demoFix is an absence the school corrects the next morning: the parent
-// brings a sick note, the admin changes absent to leave with that reason.
-type demoFix struct{ session, student int64 }
+// demoFix is an absence the school corrects the next school day's morning:
+// the parent brings a sick note, the admin changes absent to leave with
+// that reason.
+type demoFix struct{ school, session, student int64 }
+
+// demoStaff is who acts for a school in the demo where no teacher is
+// named: its admin when it has a demo login, else the platform's account.
+type demoStaff struct {
+	platform models.Actor
+	admins   map[int64]models.Actor // by school
+}
+
+func (d demoStaff) of(school int64) models.Actor {
+	if a, ok := d.admins[school]; ok {
+		return a
+	}
+	return d.platform
+}
 
 // demoLeave has a few families with accounts file leave at 07:30 for a
 // child on the day's sessions (a fever, a family matter): about one child
@@ -106,13 +121,13 @@ func demoLeave(ctx context.Context, db *models.DB, parents *demoParents, session
 
 // demoCorrect applies yesterday's fixes at 08:30 on date, as the school's
 // admin (after the day a correction needs a reason; it tells no family).
-func demoCorrect(ctx context.Context, db *models.DB, admin models.Actor, fixes []demoFix, date, now time.Time, hist *demoHistory) error {
+func demoCorrect(ctx context.Context, db *models.DB, staff demoStaff, fixes []demoFix, date, now time.Time, hist *demoHistory) error {
 	at := date.Add(8*time.Hour + 30*time.Minute)
 	if len(fixes) == 0 || at.After(now) {
 		return nil
 	}
 	for _, f := range fixes {
-		if _, err := models.MarkAttendance(ctx, db, admin, f.session, []models.MarkRecord{{StudentID: f.student, Status: models.MarkLeave}},
+		if _, err := models.MarkAttendance(ctx, db, staff.of(f.school), f.session, []models.MarkRecord{{StudentID: f.student, Status: models.MarkLeave}},
 			"家长补交病假条", at); err != nil {
 			return fmt.Errorf("correction of session %d: %w", f.session, err)
 		}

@@ -47,7 +47,7 @@ func demoSessions(ctx context.Context, db *models.DB, staff models.Actor, plans 
 // (demoRoll); it answers the absences the school will correct the next
 // morning. Before them a day's rolls are history, written in one
 // transaction (models.WriteHistoryRolls): the same marks, nobody told.
-func demoRolls(ctx context.Context, db *models.DB, staff models.Actor, sessions []models.SessionView, day int, withBasic bool, fullSchool int64, loop, liveBasic bool, clock time.Time, hist *demoHistory) ([]demoFix, error) {
+func demoRolls(ctx context.Context, db *models.DB, staff demoStaff, sessions []models.SessionView, day int, withBasic bool, fullSchool int64, loop, liveBasic bool, clock time.Time, hist *demoHistory) ([]demoFix, error) {
 	var due []models.SessionView
 	for _, s := range sessions {
 		if s.OfferingKind == models.KindBasic && !withBasic && s.SchoolID != fullSchool {
@@ -116,8 +116,8 @@ type demoTake struct {
 // alerts their families, and goes on with the loop. The other sessions of
 // those days (the base service's, before its last demoLiveBasicDays) get
 // their dismissals written with the roll, and a few of their absences go
-// to fixes for the next morning's corrections.
-func demoTakeRolls(ctx context.Context, db *models.DB, staff models.Actor, due []models.SessionView, day int, clock time.Time, loop bool, live func(models.SessionView) bool, fixes *[]demoFix, hist *demoHistory) ([]demoTake, error) {
+// to fixes for the next school day's corrections.
+func demoTakeRolls(ctx context.Context, db *models.DB, staff demoStaff, due []models.SessionView, day int, clock time.Time, loop bool, live func(models.SessionView) bool, fixes *[]demoFix, hist *demoHistory) ([]demoTake, error) {
 	takes := make([]demoTake, 0, len(due))
 	rolls := make([]models.HistoryRoll, 0, len(due))
 	read, err := models.ReadHistoryRolls(ctx, db, due)
@@ -125,7 +125,7 @@ func demoTakeRolls(ctx context.Context, db *models.DB, staff models.Actor, due [
 		return nil, fmt.Errorf("rolls of day %d: %w", day, err)
 	}
 	for i, s := range due {
-		by := demoRollTaker(staff, s)
+		by := demoRollTaker(staff.of(s.SchoolID), s)
 		roll := read[i]
 		rng := rand.New(rand.NewPCG(uint64(s.ID), uint64(day)))
 		recs, grade := demoMarks(roll, rng)
@@ -149,7 +149,7 @@ func demoTakeRolls(ctx context.Context, db *models.DB, staff models.Actor, due [
 			hist.Dismissals += len(h.Dismissals)
 			for _, r := range recs {
 				if r.Status == models.MarkAbsent && rng.IntN(9) == 0 {
-					*fixes = append(*fixes, demoFix{session: s.ID, student: r.StudentID})
+					*fixes = append(*fixes, demoFix{school: s.SchoolID, session: s.ID, student: r.StudentID})
 				}
 			}
 		}
@@ -164,7 +164,7 @@ func demoTakeRolls(ctx context.Context, db *models.DB, staff models.Actor, due [
 }
 
 // demoRollTaker is who takes session s's roll: the teacher its offering
-// names, else the platform's staff account.
+// names, else staff (the school's admin, or the platform's account).
 func demoRollTaker(staff models.Actor, s models.SessionView) models.Actor {
 	if s.TeacherUserID != nil {
 		return models.Actor{UserID: *s.TeacherUserID, Role: models.RoleTeacher, SchoolID: s.SchoolID}
@@ -210,7 +210,7 @@ func demoMarks(roll models.Roll, rng *rand.Rand) ([]models.MarkRecord, map[int64
 // get the absence alert); one in three of them turns up twenty minutes
 // later (marked late: the family hears "已到"); once the session has ended
 // the children who came are dismissed; and about one absent child in nine
-// is an absence the school corrects the next morning (the fixes
+// is an absence the school corrects the next school day (the fixes
 // answered).
 func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, hist *demoHistory) ([]demoFix, error) {
 	s, staff, marked, recs, grade, rng := t.s, t.by, t.marked, t.recs, t.grade, t.rng
@@ -233,7 +233,7 @@ func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, h
 			}
 			if rng.IntN(3) > 0 {
 				if rng.IntN(6) == 0 {
-					fix = append(fix, demoFix{session: s.ID, student: r.StudentID})
+					fix = append(fix, demoFix{school: s.SchoolID, session: s.ID, student: r.StudentID})
 				}
 				continue
 			}
