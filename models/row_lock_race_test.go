@@ -40,16 +40,11 @@ func TestCancelOfferingBesideAPayment(t *testing.T) {
 	if err := pay.Exec("UPDATE enrollments SET status = ? WHERE id = ?", models.StatusEnrolled, ord.EnrollmentID).Error; err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() {
+	err := runBeside(t, w.db, pay, "the cancel", func() error { // it waits on the seat's row lock
 		_, err := models.CancelOffering(ctx, w.db, w.admin.Actor(), club.ID, "场地维修")
-		done <- err
-	}()
-	waitForLockWait(t, w.db, pay, done, "the cancel") // on the seat's row lock
-	if err := pay.Commit().Error; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
+		return err
+	})
+	if err != nil {
 		t.Fatalf("cancel beside a payment = %v, want it to withdraw the paid seat", err)
 	}
 	var status string
@@ -58,6 +53,20 @@ func TestCancelOfferingBesideAPayment(t *testing.T) {
 		t.Fatalf("the seat paid during the cancel is %s, want withdrawn", status)
 	}
 	modelstest.CheckInvariants(t, w.db)
+}
+
+// runBeside runs op (named what) beside held, an open transaction
+// (PostgreSQL): once op waits on one of held's row locks, held commits; it
+// answers op's error.
+func runBeside(t *testing.T, db *models.DB, held *gorm.DB, what string, op func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- op() }()
+	waitForLockWait(t, db, held, done, what)
+	if err := held.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	return <-done
 }
 
 // waitForLockWait waits until some statement waits on a lock held by
@@ -125,15 +134,9 @@ func TestRefundAnswerBesideItsNotification(t *testing.T) {
 		models.PayRefundSuccess, "50"+r.OutRefundNo, w.now, r.ID).Error; err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		done <- models.RecordRefundAttempt(ctx, w.db, r.ID, models.RefundAttempt{Status: "PROCESSING", RefundID: "50" + r.OutRefundNo})
-	}()
-	waitForLockWait(t, w.db, notice, done, "the worker's answer")
-	if err := notice.Commit().Error; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
+	if err := runBeside(t, w.db, notice, "the worker's answer", func() error {
+		return models.RecordRefundAttempt(ctx, w.db, r.ID, models.RefundAttempt{Status: "PROCESSING", RefundID: "50" + r.OutRefundNo})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	var status string
@@ -170,16 +173,10 @@ func TestWaiverChangeBesideAnother(t *testing.T) {
 		models.WaiverSourceRoster, w.now).Error; err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() {
+	if err := runBeside(t, w.db, first, "the second change", func() error {
 		_, err := models.SetStudentWaiver(ctx, w.db, w.admin.Actor(), st.ID, models.WaiverFull, models.WaiverPovertyRegistered)
-		done <- err
-	}()
-	waitForLockWait(t, w.db, first, done, "the second change")
-	if err := first.Commit().Error; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	var trail []models.WaiverChange
