@@ -175,12 +175,10 @@ func BindChild(ctx context.Context, db *DB, a Actor, in ChildBinding, now time.T
 		retryAfter int
 	)
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		if db.Dialect == Postgres {
-			// Serialise one parent's attempts, so parallel guesses cannot
-			// all slip under the limit. (SQLite has a single writer.)
-			if err := tx.Exec("SELECT id FROM users WHERE id = ? FOR UPDATE", a.UserID).Error; err != nil {
-				return err
-			}
+		// Serialise one parent's attempts, so parallel guesses cannot all
+		// slip under the limit.
+		if err := lockUserRow(tx, a.UserID); err != nil {
+			return err
 		}
 		// Failures that left the window are of no further use.
 		if err := tx.Exec("DELETE FROM binding_failures WHERE user_id = ? AND created_at <= ?",

@@ -79,6 +79,13 @@ func ChangePasswordWithToken(ctx context.Context, db *DB, token, newPassword str
 		return User{}, err
 	}
 	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		// The account first: two of its tokens used at once otherwise each
+		// held its own token row and waited for the other's (the user's
+		// tokens are all deleted below), and PostgreSQL aborted one with a
+		// deadlock instead of answering it ErrInvalidChangeToken.
+		if err := lockUserRow(tx, u.ID); err != nil {
+			return err
+		}
 		// Spent by a conditional delete: two concurrent uses, one winner.
 		res := tx.Exec("DELETE FROM password_change_tokens WHERE token_hash = ? AND used_ms IS NULL AND expires_ms > ?",
 			HashToken(token), now.UnixMilli())

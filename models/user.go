@@ -324,3 +324,13 @@ func FindUserByUsername(ctx context.Context, db *DB, username string) (User, err
 	err := db.Read(ctx).Where("username = ?", username).First(&u).Error
 	return u, notFound(err)
 }
+
+// lockUserRow takes the account's row lock on PostgreSQL, so two requests
+// about one account run in turn; SQLite's single writer serialises them
+// already.
+func lockUserRow(tx *gorm.DB, id int64) error {
+	if dialectOf(tx) != Postgres {
+		return nil
+	}
+	return tx.Exec("SELECT id FROM users WHERE id = ? FOR UPDATE", id).Error
+}
