@@ -221,22 +221,20 @@ func (r *statsRun) stage() error {
 			FROM offerings o JOIN t_term tt ON tt.term_id = o.term_id WHERE o.status IN ('published', 'closed')`, nil},
 		{"t_stu", `SELECT school_id, grade, COUNT(*) AS n FROM students
 			WHERE active = TRUE AND school_id IN (SELECT id FROM t_open) GROUP BY school_id, grade`, nil},
-		{"t_part", `SELECT s.school_id, s.grade, COUNT(*) AS p, SUM(x.b) AS bp, SUM(x.c) AS cp
-			FROM (SELECT e.student_id,
-					MAX(CASE WHEN o.kind = 'basic' THEN 1 ELSE 0 END) AS b,
-					MAX(CASE WHEN o.kind = 'club' THEN 1 ELSE 0 END) AS c
-				FROM enrollments e JOIN t_off o ON o.id = e.offering_id
-				WHERE e.status = ` + enrolledSQL + ` GROUP BY e.student_id) x
-			JOIN students s ON s.id = x.student_id WHERE s.active = TRUE
-			GROUP BY s.school_id, s.grade`, nil},
+		// The term's enrolled enrollments, read once: participation, the
+		// club categories and five-day participation are each a GROUP BY
+		// over this table (three passes over enrollments before, a third
+		// of a demo run's time).
+		{"t_en", `SELECT e.student_id, o.school_id, o.kind, o.category, o.weekdays
+			FROM t_off o JOIN enrollments e ON e.offering_id = o.id WHERE e.status = ` + enrolledSQL, nil},
+		{"t_part", partSQL, nil},
 		// Distinct active students per school and club category: the few
 		// inactive students are excluded through a small set, so the
 		// 1M-row students table is not joined a second time.
 		{"t_inact", `SELECT id FROM students WHERE active = FALSE`, nil},
-		{"t_catp", `SELECT o.school_id, o.category, COUNT(DISTINCT e.student_id) AS n
-			FROM enrollments e JOIN t_off o ON o.id = e.offering_id
-			WHERE e.status = ` + enrolledSQL + ` AND o.kind = 'club' AND e.student_id NOT IN (SELECT id FROM t_inact)
-			GROUP BY o.school_id, o.category`, nil},
+		{"t_catp", `SELECT school_id, category, COUNT(DISTINCT student_id) AS n FROM t_en
+			WHERE kind = 'club' AND student_id NOT IN (SELECT id FROM t_inact)
+			GROUP BY school_id, category`, nil},
 		// Counted per current club through the (offering_id, status) index,
 		// so enrollments of past terms are never read.
 		{"t_ocnt", `SELECT o.id AS offering_id,
@@ -267,7 +265,6 @@ func (r *statsRun) stage() error {
 			WHERE a.school_id = tt.school_id AND a.session_date >= tt.starts_on AND a.session_date <= ?
 				AND a.status IN ('present', 'late', 'absent')
 			GROUP BY a.school_id, st.grade`, []any{r.date}},
-		{"t_five", fiveDaySQL, nil},
 		{"t_teach", `SELECT school_id, COUNT(*) AS n FROM users
 			WHERE role = 'teacher' AND disabled = FALSE AND school_id IS NOT NULL GROUP BY school_id`, nil},
 		// Who changed a mark is reduced to its distinct (school, user)
@@ -315,15 +312,14 @@ func (r *statsRun) stage() error {
 			0 AS clubs, 0 AS seats, 0 AS seats_filled, 0 AS waitlisted,
 			COALESCE(r.n, 0) AS responses, COALESCE(r.sup, 0) AS supporters, COALESCE(r.sat, 0) AS satisfied,
 			COALESCE(a.att, 0) AS attended, COALESCE(a.marked, 0) AS attendance_marked,
-			COALESCE(f.n, 0) AS five_day, 0 AS teachers, 0 AS teachers_marking, 0 AS sessions_held,
+			COALESCE(p.five, 0) AS five_day, 0 AS teachers, 0 AS teachers_marking, 0 AS sessions_held,
 			0 AS sessions_cancelled
 		FROM (SELECT school_id, grade FROM t_stu UNION SELECT school_id, grade FROM t_resp
 			UNION SELECT school_id, grade FROM t_att) k
 		LEFT JOIN t_stu s ON s.school_id = k.school_id AND s.grade = k.grade
 		LEFT JOIN t_part p ON p.school_id = k.school_id AND p.grade = k.grade
 		LEFT JOIN t_resp r ON r.school_id = k.school_id AND r.grade = k.grade
-		LEFT JOIN t_att a ON a.school_id = k.school_id AND a.grade = k.grade
-		LEFT JOIN t_five f ON f.school_id = k.school_id AND f.grade = k.grade`); err != nil {
+		LEFT JOIN t_att a ON a.school_id = k.school_id AND a.grade = k.grade`); err != nil {
 		return err
 	}
 	if err := r.tmp("t_sgt", `SELECT scope_id AS school_id, SUM(students) AS students, SUM(participants) AS participants,

@@ -8,16 +8,27 @@ package models
 // grade too.
 const loopCounts = `five_day, teachers, teachers_marking, sessions_held, sessions_cancelled`
 
-// fiveDaySQL counts, per school and grade, the active basic participants
-// enrolled on all five weekdays: each enrolled basic offering's weekdays are
-// spread into rows and a student's distinct weekdays counted.
-var fiveDaySQL = `WITH wd (d) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5),
-	x AS (SELECT e.student_id FROM enrollments e JOIN t_off o ON o.id = e.offering_id
-		JOIN wd ON (o.weekdays & (1 << wd.d)) <> 0
-		WHERE e.status = ` + enrolledSQL + ` AND o.kind = 'basic'
-		GROUP BY e.student_id HAVING COUNT(DISTINCT wd.d) = 5)
-	SELECT s.school_id, s.grade, COUNT(*) AS n FROM x JOIN students s ON s.id = x.student_id
-	WHERE s.active = TRUE GROUP BY s.school_id, s.grade`
+// partSQL counts, per school and grade, the active participants (p), those
+// in the base service (bp) and in clubs (cp), and five_day: the basic
+// participants whose enrolled basic offerings together cover all five
+// weekdays (bits 1–5 of weekdays, OR-ed over the student's basic
+// offerings, make 62). One GROUP BY over t_en.
+const partSQL = `SELECT s.school_id, s.grade, COUNT(*) AS p, SUM(x.b) AS bp, SUM(x.c) AS cp,
+		SUM(CASE WHEN x.w = 62 THEN 1 ELSE 0 END) AS five
+	FROM (SELECT student_id,
+			MAX(CASE WHEN kind = 'basic' THEN 1 ELSE 0 END) AS b,
+			MAX(CASE WHEN kind = 'club' THEN 1 ELSE 0 END) AS c,
+			` + basicDays + `
+		FROM t_en GROUP BY student_id) x
+	JOIN students s ON s.id = x.student_id WHERE s.active = TRUE
+	GROUP BY s.school_id, s.grade`
+
+// basicDays is a student's weekdays 1–5 with a basic offering, as bits of w.
+const basicDays = `MAX(CASE WHEN kind = 'basic' THEN weekdays & 2 ELSE 0 END)
+			| MAX(CASE WHEN kind = 'basic' THEN weekdays & 4 ELSE 0 END)
+			| MAX(CASE WHEN kind = 'basic' THEN weekdays & 8 ELSE 0 END)
+			| MAX(CASE WHEN kind = 'basic' THEN weekdays & 16 ELSE 0 END)
+			| MAX(CASE WHEN kind = 'basic' THEN weekdays & 32 ELSE 0 END) AS w`
 
 // loopTotalsSQL fills the daily loop's columns of the schools' total rows
 // (grade 0, category "") of t_ss.
