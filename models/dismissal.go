@@ -190,9 +190,15 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 				return err
 			}
 		}
-		return tx.Raw(`SELECT d.*, st.name AS student_name FROM dismissals d JOIN students st ON st.id = d.student_id
-			WHERE d.session_id = ? ORDER BY d.dismissed_at, d.id`, id).Scan(&out).Error
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	// The session's dismissals as they stand, read once the write has
+	// committed: the writer is not held while they are read.
+	err = db.Read(ctx).Raw(`SELECT d.*, st.name AS student_name FROM dismissals d JOIN students st ON st.id = d.student_id
+		WHERE d.session_id = ? ORDER BY d.dismissed_at, d.id`, id).Scan(&out).Error
 	return out, err
 }
 
