@@ -227,6 +227,9 @@ func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, h
 	}
 	var fix []demoFix
 	if arrived := marked.Add(20 * time.Minute); !arrived.After(clock) {
+		// The children who turn up come together, and the teacher marks
+		// them late in one PUT (each family hears "已到").
+		var late []models.MarkRecord
 		for i, r := range recs {
 			if r.Status != models.MarkAbsent {
 				continue
@@ -237,11 +240,14 @@ func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, h
 				}
 				continue
 			}
-			if _, err := models.MarkAttendance(ctx, db, staff, s.ID, []models.MarkRecord{{StudentID: r.StudentID, Status: models.MarkLate}}, "", arrived); err != nil {
+			late = append(late, models.MarkRecord{StudentID: r.StudentID, Status: models.MarkLate})
+			recs[i].Status = models.MarkLate
+		}
+		if len(late) > 0 {
+			if _, err := models.MarkAttendance(ctx, db, staff, s.ID, late, "", arrived); err != nil {
 				return nil, err
 			}
-			recs[i].Status = models.MarkLate
-			hist.Arrivals++
+			hist.Arrivals += len(late)
 		}
 	}
 	// What the teacher recorded as each left is written here in one POST,
