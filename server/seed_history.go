@@ -163,8 +163,9 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 				return hist, err
 			}
 		}
-		found, err := demoRolls(ctx, db, schoolStaff, sessions[date.Format(time.DateOnly)], day, day > last-7, fullSchool, loop,
-			date.Format(time.DateOnly) >= liveBasicFrom, clock, &hist)
+		found, err := demoRolls(ctx, db, schoolStaff, sessions[date.Format(time.DateOnly)], demoRollDay{day: day, clock: clock,
+			withBasic: day > last-7, fullSchool: fullSchool, loop: loop,
+			liveBasic: date.Format(time.DateOnly) >= liveBasicFrom, liveDismiss: day > last-demoLiveDismissDays}, &hist)
 		if err != nil {
 			return hist, err
 		}

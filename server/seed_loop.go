@@ -19,6 +19,13 @@ import (
 // weeks before today) are the ones who file leave and get messages.
 const demoLoopDays = 14
 
+// demoLiveDismissDays is how many of the last days have the clubs'
+// dismissals go through the API's operation (each family told "已离校");
+// the loop's days before them have theirs written as history at the end
+// of the day, which keeps the seed within seconds (a third of a second:
+// one transaction a club session).
+const demoLiveDismissDays = 7
+
 // demoLiveBasicDays is how many of the last days show the daily loop of
 // the base service too (nearly every child, every day: its rolls and
 // dismissals on the days before are history, written as a day's rows at

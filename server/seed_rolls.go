@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"sync"
 	"time"
 
@@ -35,6 +36,21 @@ func demoSessions(ctx context.Context, db *models.DB, staff models.Actor, plans 
 	return out, nil
 }
 
+// demoRollDay is what demoRolls is to do on a day of the term.
+type demoRollDay struct {
+	day   int
+	clock time.Time // the simulated now: 19:00 that day, or now for today
+	// withBasic: every school's base service has its rolls (the last week);
+	// before, only fullSchool's.
+	withBasic  bool
+	fullSchool int64
+	loop       bool // one of the daily loop's last two weeks
+	// liveBasic: the base service lives the loop too (its last days);
+	// liveDismiss: the clubs' dismissals go through the API's operation
+	// (the loop's last week).
+	liveBasic, liveDismiss bool
+}
+
 // demoRolls takes the roll of each of the day's sessions that has started
 // by clock, as the school would that afternoon: leave filed beforehand
 // stays leave, and a few children are absent, on leave or late. The clubs
@@ -42,24 +58,27 @@ func demoSessions(ctx context.Context, db *models.DB, staff models.Actor, plans 
 // child, every day) at fullSchool — school 1, the one the demo's school,
 // teacher and family logins see — and at the other schools for the last
 // week only (withBasic), which keeps the seed within seconds: their rolls
-// are seen only as the bureau's rates. In the last two weeks (loop) each roll is taken
-// through the API's operation and the rest of the daily loop happens too
-// (demoRoll); it answers the absences the school will correct the next
-// morning. Before them a day's rolls are history, written in one
-// transaction (models.WriteHistoryRolls): the same marks, nobody told.
-func demoRolls(ctx context.Context, db *models.DB, staff demoStaff, sessions []models.SessionView, day int, withBasic bool, fullSchool int64, loop, liveBasic bool, clock time.Time, hist *demoHistory) ([]demoFix, error) {
+// are seen only as the bureau's rates. In the last two weeks (loop) each
+// club's roll is taken through the API's operation and the rest of the
+// daily loop happens too (demoRoll): absence alerts, late arrivals and,
+// in the last week (liveDismiss), dismissals; the week before, the
+// dismissals are written as history at the end of the day (the families
+// heard "已离校" that week only from the base service's last days). It
+// answers the absences the school will correct the next morning. Before
+// the loop a day's rolls are history, written in one transaction
+// (models.WriteHistoryRolls): the same marks, nobody told.
+func demoRolls(ctx context.Context, db *models.DB, staff demoStaff, sessions []models.SessionView, d demoRollDay, hist *demoHistory) ([]demoFix, error) {
 	var due []models.SessionView
 	for _, s := range sessions {
-		if s.OfferingKind == models.KindBasic && !withBasic && s.SchoolID != fullSchool {
+		if s.OfferingKind == models.KindBasic && !d.withBasic && s.SchoolID != d.fullSchool {
 			continue
 		}
-		if s.Status == models.SessionScheduled && !clock.Before(s.StartsAt()) {
+		if s.Status == models.SessionScheduled && !d.clock.Before(s.StartsAt()) {
 			due = append(due, s)
 		}
 	}
-	live := func(s models.SessionView) bool { return loop && (s.OfferingKind != models.KindBasic || liveBasic) }
 	var fixes []demoFix
-	takes, err := demoTakeRolls(ctx, db, staff, due, day, clock, loop, live, &fixes, hist)
+	takes, err := demoTakeRolls(ctx, db, staff, due, d, &fixes, hist)
 	if err != nil || len(takes) == 0 {
 		return fixes, err
 	}
@@ -67,6 +86,7 @@ func demoRolls(ctx context.Context, db *models.DB, staff demoStaff, sessions []m
 		mu       sync.Mutex
 		firstErr error
 		wg       sync.WaitGroup
+		left     []models.HistoryRoll // the dismissals written as history
 	)
 	work := make(chan demoTake)
 	for w := 0; w < 4; w++ {
@@ -75,13 +95,18 @@ func demoRolls(ctx context.Context, db *models.DB, staff demoStaff, sessions []m
 			defer wg.Done()
 			for t := range work {
 				var h demoHistory
-				fix, err := demoRoll(ctx, db, t, clock, &h)
+				fix, out, err := demoRoll(ctx, db, t, d.clock, &h)
 				mu.Lock()
 				hist.Marks += h.Marks
 				hist.Rolls += h.Rolls
 				hist.Arrivals += h.Arrivals
 				hist.Dismissals += h.Dismissals
 				fixes = append(fixes, fix...)
+				if len(out) > 0 {
+					left = append(left, models.HistoryRoll{Session: t.s.Session, By: t.by, Dismissals: out,
+						DismissedAt: t.s.EndsAt().Add(20 * time.Minute)})
+					hist.Dismissals += len(out)
+				}
 				if err != nil && firstErr == nil {
 					firstErr = fmt.Errorf("roll of session %d: %w", t.s.ID, err)
 				}
@@ -94,12 +119,20 @@ func demoRolls(ctx context.Context, db *models.DB, staff demoStaff, sessions []m
 	}
 	close(work)
 	wg.Wait()
-	return fixes, firstErr
+	if firstErr != nil {
+		return fixes, firstErr
+	}
+	sort.Slice(left, func(i, j int) bool { return left[i].Session.ID < left[j].Session.ID })
+	if err := models.WriteHistoryRolls(ctx, db, left); err != nil {
+		return fixes, fmt.Errorf("dismissals of day %d: %w", d.day, err)
+	}
+	return fixes, nil
 }
 
 // demoTake is a session's roll as demoTakeRolls took it, for demoRoll.
 type demoTake struct {
 	s      models.SessionView
+	live   bool // its dismissals go through the API's operation
 	by     models.Actor
 	marked time.Time
 	recs   []models.MarkRecord
@@ -117,7 +150,9 @@ type demoTake struct {
 // those days (the base service's, before its last demoLiveBasicDays) get
 // their dismissals written with the roll, and a few of their absences go
 // to fixes for the next school day's corrections.
-func demoTakeRolls(ctx context.Context, db *models.DB, staff demoStaff, due []models.SessionView, day int, clock time.Time, loop bool, live func(models.SessionView) bool, fixes *[]demoFix, hist *demoHistory) ([]demoTake, error) {
+func demoTakeRolls(ctx context.Context, db *models.DB, staff demoStaff, due []models.SessionView, d demoRollDay, fixes *[]demoFix, hist *demoHistory) ([]demoTake, error) {
+	day, clock, loop := d.day, d.clock, d.loop
+	live := func(s models.SessionView) bool { return loop && (s.OfferingKind != models.KindBasic || d.liveBasic) }
 	takes := make([]demoTake, 0, len(due))
 	rolls := make([]models.HistoryRoll, 0, len(due))
 	read, err := models.ReadHistoryRolls(ctx, db, due)
@@ -132,7 +167,8 @@ func demoTakeRolls(ctx context.Context, db *models.DB, staff demoStaff, due []mo
 		if len(recs) == 0 {
 			continue
 		}
-		t := demoTake{s: s, by: by, marked: demoMarkedAt(s, clock), recs: recs, grade: grade, rng: rng}
+		t := demoTake{s: s, by: by, marked: demoMarkedAt(s, clock), recs: recs, grade: grade, rng: rng,
+			live: s.OfferingKind == models.KindBasic || d.liveDismiss}
 		hist.Marks += len(recs)
 		hist.Rolls++
 		h := models.HistoryRoll{Session: s.Session, By: by, At: t.marked, Marks: recs}
@@ -209,10 +245,11 @@ func demoMarks(roll models.Roll, rng *rand.Rand) ([]models.MarkRecord, map[int64
 // absent children are marked through the API's operation (their families
 // get the absence alert); one in three of them turns up twenty minutes
 // later (marked late: the family hears "已到"); once the session has ended
-// the children who came are dismissed; and about one absent child in nine
-// is an absence the school corrects the next school day (the fixes
-// answered).
-func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, hist *demoHistory) ([]demoFix, error) {
+// the children who came are dismissed (through the API's operation when
+// t.live; else answered, for the day's history); and about one absent
+// child in nine is an absence the school corrects the next school day (the
+// fixes answered).
+func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, hist *demoHistory) ([]demoFix, []models.DismissalRecord, error) {
 	s, staff, marked, recs, grade, rng := t.s, t.by, t.marked, t.recs, t.grade, t.rng
 	var absent []models.MarkRecord
 	for _, r := range recs {
@@ -222,7 +259,7 @@ func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, h
 	}
 	if len(absent) > 0 {
 		if _, err := models.MarkAttendance(ctx, db, staff, s.ID, absent, "", marked); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var fix []demoFix
@@ -245,7 +282,7 @@ func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, h
 		}
 		if len(late) > 0 {
 			if _, err := models.MarkAttendance(ctx, db, staff, s.ID, late, "", arrived); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			hist.Arrivals += len(late)
 		}
@@ -255,18 +292,21 @@ func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, h
 	// the seed quick), and each family hears once.
 	recorded := s.EndsAt().Add(20 * time.Minute)
 	if recorded.After(clock) {
-		return fix, nil
+		return fix, nil, nil
 	}
 	out := demoDismissals(s, recs, grade, rng)
+	if !t.live {
+		return fix, out, nil
+	}
 	for rest := out; len(rest) > 0; {
 		n := min(len(rest), models.MaxRollRecords)
 		if _, err := models.RecordDismissal(ctx, db, staff, s.ID, rest[:n], "", recorded); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		hist.Dismissals += n
 		rest = rest[n:]
 	}
-	return fix, nil
+	return fix, nil, nil
 }
 
 // demoDismissals is how the children who came to session s left: in the
