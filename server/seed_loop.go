@@ -97,48 +97,89 @@ func demoLeave(ctx context.Context, db *models.DB, parents *demoParents, session
 	}
 	parents.mu.Lock()
 	kids := make([]int64, 0, len(parents.of))
-	for k := range parents.of {
+	parent := make(map[int64]int64, len(parents.of))
+	for k, uid := range parents.of {
 		kids = append(kids, k)
+		parent[k] = uid
 	}
 	parents.mu.Unlock()
 	sort.Slice(kids, func(i, j int) bool { return kids[i] < kids[j] })
 	rng := rand.New(rand.NewPCG(uint64(day), 7))
 	reasons := []string{"发烧，在家休息", "家中有事", "去医院复查", "感冒咳嗽"}
+	type ask struct {
+		kid    int64
+		reason string
+	}
+	var asks []ask
 	for _, k := range kids {
 		if rng.IntN(100) != 0 {
 			continue
 		}
-		parent := models.Actor{UserID: parents.of[k], Role: models.RoleParent}
-		_, err := models.CreateLeaveRequest(ctx, db, parent, k, models.NewLeaveRequest{From: date, To: date,
-			Reason: reasons[rng.IntN(len(reasons))]}, filed)
-		var me *models.Error
-		var ve *models.ValidationError
-		switch {
-		case err == nil:
-			hist.Leave++
-		case errors.As(err, &ve), errors.As(err, &me) && me.Kind == models.KindInvalid:
-			// Leave that cannot apply (no session of the child that day)
-			// is refused, as it would be for the family.
-		default:
-			return fmt.Errorf("leave for student %d on %s: %w", k, date, err)
-		}
+		asks = append(asks, ask{k, reasons[rng.IntN(len(reasons))]})
 	}
-	return nil
+	// The families file at the same minute, each on their own phone: a
+	// few requests at once, as the API takes them.
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	work := make(chan ask)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a := range work {
+				by := models.Actor{UserID: parent[a.kid], Role: models.RoleParent}
+				_, err := models.CreateLeaveRequest(ctx, db, by, a.kid, models.NewLeaveRequest{From: date, To: date,
+					Reason: a.reason}, filed)
+				var me *models.Error
+				var ve *models.ValidationError
+				mu.Lock()
+				switch {
+				case err == nil:
+					hist.Leave++
+				case errors.As(err, &ve), errors.As(err, &me) && me.Kind == models.KindInvalid:
+					// Leave that cannot apply (no session of the child that
+					// day) is refused, as it would be for the family.
+				case firstErr == nil:
+					firstErr = fmt.Errorf("leave for student %d on %s: %w", a.kid, date, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, a := range asks {
+		work <- a
+	}
+	close(work)
+	wg.Wait()
+	return firstErr
 }
 
 // demoCorrect applies yesterday's fixes at 08:30 on date, as the school's
-// admin (after the day a correction needs a reason; it tells no family).
+// admin (after the day a correction needs a reason; it tells no family):
+// a session's in one PUT, as the admin corrects its roll.
 func demoCorrect(ctx context.Context, db *models.DB, staff demoStaff, fixes []demoFix, date, now time.Time, hist *demoHistory) error {
 	at := date.Add(8*time.Hour + 30*time.Minute)
 	if len(fixes) == 0 || at.After(now) {
 		return nil
 	}
-	for _, f := range fixes {
-		if _, err := models.MarkAttendance(ctx, db, staff.of(f.school), f.session, []models.MarkRecord{{StudentID: f.student, Status: models.MarkLeave}},
-			"家长补交病假条", at); err != nil {
+	sort.SliceStable(fixes, func(i, j int) bool { return fixes[i].session < fixes[j].session })
+	for len(fixes) > 0 {
+		f, n := fixes[0], 1
+		for n < len(fixes) && fixes[n].session == f.session {
+			n++
+		}
+		recs := make([]models.MarkRecord, n)
+		for i, g := range fixes[:n] {
+			recs[i] = models.MarkRecord{StudentID: g.student, Status: models.MarkLeave}
+		}
+		if _, err := models.MarkAttendance(ctx, db, staff.of(f.school), f.session, recs, "家长补交病假条", at); err != nil {
 			return fmt.Errorf("correction of session %d: %w", f.session, err)
 		}
-		hist.Corrections++
+		hist.Corrections += n
+		fixes = fixes[n:]
 	}
 	return nil
 }
