@@ -199,6 +199,16 @@ func sqliteRows(cols []batchColumn) string {
 	return "(SELECT " + strings.Join(sel, ", ") + " FROM json_each(?)) v"
 }
 
+// batchRows is cols as engine d's FROM item (pgRows or sqliteRows) and
+// its arguments.
+func batchRows(d Dialect, cols []batchColumn) (string, []any, error) {
+	if d == Postgres {
+		return pgRows(cols), pgValues(cols), nil
+	}
+	rows, err := sqliteJSON(cols)
+	return sqliteRows(cols), []any{rows}, err
+}
+
 // pgValues are cols' arrays, the arguments of pgRows.
 func pgValues(cols []batchColumn) []any {
 	out := make([]any, len(cols))

@@ -30,42 +30,67 @@ type HistoryRoll struct {
 
 // WriteHistoryRolls writes the rolls (attendance, its change log and the
 // session's roll_taken_at) and dismissals (with their history) in one
-// transaction. Each mark and dismissal is a first one.
+// transaction: each kind of row with one statement over all the rolls'
+// rows (batchRows), as the enrollment batch writes. Each mark and
+// dismissal is a first one.
 func WriteHistoryRolls(ctx context.Context, db *DB, rolls []HistoryRoll) error {
 	if len(rolls) == 0 {
 		return nil
 	}
+	var marks, left historyRows
+	for _, r := range rolls {
+		for _, m := range r.Marks {
+			if !ValidMark(m.Status) {
+				return fmt.Errorf("history roll of session %d: mark %q", r.Session.ID, m.Status)
+			}
+			marks.add(r.Session, m.StudentID, m.Status, r.By.UserID, r.At, r.At)
+		}
+		for _, d := range r.Dismissals {
+			if d.At == nil {
+				return fmt.Errorf("history dismissal of session %d: no time", r.Session.ID)
+			}
+			left.add(r.Session, d.StudentID, d.By, r.By.UserID, *d.At, r.DismissedAt)
+		}
+	}
 	return db.Tx(ctx, func(tx *gorm.DB) error {
+		r := rawOf(tx)
+		if len(marks.student) > 0 {
+			from, args, err := batchRows(r.d, marks.columns())
+			if err != nil {
+				return err
+			}
+			if _, err := r.exec(`INSERT INTO attendance (offering_id, student_id, school_id, session_date, status,
+				recorded_by, created_at, session_id, updated_at)
+				SELECT v.offering_id, v.student_id, v.school_id, v.session_date, v.what, NULLIF(v.actor, 0), v.recorded,
+					v.session_id, v.recorded FROM `+from, args...); err != nil {
+				return err
+			}
+			if _, err := r.exec(`INSERT INTO attendance_changes (session_id, student_id, school_id, session_date,
+				old_status, new_status, changed_by, reason, changed_at)
+				SELECT v.session_id, v.student_id, v.school_id, v.session_date, NULL, v.what, v.actor, '', v.recorded
+				FROM `+from, args...); err != nil {
+				return err
+			}
+		}
+		if len(left.student) > 0 {
+			from, args, err := batchRows(r.d, left.columns())
+			if err != nil {
+				return err
+			}
+			if _, err := r.exec(`INSERT INTO dismissals (session_id, student_id, school_id, dismissed_by, dismissed_at,
+				recorded_by, created_at)
+				SELECT v.session_id, v.student_id, v.school_id, v.what, v.at, v.actor, v.recorded FROM `+from, args...); err != nil {
+				return err
+			}
+			if _, err := r.exec(`INSERT INTO dismissal_changes (session_id, student_id, school_id, session_date,
+				old_by, old_at, new_by, new_at, changed_by, reason, changed_at)
+				SELECT v.session_id, v.student_id, v.school_id, v.session_date, NULL, NULL, v.what, v.at, v.actor, '', v.recorded
+				FROM `+from, args...); err != nil {
+				return err
+			}
+		}
 		for _, r := range rolls {
-			changed := make([]markChange, len(r.Marks))
-			for i, m := range r.Marks {
-				if !ValidMark(m.Status) {
-					return fmt.Errorf("history roll of session %d: mark %q", r.Session.ID, m.Status)
-				}
-				changed[i] = markChange{student: rollStudent{StudentID: m.StudentID}, to: m.Status}
-			}
-			for rest := changed; len(rest) > 0; {
-				n := min(len(rest), MaxRollRecords)
-				if err := writeMarks(tx, r.Session, r.By, rest[:n], "", r.At); err != nil {
-					return err
-				}
-				rest = rest[n:]
-			}
-			left := make([]dismissalChange, len(r.Dismissals))
-			for i, d := range r.Dismissals {
-				if d.At == nil {
-					return fmt.Errorf("history dismissal of session %d: no time", r.Session.ID)
-				}
-				left[i] = dismissalChange{student: rollStudent{StudentID: d.StudentID}, by: d.By, at: *d.At}
-			}
-			for rest := left; len(rest) > 0; {
-				n := min(len(rest), MaxRollRecords)
-				if err := writeDismissals(tx, r.Session, r.By, rest[:n], "", r.DismissedAt); err != nil {
-					return err
-				}
-				rest = rest[n:]
-			}
-			if len(changed) > 0 {
+			if len(r.Marks) > 0 {
 				if err := tx.Exec("UPDATE sessions SET roll_taken_at = ? WHERE id = ? AND roll_taken_at IS NULL",
 					r.At.UTC(), r.Session.ID).Error; err != nil {
 					return err
@@ -74,6 +99,34 @@ func WriteHistoryRolls(ctx context.Context, db *DB, rolls []HistoryRoll) error {
 		}
 		return nil
 	})
+}
+
+// historyRows are the marks or the dismissals of WriteHistoryRolls, a
+// column each: what is the mark, or how the child left at at; recorded is
+// when it was recorded, by by.
+type historyRows struct {
+	offering, student, school, session, by []int64
+	date, what                             []string
+	at, recorded                           []time.Time
+}
+
+func (h *historyRows) add(s Session, student int64, what string, by int64, at, recorded time.Time) {
+	h.offering = append(h.offering, s.OfferingID)
+	h.student = append(h.student, student)
+	h.school = append(h.school, s.SchoolID)
+	h.session = append(h.session, s.ID)
+	h.by = append(h.by, by)
+	h.date = append(h.date, s.Date)
+	h.what = append(h.what, what)
+	h.at = append(h.at, at.UTC())
+	h.recorded = append(h.recorded, recorded.UTC())
+}
+
+func (h *historyRows) columns() []batchColumn {
+	return []batchColumn{{"offering_id", "BIGINT", h.offering}, {"student_id", "BIGINT", h.student},
+		{"school_id", "BIGINT", h.school}, {"session_id", "BIGINT", h.session}, {"actor", "BIGINT", h.by},
+		{"session_date", "TEXT", h.date}, {"what", "TEXT", h.what}, {"at", "TIMESTAMPTZ", h.at},
+		{"recorded", "TIMESTAMPTZ", h.recorded}}
 }
 
 // HistoryAnswer is a family's survey answer: the parent logs in with
