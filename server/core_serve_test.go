@@ -137,7 +137,7 @@ func TestLocalAddr(t *testing.T) {
 
 // TestSeedDemo loads the (small) demo twice (the second run adds nothing)
 // and logs in with a printed account: twelve schools in two counties, a
-// term six weeks under way with enrollments, waitlists, a drawn lottery,
+// term four weeks under way with enrollments, waitlists, a drawn lottery,
 // survey answers and a snapshot for every day of the term.
 func TestSeedDemo(t *testing.T) {
 	url := modelstest.URL(t)
@@ -146,7 +146,7 @@ func TestSeedDemo(t *testing.T) {
 	if err := run(context.Background(), []string{"seed", "demo", "--small"}, env, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Loaded the demo county", "Simulated 43 days", "demo_platform", "demo_city", "demo_bureau",
+	for _, want := range []string{"Loaded the demo county", "Simulated 29 days", "demo_platform", "demo_city", "demo_bureau",
 		"demo_school", "demo_teacher", demoPassword} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("output lacks %q:\n%s", want, out.String())

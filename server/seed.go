@@ -38,7 +38,7 @@ type demoSummary struct {
 
 // seedDemo is `kehou seed demo`: loads a demo city with two counties and
 // twelve schools of different sizes (~3,000 students with guardians), each
-// with a term six weeks under way: the "5+2" base service and clubs,
+// with a term four weeks under way: the "5+2" base service and clubs,
 // enrollments made over those weeks (full clubs, waitlists, a drawn
 // lottery), a parent survey most families answered, and a statistics
 // snapshot for every day of the term so every trend has a curve; one
@@ -126,7 +126,7 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 			"(after the absence alert), %d dismissals, %d corrections of a past day.\n",
 			demoLoopDays, h.Leave, h.Arrivals, h.Dismissals, h.Corrections)
 	}
-	fmt.Fprintf(stdout, "Each school has a term six weeks under way with the 5+2 base service and clubs;\n"+
+	fmt.Fprintf(stdout, "Each school has a term four weeks under way with the 5+2 base service and clubs;\n"+
 		"the demo family (two children in school 1) has guardian phones %s (father, both children) and %s (mother, the younger)\n"+
 		"for the WeChat login demo (README).\n", models.MaskPhone(demoFamilyPhone), models.MaskPhone(demoMotherPhone))
 	fmt.Fprintf(stdout, "\nDemo logins (password %s):\n", demoPassword)

@@ -48,7 +48,7 @@ func TestSeedDemoAwkwardDays(t *testing.T) {
 			if err != nil {
 				t.Fatalf("seed demo --today %s: %v", day, err)
 			}
-			if !strings.Contains(out.String(), "Simulated 43 days") {
+			if !strings.Contains(out.String(), "Simulated 29 days") {
 				t.Fatalf("seed demo --today %s printed:\n%s", day, out.String())
 			}
 			m := regexp.MustCompile(`last \d+ days: (\d+) leave requests, \d+ absent children .*?, (\d+) dismissals`).FindStringSubmatch(out.String())

@@ -30,7 +30,7 @@ const demoLiveDismissDays = 7
 // the base service too (nearly every child, every day: its rolls and
 // dismissals on the days before are history, written as a day's rows at
 // once, which keeps the seed within seconds).
-const demoLiveBasicDays = 2
+const demoLiveBasicDays = 1
 
 // demoLiveBasicFrom is the first of the last demoLiveBasicDays days whose
 // base service has started by now: school days, not calendar days — counted

@@ -79,7 +79,7 @@ type demoTermPlan struct {
 }
 
 // seedDemoTerm gives school (the n-th demo school, of shape d) a term that
-// started six weeks before now, with its base service and a deterministic
+// started four weeks before now, with its base service and a deterministic
 // choice of clubs published (fcfs windows open from a week before the
 // term to a month ahead; the lottery club's window closed two days before
 // the term). A school that already has a term is left alone (nil plan). It
@@ -154,10 +154,12 @@ func demoTermInput(now time.Time) (day, starts time.Time, in models.NewTerm) {
 		MaxClubs: &maxClubs, NoServiceDays: demoNoServiceDays(day, ends)}
 }
 
-// demoTermDays is how long the demo term has been under way: six weeks of
-// a term of demoTermWeeks.
+// demoTermDays is how long the demo term has been under way: four weeks of
+// a term of demoTermWeeks. Each day is played and has its snapshot; four
+// weeks keep the seed under 3 s on 2 cores, six did not
+// (docs/bench/2026-12-07-seed-demo.md).
 const (
-	demoTermDays  = 42
+	demoTermDays  = 28
 	demoTermWeeks = 19
 )
 

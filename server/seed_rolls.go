@@ -62,8 +62,7 @@ type demoRollDay struct {
 // club's roll is taken through the API's operation and the rest of the
 // daily loop happens too (demoRoll): absence alerts, late arrivals and,
 // in the last week (liveDismiss), dismissals; the week before, the
-// dismissals are written as history at the end of the day (the families
-// heard "已离校" that week only from the base service's last days). It
+// dismissals are written as history at the end of the day (nobody told). It
 // answers the absences the school will correct the next morning. Before
 // the loop a day's rolls are history, written in one transaction
 // (models.WriteHistoryRolls): the same marks, nobody told.
