@@ -312,51 +312,72 @@ func demoFamilyApplies(ctx context.Context, db *models.DB, plans []demoTermPlan,
 // them. A refusal by the rules (a clash, the club limit, full without a
 // waitlist) is what a real family would have met: it is skipped.
 func demoEnroll(ctx context.Context, db *models.DB, staff models.Actor, acts []demoAct, clock time.Time, hist *demoHistory) error {
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	work := make(chan demoAct)
+	type answer struct {
+		e   models.Enrollment
+		err error
+	}
+	var enrolls []demoAct
+	for _, a := range acts {
+		if a.offering != 0 {
+			enrolls = append(enrolls, a)
+		}
+	}
 	// As many at once as the enrollment pipeline commits together
 	// (models.Enroll groups concurrent requests), so a day's enrollments
 	// take few transactions.
-	for w := 0; w < 64; w++ {
+	return demoEach(enrolls, 64, func(a demoAct) answer {
+		by := staff
+		if a.by != nil {
+			by = *a.by
+		}
+		e, err := models.Enroll(ctx, db, models.NewEnrollment{Actor: by, StudentID: a.studentID,
+			OfferingID: a.offering, Now: clock})
+		return answer{e, err}
+	}, func(a demoAct, r answer) error {
+		switch {
+		case r.err == nil && r.e.Status == models.StatusWaitlisted:
+			hist.Waitlisted++
+			hist.Enrolled++
+		case r.err == nil:
+			hist.Enrolled++
+		case demoRefusal(r.err):
+		default:
+			return fmt.Errorf("enroll student %d in %d: %w", a.studentID, a.offering, r.err)
+		}
+		return nil
+	})
+}
+
+// demoEach runs work on each of items, n at a time, and hands each answer
+// to merge, one at a time (it may update the caller's counts); the first
+// error merge answers is demoEach's, once every item is done.
+func demoEach[T, R any](items []T, n int, work func(T) R, merge func(T, R) error) error {
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	ch := make(chan T)
+	for w := 0; w < n; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for a := range work {
-				by := staff
-				if a.by != nil {
-					by = *a.by
-				}
-				e, err := models.Enroll(ctx, db, models.NewEnrollment{Actor: by, StudentID: a.studentID,
-					OfferingID: a.offering, Now: clock})
+			for it := range ch {
+				r := work(it)
 				mu.Lock()
-				switch {
-				case err == nil && e.Status == models.StatusWaitlisted:
-					hist.Waitlisted++
-					hist.Enrolled++
-				case err == nil:
-					hist.Enrolled++
-				case demoRefusal(err):
-				default:
-					if firstErr == nil {
-						firstErr = fmt.Errorf("enroll student %d in %d: %w", a.studentID, a.offering, err)
-					}
+				if err := merge(it, r); err != nil && first == nil {
+					first = err
 				}
 				mu.Unlock()
 			}
 		}()
 	}
-	for _, a := range acts {
-		if a.offering != 0 {
-			work <- a
-		}
+	for _, it := range items {
+		ch <- it
 	}
-	close(work)
+	close(ch)
 	wg.Wait()
-	return firstErr
+	return first
 }
 
 func demoRefusal(err error) bool {

@@ -119,42 +119,25 @@ func demoLeave(ctx context.Context, db *models.DB, parents *demoParents, session
 	}
 	// The families file at the same minute, each on their own phone: a
 	// few requests at once, as the API takes them.
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	work := make(chan ask)
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for a := range work {
-				by := models.Actor{UserID: parent[a.kid], Role: models.RoleParent}
-				_, err := models.CreateLeaveRequest(ctx, db, by, a.kid, models.NewLeaveRequest{From: date, To: date,
-					Reason: a.reason}, filed)
-				var me *models.Error
-				var ve *models.ValidationError
-				mu.Lock()
-				switch {
-				case err == nil:
-					hist.Leave++
-				case errors.As(err, &ve), errors.As(err, &me) && me.Kind == models.KindInvalid:
-					// Leave that cannot apply (no session of the child that
-					// day) is refused, as it would be for the family.
-				case firstErr == nil:
-					firstErr = fmt.Errorf("leave for student %d on %s: %w", a.kid, date, err)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, a := range asks {
-		work <- a
-	}
-	close(work)
-	wg.Wait()
-	return firstErr
+	return demoEach(asks, 4, func(a ask) error {
+		by := models.Actor{UserID: parent[a.kid], Role: models.RoleParent}
+		_, err := models.CreateLeaveRequest(ctx, db, by, a.kid, models.NewLeaveRequest{From: date, To: date,
+			Reason: a.reason}, filed)
+		return err
+	}, func(a ask, err error) error {
+		var me *models.Error
+		var ve *models.ValidationError
+		switch {
+		case err == nil:
+			hist.Leave++
+		case errors.As(err, &ve), errors.As(err, &me) && me.Kind == models.KindInvalid:
+			// Leave that cannot apply (no session of the child that day)
+			// is refused, as it would be for the family.
+		default:
+			return fmt.Errorf("leave for student %d on %s: %w", a.kid, date, err)
+		}
+		return nil
+	})
 }
 
 // demoCorrect applies yesterday's fixes at 08:30 on date, as the school's

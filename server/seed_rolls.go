@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
-	"sync"
 	"time"
 
 	"kehou/models"
@@ -81,45 +80,35 @@ func demoRolls(ctx context.Context, db *models.DB, staff demoStaff, sessions []m
 	if err != nil || len(takes) == 0 {
 		return fixes, err
 	}
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-		left     []models.HistoryRoll // the dismissals written as history
-	)
-	work := make(chan demoTake)
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for t := range work {
-				var h demoHistory
-				fix, out, err := demoRoll(ctx, db, t, d.clock, &h)
-				mu.Lock()
-				hist.Marks += h.Marks
-				hist.Rolls += h.Rolls
-				hist.Arrivals += h.Arrivals
-				hist.Dismissals += h.Dismissals
-				fixes = append(fixes, fix...)
-				if len(out) > 0 {
-					left = append(left, models.HistoryRoll{Session: t.s.Session, By: t.by, Dismissals: out,
-						DismissedAt: t.s.EndsAt().Add(20 * time.Minute)})
-					hist.Dismissals += len(out)
-				}
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("roll of session %d: %w", t.s.ID, err)
-				}
-				mu.Unlock()
-			}
-		}()
+	type answer struct {
+		h   demoHistory
+		fix []demoFix
+		out []models.DismissalRecord
+		err error
 	}
-	for _, t := range takes {
-		work <- t
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return fixes, firstErr
+	var left []models.HistoryRoll // the dismissals written as history
+	err = demoEach(takes, 4, func(t demoTake) answer {
+		var r answer
+		r.fix, r.out, r.err = demoRoll(ctx, db, t, d.clock, &r.h)
+		return r
+	}, func(t demoTake, r answer) error {
+		hist.Marks += r.h.Marks
+		hist.Rolls += r.h.Rolls
+		hist.Arrivals += r.h.Arrivals
+		hist.Dismissals += r.h.Dismissals
+		fixes = append(fixes, r.fix...)
+		if len(r.out) > 0 {
+			left = append(left, models.HistoryRoll{Session: t.s.Session, By: t.by, Dismissals: r.out,
+				DismissedAt: t.s.EndsAt().Add(20 * time.Minute)})
+			hist.Dismissals += len(r.out)
+		}
+		if r.err != nil {
+			return fmt.Errorf("roll of session %d: %w", t.s.ID, r.err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fixes, err
 	}
 	sort.Slice(left, func(i, j int) bool { return left[i].Session.ID < left[j].Session.ID })
 	if err := models.WriteHistoryRolls(ctx, db, left); err != nil {
