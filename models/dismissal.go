@@ -196,7 +196,9 @@ func RecordDismissal(ctx context.Context, db *DB, a Actor, id int64, records []D
 		return nil, err
 	}
 	// The session's dismissals as they stand, read once the write has
-	// committed: the writer is not held while they are read.
+	// committed: the writer is not held while they are read. A failed read
+	// answers an error for a write that stands; sent again, the same
+	// records change nothing and queue no second message.
 	err = db.Read(ctx).Raw(`SELECT d.*, st.name AS student_name FROM dismissals d JOIN students st ON st.id = d.student_id
 		WHERE d.session_id = ? ORDER BY d.dismissed_at, d.id`, id).Scan(&out).Error
 	return out, err

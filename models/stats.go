@@ -270,10 +270,10 @@ func (r *statsRun) stage() error {
 			WHERE role = 'teacher' AND disabled = FALSE AND school_id IS NOT NULL`, nil},
 		{"t_teach", `SELECT school_id, COUNT(*) AS n FROM t_tch GROUP BY school_id`, nil},
 		// A teacher marks when they changed a mark on a roll of their
-		// school's term up to D: one probe of attendance_changes_school
-		// (school, date range) per teacher, stopping at their first change;
-		// reading the term's distinct (school, user) pairs read every change
-		// of the term, each run (32,000 by the demo's term end).
+		// school's term up to D: one seek of attendance_changes_school
+		// (school, teacher, date; 0170) per enabled teacher, rather than
+		// reading every change of the term (32,000 by the demo's term end)
+		// for its distinct (school, user) pairs.
 		{"t_tmark", `SELECT t.school_id, COUNT(*) AS n FROM t_tch t JOIN t_term tt ON tt.school_id = t.school_id
 			WHERE EXISTS (SELECT 1 FROM attendance_changes c WHERE c.school_id = t.school_id
 				AND c.session_date >= tt.starts_on AND c.session_date <= ? AND c.changed_by = t.id)
