@@ -195,6 +195,40 @@ func TestSeedDemo(t *testing.T) {
 			t.Errorf("%d survey answers for %d students", n, students)
 		}
 	})
+	t.Run("noMarkBeforeEnrolling", func(t *testing.T) {
+		// No child is on the roll of a session that had ended before the
+		// child was enrolled (the seed entered a day's enrollments at
+		// 19:00 once, after that afternoon's sessions).
+		var rows []struct {
+			Date     string     `gorm:"column:session_date"`
+			EndMin   int        `gorm:"column:end_min"`
+			Enrolled *time.Time `gorm:"column:enrolled_at"`
+			Updated  time.Time  `gorm:"column:updated_at"`
+		}
+		if err := db.R.Raw(`SELECT s.session_date, s.end_min, e.enrolled_at, e.updated_at FROM attendance a
+			JOIN sessions s ON s.id = a.session_id
+			JOIN enrollments e ON e.student_id = a.student_id AND e.offering_id = a.offering_id
+			WHERE e.status = 'enrolled'`).Scan(&rows).Error; err != nil || len(rows) == 0 {
+			t.Fatal(len(rows), err)
+		}
+		bad := 0
+		for _, r := range rows {
+			day, err := time.ParseInLocation(time.DateOnly, r.Date, models.Zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			enrolled := r.Updated // as the roll counts it: COALESCE(enrolled_at, updated_at)
+			if r.Enrolled != nil {
+				enrolled = *r.Enrolled
+			}
+			if enrolled.After(day.Add(time.Duration(r.EndMin) * time.Minute)) {
+				bad++
+			}
+		}
+		if bad > 0 {
+			t.Errorf("%d marks on sessions that ended before the child was enrolled", bad)
+		}
+	})
 	t.Run("invariants", func(t *testing.T) {
 		// The history written set-based (models.WriteHistoryRolls,
 		// WriteHistoryAnswers) keeps every invariant the operations keep.

@@ -95,7 +95,18 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 	if err != nil {
 		return hist, err
 	}
-	liveBasicFrom := demoLiveBasicFrom(sessions, now)
+	// The daily loop's windows end on the last school day (demoSchoolDays).
+	schoolDays := demoSchoolDays(sessions, now)
+	lastSchoolDay, liveBasicFrom := today, ""
+	if len(schoolDays) > 0 {
+		if lastSchoolDay, err = time.ParseInLocation(time.DateOnly, schoolDays[0], models.Zone); err != nil {
+			return hist, err
+		}
+	}
+	if len(schoolDays) >= demoLiveBasicDays {
+		liveBasicFrom = schoolDays[demoLiveBasicDays-1]
+	}
+	within := func(date time.Time, days int) bool { return date.After(lastSchoolDay.AddDate(0, 0, -days)) }
 	next := 0
 	parents := &demoParents{of: map[int64]int64{}}
 	var fixes []demoFix    // the last school day's absences the school corrects this morning
@@ -144,7 +155,14 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 			}
 			fixes = nil
 		}
-		if err := demoEnroll(ctx, db, staff.Actor(), todays, clock, &hist); err != nil {
+		// The school enters the day's enrollments at noon, so a child
+		// enrolled that day is on that afternoon's rolls (entered at 19:00,
+		// they were on the rolls of sessions that had ended before).
+		enrolled := date.Add(12 * time.Hour)
+		if enrolled.After(now) {
+			enrolled = now
+		}
+		if err := demoEnroll(ctx, db, staff.Actor(), todays, enrolled, &hist); err != nil {
 			return hist, err
 		}
 		if day == -1 {
@@ -157,15 +175,16 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 		if err := demoAnswer(ctx, db, survey.ID, todays, clock, parents, &hist); err != nil {
 			return hist, err
 		}
-		loop := day > last-demoLoopDays
+		loop := within(date, demoLoopDays)
 		if loop {
 			if err := demoLeave(ctx, db, parents, sessions[date.Format(time.DateOnly)], day, now, &hist); err != nil {
 				return hist, err
 			}
 		}
 		found, err := demoRolls(ctx, db, schoolStaff, sessions[date.Format(time.DateOnly)], demoRollDay{day: day, clock: clock,
-			withBasic: day > last-7, fullSchool: fullSchool, loop: loop,
-			liveBasic: date.Format(time.DateOnly) >= liveBasicFrom, liveDismiss: day > last-demoLiveDismissDays}, &hist)
+			withBasic: within(date, 7), fullSchool: fullSchool, loop: loop,
+			liveBasic: liveBasicFrom != "" && date.Format(time.DateOnly) >= liveBasicFrom,
+			liveDismiss: within(date, demoLiveDismissDays)}, &hist)
 		if err != nil {
 			return hist, err
 		}

@@ -26,18 +26,21 @@ const demoLoopDays = 14
 // one transaction a club session).
 const demoLiveDismissDays = 7
 
-// demoLiveBasicDays is how many of the last days show the daily loop of
+// demoLiveBasicDays is how many of the last school days show the daily loop of
 // the base service too (nearly every child, every day: its rolls and
 // dismissals on the days before are history, written as a day's rows at
 // once, which keeps the seed within seconds).
 const demoLiveBasicDays = 1
 
-// demoLiveBasicFrom is the first of the last demoLiveBasicDays days whose
-// base service has started by now: school days, not calendar days — counted
-// in calendar days, a demo built on a Monday morning played the weekend
-// live and wrote Friday's base-service dismissals as history, so the
-// family never had Friday's "已离校".
-func demoLiveBasicFrom(sessions map[string][]models.SessionView, now time.Time) string {
+// demoSchoolDays are the days whose base service has started by now,
+// newest first. The daily loop's windows count back from the newest, the
+// last school day, not from today: counted from a Monday morning, "the
+// last two weeks" began on a Tuesday and the week before last's Monday
+// had no loop, and "the last week" lost its Monday (the families never
+// had its "已离校"); and the base service's live days are school days too
+// (counted in calendar days, a demo built on a Monday morning played the
+// weekend live and wrote Friday's dismissals as history).
+func demoSchoolDays(sessions map[string][]models.SessionView, now time.Time) []string {
 	var days []string
 	for d, ss := range sessions {
 		for _, s := range ss {
@@ -48,10 +51,7 @@ func demoLiveBasicFrom(sessions map[string][]models.SessionView, now time.Time) 
 		}
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(days)))
-	if len(days) < demoLiveBasicDays {
-		return ""
-	}
-	return days[demoLiveBasicDays-1]
+	return days
 }
 
 // demoParents maps a child to the parent account linked to it (made when
