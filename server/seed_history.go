@@ -183,7 +183,7 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 		}
 		found, err := demoRolls(ctx, db, schoolStaff, sessions[date.Format(time.DateOnly)], demoRollDay{day: day, clock: clock,
 			withBasic: within(date, 7), fullSchool: fullSchool, loop: loop,
-			liveBasic: liveBasicFrom != "" && date.Format(time.DateOnly) >= liveBasicFrom,
+			liveBasic:   liveBasicFrom != "" && date.Format(time.DateOnly) >= liveBasicFrom,
 			liveDismiss: within(date, demoLiveDismissDays)}, &hist)
 		if err != nil {
 			return hist, err
