@@ -96,15 +96,16 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 		return hist, err
 	}
 	// The daily loop's windows end on the last school day (demoSchoolDays).
-	schoolDays := demoSchoolDays(sessions, now)
+	schoolDays := demoSchoolDays(sessions, now, models.SessionView.StartsAt)
 	lastSchoolDay, liveBasicFrom := today, ""
 	if len(schoolDays) > 0 {
 		if lastSchoolDay, err = time.ParseInLocation(time.DateOnly, schoolDays[0], models.Zone); err != nil {
 			return hist, err
 		}
 	}
-	if len(schoolDays) >= demoLiveBasicDays {
-		liveBasicFrom = schoolDays[demoLiveBasicDays-1]
+	dismissed := demoSchoolDays(sessions, now, demoRecorded)
+	if len(dismissed) >= demoLiveBasicDays {
+		liveBasicFrom = dismissed[demoLiveBasicDays-1]
 	}
 	within := func(date time.Time, days int) bool { return date.After(lastSchoolDay.AddDate(0, 0, -days)) }
 	next := 0

@@ -32,19 +32,22 @@ const demoLiveDismissDays = 7
 // once, which keeps the seed within seconds).
 const demoLiveBasicDays = 1
 
-// demoSchoolDays are the days whose base service has started by now,
-// newest first. The daily loop's windows count back from the newest, the
-// last school day, not from today: counted from a Monday morning, "the
-// last two weeks" began on a Tuesday and the week before last's Monday
-// had no loop, and "the last week" lost its Monday (the families never
-// had its "已离校"); and the base service's live days are school days too
+// demoSchoolDays are the days whose base service had reached by now the
+// moment at answers (its start, or when its dismissals are recorded),
+// newest first. The daily loop's windows count back from the last school
+// day, not from today: counted from a Monday morning, "the last two weeks"
+// began on a Tuesday and the week before last's Monday had no loop, and
+// "the last week" lost its Monday (the families never had its "已离校").
+// The base service's live days are the last whose dismissals are recorded
 // (counted in calendar days, a demo built on a Monday morning played the
-// weekend live and wrote Friday's dismissals as history).
-func demoSchoolDays(sessions map[string][]models.SessionView, now time.Time) []string {
+// weekend live; counted from the sessions started, one built on a Monday
+// at 16:10 wrote Friday's dismissals as history, and the families never
+// had Friday's "已离校").
+func demoSchoolDays(sessions map[string][]models.SessionView, now time.Time, at func(models.SessionView) time.Time) []string {
 	var days []string
 	for d, ss := range sessions {
 		for _, s := range ss {
-			if s.OfferingKind == models.KindBasic && !now.Before(s.StartsAt()) {
+			if s.OfferingKind == models.KindBasic && !now.Before(at(s)) {
 				days = append(days, d)
 				break
 			}

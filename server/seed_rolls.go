@@ -99,7 +99,7 @@ func demoRolls(ctx context.Context, db *models.DB, staff demoStaff, sessions []m
 		fixes = append(fixes, r.fix...)
 		if len(r.out) > 0 {
 			left = append(left, models.HistoryRoll{Session: t.s.Session, By: t.by, Dismissals: r.out,
-				DismissedAt: t.s.EndsAt().Add(20 * time.Minute)})
+				DismissedAt: demoRecorded(t.s)})
 			hist.Dismissals += len(r.out)
 		}
 		if r.err != nil {
@@ -168,7 +168,7 @@ func demoTakeRolls(ctx context.Context, db *models.DB, staff demoStaff, due []mo
 					h.Marks = append(h.Marks, r)
 				}
 			}
-		} else if recorded := s.EndsAt().Add(20 * time.Minute); loop && !recorded.After(clock) {
+		} else if recorded := demoRecorded(s); loop && !recorded.After(clock) {
 			h.Dismissals, h.DismissedAt = demoDismissals(s, recs, grade, rng), recorded
 			hist.Dismissals += len(h.Dismissals)
 			for _, r := range recs {
@@ -278,7 +278,7 @@ func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, h
 	// What the teacher recorded as each left is written here in one POST,
 	// each child at the time they left (one transaction a session keeps
 	// the seed quick), and each family hears once.
-	recorded := s.EndsAt().Add(20 * time.Minute)
+	recorded := demoRecorded(s)
 	if recorded.After(clock) {
 		return fix, nil, nil
 	}
@@ -320,3 +320,7 @@ func demoDismissals(s models.SessionView, recs []models.MarkRecord, grade map[in
 	}
 	return out
 }
+
+// demoRecorded is when the teacher records session s's dismissals: twenty
+// minutes after it ends, once the children have left.
+func demoRecorded(s models.SessionView) time.Time { return s.EndsAt().Add(20 * time.Minute) }
