@@ -32,7 +32,7 @@ type demoAct struct {
 
 // simulateDemo plays the weeks of the new demo terms day by day: each
 // day's enrollments through the operation the API calls (the clock set to
-// that evening: full clubs, waitlists), the lottery draw the day before
+// noon that day: full clubs, waitlists), the lottery draw the day before
 // the term, the parents' survey answers of the last two weeks, the day's
 // rolls, and then that day's statistics snapshot — so each snapshot is
 // what the stats job would have computed that night, and every trend has
