@@ -119,13 +119,13 @@ func demoRolls(ctx context.Context, db *models.DB, staff demoStaff, sessions []m
 
 // demoTake is a session's roll as demoTakeRolls took it, for demoRoll.
 type demoTake struct {
-	s      models.SessionView
-	live   bool // its dismissals go through the API's operation
-	by     models.Actor
-	marked time.Time
-	recs   []models.MarkRecord
-	grade  map[int64]int
-	rng    *rand.Rand
+	s           models.SessionView
+	dismissLive bool // its dismissals go through the API's operation
+	by          models.Actor
+	marked      time.Time
+	recs        []models.MarkRecord
+	grade       map[int64]int
+	rng         *rand.Rand
 }
 
 // demoTakeRolls takes the roll of the due sessions: each session's roll
@@ -156,7 +156,7 @@ func demoTakeRolls(ctx context.Context, db *models.DB, staff demoStaff, due []mo
 			continue
 		}
 		t := demoTake{s: s, by: by, marked: demoMarkedAt(s, clock), recs: recs, grade: grade, rng: rng,
-			live: s.OfferingKind == models.KindBasic || d.liveDismiss}
+			dismissLive: s.OfferingKind == models.KindBasic || d.liveDismiss}
 		hist.Marks += len(recs)
 		hist.Rolls++
 		h := models.HistoryRoll{Session: s.Session, By: by, At: t.marked, Marks: recs}
@@ -234,7 +234,7 @@ func demoMarks(roll models.Roll, rng *rand.Rand) ([]models.MarkRecord, map[int64
 // get the absence alert); one in three of them turns up twenty minutes
 // later (marked late: the family hears "已到"); once the session has ended
 // the children who came are dismissed (through the API's operation when
-// t.live; else answered, for the day's history); and about one absent
+// t.dismissLive; else answered, for the day's history); and about one absent
 // child in nine is an absence the school corrects the next school day (the
 // fixes answered).
 func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, hist *demoHistory) ([]demoFix, []models.DismissalRecord, error) {
@@ -283,7 +283,7 @@ func demoRoll(ctx context.Context, db *models.DB, t demoTake, clock time.Time, h
 		return fix, nil, nil
 	}
 	out := demoDismissals(s, recs, grade, rng)
-	if !t.live {
+	if !t.dismissLive {
 		return fix, out, nil
 	}
 	for rest := out; len(rest) > 0; {
