@@ -1,6 +1,7 @@
 package pay
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -11,6 +12,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -372,6 +375,60 @@ func TestTradeBill(t *testing.T) {
 	}
 	if rows, err := c.TradeBill(ctx, "2020-01-01"); err != nil || len(rows) != 0 {
 		t.Fatalf("a day without trades = %v, %v", rows, err)
+	}
+	// The file downloaded is the one announced, even if the day's rows
+	// change in between (a bill is generated once).
+	calls := 0
+	fake.EditBill(day, func(r []BillRow) []BillRow {
+		calls++
+		return append(r, BillRow{Time: time.Now().Add(time.Duration(calls) * time.Hour), TransactionID: "4200000000001",
+			OutTradeNo: fmt.Sprintf("KH99999999%d", calls), State: StateSuccess, AmountFen: int64(calls)})
+	})
+	if rows, err := c.TradeBill(ctx, day); err != nil || len(rows) != 4 {
+		t.Fatalf("a bill whose rows move = %d rows, %v", len(rows), err)
+	}
+}
+
+// TestTradeBillHashChecked: a downloaded file that is not the one WeChat
+// Pay announced is refused.
+func TestTradeBillHashChecked(t *testing.T) {
+	fake, direct, _ := newPair(t)
+	mk, _ := keys(t)
+	target, err := url.Parse(direct.cfg.APIBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(res *http.Response) error {
+		if res.Request.URL.Path == "/v3/billdownload/file" {
+			body, err := io.ReadAll(res.Body)
+			if err != nil {
+				return err
+			}
+			body = append(body, "`tampered\r\n"...)
+			res.Body, res.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+			res.Header.Del("Content-Length")
+		}
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	c, err := New(context.Background(), Config{AppID: fake.AppID, MchID: fake.MchID, SerialNo: fake.MerchantSerial,
+		PrivateKey: mk, APIv3Key: testAPIv3Key, PublicKeyID: fake.PublicKeyID, PublicKey: fake.PublicKey(),
+		NotifyURL: "https://kehou.example/api/v1/pay/wechat/notify", APIBase: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Prepay(context.Background(), order("KH0000000050", 100)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.Pay("KH0000000050"); err != nil {
+		t.Fatal(err)
+	}
+	fake.Wait()
+	_, err = c.TradeBill(context.Background(), time.Now().In(shanghai).Format(time.DateOnly))
+	if err == nil || !strings.Contains(err.Error(), "SHA1 differs") {
+		t.Fatalf("a tampered bill = %v, want SHA1 differs", err)
 	}
 }
 

@@ -387,7 +387,7 @@ func (f *Fake) tradeBill(w http.ResponseWriter, r *http.Request) {
 	file := f.billBytes(day)
 	token := nonce()
 	f.mu.Lock()
-	f.bills[token] = day
+	f.bills[token] = file // the file downloaded is the one whose hash is announced
 	f.mu.Unlock()
 	sum := sha1.Sum(file)
 	f.writeJSON(w, http.StatusOK, map[string]string{"hash_type": "SHA1", "hash_value": hex.EncodeToString(sum[:]),
@@ -399,14 +399,14 @@ func (f *Fake) billFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	day, ok := f.bills[r.URL.Query().Get("token")]
+	file, ok := f.bills[r.URL.Query().Get("token")]
 	f.mu.Unlock()
 	if !ok {
 		f.writeErr(w, "PARAM_ERROR", "token 无效")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write(f.billBytes(day))
+	_, _ = w.Write(file)
 }
 
 // EditBill changes what the trade bill of day says (to test
@@ -438,7 +438,13 @@ func (f *Fake) BillRows(day string) []BillRow {
 				RefundFen: rf.amount, RefundStatus: RefundSuccess})
 		}
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Time.Before(rows[j].Time) })
+	sort.Slice(rows, func(i, j int) bool { // by time; the same instant by ids, so a bill reads the same twice
+		a, b := rows[i], rows[j]
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		return a.OutTradeNo+a.OutRefundNo < b.OutTradeNo+b.OutRefundNo
+	})
 	if edit := f.billEdit[day]; edit != nil {
 		rows = edit(rows)
 	}
