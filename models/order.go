@@ -160,38 +160,6 @@ func openOrder(tx *gorm.DB, e Enrollment, o Offering, now time.Time) (Order, boo
 	return ord, true, nil
 }
 
-// BillEnrollment opens the order of enrollment id's seat if it has none
-// (an enrolled seat in a priced offering), in its own transaction, and
-// answers it (ok false: nothing to bill). It is the door the demo seed and
-// tests use; the payment hold opens orders inside the seat's transaction
-// with the same openOrder.
-func BillEnrollment(ctx context.Context, db *DB, id int64, now time.Time) (Order, bool, error) {
-	var ord Order
-	var made bool
-	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		var e Enrollment
-		if err := tx.Where("id = ?", id).Take(&e).Error; err != nil {
-			return notFound(err)
-		}
-		if err := tx.Where("enrollment_id = ?", id).Take(&ord).Error; err == nil {
-			return nil
-		} else if err != gorm.ErrRecordNotFound {
-			return err
-		}
-		if e.Status != StatusEnrolled {
-			return ErrNotLive
-		}
-		var o Offering
-		if err := tx.Where("id = ?", e.OfferingID).Take(&o).Error; err != nil {
-			return err
-		}
-		var err error
-		ord, made, err = openOrder(tx, e, o, now)
-		return err
-	})
-	return ord, made || ord.ID != 0, err
-}
-
 // lockOrder loads order id inside tx, locking its row on PostgreSQL (every
 // movement of an order's money takes this lock first, so two movements of
 // one order are serialised; on SQLite the writer does it).
