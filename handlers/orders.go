@@ -39,28 +39,30 @@ type WeChatRefundDTO struct {
 // OrderDTO is GET /api/v1/orders/{id}: the bill as made, the waiver, the
 // status derived from the ledger, the sums, the refunds and the ledger.
 type OrderDTO struct {
-	ID           int64            `json:"id"`
-	SchoolID     int64            `json:"school_id"`
-	TermID       int64            `json:"term_id"`
-	OfferingID   int64            `json:"offering_id"`
-	StudentID    int64            `json:"student_id"`
-	EnrollmentID int64            `json:"enrollment_id"`
-	Billing      string           `json:"billing"`
-	UnitFen      int64            `json:"unit_fen"`
-	Sessions     int              `json:"sessions"`
-	BillsFrom    string           `json:"bills_from"`
-	GrossFen     int64            `json:"gross_fen"`
-	Waiver       string           `json:"waiver"`
-	WaiverFen    int64            `json:"waiver_fen"`
-	AmountFen    int64            `json:"amount_fen"`
-	Status       string           `json:"status"`
-	PaidFen      int64            `json:"paid_fen"`
-	RefundedFen  int64            `json:"refunded_fen"`
-	CreditedFen  int64            `json:"credited_fen"`
-	OwedFen      int64            `json:"owed_fen"`
-	Refunds      []LedgerEntryDTO `json:"refunds"`
-	Ledger       []LedgerEntryDTO `json:"ledger"`
-	CreatedAt    string           `json:"created_at"`
+	ID           int64  `json:"id"`
+	SchoolID     int64  `json:"school_id"`
+	TermID       int64  `json:"term_id"`
+	OfferingID   int64  `json:"offering_id"`
+	StudentID    int64  `json:"student_id"`
+	EnrollmentID int64  `json:"enrollment_id"`
+	Billing      string `json:"billing"`
+	UnitFen      int64  `json:"unit_fen"`
+	Sessions     int    `json:"sessions"`
+	BillsFrom    string `json:"bills_from"`
+	GrossFen     int64  `json:"gross_fen"`
+	Waiver       string `json:"waiver"`
+	WaiverFen    int64  `json:"waiver_fen"`
+	AmountFen    int64  `json:"amount_fen"`
+	Status       string `json:"status"`
+	PaidFen      int64  `json:"paid_fen"`
+	RefundedFen  int64  `json:"refunded_fen"`
+	// RefundableFen is paid less refunded: the most a refund may move.
+	RefundableFen int64            `json:"refundable_fen"`
+	CreditedFen   int64            `json:"credited_fen"`
+	OwedFen       int64            `json:"owed_fen"`
+	Refunds       []LedgerEntryDTO `json:"refunds"`
+	Ledger        []LedgerEntryDTO `json:"ledger"`
+	CreatedAt     string           `json:"created_at"`
 	// HoldExpiresAt is when an unpaid order's held seat is released
 	// unpaid: the deadline the family pays by.
 	HoldExpiresAt *string `json:"hold_expires_at,omitempty"`
@@ -72,7 +74,7 @@ func newOrderDTO(v models.OrderView, staff bool) OrderDTO {
 	d := OrderDTO{ID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, OfferingID: o.OfferingID, StudentID: o.StudentID,
 		EnrollmentID: o.EnrollmentID, Billing: o.Billing, UnitFen: o.UnitFen, Sessions: o.Sessions, BillsFrom: o.BillsFrom,
 		GrossFen: o.GrossFen, Waiver: o.Waiver, WaiverFen: o.WaiverFen, AmountFen: o.AmountFen, Status: string(o.Status),
-		PaidFen: v.Sums.Payment, RefundedFen: v.Sums.Refund, CreditedFen: v.Sums.Credit, OwedFen: max(0, v.Sums.Owed()),
+		PaidFen: v.Sums.Payment, RefundedFen: v.Sums.Refund, RefundableFen: max(0, v.Sums.Refundable()), CreditedFen: v.Sums.Credit, OwedFen: max(0, v.Sums.Owed()),
 		Refunds: []LedgerEntryDTO{}, Ledger: make([]LedgerEntryDTO, 0, len(v.Ledger)), CreatedAt: rfc3339(o.CreatedAt)}
 	if v.HoldExpiresAt != nil {
 		d.HoldExpiresAt = ptr(rfc3339(*v.HoldExpiresAt))

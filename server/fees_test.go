@@ -100,7 +100,7 @@ func TestOrdersHTTP(t *testing.T) {
 	t.Run("guardian200", func(t *testing.T) {
 		m := decodeObject(t, w.do("GET", path, w.parentTok, nil).want(t, 200).Body)
 		checkShape(t, "order", m, shape{"id": "int", "amount_fen": "int", "waiver": "str", "status": "str", "refunds": "arr",
-			"ledger": "arr", "owed_fen": "int", "gross_fen": "int"})
+			"ledger": "arr", "owed_fen": "int", "gross_fen": "int", "refundable_fen": "int"})
 		if m["status"] != "unpaid" {
 			t.Fatalf("status = %v", m["status"])
 		}
@@ -146,6 +146,9 @@ func TestOrdersHTTP(t *testing.T) {
 		m := w.do("POST", path+"/refunds", w.adminTok, map[string]any{"amount_fen": 100, "reason": "多收"}, "Idempotency-Key", "r-1").want(t, 200).JSON()
 		if m["status"] != "partially_refunded" || len(m["refunds"].([]any)) != 1 {
 			t.Fatalf("order = %v", m)
+		}
+		if m["refundable_fen"].(float64) != m["paid_fen"].(float64)-100 || m["paid_fen"].(float64) == 0 {
+			t.Fatalf("refundable %v of paid %v after refunding 100", m["refundable_fen"], m["paid_fen"])
 		}
 		m = w.do("POST", path+"/refunds", w.adminTok, map[string]any{"amount_fen": 100, "reason": "多收"}, "Idempotency-Key", "r-1").want(t, 200).JSON()
 		if m["refunded_fen"].(float64) != 100 {

@@ -120,7 +120,7 @@ export async function orderDialog(o, after) {
     fill(body, errorBox(e));
     return;
   }
-  const row = { ...o, amount_fen: d.amount_fen, credited_fen: d.credited_fen, owed_fen: d.owed_fen, refundable_fen: d.paid_fen - d.refunded_fen, status: d.status };
+  const row = { ...o, amount_fen: d.amount_fen, credited_fen: d.credited_fen, owed_fen: d.owed_fen, refundable_fen: d.refundable_fen, status: d.status };
   // After a payment or a refund (each in a dialog of its own, in this
   // one's place), the order is shown again as it now stands.
   const done = () => { close(); after?.(); orderDialog(o, after); };
