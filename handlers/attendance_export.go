@@ -167,6 +167,13 @@ func (h *API) AttendanceSheet(c *fiber.Ctx) error {
 		}
 	}
 	_ = f.SetPanes(sheet, &excelize.Panes{Freeze: true, XSplit: 2, YSplit: 1, TopLeftCell: "C2", ActivePane: "bottomRight"})
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r))
+	}
+	if err := setDimension(f, sheet, width, len(rows)); err != nil {
+		return err
+	}
 	buf, err := f.WriteToBuffer()
 	if err != nil {
 		return err

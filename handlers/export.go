@@ -207,11 +207,25 @@ func exportXLSX(t exportTable) ([]byte, error) {
 	if err := f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return nil, err
 	}
+	if err := setDimension(f, sheet, len(t.headers), len(t.rows)+1); err != nil {
+		return nil, err
+	}
 	buf, err := f.WriteToBuffer()
 	if err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// setDimension writes the sheet's used range (cols × rows from A1) into
+// its dimension tag: excelize leaves "A1", and readers that trust the tag
+// (openpyxl's read-only mode, some importers) would see one cell.
+func setDimension(f *excelize.File, sheet string, cols, rows int) error {
+	last, err := excelize.CoordinatesToCellName(max(cols, 1), max(rows, 1))
+	if err != nil {
+		return err
+	}
+	return f.SetSheetDimension(sheet, "A1:"+last)
 }
 
 // displayWidth is how many character cells s takes in a spreadsheet: two

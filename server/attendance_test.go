@@ -506,6 +506,7 @@ func TestAttendanceSheetExport(t *testing.T) {
 		if raw != "1" || shown != "100.0%" {
 			t.Fatalf("rate cell raw %q shown %q, want 1 shown as 100.0%%", raw, shown)
 		}
+		checkXLSXDimension(t, f)
 	})
 	t.Run("422_bad_month", func(t *testing.T) {
 		w.do("GET", fmt.Sprintf("/api/v1/offerings/%d/attendance?month=2030-13", w.club), w.adminTok, nil).want(t, 422)

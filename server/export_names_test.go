@@ -99,9 +99,29 @@ func TestExportsNamedAndFormatted(t *testing.T) {
 		if !strings.HasSuffix(shown, "%") || strings.HasSuffix(raw, "%") || (yes != "是" && yes != "否") {
 			t.Fatalf("xlsx rate shown %q raw %q, yes/no %q", shown, raw, yes)
 		}
+		checkXLSXDimension(t, f)
 		wide, _ := excelize.ColumnNumberToName(col("基础托管参与数") + 1)
 		if wd, _ := f.GetColWidth(sheet, wide); wd < 14 { // 7 wide characters
 			t.Fatalf("column %s %v wide", wide, wd)
 		}
 	})
+}
+
+// checkXLSXDimension: the sheet's dimension tag names its whole used range
+// (readers such as openpyxl's read-only mode trust it).
+func checkXLSXDimension(t *testing.T, f *excelize.File) {
+	t.Helper()
+	sheet := f.GetSheetName(0)
+	rows, err := f.GetRows(sheet)
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("rows %d, %v", len(rows), err)
+	}
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r))
+	}
+	last, _ := excelize.CoordinatesToCellName(width, len(rows))
+	if dim, err := f.GetSheetDimension(sheet); err != nil || dim != "A1:"+last {
+		t.Fatalf("dimension %q, %v; want A1:%s", dim, err, last)
+	}
 }
