@@ -339,6 +339,11 @@ func TestConsoleBrowser(t *testing.T) {
 		w.shoot(t, ctx, "bureau-overview", "#/overview")
 		w.shoot(t, ctx, "bureau-trends", "#/trends")
 		w.shoot(t, ctx, "bureau-schools", "#/schools")
+		// The summary, the filter and the export button share one row.
+		if !eval[bool](t, ctx, `(() => { const r = document.querySelector('main .table-tools');
+			return !!(r && r.querySelector('label.check') && r.querySelector('span.muted') && r.querySelector('button')); })()`) {
+			t.Fatal("学校排行: the filter and the export button are not on one row")
+		}
 		var sid int64
 		w.srv.db.R.Raw("SELECT id FROM schools WHERE code = 'DEMO-S4'").Scan(&sid)
 		w.shoot(t, ctx, "bureau-school-detail", fmt.Sprintf("#/school/%d", sid))

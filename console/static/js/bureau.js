@@ -216,16 +216,18 @@ async function schoolsTable(query) {
   const res = await latestSchools(query);
   const only = h('input', { type: 'checkbox' });
   const box = h('div');
+  // The summary and the filter share the export button's row.
+  const lead = [h('span.muted', `数据截至 ${res.as_of} · 共 ${res.items.length} 所学校 · 点击一行查看学校详情`),
+    h('label.check', only, '只看"5+2"未达标')];
   const draw = () => fill(box, table(SCHOOL_COLS, only.checked ? res.items.filter((r) => !r.schools_5plus2) : res.items, {
-    sortKey: 'participation_rate', sortDir: -1,
+    sortKey: 'participation_rate', sortDir: -1, lead,
     onRow: (r) => { location.hash = `#/school/${r.school_id}`; },
     serverExport: { path: '/stats/schools', query: { ...query, date: res.as_of, format: 'xlsx' } },
     rowClass: (r) => (r.schools_5plus2 ? null : 'row-warn'),
   }));
   only.addEventListener('change', draw);
   draw();
-  return { res, node: h('div', h('div.toolbar', h('span.muted', `数据截至 ${res.as_of} · 共 ${res.items.length} 所学校 · 点击一行查看学校详情`),
-    h('label.check', only, '只看"5+2"未达标')), box) };
+  return { res, node: box };
 }
 
 /** schools: the per-school table of the bureau's region. */

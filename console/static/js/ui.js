@@ -160,7 +160,9 @@ export async function guard(fn, okMsg) {
 /** table builds a sortable table. cols: [{key, label, fmt?, num?, sort?,
  * xlsx?, xlsxOnly?}],
  * rows: objects; opts.onRow(row) makes rows clickable; opts.exportName adds
- * an 导出Excel button that saves the rows as shown. */
+ * an 导出Excel button that saves the rows as shown (opts.serverExport: one
+ * that downloads the server's file); opts.lead are nodes (a summary, a
+ * filter) shown on the buttons' row, on its left. */
 export function table(allCols, rows, opts = {}) {
   // A column marked xlsxOnly is in the export, not on screen.
   const cols = allCols.filter((c) => !c.xlsxOnly);
@@ -216,7 +218,8 @@ export function table(allCols, rows, opts = {}) {
       type: 'button', onclick: () => guard(() => download(opts.serverExport.path, opts.serverExport.query)),
     }, '导出 Excel'));
   }
-  return h('div.table-wrap', tools.length ? h('div.table-tools', tools) : null,
+  const lead = opts.lead || [];
+  return h('div.table-wrap', tools.length || lead.length ? h('div.table-tools' + (lead.length ? '.toolbar' : ''), lead, tools) : null,
     h('div.table-scroll', h('table.data', h('thead', h('tr', heads)), tbody)));
 }
 
