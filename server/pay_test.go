@@ -311,6 +311,7 @@ func TestWeChatPayRefundRefusedShown(t *testing.T) {
 func TestWeChatPayReconcile(t *testing.T) {
 	w := newPayWorld(t)
 	ctx := context.Background()
+	day := models.LocalDate(time.Now())
 	var trades []string
 	for i := 0; i < 3; i++ {
 		st := modelstest.Student(t, w.db, w.schoolID, 3, fmt.Sprintf("1370000%04d", i))
@@ -334,7 +335,9 @@ func TestWeChatPayReconcile(t *testing.T) {
 		trades = append(trades, start.OutTradeNo+"|"+tx)
 	}
 	w.fake.Wait()
-	day := models.LocalDate(time.Now())
+	if models.LocalDate(time.Now()) != day {
+		t.Skip("the payments straddled midnight in Asia/Shanghai, so the day's bill has only some of them")
+	}
 	w.fake.EditBill(day, func(rows []pay.BillRow) []pay.BillRow {
 		var out []pay.BillRow
 		for _, r := range rows {

@@ -343,6 +343,7 @@ func TestRefunds(t *testing.T) {
 func TestTradeBill(t *testing.T) {
 	fake, c, _ := newPair(t)
 	ctx := context.Background()
+	day := time.Now().In(shanghai).Format(time.DateOnly)
 	for i, fen := range []int64{1250, 30000} {
 		no := fmt.Sprintf("KH00000000%d", 40+i)
 		if _, err := c.Prepay(ctx, order(no, fen)); err != nil {
@@ -356,7 +357,9 @@ func TestTradeBill(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake.Wait()
-	day := time.Now().In(shanghai).Format(time.DateOnly)
+	if time.Now().In(shanghai).Format(time.DateOnly) != day {
+		t.Skip("the trades straddled midnight in Asia/Shanghai, so the day's bill has only some of them")
+	}
 	rows, err := c.TradeBill(ctx, day)
 	if err != nil {
 		t.Fatal(err)
@@ -390,7 +393,7 @@ func TestTradeBill(t *testing.T) {
 }
 
 // TestTradeBillHashChecked: a downloaded file that is not the one WeChat
-// Pay announced is refused.
+// Pay announced is refused, and so is a download after its URL expired.
 func TestTradeBillHashChecked(t *testing.T) {
 	fake, direct, _ := newPair(t)
 	mk, _ := keys(t)
@@ -398,9 +401,15 @@ func TestTradeBillHashChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// late: the fake's clock passes the URL's lifetime between the
+	// announcement and the download; otherwise the download is tampered.
+	var late bool
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.ModifyResponse = func(res *http.Response) error {
-		if res.Request.URL.Path == "/v3/billdownload/file" {
+		switch {
+		case late && res.Request.URL.Path == "/v3/bill/tradebill":
+			fake.Advance(BillURLLifetime + time.Second)
+		case !late && res.Request.URL.Path == "/v3/billdownload/file":
 			body, err := io.ReadAll(res.Body)
 			if err != nil {
 				return err
@@ -415,7 +424,7 @@ func TestTradeBillHashChecked(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c, err := New(context.Background(), Config{AppID: fake.AppID, MchID: fake.MchID, SerialNo: fake.MerchantSerial,
 		PrivateKey: mk, APIv3Key: testAPIv3Key, PublicKeyID: fake.PublicKeyID, PublicKey: fake.PublicKey(),
-		NotifyURL: "https://kehou.example/api/v1/pay/wechat/notify", APIBase: srv.URL})
+		NotifyURL: direct.cfg.NotifyURL, APIBase: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,9 +435,14 @@ func TestTradeBillHashChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake.Wait()
-	_, err = c.TradeBill(context.Background(), time.Now().In(shanghai).Format(time.DateOnly))
-	if err == nil || !strings.Contains(err.Error(), "SHA1 differs") {
+	day := time.Now().In(shanghai).Format(time.DateOnly)
+	if _, err = c.TradeBill(context.Background(), day); err == nil || !strings.Contains(err.Error(), "SHA1 differs") {
 		t.Fatalf("a tampered bill = %v, want SHA1 differs", err)
+	}
+	late = true
+	var e *Error
+	if _, err = c.TradeBill(context.Background(), day); !errors.As(err, &e) || e.Code != "PARAM_ERROR" {
+		t.Fatalf("a download after the URL expired = %v, want PARAM_ERROR", err)
 	}
 }
 

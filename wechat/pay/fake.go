@@ -53,7 +53,7 @@ type Fake struct {
 	inject   map[string][]string // endpoint → error codes to answer next
 	mode     string              // how the next notification is delivered: NotifyNormal, …
 	sent     []SentNotification
-	bills    map[string][]byte // token → the bill file as announced (WeChat Pay generates it once)
+	bills    map[string]fakeBill // download token → the bill file as announced
 	billEdit map[string]func([]BillRow) []BillRow
 	seq      int
 	wg       sync.WaitGroup
@@ -113,7 +113,7 @@ func NewFake(mchID, appID, apiV3Key, merchantSerial string, merchantKey *rsa.Pub
 		RetryDelays: []time.Duration{200 * time.Millisecond, time.Second, 3 * time.Second, 10 * time.Second, 30 * time.Second},
 		Client:      &http.Client{Timeout: 5 * time.Second},
 		key:         key, orders: map[string]*fakeOrder{}, prepays: map[string]string{}, refunds: map[string]*fakeRefund{},
-		inject: map[string][]string{}, mode: NotifyNormal, bills: map[string][]byte{}, billEdit: map[string]func([]BillRow) []BillRow{}}
+		inject: map[string][]string{}, mode: NotifyNormal, bills: map[string]fakeBill{}, billEdit: map[string]func([]BillRow) []BillRow{}}
 	f.routes()
 	return f, nil
 }

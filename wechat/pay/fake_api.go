@@ -1,6 +1,7 @@
 package pay
 
 import (
+	"cmp"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/sha1"
@@ -10,7 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -375,6 +376,17 @@ func (f *Fake) queryRefund(w http.ResponseWriter, r *http.Request) {
 	f.writeJSON(w, http.StatusOK, j)
 }
 
+// BillURLLifetime is how long a bill's download_url works (WeChat Pay:
+// 30 seconds); the fake keeps each announced file that long.
+const BillURLLifetime = 30 * time.Second
+
+// fakeBill is a trade bill as announced: WeChat Pay generates the file
+// once, and its download is that file until the URL expires.
+type fakeBill struct {
+	file    []byte
+	expires time.Time
+}
+
 func (f *Fake) tradeBill(w http.ResponseWriter, r *http.Request) {
 	if _, ok := f.verify(w, r); !ok || f.injected(w, EndpointBill) {
 		return
@@ -386,8 +398,15 @@ func (f *Fake) tradeBill(w http.ResponseWriter, r *http.Request) {
 	}
 	file := f.billBytes(day)
 	token := nonce()
+	now := f.now()
 	f.mu.Lock()
-	f.bills[token] = file // the file downloaded is the one whose hash is announced
+	for t, b := range f.bills {
+		if now.After(b.expires) {
+			delete(f.bills, t)
+		}
+	}
+	// The file downloaded is the one whose hash is announced.
+	f.bills[token] = fakeBill{file: file, expires: now.Add(BillURLLifetime)}
 	f.mu.Unlock()
 	sum := sha1.Sum(file)
 	f.writeJSON(w, http.StatusOK, map[string]string{"hash_type": "SHA1", "hash_value": hex.EncodeToString(sum[:]),
@@ -399,14 +418,14 @@ func (f *Fake) billFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	file, ok := f.bills[r.URL.Query().Get("token")]
+	b, ok := f.bills[r.URL.Query().Get("token")]
 	f.mu.Unlock()
-	if !ok {
-		f.writeErr(w, "PARAM_ERROR", "token 无效")
+	if !ok || f.now().After(b.expires) {
+		f.writeErr(w, "PARAM_ERROR", "token 无效或已过期")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write(file)
+	_, _ = w.Write(b.file)
 }
 
 // EditBill changes what the trade bill of day says (to test
@@ -438,12 +457,8 @@ func (f *Fake) BillRows(day string) []BillRow {
 				RefundFen: rf.amount, RefundStatus: RefundSuccess})
 		}
 	}
-	sort.Slice(rows, func(i, j int) bool { // by time; the same instant by ids, so a bill reads the same twice
-		a, b := rows[i], rows[j]
-		if !a.Time.Equal(b.Time) {
-			return a.Time.Before(b.Time)
-		}
-		return a.OutTradeNo+a.OutRefundNo < b.OutTradeNo+b.OutRefundNo
+	slices.SortFunc(rows, func(a, b BillRow) int { // by time; the same instant by ids, so a bill reads the same twice
+		return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.OutTradeNo, b.OutTradeNo), strings.Compare(a.OutRefundNo, b.OutRefundNo))
 	})
 	if edit := f.billEdit[day]; edit != nil {
 		rows = edit(rows)
