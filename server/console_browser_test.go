@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -344,6 +345,7 @@ func TestConsoleBrowser(t *testing.T) {
 			return !!(r && r.querySelector('label.check') && r.querySelector('span.muted') && r.querySelector('button')); })()`) {
 			t.Fatal("学校排行: the filter and the export button are not on one row")
 		}
+		checkConsoleXLSX(t, ctx)
 		var sid int64
 		w.srv.db.R.Raw("SELECT id FROM schools WHERE code = 'DEMO-S4'").Scan(&sid)
 		w.shoot(t, ctx, "bureau-school-detail", fmt.Sprintf("#/school/%d", sid))
@@ -616,4 +618,35 @@ func teacherRoll(t *testing.T, w *browserWorld) {
 	}
 	w.shoot(t, ctx, "teacher-roll", "")
 	noCSPViolations(t, ctx)
+}
+
+// checkConsoleXLSX: the console's own .xlsx writer (xlsx.js, for the
+// tables it exports as shown) makes a file excelize reads back whole, its
+// dimension tag naming the used range.
+func checkConsoleXLSX(t *testing.T, ctx context.Context) {
+	t.Helper()
+	b64, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const src = document.querySelector('script[type=module]').src;
+		const m = await import(src.replace(/app\.js$/, 'xlsx.js'));
+		const blob = m.xlsxBlob([['学校', '参与率', '备注'], ['一小', 0.5], ['二小', 0.25, '<&>']]);
+		let s = '';
+		for (const x of new Uint8Array(await blob.arrayBuffer())) s += String.fromCharCode(x);
+		return btoa(s); })()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("the console's .xlsx: %v", err)
+	}
+	defer f.Close()
+	rows, _ := f.GetRows(f.GetSheetName(0))
+	if len(rows) != 3 || rows[0][1] != "参与率" || rows[1][1] != "0.5" || rows[2][2] != "<&>" {
+		t.Fatalf("the console's .xlsx reads %q", rows)
+	}
+	checkXLSXDimension(t, f)
 }
