@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -236,13 +237,19 @@ func dayReason(day string, offs []leaveOffering, termOf map[int64]Term, cancelle
 // mergeLeave merges l (not yet written) into the active requests of the
 // same child, guardian and offerings whose days overlap or touch l's and
 // whose first covered session has not started at now: the oldest of them
-// is widened to the union of the days and takes l's reason, the others are
-// cancelled. A union longer than MaxLeaveDays is not merged. It reports
-// the merged request, or false when l merges with nothing.
+// is widened to the union of the days, its reason joined with l's
+// (mergeReasons), the others are cancelled. A union longer than
+// MaxLeaveDays is not merged, nor is an l whose own first session has
+// started: the union could no longer be withdrawn, so a request for the
+// days after, which can, would be lost in it. It reports the merged
+// request, or false when l merges with nothing.
 func mergeLeave(tx *gorm.DB, l LeaveRequest, now time.Time) (LeaveRequest, bool, error) {
 	day := func(s string, n int) string {
 		d, _ := time.Parse(time.DateOnly, s)
 		return d.AddDate(0, 0, n).Format(time.DateOnly)
+	}
+	if first, ok, err := firstCoveredSession(tx, l); err != nil || (ok && !now.Before(first.StartsAt())) {
+		return LeaveRequest{}, false, err
 	}
 	var cands []LeaveRequest
 	if err := tx.Where(`student_id = ? AND status = ? AND filed_by = ? AND offering_ids = ? AND from_date <= ? AND to_date >= ?`,
@@ -275,9 +282,9 @@ func mergeLeave(tx *gorm.DB, l LeaveRequest, now time.Time) (LeaveRequest, bool,
 	if target == nil {
 		return LeaveRequest{}, false, nil
 	}
-	target.From, target.To, target.Reason = from, to, l.Reason
+	target.From, target.To, target.Reason = from, to, mergeReasons(target.Reason, l.Reason)
 	if err := tx.Exec("UPDATE leave_requests SET from_date = ?, to_date = ?, reason = ? WHERE id = ?",
-		from, to, l.Reason, target.ID).Error; err != nil {
+		from, to, target.Reason, target.ID).Error; err != nil {
 		return LeaveRequest{}, false, err
 	}
 	if len(others) > 0 {
@@ -287,6 +294,19 @@ func mergeLeave(tx *gorm.DB, l LeaveRequest, now time.Time) (LeaveRequest, bool,
 		}
 	}
 	return *target, true, nil
+}
+
+// mergeReasons is the reason of a request widened by one whose reason is
+// next: both, joined by "；", unless next is one of old's parts already or
+// the two would pass MaxReasonLen (then next, as the family wrote last).
+func mergeReasons(old, next string) string {
+	if slices.Contains(strings.Split(old, "；"), next) {
+		return old
+	}
+	if both := old + "；" + next; len([]rune(both)) <= MaxReasonLen {
+		return both
+	}
+	return next
 }
 
 // leaveDays is the number of days from…to, both included.

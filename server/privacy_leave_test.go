@@ -146,6 +146,9 @@ func TestLeaveBounded(t *testing.T) {
 		if jnum(b, "id") != jnum(a, "id") || jnum(c, "id") != jnum(a, "id") || c["from"] != "2030-11-05" || c["to"] != "2030-11-12" {
 			t.Fatalf("not merged: %v / %v / %v", a, b, c)
 		}
+		if c["reason"] != "病假；复诊" { // both reasons kept, the repeated one once
+			t.Fatalf("merged reason %q", c["reason"])
+		}
 		// Other offerings make a request of their own.
 		d := w.do("POST", path, w.parentTok, leaveBody("2030-11-05", "2030-11-05", w.club)).want(t, 201).JSON()
 		if jnum(d, "id") == jnum(a, "id") || active() != 2 {
@@ -254,4 +257,28 @@ func TestLeaveStartedIsNotMerged(t *testing.T) {
 	if to != "2030-11-05" {
 		t.Fatalf("the started request was widened to %s", to)
 	}
+}
+
+// TestLeaveStartedIsNotMergedInto: a request filed once its own first
+// session has started (today's leave, after the start) stays a request of
+// its own, so tomorrow's, filed earlier, can still be withdrawn and keeps
+// its reason.
+func TestLeaveStartedIsNotMergedInto(t *testing.T) {
+	w := newAttWorld(t)
+	path := fmt.Sprintf("/api/v1/students/%d/leave-requests", w.kids[0].ID)
+	w.setNow(sh(2030, 11, 4, 20, 0))
+	a := w.do("POST", path, w.parentTok, map[string]any{"from": "2030-11-07", "to": "2030-11-07", "reason": "看牙医"}).want(t, 201).JSON()
+	w.setNow(sh(2030, 11, 5, 16, 40))
+	b := w.do("POST", path, w.parentTok, map[string]any{"from": "2030-11-05", "to": "2030-11-06", "reason": "今天"}).want(t, 201).JSON()
+	if jnum(b, "id") == jnum(a, "id") || b["from"] != "2030-11-05" || b["to"] != "2030-11-06" || b["reason"] != "今天" {
+		t.Fatalf("a started request merged: %v / %v", a, b)
+	}
+	var kept struct {
+		FromDate, ToDate, Reason string
+	}
+	w.db.R.Raw("SELECT from_date, to_date, reason FROM leave_requests WHERE id = ?", jnum(a, "id")).Scan(&kept)
+	if kept.FromDate != "2030-11-07" || kept.ToDate != "2030-11-07" || kept.Reason != "看牙医" {
+		t.Fatalf("the earlier request became %+v", kept)
+	}
+	w.do("DELETE", fmt.Sprintf("/api/v1/leave-requests/%d", jnum(a, "id")), w.parentTok, nil).want(t, 200)
 }
