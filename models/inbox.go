@@ -108,7 +108,8 @@ func CausedBy(p map[string]string, userID int64) bool {
 // MessageBody is the inbox text of a notification payload, in full (the
 // WeChat copy fits its fields; this one need not): "李小红 篮球社：报名成功，
 // 16:30-18:00", with "detail" (the full text of a shortened note) in place
-// of "note".
+// of "note". A note that says its status already ("12月16日停课：操场维修",
+// which stands alone in WeChat's note field) is not preceded by it again.
 func MessageBody(p map[string]string) string {
 	var head []string
 	for _, k := range []string{"student", "offering"} {
@@ -116,13 +117,13 @@ func MessageBody(p map[string]string) string {
 			head = append(head, p[k])
 		}
 	}
+	note := p["note"]
+	if p["detail"] != "" {
+		note = p["detail"]
+	}
 	var tail []string
-	for _, k := range []string{"status", "note", "time"} {
-		v := p[k]
-		if k == "note" && p["detail"] != "" {
-			v = p["detail"]
-		}
-		if v != "" {
+	for _, v := range []string{p["status"], note, p["time"]} {
+		if v != "" && !(v == p["status"] && strings.Contains(note, v)) {
 			tail = append(tail, v)
 		}
 	}

@@ -143,6 +143,12 @@ func TestNotifyTextFits(t *testing.T) {
 	}
 	note, _ := sessionCancelNote("2030-12-31", strings.Repeat("雨", MaxReasonLen))
 	cases["sessionCancelled"] = note
+	// The inbox says 停课 once (the note says it).
+	short, detail := sessionCancelNote("2030-12-16", "操场维修")
+	body := MessageBody(map[string]string{"student": "李小红", "offering": "篮球社", "status": "停课", "note": short, "detail": detail})
+	if strings.Count(body, "停课") != 1 || !strings.Contains(body, "操场维修") || !strings.Contains(body, "16") {
+		t.Errorf("a cancelled session reads %q", body)
+	}
 	note, _ = offeringCancelNote(strings.Repeat("雨", 100))
 	cases["offeringCancelled"] = note
 	// A held seat's note, for amounts that fit and that do not.
