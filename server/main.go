@@ -37,7 +37,7 @@ var commands = []command{
 	{"serve", "", "serve HTTP on LISTEN_ADDR (also what kehou does with no arguments)", serveCmd},
 	{"migrate", "", "apply the database migrations and exit", migrateCmd},
 	{"user add", "--username U --role R [--school-id N] [--region-id N] [--password P]", "create a staff user (the first platform admin comes from here)", userAdd},
-	{"seed demo", "[--small] [--today YYYY-MM-DD]", "load a demo county built around a day (default today) and print its logins (not in production; --small: a quarter of the students, for tests)", seedDemo},
+	{"seed demo", "[--small] [--today YYYY-MM-DD[THH:MM]]", "load a demo county built around a day (default today; with a time, at that moment) and print its logins (not in production; --small: a quarter of the students, for tests)", seedDemo},
 	{"backup", "FILE", "write a consistent copy of the SQLite database", backup},
 	{"healthcheck", "", "GET /healthz of the local server (the Docker HEALTHCHECK)", healthcheck},
 	{"wechat-fake", "", "serve the fake WeChat API alone on WECHAT_FAKE_ADDR (not in production)", wechatFakeCmd},

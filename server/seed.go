@@ -57,12 +57,18 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 			profile = args[i]
 		case args[i] == "--today" && i+1 < len(args):
 			i++
+			// The demo's "now" is that day at the same clock time as now, so
+			// a day's sessions are as far along as they are today; or at
+			// the time given (YYYY-MM-DDTHH:MM, Asia/Shanghai), so a test
+			// builds it at any moment of the afternoon.
+			if at, err := time.ParseInLocation("2006-01-02T15:04", args[i], models.Zone); err == nil {
+				now = at
+				break
+			}
 			day, err := time.ParseInLocation(time.DateOnly, args[i], models.Zone)
 			if err != nil {
-				return fmt.Errorf("seed demo: --today wants a date YYYY-MM-DD, not %q", args[i])
+				return fmt.Errorf("seed demo: --today wants a date YYYY-MM-DD (or YYYY-MM-DDTHH:MM), not %q", args[i])
 			}
-			// The demo's "now" is that day at the same clock time as now, so
-			// a day's sessions are as far along as they are today.
 			local := time.Now().In(models.Zone)
 			now = day.Add(time.Duration(local.Hour())*time.Hour + time.Duration(local.Minute())*time.Minute)
 		default:

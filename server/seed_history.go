@@ -96,14 +96,14 @@ func simulateDemo(ctx, stop context.Context, db *models.DB, cityID int64, plans 
 		return hist, err
 	}
 	// The daily loop's windows end on the last school day (demoSchoolDays).
-	schoolDays := demoSchoolDays(sessions, now, models.SessionView.StartsAt)
+	schoolDays := demoSchoolDays(sessions, now, models.SessionView.StartsAt, false)
 	lastSchoolDay, liveBasicFrom := today, ""
 	if len(schoolDays) > 0 {
 		if lastSchoolDay, err = time.ParseInLocation(time.DateOnly, schoolDays[0], models.Zone); err != nil {
 			return hist, err
 		}
 	}
-	dismissed := demoSchoolDays(sessions, now, demoRecorded)
+	dismissed := demoSchoolDays(sessions, now, demoRecorded, true)
 	if len(dismissed) >= demoLiveBasicDays {
 		liveBasicFrom = dismissed[demoLiveBasicDays-1]
 	}

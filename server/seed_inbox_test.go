@@ -16,10 +16,19 @@ import (
 // one README names) finds his family's past in his inbox, each message
 // dated when it would have been sent — a "报名成功" on its enrollment's
 // day, a "已离校" on its afternoon with the day in its text — newest first.
+// Built on a Monday (the last school day before it is three calendar days
+// back) at moments of the afternoon that once lost Friday's "已离校": as
+// today's sessions begin, after one school's base service ended (17:30,
+// recorded 17:50) and not school 1's, and the evening.
 func TestSeedDemoFatherInbox(t *testing.T) {
+	for _, at := range []string{"2026-12-07T16:25", "2026-12-07T17:51", "2026-12-07T20:00"} {
+		t.Run(at, func(t *testing.T) { checkFatherInbox(t, at) })
+	}
+}
+
+func checkFatherInbox(t *testing.T, at string) {
 	url := modelstest.URL(t)
-	// A Monday: the last school day before it is three calendar days back.
-	if err := run(context.Background(), []string{"seed", "demo", "--small", "--today", "2026-12-07"}, envFor("DATABASE_URL", url), io.Discard, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"seed", "demo", "--small", "--today", at}, envFor("DATABASE_URL", url), io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	db := modelstest.Open(t, url)

@@ -34,23 +34,35 @@ const demoLiveBasicDays = 1
 
 // demoSchoolDays are the days whose base service had reached by now the
 // moment at answers (its start, or when its dismissals are recorded),
-// newest first. The daily loop's windows count back from the last school
-// day, not from today: counted from a Monday morning, "the last two weeks"
-// began on a Tuesday and the week before last's Monday had no loop, and
-// "the last week" lost its Monday (the families never had its "已离校").
-// The base service's live days are the last whose dismissals are recorded
-// (counted in calendar days, a demo built on a Monday morning played the
-// weekend live; counted from the sessions started, one built on a Monday
-// at 16:10 wrote Friday's dismissals as history, and the families never
-// had Friday's "已离校").
-func demoSchoolDays(sessions map[string][]models.SessionView, now time.Time, at func(models.SessionView) time.Time) []string {
+// newest first: at one school at least, or, with every, at all of them.
+// The daily loop's windows count back from the last school day (any
+// school's start), not from today: counted from a Monday morning, "the
+// last two weeks" began on a Tuesday and the week before last's Monday had
+// no loop, and "the last week" lost its Monday (the families never had its
+// "已离校"). The base service's live days are the last whose dismissals are
+// recorded at every school (counted in calendar days, a demo built on a
+// Monday morning played the weekend live; counted from the sessions
+// started, one built on a Monday at 16:10 wrote Friday's dismissals as
+// history; counted from the first school's dismissals, one built at 17:51,
+// when a school whose service ends at 17:30 had recorded today's and
+// school 1 had not, did the same, and the families never had Friday's
+// "已离校").
+func demoSchoolDays(sessions map[string][]models.SessionView, now time.Time, at func(models.SessionView) time.Time, every bool) []string {
 	var days []string
 	for d, ss := range sessions {
+		reached, missed := false, false
 		for _, s := range ss {
-			if s.OfferingKind == models.KindBasic && !now.Before(at(s)) {
-				days = append(days, d)
-				break
+			if s.OfferingKind != models.KindBasic {
+				continue
 			}
+			if now.Before(at(s)) {
+				missed = true
+			} else {
+				reached = true
+			}
+		}
+		if reached && (!every || !missed) {
+			days = append(days, d)
 		}
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(days)))
