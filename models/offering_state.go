@@ -30,7 +30,7 @@ type OfferingState struct {
 
 // FindOfferingStates gives each of os (offerings of one school, as
 // FindOfferings lists them) its state for student studentID and its next
-// scheduled session on or after today: three queries for the whole list.
+// scheduled session not yet ended at now: three queries for the whole list.
 // The student must be a's (a linked guardian or the school's staff) and of
 // the offerings' school: otherwise ErrNotFound.
 func FindOfferingStates(ctx context.Context, db *DB, a Actor, schoolID, studentID int64, os []Offering, now time.Time) (map[int64]OfferingState, error) {
@@ -74,10 +74,13 @@ func FindOfferingStates(ctx context.Context, db *DB, a Actor, schoolID, studentI
 			OfferingID int64  `gorm:"column:offering_id"`
 			Date       string `gorm:"column:d"`
 		}
-		today := now.In(Zone).Format(time.DateOnly)
+		// Today's counts until it has ended: at 18:10 a club that ended at
+		// 18:00 meets next on its next day.
+		local := now.In(Zone)
+		today, minute := local.Format(time.DateOnly), local.Hour()*60+local.Minute()
 		if err := db.Read(ctx).Raw(`SELECT offering_id, MIN(session_date) AS d FROM sessions
-			WHERE offering_id IN ? AND session_date >= ? AND status = ? GROUP BY offering_id`,
-			ids, today, SessionScheduled).Scan(&rows).Error; err != nil {
+			WHERE offering_id IN ? AND (session_date > ? OR (session_date = ? AND end_min > ?)) AND status = ? GROUP BY offering_id`,
+			ids, today, today, minute, SessionScheduled).Scan(&rows).Error; err != nil {
 			return nil, err
 		}
 		for _, r := range rows {

@@ -169,9 +169,12 @@ func TestOfferingsStudentState(t *testing.T) {
 		}
 	})
 	t.Run("nextSessionDate", func(t *testing.T) {
+		// The first Tuesday or Thursday whose session (16:30–18:00) has
+		// not ended.
 		want := ""
 		for d := time.Now().In(models.Zone); d.Format(time.DateOnly) <= "2027-01-20"; d = d.AddDate(0, 0, 1) {
-			if d.Weekday() == time.Tuesday || d.Weekday() == time.Thursday {
+			ends := time.Date(d.Year(), d.Month(), d.Day(), 18, 0, 0, 0, models.Zone)
+			if (d.Weekday() == time.Tuesday || d.Weekday() == time.Thursday) && ends.After(time.Now()) {
 				want = d.Format(time.DateOnly)
 				break
 			}
@@ -270,4 +273,36 @@ func TestTransferETagAndGzip(t *testing.T) {
 			t.Fatal("a small answer was gzipped")
 		}
 	})
+}
+
+// TestNextSessionDateAfterItEnds: a club's session of today is its next
+// until it has ended (a parent at 18:10 looks for the next day).
+func TestNextSessionDateAfterItEnds(t *testing.T) {
+	w := newAttWorld(t) // w.club meets Tuesdays and Thursdays, 16:30–18:00
+	next := func(at time.Time) string {
+		t.Helper()
+		w.setNow(at)
+		r := w.do("GET", fmt.Sprintf("/api/v1/schools/%d/offerings?student_id=%d", w.schoolID, w.kids[0].ID), w.parentTok, nil).want(t, 200).JSON()
+		for _, it := range r["items"].([]any) {
+			if m := it.(map[string]any); jnum(m, "id") == w.club {
+				d, _ := m["next_session_date"].(string)
+				return d
+			}
+		}
+		t.Fatal("the club is not listed")
+		return ""
+	}
+	for _, c := range []struct {
+		at   time.Time
+		want string
+	}{
+		{sh(2030, 11, 5, 9, 0), "2030-11-05"},
+		{sh(2030, 11, 5, 17, 59), "2030-11-05"}, // under way
+		{sh(2030, 11, 5, 18, 0), "2030-11-07"},  // ended
+		{sh(2030, 11, 6, 12, 0), "2030-11-07"},
+	} {
+		if got := next(c.at); got != c.want {
+			t.Errorf("at %s: next_session_date %q, want %q", c.at.Format("01-02 15:04"), got, c.want)
+		}
+	}
 }
