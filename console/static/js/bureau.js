@@ -101,6 +101,7 @@ async function overviewOf(el, query, title) {
   try {
     s = await latestOverview(query);
   } catch (e) {
+    head.querySelector('.asof').remove(); // nothing is loading any more
     fill(body, errorBox(e));
     return null;
   }

@@ -175,8 +175,11 @@ function idempotencyKey() {
   return 'console-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
+// yuanToFen reads an amount in yuan; full-width digits and point (a
+// Chinese input method's "１２．５") count as the ASCII ones.
 const yuanToFen = (s) => {
-  const m = /^\s*(\d+)(?:\.(\d{1,2}))?\s*$/.exec(s);
+  const ascii = s.replace(/[０-９．]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xFEE0));
+  const m = /^\s*(\d+)(?:\.(\d{1,2}))?\s*$/.exec(ascii);
   return m ? Number(m[1]) * 100 + Number((m[2] || '').padEnd(2, '0')) : NaN;
 };
 
@@ -246,11 +249,13 @@ export function refund(o, after) {
     e.preventDefault();
     const fen = yuanToFen(amount.value);
     fill(errs.amount_fen);
+    if (fen === 0) { fill(errs.amount_fen, '退费金额须大于 0'); amount.focus(); return; }
     if (!(fen > 0)) { fill(errs.amount_fen, '请填写金额，如 12.50'); amount.focus(); return; }
     if (fen > max) { fill(errs.amount_fen, `超过可退金额 ${money(max)}`); amount.focus(); return; }
     submit.disabled = true;
+    let d;
     try {
-      await api.request('POST', `/orders/${o.id}/refunds`, {
+      d = await api.request('POST', `/orders/${o.id}/refunds`, {
         body: { amount_fen: fen, reason: reason.value.trim() }, headers: { 'Idempotency-Key': key },
       });
     } catch (e2) {
@@ -260,7 +265,10 @@ export function refund(o, after) {
       submit.disabled = false;
     }
     close();
-    toast(`已退费 ${money(fen)}`);
+    // A WeChat Pay order's refund is sent by the refund job: say so, not
+    // that the money is back already.
+    const wx = d?.refunds?.at(-1)?.wechat_refund;
+    toast(wx ? `已登记退费 ${money(fen)}，将原路退回微信` : `已登记退费 ${money(fen)}，请线下退还家长`);
     after?.();
   });
 }

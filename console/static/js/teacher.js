@@ -14,14 +14,27 @@ function clock(s) {
     .format(new Date(s));
 }
 
+/** monthDay is a date as a family reads it: "12月9日". */
+function monthDay(d) {
+  return `${Number(d.slice(5, 7))}月${Number(d.slice(8, 10))}日`;
+}
+
+/** startsWhen is when session s starts: its time, and its day unless
+ * that is today ("12月9日 16:30"). */
+function startsWhen(s) {
+  return s.date === today() ? s.start_time : `${monthDay(s.date)} ${s.start_time}`;
+}
+
 /** today lists the sessions the signed-in teacher (or school admin) marks
  * on a date, today by default. */
 export async function today_(el, ctx) {
   let date = (ctx && /^\d{4}-\d{2}-\d{2}$/.test(ctx.args[0] || '')) ? ctx.args[0] : today();
   const box = h('div', loading());
   const picker = h('input', { type: 'date', value: date, onchange: () => { date = picker.value; load(); } });
-  fill(el, h('div.page-head', h('h1', '今日课程'), h('label.inline', '日期 ', picker)), box);
+  const title = h('h1');
+  fill(el, h('div.page-head', title, h('label.inline', '日期 ', picker)), box);
   async function load() {
+    title.textContent = date === today() ? '今日课程' : `${monthDay(date)}课程`;
     fill(box, loading());
     try {
       const res = await api.all('/me/sessions', { date });
@@ -93,7 +106,7 @@ export async function roll(el, ctx) {
   }
   const state = {
     cancelled: h('div.roll-state.bad', `已停课${s.cancel_reason ? '：' + s.cancel_reason : ''}`),
-    not_started: h('div.roll-state.wait', `未开始 · ${s.start_time} 开始后才能点名`),
+    not_started: h('div.roll-state.wait', `未开始 · ${startsWhen(s)} 开始后才能点名`),
     after_day: admin ? h('div.roll-state.wait', '往日考勤：更正须填写原因，家长不会收到通知')
       : h('div.roll-state.wait', '当天点名已结束；更正往日考勤请联系学校管理员'),
   }[win] || null;
@@ -142,12 +155,12 @@ export async function roll(el, ctx) {
         submit.disabled = false;
       }
     },
-  }, win === 'not_started' ? `${s.start_time} 开始后点名` : s.roll_taken_at ? '更新点名' : '提交点名');
+  }, win === 'not_started' ? `${startsWhen(s)} 开始后点名` : s.roll_taken_at ? '更新点名' : '提交点名');
   paint();
   const tag = s.roll_taken_at ? h('div.tag.good', `已于 ${dateTime(s.roll_taken_at)} 点名`)
     : win === 'not_started' ? h('div.tag', '未开始') : win === 'cancelled' ? null : h('div.tag.warn', '未点名');
   fill(el,
-    h('a.back', { href: '#/today/' + s.date }, '← 今日课程'),
+    h('a.back', { href: '#/today/' + s.date }, s.date === today() ? '← 今日课程' : `← ${monthDay(s.date)}课程`),
     h('div.roll-head', h('h1', s.offering_name || '点名'),
       h('div.muted', `${s.date} ${s.start_time}–${s.end_time} ${s.venue || ''}`), tag),
     state,
