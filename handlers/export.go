@@ -29,6 +29,7 @@ const (
 	exportInt                     // an integer (int, int64), or empty
 	exportRate                    // a float64 ratio 0..1, shown as a percentage
 	exportYesNo                   // a bool or a 0/1 count, shown as 是/否
+	exportYuan                    // an amount in fen (int64): "990.00" in CSV, a number shown 990.00 in XLSX
 )
 
 // exportTable is the content of an export: a header and rows of cells,
@@ -86,6 +87,10 @@ func exportCSVCell(k exportKind, v any) string {
 		return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
 	case exportYesNo:
 		return yesNo(v)
+	case exportYuan:
+		if fen, ok := v.(int64); ok {
+			return models.Yuan(fen)
+		}
 	case exportInt:
 		switch x := v.(type) {
 		case int:
@@ -147,6 +152,13 @@ func exportXLSX(t exportTable) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Amounts are numbers a finance officer sums, shown to the fen (a
+	// double holds every fen of any real total exactly enough for that).
+	yuanFmt := "#,##0.00"
+	yuan, err := f.NewStyle(&excelize.Style{CustomNumFmt: &yuanFmt})
+	if err != nil {
+		return nil, err
+	}
 	widths := make([]int, len(t.headers))
 	hdr := make([]any, len(t.headers))
 	for i, h := range t.headers {
@@ -169,6 +181,10 @@ func exportXLSX(t exportTable) ([]byte, error) {
 				} else {
 					v = noData
 				}
+			case exportYuan:
+				if fen, ok := v.(int64); ok {
+					v = float64(fen) / 100
+				}
 			case exportInt:
 				if p, ok := v.(*int); ok {
 					v = ""
@@ -179,8 +195,12 @@ func exportXLSX(t exportTable) ([]byte, error) {
 			}
 			vals[i] = v
 			shown := fmt.Sprint(v)
-			if t.kinds[i] == exportRate {
+			switch t.kinds[i] {
+			case exportRate:
 				shown = "100.0%"
+			case exportYuan:
+				shown = exportCSVCell(exportYuan, row[i])
+				shown += strings.Repeat(",", len(shown)/4) // room for the thousands separators
 			}
 			widths[i] = max(widths[i], displayWidth(shown))
 		}
@@ -198,8 +218,9 @@ func exportXLSX(t exportTable) ([]byte, error) {
 		if err := f.SetColWidth(sheet, col, col, float64(min(widths[i]+2, 50))); err != nil {
 			return nil, err
 		}
-		if k == exportRate && len(t.rows) > 0 {
-			if err := f.SetCellStyle(sheet, col+"2", col+strconv.Itoa(len(t.rows)+1), percent); err != nil {
+		style := map[exportKind]int{exportRate: percent, exportYuan: yuan}
+		if st, ok := style[k]; ok && len(t.rows) > 0 {
+			if err := f.SetCellStyle(sheet, col+"2", col+strconv.Itoa(len(t.rows)+1), st); err != nil {
 				return nil, err
 			}
 		}

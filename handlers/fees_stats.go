@@ -40,8 +40,8 @@ type SchoolFinanceDTO struct {
 	FinanceDTO
 }
 
-// financeColumns are the export's columns (amounts in yuan as text with
-// two decimals, so no spreadsheet rounds a fen away).
+// financeColumns are the export's columns (amounts in yuan: "990.00" in
+// CSV, numbers shown to the fen in XLSX, which a spreadsheet sums).
 var financeColumns = []struct {
 	header string
 	kind   exportKind
@@ -49,15 +49,15 @@ var financeColumns = []struct {
 }{
 	{"学校", exportText, func(s models.SchoolFinance) any { return s.SchoolName }},
 	{"订单数", exportInt, func(s models.SchoolFinance) any { return s.Orders }},
-	{"应收（元）", exportText, func(s models.SchoolFinance) any { return models.Yuan(s.BilledFen) }},
+	{"应收（元）", exportYuan, func(s models.SchoolFinance) any { return s.BilledFen }},
 	{"应收人数", exportInt, func(s models.SchoolFinance) any { return s.BilledStudents }},
-	{"减免（元）", exportText, func(s models.SchoolFinance) any { return models.Yuan(s.WaivedFen) }},
+	{"减免（元）", exportYuan, func(s models.SchoolFinance) any { return s.WaivedFen }},
 	{"减免人数", exportInt, func(s models.SchoolFinance) any { return s.WaivedStudents }},
-	{"实收（元）", exportText, func(s models.SchoolFinance) any { return models.Yuan(s.CollectedFen) }},
+	{"实收（元）", exportYuan, func(s models.SchoolFinance) any { return s.CollectedFen }},
 	{"缴费人数", exportInt, func(s models.SchoolFinance) any { return s.CollectedStudents }},
-	{"退费（元）", exportText, func(s models.SchoolFinance) any { return models.Yuan(s.RefundedFen) }},
+	{"退费（元）", exportYuan, func(s models.SchoolFinance) any { return s.RefundedFen }},
 	{"退费人数", exportInt, func(s models.SchoolFinance) any { return s.RefundedStudents }},
-	{"待缴（元）", exportText, func(s models.SchoolFinance) any { return models.Yuan(s.OutstandingFen) }},
+	{"待缴（元）", exportYuan, func(s models.SchoolFinance) any { return s.OutstandingFen }},
 	{"待缴人数", exportInt, func(s models.SchoolFinance) any { return s.OutstandingStudents }},
 }
 

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"kehou/models"
 	"kehou/models/modelstest"
@@ -223,10 +229,33 @@ func TestStatsFinanceHTTP(t *testing.T) {
 	t.Run("teacher403", func(t *testing.T) {
 		w.do("GET", "/api/v1/stats/finance", w.teacherTok, nil).want(t, 403)
 	})
+	// Amounts: "9.00" in CSV; in XLSX a number (a spreadsheet sums it)
+	// shown to the fen.
+	t.Run("csv200", func(t *testing.T) {
+		r := w.do("GET", "/api/v1/stats/finance?format=csv", w.bureauTok, nil).want(t, 200)
+		recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(r.Body, []byte("\uFEFF")))).ReadAll()
+		if err != nil || len(recs) < 2 || recs[0][2] != "应收（元）" || !regexp.MustCompile(`^\d+\.\d\d$`).MatchString(recs[1][2]) {
+			t.Fatalf("csv %q, %v", recs, err)
+		}
+	})
 	t.Run("xlsx200", func(t *testing.T) {
 		r := w.do("GET", "/api/v1/stats/finance?format=xlsx", w.bureauTok, nil).want(t, 200)
-		if len(r.Body) < 100 {
-			t.Fatalf("xlsx of %d bytes", len(r.Body))
+		f, err := excelize.OpenReader(bytes.NewReader(r.Body))
+		if err != nil {
+			t.Fatal(err)
 		}
+		defer f.Close()
+		sheet := f.GetSheetName(0)
+		if h, _ := f.GetCellValue(sheet, "C1"); h != "应收（元）" {
+			t.Fatalf("C1 = %q", h)
+		}
+		typ, _ := f.GetCellType(sheet, "C2")
+		raw, _ := f.GetCellValue(sheet, "C2", excelize.Options{RawCellValue: true})
+		shown, _ := f.GetCellValue(sheet, "C2")
+		if typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString || !regexp.MustCompile(`^\d+\.\d\d$`).MatchString(shown) ||
+			strings.Contains(raw, ",") {
+			t.Fatalf("an amount cell: type %v, raw %q, shown %q", typ, raw, shown)
+		}
+		checkXLSXDimension(t, f)
 	})
 }
