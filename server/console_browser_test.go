@@ -627,13 +627,13 @@ func teacherRoll(t *testing.T, w *browserWorld) {
 
 // checkConsoleXLSX: the console's own .xlsx writer (xlsx.js, for the
 // tables it exports as shown) makes a file excelize reads back whole, its
-// dimension tag naming the used range.
+// dimension tag naming the used range and its rates formatted 0.0%.
 func checkConsoleXLSX(t *testing.T, ctx context.Context) {
 	t.Helper()
 	b64, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
 		const src = document.querySelector('script[type=module]').src;
 		const m = await import(src.replace(/app\.js$/, 'xlsx.js'));
-		const blob = m.xlsxBlob([['学校', '参与率', '备注'], ['一小', 0.5], ['二小', 0.25, '<&>']]);
+		const blob = m.xlsxBlob([['学校', '参与率', '备注'], ['一小', 0.5], ['二小', 0.25, '<&>']], [1]);
 		let s = '';
 		for (const x of new Uint8Array(await blob.arrayBuffer())) s += String.fromCharCode(x);
 		return btoa(s); })()`, chromedp.EvalAwaitPromise))
@@ -649,9 +649,14 @@ func checkConsoleXLSX(t *testing.T, ctx context.Context) {
 		t.Fatalf("the console's .xlsx: %v", err)
 	}
 	defer f.Close()
-	rows, _ := f.GetRows(f.GetSheetName(0))
+	sheet := f.GetSheetName(0)
+	rows, _ := f.GetRows(sheet, excelize.Options{RawCellValue: true})
 	if len(rows) != 3 || rows[0][1] != "参与率" || rows[1][1] != "0.5" || rows[2][2] != "<&>" {
 		t.Fatalf("the console's .xlsx reads %q", rows)
+	}
+	// A rate column is a number shown as a percentage, as on screen.
+	if shown, _ := f.GetCellValue(sheet, "B3"); shown != "25.0%" {
+		t.Fatalf("the console's .xlsx shows a rate as %q, want 25.0%%", shown)
 	}
 	checkXLSXDimension(t, f)
 }

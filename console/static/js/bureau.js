@@ -179,7 +179,7 @@ export function trends(el, ctx, query = {}) {
         return r;
       });
       fill(tableBox, table([{ key: 'date', label: '日期' }, ...series.map((s) => ({
-        key: s.m, label: s.name, num: true, fmt: (v) => (isRate(s.m) ? pct(v) : num(v)),
+        key: s.m, label: s.name, num: true, pct: isRate(s.m), fmt: (v) => (isRate(s.m) ? pct(v) : num(v)),
       }))], rows, { exportName: `趋势-${from}-${to}`, empty: '该时间段没有统计快照' }));
     } catch (e) {
       fill(tableBox, errorBox(e));
@@ -192,16 +192,16 @@ const SCHOOL_COLS = [
   { key: 'school_name', label: '学校' },
   { key: 'students', label: '在校学生', num: true, fmt: num },
   { key: 'participants', label: '参与学生', num: true, fmt: num },
-  { key: 'participation_rate', label: '参与率', num: true, fmt: (v) => pct(v) },
+  { key: 'participation_rate', label: '参与率', num: true, pct: true, fmt: (v) => pct(v) },
   { key: 'schools_5plus2', label: '"5+2"', fmt: (v, r) => (r.schools_offering ? (v ? h('span.tag.good', '达标') : h('span.tag.bad', '未达标')) : h('span.tag', '未开展')), xlsx: (r) => (r.schools_5plus2 ? '达标' : '未达标') },
   { key: 'clubs', label: '社团', num: true, fmt: num },
-  { key: 'fill_rate', label: '名额使用率', num: true, fmt: (v) => pct(v) },
+  { key: 'fill_rate', label: '名额使用率', num: true, pct: true, fmt: (v) => pct(v) },
   { key: 'waitlisted', label: '候补', num: true, fmt: num },
-  { key: 'parent_support_rate', label: '支持率', num: true, fmt: (v) => pct(v) },
-  { key: 'satisfaction_rate', label: '满意率', num: true, fmt: (v) => pct(v) },
-  { key: 'attendance_rate', label: '出勤率', num: true, fmt: (v) => pct(v) },
-  { key: 'five_day_rate', label: '五天全覆盖', num: true, fmt: (v) => pct(v) },
-  { key: 'teacher_participation_rate', label: '教师参与率', num: true, fmt: (v) => pct(v) },
+  { key: 'parent_support_rate', label: '支持率', num: true, pct: true, fmt: (v) => pct(v) },
+  { key: 'satisfaction_rate', label: '满意率', num: true, pct: true, fmt: (v) => pct(v) },
+  { key: 'attendance_rate', label: '出勤率', num: true, pct: true, fmt: (v) => pct(v) },
+  { key: 'five_day_rate', label: '五天全覆盖', num: true, pct: true, fmt: (v) => pct(v) },
+  { key: 'teacher_participation_rate', label: '教师参与率', num: true, pct: true, fmt: (v) => pct(v) },
 ];
 
 async function latestSchools(query) {
@@ -258,12 +258,12 @@ async function gradeTable(query, date, exportName) {
     { key: 'grade', label: '年级', fmt: (g) => `${g}年级` },
     { key: 'students', label: '在校学生', num: true, fmt: num },
     { key: 'participants', label: '参与学生', num: true, fmt: num },
-    { key: 'participation_rate', label: '参与率', num: true, fmt: (v) => pct(v) },
+    { key: 'participation_rate', label: '参与率', num: true, pct: true, fmt: (v) => pct(v) },
     { key: 'basic_participants', label: '基础托管', num: true, fmt: num },
     { key: 'club_participants', label: '社团参与', num: true, fmt: num },
-    { key: 'parent_support_rate', label: '支持率', num: true, fmt: (v) => pct(v) },
-    { key: 'satisfaction_rate', label: '满意率', num: true, fmt: (v) => pct(v) },
-    { key: 'attendance_rate', label: '出勤率', num: true, fmt: (v) => pct(v) },
+    { key: 'parent_support_rate', label: '支持率', num: true, pct: true, fmt: (v) => pct(v) },
+    { key: 'satisfaction_rate', label: '满意率', num: true, pct: true, fmt: (v) => pct(v) },
+    { key: 'attendance_rate', label: '出勤率', num: true, pct: true, fmt: (v) => pct(v) },
   ], items, { exportName }));
   chart(box, {
     tooltip: { trigger: 'axis', valueFormatter: (v) => pct(v) },
@@ -287,7 +287,7 @@ async function categoryTable(query, date, exportName) {
     { key: 'clubs', label: '社团数', num: true, fmt: num },
     { key: 'seats', label: '名额', num: true, fmt: num },
     { key: 'seats_filled', label: '已报', num: true, fmt: num },
-    { key: 'fill_rate', label: '使用率', num: true, fmt: (v) => pct(v) },
+    { key: 'fill_rate', label: '使用率', num: true, pct: true, fmt: (v) => pct(v) },
     { key: 'waitlisted', label: '候补', num: true, fmt: num },
     { key: 'club_participants', label: '参与学生', num: true, fmt: num },
   ], b.items, { exportName, sortKey: 'seats', sortDir: -1 }));
@@ -323,7 +323,7 @@ export async function demand(el) {
         { key: 'category', label: '类别', fmt: (c) => CATEGORIES[c] || c, xlsx: (r) => CATEGORIES[r.category] || r.category },
         { key: 'seats', label: '名额', num: true, fmt: num },
         { key: 'waitlisted', label: '候补', num: true, fmt: num },
-        { key: 'demand', label: '需求/名额', num: true, fmt: (v) => pct(v, 0), sort: (r) => (r.seats_filled + r.waitlisted) / (r.seats || 1), xlsx: (r) => (r.seats_filled + r.waitlisted) / (r.seats || 1) },
+        { key: 'demand', label: '需求/名额', num: true, pct: true, fmt: (v) => pct(v, 0), sort: (r) => (r.seats_filled + r.waitlisted) / (r.seats || 1), xlsx: (r) => (r.seats_filled + r.waitlisted) / (r.seats || 1) },
       ], items.map((i) => ({ ...i, demand: (i.seats_filled + i.waitlisted) / (i.seats || 1) })), { exportName: `候补-按类别-${s.as_of}` }))),
     card('各校候补', table(SCHOOL_COLS.filter((c) => ['school_name', 'clubs', 'fill_rate', 'waitlisted', 'participation_rate'].includes(c.key)),
       bySchool, { sortKey: 'waitlisted', sortDir: -1, exportName: `候补-按学校-${s.as_of}`, onRow: (r) => { location.hash = `#/school/${r.school_id}`; } })));
@@ -370,11 +370,11 @@ export async function regions(el) {
     { key: 'name', label: '区域' },
     { key: 'schools', label: '学校', num: true, fmt: num },
     { key: 'students', label: '在校学生', num: true, fmt: num },
-    { key: 'participation_rate', label: '参与率', num: true, fmt: (v) => pct(v) },
-    { key: 'rate_5plus2', label: '"5+2"达标率', num: true, fmt: (v) => pct(v) },
-    { key: 'parent_support_rate', label: '支持率', num: true, fmt: (v) => pct(v) },
-    { key: 'satisfaction_rate', label: '满意率', num: true, fmt: (v) => pct(v) },
-    { key: 'attendance_rate', label: '出勤率', num: true, fmt: (v) => pct(v) },
+    { key: 'participation_rate', label: '参与率', num: true, pct: true, fmt: (v) => pct(v) },
+    { key: 'rate_5plus2', label: '"5+2"达标率', num: true, pct: true, fmt: (v) => pct(v) },
+    { key: 'parent_support_rate', label: '支持率', num: true, pct: true, fmt: (v) => pct(v) },
+    { key: 'satisfaction_rate', label: '满意率', num: true, pct: true, fmt: (v) => pct(v) },
+    { key: 'attendance_rate', label: '出勤率', num: true, pct: true, fmt: (v) => pct(v) },
     { key: 'waitlisted', label: '候补', num: true, fmt: num },
   ], rows, { exportName: '区域对比', onRow: (r) => { location.hash = `#/region/${r.id}`; } }));
 }

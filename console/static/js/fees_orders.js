@@ -90,7 +90,7 @@ export function ordersPanel(schoolID, opts) {
       { key: 'paid_fen', label: '已缴', num: true, fmt: money, xlsx: (o) => o.paid_fen / 100 },
       { key: 'refunded_fen', label: '已退', num: true, fmt: (v) => (v ? money(v) : '—'), xlsx: (o) => o.refunded_fen / 100 },
       { key: 'hold_expires_at', label: '保留至', fmt: (v) => (v ? dateTime(v) : '—'), xlsx: (o) => (o.hold_expires_at ? dateTime(o.hold_expires_at) : '') },
-      { key: 'id', label: '操作', xlsx: () => '', fmt: (_, o) => h('div.actions',
+      { key: 'id', label: '操作', xlsx: false, fmt: (_, o) => h('div.actions',
         o.status === 'unpaid' ? h('button.btn.small', { type: 'button', onclick: (e) => { e.stopPropagation(); recordPayment(o, after); } }, '登记缴费') : null,
         o.refundable_fen > 0 ? h('button.btn.small.ghost', { type: 'button', onclick: (e) => { e.stopPropagation(); refund(o, after); } }, '退费') : null) },
     ], rows, {

@@ -113,7 +113,7 @@ export async function offerings(el, ctx) {
         { key: 'waitlisted', label: '候补', num: true, fmt: (v, o) => (o.mode === 'lottery' && !o.drawn_at ? `报名 ${o.applied}` : v) },
         { key: 'remaining', label: '剩余', num: true, fmt: (v) => (v === 0 ? h('span.tag.bad', '满') : v) },
         { key: 'status', label: '状态', fmt: (s) => h('span.tag.' + s, status(s)), xlsx: (o) => status(o.status) },
-        { key: 'id', label: '操作', fmt: (_, o) => actions(o, load), xlsx: () => '' },
+        { key: 'id', label: '操作', fmt: (_, o) => actions(o, load), xlsx: false },
       ], items, { onRow: (o) => { location.hash = `#/offering/${o.id}`; }, exportName: `课程-${termID}` }));
       updated.textContent = ` 更新于 ${new Date().toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai', hourCycle: 'h23' })}（每15秒刷新）`;
     } catch (e) {
@@ -292,7 +292,7 @@ function withdrawCol(o, waiting, after) {
     return `让 ${who} 退出「${o.name}」？${next}${money}家长会收到通知。`;
   };
   return {
-    key: 'enrollment_id', label: '操作', xlsx: () => '',
+    key: 'enrollment_id', label: '操作', xlsx: false,
     fmt: (id, r) => h('button.btn.small.ghost.withdraw', {
       type: 'button',
       onclick: async (e) => {

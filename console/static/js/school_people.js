@@ -60,7 +60,7 @@ export async function staff(el, ctx) {
         { key: 'disabled', label: '状态', fmt: (d, u) => (d ? h('span.tag.cancelled', '已停用') : u.must_change_password ? h('span.tag.draft', '待首次登录') : h('span.tag.published', '正常')),
           xlsx: (u) => (u.disabled ? '已停用' : '正常') },
         { key: 'created_at', label: '创建时间', fmt: dateTime },
-        { key: 'id', label: '操作', xlsx: () => '', fmt: (id, u) => (id === ctx.me.id ? h('span.muted.small', '本人')
+        { key: 'id', label: '操作', xlsx: false, fmt: (id, u) => (id === ctx.me.id ? h('span.muted.small', '本人')
           : h('button.btn.small' + (u.disabled ? '.ghost' : '.danger'), { type: 'button', onclick: () => toggle(u) }, u.disabled ? '启用' : '停用')) },
       ], items, { exportName: '教职工账号', sortKey: 'role', sortDir: -1 }));
     } catch (e) {
@@ -221,7 +221,7 @@ export async function deletions(el, ctx) {
         { key: 'reason', label: '家长说明' },
         { key: 'created_at', label: '申请时间', fmt: dateTime },
         { key: 'status', label: '状态', fmt: (v) => h('span.tag.' + (v === 'pending' ? 'draft' : 'cancelled'), DELETION[v] || v) },
-        { key: 'id', label: '操作', xlsx: () => '', fmt: (id, r) => (r.status === 'pending' ? h('button.btn.small.danger', {
+        { key: 'id', label: '操作', xlsx: false, fmt: (id, r) => (r.status === 'pending' ? h('button.btn.small.danger', {
           type: 'button',
           onclick: async (e) => {
             e.stopPropagation();

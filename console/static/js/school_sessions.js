@@ -51,7 +51,7 @@ export function sessionsPanel(o, canCancel, seats) {
           ? h('span.tag.cancelled', { title: s.cancel_reason }, `停课：${s.cancel_reason || '—'}`)
           : (STATES[s.state] || STATES.upcoming)()) },
         { key: 'roll_taken_at', label: '点名时间', fmt: (v) => (v ? dateTime(v) : '—') },
-        { key: 'id', label: '操作', xlsx: () => '', fmt: (id, s) => (canCancel && s.status === 'scheduled' && !s.roll_taken_at && s.date >= now
+        { key: 'id', label: '操作', xlsx: false, fmt: (id, s) => (canCancel && s.status === 'scheduled' && !s.roll_taken_at && s.date >= now
           ? h('button.btn.small.danger', { type: 'button', onclick: (e) => { e.stopPropagation(); cancelSession(o, s, load, seats); } }, '停课')
           : null) },
       ], res.items, { empty: '本月没有课' }));

@@ -40,7 +40,7 @@ export async function students(el, ctx) {
       { key: 'fee_waiver', label: '减免', sort: (s) => ({ full: 0, half: 1 })[s.fee_waiver] ?? 2, xlsx: waiverText,
         fmt: (_, s) => h('span.waiver', s.fee_waiver !== 'none' ? h('span.tag.published', waiverText(s)) : h('span.muted', '无'),
           admin ? h('button.btn.small.ghost', { type: 'button', onclick: () => setWaiver(s, draw) }, '设置') : null) },
-      { key: 'id', label: '家长绑定', xlsx: () => '', fmt: (_, s) => h('button.btn.small.ghost', { type: 'button', onclick: () => bindingCode(s) }, '发放绑定码') },
+      { key: 'id', label: '家长绑定', xlsx: false, fmt: (_, s) => h('button.btn.small.ghost', { type: 'button', onclick: () => bindingCode(s) }, '发放绑定码') },
     ], all, { exportName: q ? `学生名单-${q}` : '学生名单', empty: q ? '没有匹配的学生' : '还没有学生，请先导入名单' }));
   }
   async function restart(next) {

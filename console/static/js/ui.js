@@ -158,7 +158,7 @@ export async function guard(fn, okMsg) {
 }
 
 /** table builds a sortable table. cols: [{key, label, fmt?, num?, sort?,
- * xlsx?, xlsxOnly?}],
+ * xlsx?, xlsxOnly?, pct?}],
  * rows: objects; opts.onRow(row) makes rows clickable; opts.exportName adds
  * an 导出Excel button that saves the rows as shown (opts.serverExport: one
  * that downloads the server's file); opts.lead are nodes (a summary, a
@@ -223,8 +223,11 @@ export function table(allCols, rows, opts = {}) {
     h('div.table-scroll', h('table.data', h('thead', h('tr', heads)), tbody)));
 }
 
-/** saveXlsx writes rows (as the table shows them) to an .xlsx download. */
-export function saveXlsx(name, cols, rows) {
+/** saveXlsx writes rows (as the table shows them) to an .xlsx download;
+ * a column with xlsx: false (its buttons) is left out, one with pct: true
+ * (a ratio the table shows as a percentage) is formatted 0.0%. */
+export function saveXlsx(name, allCols, rows) {
+  const cols = allCols.filter((c) => c.xlsx !== false);
   const cells = [cols.map((c) => c.label)];
   for (const r of rows) {
     cells.push(cols.map((c) => {
@@ -232,7 +235,8 @@ export function saveXlsx(name, cols, rows) {
       return typeof v === 'number' ? v : (v ?? '');
     }));
   }
-  const a = h('a', { href: URL.createObjectURL(xlsxBlob(cells)), download: name + '.xlsx' });
+  const pct = cols.flatMap((c, j) => (c.pct ? [j] : []));
+  const a = h('a', { href: URL.createObjectURL(xlsxBlob(cells, pct)), download: name + '.xlsx' });
   document.body.append(a);
   a.click();
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
