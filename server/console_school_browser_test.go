@@ -127,6 +127,15 @@ func TestConsoleSchoolTools(t *testing.T) {
 		if !eval[bool](t, ctx, `[...document.querySelectorAll('main button')].some((b) => b.innerText === '导出本月考勤表')`) {
 			t.Fatal("no monthly sheet button")
 		}
+		// The month picker offers the term's months, first to last.
+		var term struct{ StartsOn, EndsOn string }
+		w.srv.db.R.Raw("SELECT t.starts_on, t.ends_on FROM terms t JOIN offerings o ON o.term_id = t.id WHERE o.id = ?", oid).Scan(&term)
+		months := eval[[]string](t, ctx, `(() => {
+			const s = [...document.querySelectorAll('main .toolbar select')].find((x) => /^\d{4}-\d{2}$/.test(x.options[0]?.value || ''));
+			return s ? [...s.options].map((o) => o.value) : []; })()`)
+		if len(months) == 0 || len(term.StartsOn) < 7 || months[0] != term.StartsOn[:7] || months[len(months)-1] != term.EndsOn[:7] {
+			t.Fatalf("the month picker offers %q for a term %s to %s", months, term.StartsOn, term.EndsOn)
+		}
 		eval[bool](t, ctx, `([...document.querySelectorAll('main .page-head button')].find((b) => b.innerText === '编辑').click(), true)`)
 		waitFor(t, ctx, `!!document.querySelector('.modal select option')`)
 		opts := eval[[]string](t, ctx, `[...document.querySelectorAll('.modal label')].filter((l) => l.innerText.startsWith('点名教师'))

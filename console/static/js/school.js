@@ -270,7 +270,7 @@ export async function offeringDetail(el, ctx) {
       o.mode === 'lottery' ? [h('dt', '抽签'), h('dd', o.drawn_at ? `已于 ${dateTime(o.drawn_at)} 抽签` : `未抽签（${o.applied} 人报名）`)] : null,
       o.seed_sha256 ? [h('dt', '种子承诺'), h('dd.mono', o.seed_sha256)] : null,
       o.description ? [h('dt', '简介'), h('dd', o.description)] : null)),
-    o.status === 'published' || o.status === 'closed' ? card('上课安排', sessionsPanel(o, true, { paid: enrolled.length - held, held })) : null,
+    o.status === 'published' || o.status === 'closed' ? card('上课安排', sessionsPanel(o, true, { paid: enrolled.length - held, held }, terms.find((t) => t.id === o.term_id))) : null,
     card(`录取名单（${enrolled.length}）`, table([...cols, withdrawCol(o, waiting, reload)], enrolled, { exportName: `${o.name}-录取名单` })),
     card(`候补名单（${waiting.length}）`, table([{ key: 'waitlist_position', label: '顺位', num: true }, ...cols, withdrawCol(o, waiting, reload)], waiting,
       { exportName: `${o.name}-候补名单`, empty: '没有候补' })),

@@ -13,6 +13,11 @@ const STATES = {
   in_progress: () => h('span.tag', '上课中'),
   upcoming: () => h('span.tag', '待上课'),
 };
+// shiftMonth is month m ("2026-11") moved by n months.
+const shiftMonth = (m, n) => {
+  const [y, mo] = m.split('-').map(Number);
+  return new Date(Date.UTC(y, mo - 1 + n, 1)).toISOString().slice(0, 7);
+};
 const lastDay = (m) => {
   const [y, mo] = m.split('-').map(Number);
   return `${m}-${String(new Date(Date.UTC(y, mo, 0)).getUTCDate()).padStart(2, '0')}`;
@@ -21,18 +26,20 @@ const weekday = (d) => WEEKDAYS[((new Date(d + 'T00:00:00Z').getUTCDay() + 6) % 
 
 /** sessionsPanel is the sessions card of offering o (canCancel: a school
  * admin's view; seats: the roster's counts, { paid, held }, that the
- * cancel dialog names). */
-export function sessionsPanel(o, canCancel, seats) {
-  let month = monthOf(today());
-  const box = h('div', loading());
-  // Months around today, named in Chinese (a month input speaks the
-  // browser's language).
+ * cancel dialog names; term: o's term, whose months the picker offers). */
+export function sessionsPanel(o, canCancel, seats, term) {
+  // The term's months (six either side of today without one), named in
+  // Chinese (a month input speaks the browser's language); today's month,
+  // or the term's nearest.
+  const first = term ? monthOf(term.starts_on) : shiftMonth(monthOf(today()), -6);
+  const last = term ? monthOf(term.ends_on) : shiftMonth(monthOf(today()), 6);
   const months = [];
-  for (let i = -6; i <= 6; i++) {
-    const [y, m] = month.split('-').map(Number);
-    const d = new Date(Date.UTC(y, m - 1 + i, 1));
-    months.push([d.toISOString().slice(0, 7), `${d.getUTCFullYear()}年${d.getUTCMonth() + 1}月`]);
+  for (let m = first; m <= last; m = shiftMonth(m, 1)) {
+    const [y, mo] = m.split('-').map(Number);
+    months.push([m, `${y}年${mo}月`]);
   }
+  let month = [first, monthOf(today()), last].sort()[1];
+  const box = h('div', loading());
   const picker = h('select', { onchange: (e) => { month = e.target.value; load(); } },
     months.map(([v, l]) => h('option', { value: v, selected: v === month }, l)));
   const sheet = h('button.btn.ghost', {
