@@ -133,7 +133,7 @@ func seedDemoFees(ctx context.Context, db *models.DB, sum demoSummary, now time.
 			}
 		case "hand":
 			if _, err := models.RefundOrder(ctx, db, staff, *e.OrderID, models.NewRefund{AmountFen: 600,
-				Reason: "首节课因故未上", Key: fmt.Sprintf("demo-%d", e.ID)}); err != nil {
+				Reason: "缴费时多付，退还差额", Key: fmt.Sprintf("demo-%d", e.ID)}); err != nil {
 				return err
 			}
 		}
