@@ -36,6 +36,24 @@ type WeChatRefundDTO struct {
 	SucceededAt string `json:"succeeded_at,omitempty"`
 }
 
+// OrderSumsDTO are an order's sums from its ledger, as the order and the
+// school's list of orders both say them.
+type OrderSumsDTO struct {
+	PaidFen     int64 `json:"paid_fen"`
+	RefundedFen int64 `json:"refunded_fen"`
+	// RefundableFen is paid less refunded: the most a refund may move.
+	RefundableFen int64 `json:"refundable_fen"`
+	CreditedFen   int64 `json:"credited_fen"`
+	// OwedFen is what the family still owes (LedgerSums.Owed, never
+	// below zero).
+	OwedFen int64 `json:"owed_fen"`
+}
+
+func newOrderSums(paid, refunded, credited, owed int64) OrderSumsDTO {
+	return OrderSumsDTO{PaidFen: paid, RefundedFen: refunded, RefundableFen: max(0, paid-refunded), CreditedFen: credited,
+		OwedFen: max(0, owed)}
+}
+
 // OrderDTO is GET /api/v1/orders/{id}: the bill as made, the waiver, the
 // status derived from the ledger, the sums, the refunds and the ledger.
 type OrderDTO struct {
@@ -54,15 +72,10 @@ type OrderDTO struct {
 	WaiverFen    int64  `json:"waiver_fen"`
 	AmountFen    int64  `json:"amount_fen"`
 	Status       string `json:"status"`
-	PaidFen      int64  `json:"paid_fen"`
-	RefundedFen  int64  `json:"refunded_fen"`
-	// RefundableFen is paid less refunded: the most a refund may move.
-	RefundableFen int64            `json:"refundable_fen"`
-	CreditedFen   int64            `json:"credited_fen"`
-	OwedFen       int64            `json:"owed_fen"`
-	Refunds       []LedgerEntryDTO `json:"refunds"`
-	Ledger        []LedgerEntryDTO `json:"ledger"`
-	CreatedAt     string           `json:"created_at"`
+	OrderSumsDTO
+	Refunds   []LedgerEntryDTO `json:"refunds"`
+	Ledger    []LedgerEntryDTO `json:"ledger"`
+	CreatedAt string           `json:"created_at"`
 	// HoldExpiresAt is when an unpaid order's held seat is released
 	// unpaid: the deadline the family pays by.
 	HoldExpiresAt *string `json:"hold_expires_at,omitempty"`
@@ -74,8 +87,8 @@ func newOrderDTO(v models.OrderView, staff bool) OrderDTO {
 	d := OrderDTO{ID: o.ID, SchoolID: o.SchoolID, TermID: o.TermID, OfferingID: o.OfferingID, StudentID: o.StudentID,
 		EnrollmentID: o.EnrollmentID, Billing: o.Billing, UnitFen: o.UnitFen, Sessions: o.Sessions, BillsFrom: o.BillsFrom,
 		GrossFen: o.GrossFen, Waiver: o.Waiver, WaiverFen: o.WaiverFen, AmountFen: o.AmountFen, Status: string(o.Status),
-		PaidFen: v.Sums.Payment, RefundedFen: v.Sums.Refund, RefundableFen: max(0, v.Sums.Refundable()), CreditedFen: v.Sums.Credit, OwedFen: max(0, v.Sums.Owed()),
-		Refunds: []LedgerEntryDTO{}, Ledger: make([]LedgerEntryDTO, 0, len(v.Ledger)), CreatedAt: rfc3339(o.CreatedAt)}
+		OrderSumsDTO: newOrderSums(v.Sums.Payment, v.Sums.Refund, v.Sums.Credit, v.Sums.Owed()),
+		Refunds:      []LedgerEntryDTO{}, Ledger: make([]LedgerEntryDTO, 0, len(v.Ledger)), CreatedAt: rfc3339(o.CreatedAt)}
 	if v.HoldExpiresAt != nil {
 		d.HoldExpiresAt = ptr(rfc3339(*v.HoldExpiresAt))
 	}

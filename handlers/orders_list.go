@@ -11,26 +11,22 @@ import (
 // (owed_fen, as GET /orders/{id} says it), and (refundable_fen is what a refund
 // by hand may still give back).
 type SchoolOrderDTO struct {
-	ID               int64   `json:"id"`
-	TermID           int64   `json:"term_id"`
-	StudentID        int64   `json:"student_id"`
-	StudentNo        string  `json:"student_no"`
-	StudentName      string  `json:"student_name"`
-	OfferingID       int64   `json:"offering_id"`
-	OfferingName     string  `json:"offering_name"`
-	EnrollmentID     int64   `json:"enrollment_id"`
-	EnrollmentStatus string  `json:"enrollment_status"`
-	Billing          string  `json:"billing"`
-	AmountFen        int64   `json:"amount_fen"`
-	Waiver           string  `json:"waiver"`
-	Status           string  `json:"status"`
-	PaidFen          int64   `json:"paid_fen"`
-	RefundedFen      int64   `json:"refunded_fen"`
-	RefundableFen    int64   `json:"refundable_fen"`
-	CreditedFen      int64   `json:"credited_fen"`
-	OwedFen          int64   `json:"owed_fen"`
-	HoldExpiresAt    *string `json:"hold_expires_at"`
-	CreatedAt        string  `json:"created_at"`
+	ID               int64  `json:"id"`
+	TermID           int64  `json:"term_id"`
+	StudentID        int64  `json:"student_id"`
+	StudentNo        string `json:"student_no"`
+	StudentName      string `json:"student_name"`
+	OfferingID       int64  `json:"offering_id"`
+	OfferingName     string `json:"offering_name"`
+	EnrollmentID     int64  `json:"enrollment_id"`
+	EnrollmentStatus string `json:"enrollment_status"`
+	Billing          string `json:"billing"`
+	AmountFen        int64  `json:"amount_fen"`
+	Waiver           string `json:"waiver"`
+	Status           string `json:"status"`
+	OrderSumsDTO
+	HoldExpiresAt *string `json:"hold_expires_at"`
+	CreatedAt     string  `json:"created_at"`
 }
 
 // ListSchoolOrders is GET /api/v1/schools/{id}/orders?status&term_id&q&cursor&limit
@@ -65,8 +61,7 @@ func (h *API) ListSchoolOrders(c *fiber.Ctx) error {
 		d := SchoolOrderDTO{ID: o.ID, TermID: o.TermID, StudentID: o.StudentID, StudentNo: o.StudentNo, StudentName: o.StudentName,
 			OfferingID: o.OfferingID, OfferingName: o.OfferingName, EnrollmentID: o.EnrollmentID,
 			EnrollmentStatus: string(o.EnrollmentStatus), Billing: o.Billing, AmountFen: o.AmountFen, Waiver: o.Waiver,
-			Status: string(o.Status), PaidFen: o.PaidFen, RefundedFen: o.RefundedFen, RefundableFen: max(0, o.PaidFen-o.RefundedFen),
-			CreditedFen: o.CreditedFen, OwedFen: max(0, o.OwedFen),
+			Status: string(o.Status), OrderSumsDTO: newOrderSums(o.PaidFen, o.RefundedFen, o.CreditedFen, o.OwedFen),
 			CreatedAt: rfc3339(o.CreatedAt)}
 		if o.HoldExpiresAt != nil && o.EnrollmentStatus == models.StatusPendingPayment {
 			d.HoldExpiresAt = ptr(rfc3339(*o.HoldExpiresAt))
