@@ -209,6 +209,7 @@ func exportXLSX(t exportTable) ([]byte, error) {
 			return nil, err
 		}
 	}
+	styles := map[exportKind]int{exportRate: percent, exportYuan: yuan} // of the data rows
 	last, _ := excelize.CoordinatesToCellName(len(t.headers), 1)
 	if err := f.SetCellStyle(sheet, "A1", last, bold); err != nil {
 		return nil, err
@@ -218,8 +219,7 @@ func exportXLSX(t exportTable) ([]byte, error) {
 		if err := f.SetColWidth(sheet, col, col, float64(min(widths[i]+2, 50))); err != nil {
 			return nil, err
 		}
-		style := map[exportKind]int{exportRate: percent, exportYuan: yuan}
-		if st, ok := style[k]; ok && len(t.rows) > 0 {
+		if st, ok := styles[k]; ok && len(t.rows) > 0 {
 			if err := f.SetCellStyle(sheet, col+"2", col+strconv.Itoa(len(t.rows)+1), st); err != nil {
 				return nil, err
 			}

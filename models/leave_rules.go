@@ -237,8 +237,8 @@ func dayReason(day string, offs []leaveOffering, termOf map[int64]Term, cancelle
 // mergeLeave merges l (not yet written) into the active requests of the
 // same child, guardian and offerings whose days overlap or touch l's and
 // whose first covered session has not started at now: the oldest of them
-// is widened to the union of the days, its reason joined with l's
-// (mergeReasons), the others are cancelled. A union longer than
+// is widened to the union of the days, its reason joined with the others'
+// and l's (mergeReasons), the others are cancelled. A union longer than
 // MaxLeaveDays is not merged, nor is an l whose own first session has
 // started: the union could no longer be withdrawn, so a request for the
 // days after, which can, would be lost in it. It reports the merged
@@ -257,7 +257,7 @@ func mergeLeave(tx *gorm.DB, l LeaveRequest, now time.Time) (LeaveRequest, bool,
 		return LeaveRequest{}, false, err
 	}
 	var target *LeaveRequest
-	from, to := l.From, l.To
+	from, to, reason := l.From, l.To, ""
 	var others []int64
 	for i := range cands {
 		c := cands[i]
@@ -274,15 +274,15 @@ func mergeLeave(tx *gorm.DB, l LeaveRequest, now time.Time) (LeaveRequest, bool,
 		}
 		from, to = f, t
 		if target == nil {
-			target = &cands[i]
+			target, reason = &cands[i], c.Reason
 		} else {
-			others = append(others, c.ID)
+			others, reason = append(others, c.ID), mergeReasons(reason, c.Reason)
 		}
 	}
 	if target == nil {
 		return LeaveRequest{}, false, nil
 	}
-	target.From, target.To, target.Reason = from, to, mergeReasons(target.Reason, l.Reason)
+	target.From, target.To, target.Reason = from, to, mergeReasons(reason, l.Reason)
 	if err := tx.Exec("UPDATE leave_requests SET from_date = ?, to_date = ?, reason = ? WHERE id = ?",
 		from, to, target.Reason, target.ID).Error; err != nil {
 		return LeaveRequest{}, false, err
