@@ -88,7 +88,7 @@ func exportCSVCell(k exportKind, v any) string {
 	case exportYesNo:
 		return yesNo(v)
 	case exportYuan:
-		if fen, ok := v.(int64); ok {
+		if fen, ok := fenValue(v); ok {
 			return models.Yuan(fen)
 		}
 	case exportInt:
@@ -182,7 +182,7 @@ func exportXLSX(t exportTable) ([]byte, error) {
 					v = noData
 				}
 			case exportYuan:
-				if fen, ok := v.(int64); ok {
+				if fen, ok := fenValue(v); ok {
 					v = float64(fen) / 100
 				}
 			case exportInt:
@@ -236,6 +236,17 @@ func exportXLSX(t exportTable) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// fenValue is an exportYuan cell's amount in fen.
+func fenValue(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case int:
+		return int64(x), true
+	}
+	return 0, false
 }
 
 // setDimension writes the sheet's used range (cols × rows from A1) into

@@ -206,7 +206,7 @@ func notifyCalendarSessions(tx *gorm.DB, t Term, ss []calendarSession, kind, sta
 	for _, k := range order {
 		note := shortDate(k.date) + what
 		p := map[string]string{"student": names[k.student], "offering": clubsText(clubs[k]), "status": status,
-			"note": note, "date": k.date, "term_id": fmt.Sprint(t.ID)}
+			"note": note, "date": k.date, "term_id": fmt.Sprint(t.ID), NoteSaysStatus: "1"}
 		event := fmt.Sprintf("calendar:%s:term:%d:date:%s:student:%d:%d", kind, t.ID, k.date, k.student, at.UnixNano())
 		if err := NotifyGuardians(tx, kind, k.student, event, p); err != nil {
 			return err

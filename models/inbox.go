@@ -105,11 +105,17 @@ func CausedBy(p map[string]string, userID int64) bool {
 	return p["actor_id"] != "" && p["actor_id"] == strconv.FormatInt(userID, 10)
 }
 
+// NoteSaysStatus is the payload key of a message whose note names its
+// status itself ("12月16日停课：…" beside the status 停课): the inbox then
+// says the status once. Free text (a reason) never counts as saying it.
+const NoteSaysStatus = "note_says_status"
+
 // MessageBody is the inbox text of a notification payload, in full (the
 // WeChat copy fits its fields; this one need not): "李小红 篮球社：报名成功，
 // 16:30-18:00", with "detail" (the full text of a shortened note) in place
 // of "note". A note that says its status already ("12月16日停课：操场维修",
-// which stands alone in WeChat's note field) is not preceded by it again.
+// which stands alone in WeChat's note field; its payload's NoteSaysStatus
+// key is set) is not preceded by it again.
 func MessageBody(p map[string]string) string {
 	var head []string
 	for _, k := range []string{"student", "offering"} {
@@ -121,9 +127,13 @@ func MessageBody(p map[string]string) string {
 	if p["detail"] != "" {
 		note = p["detail"]
 	}
+	status := p["status"]
+	if p[NoteSaysStatus] != "" {
+		status = ""
+	}
 	var tail []string
-	for _, v := range []string{p["status"], note, p["time"]} {
-		if v != "" && !(v == p["status"] && strings.Contains(note, v)) {
+	for _, v := range []string{status, note, p["time"]} {
+		if v != "" {
 			tail = append(tail, v)
 		}
 	}

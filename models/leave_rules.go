@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -300,8 +301,8 @@ func mergeLeave(tx *gorm.DB, l LeaveRequest, now time.Time) (LeaveRequest, bool,
 // next: both, joined by "；", unless next is one of old's parts already or
 // the two would pass MaxReasonLen (then next, as the family wrote last).
 func mergeReasons(old, next string) string {
-	if slices.Contains(strings.Split(old, "；"), next) {
-		return old
+	if old == "" || next == "" || old == next || slices.Contains(strings.Split(old, "；"), next) {
+		return cmp.Or(old, next)
 	}
 	if both := old + "；" + next; len([]rune(both)) <= MaxReasonLen {
 		return both

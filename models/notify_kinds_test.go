@@ -143,11 +143,16 @@ func TestNotifyTextFits(t *testing.T) {
 	}
 	note, _ := sessionCancelNote("2030-12-31", strings.Repeat("雨", MaxReasonLen))
 	cases["sessionCancelled"] = note
-	// The inbox says 停课 once (the note says it).
+	// The inbox says 停课 once (the note says it); a reason that happens
+	// to contain a status does not take the status away.
 	short, detail := sessionCancelNote("2030-12-16", "操场维修")
-	body := MessageBody(map[string]string{"student": "李小红", "offering": "篮球社", "status": "停课", "note": short, "detail": detail})
+	body := MessageBody(map[string]string{"student": "李小红", "offering": "篮球社", "status": "停课", "note": short, "detail": detail,
+		NoteSaysStatus: "1"})
 	if strings.Count(body, "停课") != 1 || !strings.Contains(body, "操场维修") || !strings.Contains(body, "16") {
 		t.Errorf("a cancelled session reads %q", body)
+	}
+	if body := MessageBody(map[string]string{"offering": "篮球社", "status": "已取消", "note": "原定外出活动已取消，改上室内课"}); body != "篮球社：已取消，原定外出活动已取消，改上室内课" {
+		t.Errorf("a cancelled club whose reason says 已取消 reads %q", body)
 	}
 	note, _ = offeringCancelNote(strings.Repeat("雨", 100))
 	cases["offeringCancelled"] = note

@@ -372,7 +372,7 @@ func notifyMarks(tx *gorm.DB, s SessionView, roll Roll, changed []markChange) er
 			}
 			if err := NotifyGuardians(tx, NotifyAbsence, sid, arrivedEvent(s.ID, sid), map[string]string{
 				"student": c.student.Name, "offering": s.OfferingName, "status": "已到",
-				"note": arrivedNote(s.Date, s.StartMin), "session_id": fmt.Sprint(s.ID)}); err != nil {
+				"note": arrivedNote(s.Date, s.StartMin), "session_id": fmt.Sprint(s.ID), NoteSaysStatus: "1"}); err != nil {
 				return err
 			}
 		}

@@ -81,7 +81,7 @@ func CancelSession(ctx context.Context, db *DB, a Actor, id int64, reason string
 			if err := NotifyGuardians(tx, NotifySessionCancelled, st.StudentID,
 				fmt.Sprintf("session_cancelled:session:%d:student:%d", id, st.StudentID),
 				map[string]string{"student": st.Name, "offering": s.OfferingName, "status": "停课", "note": note,
-					"detail": detail, "session_id": fmt.Sprint(id)}); err != nil {
+					"detail": detail, "session_id": fmt.Sprint(id), NoteSaysStatus: "1"}); err != nil {
 				return err
 			}
 		}

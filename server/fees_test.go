@@ -252,7 +252,7 @@ func TestStatsFinanceHTTP(t *testing.T) {
 		typ, _ := f.GetCellType(sheet, "C2")
 		raw, _ := f.GetCellValue(sheet, "C2", excelize.Options{RawCellValue: true})
 		shown, _ := f.GetCellValue(sheet, "C2")
-		if typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString || !regexp.MustCompile(`^\d+\.\d\d$`).MatchString(shown) ||
+		if typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString || !regexp.MustCompile(`^[\d,]+\.\d\d$`).MatchString(shown) ||
 			strings.Contains(raw, ",") {
 			t.Fatalf("an amount cell: type %v, raw %q, shown %q", typ, raw, shown)
 		}

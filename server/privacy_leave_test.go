@@ -282,3 +282,26 @@ func TestLeaveStartedIsNotMergedInto(t *testing.T) {
 	}
 	w.do("DELETE", fmt.Sprintf("/api/v1/leave-requests/%d", jnum(a, "id")), w.parentTok, nil).want(t, 200)
 }
+
+// TestLeaveMergeKeepsEveryReason: a request that bridges two of the same
+// guardian widens the older, which keeps all three reasons, and cancels
+// the other.
+func TestLeaveMergeKeepsEveryReason(t *testing.T) {
+	w := newAttWorld(t)
+	path := fmt.Sprintf("/api/v1/students/%d/leave-requests", w.kids[0].ID)
+	w.setNow(sh(2030, 11, 4, 20, 0))
+	a := w.do("POST", path, w.parentTok, map[string]any{"from": "2030-11-05", "to": "2030-11-05", "reason": "发烧"}).want(t, 201).JSON()
+	c := w.do("POST", path, w.parentTok, map[string]any{"from": "2030-11-07", "to": "2030-11-07", "reason": "复诊"}).want(t, 201).JSON()
+	if jnum(c, "id") == jnum(a, "id") {
+		t.Fatalf("days that do not touch merged: %v / %v", a, c)
+	}
+	l := w.do("POST", path, w.parentTok, map[string]any{"from": "2030-11-05", "to": "2030-11-07", "reason": "看牙"}).want(t, 201).JSON()
+	if jnum(l, "id") != jnum(a, "id") || l["from"] != "2030-11-05" || l["to"] != "2030-11-07" || l["reason"] != "发烧；复诊；看牙" {
+		t.Fatalf("bridged = %v", l)
+	}
+	var status string
+	w.db.R.Raw("SELECT status FROM leave_requests WHERE id = ?", jnum(c, "id")).Scan(&status)
+	if status != string(models.LeaveCancelled) {
+		t.Fatalf("the request folded in is %q", status)
+	}
+}

@@ -21,8 +21,9 @@ import (
 // today's sessions begin, after one school's base service ended (17:30,
 // recorded 17:50) and not school 1's, and the evening.
 func TestSeedDemoFatherInbox(t *testing.T) {
-	for _, at := range []string{"2026-12-07T16:25", "2026-12-07T17:51", "2026-12-07T20:00"} {
-		t.Run(at, func(t *testing.T) { checkFatherInbox(t, at) })
+	for name, at := range map[string]string{"sessionsBeginning": "2026-12-07T16:25",
+		"oneSchoolRecordedToday": "2026-12-07T17:51", "evening": "2026-12-07T20:00"} {
+		t.Run(name, func(t *testing.T) { checkFatherInbox(t, at) })
 	}
 }
 

@@ -176,9 +176,9 @@ function idempotencyKey() {
 }
 
 // yuanToFen reads an amount in yuan; full-width digits and point (a
-// Chinese input method's "１２．５") count as the ASCII ones.
+// Chinese input method's "１２．５", or "12。5") count as the ASCII ones.
 const yuanToFen = (s) => {
-  const ascii = s.replace(/[０-９．]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xFEE0));
+  const ascii = s.replace(/[０-９．]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xFEE0)).replace(/。/g, '.');
   const m = /^\s*(\d+)(?:\.(\d{1,2}))?\s*$/.exec(ascii);
   return m ? Number(m[1]) * 100 + Number((m[2] || '').padEnd(2, '0')) : NaN;
 };
@@ -268,7 +268,7 @@ export function refund(o, after) {
     // A WeChat Pay order's refund is sent by the refund job: say so, not
     // that the money is back already.
     const wx = d?.refunds?.at(-1)?.wechat_refund;
-    toast(wx ? `已登记退费 ${money(fen)}，将原路退回微信` : `已登记退费 ${money(fen)}，请线下退还家长`);
+    toast(wx ? `已登记退费 ${money(fen)}，微信支付的款项将原路退回` : `已登记退费 ${money(fen)}，请线下退还家长`);
     after?.();
   });
 }
