@@ -271,7 +271,7 @@ func (r *statsRun) stage() error {
 		{"t_teach", `SELECT school_id, COUNT(*) AS n FROM t_tch GROUP BY school_id`, nil},
 		// A teacher marks when they changed a mark on a roll of their
 		// school's term up to D: one seek of attendance_changes_school
-		// (school, teacher, date; 0170) per enabled teacher, rather than
+		// (school, teacher, date; 0180) per enabled teacher, rather than
 		// reading every change of the term (32,000 by the demo's term end)
 		// for its distinct (school, user) pairs.
 		{"t_tmark", `SELECT t.school_id, COUNT(*) AS n FROM t_tch t JOIN t_term tt ON tt.school_id = t.school_id
